@@ -1,0 +1,202 @@
+/*
+ * gptq.h — the public C API of libgptq.
+ *
+ * libgptq quantizes Hugging Face decoder language models with GPTQ and runs them
+ * in int4/int8. This header is the whole stable surface: plain C99, opaque
+ * handles, a status code from every call and a thread-local message beside it.
+ *
+ * Rules that hold for every function below (each function's comment only adds
+ * what is particular to it):
+ *  - Every function returns a gptq_status (or a value that cannot fail). On any
+ *    status other than GPTQ_OK, gptq_last_error() on the same thread says what
+ *    went wrong and where; out-parameters are left untouched unless stated.
+ *  - No function lets a C++ exception or a crash escape: bad pointers that can be
+ *    checked (NULL) give GPTQ_ERR_INVALID_ARGUMENT.
+ *  - Every create/open has a destroy; every destroy accepts NULL and does nothing.
+ *  - Strings returned by the library are owned by the handle named in the comment
+ *    and stay valid until the next call on that handle or its destruction.
+ *  - Buffers the caller provides come with a capacity, and the size needed is
+ *    always reported, also when the capacity was too small.
+ *  - A context is used from one thread at a time; different contexts are
+ *    independent and may be used from different threads at once.
+ *  - Configurations are JSON text validated against the schema embedded in the
+ *    library (schema/gptq.fbs): an unknown field, a wrong type or a value out of
+ *    range is GPTQ_ERR_INVALID_ARGUMENT with a message naming the field and what
+ *    is allowed. NULL or "" means "all defaults".
+ */
+#ifndef GPTQ_GPTQ_H
+#define GPTQ_GPTQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Export macro ------------------------------------------------------- */
+#if defined(_WIN32)
+#  if defined(GPTQ_BUILDING_LIBRARY)
+#    define GPTQ_API __declspec(dllexport)
+#  else
+#    define GPTQ_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__)
+#  define GPTQ_API __attribute__((visibility("default")))
+#else
+#  define GPTQ_API
+#endif
+
+/* ---- Versions ----------------------------------------------------------- */
+/* Compile-time version of this header. Compare with gptq_version_number() to
+ * detect a header/library mismatch. */
+#define GPTQ_VERSION_MAJOR 0
+#define GPTQ_VERSION_MINOR 1
+#define GPTQ_VERSION_PATCH 0
+#define GPTQ_VERSION_NUMBER \
+  (GPTQ_VERSION_MAJOR * 10000 + GPTQ_VERSION_MINOR * 100 + GPTQ_VERSION_PATCH)
+/* ABI version: bumped only on an incompatible change; it is the SONAME suffix
+ * (libgptq.so.<GPTQ_ABI_VERSION>). */
+#define GPTQ_ABI_VERSION 0
+
+/* The library's version as "MAJOR.MINOR.PATCH". Static storage; never NULL. */
+GPTQ_API const char *gptq_version(void);
+/* The library's version as GPTQ_VERSION_NUMBER computes it. */
+GPTQ_API uint32_t gptq_version_number(void);
+/* The library's ABI version; a program built against this header needs
+ * gptq_abi_version() == GPTQ_ABI_VERSION. */
+GPTQ_API uint32_t gptq_abi_version(void);
+
+/* ---- Status and errors -------------------------------------------------- */
+typedef enum gptq_status {
+  GPTQ_OK = 0,
+  GPTQ_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, a bad config value, ...     */
+  GPTQ_ERR_IO = 2,               /* a file could not be read or written         */
+  GPTQ_ERR_FORMAT = 3,           /* a file's content is malformed               */
+  GPTQ_ERR_UNSUPPORTED = 4,      /* valid, but not supported by this build      */
+  GPTQ_ERR_OUT_OF_MEMORY = 5,    /* host or device memory exhausted             */
+  GPTQ_ERR_DEVICE = 6,           /* the GPU or its driver/libraries failed      */
+  GPTQ_ERR_NUMERICAL = 7,        /* e.g. a Hessian that stays indefinite        */
+  GPTQ_ERR_CANCELLED = 8,        /* a progress callback asked to stop           */
+  GPTQ_ERR_INTERNAL = 9          /* a bug in libgptq: please report it          */
+} gptq_status;
+
+/* The enumerator's name without prefix, e.g. "INVALID_ARGUMENT"; "UNKNOWN" for
+ * a value outside the enum. Static storage; never NULL. */
+GPTQ_API const char *gptq_status_name(gptq_status status);
+
+/* The message of the last call on this thread that failed, or "" if none has.
+ * Owned by the library; valid until the next failing call on this thread.
+ * Each thread sees only its own messages. A successful call does not clear it. */
+GPTQ_API const char *gptq_last_error(void);
+
+/* Forgets this thread's last error, so gptq_last_error() returns "". */
+GPTQ_API void gptq_clear_error(void);
+
+/* ---- Logging ------------------------------------------------------------ */
+typedef enum gptq_log_level {
+  GPTQ_LOG_ERROR = 1,
+  GPTQ_LOG_WARN = 2,
+  GPTQ_LOG_INFO = 3,
+  GPTQ_LOG_DEBUG = 4
+} gptq_log_level;
+
+/* Receives one log line (no trailing newline). `msg` is valid only during the
+ * call. Called on the thread that made the library call that logs. */
+typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
+
+/* ---- Progress and cancellation ----------------------------------------- */
+/* Called during long work with the stage ("quantize", "calibrate", ...), the
+ * units done and the total (0 when unknown). Return 0 to go on, non-zero to
+ * cancel: the running call then stops at its next check, cleans up (no partial
+ * file is left), and returns GPTQ_ERR_CANCELLED. `stage` is valid only during
+ * the call. Every function that takes a gptq_progress_fn accepts NULL. */
+typedef int (*gptq_progress_fn)(void *user, const char *stage, uint64_t done,
+                                uint64_t total);
+
+/* ---- Configurations ----------------------------------------------------- */
+/* Which table of schema/gptq.fbs a configuration or report is. */
+typedef enum gptq_config_kind {
+  GPTQ_CONFIG_QUANTIZE = 1,    /* QuantizeConfig (includes its CalibrationConfig) */
+  GPTQ_CONFIG_CALIBRATION = 2, /* CalibrationConfig                               */
+  GPTQ_CONFIG_RUNTIME = 3,     /* RuntimeConfig: backend, device, threads, log    */
+  GPTQ_CONFIG_GENERATION = 4,  /* GenerationConfig: sampling, stop strings        */
+  GPTQ_CONFIG_QUANTIZE_REPORT = 5, /* QuantizeReport (output of quantization)     */
+  GPTQ_CONFIG_MODEL_INFO = 6   /* ModelInfo (output of model inspection)          */
+} gptq_config_kind;
+
+typedef enum gptq_config_encoding {
+  GPTQ_ENCODING_JSON = 1,   /* UTF-8 JSON text (size excludes any NUL)          */
+  GPTQ_ENCODING_BINARY = 2  /* a flatbuffer of the kind's table, file id "GPTQ" */
+} gptq_config_encoding;
+
+/* Validates a configuration given in one encoding and writes it in another,
+ * with every field present (defaults filled in). Use it to check a config
+ * before a long call, to see the defaults, or to turn a binary flatbuffer into
+ * the JSON that the other functions take.
+ *   in, in_size: the input (JSON need not be NUL-terminated).
+ *   out, out_cap: caller's buffer; out may be NULL when out_cap is 0.
+ *   out_size: set to the bytes needed (for JSON, excluding the NUL that is
+ *   written after it when there is room) on GPTQ_OK and when out_cap is too
+ *   small; in the latter case the status is GPTQ_ERR_INVALID_ARGUMENT and
+ *   nothing is written.
+ * Thread-safe. */
+GPTQ_API gptq_status gptq_config_convert(gptq_config_kind kind, const void *in,
+                                         size_t in_size,
+                                         gptq_config_encoding in_encoding,
+                                         gptq_config_encoding out_encoding,
+                                         void *out, size_t out_cap,
+                                         size_t *out_size);
+
+/* The schema (flatbuffers IDL text of schema/gptq.fbs) the library validates
+ * against: every option with its type, default, allowed range and doc comment.
+ * Static storage; never NULL. */
+GPTQ_API const char *gptq_config_schema(void);
+
+/* ---- Context ------------------------------------------------------------ */
+/* A context holds the backend (CPU or CUDA), its device, thread count and log
+ * sink. Use it from one thread at a time. */
+typedef struct gptq_context gptq_context;
+
+/* Creates a context from a RuntimeConfig in JSON (NULL or "" for defaults):
+ *   {"backend": "auto"|"cpu"|"cuda", "device": 0, "threads": 0, "log_level": "info"}
+ * "auto" uses CUDA when the CUDA backend (libgptq-cuda.so) loads and a GPU is
+ * present, and the CPU otherwise, logging why. "cuda" when CUDA is unavailable
+ * fails with GPTQ_ERR_DEVICE (or GPTQ_ERR_UNSUPPORTED when this build has no
+ * CUDA backend) and says why. Until gptq_context_set_log is called, log lines
+ * at or above the configured level ("log_level", default "warn") go to stderr;
+ * the lines written while the context was created are kept and replayed to the
+ * callback when one is set, so a caller can see why a backend was chosen.
+ * *out receives a new context owned by the caller (free with
+ * gptq_context_destroy); unchanged on failure. Thread-safe. */
+GPTQ_API gptq_status gptq_context_create(const char *runtime_json,
+                                         gptq_context **out);
+
+/* Frees the context. NULL is a no-op. */
+GPTQ_API void gptq_context_destroy(gptq_context *ctx);
+
+/* Sends the context's log lines at or above the configured level to fn
+ * (fn NULL: back to stderr), first replaying those written during creation. `user` is passed back untouched and must outlive
+ * the context or the next call of this function. */
+GPTQ_API gptq_status gptq_context_set_log(gptq_context *ctx, gptq_log_fn fn,
+                                          void *user);
+
+/* The backend the context runs on: "cpu" or "cuda". Owned by ctx. */
+GPTQ_API gptq_status gptq_context_backend(const gptq_context *ctx,
+                                          const char **name);
+
+/* A human-readable name of the device: the GPU's name for CUDA, the CPU model
+ * and thread count for the CPU. Owned by ctx. */
+GPTQ_API gptq_status gptq_context_device_name(const gptq_context *ctx,
+                                              const char **name);
+
+/* The effective RuntimeConfig as JSON, every field filled in (e.g. "threads"
+ * resolved to the number used). Owned by ctx. */
+GPTQ_API gptq_status gptq_context_runtime_json(const gptq_context *ctx,
+                                               const char **json);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* GPTQ_GPTQ_H */
