@@ -1,6 +1,8 @@
 // The plugin table of the CUDA backend (core/backend_plugin.h): the only
 // extern "C" outside capi/, because dlsym needs an unmangled name. Every entry
 // catches everything and returns the reason as text.
+#include <dlfcn.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -11,6 +13,14 @@
 
 namespace gptq::cuda {
 namespace {
+
+bool driver_present() {
+  void *lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+  if (!lib) lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+  if (!lib) return false;
+  dlclose(lib);
+  return true;
+}
 
 void write_reason(char *err, size_t cap, const std::string &reason) {
   if (err && cap > 0) std::snprintf(err, cap, "%s", reason.c_str());
@@ -34,8 +44,12 @@ int device_count(int *count, char *err, size_t cap) {
     int n = 0;
     cudaError_t st = cudaGetDeviceCount(&n);
     if (st != cudaSuccess) {
-      throw CudaError(std::string("no usable CUDA device: ") + cudaGetErrorName(st) + ": " +
-                      cudaGetErrorString(st));
+      std::string why = std::string(cudaGetErrorName(st)) + ": " + cudaGetErrorString(st);
+      // Without a driver the runtime says "insufficient driver"; say plainly
+      // that there is none.
+      if (st == cudaErrorInsufficientDriver && !driver_present())
+        why = "no NVIDIA driver is installed (libcuda.so.1 cannot be loaded)";
+      throw CudaError("no usable CUDA device: " + why);
     }
     if (n == 0) throw CudaError("no CUDA device present");
     *count = n;
