@@ -20,6 +20,7 @@ gptq::config::Kind to_kind(gptq_config_kind kind) {
     case GPTQ_CONFIG_GENERATION: return gptq::config::Kind::Generation;
     case GPTQ_CONFIG_QUANTIZE_REPORT: return gptq::config::Kind::QuantizeReport;
     case GPTQ_CONFIG_MODEL_INFO: return gptq::config::Kind::ModelInfo;
+    case GPTQ_CONFIG_KIND_MAX_ENUM: break;
   }
   gptq::fail(gptq::Status::InvalidArgument,
              "argument 'kind' is " + std::to_string(static_cast<int>(kind)) + ", not a gptq_config_kind");
@@ -29,6 +30,7 @@ gptq::config::Encoding to_encoding(gptq_config_encoding e, const char *name) {
   switch (e) {
     case GPTQ_ENCODING_JSON: return gptq::config::Encoding::Json;
     case GPTQ_ENCODING_BINARY: return gptq::config::Encoding::Binary;
+    case GPTQ_ENCODING_MAX_ENUM: break;
   }
   gptq::fail(gptq::Status::InvalidArgument, std::string("argument '") + name + "' is " +
                                                 std::to_string(static_cast<int>(e)) +

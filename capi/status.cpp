@@ -46,6 +46,7 @@ GPTQ_API const char *gptq_status_name(gptq_status status) {
     case GPTQ_ERR_NUMERICAL: return "NUMERICAL";
     case GPTQ_ERR_CANCELLED: return "CANCELLED";
     case GPTQ_ERR_INTERNAL: return "INTERNAL";
+    case GPTQ_STATUS_MAX_ENUM: break;
   }
   return "UNKNOWN";
 }

@@ -10,6 +10,7 @@
 #include "core/error.h"
 
 namespace gptq {
+#ifdef GPTQ_WITH_CUDA_BACKEND
 namespace {
 
 // Plugin file name; the suffix is the ABI version so a plugin of another ABI
@@ -81,13 +82,14 @@ class PluginBackend final : public Backend {
 };
 
 }  // namespace
+#endif  // GPTQ_WITH_CUDA_BACKEND
 
 std::unique_ptr<Backend> open_cuda_backend(int device, Logger &log) {
 #ifndef GPTQ_WITH_CUDA_BACKEND
   (void)device;
   (void)log;
   fail(Status::Unsupported,
-       "this build of libgptq has no CUDA backend (configured with GPTQ_CUDA=OFF or "
+       "cuda: this build of libgptq has no CUDA backend (configured with GPTQ_CUDA=OFF or "
        "without a CUDA toolkit)");
 #else
   std::string tried;

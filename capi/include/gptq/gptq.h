@@ -78,7 +78,11 @@ typedef enum gptq_status {
   GPTQ_ERR_DEVICE = 6,           /* the GPU or its driver/libraries failed      */
   GPTQ_ERR_NUMERICAL = 7,        /* e.g. a Hessian that stays indefinite        */
   GPTQ_ERR_CANCELLED = 8,        /* a progress callback asked to stop           */
-  GPTQ_ERR_INTERNAL = 9          /* a bug in libgptq: please report it          */
+  GPTQ_ERR_INTERNAL = 9,         /* a bug in libgptq: please report it          */
+  /* Not a status: pins the enum to 32 bits and makes every int a valid value
+   * of it, so a future status passed to an older library is well-defined
+   * (the same device as Vulkan's *_MAX_ENUM). */
+  GPTQ_STATUS_MAX_ENUM = 0x7fffffff
 } gptq_status;
 
 /* The enumerator's name without prefix, e.g. "INVALID_ARGUMENT"; "UNKNOWN" for
@@ -98,7 +102,8 @@ typedef enum gptq_log_level {
   GPTQ_LOG_ERROR = 1,
   GPTQ_LOG_WARN = 2,
   GPTQ_LOG_INFO = 3,
-  GPTQ_LOG_DEBUG = 4
+  GPTQ_LOG_DEBUG = 4,
+  GPTQ_LOG_LEVEL_MAX_ENUM = 0x7fffffff /* not a level: pins the enum to 32 bits */
 } gptq_log_level;
 
 /* Receives one log line (no trailing newline). `msg` is valid only during the
@@ -122,12 +127,14 @@ typedef enum gptq_config_kind {
   GPTQ_CONFIG_RUNTIME = 3,     /* RuntimeConfig: backend, device, threads, log    */
   GPTQ_CONFIG_GENERATION = 4,  /* GenerationConfig: sampling, stop strings        */
   GPTQ_CONFIG_QUANTIZE_REPORT = 5, /* QuantizeReport (output of quantization)     */
-  GPTQ_CONFIG_MODEL_INFO = 6   /* ModelInfo (output of model inspection)          */
+  GPTQ_CONFIG_MODEL_INFO = 6,  /* ModelInfo (output of model inspection)          */
+  GPTQ_CONFIG_KIND_MAX_ENUM = 0x7fffffff /* not a kind: pins the enum to 32 bits  */
 } gptq_config_kind;
 
 typedef enum gptq_config_encoding {
   GPTQ_ENCODING_JSON = 1,   /* UTF-8 JSON text (size excludes any NUL)          */
-  GPTQ_ENCODING_BINARY = 2  /* a flatbuffer of the kind's table, file id "GPTQ" */
+  GPTQ_ENCODING_BINARY = 2, /* a flatbuffer of the kind's table, file id "GPTQ" */
+  GPTQ_ENCODING_MAX_ENUM = 0x7fffffff /* not an encoding: pins the enum to 32 bits */
 } gptq_config_encoding;
 
 /* Validates a configuration given in one encoding and writes it in another,
