@@ -17,6 +17,11 @@ constexpr std::uint64_t kMaxConfigBytes = 16u << 20;
 // Configs nest a few levels (rope_scaling, quantization_config, task maps);
 // the limit only stops adversarial input.
 constexpr std::size_t kConfigMaxDepth = 32;
+// Sizes beyond these are corrupt configs, not models: refusing them keeps every
+// product of two sizes (heads x head_dim, rows x cols) within 64 bits and stops
+// a consumer from allocating per-layer state for billions of layers.
+constexpr std::int64_t kMaxSize = (std::int64_t{1} << 31) - 1;
+constexpr std::int64_t kMaxLayers = std::int64_t{1} << 16;
 
 // Typed access to the fields of one JSON object, with messages naming the
 // source file and the field ("rope_scaling.factor").
@@ -52,9 +57,10 @@ class Fields {
   std::optional<std::int64_t> opt_integer(std::string_view name) const {
     return has(name) ? std::optional(integer(name)) : std::nullopt;
   }
-  std::int64_t positive(std::string_view name) const {
+  std::int64_t positive(std::string_view name, std::int64_t max = kMaxSize) const {
     const std::int64_t v = integer(name);
     if (v <= 0) wrong(name, "is " + std::to_string(v) + ", expected a positive integer");
+    if (v > max) wrong(name, "is " + std::to_string(v) + ", more than the limit " + std::to_string(max));
     return v;
   }
   std::int64_t positive_or(std::string_view name, std::int64_t fallback) const {
@@ -211,7 +217,7 @@ ModelSpec parse_model_config(std::string_view json_text, const std::string &sour
   const ArchitectureSpec &a = *s.arch;
 
   s.hidden_size = f.positive("hidden_size");
-  s.num_layers = f.positive("num_hidden_layers");
+  s.num_layers = f.positive("num_hidden_layers", kMaxLayers);
   s.num_heads = f.positive("num_attention_heads");
   s.num_kv_heads = f.positive_or("num_key_value_heads", s.num_heads);
   if (s.num_heads % s.num_kv_heads != 0)

@@ -217,6 +217,9 @@ TEST(ModelConfig, InconsistentSizes) {
   odd.replace(odd.find("\"hidden_size\":64"), 16, "\"hidden_size\":66");
   EXPECT_GPTQ_ERROR(parse(odd), Status::Format, {"cfg.json", "'num_attention_heads'", "divide"});
   EXPECT_EQ(parse(odd.substr(0, odd.size() - 1) + R"(,"head_dim":16})").head_dim, 16);
+  std::string deep = llama();
+  deep.replace(deep.find("\"num_hidden_layers\":2"), 21, "\"num_hidden_layers\":1000000000");
+  EXPECT_GPTQ_ERROR(parse(deep), Status::Format, {"cfg.json", "'num_hidden_layers'", "limit"});
 }
 
 TEST(ModelConfig, UnsupportedModelType) {
