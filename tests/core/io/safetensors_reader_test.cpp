@@ -67,6 +67,26 @@ TEST(SafetensorsReader, MapsARealShard) {
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.data.data()) % 8, 0u);
 }
 
+// The fuzz seeds are written by Python's json module (scripts/make-fuzz-corpus.sh):
+// the valid ones must parse, the deliberately corrupt ones must not.
+TEST(SafetensorsReader, ParsesTheFuzzSeedsWrittenByPython) {
+  const auto dir = gptq::testing::source_dir() / "tests/fuzz/corpus/safetensors_header";
+  ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
+  int valid = 0;
+  for (const auto &entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    const bool corrupt = name.starts_with("overlap") || name.starts_with("gap") ||
+                         name.starts_with("duplicate") || name.starts_with("length-past-end");
+    if (corrupt) {
+      EXPECT_THROW(SafetensorsFile::open(entry.path()), gptq::Error) << name;
+    } else {
+      EXPECT_NO_THROW(SafetensorsFile::open(entry.path())) << name;
+      ++valid;
+    }
+  }
+  EXPECT_GE(valid, 5);
+}
+
 TEST_F(CorruptFile, MissingFileIsIo) {
   EXPECT_GPTQ_ERROR(SafetensorsFile::open(dir_ / "absent.safetensors"), Status::Io,
                     {"absent.safetensors"});

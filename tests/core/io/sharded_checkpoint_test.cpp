@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "tests/core/io/io_test_support.h"
 #include "tests/support/shared_data.h"
 
@@ -53,6 +55,21 @@ TEST(ShardedCheckpoint, OpensTheRealOpt) {
   EXPECT_EQ(ckpt.shard_count(), 2u);
   EXPECT_EQ(ckpt.tensor("model.decoder.embed_positions.weight").shape,
             (std::vector<std::int64_t>{2050, 384}));
+}
+
+TEST(ShardedCheckpoint, ConcurrentFirstAccessMapsEachShardOnce) {
+  GPTQ_REQUIRE_SHARED(dir, "models/docs-llama-16m");
+  const ShardedCheckpoint ckpt = ShardedCheckpoint::open(dir);
+  std::vector<std::thread> threads;
+  std::vector<std::size_t> bytes(8);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (const std::string &name : ckpt.tensor_names()) bytes[i] += ckpt.tensor(name).data.size();
+    });
+  }
+  for (auto &t : threads) t.join();
+  for (std::size_t b : bytes) EXPECT_EQ(b, *ckpt.total_size());
+  EXPECT_EQ(ckpt.opened_shard_count(), 3u);
 }
 
 TEST(ShardedCheckpoint, ReadsASingleFile) {
