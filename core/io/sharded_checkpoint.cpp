@@ -1,6 +1,7 @@
 #include "core/io/sharded_checkpoint.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <system_error>
@@ -73,14 +74,19 @@ struct ShardedCheckpoint::Impl {
         fail(Status::Format, src + ": field 'metadata' is " + json_type_description(*meta) +
                                  ", expected an object");
       if (auto size = meta->find("total_size"); size != meta->end()) {
-        // The Python tooling sometimes writes it as a float; accept whole numbers.
+        // The Python tooling sometimes writes it as a float; accept whole numbers
+        // (checked before the cast: converting an out-of-range double is UB).
+        const bool whole_float = size->is_number_float() && size->get<double>() >= 0 &&
+                                 size->get<double>() < 18446744073709551616.0 &&
+                                 size->get<double>() == std::floor(size->get<double>());
         if (size->is_number_unsigned())
           total_size = size->get<std::uint64_t>();
-        else if (!size->is_number_float() || size->get<double>() < 0)
-          fail(Status::Format, src + ": field 'metadata.total_size' is " +
-                                   json_type_description(*size) + ", expected an integer");
-        else
+        else if (whole_float)
           total_size = static_cast<std::uint64_t>(size->get<double>());
+        else
+          fail(Status::Format, src + ": field 'metadata.total_size' is " +
+                                   (size->is_number() ? size->dump() : json_type_description(*size)) +
+                                   ", expected a non-negative integer");
       }
     }
     auto map = index.find("weight_map");

@@ -142,6 +142,13 @@ TEST(ShardedCheckpoint, IndexWithWrongTypes) {
               R"({"metadata":{"total_size":"big"},"weight_map":{}})");
   EXPECT_GPTQ_ERROR(ShardedCheckpoint::open(dir.path()), Status::Format,
                     {"model.safetensors.index.json", "total_size"});
+  write_bytes(dir / "model.safetensors.index.json",
+              R"({"metadata":{"total_size":1e300},"weight_map":{}})");
+  EXPECT_GPTQ_ERROR(ShardedCheckpoint::open(dir.path()), Status::Format,
+                    {"model.safetensors.index.json", "total_size"});
+  write_bytes(dir / "model.safetensors.index.json",
+              R"({"metadata":{"total_size":12.0},"weight_map":{}})");
+  EXPECT_EQ(ShardedCheckpoint::open(dir.path()).total_size(), 12u);
 }
 
 TEST(ShardedCheckpoint, IndexDuplicateTensor) {
