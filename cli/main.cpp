@@ -18,6 +18,7 @@ struct Command {
 const Command kCommands[] = {
     {"info", gptq::cli::run_info, "library version, backend and device"},
     {"config", gptq::cli::run_config, "validate a configuration and print it with all defaults"},
+    {"inspect", gptq::cli::run_inspect, "architecture, sizes, quantization and tensors of a model"},
 };
 
 void print_usage(FILE *out) {

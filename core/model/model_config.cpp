@@ -215,6 +215,15 @@ ModelSpec parse_model_config(std::string_view json_text, const std::string &sour
     fail(Status::Unsupported, source + ": field 'model_type' is '" + s.model_type +
                                   "', which is not a supported architecture");
   const ArchitectureSpec &a = *s.arch;
+  if (f.has("architectures")) {
+    const json &list = root["architectures"];
+    if (!list.is_array()) f.wrong("architectures", "is " + json_type_description(list) + ", expected a list of class names");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].is_string())
+        f.wrong("architectures[" + std::to_string(i) + "]", "is " + json_type_description(list[i]) + ", expected a string");
+      s.architectures.push_back(list[i].get<std::string>());
+    }
+  }
 
   s.hidden_size = f.positive("hidden_size");
   s.num_layers = f.positive("num_hidden_layers", kMaxLayers);

@@ -44,6 +44,7 @@ struct GptqQuantizationConfig {
 struct ModelSpec {
   const ArchitectureSpec *arch = nullptr;
   std::string model_type;
+  std::vector<std::string> architectures;  // config.json "architectures", e.g. LlamaForCausalLM
 
   std::int64_t hidden_size = 0;
   std::int64_t num_layers = 0;

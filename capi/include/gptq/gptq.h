@@ -202,6 +202,31 @@ GPTQ_API gptq_status gptq_context_device_name(const gptq_context *ctx,
 GPTQ_API gptq_status gptq_context_runtime_json(const gptq_context *ctx,
                                                const char **json);
 
+/* ---- Models ------------------------------------------------------------- */
+/* A Hugging Face model directory, float or GPTQ-quantized: its config, its
+ * tokenizer and its weights (memory-mapped lazily). Read-only once opened: one
+ * model may be used by several threads at once, and outlives nothing it needs
+ * (it does not keep the context). */
+typedef struct gptq_model gptq_model;
+
+/* Opens the model in `dir`: config.json (llama, mistral, qwen2, opt), the
+ * safetensors checkpoint (model.safetensors, or model.safetensors.index.json
+ * and its shards). Opening reads headers only; its cost does not grow with the
+ * model. `ctx` receives the log lines. Errors name the file and the field or
+ * tensor: GPTQ_ERR_IO (missing/unreadable), GPTQ_ERR_FORMAT (malformed),
+ * GPTQ_ERR_UNSUPPORTED (e.g. an architecture not supported).
+ * *out receives a model owned by the caller (gptq_model_destroy). */
+GPTQ_API gptq_status gptq_model_open(gptq_context *ctx, const char *dir, gptq_model **out);
+
+/* Frees the model. NULL is a no-op. */
+GPTQ_API void gptq_model_destroy(gptq_model *model);
+
+/* What the model is, as ModelInfo JSON (schema/gptq.fbs): architecture,
+ * sizes, dtype, parameter count, shards, every tensor with dtype, shape and
+ * shard, and the quantization config of a GPTQ checkpoint (null otherwise).
+ * Owned by the model, valid until it is destroyed. Thread-safe. */
+GPTQ_API gptq_status gptq_model_info_json(const gptq_model *model, const char **json);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
