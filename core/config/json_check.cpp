@@ -196,6 +196,11 @@ Json parse_strict(const flatbuffers::StructDef &table, std::string_view text) {
 
 std::string check_json(const flatbuffers::StructDef &table, std::string_view json) {
   if (!json.empty() && json.back() == '\0') json.remove_suffix(1);
+  // nlohmann's lexer takes a NUL byte for the end of input, which would let
+  // anything after one through unread.
+  if (const size_t nul = json.find('\0'); nul != std::string_view::npos)
+    fail(Status::InvalidArgument, "invalid " + table.name + " JSON: NUL byte at offset " +
+                                      std::to_string(nul));
   Json root = json.find_first_not_of(" \t\r\n") == std::string_view::npos
                   ? Json::object()
                   : parse_strict(table, json);
