@@ -30,7 +30,8 @@ void fuzz_one(Kind kind, std::span<const uint8_t> in, Encoding enc) {
     return;
   }
   // Accepted: its JSON and binary forms must be fixed points.
-  const std::vector<uint8_t> binary = gptq::config::convert(kind, json, Encoding::Json, Encoding::Binary);
+  const std::vector<uint8_t> binary =
+      gptq::config::convert(kind, json, Encoding::Json, Encoding::Binary);
   check(gptq::config::convert(kind, binary, Encoding::Binary, Encoding::Json) == json);
   check(gptq::config::convert(kind, json, Encoding::Json, Encoding::Json) == json);
 }
@@ -39,9 +40,9 @@ void fuzz_one(Kind kind, std::span<const uint8_t> in, Encoding enc) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::span<const uint8_t> in(data, size);
-  for (int k = 1; k <= 6; ++k) {
-    fuzz_one(static_cast<Kind>(k), in, Encoding::Json);
-    fuzz_one(static_cast<Kind>(k), in, Encoding::Binary);
+  for (Kind kind : gptq::config::kAllKinds) {
+    fuzz_one(kind, in, Encoding::Json);
+    fuzz_one(kind, in, Encoding::Binary);
   }
   return 0;
 }

@@ -16,8 +16,8 @@
 namespace gptq::config {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::binary_error;
+using ::testing::HasSubstr;
 using testing::json_error;
 
 template <class Finish>
@@ -32,7 +32,8 @@ TEST(BinaryCheck, TruncatedBufferIsNotValid) {
       json_to_binary(Kind::Quantize, R"({"bits": 8, "modules_to_skip": ["lm_head"]})");
   for (size_t n : {size_t{1}, size_t{7}, good.size() / 2, good.size() - 1}) {
     const std::vector<uint8_t> cut(good.begin(), good.begin() + static_cast<long>(n));
-    EXPECT_THAT(binary_error(Kind::Quantize, cut), HasSubstr("not a valid QuantizeConfig flatbuffer"))
+    EXPECT_THAT(binary_error(Kind::Quantize, cut),
+                HasSubstr("not a valid QuantizeConfig flatbuffer"))
         << n;
   }
 }
@@ -41,8 +42,9 @@ TEST(BinaryCheck, WrongFileIdentifierIsNotValid) {
   std::vector<uint8_t> b = json_to_binary(Kind::Runtime, R"({"threads": 2})");
   b[4] = 'X';
   EXPECT_THAT(binary_error(Kind::Runtime, b), HasSubstr("not a valid RuntimeConfig flatbuffer"));
-  EXPECT_THAT(testing::error_of([&] { convert(Kind::Runtime, b, Encoding::Binary, Encoding::Binary); }),
-              HasSubstr("not a valid RuntimeConfig flatbuffer"));
+  EXPECT_THAT(
+      testing::error_of([&] { convert(Kind::Runtime, b, Encoding::Binary, Encoding::Binary); }),
+      HasSubstr("not a valid RuntimeConfig flatbuffer"));
 }
 
 TEST(BinaryCheck, RandomBytesAreRefusedNotCrashed) {
@@ -51,7 +53,8 @@ TEST(BinaryCheck, RandomBytesAreRefusedNotCrashed) {
   for (int i = 0; i < 2000; ++i) {
     std::vector<uint8_t> junk(rng() % 96);
     for (uint8_t &b : junk) b = static_cast<uint8_t>(rng());
-    if (junk.size() >= 8 && i % 2 == 0) std::copy(kFileIdentifier, kFileIdentifier + 4, junk.begin() + 4);
+    if (junk.size() >= 8 && i % 2 == 0)
+      std::copy(kFileIdentifier, kFileIdentifier + 4, junk.begin() + 4);
     for (int k = 1; k <= 6; ++k) {
       try {
         binary_to_json(static_cast<Kind>(k), junk);
@@ -74,10 +77,10 @@ TEST(BinaryCheck, OutOfRangeValueHasTheSameMessageAsJson) {
   EXPECT_EQ(binary_error(Kind::Quantize, bits5),
             "invalid QuantizeConfig: bits: 5 is not allowed (allowed: 2, 3, 4, 8)");
 
-  const std::vector<uint8_t> group8 = build([](auto &fbb) {
-    return schema::CreateQuantizeConfig(fbb, 4, 8);
-  });
-  EXPECT_EQ(binary_error(Kind::Quantize, group8), json_error(Kind::Quantize, R"({"group_size": 8})"));
+  const std::vector<uint8_t> group8 =
+      build([](auto &fbb) { return schema::CreateQuantizeConfig(fbb, 4, 8); });
+  EXPECT_EQ(binary_error(Kind::Quantize, group8),
+            json_error(Kind::Quantize, R"({"group_size": 8})"));
 
   const std::vector<uint8_t> grid = build([](auto &fbb) {
     auto mse = schema::CreateMseConfig(fbb, true, 2.4f, 0);
@@ -87,7 +90,8 @@ TEST(BinaryCheck, OutOfRangeValueHasTheSameMessageAsJson) {
   });
   EXPECT_EQ(binary_error(Kind::Quantize, grid),
             json_error(Kind::Quantize, R"({"mse": {"grid": 0}})"));
-  EXPECT_THAT(binary_error(Kind::Quantize, grid), HasSubstr("mse.grid: 0 is out of range (allowed: 1..10000)"));
+  EXPECT_THAT(binary_error(Kind::Quantize, grid),
+              HasSubstr("mse.grid: 0 is out of range (allowed: 1..10000)"));
 
   const std::vector<uint8_t> temp = build([](auto &fbb) {
     schema::GenerationConfigBuilder b(fbb);
@@ -110,16 +114,17 @@ TEST(BinaryCheck, OutOfRangeInANestedTableHasItsPath) {
 }
 
 TEST(BinaryCheck, EnumValueOutsideTheEnum) {
-  const std::vector<uint8_t> b = build([](auto &fbb) {
-    return schema::CreateRuntimeConfig(fbb, static_cast<schema::Backend>(7));
-  });
-  EXPECT_THAT(binary_error(Kind::Runtime, b), HasSubstr("backend: 7 is not a value of enum Backend"));
+  const std::vector<uint8_t> b = build(
+      [](auto &fbb) { return schema::CreateRuntimeConfig(fbb, static_cast<schema::Backend>(7)); });
+  EXPECT_THAT(binary_error(Kind::Runtime, b),
+              HasSubstr("backend: 7 is not a value of enum Backend"));
   // LogLevel starts at 1, so 0 (what a zeroed field would hold) is not valid.
   const std::vector<uint8_t> l = build([](auto &fbb) {
     return schema::CreateRuntimeConfig(fbb, schema::Backend::cpu, 0, 0,
                                        static_cast<schema::LogLevel>(0));
   });
-  EXPECT_THAT(binary_error(Kind::Runtime, l), HasSubstr("log_level: 0 is not a value of enum LogLevel"));
+  EXPECT_THAT(binary_error(Kind::Runtime, l),
+              HasSubstr("log_level: 0 is not a value of enum LogLevel"));
 }
 
 TEST(BinaryCheck, NonFiniteFloatsAreRefused) {
@@ -160,7 +165,8 @@ TEST(BinaryCheck, GoodBinaryFromTheBuilderReadsBack) {
   });
   EXPECT_NO_THROW(check_binary(Kind::Runtime, b));
   EXPECT_EQ(binary_to_json(Kind::Runtime, b),
-            testing::normalize(Kind::Runtime, R"({"backend": "cpu", "threads": 8, "log_level": "info"})"));
+            testing::normalize(Kind::Runtime,
+                               R"({"backend": "cpu", "threads": 8, "log_level": "info"})"));
 }
 
 }  // namespace

@@ -3,9 +3,10 @@
 #include "core/config/codec.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/core/config/config_test_util.h"
 
@@ -53,7 +54,8 @@ const Sample kSamples[] = {
        "hessian_fp64": true})"},
     {Kind::Calibration, R"({"files": [], "token_ids": [1, 2, -3, 2147483647],
        "nsamples": 1000000, "seqlen": 1048576, "seed": 18446744073709551615})"},
-    {Kind::Runtime, R"({"backend": "cuda", "device": 1023, "threads": 4096, "log_level": "debug"})"},
+    {Kind::Runtime,
+     R"({"backend": "cuda", "device": 1023, "threads": 4096, "log_level": "debug"})"},
     {Kind::Generation, R"({"max_new_tokens": 0, "temperature": 0.7, "top_k": 40, "top_p": 0.95,
        "repetition_penalty": 1.1, "seed": 42, "stop": ["\n\n", "</s>", "\u00e9\u4e2d"],
        "stop_at_eos": false})"},
@@ -108,9 +110,7 @@ TEST_P(RoundTrip, EmptyInputIsAllDefaultsInBothEncodings) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllKinds, RoundTrip, ::testing::ValuesIn(kSamples),
-                         [](const auto &p) {
-                           return std::string(kind_table_name(p.param.kind));
-                         });
+                         [](const auto &p) { return std::string(kind_table_name(p.param.kind)); });
 
 TEST(Codec, QuantizeConfigDefaultsMatchTheSchema) {
   const json d = json::parse(normalize(Kind::Quantize, ""));
@@ -146,8 +146,9 @@ TEST(Codec, OptionalSubTableStaysAbsent) {
 }
 
 TEST(Codec, NullMeansDefault) {
-  EXPECT_EQ(normalize(Kind::Quantize, R"({"bits": null, "mse": null, "calibration": {"seed": null}})"),
-            normalize(Kind::Quantize, ""));
+  EXPECT_EQ(
+      normalize(Kind::Quantize, R"({"bits": null, "mse": null, "calibration": {"seed": null}})"),
+      normalize(Kind::Quantize, ""));
 }
 
 TEST(Codec, FloatsPrintShortAndReadBackExactly) {
@@ -171,15 +172,17 @@ TEST(Codec, FloatsPrintShortAndReadBackExactly) {
 }
 
 TEST(Codec, StringsKeepEscapesAndUnicode) {
-  const json in = {{"stop", {std::string("a\0b", 3), "\"quoted\"\\", "\n", "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80"}}};
+  const json in = {
+      {"stop",
+       {std::string("a\0b", 3), "\"quoted\"\\", "\n", "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80"}}};
   const json out = json::parse(normalize(Kind::Generation, in.dump()));
   EXPECT_EQ(out["stop"], in["stop"]);
 }
 
 TEST(Codec, ExtremeIntegersFit) {
-  const json out = json::parse(normalize(
-      Kind::Calibration,
-      R"({"token_ids": [-2147483648, 2147483647], "seed": 18446744073709551615})"));
+  const json out = json::parse(
+      normalize(Kind::Calibration,
+                R"({"token_ids": [-2147483648, 2147483647], "seed": 18446744073709551615})"));
   EXPECT_EQ(out["token_ids"][0], -2147483648LL);
   EXPECT_EQ(out["token_ids"][1], 2147483647);
   EXPECT_EQ(out["seed"].get<uint64_t>(), 18446744073709551615ull);
@@ -193,7 +196,8 @@ TEST(Codec, BoundsAreInclusiveAndTheOrValueIsAllowed) {
     EXPECT_NO_THROW(json_to_binary(Kind::Quantize, "{\"bits\": " + std::to_string(bits) + "}"));
   // Float bounds admit the float nearest to the written bound.
   EXPECT_NO_THROW(json_to_binary(Kind::Generation, R"({"repetition_penalty": 0.01})"));
-  EXPECT_NO_THROW(json_to_binary(Kind::Quantize, R"({"damp_percent": 1, "mse": {"max_shrink": 0}})"));
+  EXPECT_NO_THROW(
+      json_to_binary(Kind::Quantize, R"({"damp_percent": 1, "mse": {"max_shrink": 0}})"));
   // An integer is fine for a float field.
   EXPECT_NO_THROW(json_to_binary(Kind::Generation, R"({"temperature": 2})"));
 }
@@ -216,6 +220,25 @@ TEST(Codec, JsonOutputHasNoTrailingNul) {
   const std::vector<uint8_t> out = convert(Kind::Runtime, {}, Encoding::Binary, Encoding::Json);
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.back(), '}');
+}
+
+TEST(Codec, ConcurrentUseFromManyThreads) {
+  // The schema is loaded once on first use, from whichever thread comes first;
+  // each conversion then has its own flatbuffers parser.
+  const std::string expected = normalize(Kind::Quantize, kSamples[0].json);
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        if (normalize(Kind::Quantize, kSamples[0].json) != expected) ++mismatches[t];
+        if (binary_to_json(Kind::Quantize, json_to_binary(Kind::Quantize, kSamples[0].json)) !=
+            expected)
+          ++mismatches[t];
+      }
+    });
+  for (std::thread &t : threads) t.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 }  // namespace

@@ -62,7 +62,8 @@ TEST_F(Rules, MinOnlyAndMaxOnly) {
 }
 
 TEST_F(Rules, UnsignedAndFloatBounds) {
-  const FieldRules u = rules("a: ulong (gptq_min: \"1\", gptq_max: \"18446744073709551615\");", "a");
+  const FieldRules u =
+      rules("a: ulong (gptq_min: \"1\", gptq_max: \"18446744073709551615\");", "a");
   EXPECT_FALSE(u.violation(value(flatbuffers::BASE_TYPE_ULONG, "18446744073709551615")));
   EXPECT_TRUE(u.violation(value(flatbuffers::BASE_TYPE_ULONG, "0")));
   // A float bound compares as the float it rounds to.
@@ -77,17 +78,20 @@ TEST_F(Rules, AllowedOnAVectorAppliesToElements) {
 }
 
 TEST_F(Rules, SchemaMistakesAreInternalErrors) {
-  EXPECT_THAT(schema_error("a: int (gptq_min: \"x\");", "a"), HasSubstr("T.a: gptq_min \"x\" is not a int"));
+  EXPECT_THAT(schema_error("a: int (gptq_min: \"x\");", "a"),
+              HasSubstr("T.a: gptq_min \"x\" is not a int"));
   EXPECT_THAT(schema_error("a: int (gptq_min: \"1.5\");", "a"), HasSubstr("is not a int"));
   EXPECT_THAT(schema_error("a: byte (gptq_max: \"300\");", "a"), HasSubstr("is not a byte"));
   EXPECT_THAT(schema_error("a: int (gptq_allowed: \"2||4\");", "a"), HasSubstr("gptq_allowed"));
-  EXPECT_THAT(schema_error("a: int (gptq_or: \"-1\");", "a"), HasSubstr("gptq_or needs gptq_min or gptq_max"));
+  EXPECT_THAT(schema_error("a: int (gptq_or: \"-1\");", "a"),
+              HasSubstr("gptq_or needs gptq_min or gptq_max"));
   EXPECT_THAT(schema_error("a: int (gptq_allowed: \"1\", gptq_min: \"0\");", "a"),
               HasSubstr("cannot be combined"));
   EXPECT_THAT(schema_error("a: int (gptq_min: \"5\", gptq_max: \"4\");", "a"),
               HasSubstr("greater than gptq_max"));
   EXPECT_THAT(schema_error("a: string (gptq_min: \"1\");", "a"), HasSubstr("need a numeric field"));
-  EXPECT_THAT(schema_error("a: bool (gptq_allowed: \"1\");", "a"), HasSubstr("need a numeric field"));
+  EXPECT_THAT(schema_error("a: bool (gptq_allowed: \"1\");", "a"),
+              HasSubstr("need a numeric field"));
 }
 
 }  // namespace

@@ -12,10 +12,10 @@ namespace gptq::config {
 namespace {
 
 void survives(std::string_view input) {
-  for (int k = 1; k <= 6; ++k) {
+  for (Kind kind : kAllKinds) {
     for (Encoding enc : {Encoding::Json, Encoding::Binary}) {
       try {
-        convert(static_cast<Kind>(k), testing::bytes(input), enc, Encoding::Json);
+        convert(kind, testing::bytes(input), enc, Encoding::Json);
       } catch (const Error &e) {
         EXPECT_EQ(e.status(), Status::InvalidArgument) << e.what();
       }

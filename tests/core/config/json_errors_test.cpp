@@ -69,15 +69,18 @@ TEST(JsonErrors, WrongTypeForEnum) {
 }
 
 TEST(JsonErrors, BadEnumNameListsTheNames) {
-  EXPECT_THAT(json_error(Kind::Runtime, R"({"backend": "gpu"})"),
-              HasSubstr("backend: \"gpu\" is not a Backend (allowed: \"auto\", \"cpu\", \"cuda\")"));
+  EXPECT_THAT(
+      json_error(Kind::Runtime, R"({"backend": "gpu"})"),
+      HasSubstr("backend: \"gpu\" is not a Backend (allowed: \"auto\", \"cpu\", \"cuda\")"));
   EXPECT_THAT(json_error(Kind::Runtime, R"({"log_level": "WARN"})"),
               HasSubstr("\"error\", \"warn\", \"info\", \"debug\""));
   // flatbuffers' own parser would take "cpu cuda" as flags; the codec does not.
   EXPECT_THAT(json_error(Kind::Runtime, R"({"backend": "cpu cuda"})"),
               HasSubstr("is not a Backend"));
-  EXPECT_THAT(json_error(Kind::Quantize, R"({"checkpoint_format": "v2"})"),
-              HasSubstr("checkpoint_format: \"v2\" is not a CheckpointFormat (allowed: \"gptq\", \"gptq_v2\")"));
+  EXPECT_THAT(
+      json_error(Kind::Quantize, R"({"checkpoint_format": "v2"})"),
+      HasSubstr(
+          "checkpoint_format: \"v2\" is not a CheckpointFormat (allowed: \"gptq\", \"gptq_v2\")"));
 }
 
 TEST(JsonErrors, WrongTypeForVector) {
@@ -146,8 +149,9 @@ TEST(JsonErrors, OrValueIsTheOnlyExtraValue) {
 }
 
 TEST(JsonErrors, RangeErrorsInNestedTablesHaveTheirPath) {
-  EXPECT_THAT(json_error(Kind::QuantizeReport, R"({"config": {"mse": {"grid": 0}}})"),
-              HasSubstr("invalid QuantizeReport: config.mse.grid: 0 is out of range (allowed: 1..10000)"));
+  EXPECT_THAT(
+      json_error(Kind::QuantizeReport, R"({"config": {"mse": {"grid": 0}}})"),
+      HasSubstr("invalid QuantizeReport: config.mse.grid: 0 is out of range (allowed: 1..10000)"));
   EXPECT_THAT(json_error(Kind::ModelInfo, R"({"quantization": {"bits": 16}})"),
               HasSubstr("quantization.bits: 16 is not allowed"));
 }
@@ -160,8 +164,10 @@ TEST(JsonErrors, InvalidJsonGivesThePosition) {
   EXPECT_THAT(m, HasSubstr("line 3"));
   EXPECT_THAT(json_error(Kind::Quantize, "{bits: 4}"), HasSubstr("column 2"));
   EXPECT_THAT(json_error(Kind::Quantize, "{\"bits\": 4"), HasSubstr("unexpected end of input"));
-  EXPECT_THAT(json_error(Kind::Quantize, "// comment\n{}"), HasSubstr("invalid QuantizeConfig JSON"));
-  EXPECT_THAT(json_error(Kind::Quantize, "{\"bits\": 0x4}"), HasSubstr("invalid QuantizeConfig JSON"));
+  EXPECT_THAT(json_error(Kind::Quantize, "// comment\n{}"),
+              HasSubstr("invalid QuantizeConfig JSON"));
+  EXPECT_THAT(json_error(Kind::Quantize, "{\"bits\": 0x4}"),
+              HasSubstr("invalid QuantizeConfig JSON"));
   EXPECT_THAT(json_error(Kind::Generation, "{\"stop\": [\"\xff\"]}"),
               HasSubstr("invalid GenerationConfig JSON"));
 }
@@ -172,7 +178,8 @@ TEST(JsonErrors, TrailingGarbage) {
   EXPECT_THAT(m, HasSubstr("expected end of input"));
   EXPECT_THAT(json_error(Kind::Runtime, "{}x"), HasSubstr("column 3"));
   // A NUL is not the end of the text (one trailing NUL from C is ignored).
-  EXPECT_THAT(json_error(Kind::Runtime, std::string("{}\0\0", 4)), HasSubstr("NUL byte at offset 2"));
+  EXPECT_THAT(json_error(Kind::Runtime, std::string("{}\0\0", 4)),
+              HasSubstr("NUL byte at offset 2"));
   EXPECT_THAT(json_error(Kind::Runtime, std::string("{}\0{\"threads\": -5}", 17)),
               HasSubstr("NUL byte at offset 2"));
 }
@@ -191,17 +198,20 @@ TEST(JsonErrors, DuplicateKeys) {
   EXPECT_THAT(json_error(Kind::Quantize, R"({"mse": {"grid": 4, "grid": 8}})"),
               HasSubstr("\"grid\" appears more than once"));
   // The same key in different objects is fine.
-  EXPECT_NO_THROW(json_to_binary(
-      Kind::QuantizeReport, R"({"layers": [{"name": "a"}, {"name": "b"}], "config": {}})"));
+  EXPECT_NO_THROW(json_to_binary(Kind::QuantizeReport,
+                                 R"({"layers": [{"name": "a"}, {"name": "b"}], "config": {}})"));
 }
 
 TEST(JsonErrors, UnknownKindOrEncoding) {
   const std::span<const uint8_t> none;
-  EXPECT_THAT(testing::error_of([&] { convert(static_cast<Kind>(0), none, Encoding::Json, Encoding::Json); }),
+  EXPECT_THAT(testing::error_of(
+                  [&] { convert(static_cast<Kind>(0), none, Encoding::Json, Encoding::Json); }),
               HasSubstr("unknown config kind 0"));
-  EXPECT_THAT(testing::error_of([&] { convert(static_cast<Kind>(7), none, Encoding::Json, Encoding::Json); }),
+  EXPECT_THAT(testing::error_of(
+                  [&] { convert(static_cast<Kind>(7), none, Encoding::Json, Encoding::Json); }),
               HasSubstr("unknown config kind 7"));
-  EXPECT_THAT(testing::error_of([&] { convert(Kind::Runtime, none, static_cast<Encoding>(3), Encoding::Json); }),
+  EXPECT_THAT(testing::error_of(
+                  [&] { convert(Kind::Runtime, none, static_cast<Encoding>(3), Encoding::Json); }),
               HasSubstr("unknown config encoding 3"));
 }
 

@@ -102,7 +102,8 @@ TEST(Typed, ObjectsOutOfRangeAreNotWritten) {
   EXPECT_THAT(testing::error_of([&] { to_json(g); }), HasSubstr("top_p: 2 is out of range"));
   schema::QuantizeReportT r;
   r.seconds = std::numeric_limits<double>::quiet_NaN();
-  EXPECT_THAT(testing::error_of([&] { to_binary(r); }), HasSubstr("seconds: nan is not a finite number"));
+  EXPECT_THAT(testing::error_of([&] { to_binary(r); }),
+              HasSubstr("seconds: nan is not a finite number"));
 }
 
 }  // namespace
