@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/config/field_path.h"
 #include "core/config/kind_traits.h"
 #include "core/config/scalar.h"
 #include "core/config/schema_model.h"
@@ -11,14 +12,6 @@
 
 namespace gptq::config {
 namespace {
-
-std::string join(const std::string &path, const std::string &name) {
-  return path.empty() ? name : path + "." + name;
-}
-
-std::string at(const std::string &path, size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
 
 class Walker {
  public:
@@ -31,13 +24,12 @@ class Walker {
       if (field->deprecated) continue;
       const flatbuffers::Type &type = field->value.type;
       const FieldInfo &info = schema.info(*field);
-      const std::string where = join(path, field->name);
+      const std::string where = field_path(path, field->name);
       const flatbuffers::voffset_t off = field->value.offset;
       if (flatbuffers::IsScalar(type.base_type)) {
         check_scalar(type, info, read_scalar_field(*field, &t, info.default_value), where);
       } else if (type.base_type == flatbuffers::BASE_TYPE_STRING) {
-        if (const auto *s = t.GetPointer<const flatbuffers::String *>(off))
-          check_string(*s, where);
+        if (const auto *s = t.GetPointer<const flatbuffers::String *>(off)) check_string(*s, where);
       } else if (type.base_type == flatbuffers::BASE_TYPE_STRUCT) {
         if (const auto *sub = t.GetPointer<const flatbuffers::Table *>(off))
           check_table(*type.struct_def, *sub, where);
@@ -79,14 +71,18 @@ class Walker {
     if (flatbuffers::IsScalar(element.base_type)) {
       for (size_t i = 0; i < n; ++i)
         check_scalar(element, info, read_scalar_element(element.base_type, raw->Data(), i),
-                     at(path, i));
+                     element_path(path, i));
     } else if (element.base_type == flatbuffers::BASE_TYPE_STRING) {
-      const auto *v = t.GetPointer<const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>> *>(off);
-      for (size_t i = 0; i < n; ++i) check_string(*v->Get(static_cast<flatbuffers::uoffset_t>(i)), at(path, i));
-    } else {
-      const auto *v = t.GetPointer<const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::Table>> *>(off);
+      const auto *v =
+          t.GetPointer<const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::String>> *>(off);
       for (size_t i = 0; i < n; ++i)
-        check_table(*element.struct_def, *v->Get(static_cast<flatbuffers::uoffset_t>(i)), at(path, i));
+        check_string(*v->Get(static_cast<flatbuffers::uoffset_t>(i)), element_path(path, i));
+    } else {
+      const auto *v =
+          t.GetPointer<const flatbuffers::Vector<flatbuffers::Offset<flatbuffers::Table>> *>(off);
+      for (size_t i = 0; i < n; ++i)
+        check_table(*element.struct_def, *v->Get(static_cast<flatbuffers::uoffset_t>(i)),
+                    element_path(path, i));
     }
   }
 
@@ -98,8 +94,8 @@ class Walker {
 void check_binary(Kind kind, std::span<const uint8_t> buffer) {
   const flatbuffers::StructDef &table = SchemaModel::get().table(kind);
   if (!verify_buffer(kind, buffer))
-    fail(Status::InvalidArgument, "not a valid " + table.name + " flatbuffer (" +
-                                      std::to_string(buffer.size()) + " bytes)");
+    fail(Status::InvalidArgument,
+         "not a valid " + table.name + " flatbuffer (" + std::to_string(buffer.size()) + " bytes)");
   const auto *root = flatbuffers::GetRoot<flatbuffers::Table>(buffer.data());
   Walker(table).check_table(table, *root, "");
 }

@@ -59,8 +59,9 @@ FieldRules read_field_rules(const flatbuffers::StructDef &table,
       t.base_type == flatbuffers::BASE_TYPE_VECTOR ? t.element : t.base_type;
   if (!flatbuffers::IsScalar(type) || type == flatbuffers::BASE_TYPE_BOOL ||
       (t.base_type == flatbuffers::BASE_TYPE_VECTOR ? t.VectorType() : t).enum_def)
-    schema_error(table, field, "gptq_* bounds need a numeric field (not bool, enum or " +
-                                   std::string(type_name(type)) + ")");
+    schema_error(table, field,
+                 "gptq_* bounds need a numeric field (not bool, enum or " +
+                     std::string(type_name(type)) + ")");
 
   if (allowed) {
     if (min || max || or_value)
@@ -87,9 +88,12 @@ FieldRules read_field_rules(const flatbuffers::StructDef &table,
     rules.or_value = parse_bound(table, field, type, kOr, *or_value);
     rules.allowed_text = *or_value + " or ";
   }
-  if (min && max) rules.allowed_text += *min + ".." + *max;
-  else if (min) rules.allowed_text += ">= " + *min;
-  else rules.allowed_text += "<= " + *max;
+  if (min && max)
+    rules.allowed_text += *min + ".." + *max;
+  else if (min)
+    rules.allowed_text += ">= " + *min;
+  else
+    rules.allowed_text += "<= " + *max;
   return rules;
 }
 

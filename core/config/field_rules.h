@@ -32,6 +32,7 @@ struct FieldRules {
 // (the bounds then apply to each element). Throws Internal naming the field
 // when an attribute does not parse as the field's type or the combination makes
 // no sense: the schema is wrong, not the caller's config.
-FieldRules read_field_rules(const flatbuffers::StructDef &table, const flatbuffers::FieldDef &field);
+FieldRules read_field_rules(const flatbuffers::StructDef &table,
+                            const flatbuffers::FieldDef &field);
 
 }  // namespace gptq::config

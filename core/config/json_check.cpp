@@ -1,12 +1,12 @@
 #include "core/config/json_check.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
 
+#include "core/config/field_path.h"
 #include "core/config/scalar.h"
 #include "core/config/schema_model.h"
 #include "core/error.h"
@@ -17,10 +17,6 @@ namespace {
 // ordered_json keeps the caller's key order, so the first bad field reported
 // is the first one in the text.
 using Json = nlohmann::ordered_json;
-
-std::string join(const std::string &path, const std::string &name) {
-  return path.empty() ? name : path + "." + name;
-}
 
 // How a JSON value is described in a message: its type, and the value itself
 // when it is short enough to help.
@@ -74,7 +70,7 @@ class Checker {
     std::vector<std::string> nulls;
     for (auto &[key, value] : obj.items()) {
       const flatbuffers::FieldDef *field = table.fields.Lookup(key);
-      const std::string where = join(path, key);
+      const std::string where = field_path(path, key);
       if (!field)
         error("", "unknown field \"" + where + "\" (fields of " + table.name + ": " +
                       field_names(table) + ")");
@@ -93,7 +89,7 @@ class Checker {
       if (field->deprecated || t.base_type != flatbuffers::BASE_TYPE_STRUCT) continue;
       if (obj.contains(field->name) || SchemaModel::get().info(*field).optional_table) continue;
       Json &sub = obj[field->name] = Json::object();
-      check_table(*t.struct_def, sub, join(path, field->name));
+      check_table(*t.struct_def, sub, field_path(path, field->name));
     }
   }
 
@@ -107,8 +103,7 @@ class Checker {
         const flatbuffers::Type element = type.VectorType();
         if (!v.is_array())
           error(path, "expected an array of " + element_name(element) + ", got " + describe(v));
-        for (size_t i = 0; i < v.size(); ++i)
-          check_value(element, v[i], path + "[" + std::to_string(i) + "]");
+        for (size_t i = 0; i < v.size(); ++i) check_value(element, v[i], element_path(path, i));
         return;
       }
       case flatbuffers::BASE_TYPE_STRUCT:
@@ -145,16 +140,18 @@ class Checker {
     if (!v.is_number()) error(path, "expected " + name + ", got " + describe(v));
     if (repr_of(type) == Scalar::Repr::Floating) {
       const double d = v.get<double>();
-      if (!std::isfinite(d) ||
-          (type == flatbuffers::BASE_TYPE_FLOAT && std::fabs(d) > std::numeric_limits<float>::max()))
+      if (!std::isfinite(d) || (type == flatbuffers::BASE_TYPE_FLOAT &&
+                                std::fabs(d) > std::numeric_limits<float>::max()))
         error(path, v.dump() + " does not fit in " + name);
       return;
     }
     // Integers: JSON numbers with a fraction or exponent are not integers,
-    // except huge integral values nlohmann could only hold as double.
+    // except integral values beyond 64 bits, which nlohmann holds as double.
     if (v.is_number_float()) {
+      constexpr double kTwoTo63 = 9223372036854775808.0;
       const double d = v.get<double>();
-      if (std::trunc(d) == d && std::fabs(d) >= 9.2e18) error(path, v.dump() + " does not fit in " + name);
+      if (std::trunc(d) == d && std::fabs(d) >= kTwoTo63)
+        error(path, v.dump() + " does not fit in " + name);
       error(path, "expected " + name + " (an integer), got " + describe(v));
     }
     const bool ok = v.is_number_unsigned() ? fits_unsigned(type, v.get<uint64_t>())
@@ -186,7 +183,8 @@ Json parse_strict(const flatbuffers::StructDef &table, std::string_view text) {
   } catch (const Json::exception &e) {
     // Drop nlohmann's "[json.exception.parse_error.101] " tag; keep the position.
     std::string what = e.what();
-    if (const size_t close = what.find("] "); what.rfind("[json.", 0) == 0 && close != std::string::npos)
+    if (const size_t close = what.find("] ");
+        what.rfind("[json.", 0) == 0 && close != std::string::npos)
       what = what.substr(close + 2);
     fail(Status::InvalidArgument, "invalid " + table.name + " JSON: " + what);
   }
@@ -196,6 +194,11 @@ Json parse_strict(const flatbuffers::StructDef &table, std::string_view text) {
 
 std::string check_json(const flatbuffers::StructDef &table, std::string_view json) {
   if (!json.empty() && json.back() == '\0') json.remove_suffix(1);
+  // nlohmann's lexer takes a NUL byte for the end of input, which would let
+  // anything after one through unread.
+  if (const size_t nul = json.find('\0'); nul != std::string_view::npos)
+    fail(Status::InvalidArgument,
+         "invalid " + table.name + " JSON: NUL byte at offset " + std::to_string(nul));
   Json root = json.find_first_not_of(" \t\r\n") == std::string_view::npos
                   ? Json::object()
                   : parse_strict(table, json);

@@ -22,6 +22,9 @@ enum class Kind : int {
   ModelInfo = 6,       // ModelInfo
 };
 
+inline constexpr Kind kAllKinds[] = {Kind::Quantize,   Kind::Calibration,    Kind::Runtime,
+                                     Kind::Generation, Kind::QuantizeReport, Kind::ModelInfo};
+
 // JSON text (UTF-8, no trailing NUL) or a binary flatbuffer with file
 // identifier "GPTQ" whose root is the kind's table.
 enum class Encoding : int {

@@ -16,11 +16,11 @@ namespace gptq::config {
 template <class Object>
 struct ObjectKind;
 
-#define GPTQ_CONFIG_KIND(KIND, TABLE)                       \
-  template <>                                               \
-  struct ObjectKind<schema::TABLE##T> {                     \
-    static constexpr Kind kind = Kind::KIND;                \
-    using Table = schema::TABLE;                            \
+#define GPTQ_CONFIG_KIND(KIND, TABLE)        \
+  template <>                                \
+  struct ObjectKind<schema::TABLE##T> {      \
+    static constexpr Kind kind = Kind::KIND; \
+    using Table = schema::TABLE;             \
   };
 GPTQ_CONFIG_KIND(Quantize, QuantizeConfig)
 GPTQ_CONFIG_KIND(Calibration, CalibrationConfig)

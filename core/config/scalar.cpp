@@ -30,8 +30,8 @@ decltype(auto) with_ctype(BaseType type, F &&f) {
     case flatbuffers::BASE_TYPE_DOUBLE: return f(double{});
     default: break;
   }
-  fail(Status::Internal, "config: base type " + std::to_string(static_cast<int>(type)) +
-                             " is not a scalar");
+  fail(Status::Internal,
+       "config: base type " + std::to_string(static_cast<int>(type)) + " is not a scalar");
 }
 
 template <class T>
@@ -76,9 +76,12 @@ bool parse_all(std::string_view text, T &out) {
 Scalar::Repr repr_of(BaseType type) {
   return with_ctype(type, [](auto v) {
     using T = decltype(v);
-    if constexpr (std::is_floating_point_v<T>) return Scalar::Repr::Floating;
-    else if constexpr (std::is_signed_v<T>) return Scalar::Repr::Signed;
-    else return Scalar::Repr::Unsigned;
+    if constexpr (std::is_floating_point_v<T>)
+      return Scalar::Repr::Floating;
+    else if constexpr (std::is_signed_v<T>)
+      return Scalar::Repr::Signed;
+    else
+      return Scalar::Repr::Unsigned;
   });
 }
 

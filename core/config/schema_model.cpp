@@ -39,8 +39,8 @@ const SchemaModel &SchemaModel::get() {
 SchemaModel::SchemaModel() {
   parse_schema(parser_);
   for (const flatbuffers::StructDef *def : parser_.structs_.vec) load_table(*def);
-  for (int k = 1; k <= 6; ++k) {
-    const std::string name(kind_table_name(static_cast<Kind>(k)));
+  for (Kind kind : kAllKinds) {
+    const std::string name(kind_table_name(kind));
     if (!is_table(parser_.structs_.Lookup("gptq.schema." + name)))
       schema_error("table " + name + " is missing");
   }
@@ -59,10 +59,9 @@ void SchemaModel::load_table(const flatbuffers::StructDef &table) {
     if (flatbuffers::IsScalar(t.base_type)) {
       std::optional<Scalar> def = parse_scalar(t.base_type, field->value.constant);
       if (!def) schema_error(where + ": default \"" + field->value.constant + "\" does not parse");
-      if (t.enum_def && !t.enum_def->ReverseLookup(def->repr() == Scalar::Repr::Signed
-                                                       ? def->i
-                                                       : static_cast<int64_t>(def->u),
-                                                   false))
+      if (t.enum_def &&
+          !t.enum_def->ReverseLookup(
+              def->repr() == Scalar::Repr::Signed ? def->i : static_cast<int64_t>(def->u), false))
         schema_error(where + ": default is not a value of enum " + t.enum_def->name);
       info.default_value = *def;
     }
