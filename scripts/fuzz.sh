@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (preset "fuzz") and runs each for N seconds
 # (default 60) on its seed corpus. A crash fails the run and leaves the input
-# in build/fuzz/crashes/<target>/ — add it to tests/fuzz/regressions/<target>/.
+# in build/fuzz/crashes/<target>/ — turn it into a gtest regression case.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}

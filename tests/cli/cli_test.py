@@ -35,7 +35,7 @@ class Usage(unittest.TestCase):
         self.assertIn("--no-such-flag", p.stderr)
 
     def test_every_command_has_help(self):
-        for cmd in ("info", "config"):
+        for cmd in ("info", "config", "inspect"):
             p = run(cmd, "--help", check_rc=0)
             self.assertIn(f"usage: gptq {cmd}", p.stdout)
 
@@ -72,6 +72,36 @@ class Config(unittest.TestCase):
     def test_schema(self):
         p = run("config", "quantize", "--schema", check_rc=0)
         self.assertIn("table QuantizeConfig", p.stdout)
+
+
+def shared(rel):
+    base = os.environ.get("GPTQ_SHARED_DIR", "")
+    path = os.path.join(base, rel)
+    if not os.path.exists(path):
+        if os.environ.get("CI") == "true":
+            raise AssertionError(f"CI=true but the shared test file is missing: {path}")
+        raise unittest.SkipTest(f"shared test file missing (skipped outside CI): {path}")
+    return path
+
+
+class Inspect(unittest.TestCase):
+    def test_text_lists_tensors(self):
+        p = run("inspect", shared("models/docs-llama-16m"), check_rc=0)
+        self.assertIn("LlamaForCausalLM", p.stdout)
+        self.assertIn("model.layers.5.mlp.down_proj.weight", p.stdout)
+
+    def test_json(self):
+        p = run("inspect", shared("models/docs-opt-15m"), "--json", check_rc=0)
+        info = json.loads(p.stdout)
+        self.assertEqual(info["model_type"], "opt")
+        self.assertTrue(any(t["name"] == "model.decoder.layers.0.fc1.weight" for t in info["tensors"]))
+
+    def test_missing_dir_is_runtime_error(self):
+        p = run("inspect", "/no/such/model", check_rc=1)
+        self.assertIn("/no/such/model", p.stderr)
+
+    def test_missing_argument_is_usage_error(self):
+        run("inspect", check_rc=2)
 
 
 if __name__ == "__main__":
