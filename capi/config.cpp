@@ -1,9 +1,9 @@
 // gptq_config_convert, gptq_config_schema: configurations across the ABI.
-#include <cstring>
 #include <span>
 #include <string>
 
 #include "capi/api_guard.h"
+#include "capi/output_buffer.h"
 #include "core/config/codec.h"
 #include "schema/schema_text.h"
 
@@ -54,15 +54,8 @@ GPTQ_API gptq_status gptq_config_convert(gptq_config_kind kind, const void *in, 
     auto oe = to_encoding(out_encoding, "out_encoding");
     auto bytes = gptq::config::convert(
         k, std::span<const uint8_t>(static_cast<const uint8_t *>(in), in_size), ie, oe);
-    *out_size = bytes.size();
-    // JSON gets a NUL after it when there is room; binary must fit exactly.
-    if (bytes.size() > out_cap)
-      gptq::fail(gptq::Status::InvalidArgument,
-                 "output buffer too small: " + std::to_string(out_cap) + " bytes given, " +
-                     std::to_string(bytes.size()) + " needed (see out_size)");
-    if (!bytes.empty()) std::memcpy(out, bytes.data(), bytes.size());
-    if (oe == gptq::config::Encoding::Json && bytes.size() < out_cap)
-      static_cast<char *>(out)[bytes.size()] = '\0';
+    gptq::capi::write_output(bytes.data(), bytes.size(), oe == gptq::config::Encoding::Json, out,
+                             out_cap, out_size);
   });
 }
 

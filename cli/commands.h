@@ -8,5 +8,6 @@ namespace gptq::cli {
 int run_info(int argc, char **argv);
 int run_config(int argc, char **argv);
 int run_inspect(int argc, char **argv);
+int run_tokenize(int argc, char **argv);
 
 }  // namespace gptq::cli

@@ -22,6 +22,7 @@ enum class Status : int {
   Numerical = 7,
   Cancelled = 8,
   Internal = 9,
+  BufferTooSmall = 10,
 };
 
 class Error : public std::runtime_error {

@@ -53,7 +53,7 @@ int run_config(int argc, char **argv) {
   size_t need = 0;
   gptq_status st = gptq_config_convert(kind, json.data(), json.size(), GPTQ_ENCODING_JSON,
                                        GPTQ_ENCODING_JSON, nullptr, 0, &need);
-  if (st != GPTQ_OK && need == 0) return report_failure(st);
+  if (st != GPTQ_ERR_BUFFER_TOO_SMALL) return report_failure(st);
   std::string out(need + 1, '\0');
   st = gptq_config_convert(kind, json.data(), json.size(), GPTQ_ENCODING_JSON, GPTQ_ENCODING_JSON,
                            out.data(), out.size(), &need);

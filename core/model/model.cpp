@@ -36,16 +36,23 @@ std::unique_ptr<schema::QuantizeConfigT> quantization_info(const GptqQuantizatio
 
 }  // namespace
 
-Model::Model(std::filesystem::path dir, ModelSpec spec, io::ShardedCheckpoint weights)
-    : dir_(std::move(dir)), spec_(std::move(spec)), weights_(std::move(weights)) {}
+Model::Model(std::filesystem::path dir, ModelSpec spec, io::ShardedCheckpoint weights,
+             std::unique_ptr<tokenizer::Tokenizer> tokenizer)
+    : dir_(std::move(dir)), spec_(std::move(spec)), weights_(std::move(weights)),
+      tokenizer_(std::move(tokenizer)) {}
 
 std::unique_ptr<Model> Model::open(const std::filesystem::path &dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     fail(Status::Io, "model directory " + dir.string() + " does not exist or is not a directory");
   ModelSpec spec = load_model_config(dir / "config.json");
+  std::unique_ptr<tokenizer::Tokenizer> tok;
+  // A checkpoint without tokenizer.json still opens (e.g. weights only); it
+  // just cannot tokenize. A tokenizer.json that is there must be valid.
+  if (std::filesystem::exists(dir / "tokenizer.json", ec))
+    tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_dir(dir));
   io::ShardedCheckpoint weights = io::ShardedCheckpoint::open(dir);
-  return std::unique_ptr<Model>(new Model(dir, std::move(spec), std::move(weights)));
+  return std::unique_ptr<Model>(new Model(dir, std::move(spec), std::move(weights), std::move(tok)));
 }
 
 const schema::ModelInfoT &Model::info() const {
@@ -91,6 +98,12 @@ const schema::ModelInfoT &Model::info() const {
     }
     if (spec_.quantization) info.quantization = quantization_info(*spec_.quantization);
     info.directory = dir_.string();
+    if (tokenizer_) {
+      info.tokenizer_vocab_size = static_cast<int32_t>(tokenizer_->vocab_size());
+      info.bos_token_id = tokenizer_->bos_id().value_or(-1);
+      info.eos_token_id = tokenizer_->eos_id().value_or(-1);
+      info.has_chat_template = tokenizer_->has_chat_template();
+    }
     info_ = std::move(info);
   });
   return info_;

@@ -1,5 +1,5 @@
-// Model: an opened Hugging Face model directory — its config (ModelSpec) and
-// its weights (memory-mapped lazily). Read-only once opened, so one Model may
+// Model: an opened Hugging Face model directory — its config (ModelSpec), its
+// tokenizer and its weights (memory-mapped lazily). Read-only once opened, so one Model may
 // be used from several threads at once.
 #pragma once
 
@@ -10,6 +10,7 @@
 
 #include "core/io/sharded_checkpoint.h"
 #include "core/model/model_config.h"
+#include "core/tokenizer/tokenizer.h"
 #include "schema/gptq_generated.h"
 
 namespace gptq::model {
@@ -24,17 +25,21 @@ class Model {
   const std::filesystem::path &directory() const { return dir_; }
   const ModelSpec &spec() const { return spec_; }
   const io::ShardedCheckpoint &weights() const { return weights_; }
+  // The tokenizer, or null when the directory has no tokenizer.json.
+  const tokenizer::Tokenizer *tokenizer() const { return tokenizer_.get(); }
 
   // What the model is, as the schema's ModelInfo (computed once, on first
   // use: it maps every shard to list the tensors).
   const schema::ModelInfoT &info() const;
 
  private:
-  Model(std::filesystem::path dir, ModelSpec spec, io::ShardedCheckpoint weights);
+  Model(std::filesystem::path dir, ModelSpec spec, io::ShardedCheckpoint weights,
+        std::unique_ptr<tokenizer::Tokenizer> tokenizer);
 
   std::filesystem::path dir_;
   ModelSpec spec_;
   io::ShardedCheckpoint weights_;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer_;
   mutable std::once_flag info_once_;
   mutable schema::ModelInfoT info_;
 };

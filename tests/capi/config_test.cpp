@@ -13,7 +13,8 @@ std::string to_json(gptq_config_kind kind, const std::string &in, gptq_status *s
   size_t need = 0;
   *st = gptq_config_convert(kind, in.data(), in.size(), GPTQ_ENCODING_JSON, GPTQ_ENCODING_JSON,
                             nullptr, 0, &need);
-  if (*st != GPTQ_ERR_INVALID_ARGUMENT || need == 0) return {};
+  if (*st != GPTQ_ERR_BUFFER_TOO_SMALL) return {};
+  EXPECT_GT(need, 0u);
   std::string out(need + 1, '\0');
   *st = gptq_config_convert(kind, in.data(), in.size(), GPTQ_ENCODING_JSON, GPTQ_ENCODING_JSON,
                             out.data(), out.size(), &need);
@@ -50,7 +51,7 @@ TEST(ConfigApi, BinaryRoundTrip) {
   size_t need = 0;
   ASSERT_EQ(gptq_config_convert(GPTQ_CONFIG_RUNTIME, in.data(), in.size(), GPTQ_ENCODING_JSON,
                                 GPTQ_ENCODING_BINARY, nullptr, 0, &need),
-            GPTQ_ERR_INVALID_ARGUMENT);
+            GPTQ_ERR_BUFFER_TOO_SMALL);
   ASSERT_GT(need, 8u);
   std::vector<unsigned char> bin(need);
   ASSERT_EQ(gptq_config_convert(GPTQ_CONFIG_RUNTIME, in.data(), in.size(), GPTQ_ENCODING_JSON,
@@ -66,6 +67,22 @@ TEST(ConfigApi, BinaryRoundTrip) {
   std::string json(out, need);
   EXPECT_NE(json.find("\"threads\": 3"), std::string::npos) << json;
   EXPECT_EQ(out[need], '\0');
+}
+
+TEST(ConfigApi, JsonNeedsRoomForTheNul) {
+  std::string in = R"({"threads": 1})";
+  size_t need = 0;
+  ASSERT_EQ(gptq_config_convert(GPTQ_CONFIG_RUNTIME, in.data(), in.size(), GPTQ_ENCODING_JSON,
+                                GPTQ_ENCODING_JSON, nullptr, 0, &need),
+            GPTQ_ERR_BUFFER_TOO_SMALL);
+  std::string exact(need, 'x');  // one byte short: no room for the NUL
+  size_t again = 0;
+  EXPECT_EQ(gptq_config_convert(GPTQ_CONFIG_RUNTIME, in.data(), in.size(), GPTQ_ENCODING_JSON,
+                                GPTQ_ENCODING_JSON, exact.data(), exact.size(), &again),
+            GPTQ_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(again, need);
+  EXPECT_EQ(exact, std::string(need, 'x')) << "nothing may be written into a short buffer";
+  EXPECT_NE(std::string(gptq_last_error()).find("buffer too small"), std::string::npos);
 }
 
 TEST(ConfigApi, CorruptBinaryIsRejected) {

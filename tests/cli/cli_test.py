@@ -35,7 +35,7 @@ class Usage(unittest.TestCase):
         self.assertIn("--no-such-flag", p.stderr)
 
     def test_every_command_has_help(self):
-        for cmd in ("info", "config", "inspect"):
+        for cmd in ("info", "config", "inspect", "tokenize"):
             p = run(cmd, "--help", check_rc=0)
             self.assertIn(f"usage: gptq {cmd}", p.stdout)
 
@@ -102,6 +102,32 @@ class Inspect(unittest.TestCase):
 
     def test_missing_argument_is_usage_error(self):
         run("inspect", check_rc=2)
+
+
+class Tokenize(unittest.TestCase):
+    def golden(self, model, case):
+        src = os.path.join(os.path.dirname(__file__), "..", "data", "tokenizer", f"goldens-{model}.json")
+        return json.load(open(src, encoding="utf-8"))["hard_cases"][case]
+
+    def test_ids_match_hf(self):
+        text = "To create a table in PostgreSQL, use the CREATE TABLE command."
+        for model in ("docs-llama-16m", "docs-opt-15m"):
+            p = run("tokenize", shared(f"models/{model}"), "-p", text, "--json", check_rc=0)
+            out = json.loads(p.stdout)
+            self.assertEqual(out["ids"], self.golden(model, "plain_sentence")["ids"], model)
+            self.assertEqual(out["count"], len(out["ids"]))
+            p = run("tokenize", shared(f"models/{model}"), "-p", text, "--no-special", check_rc=0)
+            self.assertEqual([int(x) for x in p.stdout.split()],
+                             self.golden(model, "plain_sentence")["ids_no_special"], model)
+
+    def test_file_input(self):
+        p = run("tokenize", shared("models/docs-opt-15m"), "-f", shared("data/docs_calib.txt"), "--json",
+                check_rc=0)
+        self.assertEqual(json.loads(p.stdout)["count"], 277062)
+
+    def test_needs_exactly_one_text(self):
+        run("tokenize", shared("models/docs-opt-15m"), check_rc=2)
+        run("tokenize", shared("models/docs-opt-15m"), "-p", "a", "-f", "b", check_rc=2)
 
 
 if __name__ == "__main__":

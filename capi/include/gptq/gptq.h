@@ -16,7 +16,10 @@
  *  - Strings returned by the library are owned by the handle named in the comment
  *    and stay valid until the next call on that handle or its destruction.
  *  - Buffers the caller provides come with a capacity, and the size needed is
- *    always reported, also when the capacity was too small.
+ *    always reported. When the capacity is too small the call returns
+ *    GPTQ_ERR_BUFFER_TOO_SMALL, writes nothing into the buffer and still sets
+ *    the size: call again with a buffer that large. Text outputs are followed
+ *    by a NUL, so they need size + 1 bytes; the size excludes it.
  *  - A context is used from one thread at a time; different contexts are
  *    independent and may be used from different threads at once.
  *  - Configurations are JSON text validated against the schema embedded in the
@@ -79,6 +82,7 @@ typedef enum gptq_status {
   GPTQ_ERR_NUMERICAL = 7,        /* e.g. a Hessian that stays indefinite        */
   GPTQ_ERR_CANCELLED = 8,        /* a progress callback asked to stop           */
   GPTQ_ERR_INTERNAL = 9,         /* a bug in libgptq: please report it          */
+  GPTQ_ERR_BUFFER_TOO_SMALL = 10, /* a caller's buffer: the size needed was set  */
   /* Not a status: pins the enum to 32 bits and makes every int a valid value
    * of it, so a future status passed to an older library is well-defined
    * (the same device as Vulkan's *_MAX_ENUM). */
@@ -143,10 +147,9 @@ typedef enum gptq_config_encoding {
  * the JSON that the other functions take.
  *   in, in_size: the input (JSON need not be NUL-terminated).
  *   out, out_cap: caller's buffer; out may be NULL when out_cap is 0.
- *   out_size: set to the bytes needed (for JSON, excluding the NUL that is
- *   written after it when there is room) on GPTQ_OK and when out_cap is too
- *   small; in the latter case the status is GPTQ_ERR_INVALID_ARGUMENT and
- *   nothing is written.
+ *   out_size: the bytes of output (for JSON, excluding the NUL written after
+ *   it, so JSON needs out_cap >= *out_size + 1; binary needs *out_size). Set
+ *   on GPTQ_OK and on GPTQ_ERR_BUFFER_TOO_SMALL (nothing written then).
  * Thread-safe. */
 GPTQ_API gptq_status gptq_config_convert(gptq_config_kind kind, const void *in,
                                          size_t in_size,
@@ -210,6 +213,7 @@ GPTQ_API gptq_status gptq_context_runtime_json(const gptq_context *ctx,
 typedef struct gptq_model gptq_model;
 
 /* Opens the model in `dir`: config.json (llama, mistral, qwen2, opt), the
+ * tokenizer (tokenizer.json and tokenizer_config.json, when present), the
  * safetensors checkpoint (model.safetensors, or model.safetensors.index.json
  * and its shards). Opening reads headers only; its cost does not grow with the
  * model. `ctx` receives the log lines. Errors name the file and the field or
@@ -226,6 +230,33 @@ GPTQ_API void gptq_model_destroy(gptq_model *model);
  * shard, and the quantization config of a GPTQ checkpoint (null otherwise).
  * Owned by the model, valid until it is destroyed. Thread-safe. */
 GPTQ_API gptq_status gptq_model_info_json(const gptq_model *model, const char **json);
+
+/* ---- Tokenizer ---------------------------------------------------------- */
+/* Flags of gptq_tokenize. 0 adds the special tokens the model's tokenizer adds
+ * (e.g. BOS), exactly as transformers' tokenizer(text) does. */
+#define GPTQ_TOKENIZE_NO_SPECIAL 1u
+/* Flags of gptq_detokenize. 0 keeps special tokens in the text, as
+ * transformers' decode(ids) does. */
+#define GPTQ_DETOKENIZE_SKIP_SPECIAL 1u
+
+/* Tokenizes `len` bytes of UTF-8 text (not NUL-terminated; invalid UTF-8 is
+ * repaired as Python's decode(errors="replace") does, each bad sequence
+ * becoming U+FFFD) into token ids identical to Hugging Face tokenizers'.
+ *   ids, cap: caller's buffer of int32 (ids may be NULL when cap is 0).
+ *   n: set to the number of ids, also when cap is short
+ *      (GPTQ_ERR_BUFFER_TOO_SMALL, nothing written).
+ * GPTQ_ERR_UNSUPPORTED when the model directory has no tokenizer.json.
+ * Thread-safe. */
+GPTQ_API gptq_status gptq_tokenize(const gptq_model *model, const char *text, size_t len,
+                                   uint32_t flags, int32_t *ids, size_t cap, size_t *n);
+
+/* Turns ids back into UTF-8 text as Hugging Face's decode does, into buf
+ * followed by a NUL (needs cap >= *len + 1). *len is set to the text's size in
+ * bytes, also when cap is short (GPTQ_ERR_BUFFER_TOO_SMALL, nothing written).
+ * An id outside the vocabulary is GPTQ_ERR_INVALID_ARGUMENT naming it.
+ * Thread-safe. */
+GPTQ_API gptq_status gptq_detokenize(const gptq_model *model, const int32_t *ids, size_t n,
+                                     uint32_t flags, char *buf, size_t cap, size_t *len);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,74 @@
+// gptq_tokenize / gptq_detokenize: the model's tokenizer across the ABI.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "capi/api_guard.h"
+#include "capi/model_handle.h"
+#include "capi/output_buffer.h"
+
+using gptq::capi::guard;
+using gptq::capi::require_arg;
+
+namespace {
+
+const gptq::tokenizer::Tokenizer &tokenizer_of(const gptq_model *model) {
+  const auto *tok = model->model->tokenizer();
+  if (!tok)
+    gptq::fail(gptq::Status::Unsupported,
+               model->model->directory().string() + " has no tokenizer.json");
+  return *tok;
+}
+
+void check_flags(uint32_t flags, uint32_t known, const char *name) {
+  if (flags & ~known)
+    gptq::fail(gptq::Status::InvalidArgument, std::string("argument 'flags' has bits ") +
+                                                  std::to_string(flags & ~known) +
+                                                  " that are not " + name + " flags");
+}
+
+}  // namespace
+
+extern "C" {
+
+GPTQ_API gptq_status gptq_tokenize(const gptq_model *model, const char *text, size_t len,
+                                   uint32_t flags, int32_t *ids, size_t cap, size_t *n) {
+  return guard(__func__, [&] {
+    require_arg(model, "model");
+    if (len > 0) require_arg(text, "text");
+    if (cap > 0) require_arg(ids, "ids");
+    require_arg(n, "n");
+    check_flags(flags, GPTQ_TOKENIZE_NO_SPECIAL, "gptq_tokenize");
+    const auto &tok = tokenizer_of(model);
+    std::vector<int32_t> out =
+        tok.encode(std::string_view(text ? text : "", len), !(flags & GPTQ_TOKENIZE_NO_SPECIAL));
+    *n = out.size();
+    size_t bytes = 0;
+    gptq::capi::write_output(out.data(), out.size() * sizeof(int32_t), false, ids,
+                             cap * sizeof(int32_t), &bytes);
+  });
+}
+
+GPTQ_API gptq_status gptq_detokenize(const gptq_model *model, const int32_t *ids, size_t n,
+                                     uint32_t flags, char *buf, size_t cap, size_t *len) {
+  return guard(__func__, [&] {
+    require_arg(model, "model");
+    if (n > 0) require_arg(ids, "ids");
+    if (cap > 0) require_arg(buf, "buf");
+    require_arg(len, "len");
+    check_flags(flags, GPTQ_DETOKENIZE_SKIP_SPECIAL, "gptq_detokenize");
+    const auto &tok = tokenizer_of(model);
+    for (size_t i = 0; i < n; ++i) {
+      if (!tok.id_to_token(ids[i]))
+        gptq::fail(gptq::Status::InvalidArgument,
+                   "ids[" + std::to_string(i) + "] = " + std::to_string(ids[i]) +
+                       " is not a token of this model (vocabulary size " +
+                       std::to_string(tok.vocab_size()) + ")");
+    }
+    std::string text = tok.decode(std::span<const int32_t>(ids, n),
+                                  (flags & GPTQ_DETOKENIZE_SKIP_SPECIAL) != 0);
+    gptq::capi::write_output(text.data(), text.size(), true, buf, cap, len);
+  });
+}
+
+}  // extern "C"
