@@ -1,0 +1,59 @@
+#include "core/quant/inverse_cholesky.h"
+
+#include <lapacke.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace gptq::quant {
+
+bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u) {
+  const auto kk = static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
+  std::vector<float> a(kk);
+  std::reverse_copy(h, h + kk, a.begin());  // a = J H J (symmetric, any major)
+  const auto n = static_cast<lapack_int>(k);
+  if (LAPACKE_spotrf(LAPACK_COL_MAJOR, 'U', n, a.data(), n) != 0) return false;
+  if (LAPACKE_strtri(LAPACK_COL_MAJOR, 'U', 'N', n, a.data(), n) != 0) return false;
+  std::reverse_copy(a.begin(), a.end(), u);
+  // The strict lower part of u holds leftovers of the input; the upper part
+  // holds U. Clear the former and reject a factor that under/overflowed.
+  for (std::int64_t i = 0; i < k; ++i) {
+    float *row = u + i * k;
+    std::fill(row, row + i, 0.0f);
+    if (!(row[i] > 0.0f) || !std::isfinite(row[i])) return false;
+  }
+  return true;
+}
+
+double damped_inverse_upper_cholesky(const float *h, std::int64_t k, const QuantOptions &opt,
+                                     std::string_view layer, float *u) {
+  const auto kk = static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
+  double mean = 0.0;
+  for (std::int64_t i = 0; i < k; ++i) mean += h[i * k + i];
+  const auto mean_diag = static_cast<float>(mean / static_cast<double>(k));
+  std::vector<float> damped(kk);
+  double percent = opt.damp_percent;
+  for (;;) {
+    std::copy(h, h + kk, damped.begin());
+    const float damp = static_cast<float>(percent) * mean_diag;
+    for (std::int64_t i = 0; i < k; ++i) damped[static_cast<std::size_t>(i * k + i)] += damp;
+    if (inverse_upper_cholesky(damped.data(), k, u)) return percent;
+    const double next = percent + opt.damp_auto_increment;
+    if (opt.damp_auto_increment <= 0.0f || next > kMaxDampPercent + 1e-9) {
+      std::ostringstream msg;
+      msg << "layer '" << layer << "': the damped Hessian (" << k << "x" << k
+          << ") is not positive definite at damp_percent " << percent
+          << (opt.damp_auto_increment > 0.0f ? " (retries exhausted up to " : " (retry disabled; limit ")
+          << kMaxDampPercent << ")";
+      fail(Status::Numerical, msg.str());
+    }
+    percent = next;
+  }
+}
+
+}  // namespace gptq::quant
