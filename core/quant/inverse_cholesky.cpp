@@ -14,18 +14,19 @@ namespace gptq::quant {
 
 bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u) {
   const auto kk = static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
-  std::vector<float> a(kk);
+  std::vector<double> a(kk);
   std::reverse_copy(h, h + kk, a.begin());  // a = J H J (symmetric, any major)
   const auto n = static_cast<lapack_int>(k);
-  if (LAPACKE_spotrf(LAPACK_COL_MAJOR, 'U', n, a.data(), n) != 0) return false;
-  if (LAPACKE_strtri(LAPACK_COL_MAJOR, 'U', 'N', n, a.data(), n) != 0) return false;
-  std::reverse_copy(a.begin(), a.end(), u);
-  // The strict lower part of u holds leftovers of the input; the upper part
-  // holds U. Clear the former and reject a factor that under/overflowed.
+  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, a.data(), n) != 0) return false;
+  if (LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'N', n, a.data(), n) != 0) return false;
+  // Upper part of u = reversed a; the strict lower part of a holds leftovers
+  // of the input, so u's lower triangle is cleared instead.
   for (std::int64_t i = 0; i < k; ++i) {
     float *row = u + i * k;
+    const double *src = a.data() + (kk - 1 - static_cast<std::size_t>(i * k));  // walks backwards
     std::fill(row, row + i, 0.0f);
-    if (!(row[i] > 0.0f) || !std::isfinite(row[i])) return false;
+    for (std::int64_t j = i; j < k; ++j) row[j] = static_cast<float>(*(src - j));
+    if (!(row[i] > 0.0f) || !std::isfinite(row[i])) return false;  // under/overflow in float
   }
   return true;
 }
