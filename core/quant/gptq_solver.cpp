@@ -1,0 +1,217 @@
+#include "core/quant/gptq_solver.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <numeric>
+#include <vector>
+
+#include "core/quant/inverse_cholesky.h"
+#include "core/quant/quant_grid.h"
+#include "core/quant/row_chunks.h"
+
+namespace gptq::quant {
+namespace {
+
+using Index = std::int64_t;
+constexpr Index kRowChunk = 256;  // output rows per task: a 128-column block slice is 128 KiB
+
+std::size_t at(Index i) { return static_cast<std::size_t>(i); }
+
+// dst[c][r] = src[r][c] for a rows x cols source, in tiles for cache reuse.
+void transpose(const float *src, Index rows, Index cols, float *dst) {
+  constexpr Index t = 32;
+  for (Index r0 = 0; r0 < rows; r0 += t)
+    for (Index c0 = 0; c0 < cols; c0 += t)
+      for (Index r = r0; r < std::min(rows, r0 + t); ++r)
+        for (Index c = c0; c < std::min(cols, c0 + t); ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
+// Everything the per-block, per-row-chunk kernel reads and writes.
+struct SolveState {
+  Index n = 0, k = 0, group = 0;  // group: columns per group (k when per-channel)
+  bool grouped = false, static_groups = false;
+  const QuantOptions *opt = nullptr;
+  float maxq = 0;
+  std::vector<float> wt;         // [k][n] weights in solve order, updated in place
+  std::vector<float> u;          // [k][k] upper Cholesky factor of H^-1 (solve order)
+  std::vector<float> err;        // [block][n] scaled errors of the current block
+  std::vector<std::uint8_t> q;   // [k][n] codes in solve order
+  std::vector<float> scale, zero;  // [groups][n]
+  std::vector<std::int32_t> perm;  // solve position -> original column
+  std::vector<double> loss;        // per row chunk, summed in order at the end
+};
+
+// Fits the grid of the group starting at solve position `col` for rows
+// [r0, r1), on the group's current values: columns inside the block are up to
+// date in wt; columns beyond it still lack this block's pending updates from
+// columns [i1, col), which are applied to a copy.
+void fit_group(SolveState &s, Index col, Index i1, Index i2, Index r0, Index r1, std::vector<float> &tmp) {
+  const Index width = r1 - r0, gi = col / s.group;
+  float *sc = &s.scale[at(gi * s.n + r0)], *zr = &s.zero[at(gi * s.n + r0)];
+  const Index end = col + s.group;
+  if (col == i1 || end <= i2) {
+    fit_grid(&s.wt[at(col * s.n + r0)], s.group, width, s.n, *s.opt, sc, zr);
+    return;
+  }
+  tmp.resize(at(s.group * width));
+  for (Index p = col; p < end; ++p) {
+    float *dst = &tmp[at((p - col) * width)];
+    const float *src = &s.wt[at(p * s.n + r0)];
+    std::copy(src, src + width, dst);
+    if (p < i2) continue;
+    for (Index t = i1; t < col; ++t) {
+      const float c = s.u[at(t * s.k + p)];
+      const float *e = &s.err[at((t - i1) * s.n + r0)];
+      for (Index r = 0; r < width; ++r) dst[r] -= c * e[r];
+    }
+  }
+  fit_grid(tmp.data(), s.group, width, width, *s.opt, sc, zr);
+}
+
+// Quantizes solve positions [i1, i2) for rows [r0, r1) with the in-block
+// column-by-column updates.
+void solve_block_rows(SolveState &s, Index i1, Index i2, Index r0, Index r1, double &loss) {
+  std::vector<float> tmp;
+  const Index width = r1 - r0;
+  for (Index col = i1; col < i2; ++col) {
+    Index gi = 0;
+    if (s.grouped && !s.static_groups) {
+      gi = col / s.group;
+      if (col % s.group == 0) fit_group(s, col, i1, i2, r0, r1, tmp);
+    } else if (s.grouped) {
+      gi = s.perm[at(col)] / s.group;
+    }
+    const float *__restrict sc = &s.scale[at(gi * s.n + r0)];
+    const float *__restrict zr = &s.zero[at(gi * s.n + r0)];
+    const float d = s.u[at(col * s.k + col)];
+    const float *__restrict w = &s.wt[at(col * s.n + r0)];
+    float *__restrict e = &s.err[at((col - i1) * s.n + r0)];
+    std::uint8_t *__restrict qc = &s.q[at(col * s.n + r0)];
+    double block_loss = 0.0;
+    for (Index r = 0; r < width; ++r) {
+      const float code = grid_code(w[r], sc[r], zr[r], s.maxq);
+      const float ev = (w[r] - grid_dequant(code, sc[r], zr[r])) / d;
+      qc[r] = static_cast<std::uint8_t>(code);
+      e[r] = ev;
+      block_loss += static_cast<double>(ev) * ev;
+    }
+    loss += block_loss;
+    const float *__restrict urow = &s.u[at(col * s.k)];
+    for (Index j = col + 1; j < i2; ++j) {
+      const float c = urow[j];
+      float *__restrict dst = &s.wt[at(j * s.n + r0)];
+      for (Index r = 0; r < width; ++r) dst[r] -= c * e[r];
+    }
+  }
+}
+
+}  // namespace
+
+QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, const QuantOptions &opt,
+                       std::string_view layer, int threads) {
+  threads = resolve_threads(threads);
+  SolveState s;
+  s.n = rows;
+  s.k = cols;
+  s.opt = &opt;
+  s.grouped = opt.group_size > 0;
+  s.static_groups = s.grouped && opt.static_groups;
+  s.group = s.grouped ? opt.group_size : cols;
+  s.maxq = grid_maxq(opt.bits);
+  const Index groups = s.grouped ? cols / s.group : 1;
+  const Index kn = rows * cols;
+
+  s.wt.resize(at(kn));
+  transpose(w, rows, cols, s.wt.data());
+  s.scale.assign(at(groups * rows), 0.0f);
+  s.zero.assign(at(groups * rows), 0.0f);
+  // Per-channel grids are fitted on W as given, before dead inputs are zeroed
+  // (as the reference does); static groups after.
+  if (!s.grouped) fit_grid(s.wt.data(), cols, rows, rows, opt, s.scale.data(), s.zero.data());
+
+  // Dead inputs never vary: their weights cannot matter, zero them; a unit
+  // diagonal keeps H invertible.
+  std::vector<float> hm(h, h + cols * cols);
+  for (Index j = 0; j < cols; ++j) {
+    if (hm[at(j * cols + j)] == 0.0f) {
+      hm[at(j * cols + j)] = 1.0f;
+      std::fill_n(&s.wt[at(j * rows)], rows, 0.0f);
+    }
+  }
+  if (s.static_groups) {
+    for (Index g = 0; g < groups; ++g)
+      fit_grid(&s.wt[at(g * s.group * rows)], s.group, rows, rows, opt, &s.scale[at(g * rows)],
+               &s.zero[at(g * rows)]);
+  }
+
+  s.perm.resize(at(cols));
+  std::iota(s.perm.begin(), s.perm.end(), 0);
+  if (opt.desc_act) {
+    std::stable_sort(s.perm.begin(), s.perm.end(), [&](std::int32_t a, std::int32_t b) {
+      return hm[at(a * cols + a)] > hm[at(b * cols + b)];
+    });
+    std::vector<float> pw(at(kn)), ph(at(cols * cols));
+    for (Index i = 0; i < cols; ++i) {
+      const Index pi = s.perm[at(i)];
+      std::copy_n(&s.wt[at(pi * rows)], rows, &pw[at(i * rows)]);
+      for (Index j = 0; j < cols; ++j) ph[at(i * cols + j)] = hm[at(pi * cols + s.perm[at(j)])];
+    }
+    s.wt.swap(pw);
+    hm.swap(ph);
+  }
+
+  s.u.resize(at(cols * cols));
+  QuantResult res;
+  res.damp_percent = damped_inverse_upper_cholesky(hm.data(), cols, opt, layer, s.u.data());
+  hm = {};
+
+  const Index block = std::min<Index>(opt.block_size, cols);
+  s.err.resize(at(block * rows));
+  s.q.resize(at(kn));
+  const Index chunks = (rows + kRowChunk - 1) / kRowChunk;
+  s.loss.assign(at(chunks), 0.0);
+  for (Index i1 = 0; i1 < cols; i1 += block) {
+    const Index i2 = std::min(cols, i1 + block);
+    for_row_chunks(rows, kRowChunk, threads, [&](Index r0, Index r1) {
+      solve_block_rows(s, i1, i2, r0, r1, s.loss[at(r0 / kRowChunk)]);
+    });
+    if (i2 < cols) {
+      // Lazy batch update: W[i2:, :] -= U[i1:i2, i2:]^T * Err (solve order).
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(cols - i2),
+                  static_cast<blasint>(rows), static_cast<blasint>(i2 - i1), -1.0f, &s.u[at(i1 * cols + i2)],
+                  static_cast<blasint>(cols), s.err.data(), static_cast<blasint>(rows), 1.0f,
+                  &s.wt[at(i2 * rows)], static_cast<blasint>(rows));
+    }
+  }
+
+  res.rows = rows;
+  res.cols = cols;
+  res.bits = opt.bits;
+  res.groups = groups;
+  res.loss = std::accumulate(s.loss.begin(), s.loss.end(), 0.0) / 2.0;
+  res.g_idx.resize(at(cols));
+  for (Index i = 0; i < cols; ++i) {
+    const Index orig = s.perm[at(i)];
+    res.g_idx[at(orig)] = static_cast<std::int32_t>(!s.grouped ? 0 : (s.static_groups ? orig : i) / s.group);
+  }
+  if (opt.desc_act) res.perm = s.perm;
+  res.scales = std::move(s.scale);
+  res.zeros.resize(res.scales.size());
+  for (std::size_t i = 0; i < res.zeros.size(); ++i) res.zeros[i] = static_cast<std::int32_t>(s.zero[i]);
+  res.codes.resize(at(kn));
+  res.dequant.resize(at(kn));
+  for (Index i = 0; i < cols; ++i) {
+    const Index orig = s.perm[at(i)];
+    const Index g = res.g_idx[at(orig)];
+    for (Index r = 0; r < rows; ++r) {
+      const std::uint8_t c = s.q[at(i * rows + r)];
+      res.codes[at(r * cols + orig)] = c;
+      res.dequant[at(r * cols + orig)] =
+          grid_dequant(static_cast<float>(c), res.scales[at(g * rows + r)], s.zero[at(g * rows + r)]);
+    }
+  }
+  return res;
+}
+
+}  // namespace gptq::quant

@@ -1,0 +1,41 @@
+// Running Hessian H = 2/n * sum_t x_t x_t^T of a linear layer's inputs, fed in
+// batches of activations, as GPTQ's add_batch keeps it: for a batch of m rows,
+// H <- H * n/(n+m) + (2/(n+m)) * X^T X, n <- n + m. The rank-m update is one
+// BLAS syrk (half the work of a general product: H is symmetric).
+//
+// `count` lets a caller count a batch as the reference does (it counts
+// sequences, not tokens: its n is the number of samples); the default counts
+// rows. The scale of H does not change the GPTQ solution (damping is relative
+// to mean(diag H)); it only scales the reported loss.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace gptq::quant {
+
+class HessianAccumulator {
+ public:
+  // `cols` is K, the layer's input width; fp64 accumulates in double.
+  HessianAccumulator(std::int64_t cols, bool fp64);
+
+  // x is [rows][cols] row-major (one activation vector per row). Rejects
+  // NaN/Inf and non-positive sizes with InvalidArgument, leaving H unchanged.
+  void add_batch(const float *x, std::int64_t rows, std::int64_t count = -1);
+
+  std::int64_t cols() const { return cols_; }
+  std::int64_t samples() const { return n_; }
+
+  // H as a full symmetric K x K float matrix (row-major; both triangles).
+  std::vector<float> hessian() const;
+
+ private:
+  std::int64_t cols_;
+  bool fp64_;
+  std::int64_t n_ = 0;
+  std::vector<float> h32_;   // upper triangle (row-major) is maintained
+  std::vector<double> h64_;
+  std::vector<double> x64_;  // conversion buffer for the fp64 path
+};
+
+}  // namespace gptq::quant

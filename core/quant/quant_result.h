@@ -1,0 +1,28 @@
+// What quantizing one weight matrix produces (GPTQ and RTN alike).
+//
+// Layouts follow the HF nn.Linear weight W[N][K] (N output rows, K input
+// columns), so they map directly onto the GPTQ checkpoint tensors:
+// codes [N][K] in the original column order, scales/zeros [G][N], g_idx [K].
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace gptq::quant {
+
+struct QuantResult {
+  std::int64_t rows = 0;    // N
+  std::int64_t cols = 0;    // K
+  int bits = 0;
+  std::int64_t groups = 0;  // G: K / group_size, or 1 for per-channel
+  std::vector<std::uint8_t> codes;   // [N][K] integer codes in [0, 2^bits - 1]
+  std::vector<float> scales;         // [G][N]
+  std::vector<std::int32_t> zeros;   // [G][N] true zero points (format v2 meaning)
+  std::vector<std::int32_t> g_idx;   // [K] group of each input column
+  std::vector<float> dequant;        // [N][K] scales[g][n] * (codes - zeros[g][n])
+  std::vector<std::int32_t> perm;    // act-order permutation (perm[i] = column quantized i-th); empty without act-order
+  double loss = 0.0;                 // sum over weights of ((w - q) / d)^2 / 2; 0 for RTN
+  double damp_percent = 0.0;         // damping fraction finally used (after retries)
+};
+
+}  // namespace gptq::quant

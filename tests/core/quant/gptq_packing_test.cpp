@@ -1,0 +1,187 @@
+// HF GPTQ packing against the independent numpy packer's goldens
+// (tests/reference/gptq_pack_ref.py), both ways, for every bits x format x
+// act-order combination; plus round trips, v1<->v2 and bad input.
+#include "core/quant/gptq_packing.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/quant/quantize_matrix.h"
+#include "tests/core/quant/quant_test_util.h"
+
+namespace gptq::quant {
+namespace {
+
+using namespace gptq::quant::testing;
+
+struct PackCase {
+  std::string name;
+  int bits;
+  CheckpointFormat format;
+  std::int64_t n, k, g;
+  std::vector<std::uint8_t> codes;
+  std::vector<float> scales;
+  std::vector<std::int32_t> zeros, g_idx, qweight, qzeros;
+  std::vector<std::uint16_t> scales16;
+  std::vector<float> dequant;
+};
+
+template <class T>
+void take(const std::vector<char> &bytes, std::size_t &off, std::vector<T> &out, std::size_t count) {
+  out.resize(count);
+  std::memcpy(out.data(), bytes.data() + off, count * sizeof(T));
+  off += count * sizeof(T);
+}
+
+std::vector<PackCase> load_pack_cases() {
+  const auto dir = golden_dir("pack");
+  std::vector<PackCase> out;
+  const auto manifest = read_json(dir / "manifest.json");
+  for (const auto &c : manifest["cases"]) {
+    PackCase p;
+    p.name = c["name"];
+    p.bits = c["bits"];
+    p.format = c["format"] == "gptq" ? CheckpointFormat::V1 : CheckpointFormat::V2;
+    p.n = c["out_features"];
+    p.k = c["in_features"];
+    p.g = c["groups"];
+    const auto bytes = read_bytes(dir / c["file"].get<std::string>());
+    const auto n = static_cast<std::size_t>(p.n), k = static_cast<std::size_t>(p.k), g = static_cast<std::size_t>(p.g);
+    const auto b = static_cast<std::size_t>(p.bits);
+    std::size_t off = 0;
+    take(bytes, off, p.codes, n * k);
+    take(bytes, off, p.scales, g * n);
+    take(bytes, off, p.zeros, g * n);
+    take(bytes, off, p.g_idx, k);
+    take(bytes, off, p.qweight, k * b / 32 * n);
+    take(bytes, off, p.qzeros, g * (n * b / 32));
+    take(bytes, off, p.scales16, g * n);
+    take(bytes, off, p.dequant, n * k);
+    EXPECT_EQ(off, bytes.size()) << p.name;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+TEST(GptqPacking, PacksBitExactlyAsTheReference) {
+  const auto cases = load_pack_cases();
+  ASSERT_EQ(cases.size(), 16u);
+  for (const auto &c : cases) {
+    const PackedGptq p = pack_gptq(c.codes.data(), c.scales.data(), c.zeros.data(), c.g_idx.data(), c.n, c.k, c.g,
+                                   c.bits, c.format);
+    EXPECT_EQ(p.qweight, c.qweight) << c.name;
+    EXPECT_EQ(p.qzeros, c.qzeros) << c.name;
+    EXPECT_EQ(p.scales, c.scales16) << c.name;
+    EXPECT_EQ(p.g_idx, c.g_idx) << c.name;
+  }
+}
+
+TEST(GptqPacking, UnpacksAndDequantizesTheReferenceTensors) {
+  for (const auto &c : load_pack_cases()) {
+    PackedGptq p;
+    p.bits = c.bits;
+    p.out_features = c.n;
+    p.in_features = c.k;
+    p.groups = c.g;
+    p.format = c.format;
+    p.qweight = c.qweight;
+    p.qzeros = c.qzeros;
+    p.scales = c.scales16;
+    p.g_idx = c.g_idx;
+    const UnpackedGptq u = unpack_gptq(p);
+    EXPECT_EQ(u.codes, c.codes) << c.name;
+    EXPECT_EQ(u.zeros, c.zeros) << c.name;
+    EXPECT_EQ(dequantize_gptq(p), c.dequant) << c.name;
+    // v1 <-> v2 keeps every true zero point.
+    PackedGptq q = p;
+    const auto other = c.format == CheckpointFormat::V1 ? CheckpointFormat::V2 : CheckpointFormat::V1;
+    convert_checkpoint_format(q, other);
+    EXPECT_EQ(q.format, other);
+    EXPECT_EQ(unpack_gptq(q).zeros, c.zeros) << c.name;
+    EXPECT_EQ(q.qweight, p.qweight) << c.name;
+    convert_checkpoint_format(q, c.format);
+    EXPECT_EQ(q.qzeros, p.qzeros) << c.name;
+  }
+}
+
+TEST(GptqPacking, V1StoresZeroMinusOne) {
+  // Symmetric 4-bit: true zero 8 is stored as 7 in v1, 8 in v2 (FORMAT.md).
+  std::vector<std::uint8_t> codes(8 * 32, 3);
+  std::vector<float> scales(32, 0.5f);
+  std::vector<std::int32_t> zeros(32, 8), g_idx(8, 0);
+  const auto v1 = pack_gptq(codes.data(), scales.data(), zeros.data(), g_idx.data(), 32, 8, 1, 4, CheckpointFormat::V1);
+  const auto v2 = pack_gptq(codes.data(), scales.data(), zeros.data(), g_idx.data(), 32, 8, 1, 4, CheckpointFormat::V2);
+  EXPECT_EQ(static_cast<std::uint32_t>(v1.qzeros[0]), 0x77777777u);
+  EXPECT_EQ(static_cast<std::uint32_t>(v2.qzeros[0]), 0x88888888u);
+  EXPECT_EQ(static_cast<std::uint32_t>(v1.qweight[0]), 0x33333333u);
+}
+
+TEST(GptqPacking, QuantizedMatrixRoundTrips) {
+  const std::int64_t n = 64, k = 128;
+  const auto w = random_matrix(n, k, 21, 0.05f);
+  const auto h = hessian_of(correlated_activations(256, k, 22), k);
+  for (int bits : {2, 3, 4, 8})
+    for (bool act : {false, true})
+      for (auto f : {CheckpointFormat::V1, CheckpointFormat::V2}) {
+        QuantOptions o;
+        o.bits = bits;
+        o.group_size = 32;
+        o.desc_act = act;
+        o.sym = false;
+        const QuantResult r = quantize_matrix(w.data(), n, k, h.data(), o);
+        const PackedGptq p = pack_gptq(r, f);
+        const UnpackedGptq u = unpack_gptq(p);
+        EXPECT_EQ(u.codes, r.codes);
+        EXPECT_EQ(u.zeros, r.zeros);
+        EXPECT_EQ(u.g_idx, r.g_idx);
+        // Dequantizing the checkpoint = the solver's matrix with fp16 scales.
+        const auto d = dequantize_gptq(p);
+        for (std::int64_t i = 0; i < n * k; ++i) {
+          const auto idx = static_cast<std::size_t>(i);
+          const auto gi = static_cast<std::size_t>(r.g_idx[static_cast<std::size_t>(i % k)] * n + i / k);
+          const float s16 = half_to_float(float_to_half(r.scales[gi]));
+          ASSERT_EQ(d[idx], s16 * (static_cast<float>(r.codes[idx]) - static_cast<float>(r.zeros[gi])));
+        }
+      }
+}
+
+TEST(GptqPacking, RejectsBadInputWithoutOutput) {
+  std::vector<std::uint8_t> codes(32 * 64, 1);
+  std::vector<float> scales(2 * 32, 0.1f);
+  std::vector<std::int32_t> zeros(2 * 32, 4), g_idx(64, 0);
+  auto pack = [&](std::int64_t n, std::int64_t k, std::int64_t g, int bits) {
+    return pack_gptq(codes.data(), scales.data(), zeros.data(), g_idx.data(), n, k, g, bits, CheckpointFormat::V1);
+  };
+  auto expect_invalid = [](auto &&fn, const char *what) {
+    try {
+      fn();
+      ADD_FAILURE() << "no error for " << what;
+    } catch (const Error &e) {
+      EXPECT_EQ(e.status(), Status::InvalidArgument) << what;
+    }
+  };
+  expect_invalid([&] { pack(32, 64, 2, 5); }, "bits 5");
+  expect_invalid([&] { pack(32, 60, 2, 3); }, "K*3 % 32");
+  expect_invalid([&] { pack(20, 64, 2, 4); }, "N*4 % 32");
+  expect_invalid([&] { pack(0, 64, 2, 4); }, "N = 0");
+  codes[5] = 16;
+  expect_invalid([&] { pack(32, 64, 2, 4); }, "code 16 at 4 bits");
+  codes[5] = 1;
+  zeros[3] = -1;
+  expect_invalid([&] { pack(32, 64, 2, 4); }, "zero -1");
+  zeros[3] = 4;
+  g_idx[7] = 2;
+  expect_invalid([&] { pack(32, 64, 2, 4); }, "g_idx 2 of 2 groups");
+  g_idx[7] = 0;
+  scales[0] = 1e6f;
+  expect_invalid([&] { pack(32, 64, 2, 4); }, "scale inf in fp16");
+  scales[0] = 0.1f;
+  PackedGptq p = pack(32, 64, 2, 4);
+  p.qweight.pop_back();
+  expect_invalid([&] { (void)unpack_gptq(p); }, "short qweight");
+}
+
+}  // namespace
+}  // namespace gptq::quant
