@@ -15,7 +15,7 @@ namespace gptq::tokenizer {
 namespace {
 
 // Ids above this are refused: the id-indexed tables would be absurdly large.
-constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+constexpr int64_t kMaxTokenId = (int64_t{1} << 21) - 1;  // 2M: far above real vocabularies
 
 std::atomic<uint64_t> g_next_instance{1};
 

@@ -155,7 +155,7 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
       const JsonNode t = list->index(i);
       AddedToken a;
       const int64_t id = t.at("id").integer();
-      if (id < 0 || id >= (int64_t{1} << 24)) t.at("id").fail(Status::Format, "token id out of range");
+      if (id < 0 || id >= (int64_t{1} << 21)) t.at("id").fail(Status::Format, "token id out of range");
       a.id = int32_t(id);
       a.content = t.at("content").str();
       a.single_word = t.bool_or("single_word", false);
