@@ -78,7 +78,11 @@ typedef enum gptq_status {
   GPTQ_ERR_DEVICE = 6,           /* the GPU or its driver/libraries failed      */
   GPTQ_ERR_NUMERICAL = 7,        /* e.g. a Hessian that stays indefinite        */
   GPTQ_ERR_CANCELLED = 8,        /* a progress callback asked to stop           */
-  GPTQ_ERR_INTERNAL = 9          /* a bug in libgptq: please report it          */
+  GPTQ_ERR_INTERNAL = 9,         /* a bug in libgptq: please report it          */
+  /* Not a status: pins the enum to 32 bits and makes every int a valid value
+   * of it, so a future status passed to an older library is well-defined
+   * (the same device as Vulkan's *_MAX_ENUM). */
+  GPTQ_STATUS_MAX_ENUM = 0x7fffffff
 } gptq_status;
 
 /* The enumerator's name without prefix, e.g. "INVALID_ARGUMENT"; "UNKNOWN" for
@@ -98,7 +102,8 @@ typedef enum gptq_log_level {
   GPTQ_LOG_ERROR = 1,
   GPTQ_LOG_WARN = 2,
   GPTQ_LOG_INFO = 3,
-  GPTQ_LOG_DEBUG = 4
+  GPTQ_LOG_DEBUG = 4,
+  GPTQ_LOG_LEVEL_MAX_ENUM = 0x7fffffff /* not a level: pins the enum to 32 bits */
 } gptq_log_level;
 
 /* Receives one log line (no trailing newline). `msg` is valid only during the
@@ -122,12 +127,14 @@ typedef enum gptq_config_kind {
   GPTQ_CONFIG_RUNTIME = 3,     /* RuntimeConfig: backend, device, threads, log    */
   GPTQ_CONFIG_GENERATION = 4,  /* GenerationConfig: sampling, stop strings        */
   GPTQ_CONFIG_QUANTIZE_REPORT = 5, /* QuantizeReport (output of quantization)     */
-  GPTQ_CONFIG_MODEL_INFO = 6   /* ModelInfo (output of model inspection)          */
+  GPTQ_CONFIG_MODEL_INFO = 6,  /* ModelInfo (output of model inspection)          */
+  GPTQ_CONFIG_KIND_MAX_ENUM = 0x7fffffff /* not a kind: pins the enum to 32 bits  */
 } gptq_config_kind;
 
 typedef enum gptq_config_encoding {
   GPTQ_ENCODING_JSON = 1,   /* UTF-8 JSON text (size excludes any NUL)          */
-  GPTQ_ENCODING_BINARY = 2  /* a flatbuffer of the kind's table, file id "GPTQ" */
+  GPTQ_ENCODING_BINARY = 2, /* a flatbuffer of the kind's table, file id "GPTQ" */
+  GPTQ_ENCODING_MAX_ENUM = 0x7fffffff /* not an encoding: pins the enum to 32 bits */
 } gptq_config_encoding;
 
 /* Validates a configuration given in one encoding and writes it in another,
@@ -194,6 +201,31 @@ GPTQ_API gptq_status gptq_context_device_name(const gptq_context *ctx,
  * resolved to the number used). Owned by ctx. */
 GPTQ_API gptq_status gptq_context_runtime_json(const gptq_context *ctx,
                                                const char **json);
+
+/* ---- Models ------------------------------------------------------------- */
+/* A Hugging Face model directory, float or GPTQ-quantized: its config, its
+ * tokenizer and its weights (memory-mapped lazily). Read-only once opened: one
+ * model may be used by several threads at once, and outlives nothing it needs
+ * (it does not keep the context). */
+typedef struct gptq_model gptq_model;
+
+/* Opens the model in `dir`: config.json (llama, mistral, qwen2, opt), the
+ * safetensors checkpoint (model.safetensors, or model.safetensors.index.json
+ * and its shards). Opening reads headers only; its cost does not grow with the
+ * model. `ctx` receives the log lines. Errors name the file and the field or
+ * tensor: GPTQ_ERR_IO (missing/unreadable), GPTQ_ERR_FORMAT (malformed),
+ * GPTQ_ERR_UNSUPPORTED (e.g. an architecture not supported).
+ * *out receives a model owned by the caller (gptq_model_destroy). */
+GPTQ_API gptq_status gptq_model_open(gptq_context *ctx, const char *dir, gptq_model **out);
+
+/* Frees the model. NULL is a no-op. */
+GPTQ_API void gptq_model_destroy(gptq_model *model);
+
+/* What the model is, as ModelInfo JSON (schema/gptq.fbs): architecture,
+ * sizes, dtype, parameter count, shards, every tensor with dtype, shape and
+ * shard, and the quantization config of a GPTQ checkpoint (null otherwise).
+ * Owned by the model, valid until it is destroyed. Thread-safe. */
+GPTQ_API gptq_status gptq_model_info_json(const gptq_model *model, const char **json);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,0 +1,19 @@
+// What a gptq_context handle is: the core Runtime plus the strings the C API
+// hands out (owned by the handle, valid until the next call on it).
+#pragma once
+
+#include <string>
+
+#include "core/runtime.h"
+#include "gptq/gptq.h"
+
+struct gptq_context {
+  explicit gptq_context(const gptq::schema::RuntimeConfigT &config) : runtime(config) {}
+
+  // Mutable: the getters take a const handle (they do not change what the
+  // context is), yet own the strings they return.
+  mutable gptq::Runtime runtime;
+  mutable std::string backend_name;
+  mutable std::string device_name;
+  mutable std::string runtime_json;
+};

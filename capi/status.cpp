@@ -1,0 +1,58 @@
+// gptq_status_name, gptq_last_error: the per-thread error channel.
+#include <string>
+
+#include "capi/api_guard.h"
+
+// core's Status mirrors gptq_status value for value.
+static_assert(static_cast<int>(gptq::Status::Ok) == GPTQ_OK);
+static_assert(static_cast<int>(gptq::Status::InvalidArgument) == GPTQ_ERR_INVALID_ARGUMENT);
+static_assert(static_cast<int>(gptq::Status::Io) == GPTQ_ERR_IO);
+static_assert(static_cast<int>(gptq::Status::Format) == GPTQ_ERR_FORMAT);
+static_assert(static_cast<int>(gptq::Status::Unsupported) == GPTQ_ERR_UNSUPPORTED);
+static_assert(static_cast<int>(gptq::Status::OutOfMemory) == GPTQ_ERR_OUT_OF_MEMORY);
+static_assert(static_cast<int>(gptq::Status::Device) == GPTQ_ERR_DEVICE);
+static_assert(static_cast<int>(gptq::Status::Numerical) == GPTQ_ERR_NUMERICAL);
+static_assert(static_cast<int>(gptq::Status::Cancelled) == GPTQ_ERR_CANCELLED);
+static_assert(static_cast<int>(gptq::Status::Internal) == GPTQ_ERR_INTERNAL);
+
+namespace {
+thread_local std::string t_last_error;
+}
+
+namespace gptq::capi {
+
+void set_last_error(const char *function, const std::string &message) noexcept {
+  try {
+    t_last_error = std::string(function) + ": " + message;
+  } catch (...) {
+    // Out of memory while recording an error: keep a static message instead.
+    t_last_error.clear();
+  }
+}
+
+}  // namespace gptq::capi
+
+extern "C" {
+
+GPTQ_API const char *gptq_status_name(gptq_status status) {
+  switch (status) {
+    case GPTQ_OK: return "OK";
+    case GPTQ_ERR_INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case GPTQ_ERR_IO: return "IO";
+    case GPTQ_ERR_FORMAT: return "FORMAT";
+    case GPTQ_ERR_UNSUPPORTED: return "UNSUPPORTED";
+    case GPTQ_ERR_OUT_OF_MEMORY: return "OUT_OF_MEMORY";
+    case GPTQ_ERR_DEVICE: return "DEVICE";
+    case GPTQ_ERR_NUMERICAL: return "NUMERICAL";
+    case GPTQ_ERR_CANCELLED: return "CANCELLED";
+    case GPTQ_ERR_INTERNAL: return "INTERNAL";
+    case GPTQ_STATUS_MAX_ENUM: break;
+  }
+  return "UNKNOWN";
+}
+
+GPTQ_API const char *gptq_last_error(void) { return t_last_error.c_str(); }
+
+GPTQ_API void gptq_clear_error(void) { t_last_error.clear(); }
+
+}  // extern "C"

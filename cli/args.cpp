@@ -1,0 +1,134 @@
+#include "cli/args.h"
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+namespace gptq::cli {
+
+Args::Args(std::string command, std::string synopsis, std::string description)
+    : command_(std::move(command)), synopsis_(std::move(synopsis)),
+      description_(std::move(description)) {
+  flag("help", "show this help and exit", "h");
+}
+
+Args &Args::flag(const std::string &name, const std::string &help, const std::string &short_name) {
+  specs_.push_back({name, short_name, "", help, false});
+  return *this;
+}
+
+Args &Args::option(const std::string &name, const std::string &metavar, const std::string &help,
+                   const std::string &short_name) {
+  specs_.push_back({name, short_name, metavar, help, true});
+  return *this;
+}
+
+Args &Args::positional(const std::string &name, const std::string &help, bool required) {
+  positionals_.push_back({name, help, required});
+  return *this;
+}
+
+const Args::Spec *Args::find(const std::string &arg) const {
+  for (const auto &s : specs_) {
+    if (arg == "--" + s.name) return &s;
+    if (!s.short_name.empty() && arg == "-" + s.short_name) return &s;
+  }
+  return nullptr;
+}
+
+bool Args::parse(int argc, char **argv) {
+  size_t next_positional = 0;
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string inline_value;
+    bool has_inline = false;
+    if (arg.rfind("--", 0) == 0) {
+      if (auto eq = arg.find('='); eq != std::string::npos) {
+        inline_value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+        has_inline = true;
+      }
+    }
+    if (arg.size() > 1 && arg[0] == '-' && !(arg.size() > 1 && std::isdigit(static_cast<unsigned char>(arg[1])))) {
+      const Spec *s = find(arg);
+      if (!s) throw UsageError{"unknown option " + arg + " (see gptq " + command_ + " --help)"};
+      if (s->name == "help") {
+        std::fputs(help().c_str(), stdout);
+        return false;
+      }
+      if (!s->takes_value) {
+        if (has_inline) throw UsageError{"option --" + s->name + " takes no value"};
+        values_[s->name] = "1";
+        continue;
+      }
+      if (has_inline) {
+        values_[s->name] = inline_value;
+      } else {
+        if (i + 1 >= argc) throw UsageError{"option " + arg + " needs a value (" + s->metavar + ")"};
+        values_[s->name] = argv[++i];
+      }
+      continue;
+    }
+    if (next_positional >= positionals_.size())
+      throw UsageError{"unexpected argument '" + arg + "' (see gptq " + command_ + " --help)"};
+    values_[positionals_[next_positional++].name] = arg;
+  }
+  for (size_t i = next_positional; i < positionals_.size(); ++i) {
+    if (positionals_[i].required)
+      throw UsageError{"missing " + positionals_[i].name + " (see gptq " + command_ + " --help)"};
+  }
+  return true;
+}
+
+bool Args::has(const std::string &name) const { return values_.count(name) > 0; }
+
+std::optional<std::string> Args::get(const std::string &name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Args::get_or(const std::string &name, const std::string &fallback) const {
+  auto v = get(name);
+  return v ? *v : fallback;
+}
+
+std::optional<long long> Args::get_int(const std::string &name) const {
+  auto v = get(name);
+  if (!v) return std::nullopt;
+  char *end = nullptr;
+  long long x = std::strtoll(v->c_str(), &end, 10);
+  if (v->empty() || *end != '\0') throw UsageError{"--" + name + " expects an integer, got '" + *v + "'"};
+  return x;
+}
+
+std::optional<double> Args::get_double(const std::string &name) const {
+  auto v = get(name);
+  if (!v) return std::nullopt;
+  char *end = nullptr;
+  double x = std::strtod(v->c_str(), &end);
+  if (v->empty() || *end != '\0') throw UsageError{"--" + name + " expects a number, got '" + *v + "'"};
+  return x;
+}
+
+std::string Args::help() const {
+  std::ostringstream out;
+  out << "usage: gptq " << command_ << " " << synopsis_ << "\n\n" << description_ << "\n";
+  if (!positionals_.empty()) {
+    out << "\narguments:\n";
+    for (const auto &p : positionals_) {
+      std::string left = "  " + p.name;
+      out << left << std::string(left.size() < 28 ? 28 - left.size() : 1, ' ') << p.help << "\n";
+    }
+  }
+  out << "\noptions:\n";
+  for (const auto &s : specs_) {
+    std::string left = "  " + (s.short_name.empty() ? "" : "-" + s.short_name + ", ") + "--" + s.name +
+                       (s.takes_value ? " " + s.metavar : "");
+    out << left << std::string(left.size() < 28 ? 28 - left.size() : 1, ' ') << s.help << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace gptq::cli

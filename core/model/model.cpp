@@ -1,0 +1,99 @@
+#include "core/model/model.h"
+
+#include <set>
+
+#include "core/error.h"
+#include "core/model/expected_tensors.h"
+
+namespace gptq::model {
+namespace {
+
+std::string torch_dtype_name(DType d) {
+  switch (d) {
+    case DType::F16: return "float16";
+    case DType::BF16: return "bfloat16";
+    case DType::F32: return "float32";
+    case DType::F64: return "float64";
+    default: return std::string(dtype_name(d));
+  }
+}
+
+std::unique_ptr<schema::QuantizeConfigT> quantization_info(const GptqQuantizationConfig &q) {
+  auto out = std::make_unique<schema::QuantizeConfigT>();
+  out->bits = q.bits;
+  out->group_size = q.group_size;
+  out->desc_act = q.desc_act;
+  out->sym = q.sym;
+  out->damp_percent = static_cast<float>(q.damp_percent);
+  out->true_sequential = q.true_sequential;
+  out->static_groups = q.static_groups;
+  out->checkpoint_format = q.checkpoint_format == "gptq_v2" ? schema::CheckpointFormat::gptq_v2
+                                                             : schema::CheckpointFormat::gptq;
+  out->mse = std::make_unique<schema::MseConfigT>();
+  out->calibration = std::make_unique<schema::CalibrationConfigT>();
+  return out;
+}
+
+}  // namespace
+
+Model::Model(std::filesystem::path dir, ModelSpec spec, io::ShardedCheckpoint weights)
+    : dir_(std::move(dir)), spec_(std::move(spec)), weights_(std::move(weights)) {}
+
+std::unique_ptr<Model> Model::open(const std::filesystem::path &dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    fail(Status::Io, "model directory " + dir.string() + " does not exist or is not a directory");
+  ModelSpec spec = load_model_config(dir / "config.json");
+  io::ShardedCheckpoint weights = io::ShardedCheckpoint::open(dir);
+  return std::unique_ptr<Model>(new Model(dir, std::move(spec), std::move(weights)));
+}
+
+const schema::ModelInfoT &Model::info() const {
+  std::call_once(info_once_, [this] {
+    schema::ModelInfoT info;
+    info.model_type = spec_.model_type;
+    if (!spec_.architectures.empty()) info.architecture = spec_.architectures.front();
+    info.hidden_size = static_cast<int32_t>(spec_.hidden_size);
+    info.num_layers = static_cast<int32_t>(spec_.num_layers);
+    info.num_heads = static_cast<int32_t>(spec_.num_heads);
+    info.num_kv_heads = static_cast<int32_t>(spec_.num_kv_heads);
+    info.head_dim = static_cast<int32_t>(spec_.head_dim);
+    info.intermediate_size = static_cast<int32_t>(spec_.intermediate_size);
+    info.vocab_size = static_cast<int32_t>(spec_.vocab_size);
+    info.max_position_embeddings = static_cast<int32_t>(spec_.max_position_embeddings);
+    uint64_t params = 0;
+    for (const auto &t : expected_tensors(spec_)) {
+      uint64_t n = 1;
+      for (auto d : t.shape) n *= static_cast<uint64_t>(d);
+      params += n;
+    }
+    info.parameters = params;
+    std::set<std::string> shards;
+    std::set<DType> float_dtypes;
+    for (const auto &name : weights_.tensor_names()) {
+      auto view = weights_.tensor(name);
+      auto t = std::make_unique<schema::TensorInfoT>();
+      t->name = name;
+      t->dtype = std::string(dtype_name(view.dtype));
+      t->shape = view.shape;
+      t->shard = weights_.shard_of(name);
+      shards.insert(t->shard);
+      if (view.dtype == DType::F16 || view.dtype == DType::BF16 || view.dtype == DType::F32)
+        float_dtypes.insert(view.dtype);
+      info.tensors.push_back(std::move(t));
+    }
+    info.shards.assign(shards.begin(), shards.end());
+    // The config's dtype when it gives one, else what the float tensors are.
+    if (spec_.dtype) {
+      info.dtype = torch_dtype_name(*spec_.dtype);
+    } else if (float_dtypes.size() == 1) {
+      info.dtype = torch_dtype_name(*float_dtypes.begin());
+    }
+    if (spec_.quantization) info.quantization = quantization_info(*spec_.quantization);
+    info.directory = dir_.string();
+    info_ = std::move(info);
+  });
+  return info_;
+}
+
+}  // namespace gptq::model

@@ -1,0 +1,38 @@
+#include "core/runtime.h"
+
+#include "core/backend_loader.h"
+#include "core/cpu/cpu_backend.h"
+#include "core/error.h"
+
+namespace gptq {
+
+Runtime::Runtime(const schema::RuntimeConfigT &config)
+    : config_(config), logger_(static_cast<LogLevel>(config.log_level)) {
+  using schema::Backend;
+  switch (config_.backend) {
+    case Backend::cpu:
+      break;
+    case Backend::cuda:
+      backend_ = open_cuda_backend(config_.device, logger_);
+      break;
+    case Backend::auto_:
+      try {
+        backend_ = open_cuda_backend(config_.device, logger_);
+      } catch (const Error &e) {
+        logger_.info(std::string("backend auto: using the CPU because CUDA is unavailable: ") + e.what());
+      }
+      break;
+  }
+  if (backend_) {
+    config_.backend = Backend::cuda;
+    config_.threads = resolve_cpu_threads(config_.threads);
+    logger_.info("backend: cuda on " + backend_->device_name());
+  } else {
+    config_.threads = resolve_cpu_threads(config_.threads);
+    backend_ = open_cpu_backend(config_.threads);
+    config_.backend = Backend::cpu;
+    logger_.info("backend: cpu on " + backend_->device_name());
+  }
+}
+
+}  // namespace gptq

@@ -1,0 +1,32 @@
+// The one way CUDA errors are checked in cuda/: a failed call becomes a
+// CudaError carrying the file, line, the call and the library's own message.
+// It is caught at the plugin boundary (plugin.cpp) and turned into the
+// reason string that core shows the user.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace gptq::cuda {
+
+class CudaError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] inline void throw_cuda_error(cudaError_t code, const char *call, const char *file,
+                                          int line) {
+  throw CudaError(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
+                  cudaGetErrorName(code) + ": " + cudaGetErrorString(code));
+}
+
+}  // namespace gptq::cuda
+
+#define GPTQ_CUDA_CHECK(call)                                                   \
+  do {                                                                          \
+    cudaError_t gptq_cuda_status_ = (call);                                     \
+    if (gptq_cuda_status_ != cudaSuccess)                                       \
+      ::gptq::cuda::throw_cuda_error(gptq_cuda_status_, #call, __FILE__, __LINE__); \
+  } while (0)

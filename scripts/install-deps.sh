@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything the build and every test need, from Debian's packages.
+# Idempotent: packages already present are left alone, and apt-get runs only
+# when something is missing. Run as root (or with sudo available).
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config ccache git
+  # libraries
+  flatbuffers-compiler libflatbuffers-dev nlohmann-json3-dev
+  libopenblas-dev liblapacke-dev
+  # tests, sanitizers and fuzzing
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev binutils python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
