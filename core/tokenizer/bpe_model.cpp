@@ -1,0 +1,313 @@
+#include "core/tokenizer/bpe_model.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+
+#include "core/tokenizer/json_node.h"
+#include "core/tokenizer/pre_tokenizer.h"
+#include "core/tokenizer/utf8.h"
+#include "core/tokenizer/word_cache.h"
+
+namespace gptq::tokenizer {
+
+namespace {
+
+// Ids above this are refused: the id-indexed tables would be absurdly large.
+constexpr int64_t kMaxTokenId = (int64_t{1} << 21) - 1;  // 2M: far above real vocabularies
+
+std::atomic<uint64_t> g_next_instance{1};
+
+struct HeapEntry {
+  int32_t rank;
+  int32_t pos;
+  int32_t merged_id;
+};
+// std heap functions keep the "largest" on top; make that the lowest (rank, pos).
+bool heap_less(const HeapEntry &a, const HeapEntry &b) {
+  return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
+}
+
+// What one thread keeps for one model: its word cache and reusable buffers.
+struct ThreadState {
+  uint64_t owner = 0;
+  WordCache cache;
+  std::vector<int32_t> ids;
+};
+
+// A few recently used models per thread; a thread that alternates between more models
+// than this only loses cache hits.
+constexpr std::size_t kStatesPerThread = 4;
+
+ThreadState &thread_state(uint64_t owner) {
+  thread_local std::vector<std::unique_ptr<ThreadState>> states;
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    if (states[i]->owner == owner) {
+      if (i != 0) std::rotate(states.begin(), states.begin() + i, states.begin() + i + 1);
+      return *states[0];
+    }
+  }
+  if (states.size() >= kStatesPerThread) states.pop_back();
+  auto s = std::make_unique<ThreadState>();
+  s->owner = owner;
+  states.insert(states.begin(), std::move(s));
+  return *states[0];
+}
+
+void append_byte_level(std::string_view word, std::string &out) {
+  for (unsigned char b : word) utf8::append_code_point(byte_to_unicode(b), out);
+}
+
+}  // namespace
+
+BpeModel::BpeModel(const JsonNode &model) : instance_(g_next_instance.fetch_add(1)) {
+  if (auto d = model.get("dropout"); d && d->number() != 0.0)
+    d->fail(Status::Unsupported, "BPE dropout is not supported (results would be random)");
+  for (const char *key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    if (auto v = model.get(key); v && !v->str().empty())
+      v->fail(Status::Unsupported, std::string(key) + " is not supported");
+  }
+  fuse_unk_ = model.bool_or("fuse_unk", false);
+  byte_fallback_ = model.bool_or("byte_fallback", false);
+  ignore_merges_ = model.bool_or("ignore_merges", false);
+
+  const JsonNode vocab = model.at("vocab");
+  vocab.expect_object();
+  index_.reserve(vocab.size());
+  for (auto it = vocab.raw().begin(); it != vocab.raw().end(); ++it) {
+    JsonNode v(it.value(), vocab.file(), vocab.path() + "[\"" + it.key() + "\"]");
+    int64_t id = v.integer();
+    if (id < 0 || id > kMaxTokenId)
+      v.fail(Status::Format, "token id " + std::to_string(id) + " is out of range");
+    index_[it.key()] = int32_t(id);
+    if (std::size_t(id) >= tokens_.size()) {
+      tokens_.resize(std::size_t(id) + 1);
+      present_.resize(std::size_t(id) + 1, false);
+    }
+    tokens_[std::size_t(id)] = it.key();
+    present_[std::size_t(id)] = true;
+  }
+
+  const JsonNode merges = model.at("merges");
+  merges.expect_array();
+  merges_.reserve(merges.size());
+  std::string joined;
+  int32_t rank = 0;
+  for (std::size_t i = 0; i < merges.size(); ++i) {
+    const JsonNode m = merges.index(i);
+    std::string_view a, b;
+    std::string pair_text;
+    if (m.is_string()) {
+      std::string_view line = m.str_view();
+      if (line.starts_with("#version")) continue;  // header line of merges.txt files
+      std::size_t sp = line.find(' ');
+      if (sp == std::string_view::npos || line.find(' ', sp + 1) != std::string_view::npos)
+        m.fail(Status::Format, "a merge must be two tokens separated by one space");
+      a = line.substr(0, sp);
+      b = line.substr(sp + 1);
+    } else if (m.is_array()) {
+      if (m.size() != 2) m.fail(Status::Format, "a merge must be a pair [left, right]");
+      a = m.index(0).str_view();
+      b = m.index(1).str_view();
+    } else {
+      m.fail(Status::Format, std::string("expected a string or a pair, got ") + json_type_name(m.raw()));
+    }
+    auto ia = index_.find(a), ib = index_.find(b);
+    if (ia == index_.end())
+      m.fail(Status::Format, "merge refers to token \"" + std::string(a) + "\" that is not in the vocabulary");
+    if (ib == index_.end())
+      m.fail(Status::Format, "merge refers to token \"" + std::string(b) + "\" that is not in the vocabulary");
+    joined.assign(a);
+    joined.append(b);
+    auto ij = index_.find(joined);
+    if (ij == index_.end())
+      m.fail(Status::Format, "merged token \"" + joined + "\" is not in the vocabulary");
+    merges_.insert_or_assign(ia->second, ib->second, Merge{rank++, ij->second});
+  }
+
+  if (auto unk = model.get("unk_token")) {
+    auto it = index_.find(unk->str_view());
+    // HF accepts an unk_token missing from the vocabulary and fails only when an
+    // unknown character shows up; we then drop the character instead of failing.
+    if (it != index_.end()) unk_id_ = it->second;
+  }
+
+  ascii_ids_.fill(-1);
+  byte_level_ids_.fill(-1);
+  fallback_ids_.fill(-1);
+  for (const auto &[tok, id] : index_) {
+    std::size_t len = 0;
+    if (tok.empty() || !utf8::is_valid(tok)) continue;
+    uint32_t cp = utf8::decode_at(tok, 0, &len);
+    if (len != tok.size()) continue;
+    if (cp < 128) {
+      ascii_ids_[cp] = id;
+    } else {
+      char_ids_[cp] = id;
+    }
+  }
+  std::string s;
+  for (int b = 0; b < 256; ++b) {
+    s.clear();
+    utf8::append_code_point(byte_to_unicode(uint8_t(b)), s);
+    if (auto it = index_.find(s); it != index_.end()) byte_level_ids_[b] = it->second;
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "<0x%02X>", b);
+    if (auto it = index_.find(std::string_view(buf)); it != index_.end()) fallback_ids_[b] = it->second;
+  }
+}
+
+std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
+  auto it = index_.find(token);
+  if (it == index_.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string *BpeModel::id_to_token(int32_t id) const {
+  if (id < 0 || std::size_t(id) >= tokens_.size() || !present_[std::size_t(id)]) return nullptr;
+  return &tokens_[std::size_t(id)];
+}
+
+bool BpeModel::can_split_before(std::string_view c) const {
+  if (ignore_merges_ || !index_.contains(c)) return false;
+  for (const auto &entry : index_) {
+    if (entry.first.find(c, 1) != std::string::npos) return false;
+  }
+  return true;
+}
+
+void BpeModel::encode_word(std::string_view word, bool byte_level, std::vector<int32_t> &out) const {
+  if (word.empty()) return;
+  ThreadState &ts = thread_state(instance_);
+  const uint64_t h = WordCache::hash(word);
+  std::span<const int32_t> hit;
+  if (ts.cache.find(word, h, &hit)) {
+    out.insert(out.end(), hit.begin(), hit.end());
+    return;
+  }
+  ts.ids.clear();
+  encode_uncached(word, byte_level, ts.ids);
+  ts.cache.insert(word, h, ts.ids);
+  out.insert(out.end(), ts.ids.begin(), ts.ids.end());
+}
+
+void BpeModel::add_char(std::string_view ch, int32_t id, std::vector<Symbol> &syms,
+                        std::optional<int32_t> &pending_unk) const {
+  auto push = [&](int32_t tok) {
+    int32_t n = int32_t(syms.size());
+    syms.push_back(Symbol{tok, n - 1, n + 1, true});
+  };
+  if (id >= 0) {
+    if (pending_unk) push(*pending_unk);
+    pending_unk.reset();
+    push(id);
+    return;
+  }
+  if (byte_fallback_) {
+    bool all = true;
+    for (unsigned char b : ch) all = all && fallback_ids_[b] >= 0;
+    if (all) {
+      // As HF: a pending unk is not flushed here, only before the next known char.
+      for (unsigned char b : ch) push(fallback_ids_[b]);
+      return;
+    }
+  }
+  if (!unk_id_) return;  // no unk token: the character is dropped, as in HF
+  if (pending_unk && !fuse_unk_) push(*pending_unk);
+  pending_unk = unk_id_;
+}
+
+void BpeModel::encode_uncached(std::string_view word, bool byte_level, std::vector<int32_t> &out) const {
+  thread_local std::string mapped;
+  thread_local std::vector<Symbol> syms;
+  if (ignore_merges_) {
+    std::string_view whole = word;
+    if (byte_level) {
+      mapped.clear();
+      append_byte_level(word, mapped);
+      whole = mapped;
+    }
+    if (auto it = index_.find(whole); it != index_.end()) {
+      out.push_back(it->second);
+      return;
+    }
+  }
+  syms.clear();
+  std::optional<int32_t> pending_unk;
+  if (byte_level) {
+    for (unsigned char b : word) {
+      int32_t id = byte_level_ids_[b];
+      if (id >= 0) {
+        add_char({}, id, syms, pending_unk);
+      } else {
+        mapped.clear();
+        utf8::append_code_point(byte_to_unicode(b), mapped);
+        add_char(mapped, -1, syms, pending_unk);
+      }
+    }
+  } else {
+    for (std::size_t i = 0; i < word.size();) {
+      std::size_t len;
+      uint32_t cp = utf8::decode_at(word, i, &len);
+      int32_t id = -1;
+      if (cp < 128) {
+        id = ascii_ids_[cp];
+      } else if (auto it = char_ids_.find(cp); it != char_ids_.end()) {
+        id = it->second;
+      }
+      add_char(word.substr(i, len), id, syms, pending_unk);
+      i += len;
+    }
+  }
+  if (pending_unk) {
+    int32_t n = int32_t(syms.size());
+    syms.push_back(Symbol{*pending_unk, n - 1, n + 1, true});
+  }
+  if (syms.empty()) return;
+  syms.back().next = -1;
+  merge_all(syms);
+  for (const auto &s : syms)
+    if (s.alive) out.push_back(s.id);
+}
+
+void BpeModel::merge_all(std::vector<Symbol> &syms) const {
+  // HF's Word::merge_all: a priority queue of candidate merges ordered by (rank,
+  // position); stale entries (the pair at that position changed) are skipped.
+  thread_local std::vector<HeapEntry> heap;
+  heap.clear();
+  const int32_t n = int32_t(syms.size());
+  for (int32_t i = 0; i + 1 < n; ++i) {
+    if (const Merge *m = merges_.find(syms[i].id, syms[i + 1].id))
+      heap.push_back({m->rank, i, m->merged_id});
+  }
+  std::make_heap(heap.begin(), heap.end(), heap_less);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), heap_less);
+    const HeapEntry top = heap.back();
+    heap.pop_back();
+    Symbol &cur = syms[top.pos];
+    if (!cur.alive || cur.next < 0) continue;
+    const int32_t next_pos = cur.next;
+    const Merge *m = merges_.find(cur.id, syms[next_pos].id);
+    if (!m || m->merged_id != top.merged_id) continue;
+    cur.id = top.merged_id;
+    syms[next_pos].alive = false;
+    cur.next = syms[next_pos].next;
+    if (cur.next >= 0) syms[cur.next].prev = top.pos;
+    if (cur.prev >= 0) {
+      if (const Merge *pm = merges_.find(syms[cur.prev].id, cur.id)) {
+        heap.push_back({pm->rank, cur.prev, pm->merged_id});
+        std::push_heap(heap.begin(), heap.end(), heap_less);
+      }
+    }
+    if (cur.next >= 0) {
+      if (const Merge *nm = merges_.find(cur.id, syms[cur.next].id)) {
+        heap.push_back({nm->rank, top.pos, nm->merged_id});
+        std::push_heap(heap.begin(), heap.end(), heap_less);
+      }
+    }
+  }
+}
+
+}  // namespace gptq::tokenizer
