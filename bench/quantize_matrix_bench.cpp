@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_record.h"
 #include "core/quant/hessian.h"
 #include "core/quant/quantize_matrix.h"
 
@@ -55,24 +56,6 @@ std::vector<float> gaussian(std::size_t n, unsigned seed, float sd) {
   std::vector<float> v(n);
   for (auto &x : v) x = d(rng);
   return v;
-}
-
-std::string cpu_name() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
-std::string shell(const char *cmd) {
-  std::string out;
-  if (FILE *p = popen(cmd, "r")) {
-    char buf[256];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
 }
 
 }  // namespace
@@ -175,13 +158,10 @@ int main(int argc, char **argv) {
   std::printf("OpenBLAS sgemm: %.1f GFLOP/s\n", sgemm_gflops);
 
   if (!json_path.empty()) {
-    char date[32];
-    const std::time_t now = std::time(nullptr);
-    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     nlohmann::json out = {{"bench", "quantize_matrix"},
-                          {"device", cpu_name()},
-                          {"commit", shell("git describe --always --dirty 2>/dev/null")},
-                          {"date", date},
+                          {"device", gptq::bench::cpu_name()},
+                          {"commit", gptq::bench::commit()},
+                          {"date", gptq::bench::utc_now()},
                           {"command", command},
                           {"rows", rows}};
     std::ofstream(json_path) << out.dump(2) << "\n";
