@@ -155,7 +155,10 @@ int main(int argc, char **argv) {
     std::printf("%-110s %10.3f %10s %8s\n", r["case"].get<std::string>().c_str(), r["ours"].get<double>(),
                 r["baseline"].is_number() ? std::to_string(r["baseline"].get<double>()).c_str() : "-",
                 r["speedup"].is_number() ? std::to_string(r["speedup"].get<double>()).c_str() : "-");
-  std::printf("OpenBLAS sgemm: %.1f GFLOP/s\n", sgemm_gflops);
+  // Which kernels OpenBLAS picked matters as much as the code: a CPU it does not
+  // recognise (e.g. a VM that hides CPUID) gets a generic kernel.
+  const std::string blas = std::string(openblas_get_config()) + " core " + openblas_get_corename();
+  std::printf("OpenBLAS sgemm: %.1f GFLOP/s (%s)\n", sgemm_gflops, blas.c_str());
 
   if (!json_path.empty()) {
     nlohmann::json out = {{"bench", "quantize_matrix"},
@@ -163,6 +166,7 @@ int main(int argc, char **argv) {
                           {"commit", gptq::bench::commit()},
                           {"date", gptq::bench::utc_now()},
                           {"command", command},
+                          {"blas", blas},
                           {"rows", rows}};
     std::ofstream(json_path) << out.dump(2) << "\n";
   }
