@@ -12,7 +12,13 @@ class (in groups, alone and followed by marks), and seeded random mixes of those
 ASCII, CJK, Hangul and emoji.
 
     python3 scripts/make_nfc_vectors.py > tests/data/tokenizer/nfc_vectors.json
+
+With --fuzz-corpus DIR it instead writes the seed corpus of the unicode_nfc fuzzer
+(the hand-picked cases and the first random mixes, one file each):
+
+    python3 scripts/make_nfc_vectors.py --fuzz-corpus tests/fuzz/corpus/unicode_nfc
 """
+import os
 import json
 import random
 import sys
@@ -87,6 +93,7 @@ def main():
     # Each mark after a letter and before another mark (so some pairs need reordering).
     for i in range(0, len(marks), 24):
         texts.append("".join("a" + m + rng.choice(marks) for m in marks[i:i + 24]))
+    first_mix = len(texts)
     # Random mixes.
     pools = [
         (list("abcdeoquAEOU sS.,1"), 4),
@@ -110,6 +117,14 @@ def main():
             if assigned(c):
                 s += c
         texts.append(s)
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--fuzz-corpus":
+        seeds = [t for t in HAND if t] + texts[first_mix:first_mix + 20]
+        os.makedirs(sys.argv[2], exist_ok=True)
+        for k, t in enumerate(seeds):
+            with open(os.path.join(sys.argv[2], f"seed_{k:03d}"), "wb") as f:
+                f.write(t.encode("utf-8"))
+        return
 
     w = sys.stdout.write
     w("[\n")
