@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>  // renameat2 (glibc >= 2.28)
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -60,6 +61,9 @@ StagingDirectory::StagingDirectory(std::filesystem::path target, bool overwrite)
     fail(Status::Io, "output directory " + target_.string() + ": cannot create a staging directory in " +
                          parent.string() + ": " + errno_text(errno));
   staging_ = buffer.data();
+  // mkdtemp makes 0700; a model directory is meant to be shared like the
+  // files in it (AtomicFile uses 0644 for the same reason).
+  ::chmod(staging_.c_str(), 0755);
 }
 
 StagingDirectory::~StagingDirectory() {

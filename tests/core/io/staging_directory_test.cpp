@@ -24,6 +24,8 @@ TEST(StagingDirectory, CommitMovesItIntoPlace) {
   }
   EXPECT_EQ(tmp.entries(), std::vector<std::string>{"out"});
   EXPECT_TRUE(std::filesystem::exists(tmp / "out" / "a"));
+  // Readable by others, like the files AtomicFile writes.
+  EXPECT_EQ(std::filesystem::status(tmp / "out").permissions(), std::filesystem::perms(0755));
 }
 
 TEST(StagingDirectory, DestroyedUncommittedLeavesNothing) {
