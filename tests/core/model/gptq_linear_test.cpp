@@ -79,7 +79,9 @@ io::TensorSource tensor(std::string name, DType dtype, std::vector<std::int64_t>
 // up_proj float; `edit` may change the tensors before they are written.
 class TinyCheckpoint {
  public:
-  TinyCheckpoint(const Golden &g, const std::string &extra_quant_json = "") {
+  // legacy: the quantization only in quantize_config.json, without
+  // quant_method, as older AutoGPTQ wrote it.
+  TinyCheckpoint(const Golden &g, const std::string &extra_quant_json = "", bool legacy = false) {
     nlohmann::json cfg = {
         {"model_type", "llama"}, {"architectures", {"LlamaForCausalLM"}}, {"hidden_size", 64},
         {"intermediate_size", 32}, {"num_hidden_layers", 1}, {"num_attention_heads", 1},
@@ -88,6 +90,12 @@ class TinyCheckpoint {
     cfg["quantization_config"] = {{"quant_method", "gptq"}, {"bits", g.bits}, {"group_size", GS},
                                   {"desc_act", g.act}, {"sym", false}, {"checkpoint_format", g.format}};
     if (!extra_quant_json.empty()) cfg["quantization_config"].update(nlohmann::json::parse(extra_quant_json));
+    if (legacy) {
+      auto q = cfg["quantization_config"];
+      q.erase("quant_method");
+      std::ofstream(dir_ / "quantize_config.json") << q.dump();
+      cfg.erase("quantization_config");
+    }
     std::ofstream(dir_ / "config.json") << cfg.dump();
     const std::int64_t b = g.bits;
     up_.resize(N * K);
@@ -164,6 +172,16 @@ TEST(GptqLinear, MissingGIdxMeansContiguousGroups) {
   TinyCheckpoint ckpt(g);
   ckpt.erase(kGate + ".g_idx");
   const auto m = ckpt.open();
+  EXPECT_TRUE(dequantize_linear(*m, kGate).weight == g.dequant);
+}
+
+TEST(GptqLinear, LegacyQuantizeConfigJsonIsRead) {
+  const Golden g = golden("b4_gptq_act");
+  TinyCheckpoint ckpt(g, "", true);
+  const auto m = ckpt.open();
+  ASSERT_TRUE(m->spec().quantization);
+  EXPECT_EQ(m->spec().quantization->bits, 4);
+  EXPECT_TRUE(m->spec().quantization->desc_act);
   EXPECT_TRUE(dequantize_linear(*m, kGate).weight == g.dequant);
 }
 
