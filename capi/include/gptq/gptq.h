@@ -296,7 +296,8 @@ GPTQ_API gptq_status gptq_rtn_matrix(gptq_context *ctx, const float *weights, in
 GPTQ_API void gptq_matrix_result_destroy(gptq_matrix_result *result);
 
 /* The accessors below return arrays owned by the result: *data stays valid,
- * unchanged, until gptq_matrix_result_destroy. Shapes are [*rows, *cols],
+ * unchanged, until gptq_matrix_result_destroy. A result never changes once
+ * made, so its accessors may be called from several threads at once. Shapes are [*rows, *cols],
  * row-major. G is the number of groups: cols / group_size, or 1 for
  * group_size -1.
  *
