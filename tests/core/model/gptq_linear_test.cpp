@@ -76,7 +76,8 @@ io::TensorSource tensor(std::string name, DType dtype, std::vector<std::int64_t>
 }
 
 // A one-block Llama (hidden 64, MLP 32) whose gate_proj is quantized and
-// up_proj float; `edit` may change the tensors before they are written.
+// up_proj float; tensors() may be changed before open() writes them. The
+// tensors point into `g`, which must outlive the checkpoint.
 class TinyCheckpoint {
  public:
   // legacy: the quantization only in quantize_config.json, without
@@ -156,7 +157,8 @@ Golden golden(const std::string &name) {
 }
 
 TEST(GptqLinear, FloatLayersLoadThroughLoadLinear) {
-  TinyCheckpoint ckpt(golden("b4_gptq_seq"));
+  const Golden g = golden("b4_gptq_seq");  // the checkpoint's tensors point into it
+  TinyCheckpoint ckpt(g);
   const auto m = ckpt.open();
   EXPECT_FALSE(is_quantized_linear(*m, "model.layers.0.mlp.up_proj"));
   const LinearWeights w = load_linear(*m, "model.layers.0.mlp.up_proj");
