@@ -1,0 +1,51 @@
+// Reading the linear layers of a model as float32, whether the checkpoint
+// holds them in floating point (<prefix>.weight) or GPTQ-quantized
+// (<prefix>.qweight/.qzeros/.scales/.g_idx, see core/quant/gptq_packing.h).
+// This is what the CPU forward pass (and any reference) calls to get a
+// layer's W [out_features][in_features] and bias.
+//
+// Quantized layers are checked against the checkpoint's quantization_config
+// before anything is unpacked; every error is Error(Format) naming the
+// directory, the tensor and what was expected:
+//   qweight int32 [K*bits/32, N]     qzeros int32 [G, N*bits/32]
+//   scales  fp16  [G, N]             g_idx  int32 [K] (optional: absent in
+//                                    some old checkpoints, then k / group_size)
+// with G = ceil(K / group_size), or 1 for group_size -1, and N, K the shape
+// the architecture gives the layer's weight (when it knows the name).
+// Zero points are read in the config's checkpoint_format (v1 adds 1). Any
+// group order is accepted (desc_act checkpoints have g_idx out of order).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/quant/gptq_packing.h"
+
+namespace gptq::model {
+
+class Model;
+
+struct LinearWeights {
+  std::int64_t out_features = 0;  // N
+  std::int64_t in_features = 0;   // K
+  std::vector<float> weight;      // [N][K] row-major
+  std::vector<float> bias;        // [N], or empty when the layer has none
+};
+
+// Whether the checkpoint holds `prefix` quantized (has <prefix>.qweight).
+bool is_quantized_linear(const Model &model, std::string_view prefix);
+
+// The packed tensors of a quantized linear, checked as above (format taken
+// from the config). Throws Format when the model is not a GPTQ checkpoint.
+quant::PackedGptq read_packed_linear(const Model &model, std::string_view prefix);
+
+// W = scales[g][n] * (q[k][n] - zero[g][n]), g = g_idx[k], in float32 with
+// the fp16 scales, and the bias widened to float32.
+LinearWeights dequantize_linear(const Model &model, std::string_view prefix);
+
+// The layer as float32 either way: dequantize_linear for a quantized one,
+// else <prefix>.weight (+ .bias) widened from fp16/bf16/fp32.
+LinearWeights load_linear(const Model &model, std::string_view prefix);
+
+}  // namespace gptq::model
