@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "capi/api_guard.h"
 #include "capi/context_handle.h"
