@@ -62,9 +62,11 @@ class PerplexityOnModels : public ::testing::TestWithParam<std::tuple<const char
   }
   // The reference row of ppl_fp16_models.json for this model, file and fp32 compute.
   nlohmann::json reference_row() const {
-    for (const auto &row : read_json("tests/data/reference/ppl_fp16_models.json")["rows"])
-      if (row["model"] == std::get<0>(GetParam()) && row["file"] == std::get<1>(GetParam()) &&
-          row["compute_dtype"] == "float32")
+    const nlohmann::json ref = read_json("tests/data/reference/ppl_fp16_models.json");
+    for (const auto &row : ref["rows"])
+      if (row["model"].get<std::string>() == std::get<0>(GetParam()) &&
+          row["file"].get<std::string>() == std::get<1>(GetParam()) &&
+          row["compute_dtype"].get<std::string>() == "float32")
         return row;
     ADD_FAILURE() << "no reference row";
     return {};
@@ -87,9 +89,12 @@ TEST_P(PerplexityOnModels, PrefixMatchesTheReference) {
     EXPECT_NEAR(r.ppl / want, 1.0, 1e-3) << "transformers: " << want << ", libgptq: " << r.ppl;
     return;
   }
-  for (const auto &row : read_json("tests/data/reference/ppl_prefix_cpu.json")["rows"]) {
-    if (row["model"] != std::get<0>(GetParam()) || row["file"] != std::get<1>(GetParam())) continue;
-    ASSERT_EQ(row["windows"], kWindows);
+  const nlohmann::json prefix = read_json("tests/data/reference/ppl_prefix_cpu.json");
+  for (const auto &row : prefix["rows"]) {
+    if (row["model"].get<std::string>() != std::get<0>(GetParam()) ||
+        row["file"].get<std::string>() != std::get<1>(GetParam()))
+      continue;
+    ASSERT_EQ(row["windows"].get<std::int64_t>(), kWindows);
     const double want = row["ppl"];
     EXPECT_NEAR(r.ppl / want, 1.0, 1e-4) << "recorded: " << want << ", now: " << r.ppl;
     return;
@@ -116,14 +121,17 @@ TEST(Perplexity, ProtocolEdgeCases) {
   const auto model = model::Model::open(dir);
   const model::Forward forward(model->spec(), model->weights());
   const std::vector<std::int32_t> ids = model->tokenizer()->encode("The quick brown fox jumps over the lazy dog.");
-  // 11 tokens, windows of 4: two windows, three tokens dropped.
-  ASSERT_EQ(ids.size(), 11u);
-  const PerplexityResult two = perplexity(forward, ids, {4, 0});
+  // Windows of 6 tokens: the remainder is dropped.
+  const auto n = static_cast<std::int64_t>(ids.size());
+  ASSERT_GE(n, 13);
+  ASSERT_NE(n % 6, 0);
+  const PerplexityResult two = perplexity(forward, ids, {6, 2});
   EXPECT_EQ(two.windows, 2);
-  EXPECT_EQ(two.tokens, 6);
+  EXPECT_EQ(two.tokens, 10);
   EXPECT_NEAR(std::log(two.ppl), (two.window_nll[0] + two.window_nll[1]) / 2, 1e-12);
-  EXPECT_EQ(perplexity(forward, ids, {4, 1}).window_nll[0], two.window_nll[0]);
-  EXPECT_THROW(perplexity(forward, ids, {12, 0}), Error);  // no whole window
+  EXPECT_EQ(perplexity(forward, ids, {6, 0}).windows, n / 6);
+  EXPECT_EQ(perplexity(forward, ids, {6, 1}).window_nll[0], two.window_nll[0]);
+  EXPECT_THROW(perplexity(forward, ids, {n + 1, 0}), Error);  // no whole window
   EXPECT_THROW(perplexity(forward, ids, {1, 0}), Error);
   int calls = 0;
   const Progress cancel([&](std::string_view stage, uint64_t done, uint64_t total) {
@@ -134,7 +142,7 @@ TEST(Perplexity, ProtocolEdgeCases) {
     return false;
   });
   try {
-    perplexity(forward, ids, {4, 0}, cancel);
+    perplexity(forward, ids, {6, 2}, cancel);
     FAIL() << "not cancelled";
   } catch (const Error &e) {
     EXPECT_EQ(e.status(), Status::Cancelled);
