@@ -20,12 +20,12 @@ struct gptq_model {
   // Loaded by the first evaluation or session; a load that throws leaves the
   // flag unset, so a later call tries again.
   mutable std::once_flag forward_once;
-  mutable std::unique_ptr<gptq::model::Forward> forward_;
+  mutable std::unique_ptr<gptq::model::Forward> cpu_forward;
 
   const gptq::model::Forward &forward() const {
     std::call_once(forward_once, [this] {
-      forward_ = std::make_unique<gptq::model::Forward>(model->spec(), model->weights());
+      cpu_forward = std::make_unique<gptq::model::Forward>(model->spec(), model->weights());
     });
-    return *forward_;
+    return *cpu_forward;
   }
 };

@@ -28,7 +28,9 @@ namespace gptq::model {
 // Called once per linear sublayer per block_forward call, in execution order,
 // with the sublayer's name within the block (as in sequential_groups) and its
 // input: [batch * seq, in_features] rows, valid only during the call. Linears
-// that share an input (q/k/v; gate/up) each get a call with the same matrix.
+// that share an input (q/k/v; gate/up) each get a call with the same Matrix
+// object, so an observer can accumulate one Hessian per distinct input
+// (compare addresses) and hand it to every linear of the group.
 using LinearInputObserver = std::function<void(std::string_view sublayer, const Matrix &input)>;
 
 // Runs block w.layer on `hidden` ([batch * seq, hidden_size], sequence-major:
