@@ -1,5 +1,6 @@
-// What a gptq_model handle is: the core Model plus the strings the C API
-// hands out. Models are shared across threads, so anything computed on
+// What a gptq_model handle is: the core Model plus what the C API builds from
+// it on demand — the strings it hands out and the fp32 weights of the CPU
+// forward pass. Models are shared across threads, so anything computed on
 // demand is computed once (std::call_once) and never changes after.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/model/forward.h"
 #include "core/model/model.h"
 #include "gptq/gptq.h"
 
@@ -15,4 +17,15 @@ struct gptq_model {
   // Mutable: gptq_model_info_json takes a const model yet owns the string.
   mutable std::once_flag info_once;
   mutable std::string info_json;
+  // Loaded by the first evaluation or session; a load that throws leaves the
+  // flag unset, so a later call tries again.
+  mutable std::once_flag forward_once;
+  mutable std::unique_ptr<gptq::model::Forward> cpu_forward;
+
+  const gptq::model::Forward &forward() const {
+    std::call_once(forward_once, [this] {
+      cpu_forward = std::make_unique<gptq::model::Forward>(model->spec(), model->weights());
+    });
+    return *cpu_forward;
+  }
 };

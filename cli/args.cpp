@@ -68,6 +68,7 @@ bool Args::parse(int argc, char **argv) {
         if (i + 1 >= argc) throw UsageError{"option " + arg + " needs a value (" + s->metavar + ")"};
         values_[s->name] = argv[++i];
       }
+      all_values_[s->name].push_back(values_[s->name]);
       continue;
     }
     if (next_positional >= positionals_.size())
@@ -87,6 +88,11 @@ std::optional<std::string> Args::get(const std::string &name) const {
   auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<std::string> Args::get_all(const std::string &name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string Args::get_or(const std::string &name, const std::string &fallback) const {

@@ -32,7 +32,10 @@ class Args {
   bool parse(int argc, char **argv);
 
   bool has(const std::string &name) const;
+  // The last value given for an option.
   std::optional<std::string> get(const std::string &name) const;
+  // Every value given for a repeatable option (e.g. --stop A --stop B), in order.
+  std::vector<std::string> get_all(const std::string &name) const;
   std::string get_or(const std::string &name, const std::string &fallback) const;
   // The value of an option parsed as an integer / float; UsageError when not one.
   std::optional<long long> get_int(const std::string &name) const;
@@ -55,6 +58,7 @@ class Args {
   std::vector<Spec> specs_;
   std::vector<Positional> positionals_;
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
 };
 
 }  // namespace gptq::cli

@@ -20,6 +20,8 @@ const Command kCommands[] = {
     {"config", gptq::cli::run_config, "validate a configuration and print it with all defaults"},
     {"inspect", gptq::cli::run_inspect, "architecture, sizes, quantization and tensors of a model"},
     {"tokenize", gptq::cli::run_tokenize, "token ids of a text with the model's tokenizer"},
+    {"eval", gptq::cli::run_eval, "perplexity of a model on a text file"},
+    {"generate", gptq::cli::run_generate, "stream a continuation of a prompt"},
 };
 
 void print_usage(FILE *out) {

@@ -17,8 +17,9 @@ gptq_config_kind kind_from_name(const std::string &name) {
   if (name == "calibration") return GPTQ_CONFIG_CALIBRATION;
   if (name == "runtime") return GPTQ_CONFIG_RUNTIME;
   if (name == "generation") return GPTQ_CONFIG_GENERATION;
+  if (name == "eval") return GPTQ_CONFIG_EVAL;
   throw UsageError{"unknown config kind '" + name +
-                   "' (one of: quantize, calibration, runtime, generation)"};
+                   "' (one of: quantize, calibration, runtime, generation, eval)"};
 }
 
 }  // namespace
@@ -26,9 +27,9 @@ gptq_config_kind kind_from_name(const std::string &name) {
 int run_config(int argc, char **argv) {
   Args args("config", "KIND [JSON] [-f FILE]",
             "Validates a configuration against the schema built into the library and prints\n"
-            "it with every default filled in. KIND is quantize, calibration, runtime or\n"
-            "generation. Without JSON or -f, prints the defaults.");
-  args.positional("KIND", "quantize | calibration | runtime | generation")
+            "it with every default filled in. KIND is quantize, calibration, runtime,\n"
+            "generation or eval. Without JSON or -f, prints the defaults.");
+  args.positional("KIND", "quantize | calibration | runtime | generation | eval")
       .positional("JSON", "the configuration as JSON text", false)
       .option("file", "FILE", "read the JSON from FILE", "f")
       .flag("schema", "print the whole schema (flatbuffers IDL with bounds and docs) instead");

@@ -14,9 +14,10 @@ std::string_view kind_table_name(Kind kind) {
     case Kind::Generation: return "GenerationConfig";
     case Kind::QuantizeReport: return "QuantizeReport";
     case Kind::ModelInfo: return "ModelInfo";
+    case Kind::Eval: return "EvalConfig";
   }
   fail(Status::InvalidArgument,
-       "unknown config kind " + std::to_string(static_cast<int>(kind)) + " (allowed: 1..6)");
+       "unknown config kind " + std::to_string(static_cast<int>(kind)) + " (allowed: 1..7)");
 }
 
 void check_encoding(Encoding encoding) {

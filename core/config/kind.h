@@ -20,10 +20,12 @@ enum class Kind : int {
   Generation = 4,      // GenerationConfig
   QuantizeReport = 5,  // QuantizeReport
   ModelInfo = 6,       // ModelInfo
+  Eval = 7,            // EvalConfig
 };
 
 inline constexpr Kind kAllKinds[] = {Kind::Quantize,   Kind::Calibration,    Kind::Runtime,
-                                     Kind::Generation, Kind::QuantizeReport, Kind::ModelInfo};
+                                     Kind::Generation, Kind::QuantizeReport, Kind::ModelInfo,
+                                     Kind::Eval};
 
 // JSON text (UTF-8, no trailing NUL) or a binary flatbuffer with file
 // identifier "GPTQ" whose root is the kind's table.

@@ -28,6 +28,7 @@ GPTQ_CONFIG_KIND(Runtime, RuntimeConfig)
 GPTQ_CONFIG_KIND(Generation, GenerationConfig)
 GPTQ_CONFIG_KIND(QuantizeReport, QuantizeReport)
 GPTQ_CONFIG_KIND(ModelInfo, ModelInfo)
+GPTQ_CONFIG_KIND(Eval, EvalConfig)
 #undef GPTQ_CONFIG_KIND
 
 // The flatbuffers Verifier for the kind's root table with file identifier

@@ -71,5 +71,8 @@ inline schema::QuantizeReportT parse_quantize_report(std::string_view json) {
 inline schema::ModelInfoT parse_model_info(std::string_view json) {
   return parse_json<schema::ModelInfoT>(json);
 }
+inline schema::EvalConfigT parse_eval_config(std::string_view json) {
+  return parse_json<schema::EvalConfigT>(json);
+}
 
 }  // namespace gptq::config

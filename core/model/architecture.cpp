@@ -66,6 +66,21 @@ ArchitectureSpec llama_like(std::string_view model_type, BoolField qkv_bias, Boo
   a.norm_before = {"", true};
   a.remove_final_norm = {"", false};
   a.sliding_window_field = sliding_window_field;
+  a.block_layout = {.attn_norm = "input_layernorm",
+                    .mlp_norm = "post_attention_layernorm",
+                    .q = "self_attn.q_proj",
+                    .k = "self_attn.k_proj",
+                    .v = "self_attn.v_proj",
+                    .o = "self_attn.o_proj",
+                    .gate = "mlp.gate_proj",
+                    .up = "mlp.up_proj",
+                    .down = "mlp.down_proj"};
+  a.global_layout = {.embed_tokens = "model.embed_tokens",
+                     .embed_positions = "",
+                     .final_norm = "model.norm",
+                     .lm_head = "lm_head",
+                     .project_in = "",
+                     .project_out = ""};
   return a;
 }
 
@@ -119,6 +134,21 @@ ArchitectureSpec opt() {
   a.norm_before = {"do_layer_norm_before", true};
   a.remove_final_norm = {"_remove_final_layer_norm", false};
   a.embed_proj_field = "word_embed_proj_dim";
+  a.block_layout = {.attn_norm = "self_attn_layer_norm",
+                    .mlp_norm = "final_layer_norm",
+                    .q = "self_attn.q_proj",
+                    .k = "self_attn.k_proj",
+                    .v = "self_attn.v_proj",
+                    .o = "self_attn.out_proj",
+                    .gate = "",
+                    .up = "fc1",
+                    .down = "fc2"};
+  a.global_layout = {.embed_tokens = "model.decoder.embed_tokens",
+                     .embed_positions = "model.decoder.embed_positions",
+                     .final_norm = "model.decoder.final_layer_norm",
+                     .lm_head = "lm_head",
+                     .project_in = "model.decoder.project_in",
+                     .project_out = "model.decoder.project_out"};
   return a;
 }
 

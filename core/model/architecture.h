@@ -50,6 +50,27 @@ struct BoolField {
   bool fallback;
 };
 
+// What each sublayer of a block does in the forward pass (core/model/
+// block_forward.cpp), by its name within the block: norms by module name
+// ("input_layernorm", tensors "<name>.weight"/".bias"), linears by the names
+// of sequential_groups.
+struct BlockLayout {
+  std::string_view attn_norm, mlp_norm;
+  std::string_view q, k, v, o;
+  std::string_view gate;  // empty: an ungated MLP, down(act(up(x)))
+  std::string_view up, down;
+};
+
+// The model-level modules by module name (no ".weight"); empty when the
+// architecture has none.
+struct GlobalLayout {
+  std::string_view embed_tokens;
+  std::string_view embed_positions;  // learned positions
+  std::string_view final_norm;
+  std::string_view lm_head;
+  std::string_view project_in, project_out;  // OPT's word_embed_proj_dim projections
+};
+
 struct ArchitectureSpec {
   std::string_view model_type;  // config.json "model_type"
 
@@ -80,6 +101,9 @@ struct ArchitectureSpec {
   BoolField remove_final_norm;    // OPT's _remove_final_layer_norm
   std::string_view embed_proj_field;     // OPT's word_embed_proj_dim; empty: = hidden
   std::string_view sliding_window_field; // empty: no sliding-window attention
+
+  BlockLayout block_layout;
+  GlobalLayout global_layout;
 };
 
 // The spec for `model_type`, or nullptr.

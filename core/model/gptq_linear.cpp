@@ -18,13 +18,17 @@ std::string shape_text(const std::vector<std::int64_t> &shape) {
   return s + "]";
 }
 
-[[noreturn]] void bad(const Model &m, const std::string &tensor, const std::string &what) {
-  fail(Status::Format, m.directory().string() + ": tensor '" + tensor + "' " + what);
+[[noreturn]] void bad(const io::ShardedCheckpoint &c, const std::string &tensor, const std::string &what) {
+  fail(Status::Format, c.directory().string() + ": tensor '" + tensor + "' " + what);
 }
 
-io::TensorView require(const Model &m, const std::string &name, DType dtype,
+[[noreturn]] void bad(const Model &m, const std::string &tensor, const std::string &what) {
+  bad(m.weights(), tensor, what);
+}
+
+io::TensorView require(const io::ShardedCheckpoint &m, const std::string &name, DType dtype,
                        const std::vector<std::int64_t> &shape) {
-  const auto view = m.weights().find(name);
+  const auto view = m.find(name);
   if (!view) bad(m, name, "is missing (the layer has a qweight, so it is quantized)");
   if (view->dtype != dtype)
     bad(m, name, "is " + std::string(dtype_name(view->dtype)) + ", expected " +
@@ -80,7 +84,6 @@ quant::PackedGptq read_packed_linear(const Model &model, std::string_view prefix
   if (!scales_view) bad(model, prefix + ".scales", "is missing (the layer has a qweight)");
   if (qweight_view->shape.size() != 2) bad(model, qweight_view->name, "is not 2-D");
   if (scales_view->shape.size() != 2) bad(model, scales_view->name, "is not 2-D");
-
   // N and K: the architecture's, else what the tensors say.
   std::int64_t n = scales_view->shape[1];
   std::int64_t k = qweight_view->shape[0] * 32 / bits;
@@ -91,6 +94,17 @@ quant::PackedGptq read_packed_linear(const Model &model, std::string_view prefix
              g_idx && g_idx->shape.size() == 1) {
     k = g_idx->shape[0];
   }
+  return read_packed_linear(model.weights(), *q, prefix, n, k);
+}
+
+quant::PackedGptq read_packed_linear(const io::ShardedCheckpoint &model,
+                                     const GptqQuantizationConfig &quantization,
+                                     std::string_view prefix_view, std::int64_t n, std::int64_t k) {
+  const std::string prefix(prefix_view);
+  const GptqQuantizationConfig *q = &quantization;
+  const int bits = q->bits;
+  const auto qweight_view = model.find(prefix + ".qweight");
+  if (!qweight_view) bad(model, prefix + ".qweight", "is missing");
   if ((k * bits) % 32 != 0 || (n * bits) % 32 != 0)
     bad(model, qweight_view->name, "belongs to a [" + std::to_string(n) + ", " + std::to_string(k) +
                                        "] layer that " + std::to_string(bits) +
@@ -107,7 +121,7 @@ quant::PackedGptq read_packed_linear(const Model &model, std::string_view prefix
   p.qweight = copy_out<std::int32_t>(require(model, prefix + ".qweight", DType::I32, {k * bits / 32, n}));
   p.qzeros = copy_out<std::int32_t>(require(model, prefix + ".qzeros", DType::I32, {groups, n * bits / 32}));
   p.scales = copy_out<std::uint16_t>(require(model, prefix + ".scales", DType::F16, {groups, n}));
-  if (model.weights().contains(prefix + ".g_idx")) {
+  if (model.contains(prefix + ".g_idx")) {
     p.g_idx = copy_out<std::int32_t>(require(model, prefix + ".g_idx", DType::I32, {k}));
     for (std::int64_t i = 0; i < k; ++i) {
       const std::int32_t g = p.g_idx[static_cast<std::size_t>(i)];

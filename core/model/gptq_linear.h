@@ -20,18 +20,15 @@
 #include <string_view>
 #include <vector>
 
+#include "core/io/sharded_checkpoint.h"
+#include "core/model/linear_weights.h"
+#include "core/model/model_config.h"
 #include "core/quant/gptq_packing.h"
 
 namespace gptq::model {
 
 class Model;
 
-struct LinearWeights {
-  std::int64_t out_features = 0;  // N
-  std::int64_t in_features = 0;   // K
-  std::vector<float> weight;      // [N][K] row-major
-  std::vector<float> bias;        // [N], or empty when the layer has none
-};
 
 // Whether the checkpoint holds `prefix` quantized (has <prefix>.qweight).
 bool is_quantized_linear(const Model &model, std::string_view prefix);
@@ -39,6 +36,12 @@ bool is_quantized_linear(const Model &model, std::string_view prefix);
 // The packed tensors of a quantized linear, checked as above (format taken
 // from the config). Throws Format when the model is not a GPTQ checkpoint.
 quant::PackedGptq read_packed_linear(const Model &model, std::string_view prefix);
+
+// The same for a caller that knows the layer's shape [n, k] and holds only
+// the checkpoint and its quantization_config (the forward pass's loader).
+quant::PackedGptq read_packed_linear(const io::ShardedCheckpoint &checkpoint,
+                                     const GptqQuantizationConfig &quantization,
+                                     std::string_view prefix, std::int64_t n, std::int64_t k);
 
 // W = scales[g][n] * (q[k][n] - zero[g][n]), g = g_idx[k], in float32 with
 // the fp16 scales, and the bias widened to float32.

@@ -35,7 +35,7 @@ class Usage(unittest.TestCase):
         self.assertIn("--no-such-flag", p.stderr)
 
     def test_every_command_has_help(self):
-        for cmd in ("info", "config", "inspect", "tokenize"):
+        for cmd in ("info", "config", "inspect", "tokenize", "eval", "generate"):
             p = run(cmd, "--help", check_rc=0)
             self.assertIn(f"usage: gptq {cmd}", p.stdout)
 
@@ -68,6 +68,10 @@ class Config(unittest.TestCase):
 
     def test_unknown_kind_is_usage_error(self):
         run("config", "bogus", check_rc=2)
+
+    def test_eval_defaults(self):
+        cfg = json.loads(run("config", "eval", check_rc=0).stdout)
+        self.assertEqual(cfg, {"seqlen": 512, "max_windows": 0})
 
     def test_schema(self):
         p = run("config", "quantize", "--schema", check_rc=0)
@@ -128,6 +132,63 @@ class Tokenize(unittest.TestCase):
     def test_needs_exactly_one_text(self):
         run("tokenize", shared("models/docs-opt-15m"), check_rc=2)
         run("tokenize", shared("models/docs-opt-15m"), "-p", "a", "-f", "b", check_rc=2)
+
+
+class Eval(unittest.TestCase):
+    def test_json_has_ppl_windows_tokens(self):
+        p = run("eval", shared("models/docs-opt-15m"), "--ppl", shared("data/docs_heldout.txt"),
+                "--seqlen", "128", "--max-windows", "2", "--json", check_rc=0)
+        out = json.loads(p.stdout)
+        self.assertEqual(out["windows"], 2)
+        self.assertEqual(out["tokens"], 2 * 127)
+        self.assertGreater(out["ppl"], 1.0)
+        self.assertLess(out["ppl"], 1000.0)
+        self.assertEqual(p.stderr, "")
+
+    def test_text_output_and_progress_on_stderr(self):
+        p = run("eval", shared("models/docs-llama-16m"), "--ppl", shared("data/wikitext2_test.txt"),
+                "--seqlen", "64", "--max-windows", "2", check_rc=0)
+        self.assertIn("perplexity", p.stdout)
+        self.assertIn("window 2/2", p.stderr)
+
+    def test_missing_ppl_is_usage_error(self):
+        p = run("eval", shared("models/docs-opt-15m"), check_rc=2)
+        self.assertIn("--ppl", p.stderr)
+
+    def test_bad_seqlen_names_field(self):
+        p = run("eval", shared("models/docs-opt-15m"), "--ppl", shared("data/docs_heldout.txt"),
+                "--seqlen", "1", check_rc=1)
+        self.assertIn("seqlen", p.stderr)
+
+    def test_missing_file_is_runtime_error(self):
+        run("eval", shared("models/docs-opt-15m"), "--ppl", "/no/such/file.txt", check_rc=1)
+
+
+class Generate(unittest.TestCase):
+    PROMPT = "To create a table in PostgreSQL, use the"
+
+    def test_greedy_matches_readme(self):
+        p = run("generate", shared("models/docs-llama-16m"), "-p", self.PROMPT, "--temperature", "0",
+                "--max-new-tokens", "12", check_rc=0)
+        self.assertTrue(p.stdout.startswith("CREATE TABLE command."), p.stdout)
+
+    def test_stop_strings(self):
+        p = run("generate", shared("models/docs-llama-16m"), "-p", self.PROMPT, "--temperature", "0",
+                "--stop", "xyz", "--stop", " command", check_rc=0)
+        self.assertEqual(p.stdout, "CREATE TABLE\n")
+
+    def test_seeded_sampling_repeats(self):
+        args = ("generate", shared("models/docs-opt-15m"), "-p", "The", "--temperature", "0.8", "--top-k", "40",
+                "--top-p", "0.9", "--repetition-penalty", "1.1", "--seed", "5", "-n", "16")
+        self.assertEqual(run(*args, check_rc=0).stdout, run(*args, check_rc=0).stdout)
+
+    def test_usage_errors(self):
+        run("generate", shared("models/docs-llama-16m"), check_rc=2)
+        run("generate", shared("models/docs-llama-16m"), "-p", "x", "--top-k", "many", check_rc=2)
+
+    def test_bad_value_is_runtime_error_naming_field(self):
+        p = run("generate", shared("models/docs-llama-16m"), "-p", "x", "--top-p", "1.5", check_rc=1)
+        self.assertIn("top_p", p.stderr)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ does (special tokens once at the start), cut into non-overlapping windows of
 `seqlen` tokens, drop the remainder, ppl = exp(mean NLL over the seqlen-1
 predicted tokens of every window). Computed in float32 from the stored fp16
 weights (what libgptq's CPU path computes) and in the stored dtype.
-Writes one JSON with every (model, file, compute dtype) figure.
+Writes one JSON with every (model, file, compute dtype) figure. With
+--window-nll N, float32 rows also carry "window_nll": the mean NLL of each of
+the first N windows (-1: all), which libgptq's CI compares its prefix against
+(tests/core/eval/perplexity_test.cpp) since a whole file is too slow there.
 """
 import argparse
 import json
@@ -17,9 +20,10 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
-def perplexity(model, ids, seqlen, device):
+def perplexity(model, ids, seqlen, device, keep_windows=0):
     n = len(ids) // seqlen
     nll_sum, count = 0.0, 0
+    window_nll = []
     with torch.no_grad():
         for w in range(n):
             x = torch.tensor(ids[w * seqlen:(w + 1) * seqlen], device=device)[None]
@@ -28,7 +32,9 @@ def perplexity(model, ids, seqlen, device):
             nll = -logp.gather(1, x[0, 1:, None]).squeeze(1)
             nll_sum += nll.double().sum().item()
             count += nll.numel()
-    return math.exp(nll_sum / count), n, count
+            if keep_windows < 0 or w < keep_windows:
+                window_nll.append(nll.double().mean().item())
+    return math.exp(nll_sum / count), n, count, window_nll
 
 
 def main():
@@ -37,6 +43,8 @@ def main():
     ap.add_argument("--data", nargs="+", required=True)
     ap.add_argument("--seqlen", type=int, default=512)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--window-nll", type=int, default=0,
+                    help="keep the mean NLL of the first N windows of float32 rows (-1: all)")
     a = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     rows = []
@@ -46,11 +54,14 @@ def main():
             model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device).eval()
             for path in a.data:
                 ids = tok(open(path, encoding="utf-8").read())["input_ids"]
-                ppl, windows, tokens = perplexity(model, ids, a.seqlen, device)
+                keep = a.window_nll if dtype == torch.float32 else 0
+                ppl, windows, tokens, window_nll = perplexity(model, ids, a.seqlen, device, keep)
                 rows.append({"model": os.path.basename(os.path.normpath(model_dir)),
                              "file": os.path.basename(path), "compute_dtype": str(dtype).split(".")[-1],
                              "seqlen": a.seqlen, "windows": windows, "tokens": tokens, "ppl": ppl})
                 print(rows[-1], flush=True)
+                if window_nll:
+                    rows[-1]["window_nll"] = window_nll
     info = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
             "torch": torch.__version__, "transformers": __import__("transformers").__version__,
             "rows": rows}

@@ -132,6 +132,7 @@ typedef enum gptq_config_kind {
   GPTQ_CONFIG_GENERATION = 4,  /* GenerationConfig: sampling, stop strings        */
   GPTQ_CONFIG_QUANTIZE_REPORT = 5, /* QuantizeReport (output of quantization)     */
   GPTQ_CONFIG_MODEL_INFO = 6,  /* ModelInfo (output of model inspection)          */
+  GPTQ_CONFIG_EVAL = 7,        /* EvalConfig: perplexity windows                  */
   GPTQ_CONFIG_KIND_MAX_ENUM = 0x7fffffff /* not a kind: pins the enum to 32 bits  */
 } gptq_config_kind;
 
@@ -341,6 +342,67 @@ GPTQ_API gptq_status gptq_matrix_result_zeros(const gptq_matrix_result *result,
 GPTQ_API gptq_status gptq_matrix_result_loss(const gptq_matrix_result *result, double *loss);
 GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *result,
                                                      double *damp_percent);
+/* ---- Evaluation --------------------------------------------------------- */
+/* Perplexity of the model on `len` bytes of UTF-8 text, with the protocol of
+ * the GPTQ paper: the text is tokenized as transformers' tokenizer(text) does
+ * (special tokens once at the start), cut into non-overlapping windows of
+ * "seqlen" tokens (the remainder dropped), each window run on its own, and
+ * ppl = exp(mean NLL of the seqlen - 1 next-token predictions of every
+ * window). eval_json is an EvalConfig (NULL or "" for defaults):
+ *   {"seqlen": 512, "max_windows": 0}   (max_windows 0: all windows)
+ * The first call on a model loads its weights as fp32 (kept by the model for
+ * later calls and sessions). `fn` (may be NULL) is called after each window
+ * with stage "perplexity", windows done and total; non-zero cancels
+ * (GPTQ_ERR_CANCELLED). On GPTQ_OK, *ppl, *windows (windows evaluated) and
+ * *tokens (tokens scored: windows * (seqlen - 1)) are set; `windows` and
+ * `tokens` may be NULL. GPTQ_ERR_INVALID_ARGUMENT when the text has fewer
+ * tokens than one window; GPTQ_ERR_UNSUPPORTED when the model has no
+ * tokenizer. `ctx` receives the log lines and must not be used by another
+ * thread during the call; the model may be shared. */
+GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
+                                     const char *text, size_t len, const char *eval_json,
+                                     gptq_progress_fn fn, void *user, double *ppl,
+                                     size_t *windows, size_t *tokens);
+
+/* ---- Generation --------------------------------------------------------- */
+/* A session generates text with one model and one GenerationConfig. Use a
+ * session from one thread at a time; several sessions may use one model on
+ * different threads at once. The model must outlive its sessions. */
+typedef struct gptq_session gptq_session;
+
+/* Receives generated text as it becomes final. `text_piece` is NUL-terminated
+ * UTF-8 valid only during the call: whole characters, never part of a stop
+ * string, special tokens left out; it is often "" (e.g. while a multi-byte
+ * character or a possible stop string is pending). token_id is the token just
+ * generated, or -1 for a last call that flushes text held back at the end.
+ * Return 0 to go on, non-zero to stop generating (gptq_generate then returns
+ * GPTQ_OK). */
+typedef int (*gptq_token_fn)(void *user, const char *text_piece, int32_t token_id);
+
+/* Creates a session from a GenerationConfig in JSON (NULL or "" for
+ * defaults), e.g. {"max_new_tokens": 64, "temperature": 0.7, "top_k": 40,
+ * "top_p": 0.9, "repetition_penalty": 1.1, "seed": 1, "stop": ["\n\n"]}
+ * (temperature 0: greedy). Loads the model's weights as fp32 on first use by
+ * any call (kept by the model). *out receives a session owned by the caller
+ * (gptq_session_destroy); unchanged on failure. GPTQ_ERR_UNSUPPORTED when the
+ * model has no tokenizer. `ctx` receives the log lines; the session does not
+ * keep it. */
+GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
+                                         const char *generation_json, gptq_session **out);
+
+/* Frees the session. NULL is a no-op. */
+GPTQ_API void gptq_session_destroy(gptq_session *session);
+
+/* Generates a continuation of `len` bytes of UTF-8 prompt (tokenized with the
+ * special tokens transformers adds, e.g. BOS), streaming it to on_token (may
+ * be NULL). Each call starts afresh from its prompt, with the sampler
+ * reseeded from the config, so the same prompt and seed give the same text.
+ * Generation ends after max_new_tokens, at the end-of-sequence token (when
+ * stop_at_eos; not passed to on_token), at a stop string (not passed), when
+ * on_token returns non-zero, or when a model with learned positions has no
+ * position left. */
+GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, size_t len,
+                                   gptq_token_fn on_token, void *user);
 
 #ifdef __cplusplus
 } /* extern "C" */

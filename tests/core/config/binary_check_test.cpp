@@ -55,7 +55,7 @@ TEST(BinaryCheck, RandomBytesAreRefusedNotCrashed) {
     for (uint8_t &b : junk) b = static_cast<uint8_t>(rng());
     if (junk.size() >= 8 && i % 2 == 0)
       std::copy(kFileIdentifier, kFileIdentifier + 4, junk.begin() + 4);
-    for (int k = 1; k <= 6; ++k) {
+    for (int k = 1; k <= 7; ++k) {
       try {
         binary_to_json(static_cast<Kind>(k), junk);
       } catch (const Error &e) {

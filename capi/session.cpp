@@ -1,0 +1,65 @@
+// gptq_session_* and gptq_generate: streaming text generation across the ABI.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "capi/api_guard.h"
+#include "capi/context_handle.h"
+#include "capi/session_handle.h"
+#include "core/config/typed.h"
+#include "core/eval/generate.h"
+
+using gptq::capi::guard;
+using gptq::capi::require_arg;
+
+namespace {
+
+const gptq::tokenizer::Tokenizer &tokenizer_of(const gptq_model *model) {
+  const auto *tok = model->model->tokenizer();
+  if (!tok)
+    gptq::fail(gptq::Status::Unsupported, model->model->directory().string() + " has no tokenizer.json");
+  return *tok;
+}
+
+}  // namespace
+
+extern "C" {
+
+GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
+                                         const char *generation_json, gptq_session **out) {
+  return guard(__func__, [&] {
+    require_arg(ctx, "ctx");
+    require_arg(model, "model");
+    require_arg(out, "out");
+    auto session = std::make_unique<gptq_session>();
+    session->model = model;
+    session->config = gptq::config::parse_generation_config(generation_json ? generation_json : "");
+    tokenizer_of(model);
+    model->forward();  // load now, so the first gptq_generate is not the slow one
+    ctx->runtime.logger().debug("session created: max_new_tokens " +
+                                std::to_string(session->config.max_new_tokens));
+    *out = session.release();
+  });
+}
+
+GPTQ_API void gptq_session_destroy(gptq_session *session) {
+  (void)guard(__func__, [&] { delete session; });
+}
+
+GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, size_t len,
+                                   gptq_token_fn on_token, void *user) {
+  return guard(__func__, [&] {
+    require_arg(session, "session");
+    if (len > 0) require_arg(prompt, "prompt");
+    const gptq_model *model = session->model;
+    gptq::eval::TokenSink sink;
+    if (on_token)
+      sink = [on_token, user](std::string_view piece, int32_t id) {
+        return on_token(user, std::string(piece).c_str(), id) == 0;
+      };
+    gptq::eval::generate(model->forward(), tokenizer_of(model), std::string_view(prompt ? prompt : "", len),
+                         session->config, sink);
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,79 @@
+// gptq generate: stream a continuation of a prompt to stdout.
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/failure.h"
+#include "cli/session.h"
+
+namespace gptq::cli {
+namespace {
+
+int print_piece(void *, const char *piece, int32_t) {
+  std::fputs(piece, stdout);
+  std::fflush(stdout);
+  return 0;
+}
+
+// The session and its handle, freed on every path out.
+struct GenerationSession {
+  gptq_session *handle = nullptr;
+  ~GenerationSession() { gptq_session_destroy(handle); }
+};
+
+}  // namespace
+
+int run_generate(int argc, char **argv) {
+  Args args("generate", "MODEL_DIR -p TEXT [sampling options] [--stop S ...]",
+            "Generates a continuation of the prompt and streams it to stdout (the prompt\n"
+            "itself is not printed). Greedy with --temperature 0; sampling is seeded, so\n"
+            "the same options give the same text.");
+  args.positional("MODEL_DIR", "the model directory (float or GPTQ)")
+      .option("prompt", "TEXT", "the prompt", "p")
+      .option("max-new-tokens", "N", "tokens to generate at most (default 128)", "n")
+      .option("temperature", "F", "softmax temperature; 0 is greedy (default 1)")
+      .option("top-k", "N", "sample from the N most likely tokens (default 0: off)")
+      .option("top-p", "F", "nucleus sampling mass (default 1: off)")
+      .option("repetition-penalty", "F", "CTRL-style penalty on seen tokens (default 1: off)")
+      .option("seed", "N", "seed of the sampler (default 0)")
+      .option("stop", "S", "stop before this string (repeatable; not printed)")
+      .flag("ignore-eos", "keep going past the end-of-sequence token")
+      .option("threads", "N", "CPU threads (default: one per core)");
+  if (!args.parse(argc, argv)) return 0;
+  if (!args.has("prompt")) throw UsageError{"missing -p TEXT"};
+  nlohmann::json config = nlohmann::json::object();
+  if (auto n = args.get_int("max-new-tokens")) config["max_new_tokens"] = *n;
+  if (auto f = args.get_double("temperature")) config["temperature"] = *f;
+  if (auto n = args.get_int("top-k")) config["top_k"] = *n;
+  if (auto f = args.get_double("top-p")) config["top_p"] = *f;
+  if (auto f = args.get_double("repetition-penalty")) config["repetition_penalty"] = *f;
+  if (auto n = args.get_int("seed")) {
+    if (*n < 0) throw UsageError{"--seed expects a non-negative integer"};
+    config["seed"] = *n;
+  }
+  if (args.has("stop")) config["stop"] = args.get_all("stop");
+  if (args.has("ignore-eos")) config["stop_at_eos"] = false;
+  nlohmann::json runtime = {{"backend", "cpu"}};
+  if (auto n = args.get_int("threads")) runtime["threads"] = *n;
+
+  Session session;
+  if (gptq_status st = session.create_context(runtime.dump()); st != GPTQ_OK) return report_failure(st);
+  if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
+  GenerationSession gen;
+  if (gptq_status st = gptq_session_create(session.context, session.model, config.dump().c_str(), &gen.handle);
+      st != GPTQ_OK)
+    return report_failure(st);
+  const std::string prompt = *args.get("prompt");
+  if (gptq_status st = gptq_generate(gen.handle, prompt.data(), prompt.size(), print_piece, nullptr);
+      st != GPTQ_OK) {
+    std::fputc('\n', stdout);
+    return report_failure(st);
+  }
+  std::fputc('\n', stdout);
+  return 0;
+}
+
+}  // namespace gptq::cli

@@ -1,0 +1,89 @@
+#include "core/eval/generate.h"
+
+#include <algorithm>
+#include <span>
+
+#include "core/error.h"
+#include "core/eval/sampler.h"
+#include "core/eval/stop_strings.h"
+
+namespace gptq::eval {
+namespace {
+
+std::vector<std::int32_t> eos_ids(const model::ModelSpec &spec, const tokenizer::Tokenizer &tok) {
+  std::vector<std::int32_t> ids;
+  for (std::int64_t id : spec.eos_token_ids) ids.push_back(static_cast<std::int32_t>(id));
+  if (auto e = tok.eos_id()) ids.push_back(*e);
+  return ids;
+}
+
+std::span<float> row_span(Matrix &m, std::int64_t r) {
+  return {m.row(r), static_cast<std::size_t>(m.cols)};
+}
+
+}  // namespace
+
+GenerationResult generate(const model::Forward &forward, const tokenizer::Tokenizer &tok,
+                          std::string_view prompt, const schema::GenerationConfigT &config,
+                          const TokenSink &sink) {
+  const model::ModelSpec &spec = forward.spec();
+  GenerationResult result;
+  result.prompt_ids = tok.encode(prompt, true);
+  const auto n = static_cast<std::int64_t>(result.prompt_ids.size());
+  if (n == 0) fail(Status::InvalidArgument, "generate: the prompt has no tokens (and the tokenizer adds none)");
+  std::int64_t capacity = n + config.max_new_tokens;
+  if (spec.positions == model::PositionKind::Learned) {
+    if (n > spec.max_position_embeddings)
+      fail(Status::InvalidArgument, "generate: the prompt has " + std::to_string(n) +
+                                        " tokens, more than the model's " +
+                                        std::to_string(spec.max_position_embeddings) + " positions");
+    capacity = std::min(capacity, spec.max_position_embeddings);
+  }
+  if (config.max_new_tokens == 0) return result;
+
+  model::KvCache cache = forward.make_cache(1, capacity);
+  Matrix logits = forward.run(result.prompt_ids, 1, n, &cache, true);
+  std::vector<std::int32_t> history = result.prompt_ids;
+  const std::vector<std::int32_t> eos = config.stop_at_eos ? eos_ids(spec, tok) : std::vector<std::int32_t>{};
+  Sampler sampler(SamplingOptions::from(config));
+  tokenizer::StreamDecoder decoder(tok, /*skip_special_tokens=*/true);
+  StopStringFilter stops(config.stop);
+  auto emit = [&](const std::string &piece, std::int32_t id) {
+    result.text += piece;
+    return !sink || sink(piece, id);
+  };
+
+  for (std::int64_t step = 0;; ++step) {
+    const std::int32_t id = sampler.next(row_span(logits, 0), history);
+    if (std::find(eos.begin(), eos.end(), id) != eos.end()) {
+      result.reason = StopReason::Eos;
+      break;
+    }
+    history.push_back(id);
+    result.tokens.push_back(id);
+    if (!emit(stops.push(decoder.push(id)), id)) {
+      result.reason = StopReason::Sink;
+      return result;  // the caller asked to stop: nothing more is sent
+    }
+    if (stops.stopped()) {
+      result.reason = StopReason::StopString;
+      return result;
+    }
+    if (step + 1 >= config.max_new_tokens) {
+      result.reason = StopReason::MaxTokens;
+      break;
+    }
+    if (cache.length(0) >= cache.capacity()) {
+      result.reason = StopReason::ContextFull;
+      break;
+    }
+    logits = forward.run(std::span<const std::int32_t>(&id, 1), 1, 1, &cache, true);
+  }
+  std::string rest = stops.push(decoder.finish());
+  if (stops.stopped()) result.reason = StopReason::StopString;
+  rest += stops.finish();
+  if (!rest.empty()) emit(rest, -1);
+  return result;
+}
+
+}  // namespace gptq::eval

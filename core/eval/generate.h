@@ -1,0 +1,47 @@
+// Text generation on the CPU forward pass: the prompt is tokenized as
+// transformers' tokenizer(prompt) (special tokens added), run once into a KV
+// cache, then one token at a time is chosen by the Sampler and fed back.
+// Text is streamed through the tokenizer's StreamDecoder (special tokens left
+// out) and a StopStringFilter, so each piece handed to the sink is final:
+// whole UTF-8 characters, never part of a stop string.
+//
+// Generation ends at max_new_tokens, at an end-of-sequence token (config.json's
+// eos_token_id(s) and the tokenizer's eos token; not emitted) when
+// stop_at_eos, at a stop string (not emitted), when the sink asks, or when a
+// model with learned positions runs out of them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/model/forward.h"
+#include "core/tokenizer/tokenizer.h"
+#include "schema/gptq_generated.h"
+
+namespace gptq::eval {
+
+enum class StopReason { MaxTokens, Eos, StopString, Sink, ContextFull };
+
+struct GenerationResult {
+  std::vector<std::int32_t> prompt_ids;
+  std::vector<std::int32_t> tokens;  // generated, without a final EOS
+  std::string text;                  // everything handed to the sink
+  StopReason reason = StopReason::MaxTokens;
+};
+
+// Receives each generated token with the text that became final with it
+// (often "", e.g. while a multi-byte character or a possible stop string is
+// pending); a last call with id -1 flushes held-back text at the end. Return
+// false to stop generating.
+using TokenSink = std::function<bool(std::string_view piece, std::int32_t id)>;
+
+// Throws Error(InvalidArgument) for a prompt that tokenizes to nothing or does
+// not fit the model's learned positions.
+GenerationResult generate(const model::Forward &forward, const tokenizer::Tokenizer &tokenizer,
+                          std::string_view prompt, const schema::GenerationConfigT &config,
+                          const TokenSink &sink = {});
+
+}  // namespace gptq::eval

@@ -1,0 +1,41 @@
+// Perplexity with the project's protocol (../shared/data/README.md): the
+// token ids of the whole text (tokenized as transformers' tokenizer(text),
+// special tokens once at the start) cut into non-overlapping windows of
+// `seqlen`, the remainder dropped; each window is run on its own from
+// position 0 and its seqlen - 1 next-token predictions are scored:
+// ppl = exp(mean NLL over all scored tokens of all windows).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/model/forward.h"
+#include "core/progress.h"
+
+namespace gptq::eval {
+
+struct PerplexityOptions {
+  std::int64_t seqlen = 512;
+  std::int64_t max_windows = 0;  // 0: every window; else at most this many from the start
+};
+
+struct PerplexityResult {
+  double ppl = 0.0;
+  std::int64_t windows = 0;
+  std::int64_t tokens = 0;             // scored tokens: windows * (seqlen - 1)
+  std::vector<double> window_nll;      // mean NLL of each window, in order
+};
+
+// Reports stage "perplexity" (done windows of total) after each window;
+// Error(Cancelled) when the callback stops it. Error(InvalidArgument) when
+// seqlen < 2 or the ids make no whole window (naming both counts), or a
+// window is longer than a model with learned positions allows.
+PerplexityResult perplexity(const model::Forward &forward, std::span<const std::int32_t> ids,
+                            const PerplexityOptions &options, const Progress &progress = {});
+
+// Mean NLL of the next-token predictions: row i of logits ([n, vocab])
+// predicts targets[i]; log-softmax in fp32 (max-subtracted), sums in double.
+double mean_nll(const Matrix &logits, std::span<const std::int32_t> targets);
+
+}  // namespace gptq::eval

@@ -1,0 +1,45 @@
+// Choosing the next token from a row of logits, as transformers' generate does
+// with its default processors, in this order: repetition penalty (CTRL: a seen
+// token's logit is divided by the penalty when positive, multiplied when
+// negative), then greedy argmax when temperature is 0, else temperature,
+// top-k (ties with the k-th kept), top-p (nucleus: drop the least likely
+// tokens whose cumulative probability stays <= 1 - top_p, keeping at least
+// one), and a draw from the softmax of what is left.
+//
+// The draw uses std::mt19937_64 (fully specified by the standard) and our own
+// conversion to a uniform double, so a seed gives the same tokens on every
+// platform and compiler.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+
+#include "schema/gptq_generated.h"
+
+namespace gptq::eval {
+
+struct SamplingOptions {
+  double temperature = 1.0;  // 0: greedy
+  std::int64_t top_k = 0;    // 0: off
+  double top_p = 1.0;        // 1: off
+  double repetition_penalty = 1.0;
+  std::uint64_t seed = 0;
+
+  static SamplingOptions from(const schema::GenerationConfigT &config);
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplingOptions &options);
+
+  // The next token. `logits` (one row, the vocabulary) is modified in place;
+  // `history` is every token so far (prompt and generated), for the penalty.
+  std::int32_t next(std::span<float> logits, std::span<const std::int32_t> history);
+
+ private:
+  SamplingOptions options_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace gptq::eval

@@ -1,0 +1,58 @@
+#include "core/model/attention.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace gptq::model {
+namespace {
+
+// Row-wise softmax of scores[seq][kv_len] over the keys each query may see;
+// the others become 0 so the product with v ignores them.
+void masked_softmax(float *scores, std::int64_t seq, std::int64_t kv_len, std::int64_t past,
+                    const std::optional<std::int64_t> &window) {
+  for (std::int64_t i = 0; i < seq; ++i) {
+    float *row = scores + i * kv_len;
+    const std::int64_t pos = past + i;
+    const std::int64_t lo = window ? std::max<std::int64_t>(0, pos - *window + 1) : 0;
+    const std::int64_t hi = pos + 1;  // exclusive
+    float max = row[lo];
+    for (std::int64_t j = lo + 1; j < hi; ++j) max = std::max(max, row[j]);
+    float sum = 0.0f;
+    for (std::int64_t j = lo; j < hi; ++j) {
+      row[j] = std::exp(row[j] - max);
+      sum += row[j];
+    }
+    const float inv = 1.0f / sum;
+    for (std::int64_t j = 0; j < lo; ++j) row[j] = 0.0f;
+    for (std::int64_t j = lo; j < hi; ++j) row[j] *= inv;
+    for (std::int64_t j = hi; j < kv_len; ++j) row[j] = 0.0f;
+  }
+}
+
+}  // namespace
+
+void causal_attention(const AttentionShape &s, const float *q, std::int64_t seq, const float *k,
+                      const float *v, std::int64_t kv_len, float *out) {
+  const std::int64_t q_width = s.heads * s.head_dim;
+  const std::int64_t kv_width = s.kv_heads * s.head_dim;
+  const std::int64_t group = s.heads / s.kv_heads;
+  const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_dim)));
+  std::vector<float> scores(static_cast<std::size_t>(seq * kv_len));
+  const auto M = static_cast<blasint>(seq), N = static_cast<blasint>(kv_len),
+             D = static_cast<blasint>(s.head_dim);
+  for (std::int64_t h = 0; h < s.heads; ++h) {
+    const std::int64_t g = h / group;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, D, scale, q + h * s.head_dim,
+                static_cast<blasint>(q_width), k + g * s.head_dim, static_cast<blasint>(kv_width), 0.0f,
+                scores.data(), N);
+    masked_softmax(scores.data(), seq, kv_len, kv_len - seq, s.sliding_window);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, D, N, 1.0f, scores.data(), N,
+                v + g * s.head_dim, static_cast<blasint>(kv_width), 0.0f, out + h * s.head_dim,
+                static_cast<blasint>(q_width));
+  }
+}
+
+}  // namespace gptq::model

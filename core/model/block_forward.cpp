@@ -1,0 +1,105 @@
+#include "core/model/block_forward.h"
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/model/attention.h"
+#include "core/model/cpu_ops.h"
+#include "core/model/rope.h"
+
+namespace gptq::model {
+namespace {
+
+Matrix apply_linear(const BlockWeights &w, std::string_view name, const Matrix &x,
+                    const LinearInputObserver &observe) {
+  if (observe) observe(name, x);
+  return linear(x, w.linear(name), name);
+}
+
+void check_shapes(const ModelSpec &spec, const BlockWeights &w, const Matrix &hidden, std::int64_t batch,
+                  std::int64_t seq, const KvCache *cache) {
+  const std::string where = "block_forward(layer " + std::to_string(w.layer) + ")";
+  if (batch <= 0 || seq <= 0 || hidden.rows != batch * seq || hidden.cols != spec.hidden_size)
+    fail(Status::InvalidArgument, where + ": hidden is " + std::to_string(hidden.rows) + "x" +
+                                      std::to_string(hidden.cols) + ", expected (batch " + std::to_string(batch) +
+                                      " x seq " + std::to_string(seq) + ") x " + std::to_string(spec.hidden_size));
+  if (cache && (cache->batch() != batch || cache->kv_width() != spec.num_kv_heads * spec.head_dim))
+    fail(Status::InvalidArgument, where + ": the KV cache was made for batch " + std::to_string(cache->batch()) +
+                                      " and width " + std::to_string(cache->kv_width()));
+  if (spec.num_kv_heads <= 0 || spec.num_heads % spec.num_kv_heads != 0)
+    fail(Status::InvalidArgument, where + ": " + std::to_string(spec.num_heads) + " heads do not group over " +
+                                      std::to_string(spec.num_kv_heads) + " KV heads");
+}
+
+// Self-attention on the (normed) input x; returns the o_proj output.
+Matrix self_attention(const ModelSpec &spec, const BlockWeights &w, const Matrix &x, std::int64_t batch,
+                      std::int64_t seq, const LinearInputObserver &observe, KvCache *cache) {
+  const BlockLayout &l = spec.arch->block_layout;
+  Matrix q = apply_linear(w, l.q, x, observe);
+  Matrix k = apply_linear(w, l.k, x, observe);
+  Matrix v = apply_linear(w, l.v, x, observe);
+  const std::int64_t past = cache ? cache->length(w.layer) : 0;
+  if (spec.positions == PositionKind::Rope) {
+    std::vector<std::int64_t> positions(static_cast<std::size_t>(batch * seq));
+    for (std::int64_t r = 0; r < batch * seq; ++r) positions[static_cast<std::size_t>(r)] = past + r % seq;
+    const std::vector<float> inv_freq =
+        rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings, past + seq);
+    apply_rope(q.data.data(), q.rows, spec.num_heads, spec.head_dim, positions, inv_freq);
+    apply_rope(k.data.data(), k.rows, spec.num_kv_heads, spec.head_dim, positions, inv_freq);
+  }
+  const AttentionShape shape{spec.num_heads, spec.num_kv_heads, spec.head_dim, spec.sliding_window};
+  Matrix attn(batch * seq, spec.num_heads * spec.head_dim);
+  if (cache) cache->append(w.layer, k.data.data(), v.data.data(), seq);
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const std::int64_t r = b * seq;
+    if (cache) {
+      causal_attention(shape, q.row(r), seq, cache->keys(w.layer, b), cache->values(w.layer, b), past + seq,
+                       attn.row(r));
+    } else {
+      causal_attention(shape, q.row(r), seq, k.row(r), v.row(r), seq, attn.row(r));
+    }
+  }
+  return apply_linear(w, l.o, attn, observe);
+}
+
+Matrix mlp(const ModelSpec &spec, const BlockWeights &w, const Matrix &x, const LinearInputObserver &observe) {
+  const BlockLayout &l = spec.arch->block_layout;
+  const Activation act = parse_activation(spec.activation);
+  Matrix m;
+  if (!l.gate.empty()) {
+    m = apply_linear(w, l.gate, x, observe);
+    const Matrix up = apply_linear(w, l.up, x, observe);
+    activate(act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
+    for (std::size_t i = 0; i < m.data.size(); ++i) m.data[i] *= up.data[i];
+  } else {
+    m = apply_linear(w, l.up, x, observe);
+    activate(act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
+  }
+  return apply_linear(w, l.down, m, observe);
+}
+
+}  // namespace
+
+void block_forward(const ModelSpec &spec, const BlockWeights &w, Matrix &hidden, std::int64_t batch,
+                   std::int64_t seq, const LinearInputObserver &observe, KvCache *cache) {
+  check_shapes(spec, w, hidden, batch, seq, cache);
+  const BlockLayout &l = spec.arch->block_layout;
+  const NormWeights &attn_norm = w.norm(l.attn_norm);
+  const NormWeights &mlp_norm = w.norm(l.mlp_norm);
+  // Pre-norm (all but post-norm OPTs): x + f(norm(x)). Post-norm: norm(x + f(x)).
+  if (spec.norm_before) {
+    Matrix normed;
+    norm_rows(spec, hidden, attn_norm, normed);
+    add_in_place(hidden, self_attention(spec, w, normed, batch, seq, observe, cache));
+    norm_rows(spec, hidden, mlp_norm, normed);
+    add_in_place(hidden, mlp(spec, w, normed, observe));
+  } else {
+    add_in_place(hidden, self_attention(spec, w, hidden, batch, seq, observe, cache));
+    norm_rows(spec, hidden, attn_norm, hidden);
+    add_in_place(hidden, mlp(spec, w, hidden, observe));
+    norm_rows(spec, hidden, mlp_norm, hidden);
+  }
+}
+
+}  // namespace gptq::model

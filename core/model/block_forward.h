@@ -1,0 +1,48 @@
+// The CPU forward pass of one decoder block, in fp32 — the entry point the
+// calibration pipeline builds on, and what the whole-model Forward
+// (core/model/forward.h) runs layer after layer.
+//
+// Calibration use (one block at a time, true-sequential):
+//   Matrix hidden = embed(spec, globals, ids, batch, seq);   // or the previous block's output
+//   for each layer:
+//     BlockWeights w = load_block_weights(spec, checkpoint, layer);
+//     for each group of spec.arch->sequential_groups:
+//       block_forward(spec, w, copy_of_hidden, batch, seq, collect_hessians_of_group);
+//       quantize the group's linears; replace w.linear(name).weight by the dequantized result
+//     block_forward(spec, w, hidden, batch, seq);  // quantized block's output feeds the next
+// The observer sees each linear's input just before the linear runs, so
+// inputs downstream of a replaced weight reflect the replacement.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "core/model/block_weights.h"
+#include "core/model/kv_cache.h"
+#include "core/model/model_config.h"
+#include "core/tensor/matrix.h"
+
+namespace gptq::model {
+
+// Called once per linear sublayer per block_forward call, in execution order,
+// with the sublayer's name within the block (as in sequential_groups) and its
+// input: [batch * seq, in_features] rows, valid only during the call. Linears
+// that share an input (q/k/v; gate/up) each get a call with the same Matrix
+// object, so an observer can accumulate one Hessian per distinct input
+// (compare addresses) and hand it to every linear of the group.
+using LinearInputObserver = std::function<void(std::string_view sublayer, const Matrix &input)>;
+
+// Runs block w.layer on `hidden` ([batch * seq, hidden_size], sequence-major:
+// rows b*seq .. b*seq+seq-1 are sequence b), replacing it with the block's
+// output. Without a cache every sequence starts at position 0 and attends
+// causally within the call; with one, the sequences continue at position
+// cache->length(w.layer), attend to the cached positions too, and their keys
+// and values are appended. Throws Error(InvalidArgument) for shapes that do
+// not match the spec or the cache, Error(Unsupported) for an activation
+// function we do not implement. Not thread-safe on the same `hidden`/cache;
+// weights are only read.
+void block_forward(const ModelSpec &spec, const BlockWeights &w, Matrix &hidden, std::int64_t batch,
+                   std::int64_t seq, const LinearInputObserver &observe = {}, KvCache *cache = nullptr);
+
+}  // namespace gptq::model

@@ -1,0 +1,126 @@
+#include "core/model/block_weights.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/error.h"
+#include "core/model/expected_tensors.h"
+#include "core/model/float_tensor.h"
+
+namespace gptq::model {
+namespace {
+
+bool is_linear(const ArchitectureSpec &arch, std::string_view module) {
+  for (const auto &group : arch.sequential_groups)
+    if (std::find(group.begin(), group.end(), module) != group.end()) return true;
+  return false;
+}
+
+std::vector<std::int64_t> resolve(const ModelSpec &spec, const std::vector<Dim> &dims) {
+  std::vector<std::int64_t> shape;
+  for (Dim d : dims) shape.push_back(resolve_dim(spec, d));
+  return shape;
+}
+
+// The present template "<module>.<leaf>" of `templates`, or null.
+const TensorTemplate *find_template(const ModelSpec &spec, const std::vector<TensorTemplate> &templates,
+                                    std::string_view module, std::string_view leaf) {
+  for (const TensorTemplate &t : templates) {
+    if (t.name.size() == module.size() + 1 + leaf.size() && t.name.starts_with(module) &&
+        t.name[module.size()] == '.' && t.name.ends_with(leaf))
+      return is_present(spec, t.presence) ? &t : nullptr;
+  }
+  return nullptr;
+}
+
+NormWeights load_norm(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                      const std::vector<TensorTemplate> &templates, std::string_view module,
+                      const std::string &prefix) {
+  NormWeights n;
+  const std::string name = prefix + std::string(module);
+  if (const TensorTemplate *w = find_template(spec, templates, module, "weight"))
+    n.weight = load_float32(checkpoint, name + ".weight", resolve(spec, w->shape));
+  if (const TensorTemplate *b = find_template(spec, templates, module, "bias"))
+    n.bias = load_float32(checkpoint, name + ".bias", resolve(spec, b->shape));
+  return n;
+}
+
+// A linear whose ".weight" template is present; empty weights otherwise.
+LinearWeights load_linear_module(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                 const std::vector<TensorTemplate> &templates, std::string_view module,
+                                 const std::string &prefix) {
+  const TensorTemplate *w = find_template(spec, templates, module, "weight");
+  if (!w) return {};
+  const std::vector<std::int64_t> shape = resolve(spec, w->shape);
+  const bool bias = find_template(spec, templates, module, "bias") != nullptr;
+  return load_linear(checkpoint, spec, prefix + std::string(module), shape[0], shape[1], bias);
+}
+
+}  // namespace
+
+LinearWeights &BlockWeights::linear(std::string_view name) {
+  auto it = linears.find(name);
+  if (it == linears.end())
+    fail(Status::InvalidArgument,
+         "block " + std::to_string(layer) + " has no linear sublayer '" + std::string(name) + "'");
+  return it->second;
+}
+
+const LinearWeights &BlockWeights::linear(std::string_view name) const {
+  return const_cast<BlockWeights *>(this)->linear(name);
+}
+
+const NormWeights &BlockWeights::norm(std::string_view name) const {
+  auto it = norms.find(name);
+  if (it == norms.end())
+    fail(Status::InvalidArgument,
+         "block " + std::to_string(layer) + " has no norm '" + std::string(name) + "'");
+  return it->second;
+}
+
+BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                std::int64_t layer) {
+  if (layer < 0 || layer >= spec.num_layers)
+    fail(Status::InvalidArgument, "layer " + std::to_string(layer) + " is outside [0, " +
+                                      std::to_string(spec.num_layers) + ")");
+  const ArchitectureSpec &arch = *spec.arch;
+  const std::string prefix = block_prefix(arch, layer);
+  BlockWeights b;
+  b.layer = layer;
+  for (const TensorTemplate &t : arch.block_tensors) {
+    const std::string_view module = t.name.substr(0, t.name.rfind('.'));
+    if (b.linears.contains(module) || b.norms.contains(module)) continue;
+    if (is_linear(arch, module)) {
+      b.linears.emplace(module, load_linear_module(spec, checkpoint, arch.block_tensors, module, prefix));
+    } else {
+      b.norms.emplace(module, load_norm(spec, checkpoint, arch.block_tensors, module, prefix));
+    }
+  }
+  return b;
+}
+
+GlobalWeights load_global_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint) {
+  const ArchitectureSpec &arch = *spec.arch;
+  const GlobalLayout &l = arch.global_layout;
+  const auto &templates = arch.global_tensors;
+  GlobalWeights g;
+  const TensorTemplate *embed = find_template(spec, templates, l.embed_tokens, "weight");
+  if (!embed) fail(Status::Internal, std::string(arch.model_type) + ": no embed_tokens template");
+  g.embed_tokens = load_float32(checkpoint, std::string(l.embed_tokens) + ".weight", resolve(spec, embed->shape));
+  if (!l.embed_positions.empty() && spec.positions == PositionKind::Learned) {
+    const TensorTemplate *pos = find_template(spec, templates, l.embed_positions, "weight");
+    g.embed_positions = load_float32(checkpoint, std::string(l.embed_positions) + ".weight",
+                                     resolve(spec, pos->shape));
+  }
+  // A post-norm OPT (do_layer_norm_before false) has no final norm, whatever the flag says.
+  if (spec.final_norm && spec.norm_before)
+    g.final_norm = load_norm(spec, checkpoint, templates, l.final_norm, "");
+  if (!spec.tie_word_embeddings) g.lm_head = load_linear_module(spec, checkpoint, templates, l.lm_head, "");
+  if (!l.project_in.empty()) {
+    g.project_in = load_linear_module(spec, checkpoint, templates, l.project_in, "");
+    g.project_out = load_linear_module(spec, checkpoint, templates, l.project_out, "");
+  }
+  return g;
+}
+
+}  // namespace gptq::model

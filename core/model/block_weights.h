@@ -1,0 +1,69 @@
+// The fp32 weights of one decoder block and of the model-level modules, loaded
+// one block at a time from the memory-mapped checkpoint (float or HF GPTQ),
+// so a caller can stream through a model holding a single block.
+//
+// BlockWeights is plain, mutable data on purpose. The calibration pipeline
+// loads a block, runs it (core/model/block_forward.h) with an observer that
+// collects each linear's inputs, replaces a linear's `weight` by its
+// quantized-dequantized version (same shape), and runs the block again to get
+// the inputs of the next group of sublayers and, at the end, the block's
+// output for the next block:
+//
+//   BlockWeights w = load_block_weights(spec, checkpoint, layer);
+//   LinearWeights &q = w.linear("self_attn.q_proj");
+//   q.weight = dequantized;      // [out_features * in_features]
+//   block_forward(spec, w, hidden, batch, seq, observer);
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/io/sharded_checkpoint.h"
+#include "core/model/linear_weights.h"
+#include "core/model/model_config.h"
+
+namespace gptq::model {
+
+// A RMSNorm (bias empty) or LayerNorm.
+struct NormWeights {
+  std::vector<float> weight;
+  std::vector<float> bias;
+};
+
+struct BlockWeights {
+  std::int64_t layer = 0;
+  // Keyed by the sublayer's name within the block, as in the architecture's
+  // sequential_groups ("self_attn.q_proj", "mlp.down_proj", "fc1", ...).
+  std::map<std::string, LinearWeights, std::less<>> linears;
+  // Keyed by module name ("input_layernorm", "self_attn_layer_norm", ...).
+  std::map<std::string, NormWeights, std::less<>> norms;
+
+  // Throw Error(InvalidArgument) naming the sublayer and the layer when absent.
+  LinearWeights &linear(std::string_view name);
+  const LinearWeights &linear(std::string_view name) const;
+  const NormWeights &norm(std::string_view name) const;
+};
+
+// Loads block `layer` (0 <= layer < spec.num_layers, else InvalidArgument):
+// every tensor the architecture's templates name for it, shapes checked.
+BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                std::int64_t layer);
+
+// The model-level weights: token (and learned position) embeddings, the final
+// norm, the output projection and OPT's embedding projections.
+struct GlobalWeights {
+  std::vector<float> embed_tokens;     // [vocab, embed_width]
+  std::vector<float> embed_positions;  // [max_positions + offset, hidden]; empty for RoPE
+  NormWeights final_norm;              // weight empty when the model has none
+  // Empty weight when the embeddings are tied: logits use embed_tokens then.
+  LinearWeights lm_head;
+  LinearWeights project_in;   // [hidden, embed_width]; empty unless OPT projects
+  LinearWeights project_out;  // [embed_width, hidden]
+};
+
+GlobalWeights load_global_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint);
+
+}  // namespace gptq::model

@@ -1,0 +1,114 @@
+#include "core/model/cpu_ops.h"
+
+#include <cblas.h>
+
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+
+namespace gptq::model {
+
+Matrix linear(const Matrix &x, const LinearWeights &w, std::string_view what) {
+  if (static_cast<std::int64_t>(w.weight.size()) != w.out_features * w.in_features)
+    fail(Status::InvalidArgument, std::string(what) + ": weight has " + std::to_string(w.weight.size()) +
+                                      " elements, expected " + std::to_string(w.out_features) + " x " +
+                                      std::to_string(w.in_features));
+  if (!w.bias.empty() && static_cast<std::int64_t>(w.bias.size()) != w.out_features)
+    fail(Status::InvalidArgument, std::string(what) + ": bias has " + std::to_string(w.bias.size()) +
+                                      " elements, expected " + std::to_string(w.out_features));
+  return linear(x, w.weight.data(), w.out_features, w.in_features, w.bias.empty() ? nullptr : w.bias.data(),
+                what);
+}
+
+Matrix linear(const Matrix &x, const float *weight, std::int64_t out_features, std::int64_t in_features,
+              const float *bias, std::string_view what) {
+  if (x.cols != in_features)
+    fail(Status::InvalidArgument, std::string(what) + ": input has " + std::to_string(x.cols) +
+                                      " columns, the layer takes " + std::to_string(in_features));
+  Matrix y(x.rows, out_features);
+  if (x.rows == 0) return y;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(x.rows),
+              static_cast<blasint>(out_features), static_cast<blasint>(in_features), 1.0f, x.data.data(),
+              static_cast<blasint>(x.cols), weight, static_cast<blasint>(in_features), 0.0f, y.data.data(),
+              static_cast<blasint>(y.cols));
+  if (bias) {
+    for (std::int64_t r = 0; r < y.rows; ++r) {
+      float *row = y.row(r);
+      for (std::int64_t c = 0; c < y.cols; ++c) row[c] += bias[c];
+    }
+  }
+  return y;
+}
+
+void norm_rows(const ModelSpec &spec, const Matrix &x, const NormWeights &w, Matrix &out) {
+  if (&out != &x) out = Matrix(x.rows, x.cols);
+  const std::int64_t n = x.cols;
+  const double eps = spec.norm_eps;
+  for (std::int64_t r = 0; r < x.rows; ++r) {
+    const float *in = x.row(r);
+    float *o = out.row(r);
+    // Sums in double: the row statistics then do not depend on summation order.
+    if (spec.norm == NormKind::RmsNorm) {
+      double ss = 0;
+      for (std::int64_t i = 0; i < n; ++i) ss += static_cast<double>(in[i]) * in[i];
+      const auto inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+      for (std::int64_t i = 0; i < n; ++i) o[i] = w.weight[static_cast<std::size_t>(i)] * (in[i] * inv);
+    } else {
+      double sum = 0;
+      for (std::int64_t i = 0; i < n; ++i) sum += in[i];
+      const double mean = sum / static_cast<double>(n);
+      double var = 0;
+      for (std::int64_t i = 0; i < n; ++i) var += (in[i] - mean) * (in[i] - mean);
+      const double inv = 1.0 / std::sqrt(var / static_cast<double>(n) + eps);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        const auto v = static_cast<float>((in[i] - mean) * inv) * w.weight[k];
+        o[i] = w.bias.empty() ? v : v + w.bias[k];
+      }
+    }
+  }
+}
+
+Activation parse_activation(std::string_view name) {
+  if (name == "silu" || name == "swish") return Activation::Silu;
+  if (name == "relu") return Activation::Relu;
+  if (name == "gelu") return Activation::Gelu;
+  if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_fast")
+    return Activation::GeluTanh;
+  fail(Status::Unsupported, "activation function '" + std::string(name) +
+                                "' is not supported (silu, relu, gelu, gelu_new, gelu_pytorch_tanh)");
+}
+
+void activate(Activation a, float *x, std::int64_t n) {
+  switch (a) {
+    case Activation::Silu:
+      for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+      break;
+    case Activation::Relu:
+      for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      break;
+    case Activation::Gelu:
+      for (std::int64_t i = 0; i < n; ++i)
+        x[i] = static_cast<float>(0.5 * x[i] * (1.0 + std::erf(x[i] / std::sqrt(2.0))));
+      break;
+    case Activation::GeluTanh: {
+      const double c = std::sqrt(2.0 / 3.14159265358979323846);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double v = x[i];
+        x[i] = static_cast<float>(0.5 * v * (1.0 + std::tanh(c * (v + 0.044715 * v * v * v))));
+      }
+      break;
+    }
+  }
+}
+
+void add_in_place(Matrix &x, const Matrix &y) {
+  if (x.rows != y.rows || x.cols != y.cols)
+    fail(Status::InvalidArgument, "adding a " + std::to_string(y.rows) + "x" + std::to_string(y.cols) +
+                                      " matrix to a " + std::to_string(x.rows) + "x" +
+                                      std::to_string(x.cols) + " one");
+  for (std::size_t i = 0; i < x.data.size(); ++i) x.data[i] += y.data[i];
+}
+
+}  // namespace gptq::model

@@ -1,0 +1,74 @@
+#include "core/model/forward.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/error.h"
+#include "core/model/cpu_ops.h"
+
+namespace gptq::model {
+
+Matrix embed(const ModelSpec &spec, const GlobalWeights &g, std::span<const std::int32_t> ids,
+             std::int64_t batch, std::int64_t seq, std::int64_t past) {
+  if (batch <= 0 || seq <= 0 || static_cast<std::int64_t>(ids.size()) != batch * seq)
+    fail(Status::InvalidArgument, "embed: " + std::to_string(ids.size()) + " ids for batch " +
+                                      std::to_string(batch) + " x seq " + std::to_string(seq));
+  const std::int64_t width = spec.word_embed_proj_dim;
+  Matrix x(batch * seq, width);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::int32_t id = ids[i];
+    if (id < 0 || id >= spec.vocab_size)
+      fail(Status::InvalidArgument, "token id " + std::to_string(id) + " at index " + std::to_string(i) +
+                                        " is outside the vocabulary [0, " + std::to_string(spec.vocab_size) + ")");
+    std::copy_n(g.embed_tokens.begin() + id * width, width, x.row(static_cast<std::int64_t>(i)));
+  }
+  if (!g.project_in.weight.empty()) x = linear(x, g.project_in, "project_in");
+  if (spec.positions == PositionKind::Learned) {
+    if (past + seq > spec.max_position_embeddings)
+      fail(Status::InvalidArgument, "positions up to " + std::to_string(past + seq) +
+                                        " exceed the model's learned positions (max_position_embeddings " +
+                                        std::to_string(spec.max_position_embeddings) + ")");
+    const std::int64_t hidden = spec.hidden_size;
+    for (std::int64_t r = 0; r < x.rows; ++r) {
+      const float *pos = g.embed_positions.data() + (past + r % seq + spec.position_offset) * hidden;
+      float *row = x.row(r);
+      for (std::int64_t c = 0; c < hidden; ++c) row[c] += pos[c];
+    }
+  }
+  return x;
+}
+
+Matrix logits(const ModelSpec &spec, const GlobalWeights &g, const Matrix &hidden) {
+  Matrix h = hidden;
+  if (!g.final_norm.weight.empty()) norm_rows(spec, h, g.final_norm, h);
+  if (!g.project_out.weight.empty()) h = linear(h, g.project_out, "project_out");
+  if (!g.lm_head.weight.empty()) return linear(h, g.lm_head, "lm_head");
+  return linear(h, g.embed_tokens.data(), spec.vocab_size, spec.word_embed_proj_dim, nullptr,
+                "lm_head (tied to embed_tokens)");
+}
+
+Forward::Forward(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint)
+    : spec_(spec), globals_(load_global_weights(spec, checkpoint)) {
+  parse_activation(spec.activation);  // refuse an unknown one now, not mid-run
+  blocks_.reserve(static_cast<std::size_t>(spec.num_layers));
+  for (std::int64_t layer = 0; layer < spec.num_layers; ++layer)
+    blocks_.push_back(load_block_weights(spec, checkpoint, layer));
+}
+
+KvCache Forward::make_cache(std::int64_t batch, std::int64_t capacity) const {
+  return KvCache(spec_.num_layers, batch, spec_.num_kv_heads * spec_.head_dim, capacity);
+}
+
+Matrix Forward::run(std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq, KvCache *cache,
+                    bool last_only) const {
+  const std::int64_t past = cache ? cache->length(0) : 0;
+  Matrix hidden = embed(spec_, globals_, ids, batch, seq, past);
+  for (const BlockWeights &w : blocks_) block_forward(spec_, w, hidden, batch, seq, {}, cache);
+  if (!last_only) return logits(spec_, globals_, hidden);
+  Matrix last(batch, hidden.cols);
+  for (std::int64_t b = 0; b < batch; ++b)
+    std::copy_n(hidden.row(b * seq + seq - 1), hidden.cols, last.row(b));
+  return logits(spec_, globals_, last);
+}
+
+}  // namespace gptq::model

@@ -1,0 +1,61 @@
+// The whole-model CPU forward pass in fp32: token (and learned position)
+// embeddings, the blocks (core/model/block_forward.h), the final norm and the
+// output projection (lm_head, or the embeddings when tied).
+//
+// embed() and logits() work on GlobalWeights alone, so a caller streaming
+// blocks (the calibration pipeline) can use them; Forward keeps every block's
+// fp32 weights resident for evaluation and generation (4 bytes per parameter).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/io/sharded_checkpoint.h"
+#include "core/model/block_forward.h"
+#include "core/model/block_weights.h"
+#include "core/model/kv_cache.h"
+#include "core/model/model_config.h"
+#include "core/tensor/matrix.h"
+
+namespace gptq::model {
+
+// Hidden states [batch * seq, hidden_size] of ids ([batch * seq],
+// sequence-major), each sequence at positions past .. past + seq - 1. Throws
+// Error(InvalidArgument) for an id outside [0, vocab_size) (naming it and its
+// index) or positions past the learned position table.
+Matrix embed(const ModelSpec &spec, const GlobalWeights &g, std::span<const std::int32_t> ids,
+             std::int64_t batch, std::int64_t seq, std::int64_t past = 0);
+
+// Logits [rows, vocab_size] of the last block's output rows: final norm (when
+// the model has one), OPT's project_out, then lm_head.
+Matrix logits(const ModelSpec &spec, const GlobalWeights &g, const Matrix &hidden);
+
+class Forward {
+ public:
+  // Loads every weight as fp32 (float or GPTQ checkpoint). Errors as
+  // load_block_weights / load_global_weights.
+  Forward(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint);
+
+  const ModelSpec &spec() const { return spec_; }
+  const GlobalWeights &globals() const { return globals_; }
+  const BlockWeights &block(std::int64_t layer) const { return blocks_.at(static_cast<std::size_t>(layer)); }
+
+  // A cache for `batch` sequences of up to `capacity` positions.
+  KvCache make_cache(std::int64_t batch, std::int64_t capacity) const;
+
+  // Runs ids ([batch * seq], sequence-major) through the model: the logits of
+  // every row ([batch * seq, vocab]), or with last_only of each sequence's last
+  // row ([batch, vocab]). With a cache, the sequences continue after what it
+  // holds and it is extended. Read-only on the weights: several threads may
+  // run one Forward at once, each with its own cache.
+  Matrix run(std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
+             KvCache *cache = nullptr, bool last_only = false) const;
+
+ private:
+  ModelSpec spec_;
+  GlobalWeights globals_;
+  std::vector<BlockWeights> blocks_;
+};
+
+}  // namespace gptq::model

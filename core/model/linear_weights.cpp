@@ -1,0 +1,44 @@
+#include "core/model/linear_weights.h"
+
+#include <cstring>
+#include <string>
+
+#include "core/error.h"
+#include "core/model/float_tensor.h"
+#include "core/model/gptq_linear.h"
+#include "core/quant/gptq_packing.h"
+
+namespace gptq::model {
+
+std::vector<float> dequantize_checkpoint_linear(const io::ShardedCheckpoint &checkpoint,
+                                                const GptqQuantizationConfig &q,
+                                                const std::string &prefix, std::int64_t out_features,
+                                                std::int64_t in_features) {
+  // One reader of packed layers for every caller (core/model/gptq_linear.h):
+  // it checks each tensor's dtype and shape against the config first.
+  return quant::dequantize_gptq(read_packed_linear(checkpoint, q, prefix, out_features, in_features));
+}
+
+LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSpec &spec,
+                          const std::string &prefix, std::int64_t out_features,
+                          std::int64_t in_features, bool has_bias) {
+  LinearWeights w;
+  w.out_features = out_features;
+  w.in_features = in_features;
+  const std::vector<std::int64_t> shape = {out_features, in_features};
+  if (checkpoint.contains(prefix + ".weight") || !checkpoint.contains(prefix + ".qweight")) {
+    w.weight = load_float32(checkpoint, prefix + ".weight", shape);
+  } else {
+    if (!spec.quantization)
+      fail(Status::Unsupported, "tensor " + prefix + ".qweight is GPTQ-packed but config.json has no "
+                                "quantization_config with quant_method \"gptq\"");
+    w.weight = dequantize_checkpoint_linear(checkpoint, *spec.quantization, prefix, out_features, in_features);
+  }
+  if (has_bias) {
+    const std::vector<std::int64_t> bias_shape = {out_features};
+    w.bias = load_float32(checkpoint, prefix + ".bias", bias_shape);
+  }
+  return w;
+}
+
+}  // namespace gptq::model

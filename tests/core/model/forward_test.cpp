@@ -1,0 +1,133 @@
+// The CPU forward pass on the real test models: the KV cache, batching and
+// block-by-block streaming give the logits of the plain whole-model run; the
+// observer sees every linear's input in order; mutated weights take effect.
+// Accuracy against transformers is tested in tests/core/eval/perplexity_test.cpp.
+#include "core/model/forward.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/model/model.h"
+#include "tests/support/shared_data.h"
+
+namespace gptq::model {
+namespace {
+
+const char *const kText =
+    "PostgreSQL provides a rich set of tools for developers to manage tables, indexes and views.";
+
+class ForwardTest : public ::testing::TestWithParam<const char *> {
+ protected:
+  void SetUp() override {
+    GPTQ_REQUIRE_SHARED(dir, std::string("models/") + GetParam());
+    model_ = Model::open(dir);
+    forward_ = std::make_unique<Forward>(model_->spec(), model_->weights());
+    ids_ = model_->tokenizer()->encode(kText);
+  }
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Forward> forward_;
+  std::vector<std::int32_t> ids_;
+};
+
+void expect_rows_near(const Matrix &a, std::int64_t ra, const Matrix &b, std::int64_t rb, float tol) {
+  ASSERT_EQ(a.cols, b.cols);
+  for (std::int64_t c = 0; c < a.cols; ++c)
+    ASSERT_NEAR(a.row(ra)[c], b.row(rb)[c], tol) << "column " << c;
+}
+
+TEST_P(ForwardTest, KvCacheStepsMatchTheFullRun) {
+  const auto n = static_cast<std::int64_t>(ids_.size());
+  ASSERT_GT(n, 8);
+  const Matrix full = forward_->run(ids_, 1, n);
+  ASSERT_EQ(full.rows, n);
+  ASSERT_EQ(full.cols, model_->spec().vocab_size);
+  KvCache cache = forward_->make_cache(1, n);
+  const std::int64_t prefix = n - 4;
+  Matrix last = forward_->run(std::span(ids_).first(static_cast<std::size_t>(prefix)), 1, prefix, &cache, true);
+  expect_rows_near(last, 0, full, prefix - 1, 2e-3f);
+  for (std::int64_t i = prefix; i < n; ++i) {
+    last = forward_->run(std::span(ids_).subspan(static_cast<std::size_t>(i), 1), 1, 1, &cache, true);
+    expect_rows_near(last, 0, full, i, 2e-3f);
+  }
+  EXPECT_EQ(cache.length(0), n);
+  EXPECT_THROW(forward_->run(std::span(ids_).first(1), 1, 1, &cache), Error);  // full
+}
+
+TEST_P(ForwardTest, BatchedSequencesMatchSeparateRuns) {
+  const std::int64_t seq = 8;
+  std::vector<std::int32_t> both(ids_.begin(), ids_.begin() + seq);
+  both.insert(both.end(), ids_.end() - seq, ids_.end());
+  const Matrix batched = forward_->run(both, 2, seq);
+  const Matrix a = forward_->run(std::span(both).first(seq), 1, seq);
+  const Matrix b = forward_->run(std::span(both).last(seq), 1, seq);
+  for (std::int64_t r = 0; r < seq; ++r) {
+    expect_rows_near(batched, r, a, r, 1e-4f);
+    expect_rows_near(batched, seq + r, b, r, 1e-4f);
+  }
+}
+
+TEST_P(ForwardTest, StreamingBlocksFromTheCheckpointGivesTheSameLogits) {
+  const ModelSpec &spec = model_->spec();
+  const auto n = static_cast<std::int64_t>(ids_.size());
+  const GlobalWeights g = load_global_weights(spec, model_->weights());
+  Matrix hidden = embed(spec, g, ids_, 1, n);
+  for (std::int64_t layer = 0; layer < spec.num_layers; ++layer)
+    block_forward(spec, load_block_weights(spec, model_->weights(), layer), hidden, 1, n);
+  EXPECT_EQ(logits(spec, g, hidden).data, forward_->run(ids_, 1, n).data);
+}
+
+TEST_P(ForwardTest, ObserverSeesEveryLinearInputInOrder) {
+  const ModelSpec &spec = model_->spec();
+  const auto n = static_cast<std::int64_t>(ids_.size());
+  Matrix hidden = embed(spec, forward_->globals(), ids_, 1, n);
+  std::vector<std::string> seen;
+  block_forward(spec, forward_->block(0), hidden, 1, n, [&](std::string_view name, const Matrix &x) {
+    seen.emplace_back(name);
+    EXPECT_EQ(x.rows, n);
+    EXPECT_EQ(x.cols, forward_->block(0).linear(name).in_features) << name;
+  });
+  const BlockLayout &l = spec.arch->block_layout;
+  std::vector<std::string> want = {std::string(l.q), std::string(l.k), std::string(l.v), std::string(l.o)};
+  if (!l.gate.empty()) want.emplace_back(l.gate);
+  want.emplace_back(l.up);
+  want.emplace_back(l.down);
+  EXPECT_EQ(seen, want);
+  // Every sublayer of the true-sequential order is observed.
+  for (const auto &group : spec.arch->sequential_groups)
+    for (std::string_view name : group) EXPECT_NE(std::find(seen.begin(), seen.end(), name), seen.end()) << name;
+}
+
+TEST_P(ForwardTest, MutatedWeightsTakeEffect) {
+  const ModelSpec &spec = model_->spec();
+  const auto n = static_cast<std::int64_t>(ids_.size());
+  BlockWeights w = load_block_weights(spec, model_->weights(), 2);
+  const Matrix input = embed(spec, forward_->globals(), ids_, 1, n);
+  // With both residual branches' outputs zeroed, a pre-norm block is the identity.
+  for (std::string_view name : {spec.arch->block_layout.o, spec.arch->block_layout.down}) {
+    LinearWeights &lin = w.linear(name);
+    std::fill(lin.weight.begin(), lin.weight.end(), 0.0f);
+    std::fill(lin.bias.begin(), lin.bias.end(), 0.0f);
+  }
+  Matrix hidden = input;
+  block_forward(spec, w, hidden, 1, n);
+  EXPECT_EQ(hidden.data, input.data);
+  EXPECT_THROW(w.linear("no_such.proj"), Error);
+}
+
+TEST_P(ForwardTest, BadIdsAndShapesAreRefused) {
+  std::vector<std::int32_t> bad = {1, static_cast<std::int32_t>(model_->spec().vocab_size)};
+  EXPECT_THROW(forward_->run(bad, 1, 2), Error);
+  EXPECT_THROW(forward_->run(ids_, 2, 3), Error);
+  Matrix wrong(3, 5);
+  EXPECT_THROW(block_forward(model_->spec(), forward_->block(0), wrong, 1, 3), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(TestModels, ForwardTest, ::testing::Values("docs-llama-16m", "docs-opt-15m"));
+
+}  // namespace
+}  // namespace gptq::model
