@@ -6,17 +6,12 @@
 
 #include "core/error.h"
 #include "core/model/expected_tensors.h"
+#include "core/model/float_tensor.h"
 #include "core/model/model.h"
 #include "core/tensor/convert.h"
 
 namespace gptq::model {
 namespace {
-
-std::string shape_text(const std::vector<std::int64_t> &shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 [[noreturn]] void bad(const io::ShardedCheckpoint &c, const std::string &tensor, const std::string &what) {
   fail(Status::Format, c.directory().string() + ": tensor '" + tensor + "' " + what);
