@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_record.h"
 #include "core/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/read_file.h"
@@ -100,35 +101,6 @@ double median_us(F &&f, const fs::path &dir, std::uint64_t expect) {
   return times[times.size() / 2];
 }
 
-std::string cpu_name() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
-std::string git_describe(const fs::path &src) {
-  const std::string cmd = "git -C '" + src.string() + "' describe --always --dirty 2>/dev/null";
-  std::string out;
-  if (FILE *p = ::popen(cmd.c_str(), "r")) {
-    char buf[128];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    ::pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out.empty() ? "unknown" : out;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 int main(int argc, char **argv) try {
@@ -160,8 +132,8 @@ int main(int argc, char **argv) try {
   }
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
-  const json result = {{"bench", "open_model"}, {"device", cpu_name()},
-                       {"commit", git_describe(src)}, {"date", utc_now()},
+  const json result = {{"bench", "open_model"}, {"device", gptq::bench::cpu_name()},
+                       {"commit", gptq::bench::commit(src.string())}, {"date", gptq::bench::utc_now()},
                        {"command", command},          {"rows", rows}};
   gptq::io::write_file_atomically(out, result.dump(2) + "\n");
   std::printf("wrote %s\n", out.c_str());

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_record.h"
 #include "core/quant/hessian.h"
 #include "core/quant/quantize_matrix.h"
 
@@ -55,24 +56,6 @@ std::vector<float> gaussian(std::size_t n, unsigned seed, float sd) {
   std::vector<float> v(n);
   for (auto &x : v) x = d(rng);
   return v;
-}
-
-std::string cpu_name() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
-std::string shell(const char *cmd) {
-  std::string out;
-  if (FILE *p = popen(cmd, "r")) {
-    char buf[256];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out;
 }
 
 }  // namespace
@@ -172,17 +155,18 @@ int main(int argc, char **argv) {
     std::printf("%-110s %10.3f %10s %8s\n", r["case"].get<std::string>().c_str(), r["ours"].get<double>(),
                 r["baseline"].is_number() ? std::to_string(r["baseline"].get<double>()).c_str() : "-",
                 r["speedup"].is_number() ? std::to_string(r["speedup"].get<double>()).c_str() : "-");
-  std::printf("OpenBLAS sgemm: %.1f GFLOP/s\n", sgemm_gflops);
+  // Which kernels OpenBLAS picked matters as much as the code: a CPU it does not
+  // recognise (e.g. a VM that hides CPUID) gets a generic kernel.
+  const std::string blas = std::string(openblas_get_config()) + " core " + openblas_get_corename();
+  std::printf("OpenBLAS sgemm: %.1f GFLOP/s (%s)\n", sgemm_gflops, blas.c_str());
 
   if (!json_path.empty()) {
-    char date[32];
-    const std::time_t now = std::time(nullptr);
-    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     nlohmann::json out = {{"bench", "quantize_matrix"},
-                          {"device", cpu_name()},
-                          {"commit", shell("git describe --always --dirty 2>/dev/null")},
-                          {"date", date},
+                          {"device", gptq::bench::cpu_name()},
+                          {"commit", gptq::bench::commit()},
+                          {"date", gptq::bench::utc_now()},
                           {"command", command},
+                          {"blas", blas},
                           {"rows", rows}};
     std::ofstream(json_path) << out.dump(2) << "\n";
   }

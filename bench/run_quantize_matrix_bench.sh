@@ -5,7 +5,7 @@
 set -e
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
-BASE=build/default/bench/torch_quantize_matrix.json
+BASE=build/default/torch_quantize_matrix.json
 /usr/bin/python3 tests/reference/bench_gptq_ref.py --threads "$THREADS" --reps 10 --reps-big 3 --out "$BASE"
-build/default/bench/quantize_matrix_bench --threads "$THREADS" --reps 10 --reps-big 3 --baseline "$BASE" \
+build/default/bin/quantize_matrix_bench --threads "$THREADS" --reps 10 --reps-big 3 --baseline "$BASE" \
   --json bench/results/quantize_matrix-cpu-2core.json --command "bench/run_quantize_matrix_bench.sh"

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_record.h"
 #include "core/error.h"
 #include "core/tokenizer/tokenizer.h"
 
@@ -30,29 +31,6 @@ std::string read_all(const std::string &path) {
   std::ostringstream ss;
   ss << f.rdbuf();
   return ss.str();
-}
-
-std::string shell_line(const char *cmd) {
-  std::string out;
-  if (FILE *p = popen(cmd, "r")) {
-    char buf[256];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
-std::string cpu_name() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      auto p = line.find(':');
-      return p == std::string::npos ? line : line.substr(p + 2);
-    }
-  }
-  return "unknown cpu";
 }
 
 std::string basename(const std::string &p) {
@@ -120,15 +98,12 @@ int main(int argc, char **argv) {
     }
     if (!note.empty()) row["note"] = note;
 
-    char date[32];
-    std::time_t now = std::time(nullptr);
-    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     std::string cmd;
     for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
     nlohmann::json out = {{"bench", "tokenizer_encode"},
-                          {"device", cpu_name()},
-                          {"commit", shell_line("git describe --always --dirty 2>/dev/null")},
-                          {"date", date},
+                          {"device", gptq::bench::cpu_name()},
+                          {"commit", gptq::bench::commit()},
+                          {"date", gptq::bench::utc_now()},
                           {"command", cmd},
                           {"rows", nlohmann::json::array({row})}};
 

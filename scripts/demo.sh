@@ -2,7 +2,8 @@
 # The README's main command: installs what is needed, builds libgptq, and runs
 # what works today on a model.
 #   scripts/demo.sh [MODEL_DIR]
-# MODEL_DIR defaults to ../shared/models/docs-llama-16m when it is there.
+# MODEL_DIR defaults to demo/docs-llama-tiny, the small model this repository
+# ships (demo/README.md says how it was made).
 #
 # Today that is: the library, its backend choice and configuration checks, and
 # reading a Hugging Face model directory (architecture, tensors, tokenizer).
@@ -25,20 +26,14 @@ echo "== the quantization defaults, and what a bad value is told"
 "$gptq" config quantize '{"bits": 4, "group_size": 128, "desc_act": false}'
 "$gptq" config quantize '{"bits": 5}' || true
 
-model=${1:-}
-if [ -z "$model" ] && [ -d ../shared/models/docs-llama-16m ]; then
-  model=../shared/models/docs-llama-16m
-fi
-if [ -z "$model" ]; then
-  echo
-  echo "No model given and ../shared/models is not here: pass a Hugging Face model directory."
-  exit 0
-fi
-if "$gptq" inspect --help >/dev/null 2>&1; then
-  echo
+model=${1:-demo/docs-llama-tiny}
+echo
+if [ -z "${1:-}" ]; then
+  echo "== model: $model (the demo model this repository ships; pass a model directory to use another)"
+else
   echo "== model: $model"
-  "$gptq" inspect "$model"
-  echo
-  echo "== tokenizing a sentence with the model's tokenizer"
-  "$gptq" tokenize "$model" -p "To create a table in PostgreSQL, use the CREATE TABLE command."
 fi
+"$gptq" inspect "$model" --no-tensors
+echo
+echo "== tokenizing a sentence with the model's tokenizer"
+"$gptq" tokenize "$model" -p "To create a table in PostgreSQL, use the CREATE TABLE command."

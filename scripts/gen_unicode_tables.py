@@ -9,6 +9,9 @@ newer: characters assigned after the version recorded in the output classify as
 "other" here. Rerun with a newer Python to move the table forward:
 
     python3 scripts/gen_unicode_tables.py > core/tokenizer/unicode_tables.cpp
+
+scripts/gen_unicode_nfc_tables.py makes the normalization tables from the same
+unicodedata; regenerate both together (a test checks that their versions agree).
 """
 import sys
 import unicodedata

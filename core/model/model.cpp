@@ -3,10 +3,13 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/io/read_file.h"
 #include "core/model/expected_tensors.h"
 
 namespace gptq::model {
 namespace {
+
+constexpr std::uint64_t kMaxQuantizeConfigBytes = 1u << 20;
 
 std::string torch_dtype_name(DType d) {
   switch (d) {
@@ -46,6 +49,12 @@ std::unique_ptr<Model> Model::open(const std::filesystem::path &dir) {
   if (!std::filesystem::is_directory(dir, ec))
     fail(Status::Io, "model directory " + dir.string() + " does not exist or is not a directory");
   ModelSpec spec = load_model_config(dir / "config.json");
+  // Older AutoGPTQ checkpoints keep the quantization only in quantize_config.json.
+  if (!spec.quantization && std::filesystem::exists(dir / "quantize_config.json", ec)) {
+    const auto path = dir / "quantize_config.json";
+    spec.quantization =
+        parse_quantize_config_json(io::read_text_file(path, kMaxQuantizeConfigBytes), path.string());
+  }
   std::unique_ptr<tokenizer::Tokenizer> tok;
   // A checkpoint without tokenizer.json still opens (e.g. weights only); it
   // just cannot tokenize. A tokenizer.json that is there must be valid.

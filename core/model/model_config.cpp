@@ -287,6 +287,16 @@ ModelSpec parse_model_config(std::string_view json_text, const std::string &sour
   return s;
 }
 
+GptqQuantizationConfig parse_quantize_config_json(std::string_view json_text,
+                                                  const std::string &source) {
+  json root = io::parse_json_strict(json_text, source, kConfigMaxDepth);
+  if (!root.is_object())
+    fail(Status::Format, source + ": is " + json_type_description(root) + ", expected a JSON object");
+  // AutoGPTQ before quant_method existed wrote only GPTQ configs here.
+  if (!root.contains("quant_method") || root["quant_method"].is_null()) root["quant_method"] = "gptq";
+  return parse_quantization(Fields(root, source), source);
+}
+
 ModelSpec load_model_config(const std::filesystem::path &path) {
   return parse_model_config(io::read_text_file(path, kMaxConfigBytes), path.string());
 }

@@ -86,6 +86,12 @@ struct ModelSpec {
 // rope type we do not implement, or a quant_method other than "gptq".
 ModelSpec parse_model_config(std::string_view json_text, const std::string &source);
 
+// quantize_config.json of a GPTQ checkpoint (the fields of quantization_config
+// at the top level), for older AutoGPTQ checkpoints whose config.json has no
+// quantization_config; an absent quant_method means "gptq".
+GptqQuantizationConfig parse_quantize_config_json(std::string_view json_text,
+                                                  const std::string &source);
+
 // Reads and parses `path` (Error(Io) when it cannot be read).
 ModelSpec load_model_config(const std::filesystem::path &path);
 

@@ -1,6 +1,7 @@
 #include "core/tokenizer/normalizer.h"
 
 #include "core/tokenizer/json_node.h"
+#include "core/tokenizer/unicode_nfc.h"
 
 namespace gptq::tokenizer {
 
@@ -56,6 +57,18 @@ class ReplaceNormalizer final : public Normalizer {
   std::string content_;
 };
 
+// HF NFC / NFD: Unicode canonical composition / decomposition (unicode_nfc.h).
+class UnicodeNormalizer final : public Normalizer {
+ public:
+  explicit UnicodeNormalizer(NormalForm form) : form_(form) {}
+  void normalize(std::string &text, std::string &scratch) const override {
+    normalize_in_place(form_, text, scratch);
+  }
+
+ private:
+  NormalForm form_;
+};
+
 }  // namespace
 
 std::unique_ptr<Normalizer> make_normalizer(const JsonNode &node) {
@@ -67,6 +80,13 @@ std::unique_ptr<Normalizer> make_normalizer(const JsonNode &node) {
     std::vector<std::unique_ptr<Normalizer>> parts;
     for (std::size_t i = 0; i < list.size(); ++i) parts.push_back(make_normalizer(list.index(i)));
     return std::make_unique<SequenceNormalizer>(std::move(parts));
+  }
+  if (type == "NFC") return std::make_unique<UnicodeNormalizer>(NormalForm::NFC);
+  if (type == "NFD") return std::make_unique<UnicodeNormalizer>(NormalForm::NFD);
+  if (type == "NFKC" || type == "NFKD") {
+    node.at("type").fail(Status::Unsupported,
+                         "normalizer type \"" + type +
+                             "\" is not supported (compatibility decomposition; only NFC and NFD are)");
   }
   if (type == "Prepend") return std::make_unique<PrependNormalizer>(node.at("prepend").str());
   if (type == "Replace") {

@@ -1,7 +1,9 @@
-// Normalizers from tokenizer.json ("normalizer"): the ones Llama-2-style files use.
+// Normalizers from tokenizer.json ("normalizer"): the ones Llama-2-style and Qwen2
+// files use.
 //
-// Supported: Sequence, Prepend, Replace (string pattern). Anything else (NFC, NFKC,
-// Lowercase, Precompiled, BertNormalizer, a Replace with a regex pattern, ...) is
+// Supported: Sequence, Prepend, Replace (string pattern), NFC and NFD (unicode_nfc.h).
+// Anything else (NFKC, NFKD, Lowercase, Precompiled, BertNormalizer, a Replace with a
+// regex pattern, ...) is
 // rejected at load time with Status::Unsupported naming the type, rather than
 // silently producing ids that differ from HF.
 #pragma once

@@ -4,11 +4,12 @@
 // and decode(ids, skip) what `tokenizer.decode(ids, skip_special_tokens=skip)` returns,
 // for the two BPE families we support exactly:
 //   - byte-level BPE (GPT-2, OPT, Qwen2, Llama-3): ByteLevel pre-tokenizer and decoder,
-//     or Split with the GPT-2 / Llama-3 / Qwen2 regexes followed by ByteLevel;
+//     or Split with the GPT-2 / Llama-3 / Qwen2 regexes followed by ByteLevel, and the
+//     NFC (or NFD) normalizer Qwen2 files use;
 //   - SentencePiece-style BPE (Llama-2, Mistral, TinyLlama): Prepend("▁") + Replace
 //     normalizers or a Metaspace pre-tokenizer, byte_fallback, fuse_unk, and the
 //     Replace/ByteFallback/Fuse/Strip decoder chain.
-// Any other component (WordPiece/Unigram models, NFC and other normalizers, unknown
+// Any other component (WordPiece/Unigram models, NFKC and other normalizers, unknown
 // regexes, ...) is refused at load with Status::Unsupported naming it; a malformed
 // file gives Status::Format naming the file and the JSON path.
 //

@@ -1,10 +1,12 @@
-// Arbitrary bytes encoded and decoded by the two real test tokenizers (loaded once),
-// checking the invariants:
-//   - ids are in range; with special tokens = BOS + ids without;
+// Arbitrary bytes encoded and decoded by the two real test tokenizers and the synthetic
+// Qwen2-style one (loaded once), checking the invariants:
+//   - ids are in range; with special tokens = BOS + ids without (Qwen2: no BOS);
 //   - decode gives valid UTF-8; stream decoding concatenates to decode (both skip modes);
 //   - byte-level BPE (OPT) round-trips the (UTF-8-repaired) input exactly; the
-//     Llama-2 form does too when the input has no "<" (added tokens) and no "▁".
-// Models come from $GPTQ_SHARED_DIR or ../shared beside the source tree.
+//     Llama-2 form does too when the input has no "<" (added tokens) and no "▁";
+//     the Qwen2 form (NFC normalizer) gives back NFC of the input.
+// Models come from $GPTQ_SHARED_DIR or ../shared beside the source tree, the synthetic
+// tokenizer from tests/data/tokenizer/qwen2-synthetic.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/tokenizer/unicode_nfc.h"
 #include "core/tokenizer/utf8.h"
 
 namespace {
@@ -27,10 +30,12 @@ std::filesystem::path shared_dir() {
   return std::filesystem::path(GPTQ_SOURCE_DIR) / ".." / "shared";
 }
 
-const Tokenizer &load_once(std::unique_ptr<Tokenizer> &slot, const char *dir) {
-  if (!slot) slot = std::make_unique<Tokenizer>(Tokenizer::from_dir(shared_dir() / dir));
+const Tokenizer &load_once(std::unique_ptr<Tokenizer> &slot, const std::filesystem::path &dir) {
+  if (!slot) slot = std::make_unique<Tokenizer>(Tokenizer::from_dir(dir));
   return *slot;
 }
+
+enum class Form { ByteLevel, Llama2, Qwen2 };
 
 void check(bool ok, const char *what) {
   if (!ok) {
@@ -39,14 +44,18 @@ void check(bool ok, const char *what) {
   }
 }
 
-void run(const Tokenizer &t, std::string_view input, bool byte_level) {
+void run(const Tokenizer &t, std::string_view input, Form form) {
   std::string text;
   gptq::tokenizer::utf8::append_repaired(input, text);
   const auto with = t.encode(input, true);
   const auto without = t.encode(input, false);
   for (int32_t id : with) check(id >= 0 && std::size_t(id) < t.vocab_size(), "id in range");
-  check(with.size() == without.size() + 1 && std::equal(without.begin(), without.end(), with.begin() + 1),
-        "special tokens = BOS + ids");
+  if (form == Form::Qwen2) {
+    check(with == without, "no special tokens added");
+  } else {
+    check(with.size() == without.size() + 1 && std::equal(without.begin(), without.end(), with.begin() + 1),
+          "special tokens = BOS + ids");
+  }
   for (bool skip : {false, true}) {
     const std::string full = t.decode(with, skip);
     check(gptq::tokenizer::utf8::is_valid(full), "decode is valid UTF-8");
@@ -60,16 +69,23 @@ void run(const Tokenizer &t, std::string_view input, bool byte_level) {
     streamed += d.finish();
     check(streamed == full, "stream decode == decode");
   }
-  if (byte_level || (text.find('<') == std::string::npos && text.find("\xE2\x96\x81") == std::string::npos))
+  if (form == Form::Qwen2) {
+    check(t.decode(without, false) == gptq::tokenizer::normalized(gptq::tokenizer::NormalForm::NFC, text),
+          "decode(encode(x)) == NFC(x)");
+  } else if (form == Form::ByteLevel ||
+             (text.find('<') == std::string::npos && text.find("\xE2\x96\x81") == std::string::npos)) {
     check(t.decode(without, false) == text, "decode(encode(x)) == x");
+  }
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string_view input(reinterpret_cast<const char *>(data), size);
-  static std::unique_ptr<Tokenizer> opt, llama;
-  run(load_once(opt, "models/docs-opt-15m"), input, true);
-  run(load_once(llama, "models/docs-llama-16m"), input, false);
+  static std::unique_ptr<Tokenizer> opt, llama, qwen2;
+  run(load_once(opt, shared_dir() / "models/docs-opt-15m"), input, Form::ByteLevel);
+  run(load_once(llama, shared_dir() / "models/docs-llama-16m"), input, Form::Llama2);
+  run(load_once(qwen2, std::filesystem::path(GPTQ_SOURCE_DIR) / "tests/data/tokenizer/qwen2-synthetic"), input,
+      Form::Qwen2);
   return 0;
 }

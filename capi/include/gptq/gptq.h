@@ -259,6 +259,89 @@ GPTQ_API gptq_status gptq_tokenize(const gptq_model *model, const char *text, si
 GPTQ_API gptq_status gptq_detokenize(const gptq_model *model, const int32_t *ids, size_t n,
                                      uint32_t flags, char *buf, size_t cap, size_t *len);
 
+
+/* ---- One matrix: the algorithm alone ----------------------------------- */
+/* For callers with their own model code: quantize one weight matrix W (the
+ * Hugging Face nn.Linear weight, rows = out_features N, cols = in_features K,
+ * row-major float32) and read back the Hugging Face GPTQ tensors, the
+ * dequantized weights and the solver's statistics. */
+typedef struct gptq_matrix_result gptq_matrix_result;
+
+/* GPTQ on W with the options of a QuantizeConfig in JSON (NULL or "" for the
+ * defaults; its calibration, modules_to_skip and true_sequential fields have
+ * no meaning here). Give the layer's inputs one way:
+ *   hessian: H, cols x cols row-major (2/n * sum x x^T as GPTQ keeps it), with
+ *            activations NULL and n 0; or
+ *   activations: X, n x cols row-major (one input vector per row), with
+ *            hessian NULL; H is accumulated from X (in float64 when the
+ *            config's hessian_fp64 is set).
+ * Runs on the context's threads. GPTQ_ERR_INVALID_ARGUMENT for sizes <= 0,
+ * both or neither of hessian/activations, a NaN or Inf in any input (naming
+ * the matrix, row and column), a bad config (naming the field) or one that
+ * does not fit the matrix (group_size not dividing cols); GPTQ_ERR_NUMERICAL
+ * when no damping within damp_percent's retries makes H positive definite.
+ * *out receives a result owned by the caller (gptq_matrix_result_destroy). */
+GPTQ_API gptq_status gptq_quantize_matrix(gptq_context *ctx, const float *weights, int64_t rows,
+                                          int64_t cols, const float *hessian,
+                                          const float *activations, int64_t n,
+                                          const char *quantize_json, gptq_matrix_result **out);
+
+/* Round-to-nearest on the same grid (no Hessian; desc_act, static_groups and
+ * damping do not apply: g_idx is k / group_size, loss and damping are 0).
+ * Errors and ownership as gptq_quantize_matrix. */
+GPTQ_API gptq_status gptq_rtn_matrix(gptq_context *ctx, const float *weights, int64_t rows,
+                                     int64_t cols, const char *quantize_json,
+                                     gptq_matrix_result **out);
+
+/* Frees the result and every array it handed out. NULL is a no-op. */
+GPTQ_API void gptq_matrix_result_destroy(gptq_matrix_result *result);
+
+/* The accessors below return arrays owned by the result: *data stays valid,
+ * unchanged, until gptq_matrix_result_destroy. A result never changes once
+ * made, so its accessors may be called from several threads at once. Shapes are [*rows, *cols],
+ * row-major. G is the number of groups: cols / group_size, or 1 for
+ * group_size -1.
+ *
+ * The checkpoint tensors, exactly as a Hugging Face GPTQ checkpoint holds
+ * them for this layer (zero points in the config's checkpoint_format):
+ *   qweight int32 [cols * bits / 32, rows]
+ *   qzeros  int32 [G, rows * bits / 32]
+ *   scales  IEEE fp16 bits, uint16 [G, rows]
+ *   g_idx   int32 [cols]
+ * The packed format needs cols * bits and rows * bits to be multiples of 32;
+ * for other shapes these four return GPTQ_ERR_INVALID_ARGUMENT saying so
+ * (the unpacked accessors still work). */
+GPTQ_API gptq_status gptq_matrix_result_qweight(const gptq_matrix_result *result,
+                                                const int32_t **data, int64_t *rows,
+                                                int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_qzeros(const gptq_matrix_result *result,
+                                               const int32_t **data, int64_t *rows,
+                                               int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_scales_fp16(const gptq_matrix_result *result,
+                                                    const uint16_t **data, int64_t *rows,
+                                                    int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_g_idx(const gptq_matrix_result *result,
+                                              const int32_t **data, int64_t *size);
+
+/* Unpacked: the dequantized weights float [rows, cols] (scale * (code - zero),
+ * with the float32 scales), the scales float32 [G, rows] and the true zero
+ * points int32 [G, rows] (in [0, 2^bits)). */
+GPTQ_API gptq_status gptq_matrix_result_dequantized(const gptq_matrix_result *result,
+                                                    const float **data, int64_t *rows,
+                                                    int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_scales(const gptq_matrix_result *result,
+                                               const float **data, int64_t *rows,
+                                               int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_zeros(const gptq_matrix_result *result,
+                                              const int32_t **data, int64_t *rows,
+                                              int64_t *cols);
+
+/* The GPTQ loss (sum over weights of ((w - q) / d)^2 / 2, d the diagonal of
+ * the inverse Cholesky factor; it scales with H) and the damping fraction
+ * finally used (damp_percent after any automatic increase); both 0 for RTN. */
+GPTQ_API gptq_status gptq_matrix_result_loss(const gptq_matrix_result *result, double *loss);
+GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *result,
+                                                     double *damp_percent);
 /* ---- Evaluation --------------------------------------------------------- */
 /* Perplexity of the model on `len` bytes of UTF-8 text, with the protocol of
  * the GPTQ paper: the text is tokenized as transformers' tokenizer(text) does

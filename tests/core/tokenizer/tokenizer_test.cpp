@@ -127,8 +127,12 @@ TEST(Tokenizer, CorruptFilesGiveSpecificErrors) {
                "model type \"WordPiece\" is not supported");
   expect_error(R"({"model": {"type": "Unigram", "vocab": []}})", Status::Unsupported, "\"Unigram\"");
   auto doc = test::bpe_doc({"a"}, {});
-  doc["normalizer"] = {{"type", "NFC"}};
-  expect_error(doc.dump(), Status::Unsupported, "$.normalizer.type: normalizer type \"NFC\"");
+  doc["normalizer"] = {{"type", "NFKC"}};
+  expect_error(doc.dump(), Status::Unsupported, "$.normalizer.type: normalizer type \"NFKC\"");
+  doc["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}, {{"type", "NFKD"}}}}};
+  expect_error(doc.dump(), Status::Unsupported, "$.normalizer.normalizers[1].type: normalizer type \"NFKD\"");
+  doc["normalizer"] = {{"type", "Lowercase"}};
+  expect_error(doc.dump(), Status::Unsupported, "normalizer type \"Lowercase\"");
   doc = test::bpe_doc({"a"}, {});
   doc["added_tokens"] = {{{"id", "x"}, {"content", "<x>"}}};
   expect_error(doc.dump(), Status::Format, "$.added_tokens[0].id: expected an integer, got string");

@@ -1,0 +1,247 @@
+#include "core/io/gptq_checkpoint_writer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <system_error>
+
+#include "core/error.h"
+#include "core/io/atomic_file.h"
+#include "core/io/gptq_config_json.h"
+#include "core/io/json_parse.h"
+#include "core/io/read_file.h"
+#include "core/io/safetensors_writer.h"
+#include "core/io/spill_file.h"
+#include "core/io/staging_directory.h"
+#include "core/model/architecture.h"
+#include "core/model/model.h"
+#include "core/quant/options_from_config.h"
+#include "core/tensor/convert.h"
+#include "core/tensor/half.h"
+
+namespace gptq::io {
+namespace {
+
+// Files of a model directory that a GPTQ checkpoint keeps unchanged: the
+// tokenizer in its HF forms, chat templates and generation defaults.
+constexpr const char *kCopiedFiles[] = {
+    "tokenizer.json",      "tokenizer_config.json", "special_tokens_map.json",
+    "tokenizer.model",     "vocab.json",            "merges.txt",
+    "added_tokens.json",   "chat_template.jinja",   "chat_template.json",
+    "generation_config.json",
+};
+constexpr std::uint64_t kMaxCopiedFileBytes = std::uint64_t{1} << 30;
+constexpr std::uint64_t kMaxConfigBytes = 16u << 20;
+constexpr std::size_t kConfigMaxDepth = 64;
+
+[[noreturn]] void invalid(const std::string &prefix, const std::string &what) {
+  fail(Status::InvalidArgument, "GPTQ checkpoint writer: layer '" + prefix + "': " + what);
+}
+
+std::string shape_text(const std::vector<std::int64_t> &shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+template <class T>
+std::span<const std::byte> bytes_of(const std::vector<T> &v) {
+  return std::as_bytes(std::span<const T>(v));
+}
+
+// A tensor parked in the spill file until finish().
+struct Parked {
+  std::string name;
+  DType dtype;
+  std::vector<std::int64_t> shape;
+  std::uint64_t offset;
+  std::uint64_t bytes;
+};
+
+void check_packed(const std::string &prefix, const quant::PackedGptq &p,
+                  const schema::QuantizeConfigT &config, const TensorView &weight) {
+  const std::int64_t n = p.out_features, k = p.in_features;
+  if (weight.shape.size() != 2 || weight.shape[0] != n || weight.shape[1] != k)
+    invalid(prefix, "the quantized layer is [" + std::to_string(n) + ", " + std::to_string(k) +
+                        "] but the source's " + weight.name + " is " + shape_text(weight.shape));
+  if (p.bits != config.bits)
+    invalid(prefix, "quantized with " + std::to_string(p.bits) + " bits, the config says " +
+                        std::to_string(config.bits));
+  const std::int64_t groups =
+      config.group_size == -1 ? 1 : (k + config.group_size - 1) / config.group_size;
+  if (p.groups != groups)
+    invalid(prefix, "has " + std::to_string(p.groups) + " groups, group_size " +
+                        std::to_string(config.group_size) + " over " + std::to_string(k) +
+                        " columns gives " + std::to_string(groups));
+  const auto size = [](std::int64_t v) { return static_cast<std::size_t>(v); };
+  if (p.qweight.size() != size(k * p.bits / 32 * n) || p.qzeros.size() != size(groups * n * p.bits / 32) ||
+      p.scales.size() != size(groups * n) || p.g_idx.size() != size(k))
+    invalid(prefix, "the packed tensors' sizes do not match its shape (not made by pack_gptq?)");
+}
+
+}  // namespace
+
+struct GptqCheckpointWriter::Impl {
+  Impl(const model::Model &source_model, const schema::QuantizeConfigT &quantize_config,
+       std::filesystem::path out_dir, GptqCheckpointOptions write_options)
+      : source(source_model), config(quantize_config), options(write_options),
+        staging(std::move(out_dir), write_options.overwrite), spill(staging.path()) {}
+
+  const model::Model &source;
+  schema::QuantizeConfigT config;
+  GptqCheckpointOptions options;
+  StagingDirectory staging;
+  SpillFile spill;
+  std::vector<Parked> parked;
+  bool finished = false;
+
+  void park(std::string name, DType dtype, std::vector<std::int64_t> shape,
+            std::span<const std::byte> data) {
+    const std::uint64_t offset = spill.append(data);
+    parked.push_back({std::move(name), dtype, std::move(shape), offset, data.size()});
+  }
+
+  void check_every_linear_handled(const std::set<std::string> &quantized) const {
+    const model::ModelSpec &spec = source.spec();
+    if (!spec.arch) return;
+    for (std::int64_t b = 0; b < spec.num_layers; ++b)
+      for (const auto &group : spec.arch->sequential_groups)
+        for (std::string_view sub : group) {
+          const std::string name = model::block_prefix(*spec.arch, b) + std::string(sub);
+          if (!quantized.count(name) && !quant::is_module_skipped(config, name) &&
+              source.weights().contains(name + ".weight"))
+            fail(Status::InvalidArgument,
+                 "GPTQ checkpoint writer: linear '" + name +
+                     "' was neither quantized nor listed in modules_to_skip");
+        }
+  }
+
+  void write_configs(const std::set<std::string> &quantized) {
+    const auto dir = source.directory();
+    const std::string config_path = (dir / "config.json").string();
+    nlohmann::json cfg =
+        parse_json_strict(read_text_file(dir / "config.json", kMaxConfigBytes), config_path,
+                          kConfigMaxDepth);
+    const nlohmann::json q = gptq_quantization_config(config, source.spec(), quantized);
+    cfg["quantization_config"] = q;
+    write_file_atomically(staging.path() / "config.json", cfg.dump(2) + "\n");
+    write_file_atomically(staging.path() / "quantize_config.json", q.dump(2) + "\n");
+    for (const char *name : kCopiedFiles) {
+      std::error_code ec;
+      if (!std::filesystem::is_regular_file(dir / name, ec)) continue;
+      write_file_atomically(staging.path() / name, read_text_file(dir / name, kMaxCopiedFileBytes));
+    }
+  }
+};
+
+GptqCheckpointWriter::GptqCheckpointWriter(const model::Model &source,
+                                           const schema::QuantizeConfigT &config,
+                                           std::filesystem::path out_dir,
+                                           GptqCheckpointOptions options) {
+  if (source.spec().quantization)
+    fail(Status::InvalidArgument, "GPTQ checkpoint writer: the source " +
+                                      source.directory().string() +
+                                      " is already a GPTQ checkpoint; quantize a float model");
+  std::error_code ec;
+  if (std::filesystem::exists(out_dir, ec) && std::filesystem::equivalent(out_dir, source.directory(), ec))
+    fail(Status::InvalidArgument, "GPTQ checkpoint writer: the output directory " + out_dir.string() +
+                                      " is the source model's directory");
+  impl_ = std::make_unique<Impl>(source, config, std::move(out_dir), options);
+}
+
+GptqCheckpointWriter::~GptqCheckpointWriter() = default;
+
+const std::filesystem::path &GptqCheckpointWriter::out_dir() const noexcept {
+  return impl_->staging.target();
+}
+
+void GptqCheckpointWriter::add_quantized(const std::string &prefix,
+                                         const quant::PackedGptq &packed) {
+  if (impl_->finished) invalid(prefix, "added after finish()");
+  if (quantized_.count(prefix)) invalid(prefix, "added twice");
+  const auto &weights = impl_->source.weights();
+  const auto weight = weights.find(prefix + ".weight");
+  if (!weight) invalid(prefix, "the source model has no tensor '" + prefix + ".weight'");
+  check_packed(prefix, packed, impl_->config, *weight);
+
+  const quant::CheckpointFormat format = quant::checkpoint_format(impl_->config);
+  std::optional<quant::PackedGptq> converted;
+  if (packed.format != format) {
+    converted = packed;
+    quant::convert_checkpoint_format(*converted, format);
+  }
+  const quant::PackedGptq &p = converted ? *converted : packed;
+  const std::int64_t n = p.out_features, k = p.in_features, g = p.groups;
+  impl_->park(prefix + ".qweight", DType::I32, {k * p.bits / 32, n}, bytes_of(p.qweight));
+  impl_->park(prefix + ".qzeros", DType::I32, {g, n * p.bits / 32}, bytes_of(p.qzeros));
+  impl_->park(prefix + ".scales", DType::F16, {g, n}, bytes_of(p.scales));
+  impl_->park(prefix + ".g_idx", DType::I32, {k}, bytes_of(p.g_idx));
+  if (const auto bias = weights.find(prefix + ".bias")) {
+    if (bias->shape != std::vector<std::int64_t>{n})
+      invalid(prefix, "the source's bias is " + shape_text(bias->shape) + ", expected [" +
+                          std::to_string(n) + "]");
+    if (bias->dtype == DType::F16) {
+      impl_->park(prefix + ".bias", DType::F16, {n}, bias->data);
+    } else {
+      // Peers' QuantLinear keeps its bias in fp16.
+      const std::vector<float> f = to_float(bias->dtype, bias->data);
+      std::vector<std::uint16_t> h(f.size());
+      std::transform(f.begin(), f.end(), h.begin(), float_to_half);
+      impl_->park(prefix + ".bias", DType::F16, {n}, bytes_of(h));
+    }
+  }
+  quantized_.insert(prefix);
+}
+
+void GptqCheckpointWriter::finish(const Progress &progress) {
+  Impl &im = *impl_;
+  if (im.finished) fail(Status::InvalidArgument, "GPTQ checkpoint writer: finish() called twice");
+  im.check_every_linear_handled(quantized_);
+
+  std::vector<TensorSource> tensors;
+  std::uint64_t total = 0;
+  std::uint64_t done = 0;
+  auto report = [&progress, &done, &total](std::size_t n) {
+    done += n;
+    progress.report("write checkpoint", done, total);
+  };
+  const auto &weights = im.source.weights();
+  for (const std::string &name : weights.tensor_names()) {
+    const auto dot = name.rfind('.');
+    const std::string owner = dot == std::string::npos ? std::string() : name.substr(0, dot);
+    const std::string_view leaf = dot == std::string::npos ? std::string_view() : std::string_view(name).substr(dot + 1);
+    if (quantized_.count(owner) && (leaf == "weight" || leaf == "bias")) continue;
+    TensorView view = weights.tensor(name);
+    TensorSource t{view.name, view.dtype, view.shape, {}, {}};
+    const std::span<const std::byte> data = view.data;
+    if (!data.empty())
+      t.fill = [data, report](std::span<std::byte> chunk, std::uint64_t offset) {
+        std::memcpy(chunk.data(), data.data() + offset, chunk.size());
+        report(chunk.size());
+      };
+    total += data.size();
+    tensors.push_back(std::move(t));
+  }
+  for (const Parked &p : im.parked) {
+    TensorSource t{p.name, p.dtype, p.shape, {}, {}};
+    if (p.bytes)
+      t.fill = [&im, offset0 = p.offset, report](std::span<std::byte> chunk, std::uint64_t offset) {
+        im.spill.read(offset0 + offset, chunk);
+        report(chunk.size());
+      };
+    total += p.bytes;
+    tensors.push_back(std::move(t));
+  }
+  std::sort(tensors.begin(), tensors.end(),
+            [](const TensorSource &a, const TensorSource &b) { return a.name < b.name; });
+  progress.report("write checkpoint", 0, total);
+
+  SafetensorsWriteOptions write_options;
+  write_options.max_shard_bytes = im.options.max_shard_bytes;
+  write_safetensors_checkpoint(im.staging.path(), tensors, write_options);
+  im.write_configs(quantized_);
+  im.staging.commit();
+  im.finished = true;
+}
+
+}  // namespace gptq::io

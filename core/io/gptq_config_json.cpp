@@ -1,0 +1,97 @@
+#include "core/io/gptq_config_json.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <vector>
+
+#include "core/model/architecture.h"
+
+namespace gptq::io {
+namespace {
+
+// The float as its shortest decimal (0.01f -> 0.01, not 0.009999999776...),
+// which is what the Python tools write for the same setting.
+double shortest(float v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  double d = 0;
+  std::from_chars(buf, r.ptr, d);
+  return d;
+}
+
+std::string regex_escaped(const std::string &name) {
+  std::string out;
+  for (char c : name) {
+    if (std::string_view(".^$*+?()[]{}|\\").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+void add_skip_rules(nlohmann::json &q, const model::ModelSpec &spec,
+                    const std::set<std::string> &quantized) {
+  const model::ArchitectureSpec &arch = *spec.arch;
+  // Per sublayer name: the blocks where it is quantized.
+  std::map<std::string, std::vector<bool>, std::less<>> in_block;
+  for (const auto &group : arch.sequential_groups)
+    for (std::string_view sub : group)
+      for (std::int64_t b = 0; b < spec.num_layers; ++b) {
+        auto &v = in_block[std::string(sub)];
+        v.resize(static_cast<std::size_t>(spec.num_layers));
+        v[static_cast<std::size_t>(b)] =
+            quantized.count(model::block_prefix(arch, b) + std::string(sub)) != 0;
+      }
+  bool all = true, uniform = true;
+  for (const auto &[sub, v] : in_block)
+    for (bool x : v) {
+      all = all && x;
+      uniform = uniform && x == v.front();
+    }
+  if (all) return;
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto &group : arch.sequential_groups) {
+    nlohmann::json g = nlohmann::json::array();
+    for (std::string_view sub : group) {
+      const auto &v = in_block.find(sub)->second;
+      if (std::find(v.begin(), v.end(), true) != v.end()) g.push_back(std::string(sub));
+    }
+    if (!g.empty()) groups.push_back(std::move(g));
+  }
+  q["modules_in_block_to_quantize"] = std::move(groups);
+  if (uniform) return;
+  nlohmann::json dynamic = nlohmann::json::object();
+  for (const auto &[sub, v] : in_block) {
+    if (std::find(v.begin(), v.end(), true) == v.end()) continue;  // covered above
+    for (std::size_t b = 0; b < v.size(); ++b)
+      if (!v[b])
+        dynamic["-:^" + regex_escaped(model::block_prefix(arch, static_cast<std::int64_t>(b)) + sub) +
+                "$"] = nlohmann::json::object();
+  }
+  q["dynamic"] = std::move(dynamic);
+}
+
+}  // namespace
+
+nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config,
+                                        const model::ModelSpec &spec,
+                                        const std::set<std::string> &quantized) {
+  nlohmann::json q = nlohmann::json::object();
+  q["quant_method"] = "gptq";
+  q["bits"] = config.bits;
+  q["group_size"] = config.group_size;
+  q["desc_act"] = config.desc_act;
+  q["sym"] = config.sym;
+  q["damp_percent"] = shortest(config.damp_percent);
+  q["damp_auto_increment"] = shortest(config.damp_auto_increment);
+  q["true_sequential"] = config.true_sequential;
+  q["static_groups"] = config.static_groups;
+  q["checkpoint_format"] =
+      config.checkpoint_format == schema::CheckpointFormat::gptq_v2 ? "gptq_v2" : "gptq";
+  q["pack_dtype"] = "int32";
+  q["lm_head"] = quantized.count("lm_head") != 0;
+  if (spec.arch) add_skip_rules(q, spec, quantized);
+  return q;
+}
+
+}  // namespace gptq::io

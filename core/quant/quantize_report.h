@@ -1,0 +1,49 @@
+// Filling the schema's QuantizeReport (what gptq_quantize_model returns as
+// JSON) as the pipeline goes: one LayerReport per quantized linear with the
+// solver's loss and damping and the layer's wall-clock time, then the totals.
+// Kept apart from the pipeline so the report's meaning is defined once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/quant/quant_result.h"
+#include "schema/gptq_generated.h"
+
+namespace gptq::quant {
+
+// Wall-clock time since construction (or the last restart), in seconds.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  void restart() { start_ = std::chrono::steady_clock::now(); }
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+// A report holding a copy of the config (every default already filled in by
+// the parser) and the backend's name ("cpu" or "cuda"), with no layers yet.
+schema::QuantizeReportT start_report(const schema::QuantizeConfigT &config, std::string backend);
+
+// Appends the layer `name` (the tensor prefix, e.g.
+// "model.layers.3.self_attn.q_proj"): loss and damp_percent from `result`,
+// the seconds it took, and the RTN loss on the same inputs when compared.
+// Returns the entry. Throws InvalidArgument for a non-finite loss or
+// seconds, or an empty name (a report must be valid to serialize).
+schema::LayerReportT &add_layer_report(schema::QuantizeReportT &report, std::string name,
+                                       const QuantResult &result, double seconds,
+                                       std::optional<double> rtn_loss = std::nullopt);
+
+// Sets the total seconds and the peak resident memory of the process.
+void finish_report(schema::QuantizeReportT &report, double seconds);
+
+// Peak resident set size of this process so far, in bytes (0 if unknown).
+std::uint64_t peak_rss_bytes();
+
+}  // namespace gptq::quant
