@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/error.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
 #include "gptq/gptq.h"
@@ -21,6 +22,13 @@ struct gptq_model {
   // flag unset, so a later call tries again.
   mutable std::once_flag forward_once;
   mutable std::unique_ptr<gptq::model::Forward> cpu_forward;
+
+  // The tokenizer; Error(Unsupported) naming the directory when it has none.
+  const gptq::tokenizer::Tokenizer &tokenizer() const {
+    const auto *tok = model->tokenizer();
+    if (!tok) gptq::fail(gptq::Status::Unsupported, model->directory().string() + " has no tokenizer.json");
+    return *tok;
+  }
 
   const gptq::model::Forward &forward() const {
     std::call_once(forward_once, [this] {

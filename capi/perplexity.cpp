@@ -25,11 +25,8 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
     if (len > 0) require_arg(text, "text");
     require_arg(ppl, "ppl");
     const gptq::schema::EvalConfigT config = gptq::config::parse_eval_config(eval_json ? eval_json : "");
-    const auto *tok = model->model->tokenizer();
-    if (!tok)
-      gptq::fail(gptq::Status::Unsupported, model->model->directory().string() + " has no tokenizer.json");
     const auto start = std::chrono::steady_clock::now();
-    const std::vector<int32_t> ids = tok->encode(std::string_view(text ? text : "", len), true);
+    const std::vector<int32_t> ids = model->tokenizer().encode(std::string_view(text ? text : "", len), true);
     const gptq::model::Forward &forward = model->forward();
     gptq::Progress progress;
     if (fn)

@@ -12,17 +12,6 @@
 using gptq::capi::guard;
 using gptq::capi::require_arg;
 
-namespace {
-
-const gptq::tokenizer::Tokenizer &tokenizer_of(const gptq_model *model) {
-  const auto *tok = model->model->tokenizer();
-  if (!tok)
-    gptq::fail(gptq::Status::Unsupported, model->model->directory().string() + " has no tokenizer.json");
-  return *tok;
-}
-
-}  // namespace
-
 extern "C" {
 
 GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
@@ -34,7 +23,7 @@ GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *mo
     auto session = std::make_unique<gptq_session>();
     session->model = model;
     session->config = gptq::config::parse_generation_config(generation_json ? generation_json : "");
-    tokenizer_of(model);
+    (void)model->tokenizer();  // refuse a model without one now
     model->forward();  // load now, so the first gptq_generate is not the slow one
     ctx->runtime.logger().debug("session created: max_new_tokens " +
                                 std::to_string(session->config.max_new_tokens));
@@ -57,7 +46,7 @@ GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, si
       sink = [on_token, user](std::string_view piece, int32_t id) {
         return on_token(user, std::string(piece).c_str(), id) == 0;
       };
-    gptq::eval::generate(model->forward(), tokenizer_of(model), std::string_view(prompt ? prompt : "", len),
+    gptq::eval::generate(model->forward(), model->tokenizer(), std::string_view(prompt ? prompt : "", len),
                          session->config, sink);
   });
 }

@@ -12,14 +12,6 @@ using gptq::capi::require_arg;
 
 namespace {
 
-const gptq::tokenizer::Tokenizer &tokenizer_of(const gptq_model *model) {
-  const auto *tok = model->model->tokenizer();
-  if (!tok)
-    gptq::fail(gptq::Status::Unsupported,
-               model->model->directory().string() + " has no tokenizer.json");
-  return *tok;
-}
-
 void check_flags(uint32_t flags, uint32_t known, const char *name) {
   if (flags & ~known)
     gptq::fail(gptq::Status::InvalidArgument, std::string("argument 'flags' has bits ") +
@@ -39,7 +31,7 @@ GPTQ_API gptq_status gptq_tokenize(const gptq_model *model, const char *text, si
     if (cap > 0) require_arg(ids, "ids");
     require_arg(n, "n");
     check_flags(flags, GPTQ_TOKENIZE_NO_SPECIAL, "gptq_tokenize");
-    const auto &tok = tokenizer_of(model);
+    const auto &tok = model->tokenizer();
     std::vector<int32_t> out =
         tok.encode(std::string_view(text ? text : "", len), !(flags & GPTQ_TOKENIZE_NO_SPECIAL));
     *n = out.size();
@@ -57,7 +49,7 @@ GPTQ_API gptq_status gptq_detokenize(const gptq_model *model, const int32_t *ids
     if (cap > 0) require_arg(buf, "buf");
     require_arg(len, "len");
     check_flags(flags, GPTQ_DETOKENIZE_SKIP_SPECIAL, "gptq_detokenize");
-    const auto &tok = tokenizer_of(model);
+    const auto &tok = model->tokenizer();
     for (size_t i = 0; i < n; ++i) {
       if (!tok.id_to_token(ids[i]))
         gptq::fail(gptq::Status::InvalidArgument,
