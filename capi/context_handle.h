@@ -16,4 +16,6 @@ struct gptq_context {
   mutable std::string backend_name;
   mutable std::string device_name;
   mutable std::string runtime_json;
+  // The last report gptq_quantize_model returned.
+  std::string report_json;
 };

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "capi/api_guard.h"
+#include "capi/progress_adapter.h"
 #include "capi/context_handle.h"
 #include "capi/model_handle.h"
 #include "core/config/typed.h"
@@ -28,11 +29,7 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
     const auto start = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids = model->tokenizer().encode(std::string_view(text ? text : "", len), true);
     const gptq::model::Forward &forward = model->forward();
-    gptq::Progress progress;
-    if (fn)
-      progress = gptq::Progress([fn, user](std::string_view stage, uint64_t done, uint64_t total) {
-        return fn(user, std::string(stage).c_str(), done, total) == 0;
-      });
+    const gptq::Progress progress = gptq::capi::progress_from(fn, user);
     const gptq::eval::PerplexityResult r =
         gptq::eval::perplexity(forward, ids, {config.seqlen, config.max_windows}, progress);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

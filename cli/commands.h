@@ -9,6 +9,7 @@ int run_info(int argc, char **argv);
 int run_config(int argc, char **argv);
 int run_inspect(int argc, char **argv);
 int run_tokenize(int argc, char **argv);
+int run_quantize(int argc, char **argv);
 int run_eval(int argc, char **argv);
 int run_generate(int argc, char **argv);
 

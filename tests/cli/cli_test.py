@@ -2,6 +2,9 @@
 """Tests of the gptq command through its real binary (path in argv[1])."""
 import json
 import os
+import shutil
+import signal
+import tempfile
 import subprocess
 import sys
 import unittest
@@ -189,6 +192,106 @@ class Generate(unittest.TestCase):
     def test_bad_value_is_runtime_error_naming_field(self):
         p = run("generate", shared("models/docs-llama-16m"), "-p", "x", "--top-p", "1.5", check_rc=1)
         self.assertIn("top_p", p.stderr)
+
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEMO = os.path.join(REPO, "demo", "docs-llama-tiny")
+DEMO_CALIB = os.path.join(REPO, "demo", "text", "calib.txt")
+DEMO_EVAL = os.path.join(REPO, "demo", "text", "eval.txt")
+
+
+def out_dir(name):
+    d = os.path.join(tempfile.gettempdir(), f"gptq_cli_{name}_{os.getpid()}")
+    shutil.rmtree(d, ignore_errors=True)
+    return d
+
+
+def ppl(model, text, windows, seqlen):
+    p = run("eval", model, "--ppl", text, "--max-windows", str(windows), "--seqlen", str(seqlen), "--json",
+            check_rc=0)
+    return json.loads(p.stdout)["ppl"]
+
+
+class Quantize(unittest.TestCase):
+    def test_demo_model_end_to_end(self):
+        out = out_dir("demo")
+        p = run("quantize", DEMO, "--out", out, "--calib", DEMO_CALIB, "--nsamples", "8", "--seqlen", "128",
+                "--compare-rtn", "--json", check_rc=0)
+        report = json.loads(p.stdout)
+        self.assertEqual(len(report["layers"]), 6 * 7)
+        for layer in report["layers"]:
+            self.assertLess(layer["loss"], layer["rtn_loss"], layer["name"])
+        cfg = json.load(open(os.path.join(out, "config.json")))
+        q = cfg["quantization_config"]
+        self.assertEqual((q["quant_method"], q["bits"], q["group_size"], q["desc_act"], q["sym"]),
+                         ("gptq", 4, 128, False, True))
+        self.assertEqual(json.load(open(os.path.join(out, "quantize_config.json")))["bits"], 4)
+        info = json.loads(run("inspect", out, "--json", check_rc=0).stdout)
+        names = {t["name"]: t for t in info["tensors"]}
+        qw = names["model.layers.0.mlp.down_proj.qweight"]
+        self.assertEqual((qw["dtype"], qw["shape"]), ("I32", [384 * 4 // 32, 128]))
+        self.assertEqual(names["model.layers.0.mlp.down_proj.scales"]["shape"], [3, 128])
+        self.assertEqual(names["model.layers.0.mlp.down_proj.qzeros"]["shape"], [3, 128 * 4 // 32])
+        self.assertEqual(names["model.layers.0.mlp.down_proj.g_idx"]["shape"], [384])
+        self.assertEqual(names["lm_head.weight"]["dtype"], "F16")
+        # Bound derived from full runs (4-bit g128: +3.5% on eval.txt with 128 x 256
+        # calibration); 8 windows of 128 tokens here, so allow 15%.
+        fp16, q4 = ppl(DEMO, DEMO_EVAL, 16, 256), ppl(out, DEMO_EVAL, 16, 256)
+        self.assertLess(q4, fp16 * 1.15, (fp16, q4))
+        g = run("generate", out, "-p", "To create a table in PostgreSQL, use the", "--max-new-tokens", "8",
+                "--temperature", "0", check_rc=0)
+        self.assertGreater(len(g.stdout.strip()), 0)
+        # A second run without --force refuses; with --force it replaces.
+        p = run("quantize", DEMO, "--out", out, "--calib", DEMO_CALIB, "--nsamples", "2", "--seqlen", "64",
+                check_rc=1)
+        self.assertIn(out, p.stderr)
+        run("quantize", DEMO, "--out", out, "--calib", DEMO_CALIB, "--nsamples", "2", "--seqlen", "64",
+            "--force", "--json", check_rc=0)
+        shutil.rmtree(out)
+
+    def test_cancelled_run_leaves_nothing(self):
+        out = out_dir("cancel")
+        proc = subprocess.Popen([GPTQ, "quantize", DEMO, "--out", out, "--calib", DEMO_CALIB,
+                                 "--nsamples", "64", "--seqlen", "256"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc.stderr.readline()  # the first progress line: the pipeline runs
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn("CANCELLED", err)
+        self.assertFalse(os.path.exists(out))
+        parent = os.path.dirname(out)
+        self.assertEqual([f for f in os.listdir(parent) if f.startswith(os.path.basename(out))], [])
+
+    def test_usage_errors(self):
+        run("quantize", DEMO, "--calib", DEMO_CALIB, check_rc=2)            # no --out
+        run("quantize", DEMO, "--out", out_dir("u"), check_rc=2)            # no --calib
+        run("quantize", DEMO, "--out", out_dir("u"), "--calib", DEMO_CALIB, "--sym", "--asym", check_rc=2)
+        p = run("quantize", DEMO, "--out", out_dir("u"), "--calib", DEMO_CALIB, "--bits", "5", check_rc=1)
+        self.assertIn("bits", p.stderr)
+
+
+@unittest.skipIf(os.environ.get("GPTQ_SANITIZED") == "1",
+                 "whole-model quantization of the shared models runs in the unsanitized preset only")
+class QuantizeSharedModels(unittest.TestCase):
+    # Bounds derived from a run of this very setting (16 x 512 calibration windows of
+    # docs_calib.txt, 4-bit g128, 8 eval windows): perplexity rose 2.4-5.3%; allow 10%.
+    def test_both_models(self):
+        for model in ("docs-llama-16m", "docs-opt-15m"):
+            src = shared(f"models/{model}")
+            out = out_dir(model)
+            p = run("quantize", src, "--out", out, "--calib", shared("data/docs_calib.txt"),
+                    "--nsamples", "16", "--seqlen", "512", "--compare-rtn", "--json", check_rc=0)
+            report = json.loads(p.stdout)
+            self.assertEqual(len(report["layers"]), 6 * (7 if "llama" in model else 6))
+            for layer in report["layers"]:
+                self.assertLess(layer["loss"], layer["rtn_loss"], (model, layer["name"]))
+            for text in ("data/docs_heldout.txt", "data/wikitext2_test.txt"):
+                fp16 = ppl(src, shared(text), 8, 512)
+                q4 = ppl(out, shared(text), 8, 512)
+                self.assertLess(q4, fp16 * 1.10, (model, text, fp16, q4))
+                self.assertGreater(q4, fp16 * 0.98, (model, text, fp16, q4))
+            shutil.rmtree(out)
 
 
 if __name__ == "__main__":

@@ -260,6 +260,27 @@ GPTQ_API gptq_status gptq_detokenize(const gptq_model *model, const int32_t *ids
                                      uint32_t flags, char *buf, size_t cap, size_t *len);
 
 
+/* ---- Quantizing a model ------------------------------------------------- */
+/* Quantizes the float model in `model_dir` with GPTQ, layer by layer on
+ * calibration text (the paper's pipeline: true-sequential, each block
+ * calibrated on the outputs of the already quantized ones), and writes a
+ * Hugging Face GPTQ checkpoint to `out_dir`: sharded safetensors with
+ * qweight/qzeros/scales/g_idx, config.json with quantization_config,
+ * quantize_config.json, tokenizer and generation config copied.
+ * `quantize_json` is a QuantizeConfig; its "calibration" says where the text
+ * comes from ({"files": ["calib.txt"], "nsamples": 128, "seqlen": 2048,
+ * "seed": 0}). The directory appears complete or not at all: an existing
+ * out_dir is refused unless "overwrite" is true, and a failure or a cancel
+ * leaves nothing. `progress` (stage "quantize": linear sublayers done/total;
+ * "write checkpoint": bytes) may return non-zero to cancel
+ * (GPTQ_ERR_CANCELLED). *report_json receives a QuantizeReport (every layer's
+ * loss, damping and seconds; totals; peak memory), owned by ctx and valid
+ * until the next call on ctx. */
+GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_dir,
+                                         const char *quantize_json, const char *out_dir,
+                                         gptq_progress_fn progress, void *user,
+                                         const char **report_json);
+
 /* ---- One matrix: the algorithm alone ----------------------------------- */
 /* For callers with their own model code: quantize one weight matrix W (the
  * Hugging Face nn.Linear weight, rows = out_features N, cols = in_features K,

@@ -1,0 +1,126 @@
+// gptq quantize: GPTQ a float model into a Hugging Face GPTQ checkpoint, with
+// a progress bar and a per-layer loss table.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/failure.h"
+#include "cli/progress_bar.h"
+#include "cli/session.h"
+
+namespace gptq::cli {
+namespace {
+
+nlohmann::json config_from_args(const Args &args) {
+  nlohmann::json cfg = nlohmann::json::object();
+  if (auto file = args.get("config")) {
+    std::ifstream in(*file);
+    if (!in) throw UsageError{"cannot read --config " + *file};
+    try {
+      in >> cfg;
+    } catch (const nlohmann::json::exception &e) {
+      throw UsageError{"--config " + *file + " is not JSON: " + e.what()};
+    }
+  }
+  // The command's defaults (4 bits, group 128, no act-order, sym, damp 0.01),
+  // where neither --config nor a flag says otherwise.
+  auto set_default = [&](const char *key, nlohmann::json v) {
+    if (!cfg.contains(key)) cfg[key] = std::move(v);
+  };
+  set_default("bits", 4);
+  set_default("group_size", 128);
+  set_default("desc_act", false);
+  set_default("sym", true);
+  set_default("damp_percent", 0.01);
+  if (auto v = args.get_int("bits")) cfg["bits"] = *v;
+  if (auto v = args.get_int("group-size")) cfg["group_size"] = *v;
+  if (args.has("act-order")) cfg["desc_act"] = true;
+  if (args.has("sym") && args.has("asym")) throw UsageError{"--sym and --asym exclude each other"};
+  if (args.has("sym")) cfg["sym"] = true;
+  if (args.has("asym")) cfg["sym"] = false;
+  if (auto v = args.get_double("damp")) cfg["damp_percent"] = *v;
+  if (args.has("v2")) cfg["checkpoint_format"] = "gptq_v2";
+  if (args.has("force")) cfg["overwrite"] = true;
+  if (args.has("compare-rtn")) cfg["compare_rtn"] = true;
+  nlohmann::json &cal = cfg["calibration"];
+  if (cal.is_null()) cal = nlohmann::json::object();
+  if (auto v = args.get("calib")) cal["files"] = nlohmann::json::array({*v});
+  if (auto v = args.get_int("nsamples")) cal["nsamples"] = *v;
+  if (!cal.contains("seqlen")) cal["seqlen"] = 0;  // the model's context, capped at 2048
+  if (auto v = args.get_int("seqlen")) cal["seqlen"] = *v;
+  if (auto v = args.get_int("seed")) cal["seed"] = *v;
+  if (!cal.contains("files") && !cal.contains("token_ids"))
+    throw UsageError{"give calibration text with --calib FILE (or calibration.files in --config)"};
+  return cfg;
+}
+
+void print_table(const nlohmann::json &report, bool rtn) {
+  std::printf("\n%-44s %14s %8s %8s%s\n", "layer", "GPTQ loss", "damp", "seconds", rtn ? "       RTN loss" : "");
+  for (const auto &l : report["layers"]) {
+    std::printf("%-44s %14.6g %8.4f %8.2f", l["name"].get<std::string>().c_str(), l["loss"].get<double>(),
+                l["damp"].get<double>(), l["seconds"].get<double>());
+    if (rtn) std::printf(" %14.6g", l["rtn_loss"].get<double>());
+    std::printf("\n");
+  }
+  std::printf("\n%zu layers in %.1f s, peak memory %.1f MB\n", report["layers"].size(),
+              report["seconds"].get<double>(), report["peak_rss_bytes"].get<double>() / 1e6);
+}
+
+}  // namespace
+
+int run_quantize(int argc, char **argv) {
+  Args args("quantize", "MODEL_DIR --out DIR --calib FILE [options]",
+            "Quantizes every linear layer of a float Hugging Face model with GPTQ, layer by\n"
+            "layer on calibration text, and writes a Hugging Face GPTQ checkpoint to DIR.\n"
+            "Defaults: 4 bits, group size 128, symmetric, damp 0.01, 128 windows of 2048\n"
+            "tokens (shortened to the model's context), seed 0.");
+  args.positional("MODEL_DIR", "the float model directory")
+      .option("out", "DIR", "where to write the checkpoint (must not exist, unless --force)")
+      .option("calib", "FILE", "calibration text (plain text, or .jsonl with a \"text\" field)")
+      .option("bits", "N", "2, 3, 4 or 8 (default 4)")
+      .option("group-size", "N", "columns per group, -1 for per-channel (default 128)")
+      .flag("act-order", "quantize columns by decreasing Hessian diagonal (desc_act)")
+      .flag("sym", "symmetric grid (default)")
+      .flag("asym", "asymmetric grid (min/max with a zero point)")
+      .option("damp", "F", "dampening as a fraction of the Hessian's mean diagonal (default 0.01)")
+      .option("nsamples", "N", "calibration windows (default 128)")
+      .option("seqlen", "N", "tokens per window (default: the model's context, at most 2048)")
+      .option("seed", "N", "seed of the window offsets (default 0)")
+      .option("config", "FILE", "a QuantizeConfig JSON; flags override its fields")
+      .flag("v2", "write zero points in the gptq_v2 layout (default: gptq, as most tools read)")
+      .flag("compare-rtn", "also report each layer's round-to-nearest loss on the same inputs")
+      .flag("force", "replace DIR if it exists (only once the new checkpoint is complete)")
+      .option("threads", "N", "CPU threads (default: one per core)")
+      .flag("json", "print the QuantizeReport JSON on stdout instead of the table");
+  if (!args.parse(argc, argv)) return 0;
+  auto out = args.get("out");
+  if (!out) throw UsageError{"missing --out DIR"};
+  const nlohmann::json cfg = config_from_args(args);
+  Session session;
+  std::string runtime = "{\"backend\": \"cpu\"";
+  if (auto t = args.get_int("threads")) runtime += ", \"threads\": " + std::to_string(*t);
+  runtime += "}";
+  if (gptq_status st = session.create_context(runtime); st != GPTQ_OK) return report_failure(st);
+  ProgressBar bar;
+  ProgressBar::cancel_on_interrupt();
+  const char *report = nullptr;
+  const std::string cfg_text = cfg.dump();
+  gptq_status st = gptq_quantize_model(session.context, args.get("MODEL_DIR")->c_str(), cfg_text.c_str(),
+                                       out->c_str(), ProgressBar::callback, &bar, &report);
+  bar.finish_line();
+  if (st != GPTQ_OK) return report_failure(st);
+  if (args.has("json")) {
+    std::printf("%s\n", report);
+  } else {
+    print_table(nlohmann::json::parse(report), args.has("compare-rtn"));
+    std::printf("checkpoint written to %s\n", out->c_str());
+  }
+  return 0;
+}
+
+}  // namespace gptq::cli
