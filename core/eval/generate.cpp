@@ -47,6 +47,10 @@ GenerationResult generate(const model::Forward &forward, const tokenizer::Tokeni
   const std::vector<std::int32_t> eos = config.stop_at_eos ? eos_ids(spec, tok) : std::vector<std::int32_t>{};
   Sampler sampler(SamplingOptions::from(config));
   tokenizer::StreamDecoder decoder(tok, /*skip_special_tokens=*/true);
+  // The continuation is decoded as the tail of prompt + continuation, so
+  // decoders that treat the start of a text specially (SentencePiece-style
+  // Strip of the leading space) do not eat the space before the first new word.
+  for (std::int32_t id : result.prompt_ids) (void)decoder.push(id);
   StopStringFilter stops(config.stop);
   auto emit = [&](const std::string &piece, std::int32_t id) {
     result.text += piece;
