@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -20,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_record.h"
 #include "core/io/read_file.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
@@ -41,35 +41,6 @@ double median(std::vector<double> v) {
 }
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string cpu_name() {
-  std::ifstream f("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
-
-std::string git_describe(const fs::path &src) {
-  const std::string cmd = "git -C '" + src.string() + "' describe --always --dirty 2>/dev/null";
-  std::string out;
-  if (FILE *p = ::popen(cmd.c_str(), "r")) {
-    char buf[128];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    ::pclose(p);
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
-  return out.empty() ? "unknown" : out;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 json row(const std::string &c, double tok_per_s) {
   return {{"case", c},
@@ -122,9 +93,9 @@ int main(int argc, char **argv) try {
     std::printf("%-16s %-44s %10.0f\n", name, "decode 1 token (KV cache)", median(decode));
   }
   const json result = {{"bench", "cpu_forward"},
-                       {"device", cpu_name()},
-                       {"commit", git_describe(src)},
-                       {"date", utc_now()},
+                       {"device", gptq::bench::cpu_name()},
+                       {"commit", gptq::bench::commit(src.string())},
+                       {"date", gptq::bench::utc_now()},
                        {"command", "build/default/bench/cpu_forward_bench"},
                        {"rows", rows}};
   std::ofstream(out) << result.dump(2) << "\n";
