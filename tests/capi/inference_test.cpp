@@ -124,7 +124,7 @@ TEST_F(InferenceApi, GreedyGenerationStreams) {
   const std::string prompt = "To create a table in PostgreSQL, use the";
   Stream s;
   ASSERT_EQ(gptq_generate(session_, prompt.data(), prompt.size(), on_token, &s), GPTQ_OK) << gptq_last_error();
-  EXPECT_EQ(s.text.rfind("CREATE TABLE command.", 0), 0u) << s.text;
+  EXPECT_EQ(s.text.rfind(" CREATE TABLE command.", 0), 0u) << s.text;
   EXPECT_GE(s.ids.size(), 12u);
   for (size_t i = 0; i < 12; ++i) EXPECT_GE(s.ids[i], 0);
   // A session carries nothing between calls: the same prompt gives the same text.
@@ -144,7 +144,7 @@ TEST_F(InferenceApi, StopStringsAreHonoured) {
   const std::string prompt = "To create a table in PostgreSQL, use the";
   Stream s;
   ASSERT_EQ(gptq_generate(session_, prompt.data(), prompt.size(), on_token, &s), GPTQ_OK);
-  EXPECT_EQ(s.text, "CREATE TABLE");
+  EXPECT_EQ(s.text, " CREATE TABLE");
 }
 
 TEST_F(InferenceApi, SessionArgumentErrors) {

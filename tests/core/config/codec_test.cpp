@@ -126,7 +126,9 @@ TEST(Codec, QuantizeConfigDefaultsMatchTheSchema) {
   EXPECT_EQ(d["mse"]["grid"], 100);
   EXPECT_EQ(d["calibration"]["nsamples"], 128);
   EXPECT_EQ(d["calibration"]["files"], json::array());
-  EXPECT_EQ(d.size(), 14u);
+  EXPECT_EQ(d["overwrite"], false);
+  EXPECT_EQ(d["compare_rtn"], false);
+  EXPECT_EQ(d.size(), 16u);
 }
 
 TEST(Codec, RuntimeEnumsAreWrittenByName) {
