@@ -22,9 +22,15 @@ TEST(GptqSolver, MatchesReferenceGoldens) {
   double worst = 1.0;
   for (const auto &g : cases) {
     const QuantResult r = quantize_matrix(g.w.data(), g.rows, g.cols, g.h.data(), g.opt, g.spec["file"].get<std::string>());
-    worst = std::min(worst, expect_matches_golden(g, r));
+    const double agree = expect_matches_golden(g, r);
+    worst = std::min(worst, agree);
     const double loss = g.spec["loss"];
-    EXPECT_NEAR(r.loss, loss, 1e-4 * std::fabs(loss)) << describe(g);
+    // Loss within 1e-4 relative where every code agrees. Where a float tie
+    // rounded the other way (another BLAS, another summation order), the
+    // error feedback after it differs and so may the loss: 1e-3 there (seen:
+    // codes 99.96% equal on the GPU machine's Xeon with 16 OpenBLAS threads).
+    const double tol = agree == 1.0 ? 1e-4 : 1e-3;
+    EXPECT_NEAR(r.loss, loss, tol * std::fabs(loss)) << describe(g) << " (codes agree " << agree << ")";
     EXPECT_NEAR(r.damp_percent, g.spec["damp_used"].get<double>(), 1e-6) << describe(g);
   }
   std::printf("worst code agreement over %zu cases: %.5f\n", cases.size(), worst);
