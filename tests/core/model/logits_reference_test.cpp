@@ -60,7 +60,11 @@ TEST(LogitsReference, MatchesTransformers) {
                                           model->spec().eos_token_ids.end());
       want.erase(eos, want.end());  // we stop at EOS without returning it
       EXPECT_EQ(g.tokens, want);
-      EXPECT_EQ(g.text, p["greedy_text"].get<std::string>());
+      // HF's greedy_text decodes the new tokens alone, so a SentencePiece-style
+      // decoder strips the first word's space; our stream keeps it (it decodes
+      // after the prompt). The tokens above are the real check.
+      const std::string want_text = p["greedy_text"];
+      EXPECT_TRUE(g.text == want_text || g.text == " " + want_text) << g.text;
     }
   }
 }
