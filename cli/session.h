@@ -1,6 +1,7 @@
 // The context and model a command works on, freed on every path out.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "gptq/gptq.h"
@@ -23,6 +24,13 @@ struct Session {
   gptq_status create_context(const std::string &runtime_json = "") {
     if (context) return GPTQ_OK;
     return gptq_context_create(runtime_json.c_str(), &context);
+  }
+
+  // A CPU context, with `threads` when the command's --threads gave it.
+  gptq_status create_cpu_context(std::optional<long long> threads) {
+    std::string json = "{\"backend\": \"cpu\"";
+    if (threads) json += ", \"threads\": " + std::to_string(*threads);
+    return create_context(json + "}");
   }
 
   gptq_status open_model(const std::string &dir) {

@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/failure.h"
+#include "cli/read_file.h"
 
 namespace gptq::cli {
 namespace {
@@ -42,14 +43,7 @@ int run_config(int argc, char **argv) {
   std::string json = args.get_or("JSON", "");
   if (auto file = args.get("file")) {
     if (args.has("JSON")) throw UsageError{"give the JSON as an argument or with -f, not both"};
-    std::ifstream in(*file, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "gptq: error: cannot read %s\n", file->c_str());
-      return 1;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    json = ss.str();
+    if (!read_file(*file, &json)) return 1;
   }
   size_t need = 0;
   gptq_status st = gptq_config_convert(kind, json.data(), json.size(), GPTQ_ENCODING_JSON,

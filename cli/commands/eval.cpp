@@ -11,6 +11,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/failure.h"
+#include "cli/read_file.h"
 #include "cli/session.h"
 
 namespace gptq::cli {
@@ -43,21 +44,13 @@ int run_eval(int argc, char **argv) {
   nlohmann::json config = nlohmann::json::object();
   if (auto n = args.get_int("seqlen")) config["seqlen"] = *n;
   if (auto n = args.get_int("max-windows")) config["max_windows"] = *n;
-  nlohmann::json runtime = {{"backend", "cpu"}};
-  if (auto n = args.get_int("threads")) runtime["threads"] = *n;
 
   const std::string path = *args.get("ppl");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "gptq: error: cannot read %s\n", path.c_str());
-    return 1;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  std::string text;
+  if (!read_file(path, &text)) return 1;
 
   Session session;
-  if (gptq_status st = session.create_context(runtime.dump()); st != GPTQ_OK) return report_failure(st);
+  if (gptq_status st = session.create_cpu_context(args.get_int("threads")); st != GPTQ_OK) return report_failure(st);
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
   const bool json = args.has("json");
   double ppl = 0;

@@ -56,11 +56,9 @@ int run_generate(int argc, char **argv) {
   }
   if (args.has("stop")) config["stop"] = args.get_all("stop");
   if (args.has("ignore-eos")) config["stop_at_eos"] = false;
-  nlohmann::json runtime = {{"backend", "cpu"}};
-  if (auto n = args.get_int("threads")) runtime["threads"] = *n;
 
   Session session;
-  if (gptq_status st = session.create_context(runtime.dump()); st != GPTQ_OK) return report_failure(st);
+  if (gptq_status st = session.create_cpu_context(args.get_int("threads")); st != GPTQ_OK) return report_failure(st);
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
   GenerationSession gen;
   if (gptq_status st = gptq_session_create(session.context, session.model, config.dump().c_str(), &gen.handle);

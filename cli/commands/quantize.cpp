@@ -102,10 +102,8 @@ int run_quantize(int argc, char **argv) {
   if (!out) throw UsageError{"missing --out DIR"};
   const nlohmann::json cfg = config_from_args(args);
   Session session;
-  std::string runtime = "{\"backend\": \"cpu\"";
-  if (auto t = args.get_int("threads")) runtime += ", \"threads\": " + std::to_string(*t);
-  runtime += "}";
-  if (gptq_status st = session.create_context(runtime); st != GPTQ_OK) return report_failure(st);
+  if (gptq_status st = session.create_cpu_context(args.get_int("threads")); st != GPTQ_OK)
+    return report_failure(st);
   ProgressBar bar;
   ProgressBar::cancel_on_interrupt();
   const char *report = nullptr;

@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/failure.h"
+#include "cli/read_file.h"
 #include "cli/session.h"
 
 namespace gptq::cli {
@@ -27,14 +28,7 @@ int run_tokenize(int argc, char **argv) {
   if (auto p = args.get("prompt")) {
     text = *p;
   } else {
-    std::ifstream in(*args.get("file"), std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "gptq: error: cannot read %s\n", args.get("file")->c_str());
-      return 1;
-    }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    text = ss.str();
+    if (!read_file(*args.get("file"), &text)) return 1;
   }
   Session session;
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK)
