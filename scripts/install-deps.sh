@@ -11,7 +11,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev nlohmann-json3-dev
   libopenblas-dev liblapacke-dev
   # tests, sanitizers and fuzzing
-  libgtest-dev libgmock-dev clang libclang-rt-14-dev binutils python3
+  libgtest-dev libgmock-dev clang libclang-rt-14-dev binutils python3 python3-numpy
 )
 
 missing=()

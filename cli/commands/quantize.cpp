@@ -47,6 +47,10 @@ nlohmann::json config_from_args(const Args &args) {
   if (args.has("v2")) cfg["checkpoint_format"] = "gptq_v2";
   if (args.has("force")) cfg["overwrite"] = true;
   if (args.has("compare-rtn")) cfg["compare_rtn"] = true;
+  if (auto v = args.get("method")) {
+    if (*v != "gptq" && *v != "rtn") throw UsageError{"--method must be gptq or rtn, not '" + *v + "'"};
+    cfg["method"] = *v;
+  }
   nlohmann::json &cal = cfg["calibration"];
   if (cal.is_null()) cal = nlohmann::json::object();
   if (auto v = args.get("calib")) cal["files"] = nlohmann::json::array({*v});
@@ -54,7 +58,8 @@ nlohmann::json config_from_args(const Args &args) {
   if (!cal.contains("seqlen")) cal["seqlen"] = 0;  // the model's context, capped at 2048
   if (auto v = args.get_int("seqlen")) cal["seqlen"] = *v;
   if (auto v = args.get_int("seed")) cal["seed"] = *v;
-  if (!cal.contains("files") && !cal.contains("token_ids"))
+  const bool rtn = cfg.value("method", std::string("gptq")) == "rtn";
+  if (!rtn && !cal.contains("files") && !cal.contains("token_ids"))
     throw UsageError{"give calibration text with --calib FILE (or calibration.files in --config)"};
   return cfg;
 }
@@ -62,8 +67,10 @@ nlohmann::json config_from_args(const Args &args) {
 void print_table(const nlohmann::json &report, bool rtn) {
   std::printf("\n%-44s %14s %8s %8s%s\n", "layer", "GPTQ loss", "damp", "seconds", rtn ? "       RTN loss" : "");
   for (const auto &l : report["layers"]) {
-    std::printf("%-44s %14.6g %8.4f %8.2f", l["name"].get<std::string>().c_str(), l["loss"].get<double>(),
-                l["damp"].get<double>(), l["seconds"].get<double>());
+    char loss[32] = "-";  // a loss of -1 was not measured (method rtn)
+    if (l["loss"].get<double>() >= 0) std::snprintf(loss, sizeof loss, "%.6g", l["loss"].get<double>());
+    std::printf("%-44s %14s %8.4f %8.2f", l["name"].get<std::string>().c_str(), loss, l["damp"].get<double>(),
+                l["seconds"].get<double>());
     if (rtn) std::printf(" %14.6g", l["rtn_loss"].get<double>());
     std::printf("\n");
   }
@@ -77,6 +84,8 @@ int run_quantize(int argc, char **argv) {
   Args args("quantize", "MODEL_DIR --out DIR --calib FILE [options]",
             "Quantizes every linear layer of a float Hugging Face model with GPTQ, layer by\n"
             "layer on calibration text, and writes a Hugging Face GPTQ checkpoint to DIR.\n"
+            "With --method rtn, rounds every weight to the nearest grid point instead (the\n"
+            "baseline; no calibration text needed).\n"
             "Defaults: 4 bits, group size 128, symmetric, damp 0.01, 128 windows of 2048\n"
             "tokens (shortened to the model's context), seed 0.");
   args.positional("MODEL_DIR", "the float model directory")
@@ -93,6 +102,7 @@ int run_quantize(int argc, char **argv) {
       .option("seed", "N", "seed of the window offsets (default 0)")
       .option("config", "FILE", "a QuantizeConfig JSON; flags override its fields")
       .flag("v2", "write zero points in the gptq_v2 layout (default: gptq, as most tools read)")
+      .option("method", "M", "gptq (default) or rtn: round-to-nearest, no calibration")
       .flag("compare-rtn", "also report each layer's round-to-nearest loss on the same inputs")
       .flag("force", "replace DIR if it exists (only once the new checkpoint is complete)")
       .option("threads", "N", "CPU threads (default: one per core)")

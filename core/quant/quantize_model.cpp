@@ -46,6 +46,43 @@ std::vector<std::vector<std::string>> sublayer_groups(const model::ModelSpec &sp
 
 }  // namespace
 
+namespace {
+
+// Round-to-nearest of every linear layer, straight from the weights: no
+// calibration, no forward pass, columns in order.
+schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const schema::QuantizeConfigT &config,
+                                           io::GptqCheckpointWriter &writer, const Progress &progress,
+                                           Clock::time_point t_start) {
+  const model::ModelSpec &spec = source.spec();
+  const QuantOptions opt = quant_options(config);
+  const CheckpointFormat format = checkpoint_format(config);
+  std::vector<std::string> names;
+  for (const auto &g : spec.arch->sequential_groups) names.insert(names.end(), g.begin(), g.end());
+  const std::uint64_t total = names.size() * static_cast<std::uint64_t>(spec.num_layers);
+  std::uint64_t done = 0;
+  schema::QuantizeReportT report = start_report(config, "cpu");
+  for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
+    const std::string prefix = model::block_prefix(*spec.arch, layer);
+    for (const auto &name : names) {
+      progress.report("quantize", done++, total);
+      const std::string full = prefix + name;
+      if (is_module_skipped(config, full)) continue;
+      const model::LinearWeights &lin = block.linear(name);
+      const auto t0 = Clock::now();
+      QuantResult r = rtn_matrix(lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+      add_layer_report(report, full, r, seconds_since(t0), std::nullopt).loss = -1.0;
+      writer.add_quantized(full, pack_gptq(r, format));
+    }
+  }
+  progress.report("quantize", done, total);
+  writer.finish(progress);
+  finish_report(report, seconds_since(t_start));
+  return report;
+}
+
+}  // namespace
+
 schema::QuantizeReportT quantize_model(const model::Model &source, const schema::QuantizeConfigT &config,
                                        const std::filesystem::path &out_dir,
                                        const QuantizeModelOptions &options, const Progress &progress,
@@ -55,6 +92,14 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   if (spec.quantization)
     fail(Status::InvalidArgument, source.directory().string() +
                                       " is already a GPTQ checkpoint; quantize the float model");
+  if (config.method == schema::QuantizeMethod::rtn) {
+    // RTN keeps the columns in order; the checkpoint and report say so.
+    schema::QuantizeConfigT rtn_config = config;
+    rtn_config.desc_act = false;
+    rtn_config.static_groups = false;
+    io::GptqCheckpointWriter writer(source, rtn_config, out_dir, {options.overwrite, 5'000'000'000});
+    return quantize_model_rtn(source, rtn_config, writer, progress, t_start);
+  }
   const QuantOptions opt = quant_options(config);
   const CheckpointFormat format = checkpoint_format(config);
   schema::CalibrationConfigT calib_config;

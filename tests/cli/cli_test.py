@@ -264,6 +264,31 @@ class Quantize(unittest.TestCase):
         parent = os.path.dirname(out)
         self.assertEqual([f for f in os.listdir(parent) if f.startswith(os.path.basename(out))], [])
 
+    def test_rtn_method(self):
+        # Round-to-nearest needs no calibration, and every stored weight lies within
+        # half a grid step of the float weight (what GPTQ's error feedback breaks).
+        sys.path.insert(0, os.path.join(REPO, "tests", "reference"))
+        import numpy as np
+        import load_gptq_checkpoint as ckpt
+        out = out_dir("rtn")
+        report = json.loads(run("quantize", DEMO, "--out", out, "--method", "rtn", "--bits", "3",
+                                "--act-order", "--json", check_rc=0).stdout)
+        self.assertEqual(report["config"]["method"], "rtn")
+        self.assertEqual(len(report["layers"]), 6 * 7)
+        self.assertTrue(all(layer["loss"] == -1 for layer in report["layers"]))
+        _, q, state, prefixes = ckpt.dequantized_state(out)
+        self.assertEqual((q["bits"], q["group_size"], q["desc_act"]), (3, 128, False))
+        src = ckpt.read_checkpoint(DEMO)
+        scales = ckpt.read_checkpoint(out)
+        for p in prefixes:
+            w, deq = src[p + ".weight"].astype(np.float32), state[p + ".weight"]
+            step = np.repeat(scales[p + ".scales"].astype(np.float32).T, 128, axis=1)
+            # half a step, plus the fp16 rounding of the stored scale over 7 steps
+            self.assertTrue(np.all(np.abs(w - deq) <= step * (0.5 + 4 * 2.0 ** -11) + 1e-7), p)
+        self.assertLess(ppl(out, DEMO_EVAL, 8, 256), 2 * ppl(DEMO, DEMO_EVAL, 8, 256))
+        run("quantize", DEMO, "--out", out_dir("u"), "--method", "awq", check_rc=2)
+        shutil.rmtree(out)
+
     def test_usage_errors(self):
         run("quantize", DEMO, "--calib", DEMO_CALIB, check_rc=2)            # no --out
         run("quantize", DEMO, "--out", out_dir("u"), check_rc=2)            # no --calib

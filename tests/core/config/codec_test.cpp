@@ -128,7 +128,8 @@ TEST(Codec, QuantizeConfigDefaultsMatchTheSchema) {
   EXPECT_EQ(d["calibration"]["files"], json::array());
   EXPECT_EQ(d["overwrite"], false);
   EXPECT_EQ(d["compare_rtn"], false);
-  EXPECT_EQ(d.size(), 16u);
+  EXPECT_EQ(d["method"], "gptq");
+  EXPECT_EQ(d.size(), 17u);
 }
 
 TEST(Codec, RuntimeEnumsAreWrittenByName) {
