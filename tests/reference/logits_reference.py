@@ -9,17 +9,31 @@ added) it records, compactly:
   - at the last position: the 32 largest logits (ids and values);
   - 24 greedy tokens from model.generate(do_sample=False) and their text
     (decoded with skip_special_tokens=True), EOS included if it comes.
-tests/core/model/logits_reference_test.cpp compares libgptq with it when the
-file is there. Usage:
+  - with --full-last: every logit at the last position (for a cosine).
+tests/core/model/logits_reference_test.cpp compares libgptq with every
+tests/data/reference/logits_*.json. Usage:
   python3 tests/reference/logits_reference.py --models ../shared/models/docs-llama-16m \
       ../shared/models/docs-opt-15m --out tests/data/reference/logits_fp16_models.json
+
+A GPTQ checkpoint written by libgptq is run as the float model its weights
+stand for (unpacked by load_gptq_checkpoint.py, no GPTQ kernel). With
+--quantize-config FILE (the QuantizeConfig it was made with, calibration files
+relative to ../shared) the entry records it, and the C++ test quantizes the
+shared model the same way and compares its own checkpoint:
+  python3 tests/reference/logits_reference.py --full-last --quantize-config q.json \
+      --models CKPT_OF_docs-llama-16m ... --out tests/data/reference/logits_gptq_w4g128.json
 """
 import argparse
 import json
 import os
+import sys
 
+import numpy as np
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import load_gptq_checkpoint as ckpt  # noqa: E402
 
 PROMPTS = [
     "To create a table in PostgreSQL, use the",
@@ -31,10 +45,29 @@ TOP = 32
 NEW_TOKENS = 24
 
 
+def load(model_dir, device):
+    """The float model, or the float model a GPTQ checkpoint stands for."""
+    config = AutoConfig.from_pretrained(model_dir)
+    if not hasattr(config, "quantization_config"):
+        return AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device).eval()
+    delattr(config, "quantization_config")  # a plain model: no GPTQ layer may replace a Linear
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    _, _, state, _ = ckpt.dequantized_state(model_dir)
+    sd = {n: torch.from_numpy(np.ascontiguousarray(a)).float() for n, a in state.items()}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    tied = {"lm_head.weight"} if getattr(config, "tie_word_embeddings", False) else set()
+    assert not unexpected and set(missing) <= tied | {n for n in missing if "rotary" in n}, (missing, unexpected)
+    model.tie_weights()
+    return model.to(device).eval()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--full-last", action="store_true", help="record every logit of the last position")
+    ap.add_argument("--quantize-config", help="the QuantizeConfig JSON the checkpoints were made with")
+    ap.add_argument("--names", nargs="+", help="model names to record (default: directory names)")
     a = ap.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -42,10 +75,13 @@ def main():
     out = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
            "torch": torch.__version__, "transformers": __import__("transformers").__version__,
            "compute_dtype": "float32", "top": TOP, "new_tokens": NEW_TOKENS, "models": []}
-    for model_dir in a.models:
+    for i, model_dir in enumerate(a.models):
         tok = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device).eval()
-        entry = {"model": os.path.basename(os.path.normpath(model_dir)), "prompts": []}
+        model = load(model_dir, device)
+        name = a.names[i] if a.names else os.path.basename(os.path.normpath(model_dir))
+        entry = {"model": name, "prompts": []}
+        if a.quantize_config:
+            entry["quantize"] = json.load(open(a.quantize_config))
         for prompt in PROMPTS:
             ids = tok(prompt)["input_ids"]
             x = torch.tensor([ids], device=device)
@@ -66,6 +102,8 @@ def main():
                 "greedy_ids": new,
                 "greedy_text": tok.decode(new, skip_special_tokens=True),
             })
+            if a.full_last:
+                entry["prompts"][-1]["last_logits"] = [round(v, 5) for v in logits[-1].tolist()]
             print(entry["model"], repr(prompt), "->", repr(entry["prompts"][-1]["greedy_text"]), flush=True)
         out["models"].append(entry)
     with open(a.out, "w") as f:
