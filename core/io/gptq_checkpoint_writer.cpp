@@ -215,8 +215,9 @@ void GptqCheckpointWriter::finish(const Progress &progress) {
     TensorSource t{view.name, view.dtype, view.shape, {}, {}};
     const std::span<const std::byte> data = view.data;
     if (!data.empty())
-      t.fill = [data, report](std::span<std::byte> chunk, std::uint64_t offset) {
+      t.fill = [data, report, &weights, name](std::span<std::byte> chunk, std::uint64_t offset) {
         std::memcpy(chunk.data(), data.data() + offset, chunk.size());
+        if (offset + chunk.size() == data.size()) weights.release(name);  // copied: drop its pages
         report(chunk.size());
       };
     total += data.size();

@@ -268,6 +268,20 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path &path) {
 
 bool SafetensorsFile::contains(std::string_view name) const { return by_name_.contains(name); }
 
+void SafetensorsFile::release(std::string_view name) const noexcept {
+  if (!mapping_) return;
+  const auto it = by_name_.find(name);
+  if (it == by_name_.end()) return;
+  const TensorEntry &e = entries_[it->second];
+  // Whole pages around the tensor: a neighbour sharing an edge page just
+  // reads it again from the file if it needs it.
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<std::uintptr_t>(mapping_->address);
+  const std::uintptr_t begin = (base + data_offset_ + e.begin) / page * page;
+  const std::uintptr_t end = std::min(base + mapping_->length, base + data_offset_ + e.end);
+  if (end > begin) ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+}
+
 TensorView SafetensorsFile::view(const TensorEntry &entry) const {
   return TensorView{entry.name, entry.dtype, entry.shape,
                     bytes_.subspan(data_offset_ + entry.begin, entry.end - entry.begin)};

@@ -75,6 +75,14 @@ class SafetensorsFile {
   // The "__metadata__" object (empty when the header has none).
   const std::map<std::string, std::string> &metadata() const noexcept { return metadata_; }
 
+  // Drops the resident pages of tensor `name` once the caller holds what it
+  // needs of them (a copy in another dtype). The view stays valid: a later
+  // access reads the file again. Streaming a model block by block otherwise
+  // keeps every block it has passed resident, and clean file pages count in
+  // RSS and in a container's memory limit. No effect for from_memory files
+  // (their bytes belong to the caller) or unknown names.
+  void release(std::string_view name) const noexcept;
+
   // Where the data section starts in the file: 8 + header length.
   std::uint64_t data_offset() const noexcept { return data_offset_; }
 

@@ -183,6 +183,13 @@ std::optional<TensorView> ShardedCheckpoint::find(std::string_view name) const {
   return impl_->shard_file(it->second).tensor(name);
 }
 
+void ShardedCheckpoint::release(std::string_view name) const noexcept {
+  const auto it = impl_->shard_index.find(name);
+  if (it == impl_->shard_index.end()) return;
+  std::lock_guard lock(impl_->mutex);
+  if (const auto &file = impl_->shards[it->second].file) file->release(name);
+}
+
 std::optional<std::uint64_t> ShardedCheckpoint::total_size() const noexcept {
   return impl_->total_size;
 }

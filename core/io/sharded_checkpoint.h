@@ -48,6 +48,9 @@ class ShardedCheckpoint {
   TensorView tensor(std::string_view name) const;
   std::optional<TensorView> find(std::string_view name) const;
 
+  // SafetensorsFile::release for the shard holding `name`, when it is mapped.
+  void release(std::string_view name) const noexcept;
+
   // "total_size" from the index's metadata, when given.
   std::optional<std::uint64_t> total_size() const noexcept;
 

@@ -28,7 +28,9 @@ std::vector<float> load_float32(const io::ShardedCheckpoint &checkpoint, std::st
     fail(Status::Format, "tensor " + t.name + " in " + checkpoint.shard_of(name) + " has shape " +
                              shape_text(t.shape) + ", expected " + shape_text(shape) +
                              " from config.json");
-  return to_float32(t);
+  std::vector<float> out = to_float32(t);
+  checkpoint.release(name);  // the float copy is what is used from now on
+  return out;
 }
 
 }  // namespace gptq::model

@@ -15,7 +15,7 @@
 set -euo pipefail
 name=$1 dir=$2 commit=$3 rows=${ROWS:-0-11}
 out=${OUT:-/tmp/out}
-GPTQ_DEBS=.carry/debs-build source scripts/device/build.sh default -DGPTQ_BUILD_TESTS=OFF -DGPTQ_CUDA=OFF \
+GPTQ_DEPS_TAR=.carry/deps/deps-tree.tar.xz source scripts/device/build.sh default -DGPTQ_BUILD_TESTS=OFF -DGPTQ_CUDA=OFF \
   >/tmp/build.log 2>&1 || { tail -50 /tmp/build.log; exit 1; }
 short=${name#docs-}; short=${short%%-*}
 if [ "${LOGITS:-1}" = 1 ]; then

@@ -9,9 +9,16 @@ preset=${1:-cuda}
 shift || true
 deps=/opt/deps
 debs=${GPTQ_DEBS:-.carry/debs}  # a smaller set serves a build without tests
+# or GPTQ_DEPS_TAR: those .debs already unpacked, static libraries and docs
+# removed, as one tar.xz (a third of the size, so a model fits beside it).
 multi=$deps/usr/lib/x86_64-linux-gnu
 if [ ! -d "$deps/usr" ]; then
-  for f in "$debs"/*.deb; do dpkg -x "$f" "$deps"; done
+  mkdir -p "$deps"
+  if [ -n "${GPTQ_DEPS_TAR:-}" ]; then
+    tar xJf "$GPTQ_DEPS_TAR" -C "$deps"
+  else
+    for f in "$debs"/*.deb; do dpkg -x "$f" "$deps"; done
+  fi
   ln -sf openblas-pthread/libopenblas.so "$multi/libopenblas.so"
   ln -sf openblas-pthread/libblas.so.3 "$multi/libblas.so.3"
   ln -sf openblas-pthread/libblas.so "$multi/libblas.so"
