@@ -10,7 +10,8 @@ for p in flatbuffers-compiler libflatbuffers-dev libflatbuffers2 libgfortran5 li
          nlohmann-json3-dev libblas-dev; do
   dpkg -x .carry/debs/${p}_*.deb "$tree"
 done
-find "$tree" -name '*.a' -delete
+# CMake's flatbuffers targets name the static library; the others are not used.
+find "$tree" -name '*.a' ! -name 'libflatbuffers.a' -delete
 rm -rf "$tree/usr/share/doc" "$tree/usr/share/man"
 mkdir -p .carry/deps
 tar cf - -C "$tree" . | xz -T0 -6 > .carry/deps/deps-tree.tar.xz
