@@ -113,6 +113,7 @@ def main():
         lo, _, hi = part.partition("-")
         wanted.update(range(int(lo), int(hi or lo) + 1))
     device = "cuda"
+    os.makedirs(a.work, exist_ok=True)
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     tok = AutoTokenizer.from_pretrained(a.model)
