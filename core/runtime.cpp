@@ -1,6 +1,7 @@
 #include "core/runtime.h"
 
 #include "core/backend_loader.h"
+#include "core/cpu/blas_kernel_advice.h"
 #include "core/cpu/cpu_backend.h"
 #include "core/error.h"
 
@@ -33,6 +34,7 @@ Runtime::Runtime(const schema::RuntimeConfigT &config)
     config_.backend = Backend::cpu;
     logger_.info("backend: cpu on " + backend_->device_name());
   }
+  if (auto advice = blas_kernel_advice()) logger_.warn(*advice);
 }
 
 }  // namespace gptq

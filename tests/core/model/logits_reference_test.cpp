@@ -102,7 +102,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
         }
         const double cosine = dot / std::sqrt(a2 * b2);
         EXPECT_GE(cosine, kMinCosine);
-        std::printf("%s %s: cosine of the last logits %.8f\n", name.c_str(), dir.filename().c_str(), cosine);
+        std::printf("%s %s: cosine of the last logits %.10f (1 - cosine %.1e)\n", name.c_str(), dir.filename().c_str(), cosine, 1 - cosine);
       }
 
       const auto config = config::parse_generation_config(
