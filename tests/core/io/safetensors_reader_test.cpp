@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "tests/core/io/io_test_support.h"
 #include "tests/support/shared_data.h"
@@ -65,6 +67,45 @@ TEST(SafetensorsReader, MapsARealShard) {
   EXPECT_EQ(t.shape, (std::vector<std::int64_t>{8192, 384}));
   EXPECT_EQ(file.metadata().at("format"), "pt");
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(t.data.data()) % 8, 0u);
+}
+
+// Resident file-backed memory of this process (RssFile), in bytes.
+std::int64_t rss_file_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("RssFile:", 0) == 0) return std::stoll(line.substr(8)) * 1024;
+  return -1;
+}
+
+TEST(SafetensorsReader, ReleaseDropsATensorsPagesAndKeepsItsView) {
+  constexpr std::size_t kBytes = 16 << 20;
+  const std::string header = R"({"t":{"dtype":"U8","shape":[)" + std::to_string(kBytes) + R"(],"data_offsets":[0,)" +
+                             std::to_string(kBytes) + "]}}";
+  TempDir dir;
+  write_bytes(dir.path() / "big.safetensors", safetensors_bytes(header, kBytes));
+  const SafetensorsFile file = SafetensorsFile::open(dir.path() / "big.safetensors");
+  const TensorView t = file.tensor("t");
+  auto checksum = [&] {
+    std::uint64_t sum = 0;
+    for (std::byte b : t.data) sum = sum * 31 + static_cast<std::uint8_t>(b);
+    return sum;
+  };
+  const std::uint64_t before = checksum();  // every page of the tensor is now resident
+  const std::int64_t touched = rss_file_bytes();
+  file.release("t");
+  const std::int64_t released = rss_file_bytes();
+  ASSERT_GE(touched, 0) << "no RssFile in /proc/self/status";
+  EXPECT_GT(touched - released, static_cast<std::int64_t>(kBytes) * 3 / 4) << touched << " -> " << released;
+  EXPECT_EQ(checksum(), before);  // read again from the file
+  file.release("no such tensor");  // ignored
+}
+
+TEST(SafetensorsReader, ReleaseLeavesCallerMemoryAlone) {
+  const std::string bytes = safetensors_bytes(R"({"t":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", 4);
+  const SafetensorsFile file = SafetensorsFile::from_memory(as_span(bytes), "mem");
+  file.release("t");
+  EXPECT_EQ(std::to_integer<int>(file.tensor("t").data[3]), static_cast<int>(bytes[bytes.size() - 1]));
 }
 
 // The fuzz seeds are written by Python's json module (scripts/make-fuzz-corpus.sh):
