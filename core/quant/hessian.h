@@ -1,7 +1,8 @@
 // Running Hessian H = 2/n * sum_t x_t x_t^T of a linear layer's inputs, fed in
 // batches of activations, as GPTQ's add_batch keeps it: for a batch of m rows,
-// H <- H * n/(n+m) + (2/(n+m)) * X^T X, n <- n + m. The rank-m update is one
-// BLAS syrk (half the work of a general product: H is symmetric).
+// H <- H * n/(n+m) + (2/(n+m)) * X^T X, n <- n + m. Only the upper triangle
+// is computed (half the work of a general product: H is symmetric), as BLAS
+// syrk on diagonal tiles and sgemm on the rows of tiles right of them.
 //
 // `count` lets a caller count a batch as the reference does (it counts
 // sequences, not tokens: its n is the number of samples); the default counts

@@ -42,6 +42,30 @@ TEST(Hessian, RunningAverageOverBatchesIsTwoOverNXtX) {
   }
 }
 
+TEST(Hessian, WideLayersAreTiledWithoutGapsOrOverlaps) {
+  // K = 2600: two full 1024-column tiles and a partial one, so every kind of
+  // tile (diagonal syrk, off-diagonal sgemm, ragged edge) is covered.
+  const std::int64_t n = 24, k = 2600;
+  const auto x = random_matrix(n, k, 3);
+  std::vector<double> want(static_cast<std::size_t>(k * k), 0.0);
+  for (std::int64_t t = 0; t < n; ++t)
+    for (std::int64_t i = 0; i < k; ++i) {
+      const double xi = x[static_cast<std::size_t>(t * k + i)];
+      for (std::int64_t j = 0; j < k; ++j)
+        want[static_cast<std::size_t>(i * k + j)] += 2.0 / n * xi * x[static_cast<std::size_t>(t * k + j)];
+    }
+  for (bool fp64 : {false, true}) {
+    HessianAccumulator acc(k, fp64);
+    acc.add_batch(x.data(), 10);
+    acc.add_batch(x.data() + 10 * k, 14);
+    const auto h = acc.hessian();
+    std::int64_t bad = 0;
+    for (std::size_t i = 0; i < h.size(); ++i)
+      bad += std::fabs(h[i] - want[i]) > (fp64 ? 1e-6 : 1e-4) * (1.0 + std::fabs(want[i]));
+    EXPECT_EQ(bad, 0) << (fp64 ? "fp64" : "fp32");
+  }
+}
+
 TEST(Hessian, CountsSamplesAsTheCallerSays) {
   // The reference counts sequences: two batches of 1 sequence x 8 tokens give
   // H = 2/2 * X^T X.
