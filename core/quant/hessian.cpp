@@ -70,23 +70,26 @@ void HessianAccumulator::add_batch(const float *x, std::int64_t rows, std::int64
                                         std::to_string(i % static_cast<std::size_t>(cols_)) + "] is not finite");
     }
   }
-  const double n = static_cast<double>(n_), m = static_cast<double>(count);
-  const double beta = n / (n + m), alpha = 2.0 / (n + m);
+  // The sum X^T X is kept and scaled by 2/n when read: the same H as the
+  // running average, without a pass over the K x K matrix per batch (beta 1
+  // lets BLAS skip it).
+  const int beta = n_ == 0 ? 0 : 1;
   if (fp64_) {
     x64_.assign(x, x + total);
-    syrk_upper<double>(cols_, rows, alpha, x64_.data(), beta, h64_.data());
+    syrk_upper<double>(cols_, rows, 1.0, x64_.data(), beta, h64_.data());
   } else {
-    syrk_upper<float>(cols_, rows, static_cast<float>(alpha), x, static_cast<float>(beta), h32_.data());
+    syrk_upper<float>(cols_, rows, 1.0f, x, static_cast<float>(beta), h32_.data());
   }
   n_ += count;
 }
 
 std::vector<float> HessianAccumulator::hessian() const {
   const auto k = static_cast<std::size_t>(cols_);
+  const double scale = n_ > 0 ? 2.0 / static_cast<double>(n_) : 0.0;
   std::vector<float> h(k * k);
   for (std::size_t i = 0; i < k; ++i) {
     for (std::size_t j = i; j < k; ++j) {
-      const float v = fp64_ ? static_cast<float>(h64_[i * k + j]) : h32_[i * k + j];
+      const float v = static_cast<float>(scale * (fp64_ ? h64_[i * k + j] : static_cast<double>(h32_[i * k + j])));
       h[i * k + j] = v;
       h[j * k + i] = v;
     }

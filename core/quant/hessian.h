@@ -1,6 +1,7 @@
 // Running Hessian H = 2/n * sum_t x_t x_t^T of a linear layer's inputs, fed in
 // batches of activations, as GPTQ's add_batch keeps it: for a batch of m rows,
-// H <- H * n/(n+m) + (2/(n+m)) * X^T X, n <- n + m. Only the upper triangle
+// H <- H * n/(n+m) + (2/(n+m)) * X^T X, n <- n + m (kept as the plain sum of
+// X^T X, scaled by 2/n when read). Only the upper triangle
 // is computed (half the work of a general product: H is symmetric), as BLAS
 // syrk on diagonal tiles and sgemm on the rows of tiles right of them.
 //
@@ -34,7 +35,7 @@ class HessianAccumulator {
   std::int64_t cols_;
   bool fp64_;
   std::int64_t n_ = 0;
-  std::vector<float> h32_;   // upper triangle (row-major) is maintained
+  std::vector<float> h32_;   // sum of X^T X; upper triangle (row-major) is maintained
   std::vector<double> h64_;
   std::vector<double> x64_;  // conversion buffer for the fp64 path
 };
