@@ -8,15 +8,12 @@
 #include <fstream>
 #include <string>
 
+#include "core/cpu/cpu_backend.h"
+
 namespace gptq::bench {
 
 // The CPU model as /proc/cpuinfo names it.
-inline std::string cpu_name() {
-  std::ifstream f("/proc/cpuinfo");
-  for (std::string line; std::getline(f, line);)
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown CPU";
-}
+inline std::string cpu_name() { return gptq::cpu_model_name(); }
 
 // `git describe --always --dirty` of `source_dir`, or $GPTQ_COMMIT where the
 // tree has no .git (the GPU machine gets a copy of the working tree), or

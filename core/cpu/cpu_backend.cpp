@@ -9,22 +9,6 @@
 namespace gptq {
 namespace {
 
-// "model name" of the first processor in /proc/cpuinfo, or a generic name.
-std::string cpu_model_name() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      if (colon != std::string::npos) {
-        auto start = line.find_first_not_of(" \t", colon + 1);
-        if (start != std::string::npos) return line.substr(start);
-      }
-    }
-  }
-  return "CPU";
-}
-
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads) : threads_(threads), model_(cpu_model_name()) {
@@ -42,6 +26,21 @@ class CpuBackend final : public Backend {
 };
 
 }  // namespace
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        auto start = line.find_first_not_of(" \t", colon + 1);
+        if (start != std::string::npos) return line.substr(start);
+      }
+    }
+  }
+  return "CPU";
+}
 
 int resolve_cpu_threads(int threads) {
   if (threads > 0) return threads;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "core/backend.h"
 
@@ -11,6 +12,9 @@ namespace gptq {
 // threads: 0 for one per core. OpenBLAS's thread count is process-wide, so the
 // last context created sets it.
 std::unique_ptr<Backend> open_cpu_backend(int threads);
+
+// The CPU's "model name" from /proc/cpuinfo ("CPU" when it has none).
+std::string cpu_model_name();
 
 // The number of threads `threads` resolves to (0 → hardware concurrency).
 int resolve_cpu_threads(int threads);
