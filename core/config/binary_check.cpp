@@ -7,7 +7,7 @@
 #include "core/config/kind_traits.h"
 #include "core/config/scalar.h"
 #include "core/config/schema_model.h"
-#include "core/config/utf8.h"
+#include "core/text/utf8.h"
 #include "core/error.h"
 
 namespace gptq::config {
@@ -58,7 +58,7 @@ class Walker {
   }
 
   void check_string(const flatbuffers::String &s, const std::string &path) const {
-    if (!is_valid_utf8(s.string_view())) error(path, "string is not valid UTF-8");
+    if (!utf8::is_valid(s.string_view())) error(path, "string is not valid UTF-8");
   }
 
   void check_vector(const flatbuffers::Type &element, const FieldInfo &info,

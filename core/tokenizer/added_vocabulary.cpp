@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/tokenizer/unicode.h"
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 
 namespace gptq::tokenizer {
 

@@ -7,7 +7,7 @@
 
 #include "core/tokenizer/json_node.h"
 #include "core/tokenizer/pre_tokenizer.h"
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 #include "core/tokenizer/word_cache.h"
 
 namespace gptq::tokenizer {

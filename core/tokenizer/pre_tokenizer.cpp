@@ -6,7 +6,7 @@
 
 #include "core/tokenizer/json_node.h"
 #include "core/tokenizer/split_patterns.h"
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 
 namespace gptq::tokenizer {
 

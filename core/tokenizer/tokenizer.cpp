@@ -13,7 +13,7 @@
 #include "core/tokenizer/normalizer.h"
 #include "core/tokenizer/post_processor.h"
 #include "core/tokenizer/pre_tokenizer.h"
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 
 namespace gptq::tokenizer {
 

@@ -6,7 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 
 namespace gptq::tokenizer {
 

@@ -18,7 +18,7 @@
 #include "core/error.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/tokenizer/unicode_nfc.h"
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 
 namespace {
 
@@ -46,7 +46,7 @@ void check(bool ok, const char *what) {
 
 void run(const Tokenizer &t, std::string_view input, Form form) {
   std::string text;
-  gptq::tokenizer::utf8::append_repaired(input, text);
+  gptq::utf8::append_repaired(input, text);
   const auto with = t.encode(input, true);
   const auto without = t.encode(input, false);
   for (int32_t id : with) check(id >= 0 && std::size_t(id) < t.vocab_size(), "id in range");
@@ -58,12 +58,12 @@ void run(const Tokenizer &t, std::string_view input, Form form) {
   }
   for (bool skip : {false, true}) {
     const std::string full = t.decode(with, skip);
-    check(gptq::tokenizer::utf8::is_valid(full), "decode is valid UTF-8");
+    check(gptq::utf8::is_valid(full), "decode is valid UTF-8");
     StreamDecoder d(t, skip);
     std::string streamed;
     for (int32_t id : with) {
       std::string piece = d.push(id);
-      check(gptq::tokenizer::utf8::is_valid(piece), "stream pieces are whole characters");
+      check(gptq::utf8::is_valid(piece), "stream pieces are whole characters");
       streamed += piece;
     }
     streamed += d.finish();

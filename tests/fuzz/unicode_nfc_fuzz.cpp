@@ -12,7 +12,7 @@
 #include <string>
 
 #include "core/tokenizer/unicode_nfc.h"
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 
 namespace {
 
@@ -30,11 +30,11 @@ void check(bool ok, const char *what) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text;
-  gptq::tokenizer::utf8::append_repaired(std::string_view(reinterpret_cast<const char *>(data), size), text);
+  gptq::utf8::append_repaired(std::string_view(reinterpret_cast<const char *>(data), size), text);
   const std::string c = normalized(NormalForm::NFC, text);
   const std::string d = normalized(NormalForm::NFD, text);
-  check(gptq::tokenizer::utf8::is_valid(c), "NFC output is valid UTF-8");
-  check(gptq::tokenizer::utf8::is_valid(d), "NFD output is valid UTF-8");
+  check(gptq::utf8::is_valid(c), "NFC output is valid UTF-8");
+  check(gptq::utf8::is_valid(d), "NFD output is valid UTF-8");
   check(normalized(NormalForm::NFC, c) == c, "NFC(NFC(x)) == NFC(x)");
   check(normalized(NormalForm::NFD, d) == d, "NFD(NFD(x)) == NFD(x)");
   check(normalized(NormalForm::NFC, d) == c, "NFC(NFD(x)) == NFC(x)");

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "core/tokenizer/unicode.h"
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 #include "tests/core/tokenizer/test_util.h"
 #include "tests/support/shared_data.h"
 

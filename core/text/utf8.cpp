@@ -1,8 +1,8 @@
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 
 #include <cstring>
 
-namespace gptq::tokenizer::utf8 {
+namespace gptq::utf8 {
 
 std::size_t valid_sequence_length(std::string_view s, std::size_t i, std::size_t *bad_len) {
   const std::size_t n = s.size();
@@ -100,4 +100,4 @@ void append_code_point(uint32_t cp, std::string &out) {
   }
 }
 
-}  // namespace gptq::tokenizer::utf8
+}  // namespace gptq::utf8

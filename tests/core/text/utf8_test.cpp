@@ -1,8 +1,8 @@
-#include "core/tokenizer/utf8.h"
+#include "core/text/utf8.h"
 
 #include <gtest/gtest.h>
 
-namespace gptq::tokenizer::utf8 {
+namespace gptq::utf8 {
 namespace {
 
 std::string repaired(std::string_view s) {
@@ -44,5 +44,28 @@ TEST(Utf8, EncodesCodePoints) {
   EXPECT_EQ(len, 2u);
 }
 
+// Configs read from binary flatbuffers are checked with is_valid too (the
+// Verifier checks bounds only, and JSON output must be valid UTF-8).
+TEST(Utf8, AcceptsWellFormed) {
+  EXPECT_TRUE(is_valid(std::string("nul\0inside", 10)));
+  EXPECT_TRUE(is_valid("\xc3\xa9"));          // U+00E9
+  EXPECT_TRUE(is_valid("\xe4\xb8\xad"));      // U+4E2D
+  EXPECT_TRUE(is_valid("\xf0\x9f\x98\x80"));  // U+1F600
+  EXPECT_TRUE(is_valid("\xf4\x8f\xbf\xbf"));  // U+10FFFF
+  EXPECT_TRUE(is_valid("\xed\x9f\xbf"));      // U+D7FF, just below surrogates
+}
+
+TEST(Utf8, RejectsMalformed) {
+  EXPECT_FALSE(is_valid("\x80"));                  // lone continuation byte
+  EXPECT_FALSE(is_valid("\xc3"));                  // truncated
+  EXPECT_FALSE(is_valid("\xc3\x28"));              // bad continuation
+  EXPECT_FALSE(is_valid("\xc0\xaf"));              // overlong '/'
+  EXPECT_FALSE(is_valid("\xe0\x80\xaf"));          // overlong, 3 bytes
+  EXPECT_FALSE(is_valid("\xed\xa0\x80"));          // U+D800 surrogate
+  EXPECT_FALSE(is_valid("\xf4\x90\x80\x80"));      // above U+10FFFF
+  EXPECT_FALSE(is_valid("\xf8\x88\x80\x80\x80"));  // 5-byte form
+  EXPECT_FALSE(is_valid("\xff"));
+}
+
 }  // namespace
-}  // namespace gptq::tokenizer::utf8
+}  // namespace gptq::utf8

@@ -1,4 +1,5 @@
-// UTF-8 decoding and repair.
+// UTF-8 validation, decoding and repair: one implementation for the tokenizer
+// and for strings of configs read from binary flatbuffers.
 //
 // Invalid input is repaired the way Python's bytes.decode("utf-8", errors="replace")
 // and Rust's String::from_utf8_lossy do it: each *maximal subpart* of an ill-formed
@@ -12,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace gptq::tokenizer::utf8 {
+namespace gptq::utf8 {
 
 inline constexpr uint32_t kReplacement = 0xFFFD;
 inline constexpr std::string_view kReplacementUtf8 = "\xEF\xBF\xBD";
@@ -52,4 +53,4 @@ void append_repaired(std::string_view s, std::string &out);
 
 void append_code_point(uint32_t cp, std::string &out);
 
-}  // namespace gptq::tokenizer::utf8
+}  // namespace gptq::utf8
