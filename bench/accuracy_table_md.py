@@ -4,8 +4,10 @@
 
 One line per configuration; for each model: perplexity of our checkpoint on
 each text, its ratio to the PyTorch reference pipeline's (same calibration
-windows), and libgptq's quantization time.
-    python3 bench/accuracy_table_md.py bench/results/accuracy-*-h200.json
+windows), and libgptq's quantization time. Several files of one model are
+merged, the first holding a configuration wins; a row from a file without a
+reference (bench/run_accuracy_cpu.py) is marked with a dagger.
+    python3 bench/accuracy_table_md.py bench/results/accuracy-*-h200.json bench/results/accuracy-*-cpu-2core.json
 """
 import json
 import sys
@@ -17,7 +19,18 @@ TEXTS = [("wikitext2_test.txt", "wiki"), ("docs_heldout.txt", "heldout")]
 
 
 def main(paths):
-    docs = [json.load(open(p)) for p in paths]
+    docs = []  # one merged document per model, in order of first appearance
+    for p in paths:
+        d = json.load(open(p))
+        cpu_only = all(r.get("baseline") is None for r in d["rows"])
+        for r in d["rows"]:
+            r["cpu_only"] = cpu_only
+        same = [m for m in docs if m["model"] == d["model"]]
+        if same:
+            have = {(r["config"], r["text"]) for r in same[0]["rows"]}
+            same[0]["rows"] += [r for r in d["rows"] if (r["config"], r["text"]) not in have]
+        else:
+            docs.append(d)
     head = ["configuration"]
     for d in docs:
         head += [f"{d['model']} {short}" for _, short in TEXTS] + ["÷ reference", "quantize"]
@@ -30,12 +43,16 @@ def main(paths):
             if not rows:
                 cells += ["—"] * (len(TEXTS) + 2)
                 continue
-            cells += [f"{rows[t]['ours']:.2f}" for t, _ in TEXTS]
             first = rows[TEXTS[0][0]]
+            mark = " †" if first["cpu_only"] and config != "FP16" else ""
+            cells += [f"{rows[t]['ours']:.2f}{mark}" for t, _ in TEXTS]
             if first.get("baseline"):
                 cells.append(" / ".join(f"{rows[t]['ours'] / rows[t]['baseline']:.3f}" for t, _ in TEXTS))
                 secs = first["quantize_seconds"]
                 cells.append(f"{secs:.1f} s" if secs >= 1 else f"{secs:.2f} s")
+            elif "quantize_seconds" in first:
+                secs = first["quantize_seconds"]
+                cells += ["", f"{secs:.1f} s †" if secs >= 1 else f"{secs:.2f} s †"]
             else:
                 cells += ["", ""]
         print("| " + " | ".join(cells) + " |")

@@ -39,7 +39,11 @@ class Grid:
         flat = (lo == 0) & (hi == 0)
         lo[flat] = -1
         hi[flat] = 1
-        scale = (hi - lo) / self.maxq
+        # A tensor divisor, not a Python number: on CUDA, PyTorch divides by a
+        # CPU scalar as a multiplication by its reciprocal, one ulp off at times,
+        # which moves codes and fp16 scales away from the CPU's (and libgptq's).
+        maxq = torch.full_like(hi, self.maxq)
+        scale = (hi - lo) / maxq
         if self.sym:
             zero = torch.full_like(scale, (self.maxq + 1) / 2)
         else:
@@ -49,7 +53,7 @@ class Grid:
             for i in range(int(self.max_shrink * self.grid + 1e-4)):
                 p = 1 - i / self.grid
                 lo1, hi1 = p * lo, p * hi
-                scale1 = (hi1 - lo1) / self.maxq
+                scale1 = (hi1 - lo1) / maxq
                 zero1 = zero if self.sym else torch.round(-lo1 / scale1)
                 q = dequant(code(x, scale1[:, None], zero1[:, None], self.maxq), scale1[:, None], zero1[:, None])
                 err = (q - x).abs().pow(self.norm).sum(1)
