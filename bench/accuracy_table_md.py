@@ -10,11 +10,13 @@ reference (bench/run_accuracy_cpu.py) is marked with a dagger.
     python3 bench/accuracy_table_md.py bench/results/accuracy-*-h200.json bench/results/accuracy-*-cpu-2core.json
 """
 import json
+import os
 import sys
 
-ORDER = ["FP16", "RTN w4 per-channel", "RTN w4 g128", "RTN w3 g128", "GPTQ w4 per-channel", "GPTQ w4 g128",
-         "GPTQ w4 g128 act-order", "GPTQ w4 g128 asym", "GPTQ w3 g128", "GPTQ w3 g128 act-order", "GPTQ w2 g64",
-         "GPTQ w8 per-channel"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
+from accuracy_configs import CONFIGS  # noqa: E402
+
+ORDER = ["FP16"] + [c[0] for c in CONFIGS]
 TEXTS = [("wikitext2_test.txt", "wiki"), ("docs_heldout.txt", "heldout")]
 
 

@@ -18,19 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
-CONFIGS = None
-
-
-def configs():
-    # The list lives in accuracy_table.py, which imports torch; read it without importing.
-    src = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference",
-                            "accuracy_table.py")).read()
-    start = src.index("CONFIGS = [")
-    ns = {}
-    exec(src[start:src.index("]\n", start) + 2], ns)
-    return ns["CONFIGS"]
-
-
+from accuracy_configs import CONFIGS  # noqa: E402
 def run(cmd):
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
@@ -46,7 +34,7 @@ def main():
     ap.add_argument("--rows", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    cfgs = [("FP16", None, 0, 0, False, True)] + configs()
+    cfgs = [("FP16", None, 0, 0, False, True)] + CONFIGS
     rows = [int(r) for r in a.rows.split(",")]
     texts = ["wikitext2_test.txt", "docs_heldout.txt"]
     model = os.path.basename(os.path.normpath(a.model))

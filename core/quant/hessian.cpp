@@ -17,31 +17,31 @@ namespace {
 // plain sgemm; only the diagonal ones stay syrk. Below 2 tiles, one syrk.
 constexpr std::int64_t kTile = 1024;
 
-template <typename T>
-void syrk_upper(std::int64_t k, std::int64_t rows, T alpha, const T *x, T beta, T *h);
-
-template <>
-void syrk_upper<float>(std::int64_t k, std::int64_t rows, float alpha, const float *x, float beta, float *h) {
-  const auto r = static_cast<blasint>(rows), ld = static_cast<blasint>(k);
-  for (std::int64_t i0 = 0; i0 < k; i0 += kTile) {
-    const auto bi = static_cast<blasint>(std::min(kTile, k - i0));
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bi, r, alpha, x + i0, ld, beta, h + i0 * k + i0, ld);
-    if (i0 + bi < k)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bi, static_cast<blasint>(k - i0 - bi), r, alpha,
-                  x + i0, ld, x + i0 + bi, ld, beta, h + i0 * k + i0 + bi, ld);
-  }
+// The BLAS routines of one precision, so the tiling below is written once.
+void syrk(blasint n, blasint k, float alpha, const float *a, blasint lda, float beta, float *c, blasint ldc) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, alpha, a, lda, beta, c, ldc);
+}
+void syrk(blasint n, blasint k, double alpha, const double *a, blasint lda, double beta, double *c, blasint ldc) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, alpha, a, lda, beta, c, ldc);
+}
+void gemm_tn(blasint m, blasint n, blasint k, float alpha, const float *a, const float *b, blasint ld, float beta,
+             float *c) {
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, alpha, a, ld, b, ld, beta, c, ld);
+}
+void gemm_tn(blasint m, blasint n, blasint k, double alpha, const double *a, const double *b, blasint ld,
+             double beta, double *c) {
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, alpha, a, ld, b, ld, beta, c, ld);
 }
 
-template <>
-void syrk_upper<double>(std::int64_t k, std::int64_t rows, double alpha, const double *x, double beta,
-                        double *h) {
+// Upper triangle of h = alpha * x^T x + beta * h, x [rows][k], h [k][k].
+template <typename T>
+void syrk_upper(std::int64_t k, std::int64_t rows, T alpha, const T *x, T beta, T *h) {
   const auto r = static_cast<blasint>(rows), ld = static_cast<blasint>(k);
   for (std::int64_t i0 = 0; i0 < k; i0 += kTile) {
     const auto bi = static_cast<blasint>(std::min(kTile, k - i0));
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, bi, r, alpha, x + i0, ld, beta, h + i0 * k + i0, ld);
+    syrk(bi, r, alpha, x + i0, ld, beta, h + i0 * k + i0, ld);
     if (i0 + bi < k)
-      cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bi, static_cast<blasint>(k - i0 - bi), r, alpha,
-                  x + i0, ld, x + i0 + bi, ld, beta, h + i0 * k + i0 + bi, ld);
+      gemm_tn(bi, static_cast<blasint>(k - i0 - bi), r, alpha, x + i0, x + i0 + bi, ld, beta, h + i0 * k + i0 + bi);
   }
 }
 

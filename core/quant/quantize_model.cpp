@@ -56,8 +56,7 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
   const model::ModelSpec &spec = source.spec();
   const QuantOptions opt = quant_options(config);
   const CheckpointFormat format = checkpoint_format(config);
-  std::vector<std::string> names;
-  for (const auto &g : spec.arch->sequential_groups) names.insert(names.end(), g.begin(), g.end());
+  const std::vector<std::string> names = sublayer_groups(spec, /*true_sequential=*/false).front();
   const std::uint64_t total = names.size() * static_cast<std::uint64_t>(spec.num_layers);
   std::uint64_t done = 0;
   schema::QuantizeReportT report = start_report(config, "cpu");

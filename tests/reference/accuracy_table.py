@@ -31,21 +31,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gptq_pipeline_ref as pipeline  # noqa: E402
 import load_gptq_checkpoint as ckpt  # noqa: E402
+from accuracy_configs import CONFIGS  # noqa: E402
 
-# name, method, bits, group size, act-order, symmetric
-CONFIGS = [
-    ("RTN w4 per-channel", "rtn", 4, -1, False, True),
-    ("RTN w4 g128", "rtn", 4, 128, False, True),
-    ("RTN w3 g128", "rtn", 3, 128, False, True),
-    ("GPTQ w4 per-channel", "gptq", 4, -1, False, True),
-    ("GPTQ w4 g128", "gptq", 4, 128, False, True),
-    ("GPTQ w4 g128 act-order", "gptq", 4, 128, True, True),
-    ("GPTQ w4 g128 asym", "gptq", 4, 128, False, False),
-    ("GPTQ w3 g128", "gptq", 3, 128, False, True),
-    ("GPTQ w3 g128 act-order", "gptq", 3, 128, True, True),
-    ("GPTQ w2 g64", "gptq", 2, 64, False, True),
-    ("GPTQ w8 per-channel", "gptq", 8, -1, False, True),
-]
 
 
 def cpu_name():
@@ -82,15 +69,6 @@ def perplexity(model, ids, seqlen, device, batch=32):
             logp = torch.log_softmax(model(x).logits.float()[:, :-1], dim=-1)
             nll_sum += -logp.gather(2, x[:, 1:, None]).double().sum().item()
     return float(np.exp(nll_sum / (n * (seqlen - 1))))
-
-
-def load_state(model, state):
-    sd = {n: torch.from_numpy(np.ascontiguousarray(v)).float() for n, v in state.items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    assert not unexpected, unexpected
-    tied = {"lm_head.weight"} if getattr(model.config, "tie_word_embeddings", False) else set()
-    assert set(missing) <= tied | {n for n in missing if "rotary" in n}, missing
-    model.tie_weights()
 
 
 def main():
@@ -139,7 +117,7 @@ def main():
         report = our_checkpoint(a, name, method, bits, group, act, sym, out)
         _, _, state, _ = ckpt.dequantized_state(out)
         model = fresh()
-        load_state(model, state)
+        ckpt.load_state(model, state, torch.float32)
         row = {"config": name, "method": method, "bits": bits, "group_size": group, "desc_act": act,
                "sym": sym, "quantize_seconds": report["seconds"], "peak_rss_bytes": report["peak_rss_bytes"],
                "ppl": ppls(model)}

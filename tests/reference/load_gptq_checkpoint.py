@@ -115,6 +115,19 @@ def relative_errors(state, prefixes, source):
         print(f"{p}: relative error {err:.4f}")
 
 
+def load_state(model, state, dtype):
+    """Puts the checkpoint's float state into a transformers model of its
+    architecture; only a tied lm_head and rotary buffers may be left out."""
+    import torch
+
+    sd = {n: torch.from_numpy(np.ascontiguousarray(a)).to(dtype) for n, a in state.items()}
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    tied = {"lm_head.weight"} if getattr(model.config, "tie_word_embeddings", False) else set()
+    assert not unexpected, unexpected
+    assert set(missing) <= tied | {n for n in missing if "rotary" in n}, missing
+    model.tie_weights()
+
+
 def run_transformers(d, state, args):
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -125,12 +138,7 @@ def run_transformers(d, state, args):
     if hasattr(config, "quantization_config"):
         delattr(config, "quantization_config")
     model = AutoModelForCausalLM.from_config(config, torch_dtype=dtype)
-    sd = {n: torch.from_numpy(np.ascontiguousarray(a)).to(dtype) for n, a in state.items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    tied = {"lm_head.weight"} if getattr(config, "tie_word_embeddings", False) else set()
-    assert not unexpected, unexpected
-    assert set(missing) <= tied | {n for n in missing if "rotary" in n}, missing
-    model.tie_weights()
+    load_state(model, state, dtype)
     model.to(args.device).eval()
     tok = AutoTokenizer.from_pretrained(d)
 

@@ -28,7 +28,6 @@ import json
 import os
 import sys
 
-import numpy as np
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -53,11 +52,7 @@ def load(model_dir, device):
     delattr(config, "quantization_config")  # a plain model: no GPTQ layer may replace a Linear
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     _, _, state, _ = ckpt.dequantized_state(model_dir)
-    sd = {n: torch.from_numpy(np.ascontiguousarray(a)).float() for n, a in state.items()}
-    missing, unexpected = model.load_state_dict(sd, strict=False)
-    tied = {"lm_head.weight"} if getattr(config, "tie_word_embeddings", False) else set()
-    assert not unexpected and set(missing) <= tied | {n for n in missing if "rotary" in n}, (missing, unexpected)
-    model.tie_weights()
+    ckpt.load_state(model, state, torch.float32)
     return model.to(device).eval()
 
 
