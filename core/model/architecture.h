@@ -80,8 +80,8 @@ struct ArchitectureSpec {
   std::vector<TensorTemplate> global_tensors;
 
   // The linear sublayers of a block in true-sequential order: each group can be
-  // quantized once the groups before it are done (the groups' inputs are the
-  // same activations).
+  // quantized once the groups before it are done. The members of a group share
+  // one input (the pipeline computes one Hessian per group and checks this).
   std::vector<std::vector<std::string_view>> sequential_groups;
 
   // config.json fields that are named differently, and defaults that differ.

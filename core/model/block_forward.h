@@ -2,16 +2,18 @@
 // calibration pipeline builds on, and what the whole-model Forward
 // (core/model/forward.h) runs layer after layer.
 //
-// Calibration use (one block at a time, true-sequential):
+// Calibration use (one block at a time, true-sequential; core/quant/
+// quantize_model.cpp):
 //   Matrix hidden = embed(spec, globals, ids, batch, seq);   // or the previous block's output
 //   for each layer:
 //     BlockWeights w = load_block_weights(spec, checkpoint, layer);
-//     for each group of spec.arch->sequential_groups:
-//       block_forward(spec, w, copy_of_hidden, batch, seq, collect_hessians_of_group);
-//       quantize the group's linears; replace w.linear(name).weight by the dequantized result
-//     block_forward(spec, w, hidden, batch, seq);  // quantized block's output feeds the next
-// The observer sees each linear's input just before the linear runs, so
-// inputs downstream of a replaced weight reflect the replacement.
+//     block_forward(spec, w, hidden, batch, seq, [&](name, input) {
+//       on the first member of a sequential group: quantize the group's linears
+//       from input's Hessian, replacing w.linear(member).weight by the result
+//     });   // hidden is now the quantized block's output, the next block's input
+// The observer sees each linear's input just before the linear runs and may
+// replace the weights of that linear and of any linear not yet run: they run
+// with the weights as they are after the call.
 #pragma once
 
 #include <cstdint>

@@ -3,11 +3,9 @@
 // so a caller can stream through a model holding a single block.
 //
 // BlockWeights is plain, mutable data on purpose. The calibration pipeline
-// loads a block, runs it (core/model/block_forward.h) with an observer that
-// collects each linear's inputs, replaces a linear's `weight` by its
-// quantized-dequantized version (same shape), and runs the block again to get
-// the inputs of the next group of sublayers and, at the end, the block's
-// output for the next block:
+// loads a block and runs it (core/model/block_forward.h) with an observer
+// that, given a linear's input, replaces linears' `weight` by their
+// quantized-dequantized version (same shape) before they run:
 //
 //   BlockWeights w = load_block_weights(spec, checkpoint, layer);
 //   LinearWeights &q = w.linear("self_attn.q_proj");

@@ -29,20 +29,36 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// The groups of sublayers quantized together: the architecture's
-// true-sequential order, or every linear of the block at once.
-std::vector<std::vector<std::string>> sublayer_groups(const model::ModelSpec &spec, bool true_sequential) {
-  std::vector<std::vector<std::string>> groups;
-  for (const auto &g : spec.arch->sequential_groups) {
-    std::vector<std::string> names(g.begin(), g.end());
-    if (true_sequential || groups.empty()) {
-      groups.push_back(std::move(names));
-    } else {
-      groups.front().insert(groups.front().end(), names.begin(), names.end());
-    }
-  }
-  return groups;
+// Every linear sublayer of a block, in the architecture's order.
+std::vector<std::string> all_sublayers(const model::ModelSpec &spec) {
+  std::vector<std::string> names;
+  for (const auto &g : spec.arch->sequential_groups) names.insert(names.end(), g.begin(), g.end());
+  return names;
 }
+
+// The index of the sequential group that holds `name`.
+std::size_t group_of(const std::vector<std::vector<std::string_view>> &groups, std::string_view name,
+                     std::int64_t layer) {
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (std::string_view member : groups[g])
+      if (member == name) return g;
+  fail(Status::Internal, "layer " + std::to_string(layer) + ": the block ran " + std::string(name) +
+                             ", which no sequential group names");
+}
+
+// True when modules_to_skip names every member of the group: no Hessian needed.
+bool group_skipped(const schema::QuantizeConfigT &config, const std::string &prefix,
+                   const std::vector<std::string_view> &group) {
+  for (std::string_view name : group)
+    if (!is_module_skipped(config, prefix + std::string(name))) return false;
+  return true;
+}
+
+// What the pipeline knows of a sequential group's input during a block's run.
+struct GroupInput {
+  const Matrix *seen = nullptr;                  // the input its first member ran on
+  std::optional<HessianAccumulator> hessian;     // kept until the group is quantized
+};
 
 }  // namespace
 
@@ -56,7 +72,7 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
   const model::ModelSpec &spec = source.spec();
   const QuantOptions opt = quant_options(config);
   const CheckpointFormat format = checkpoint_format(config);
-  const std::vector<std::string> names = sublayer_groups(spec, /*true_sequential=*/false).front();
+  const std::vector<std::string> names = all_sublayers(spec);
   const std::uint64_t total = names.size() * static_cast<std::uint64_t>(spec.num_layers);
   std::uint64_t done = 0;
   schema::QuantizeReportT report = start_report(config, "cpu");
@@ -123,7 +139,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     hidden = model::embed(spec, globals, ids, batch, seq);
   }
 
-  const auto groups = sublayer_groups(spec, config.true_sequential);
+  const auto &groups = spec.arch->sequential_groups;
   std::uint64_t total = 0;
   for (const auto &g : groups) total += g.size();
   total *= static_cast<std::uint64_t>(spec.num_layers);
@@ -134,36 +150,19 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
     const std::string prefix = model::block_prefix(*spec.arch, layer);
-    for (const auto &group : groups) {
-      // Hessians of this group's inputs, from a run of the block as it is now
-      // (earlier groups already quantized).
-      std::map<std::string, HessianAccumulator, std::less<>> hessians;
-      for (const auto &name : group) {
-        if (is_module_skipped(config, prefix + name)) continue;
-        hessians.emplace(name, HessianAccumulator(block.linear(name).in_features, opt.hessian_fp64));
-      }
-      if (hessians.empty()) {
-        done += group.size();
-        continue;
-      }
-      Matrix scratch = hidden;
-      model::block_forward(spec, block, scratch, batch, seq,
-                           [&](std::string_view sublayer, const Matrix &input) {
-                             auto it = hessians.find(sublayer);
-                             if (it != hessians.end())
-                               it->second.add_batch(input.data.data(), input.rows, batch);
-                           });
-      for (const auto &name : group) {
-        const std::string full = prefix + name;
+    // Quantizes the members of group g from the Hessian of their shared input
+    // and puts the dequantized weights in place.
+    auto quantize_group = [&](std::size_t g, const HessianAccumulator &hessian) {
+      const std::vector<float> h = hessian.hessian();
+      for (std::string_view name : groups[g]) {
+        const std::string full = prefix + std::string(name);
         progress.report("quantize", done, total);
-        auto it = hessians.find(name);
-        if (it == hessians.end()) {
+        if (is_module_skipped(config, full)) {
           ++done;
           continue;
         }
         model::LinearWeights &lin = block.linear(name);
         const auto t0 = Clock::now();
-        const std::vector<float> h = it->second.hessian();
         QuantResult r = quantize_matrix(lin.weight.data(), lin.out_features, lin.in_features, h.data(),
                                         opt, full, options.threads);
         const double secs = seconds_since(t0);
@@ -178,11 +177,54 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         writer.add_quantized(full, pack_gptq(r, format));
         lin.weight = std::move(r.dequant);
         ++done;
-        it->second = HessianAccumulator(1, false);  // free the Hessian
       }
+    };
+    // The members of a group share one input (ArchitectureSpec), so its
+    // Hessian is accumulated once, from the first member the block runs.
+    std::vector<GroupInput> inputs(groups.size());
+    auto observe = [&](std::string_view name, const Matrix &input, bool quantize_now) {
+      const std::size_t g = group_of(groups, name, layer);
+      if (inputs[g].seen) {
+        if (inputs[g].seen != &input)
+          fail(Status::Internal, prefix + std::string(name) + ": the members of a sequential group do not share one input");
+        return;
+      }
+      inputs[g].seen = &input;
+      if (group_skipped(config, prefix, groups[g])) {
+        done += groups[g].size();
+        return;
+      }
+      HessianAccumulator hessian(input.cols, opt.hessian_fp64);
+      hessian.add_batch(input.data.data(), input.rows, batch);
+      if (quantize_now) {
+        quantize_group(g, hessian);
+      } else {
+        inputs[g].hessian = std::move(hessian);
+      }
+    };
+    if (config.true_sequential) {
+      // One run of the block: each group is quantized the moment its input
+      // reaches it, so its linears — and everything downstream — run with the
+      // quantized weights of the groups before it, as the reference's run per
+      // group computes them; the output is the quantized block's.
+      model::block_forward(spec, block, hidden, batch, seq,
+                           [&](std::string_view name, const Matrix &input) { observe(name, input, true); });
+    } else {
+      // Every group's input from the float block, then all quantized, then
+      // the quantized block's output for the next block.
+      Matrix scratch = hidden;
+      model::block_forward(spec, block, scratch, batch, seq,
+                           [&](std::string_view name, const Matrix &input) { observe(name, input, false); });
+      scratch = Matrix();
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        if (!inputs[g].hessian) continue;  // skipped: counted when seen
+        quantize_group(g, *inputs[g].hessian);
+        inputs[g].hessian.reset();
+      }
+      model::block_forward(spec, block, hidden, batch, seq);
     }
-    // The quantized block's output is the next block's input.
-    model::block_forward(spec, block, hidden, batch, seq);
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      if (!inputs[g].seen) fail(Status::Internal, prefix + std::string(groups[g].front()) + " was never run");
     progress.report("quantize", done, total);
   }
   writer.finish(progress);

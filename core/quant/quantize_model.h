@@ -1,11 +1,14 @@
 // The layer-by-layer GPTQ pipeline of the paper, on a whole Hugging Face
-// model: calibration windows → block 0's input; for each block, for each
-// group of linear sublayers in true-sequential order, collect the group's
-// input Hessians by running the block (with the already-quantized sublayers
-// in place), quantize each linear, put its dequantized weight back; then run
-// the quantized block once more to make the next block's input. Quantized
-// layers stream into a GptqCheckpointWriter (one block in memory: its fp32
-// weights plus the calibration activations).
+// model: calibration windows → block 0's input; for each block, each group of
+// linear sublayers in true-sequential order gets the Hessian of its input as
+// the block computes it with the groups before it already quantized, is
+// quantized, and its dequantized weights go back in place; the quantized
+// block's output is the next block's input. The reference reruns the block
+// for every group; since a group's input does not depend on the groups after
+// it, one run that quantizes each group as its input arrives computes the
+// same inputs (core/quant/quantize_model.cpp). Quantized layers stream into a
+// GptqCheckpointWriter (one block in memory: its fp32 weights plus the
+// calibration activations).
 #pragma once
 
 #include <filesystem>

@@ -1,16 +1,19 @@
 // The CPU forward pass on the real test models: the KV cache, batching and
 // block-by-block streaming give the logits of the plain whole-model run; the
-// observer sees every linear's input in order; mutated weights take effect.
+// observer sees every linear's input in order, one input per sequential
+// group, and weights it replaces run; mutated weights take effect.
 // Accuracy against transformers is tested in tests/core/eval/perplexity_test.cpp.
 #include "core/model/forward.h"
 
 #include <gtest/gtest.h>
 
-#include "core/error.h"
-
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "core/error.h"
 
 #include "core/model/model.h"
 #include "tests/support/shared_data.h"
@@ -100,6 +103,40 @@ TEST_P(ForwardTest, ObserverSeesEveryLinearInputInOrder) {
   // Every sublayer of the true-sequential order is observed.
   for (const auto &group : spec.arch->sequential_groups)
     for (std::string_view name : group) EXPECT_NE(std::find(seen.begin(), seen.end(), name), seen.end()) << name;
+}
+
+// The pipeline computes one Hessian per sequential group: its members must
+// run on one and the same input.
+TEST_P(ForwardTest, MembersOfASequentialGroupShareOneInput) {
+  const ModelSpec &spec = model_->spec();
+  const auto n = static_cast<std::int64_t>(ids_.size());
+  Matrix hidden = embed(spec, forward_->globals(), ids_, 1, n);
+  std::map<std::string, const Matrix *, std::less<>> input_of;
+  block_forward(spec, forward_->block(0), hidden, 1, n,
+                [&](std::string_view name, const Matrix &x) { input_of[std::string(name)] = &x; });
+  for (const auto &group : spec.arch->sequential_groups) {
+    ASSERT_TRUE(input_of.contains(group.front())) << group.front();
+    for (std::string_view name : group) EXPECT_EQ(input_of[std::string(name)], input_of[std::string(group.front())]) << name;
+  }
+}
+
+// The observer may replace the weights of the linear it is called for: the
+// linear runs with them.
+TEST_P(ForwardTest, WeightsReplacedByTheObserverRun) {
+  const ModelSpec &spec = model_->spec();
+  const auto n = static_cast<std::int64_t>(ids_.size());
+  const Matrix input = embed(spec, forward_->globals(), ids_, 1, n);
+  BlockWeights zeroed = load_block_weights(spec, model_->weights(), 1);
+  BlockWeights observed = zeroed;
+  const std::string_view down = spec.arch->block_layout.down;
+  std::fill(zeroed.linear(down).weight.begin(), zeroed.linear(down).weight.end(), 0.0f);
+  Matrix want = input;
+  block_forward(spec, zeroed, want, 1, n);
+  Matrix got = input;
+  block_forward(spec, observed, got, 1, n, [&](std::string_view name, const Matrix &) {
+    if (name == down) std::fill(observed.linear(down).weight.begin(), observed.linear(down).weight.end(), 0.0f);
+  });
+  EXPECT_EQ(got.data, want.data);
 }
 
 TEST_P(ForwardTest, MutatedWeightsTakeEffect) {
