@@ -8,12 +8,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/tensor/page_allocator.h"
+
 namespace gptq {
 
 struct Matrix {
   std::int64_t rows = 0;
   std::int64_t cols = 0;
-  std::vector<float> data;  // rows * cols, row i at data[i * cols]
+  // rows * cols, row i at data[i * cols]. Large ones are mappings of their own
+  // (core/tensor/page_allocator.h: peak memory is what is live).
+  std::vector<float, PageAllocator<float>> data;
 
   Matrix() = default;
   Matrix(std::int64_t r, std::int64_t c)
