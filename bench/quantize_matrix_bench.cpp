@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
   }, 3);
   const double sgemm_gflops = 2.0 * 4096 * 4096 * 2048 / t_sgemm / 1e9;
 
-  gptq::quant::HessianAccumulator acc(k, false);
+  gptq::quant::HessianAccumulator acc(k, false, threads);
   std::size_t next = 0;
   const double t_batch = median_seconds([&] { acc.add_batch(pool[next++ % 4].data(), tokens); }, reps);
   const double hess_gflops = static_cast<double>(tokens) * k * k / t_batch / 1e9;

@@ -97,7 +97,7 @@ GPTQ_API gptq_status gptq_quantize_matrix(gptq_context *ctx, const float *weight
                                        threads_of(ctx));
     } else {
       elements(n, cols, "n", "cols");
-      gptq::quant::HessianAccumulator acc(cols, options.hessian_fp64);
+      gptq::quant::HessianAccumulator acc(cols, options.hessian_fp64, threads_of(ctx));
       acc.add_batch(activations, n);
       const std::vector<float> h = acc.hessian();
       r = gptq::quant::quantize_matrix(weights, rows, cols, h.data(), options, "matrix",

@@ -18,13 +18,17 @@ constexpr Index kRowChunk = 256;  // output rows per task: a 128-column block sl
 
 std::size_t at(Index i) { return static_cast<std::size_t>(i); }
 
-// dst[c][r] = src[r][c] for a rows x cols source, in tiles for cache reuse.
-void transpose(const float *src, Index rows, Index cols, float *dst) {
-  constexpr Index t = 32;
-  for (Index r0 = 0; r0 < rows; r0 += t)
-    for (Index c0 = 0; c0 < cols; c0 += t)
-      for (Index r = r0; r < std::min(rows, r0 + t); ++r)
-        for (Index c = c0; c < std::min(cols, c0 + t); ++c) dst[c * rows + r] = src[r * cols + c];
+constexpr Index kTile = 32;  // square tiles of the transposes: 32 rows of 32 floats stay in L1
+
+// dst[c][r] = src[r][c] for a rows x cols source, in tiles for cache reuse,
+// bands of destination rows on the threads.
+void transpose(const float *src, Index rows, Index cols, float *dst, int threads) {
+  for_row_chunks(cols, 8 * kTile, threads, [&](Index c_begin, Index c_end) {
+    for (Index r0 = 0; r0 < rows; r0 += kTile)
+      for (Index c0 = c_begin; c0 < c_end; c0 += kTile)
+        for (Index r = r0; r < std::min(rows, r0 + kTile); ++r)
+          for (Index c = c0; c < std::min(c_end, c0 + kTile); ++c) dst[c * rows + r] = src[r * cols + c];
+  });
 }
 
 // Everything the per-block, per-row-chunk kernel reads and writes.
@@ -123,7 +127,7 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
   const Index kn = rows * cols;
 
   s.wt.resize(at(kn));
-  transpose(w, rows, cols, s.wt.data());
+  transpose(w, rows, cols, s.wt.data(), threads);
   s.scale.assign(at(groups * rows), 0.0f);
   s.zero.assign(at(groups * rows), 0.0f);
   // Per-channel grids are fitted on W as given, before dead inputs are zeroed
@@ -152,11 +156,13 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
       return hm[at(a * cols + a)] > hm[at(b * cols + b)];
     });
     std::vector<float> pw(at(kn)), ph(at(cols * cols));
-    for (Index i = 0; i < cols; ++i) {
-      const Index pi = s.perm[at(i)];
-      std::copy_n(&s.wt[at(pi * rows)], rows, &pw[at(i * rows)]);
-      for (Index j = 0; j < cols; ++j) ph[at(i * cols + j)] = hm[at(pi * cols + s.perm[at(j)])];
-    }
+    for_row_chunks(cols, 8 * kTile, threads, [&](Index i0, Index i1) {
+      for (Index i = i0; i < i1; ++i) {
+        const Index pi = s.perm[at(i)];
+        std::copy_n(&s.wt[at(pi * rows)], rows, &pw[at(i * rows)]);
+        for (Index j = 0; j < cols; ++j) ph[at(i * cols + j)] = hm[at(pi * cols + s.perm[at(j)])];
+      }
+    });
     s.wt.swap(pw);
     hm.swap(ph);
   }
@@ -199,18 +205,25 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
   res.scales = std::move(s.scale);
   res.zeros.resize(res.scales.size());
   for (std::size_t i = 0; i < res.zeros.size(); ++i) res.zeros[i] = static_cast<std::int32_t>(s.zero[i]);
+  // Back to [rows][cols] in the original column order: tiles of solve
+  // positions x rows (the source is column-major in solve order), bands of
+  // output rows on the threads.
   res.codes.resize(at(kn));
   res.dequant.resize(at(kn));
-  for (Index i = 0; i < cols; ++i) {
-    const Index orig = s.perm[at(i)];
-    const Index g = res.g_idx[at(orig)];
-    for (Index r = 0; r < rows; ++r) {
-      const std::uint8_t c = s.q[at(i * rows + r)];
-      res.codes[at(r * cols + orig)] = c;
-      res.dequant[at(r * cols + orig)] =
-          grid_dequant(static_cast<float>(c), res.scales[at(g * rows + r)], s.zero[at(g * rows + r)]);
+  for_row_chunks(rows, 2 * kTile, threads, [&](Index r0, Index r1) {
+    for (Index i0 = 0; i0 < cols; i0 += kTile) {
+      for (Index r = r0; r < r1; ++r) {
+        for (Index i = i0; i < std::min(cols, i0 + kTile); ++i) {
+          const Index orig = s.perm[at(i)];
+          const Index g = res.g_idx[at(orig)];
+          const std::uint8_t c = s.q[at(i * rows + r)];
+          res.codes[at(r * cols + orig)] = c;
+          res.dequant[at(r * cols + orig)] =
+              grid_dequant(static_cast<float>(c), res.scales[at(g * rows + r)], s.zero[at(g * rows + r)]);
+        }
+      }
     }
-  }
+  });
   return res;
 }
 

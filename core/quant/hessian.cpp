@@ -3,10 +3,10 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 
 #include "core/error.h"
+#include "core/quant/finite_scan.h"
 
 namespace gptq::quant {
 namespace {
@@ -47,7 +47,8 @@ void syrk_upper(std::int64_t k, std::int64_t rows, T alpha, const T *x, T beta, 
 
 }  // namespace
 
-HessianAccumulator::HessianAccumulator(std::int64_t cols, bool fp64) : cols_(cols), fp64_(fp64) {
+HessianAccumulator::HessianAccumulator(std::int64_t cols, bool fp64, int threads)
+    : cols_(cols), fp64_(fp64), threads_(threads) {
   if (cols <= 0) fail(Status::InvalidArgument, "HessianAccumulator: cols must be > 0, got " + std::to_string(cols));
   const auto size = static_cast<std::size_t>(cols) * static_cast<std::size_t>(cols);
   if (fp64_) {
@@ -63,12 +64,10 @@ void HessianAccumulator::add_batch(const float *x, std::int64_t rows, std::int64
   if (count < 0) count = rows;
   if (count == 0) fail(Status::InvalidArgument, "HessianAccumulator::add_batch: count must be > 0");
   const std::size_t total = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols_);
-  for (std::size_t i = 0; i < total; ++i) {
-    if (!std::isfinite(x[i])) {
-      fail(Status::InvalidArgument, "HessianAccumulator::add_batch: activation [" +
-                                        std::to_string(i / static_cast<std::size_t>(cols_)) + "][" +
-                                        std::to_string(i % static_cast<std::size_t>(cols_)) + "] is not finite");
-    }
+  if (const auto bad = first_non_finite(x, total, threads_)) {
+    const auto k = static_cast<std::size_t>(cols_);
+    fail(Status::InvalidArgument, "HessianAccumulator::add_batch: activation [" + std::to_string(*bad / k) + "][" +
+                                      std::to_string(*bad % k) + "] is not finite");
   }
   // The sum X^T X is kept and scaled by 2/n when read: the same H as the
   // running average, without a pass over the K x K matrix per batch (beta 1

@@ -18,8 +18,10 @@ namespace gptq::quant {
 
 class HessianAccumulator {
  public:
-  // `cols` is K, the layer's input width; fp64 accumulates in double.
-  HessianAccumulator(std::int64_t cols, bool fp64);
+  // `cols` is K, the layer's input width; fp64 accumulates in double;
+  // threads (0: one per core) scan each batch for NaN/Inf (BLAS runs on
+  // OpenBLAS's own threads).
+  HessianAccumulator(std::int64_t cols, bool fp64, int threads = 0);
 
   // x is [rows][cols] row-major (one activation vector per row). Rejects
   // NaN/Inf and non-positive sizes with InvalidArgument, leaving H unchanged.
@@ -34,6 +36,7 @@ class HessianAccumulator {
  private:
   std::int64_t cols_;
   bool fp64_;
+  int threads_;
   std::int64_t n_ = 0;
   std::vector<float> h32_;   // sum of X^T X; upper triangle (row-major) is maintained
   std::vector<double> h64_;

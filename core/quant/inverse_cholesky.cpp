@@ -12,10 +12,15 @@
 
 namespace gptq::quant {
 
-bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u) {
+bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u, float damp) {
   const auto kk = static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
   std::vector<double> a(kk);
   std::reverse_copy(h, h + kk, a.begin());  // a = J H J (symmetric, any major)
+  // The damped diagonal is rounded to float first, as a float H + damp would be.
+  for (std::size_t i = 0; i < static_cast<std::size_t>(k); ++i) {
+    const std::size_t d = i * static_cast<std::size_t>(k) + i;
+    a[kk - 1 - d] = static_cast<double>(h[d] + damp);
+  }
   const auto n = static_cast<lapack_int>(k);
   if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, a.data(), n) != 0) return false;
   if (LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'N', n, a.data(), n) != 0) return false;
@@ -33,17 +38,13 @@ bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u) {
 
 double damped_inverse_upper_cholesky(const float *h, std::int64_t k, const QuantOptions &opt,
                                      std::string_view layer, float *u) {
-  const auto kk = static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
   double mean = 0.0;
   for (std::int64_t i = 0; i < k; ++i) mean += h[i * k + i];
   const auto mean_diag = static_cast<float>(mean / static_cast<double>(k));
-  std::vector<float> damped(kk);
   double percent = opt.damp_percent;
   for (;;) {
-    std::copy(h, h + kk, damped.begin());
     const float damp = static_cast<float>(percent) * mean_diag;
-    for (std::int64_t i = 0; i < k; ++i) damped[static_cast<std::size_t>(i * k + i)] += damp;
-    if (inverse_upper_cholesky(damped.data(), k, u)) return percent;
+    if (inverse_upper_cholesky(h, k, u, damp)) return percent;
     const double next = percent + opt.damp_auto_increment;
     if (opt.damp_auto_increment <= 0.0f || next > kMaxDampPercent + 1e-9) {
       std::ostringstream msg;

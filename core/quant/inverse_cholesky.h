@@ -11,9 +11,10 @@
 
 namespace gptq::quant {
 
-// U of H^-1 for a symmetric positive definite H (both triangles of the
-// row-major k x k `h` are read); writes U row-major with zeros below the
-// diagonal. Returns false when H is not (numerically) positive definite.
+// U of (H + damp I)^-1 for a symmetric positive definite H (both triangles of
+// the row-major k x k `h` are read); writes U row-major with zeros below the
+// diagonal. Returns false when H + damp I is not (numerically) positive
+// definite.
 //
 // Instead of the reference's cholesky -> cholesky_inverse -> cholesky (four
 // O(k^3/3) LAPACK steps) it factors the reversed matrix J H J = R^T R (J the
@@ -27,9 +28,9 @@ namespace gptq::quant {
 // condition number of 1e4 (measured on the golden Hessians), enough to flip
 // codes and, through the error feedback, whole rows; in float64 the only
 // difference between implementations is that final rounding.
-bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u);
+bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u, float damp = 0.0f);
 
-// Adds damping to a copy of h and calls inverse_upper_cholesky, retrying with
+// Calls inverse_upper_cholesky with damping, retrying with
 // more damping as described above. Returns the damp_percent used. Throws
 // Status::Numerical naming `layer` when no damping up to the limit works.
 double damped_inverse_upper_cholesky(const float *h, std::int64_t k, const QuantOptions &opt,

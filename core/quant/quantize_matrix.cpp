@@ -1,10 +1,10 @@
 #include "core/quant/quantize_matrix.h"
 
-#include <cmath>
 #include <sstream>
 #include <string>
 
 #include "core/error.h"
+#include "core/quant/finite_scan.h"
 #include "core/quant/gptq_solver.h"
 #include "core/quant/rtn.h"
 
@@ -23,17 +23,15 @@ void check_shape(std::int64_t rows, std::int64_t cols, std::string_view layer) {
 }
 
 // First non-finite element of a rows x cols matrix, reported by position.
-void check_finite(const float *m, std::int64_t rows, std::int64_t cols, const char *name, std::string_view layer) {
+void check_finite(const float *m, std::int64_t rows, std::int64_t cols, const char *name, std::string_view layer,
+                  int threads) {
   if (m == nullptr) invalid(layer, std::string(name) + " is null");
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const float *row = m + r * cols;
-    for (std::int64_t c = 0; c < cols; ++c) {
-      if (!std::isfinite(row[c])) {
-        std::ostringstream what;
-        what << name << "[" << r << "][" << c << "] is " << row[c] << " (must be finite)";
-        invalid(layer, what.str());
-      }
-    }
+  const auto n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
+  if (const auto bad = first_non_finite(m, n, threads)) {
+    const auto c = static_cast<std::size_t>(cols);
+    std::ostringstream what;
+    what << name << "[" << *bad / c << "][" << *bad % c << "] is " << m[*bad] << " (must be finite)";
+    invalid(layer, what.str());
   }
 }
 
@@ -66,8 +64,8 @@ QuantResult quantize_matrix(const float *w, std::int64_t rows, std::int64_t cols
                             const QuantOptions &opt, std::string_view layer, int threads) {
   check_shape(rows, cols, layer);
   validate_options(opt, cols, layer);
-  check_finite(w, rows, cols, "weight", layer);
-  check_finite(hessian, cols, cols, "hessian", layer);
+  check_finite(w, rows, cols, "weight", layer, threads);
+  check_finite(hessian, cols, cols, "hessian", layer, threads);
   return gptq_solve(w, rows, cols, hessian, opt, layer, threads);
 }
 
@@ -75,7 +73,7 @@ QuantResult rtn_matrix(const float *w, std::int64_t rows, std::int64_t cols, con
                        std::string_view layer) {
   check_shape(rows, cols, layer);
   validate_options(opt, cols, layer);
-  check_finite(w, rows, cols, "weight", layer);
+  check_finite(w, rows, cols, "weight", layer, 0);
   return rtn_quantize(w, rows, cols, opt);
 }
 

@@ -194,7 +194,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         done += groups[g].size();
         return;
       }
-      HessianAccumulator hessian(input.cols, opt.hessian_fp64);
+      HessianAccumulator hessian(input.cols, opt.hessian_fp64, options.threads);
       hessian.add_batch(input.data.data(), input.rows, batch);
       if (quantize_now) {
         quantize_group(g, hessian);
