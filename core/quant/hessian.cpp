@@ -11,38 +11,19 @@
 namespace gptq::quant {
 namespace {
 
-// Columns per tile of the upper triangle. OpenBLAS's ssyrk runs well below its
-// sgemm (784 vs 1224 GFLOP/s at K=4096 on 16 threads of a Xeon, 60% of it on
-// 2 cores): its threading splits the triangle poorly. Off-diagonal tiles are
-// plain sgemm; only the diagonal ones stay syrk. Below 2 tiles, one syrk.
-constexpr std::int64_t kTile = 1024;
-
-// The BLAS routines of one precision, so the tiling below is written once.
-void syrk(blasint n, blasint k, float alpha, const float *a, blasint lda, float beta, float *c, blasint ldc) {
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, alpha, a, lda, beta, c, ldc);
+// The upper triangle of h = alpha * x^T x + beta * h, x [rows][k], h [k][k],
+// as one BLAS syrk. (Tiling it into syrk on diagonal tiles and sgemm beside
+// them, tried when a mis-detected OpenBLAS ran syrk far below sgemm, is
+// slower with the right kernels: 857 vs 1058 GFLOP/s at K = 4096 on 16 threads
+// of the H200 host's Xeon, 208 vs 282 on 2 of them, OpenBLAS 0.3.21 SkylakeX
+// kernels, 2026-11-26.)
+void syrk_upper(std::int64_t k, std::int64_t rows, float alpha, const float *x, float beta, float *h) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(rows), alpha, x,
+              static_cast<blasint>(k), beta, h, static_cast<blasint>(k));
 }
-void syrk(blasint n, blasint k, double alpha, const double *a, blasint lda, double beta, double *c, blasint ldc) {
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, alpha, a, lda, beta, c, ldc);
-}
-void gemm_tn(blasint m, blasint n, blasint k, float alpha, const float *a, const float *b, blasint ld, float beta,
-             float *c) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, alpha, a, ld, b, ld, beta, c, ld);
-}
-void gemm_tn(blasint m, blasint n, blasint k, double alpha, const double *a, const double *b, blasint ld,
-             double beta, double *c) {
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, alpha, a, ld, b, ld, beta, c, ld);
-}
-
-// Upper triangle of h = alpha * x^T x + beta * h, x [rows][k], h [k][k].
-template <typename T>
-void syrk_upper(std::int64_t k, std::int64_t rows, T alpha, const T *x, T beta, T *h) {
-  const auto r = static_cast<blasint>(rows), ld = static_cast<blasint>(k);
-  for (std::int64_t i0 = 0; i0 < k; i0 += kTile) {
-    const auto bi = static_cast<blasint>(std::min(kTile, k - i0));
-    syrk(bi, r, alpha, x + i0, ld, beta, h + i0 * k + i0, ld);
-    if (i0 + bi < k)
-      gemm_tn(bi, static_cast<blasint>(k - i0 - bi), r, alpha, x + i0, x + i0 + bi, ld, beta, h + i0 * k + i0 + bi);
-  }
+void syrk_upper(std::int64_t k, std::int64_t rows, double alpha, const double *x, double beta, double *h) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, static_cast<blasint>(k), static_cast<blasint>(rows), alpha, x,
+              static_cast<blasint>(k), beta, h, static_cast<blasint>(k));
 }
 
 }  // namespace
@@ -75,9 +56,9 @@ void HessianAccumulator::add_batch(const float *x, std::int64_t rows, std::int64
   const int beta = n_ == 0 ? 0 : 1;
   if (fp64_) {
     x64_.assign(x, x + total);
-    syrk_upper<double>(cols_, rows, 1.0, x64_.data(), beta, h64_.data());
+    syrk_upper(cols_, rows, 1.0, x64_.data(), beta, h64_.data());
   } else {
-    syrk_upper<float>(cols_, rows, 1.0f, x, static_cast<float>(beta), h32_.data());
+    syrk_upper(cols_, rows, 1.0f, x, static_cast<float>(beta), h32_.data());
   }
   n_ += count;
 }

@@ -2,8 +2,8 @@
 // batches of activations, as GPTQ's add_batch keeps it: for a batch of m rows,
 // H <- H * n/(n+m) + (2/(n+m)) * X^T X, n <- n + m (kept as the plain sum of
 // X^T X, scaled by 2/n when read). Only the upper triangle
-// is computed (half the work of a general product: H is symmetric), as BLAS
-// syrk on diagonal tiles and sgemm on the rows of tiles right of them.
+// is computed (half the work of a general product: H is symmetric), by BLAS
+// syrk.
 //
 // `count` lets a caller count a batch as the reference does (it counts
 // sequences, not tokens: its n is the number of samples); the default counts

@@ -42,9 +42,9 @@ TEST(Hessian, RunningAverageOverBatchesIsTwoOverNXtX) {
   }
 }
 
-TEST(Hessian, WideLayersAreTiledWithoutGapsOrOverlaps) {
-  // K = 2600: two full 1024-column tiles and a partial one, so every kind of
-  // tile (diagonal syrk, off-diagonal sgemm, ragged edge) is covered.
+TEST(Hessian, WideLayersMatchTheExactProduct) {
+  // K = 2600, not a multiple of any BLAS blocking: every element of both
+  // triangles against the product in double, over two batches.
   const std::int64_t n = 24, k = 2600;
   const auto x = random_matrix(n, k, 3);
   std::vector<double> want(static_cast<std::size_t>(k * k), 0.0);
