@@ -43,7 +43,9 @@ schema::LayerReportT &add_layer_report(schema::QuantizeReportT &report, std::str
 // Sets the total seconds and the peak resident memory of the process.
 void finish_report(schema::QuantizeReportT &report, double seconds);
 
-// Peak resident set size of this process so far, in bytes (0 if unknown).
+// Peak resident set size of this process so far, in bytes (0 if unknown):
+// /proc/self/status VmHWM where there is one (not counting what the process
+// held before it exec'd this program), else getrusage.
 std::uint64_t peak_rss_bytes();
 
 }  // namespace gptq::quant

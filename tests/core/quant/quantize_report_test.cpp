@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +51,18 @@ TEST(QuantizeReport, RefusesWhatCannotBeSerialized) {
   EXPECT_THROW(add_layer_report(report, "a", r, -1.0), Error);
   EXPECT_THROW(finish_report(report, INFINITY), Error);
   EXPECT_TRUE(report.layers.empty());
+}
+
+// The peak follows what this process touches (and only it: see
+// peak_rss_bytes; the CLI test runs the binary from a fresh process).
+TEST(QuantizeReport, PeakRssCountsTouchedMemory) {
+  const std::uint64_t before = peak_rss_bytes();
+  ASSERT_GT(before, 0u);
+  std::vector<char> block(std::size_t{96} << 20);
+  for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = static_cast<char>(i);
+  const std::uint64_t after = peak_rss_bytes();
+  EXPECT_GE(after, before + (std::uint64_t{80} << 20)) << "peak before " << before << ", after " << after;
+  EXPECT_EQ(block[4096 * 3], static_cast<char>(4096 * 3));  // the writes happened
 }
 
 }  // namespace
