@@ -2,7 +2,9 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -46,6 +48,27 @@ int resolve_cpu_threads(int threads) {
   if (threads > 0) return threads;
   unsigned n = std::thread::hardware_concurrency();
   return n > 0 ? static_cast<int>(n) : 1;
+}
+
+int cpu_threads() { return std::max(1, openblas_get_num_threads()); }
+
+namespace {
+std::mutex blas_threads_mutex;
+int single_threaded_depth = 0;
+int saved_blas_threads = 1;
+}  // namespace
+
+SingleThreadedBlas::SingleThreadedBlas() {
+  std::lock_guard lock(blas_threads_mutex);
+  if (single_threaded_depth++ == 0) {
+    saved_blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+  }
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  std::lock_guard lock(blas_threads_mutex);
+  if (--single_threaded_depth == 0) openblas_set_num_threads(saved_blas_threads);
 }
 
 std::unique_ptr<Backend> open_cpu_backend(int threads) {

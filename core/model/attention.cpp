@@ -6,6 +6,9 @@
 #include <cmath>
 #include <vector>
 
+#include "core/cpu/cpu_backend.h"
+#include "core/cpu/row_chunks.h"
+
 namespace gptq::model {
 namespace {
 
@@ -34,25 +37,42 @@ void masked_softmax(float *scores, std::int64_t seq, std::int64_t kv_len, std::i
 
 }  // namespace
 
-void causal_attention(const AttentionShape &s, const float *q, std::int64_t seq, const float *k,
-                      const float *v, std::int64_t kv_len, float *out) {
+void causal_attention(const AttentionShape &s, std::span<const AttentionSequence> sequences, std::int64_t seq) {
   const std::int64_t q_width = s.heads * s.head_dim;
   const std::int64_t kv_width = s.kv_heads * s.head_dim;
   const std::int64_t group = s.heads / s.kv_heads;
   const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_dim)));
-  std::vector<float> scores(static_cast<std::size_t>(seq * kv_len));
-  const auto M = static_cast<blasint>(seq), N = static_cast<blasint>(kv_len),
-             D = static_cast<blasint>(s.head_dim);
-  for (std::int64_t h = 0; h < s.heads; ++h) {
-    const std::int64_t g = h / group;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, D, scale, q + h * s.head_dim,
-                static_cast<blasint>(q_width), k + g * s.head_dim, static_cast<blasint>(kv_width), 0.0f,
-                scores.data(), N);
-    masked_softmax(scores.data(), seq, kv_len, kv_len - seq, s.sliding_window);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, D, N, 1.0f, scores.data(), N,
-                v + g * s.head_dim, static_cast<blasint>(kv_width), 0.0f, out + h * s.head_dim,
-                static_cast<blasint>(q_width));
+  const auto tasks = static_cast<std::int64_t>(sequences.size()) * s.heads;
+  auto run = [&](std::int64_t t0, std::int64_t t1) {
+    std::vector<float> scores;
+    for (std::int64_t t = t0; t < t1; ++t) {
+      const AttentionSequence &a = sequences[static_cast<std::size_t>(t / s.heads)];
+      const std::int64_t h = t % s.heads, g = h / group;
+      scores.resize(static_cast<std::size_t>(seq * a.kv_len));
+      const auto M = static_cast<blasint>(seq), N = static_cast<blasint>(a.kv_len),
+                 D = static_cast<blasint>(s.head_dim);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, D, scale, a.q + h * s.head_dim,
+                  static_cast<blasint>(q_width), a.k + g * s.head_dim, static_cast<blasint>(kv_width), 0.0f,
+                  scores.data(), N);
+      masked_softmax(scores.data(), seq, a.kv_len, a.kv_len - seq, s.sliding_window);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, D, N, 1.0f, scores.data(), N,
+                  a.v + g * s.head_dim, static_cast<blasint>(kv_width), 0.0f, a.out + h * s.head_dim,
+                  static_cast<blasint>(q_width));
+    }
+  };
+  const int threads = static_cast<int>(std::min<std::int64_t>(cpu_threads(), tasks));
+  if (threads <= 1) {
+    run(0, tasks);
+    return;
   }
+  const SingleThreadedBlas one_thread_each;
+  for_row_chunks(tasks, std::max<std::int64_t>(1, tasks / (4 * threads)), threads, run);
+}
+
+void causal_attention(const AttentionShape &s, const float *q, std::int64_t seq, const float *k,
+                      const float *v, std::int64_t kv_len, float *out) {
+  const AttentionSequence one{q, k, v, kv_len, out};
+  causal_attention(s, std::span(&one, 1), seq);
 }
 
 }  // namespace gptq::model

@@ -2,10 +2,15 @@
 // KV head h / (heads / kv_heads)) and an optional sliding window (Mistral: a
 // query at position p sees keys at positions > p - window), in fp32:
 // softmax(q k^T / sqrt(head_dim) + mask) v, with the two products in OpenBLAS.
+// The (sequence, head) pairs of a call run on the CPU threads, each with
+// single-threaded BLAS: one head's products (512 x 512 x 64 for a calibration
+// window) are too small for OpenBLAS's own threading, and the softmax between
+// them would run on one thread.
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 namespace gptq::model {
 
@@ -16,9 +21,22 @@ struct AttentionShape {
   std::optional<std::int64_t> sliding_window;
 };
 
-// One sequence. q: [seq, heads * head_dim]; k, v: [kv_len, kv_heads *
-// head_dim], the first kv_len - seq rows being earlier positions (a KV cache)
-// and the last seq rows those of q. out: [seq, heads * head_dim].
+// One sequence: q [seq, heads * head_dim]; k, v [kv_len, kv_heads * head_dim],
+// the first kv_len - seq rows being earlier positions (a KV cache) and the
+// last seq rows those of q; out [seq, heads * head_dim].
+struct AttentionSequence {
+  const float *q = nullptr;
+  const float *k = nullptr;
+  const float *v = nullptr;
+  std::int64_t kv_len = 0;
+  float *out = nullptr;
+};
+
+// Every sequence has `seq` query rows; their outputs do not overlap.
+void causal_attention(const AttentionShape &shape, std::span<const AttentionSequence> sequences,
+                      std::int64_t seq);
+
+// One sequence.
 void causal_attention(const AttentionShape &shape, const float *q, std::int64_t seq, const float *k,
                       const float *v, std::int64_t kv_len, float *out);
 

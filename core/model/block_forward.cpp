@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu/row_chunks.h"
 #include "core/error.h"
 #include "core/model/attention.h"
 #include "core/model/cpu_ops.h"
@@ -51,15 +52,14 @@ Matrix self_attention(const ModelSpec &spec, const BlockWeights &w, const Matrix
   const AttentionShape shape{spec.num_heads, spec.num_kv_heads, spec.head_dim, spec.sliding_window};
   Matrix attn(batch * seq, spec.num_heads * spec.head_dim);
   if (cache) cache->append(w.layer, k.data.data(), v.data.data(), seq);
+  std::vector<AttentionSequence> sequences(static_cast<std::size_t>(batch));
   for (std::int64_t b = 0; b < batch; ++b) {
     const std::int64_t r = b * seq;
-    if (cache) {
-      causal_attention(shape, q.row(r), seq, cache->keys(w.layer, b), cache->values(w.layer, b), past + seq,
-                       attn.row(r));
-    } else {
-      causal_attention(shape, q.row(r), seq, k.row(r), v.row(r), seq, attn.row(r));
-    }
+    sequences[static_cast<std::size_t>(b)] =
+        cache ? AttentionSequence{q.row(r), cache->keys(w.layer, b), cache->values(w.layer, b), past + seq, attn.row(r)}
+              : AttentionSequence{q.row(r), k.row(r), v.row(r), seq, attn.row(r)};
   }
+  causal_attention(shape, sequences, seq);
   return apply_linear(w, l.o, attn, observe);
 }
 
@@ -71,7 +71,9 @@ Matrix mlp(const ModelSpec &spec, const BlockWeights &w, const Matrix &x, const 
     m = apply_linear(w, l.gate, x, observe);
     const Matrix up = apply_linear(w, l.up, x, observe);
     activate(act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
-    for (std::size_t i = 0; i < m.data.size(); ++i) m.data[i] *= up.data[i];
+    parallel_rows(static_cast<std::int64_t>(m.data.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+      for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) m.data[i] *= up.data[i];
+    });
   } else {
     m = apply_linear(w, l.up, x, observe);
     activate(act, m.data.data(), static_cast<std::int64_t>(m.data.size()));

@@ -5,9 +5,36 @@
 #include <cmath>
 #include <string>
 
+#include "core/cpu/row_chunks.h"
 #include "core/error.h"
 
 namespace gptq::model {
+namespace {
+
+void activate_range(Activation a, float *x, std::int64_t begin, std::int64_t end) {
+  switch (a) {
+    case Activation::Silu:
+      for (std::int64_t i = begin; i < end; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
+      break;
+    case Activation::Relu:
+      for (std::int64_t i = begin; i < end; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      break;
+    case Activation::Gelu:
+      for (std::int64_t i = begin; i < end; ++i)
+        x[i] = static_cast<float>(0.5 * x[i] * (1.0 + std::erf(x[i] / std::sqrt(2.0))));
+      break;
+    case Activation::GeluTanh: {
+      const double c = std::sqrt(2.0 / 3.14159265358979323846);
+      for (std::int64_t i = begin; i < end; ++i) {
+        const double v = x[i];
+        x[i] = static_cast<float>(0.5 * v * (1.0 + std::tanh(c * (v + 0.044715 * v * v * v))));
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace
 
 Matrix linear(const Matrix &x, const LinearWeights &w, std::string_view what) {
   if (static_cast<std::int64_t>(w.weight.size()) != w.out_features * w.in_features)
@@ -33,10 +60,12 @@ Matrix linear(const Matrix &x, const float *weight, std::int64_t out_features, s
               static_cast<blasint>(x.cols), weight, static_cast<blasint>(in_features), 0.0f, y.data.data(),
               static_cast<blasint>(y.cols));
   if (bias) {
-    for (std::int64_t r = 0; r < y.rows; ++r) {
-      float *row = y.row(r);
-      for (std::int64_t c = 0; c < y.cols; ++c) row[c] += bias[c];
-    }
+    parallel_rows(y.rows, y.cols, [&](std::int64_t r0, std::int64_t r1) {
+      for (std::int64_t r = r0; r < r1; ++r) {
+        float *row = y.row(r);
+        for (std::int64_t c = 0; c < y.cols; ++c) row[c] += bias[c];
+      }
+    });
   }
   return y;
 }
@@ -45,29 +74,31 @@ void norm_rows(const ModelSpec &spec, const Matrix &x, const NormWeights &w, Mat
   if (&out != &x) out = Matrix(x.rows, x.cols);
   const std::int64_t n = x.cols;
   const double eps = spec.norm_eps;
-  for (std::int64_t r = 0; r < x.rows; ++r) {
-    const float *in = x.row(r);
-    float *o = out.row(r);
-    // Sums in double: the row statistics then do not depend on summation order.
-    if (spec.norm == NormKind::RmsNorm) {
-      double ss = 0;
-      for (std::int64_t i = 0; i < n; ++i) ss += static_cast<double>(in[i]) * in[i];
-      const auto inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
-      for (std::int64_t i = 0; i < n; ++i) o[i] = w.weight[static_cast<std::size_t>(i)] * (in[i] * inv);
-    } else {
-      double sum = 0;
-      for (std::int64_t i = 0; i < n; ++i) sum += in[i];
-      const double mean = sum / static_cast<double>(n);
-      double var = 0;
-      for (std::int64_t i = 0; i < n; ++i) var += (in[i] - mean) * (in[i] - mean);
-      const double inv = 1.0 / std::sqrt(var / static_cast<double>(n) + eps);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const auto k = static_cast<std::size_t>(i);
-        const auto v = static_cast<float>((in[i] - mean) * inv) * w.weight[k];
-        o[i] = w.bias.empty() ? v : v + w.bias[k];
+  parallel_rows(x.rows, n, [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const float *in = x.row(r);
+      float *o = out.row(r);
+      // Sums in double: the row statistics then do not depend on summation order.
+      if (spec.norm == NormKind::RmsNorm) {
+        double ss = 0;
+        for (std::int64_t i = 0; i < n; ++i) ss += static_cast<double>(in[i]) * in[i];
+        const auto inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+        for (std::int64_t i = 0; i < n; ++i) o[i] = w.weight[static_cast<std::size_t>(i)] * (in[i] * inv);
+      } else {
+        double sum = 0;
+        for (std::int64_t i = 0; i < n; ++i) sum += in[i];
+        const double mean = sum / static_cast<double>(n);
+        double var = 0;
+        for (std::int64_t i = 0; i < n; ++i) var += (in[i] - mean) * (in[i] - mean);
+        const double inv = 1.0 / std::sqrt(var / static_cast<double>(n) + eps);
+        for (std::int64_t i = 0; i < n; ++i) {
+          const auto k = static_cast<std::size_t>(i);
+          const auto v = static_cast<float>((in[i] - mean) * inv) * w.weight[k];
+          o[i] = w.bias.empty() ? v : v + w.bias[k];
+        }
       }
     }
-  }
+  });
 }
 
 Activation parse_activation(std::string_view name) {
@@ -81,26 +112,7 @@ Activation parse_activation(std::string_view name) {
 }
 
 void activate(Activation a, float *x, std::int64_t n) {
-  switch (a) {
-    case Activation::Silu:
-      for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::exp(-x[i]));
-      break;
-    case Activation::Relu:
-      for (std::int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-      break;
-    case Activation::Gelu:
-      for (std::int64_t i = 0; i < n; ++i)
-        x[i] = static_cast<float>(0.5 * x[i] * (1.0 + std::erf(x[i] / std::sqrt(2.0))));
-      break;
-    case Activation::GeluTanh: {
-      const double c = std::sqrt(2.0 / 3.14159265358979323846);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const double v = x[i];
-        x[i] = static_cast<float>(0.5 * v * (1.0 + std::tanh(c * (v + 0.044715 * v * v * v))));
-      }
-      break;
-    }
-  }
+  parallel_rows(n, 1, [&](std::int64_t begin, std::int64_t end) { activate_range(a, x, begin, end); });
 }
 
 void add_in_place(Matrix &x, const Matrix &y) {
@@ -108,7 +120,9 @@ void add_in_place(Matrix &x, const Matrix &y) {
     fail(Status::InvalidArgument, "adding a " + std::to_string(y.rows) + "x" + std::to_string(y.cols) +
                                       " matrix to a " + std::to_string(x.rows) + "x" +
                                       std::to_string(x.cols) + " one");
-  for (std::size_t i = 0; i < x.data.size(); ++i) x.data[i] += y.data[i];
+  parallel_rows(static_cast<std::int64_t>(x.data.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+    for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) x.data[i] += y.data[i];
+  });
 }
 
 }  // namespace gptq::model

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "core/cpu/row_chunks.h"
 #include "core/error.h"
 
 namespace gptq::model {
@@ -69,26 +70,28 @@ std::vector<float> rope_inv_freq(const RopeConfig &rope, std::int64_t head_dim,
 void apply_rope(float *x, std::int64_t rows, std::int64_t heads, std::int64_t head_dim,
                 std::span<const std::int64_t> positions, std::span<const float> inv_freq) {
   const std::int64_t half = head_dim / 2;
-  std::vector<float> cos(static_cast<std::size_t>(half)), sin(static_cast<std::size_t>(half));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const auto pos = static_cast<float>(positions[static_cast<std::size_t>(r)]);
-    for (std::int64_t i = 0; i < half; ++i) {
-      const float angle = pos * inv_freq[static_cast<std::size_t>(i)];  // fp32, as transformers
-      cos[static_cast<std::size_t>(i)] = static_cast<float>(std::cos(static_cast<double>(angle)));
-      sin[static_cast<std::size_t>(i)] = static_cast<float>(std::sin(static_cast<double>(angle)));
-    }
-    float *row = x + r * heads * head_dim;
-    for (std::int64_t h = 0; h < heads; ++h) {
-      float *a = row + h * head_dim;
-      float *b = a + half;
+  parallel_rows(rows, heads * head_dim, [&](std::int64_t r0, std::int64_t r1) {
+    std::vector<float> cos(static_cast<std::size_t>(half)), sin(static_cast<std::size_t>(half));
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const auto pos = static_cast<float>(positions[static_cast<std::size_t>(r)]);
       for (std::int64_t i = 0; i < half; ++i) {
-        const auto k = static_cast<std::size_t>(i);
-        const float x1 = a[i], x2 = b[i];
-        a[i] = x1 * cos[k] - x2 * sin[k];
-        b[i] = x2 * cos[k] + x1 * sin[k];
+        const float angle = pos * inv_freq[static_cast<std::size_t>(i)];  // fp32, as transformers
+        cos[static_cast<std::size_t>(i)] = static_cast<float>(std::cos(static_cast<double>(angle)));
+        sin[static_cast<std::size_t>(i)] = static_cast<float>(std::sin(static_cast<double>(angle)));
+      }
+      float *row = x + r * heads * head_dim;
+      for (std::int64_t h = 0; h < heads; ++h) {
+        float *a = row + h * head_dim;
+        float *b = a + half;
+        for (std::int64_t i = 0; i < half; ++i) {
+          const auto k = static_cast<std::size_t>(i);
+          const float x1 = a[i], x2 = b[i];
+          a[i] = x1 * cos[k] - x2 * sin[k];
+          b[i] = x2 * cos[k] + x1 * sin[k];
+        }
       }
     }
-  }
+  });
 }
 
 }  // namespace gptq::model

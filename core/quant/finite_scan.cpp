@@ -7,7 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include "core/quant/row_chunks.h"
+#include "core/cpu/cpu_backend.h"
+#include "core/cpu/row_chunks.h"
 
 namespace gptq::quant {
 namespace {
@@ -37,7 +38,7 @@ std::size_t scan(const float *x, std::size_t begin, std::size_t end) {
 std::optional<std::size_t> first_non_finite(const float *x, std::size_t n, int threads) {
   const auto slices = static_cast<std::int64_t>((n + kSlice - 1) / kSlice);
   std::vector<std::size_t> found(static_cast<std::size_t>(slices), std::numeric_limits<std::size_t>::max());
-  for_row_chunks(slices, 1, resolve_threads(threads), [&](std::int64_t s0, std::int64_t s1) {
+  for_row_chunks(slices, 1, resolve_cpu_threads(threads), [&](std::int64_t s0, std::int64_t s1) {
     for (std::int64_t s = s0; s < s1; ++s) {
       const auto begin = static_cast<std::size_t>(s) * kSlice;
       const std::size_t end = std::min(n, begin + kSlice);

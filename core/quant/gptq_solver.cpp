@@ -3,12 +3,14 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 #include <vector>
 
 #include "core/quant/inverse_cholesky.h"
 #include "core/quant/quant_grid.h"
-#include "core/quant/row_chunks.h"
+#include "core/cpu/cpu_backend.h"
+#include "core/cpu/row_chunks.h"
 
 namespace gptq::quant {
 namespace {
@@ -37,10 +39,12 @@ struct SolveState {
   bool grouped = false, static_groups = false;
   const QuantOptions *opt = nullptr;
   float maxq = 0;
-  std::vector<float> wt;         // [k][n] weights in solve order, updated in place
-  std::vector<float> u;          // [k][k] upper Cholesky factor of H^-1 (solve order)
-  std::vector<float> err;        // [block][n] scaled errors of the current block
-  std::vector<std::uint8_t> q;   // [k][n] codes in solve order
+  // The K x N and K x K buffers are written in full before they are read, by
+  // the threads: no serial zero-fill first (make_unique_for_overwrite).
+  std::unique_ptr<float[]> wt;         // [k][n] weights in solve order, updated in place
+  std::unique_ptr<float[]> u;          // [k][k] upper Cholesky factor of H^-1 (solve order)
+  std::vector<float> err;              // [block][n] scaled errors of the current block
+  std::unique_ptr<std::uint8_t[]> q;   // [k][n] codes in solve order
   std::vector<float> scale, zero;  // [groups][n]
   std::vector<std::int32_t> perm;  // solve position -> original column
   std::vector<double> loss;        // per row chunk, summed in order at the end
@@ -114,7 +118,7 @@ void solve_block_rows(SolveState &s, Index i1, Index i2, Index r0, Index r1, dou
 
 QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, const QuantOptions &opt,
                        std::string_view layer, int threads) {
-  threads = resolve_threads(threads);
+  threads = resolve_cpu_threads(threads);
   SolveState s;
   s.n = rows;
   s.k = cols;
@@ -126,17 +130,19 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
   const Index groups = s.grouped ? cols / s.group : 1;
   const Index kn = rows * cols;
 
-  s.wt.resize(at(kn));
-  transpose(w, rows, cols, s.wt.data(), threads);
+  s.wt = std::make_unique_for_overwrite<float[]>(at(kn));
+  transpose(w, rows, cols, s.wt.get(), threads);
   s.scale.assign(at(groups * rows), 0.0f);
   s.zero.assign(at(groups * rows), 0.0f);
   // Per-channel grids are fitted on W as given, before dead inputs are zeroed
   // (as the reference does); static groups after.
-  if (!s.grouped) fit_grid(s.wt.data(), cols, rows, rows, opt, s.scale.data(), s.zero.data());
+  if (!s.grouped) fit_grid(s.wt.get(), cols, rows, rows, opt, s.scale.data(), s.zero.data());
 
   // Dead inputs never vary: their weights cannot matter, zero them; a unit
   // diagonal keeps H invertible.
-  std::vector<float> hm(h, h + cols * cols);
+  auto hm = std::make_unique_for_overwrite<float[]>(at(cols * cols));
+  for_row_chunks(cols, 8 * kTile, threads,
+                 [&](Index i0, Index i1) { std::copy(h + i0 * cols, h + i1 * cols, &hm[at(i0 * cols)]); });
   for (Index j = 0; j < cols; ++j) {
     if (hm[at(j * cols + j)] == 0.0f) {
       hm[at(j * cols + j)] = 1.0f;
@@ -155,7 +161,8 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
     std::stable_sort(s.perm.begin(), s.perm.end(), [&](std::int32_t a, std::int32_t b) {
       return hm[at(a * cols + a)] > hm[at(b * cols + b)];
     });
-    std::vector<float> pw(at(kn)), ph(at(cols * cols));
+    auto pw = std::make_unique_for_overwrite<float[]>(at(kn));
+    auto ph = std::make_unique_for_overwrite<float[]>(at(cols * cols));
     for_row_chunks(cols, 8 * kTile, threads, [&](Index i0, Index i1) {
       for (Index i = i0; i < i1; ++i) {
         const Index pi = s.perm[at(i)];
@@ -167,14 +174,14 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
     hm.swap(ph);
   }
 
-  s.u.resize(at(cols * cols));
+  s.u = std::make_unique_for_overwrite<float[]>(at(cols * cols));
   QuantResult res;
-  res.damp_percent = damped_inverse_upper_cholesky(hm.data(), cols, opt, layer, s.u.data());
-  hm = {};
+  res.damp_percent = damped_inverse_upper_cholesky(hm.get(), cols, opt, layer, s.u.get(), threads);
+  hm.reset();
 
   const Index block = std::min<Index>(opt.block_size, cols);
   s.err.resize(at(block * rows));
-  s.q.resize(at(kn));
+  s.q = std::make_unique_for_overwrite<std::uint8_t[]>(at(kn));
   const Index chunks = (rows + kRowChunk - 1) / kRowChunk;
   s.loss.assign(at(chunks), 0.0);
   for (Index i1 = 0; i1 < cols; i1 += block) {
