@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
@@ -10,6 +11,9 @@
 
 namespace gptq::quant {
 namespace {
+
+constexpr const char *kPoisoned =
+    "HessianAccumulator: an earlier batch was not finite; the sums are lost (start a new accumulator)";
 
 // The upper triangle of h = alpha * x^T x + beta * h, x [rows][k], h [k][k],
 // as one BLAS syrk. (Tiling it into syrk on diagonal tiles and sgemm beside
@@ -44,26 +48,37 @@ void HessianAccumulator::add_batch(const float *x, std::int64_t rows, std::int64
   if (x == nullptr) fail(Status::InvalidArgument, "HessianAccumulator::add_batch: x is null");
   if (count < 0) count = rows;
   if (count == 0) fail(Status::InvalidArgument, "HessianAccumulator::add_batch: count must be > 0");
+  if (poisoned_) fail(Status::InvalidArgument, kPoisoned);
   const std::size_t total = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols_);
-  if (const auto bad = first_non_finite(x, total, threads_)) {
-    const auto k = static_cast<std::size_t>(cols_);
-    fail(Status::InvalidArgument, "HessianAccumulator::add_batch: activation [" + std::to_string(*bad / k) + "][" +
-                                      std::to_string(*bad % k) + "] is not finite");
-  }
-  // The sum X^T X is kept and scaled by 2/n when read: the same H as the
-  // running average, without a pass over the K x K matrix per batch (beta 1
-  // lets BLAS skip it).
-  const int beta = n_ == 0 ? 0 : 1;
+  // The sum X^T X is kept (zero at the start, so beta is always 1 and BLAS
+  // makes no pass over H of its own) and scaled by 2/n when read: the same H
+  // as the running average.
   if (fp64_) {
     x64_.assign(x, x + total);
-    syrk_upper(cols_, rows, 1.0, x64_.data(), beta, h64_.data());
+    syrk_upper(cols_, rows, 1.0, x64_.data(), 1.0, h64_.data());
   } else {
-    syrk_upper(cols_, rows, 1.0f, x, static_cast<float>(beta), h32_.data());
+    syrk_upper(cols_, rows, 1.0f, x, 1.0f, h32_.data());
+  }
+  // A NaN or infinity in column j of the batch, or a value whose square
+  // overflows, leaves H[j][j] = sum of squares non-finite: checking the
+  // diagonal afterwards replaces a pass over the batch (9% of the update on
+  // 16 threads). The batch is scanned only to name the element.
+  const auto k = static_cast<std::size_t>(cols_);
+  for (std::size_t j = 0; j < k; ++j) {
+    const double d = fp64_ ? h64_[j * k + j] : static_cast<double>(h32_[j * k + j]);
+    if (std::isfinite(d)) continue;
+    poisoned_ = true;
+    if (const auto bad = first_non_finite(x, total, threads_))
+      fail(Status::InvalidArgument, "HessianAccumulator::add_batch: activation [" + std::to_string(*bad / k) + "][" +
+                                        std::to_string(*bad % k) + "] is not finite");
+    fail(Status::InvalidArgument, "HessianAccumulator::add_batch: the squares of activation column " +
+                                      std::to_string(j) + " overflow float");
   }
   n_ += count;
 }
 
 std::vector<float> HessianAccumulator::hessian() const {
+  if (poisoned_) fail(Status::InvalidArgument, kPoisoned);
   const auto k = static_cast<std::size_t>(cols_);
   const double scale = n_ > 0 ? 2.0 / static_cast<double>(n_) : 0.0;
   std::vector<float> h(k * k);

@@ -19,12 +19,15 @@ namespace gptq::quant {
 class HessianAccumulator {
  public:
   // `cols` is K, the layer's input width; fp64 accumulates in double;
-  // threads (0: one per core) scan each batch for NaN/Inf (BLAS runs on
-  // OpenBLAS's own threads).
+  // threads (0: one per core) scan a batch that made H non-finite for the
+  // element to name (BLAS runs on OpenBLAS's own threads).
   HessianAccumulator(std::int64_t cols, bool fp64, int threads = 0);
 
   // x is [rows][cols] row-major (one activation vector per row). Rejects
-  // NaN/Inf and non-positive sizes with InvalidArgument, leaving H unchanged.
+  // non-positive sizes with InvalidArgument, H unchanged. A batch holding NaN
+  // or Inf (or values whose squares overflow) is found after it was added,
+  // from H's diagonal: InvalidArgument naming the element, and the
+  // accumulator is unusable from then on (add_batch and hessian throw).
   void add_batch(const float *x, std::int64_t rows, std::int64_t count = -1);
 
   std::int64_t cols() const { return cols_; }
@@ -37,6 +40,7 @@ class HessianAccumulator {
   std::int64_t cols_;
   bool fp64_;
   int threads_;
+  bool poisoned_ = false;  // a batch was not finite: the sums are NaN/Inf
   std::int64_t n_ = 0;
   std::vector<float> h32_;   // sum of X^T X; upper triangle (row-major) is maintained
   std::vector<double> h64_;
