@@ -1,7 +1,6 @@
 #include "core/quant/quantize_model.h"
 
 #include <chrono>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
