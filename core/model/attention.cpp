@@ -60,7 +60,17 @@ void causal_attention(const AttentionShape &s, std::span<const AttentionSequence
                   static_cast<blasint>(q_width));
     }
   };
-  const int threads = static_cast<int>(std::min<std::int64_t>(cpu_threads(), tasks));
+  // A decode step's heads (one query row each) are too small to be worth a
+  // thread each: below kMinTaskWork multiply-adds per head they stay on the
+  // calling thread, with OpenBLAS as configured.
+  constexpr std::int64_t kMinTaskWork = 1 << 18;
+  const std::int64_t kv_max =
+      sequences.empty() ? 0
+                        : std::max_element(sequences.begin(), sequences.end(), [](const auto &a, const auto &b) {
+                            return a.kv_len < b.kv_len;
+                          })->kv_len;
+  const bool worth_threads = seq * kv_max * s.head_dim >= kMinTaskWork;
+  const int threads = worth_threads ? static_cast<int>(std::min<std::int64_t>(cpu_threads(), tasks)) : 1;
   if (threads <= 1) {
     run(0, tasks);
     return;

@@ -1,11 +1,14 @@
 // causal_attention against a direct softmax(q k^T / sqrt(d)) v on small
-// shapes: causality, GQA head mapping, sliding window, cached prefix.
+// shapes: causality, GQA head mapping, sliding window, cached prefix; a
+// batch of sequences on the CPU threads.
 #include "core/model/attention.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
+#include <span>
 #include <vector>
 
 namespace gptq::model {
@@ -76,6 +79,36 @@ TEST(Attention, WindowOfOneReturnsOwnValue) {
   for (int i = 0; i < 5; ++i)
     for (int h = 0; h < 2; ++h)
       for (int d = 0; d < 4; ++d) EXPECT_FLOAT_EQ(out[i * 8 + h * 4 + d], v[i * 4 + d]);
+}
+
+// Several sequences large enough to run their (sequence, head) pairs on the
+// CPU threads (2 cores in CI) give each sequence's own result, bit for bit:
+// each pair runs the same single-threaded products as a sequence alone.
+TEST(Attention, SequencesOnThreadsMatchOneAtATime) {
+  const AttentionShape s{4, 2, 64, std::nullopt};
+  const std::int64_t seq = 80, kv_len = 96, n = 3;  // 80 x 96 x 64 multiply-adds a head: on threads
+  const std::int64_t qw = s.heads * s.head_dim, kw = s.kv_heads * s.head_dim;
+  std::vector<std::vector<float>> q, k, v, alone;
+  std::vector<std::vector<float>> out(static_cast<std::size_t>(n), std::vector<float>(static_cast<std::size_t>(seq * qw)));
+  std::vector<AttentionSequence> batch;
+  for (std::int64_t b = 0; b < n; ++b) {
+    q.push_back(random_vector(static_cast<std::size_t>(seq * qw), static_cast<std::uint32_t>(10 + b)));
+    k.push_back(random_vector(static_cast<std::size_t>(kv_len * kw), static_cast<std::uint32_t>(20 + b)));
+    v.push_back(random_vector(static_cast<std::size_t>(kv_len * kw), static_cast<std::uint32_t>(30 + b)));
+  }
+  for (std::int64_t b = 0; b < n; ++b) {
+    const auto i = static_cast<std::size_t>(b);
+    batch.push_back({q[i].data(), k[i].data(), v[i].data(), kv_len, out[i].data()});
+    causal_attention(s, std::span(&batch.back(), 1), seq);  // this sequence alone
+    alone.push_back(out[i]);
+    std::fill(out[i].begin(), out[i].end(), 0.0f);
+  }
+  causal_attention(s, batch, seq);
+  for (std::int64_t b = 0; b < n; ++b) {
+    const auto i = static_cast<std::size_t>(b);
+    EXPECT_EQ(out[i], alone[i]) << "sequence " << b;
+    expect_near(out[i], reference(s, q[i], seq, k[i], v[i], kv_len));
+  }
 }
 
 }  // namespace
