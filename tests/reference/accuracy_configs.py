@@ -16,3 +16,12 @@ CONFIGS = [
     ("GPTQ w2 g64", "gptq", 2, 64, False, True),
     ("GPTQ w8 per-channel", "gptq", 8, -1, False, True),
 ]
+
+
+def table_rows(spec):
+    """The row numbers a --rows argument names: "0-5", "6,7", "0-2,5"."""
+    wanted = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        wanted.update(range(int(lo), int(hi or lo) + 1))
+    return wanted

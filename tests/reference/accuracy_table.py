@@ -31,7 +31,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gptq_pipeline_ref as pipeline  # noqa: E402
 import load_gptq_checkpoint as ckpt  # noqa: E402
-from accuracy_configs import CONFIGS  # noqa: E402
+from accuracy_configs import CONFIGS, table_rows  # noqa: E402
 
 
 
@@ -86,10 +86,7 @@ def main():
     ap.add_argument("--rows", default="0-11",
                     help="which rows: 0 is FP16, 1-11 the CONFIGS in order (e.g. 0-5 or 6,7)")
     a = ap.parse_args()
-    wanted = set()
-    for part in a.rows.split(","):
-        lo, _, hi = part.partition("-")
-        wanted.update(range(int(lo), int(hi or lo) + 1))
+    wanted = table_rows(a.rows)
     device = "cuda"
     os.makedirs(a.work, exist_ok=True)
     torch.backends.cuda.matmul.allow_tf32 = False

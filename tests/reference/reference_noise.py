@@ -25,7 +25,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gptq_pipeline_ref as pipeline  # noqa: E402
-from accuracy_configs import CONFIGS  # noqa: E402
+from accuracy_configs import CONFIGS, table_rows  # noqa: E402
 from accuracy_table import perplexity  # noqa: E402
 
 
@@ -40,10 +40,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rows", default="1-11", help="rows of the table (1-11: CONFIGS in order); RTN rows are skipped")
     a = ap.parse_args()
-    wanted = set()
-    for part in a.rows.split(","):
-        lo, _, hi = part.partition("-")
-        wanted.update(range(int(lo), int(hi or lo) + 1))
+    wanted = table_rows(a.rows)
     device = "cuda"
     tok = AutoTokenizer.from_pretrained(a.model)
     model_type = AutoConfig.from_pretrained(a.model).model_type
