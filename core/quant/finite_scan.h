@@ -1,10 +1,10 @@
 // Where the first NaN or infinity of a float array is, scanned on threads.
-// Every input of the solver is checked before any work (weights, Hessians,
-// batches of activations: tens of MB each), and a plain element-by-element
-// scan on one thread is memory-bound at a few GB/s — on 16 cores it took as
-// long as the Hessian update it guarded. Here each thread scans a slice with
-// a branch-free test per element (it vectorizes), stopping at the slice
-// with the first bad element.
+// The solver checks its inputs before any work (weights and Hessians: tens of
+// MB each; a batch of activations only once H's diagonal showed it bad, to
+// name the element), and a plain element-by-element scan on one thread is
+// memory-bound at a few GB/s. Here each thread scans a slice with a
+// branch-free test per element (it vectorizes), stopping at the slice with
+// the first bad element.
 #pragma once
 
 #include <cstddef>
