@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string_view>
 #include <map>
 #include <mutex>
 #include <system_error>
@@ -30,6 +31,78 @@ bool is_plain_file_name(const std::string &name) {
          name.find('\0') == std::string::npos;
 }
 
+bool ends_with(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+}
+
+bool is_file(const std::filesystem::path &p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec);  // follows links (the HF cache's are links)
+}
+
+constexpr std::string_view kSafetensors = ".safetensors";
+constexpr std::string_view kIndexSuffix = ".safetensors.index.json";
+
+// The visible regular files of `dir` whose names end with `suffix`, sorted.
+std::vector<std::string> files_ending_with(const std::filesystem::path &dir, std::string_view suffix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.' || !ends_with(name, suffix)) continue;
+    if (is_file(it->path())) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string listed(const std::vector<std::string> &names) {
+  std::string s;
+  for (const std::string &n : names) s += (s.empty() ? "" : ", ") + in_quotes(n);
+  return s;
+}
+
+// The file open() reads: an index or a single safetensors file (see the header).
+struct Located {
+  std::filesystem::path path;
+  bool index = false;
+};
+
+Located locate(const std::filesystem::path &dir, std::string_view named) {
+  if (!named.empty()) {
+    const std::string name(named);
+    if (!is_plain_file_name(name))
+      fail(Status::Format, dir.string() + ": the checkpoint name " + in_quotes(name) +
+                               " (model_file_base_name) is not a file name in the model directory");
+    // A base name, as AutoGPTQ writes it; some configs carry the extension too.
+    const std::string base = ends_with(name, kSafetensors) ? name.substr(0, name.size() - kSafetensors.size()) : name;
+    if (is_file(dir / (base + std::string(kIndexSuffix)))) return {dir / (base + std::string(kIndexSuffix)), true};
+    if (is_file(dir / (base + std::string(kSafetensors)))) return {dir / (base + std::string(kSafetensors)), false};
+  }
+  if (is_file(dir / kSafetensorsIndexName)) return {dir / kSafetensorsIndexName, true};
+  if (is_file(dir / kSingleSafetensorsName)) return {dir / kSingleSafetensorsName, false};
+  const std::vector<std::string> indexes = files_ending_with(dir, kIndexSuffix);
+  const std::vector<std::string> files = files_ending_with(dir, kSafetensors);
+  if (!named.empty())
+    fail(Status::Io, dir.string() + ": the config names the checkpoint " + in_quotes(named) +
+                         " (model_file_base_name), but there is no " + in_quotes(std::string(named) + std::string(kSafetensors)) +
+                         " or its index, nor " + in_quotes(kSingleSafetensorsName) +
+                         (files.empty() ? std::string("; the directory holds no .safetensors file")
+                                        : "; the directory holds " + listed(files)));
+  if (indexes.size() == 1) return {dir / indexes.front(), true};
+  if (indexes.size() > 1)
+    fail(Status::Format, dir.string() + ": several checkpoint indexes (" + listed(indexes) +
+                             ") and no " + in_quotes(kSafetensorsIndexName) + "; keep one");
+  if (files.size() == 1) return {dir / files.front(), false};
+  if (files.size() > 1)
+    fail(Status::Format, dir.string() + ": several .safetensors files (" + listed(files) + ") and no " +
+                             in_quotes(kSafetensorsIndexName) +
+                             " listing them; add the index, or name the file in quantize_config.json's "
+                             "model_file_base_name");
+  fail(Status::Io, dir.string() + ": no " + std::string(kSafetensorsIndexName) + " or " +
+                       std::string(kSingleSafetensorsName) + " (nor any other .safetensors file) in the model directory");
+}
+
 }  // namespace
 
 struct ShardedCheckpoint::Impl {
@@ -40,7 +113,8 @@ struct ShardedCheckpoint::Impl {
   };
 
   std::filesystem::path dir;
-  std::filesystem::path index_path;  // empty for a single model.safetensors
+  std::filesystem::path source;      // the index or the single file
+  std::filesystem::path index_path;  // empty for a single file
   std::vector<std::string> names;
   std::map<std::string, std::size_t, std::less<>> shard_index;  // tensor -> shards[i]
   std::vector<Shard> shards;
@@ -119,7 +193,7 @@ struct ShardedCheckpoint::Impl {
   }
 
   void load_single(const std::filesystem::path &file) {
-    shards.push_back({std::string(kSingleSafetensorsName), {},
+    shards.push_back({file.filename().string(), {},
                       std::make_unique<SafetensorsFile>(SafetensorsFile::open(file))});
     for (const TensorEntry &e : shards[0].file->entries()) {
       shard_index.emplace(e.name, 0);
@@ -141,25 +215,27 @@ ShardedCheckpoint::ShardedCheckpoint(ShardedCheckpoint &&) noexcept = default;
 ShardedCheckpoint &ShardedCheckpoint::operator=(ShardedCheckpoint &&) noexcept = default;
 ShardedCheckpoint::~ShardedCheckpoint() = default;
 
-ShardedCheckpoint ShardedCheckpoint::open(const std::filesystem::path &dir) {
+ShardedCheckpoint ShardedCheckpoint::open(const std::filesystem::path &dir, std::string_view named) {
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
-  std::error_code ec;
-  const auto index = dir / kSafetensorsIndexName;
-  const auto single = dir / kSingleSafetensorsName;
-  if (std::filesystem::exists(index, ec)) {
-    impl->index_path = index;
+  const Located found = locate(dir, named);
+  impl->source = found.path;
+  if (found.index) {
+    impl->index_path = found.path;
     impl->load_index();
-  } else if (std::filesystem::exists(single, ec)) {
-    impl->load_single(single);
   } else {
-    fail(Status::Io, dir.string() + ": no " + std::string(kSafetensorsIndexName) + " or " +
-                         std::string(kSingleSafetensorsName) + " in the model directory");
+    impl->load_single(found.path);
   }
   return ShardedCheckpoint(std::move(impl));
 }
 
 const std::filesystem::path &ShardedCheckpoint::directory() const noexcept { return impl_->dir; }
+
+const std::filesystem::path &ShardedCheckpoint::source() const noexcept { return impl_->source; }
+
+void ShardedCheckpoint::open_all_shards() const {
+  for (std::size_t i = 0; i < impl_->shards.size(); ++i) impl_->shard_file(i);
+}
 
 const std::vector<std::string> &ShardedCheckpoint::tensor_names() const noexcept {
   return impl_->names;

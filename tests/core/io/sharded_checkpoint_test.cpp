@@ -81,6 +81,76 @@ TEST(ShardedCheckpoint, ReadsASingleFile) {
   EXPECT_EQ(ckpt.shard_of("a"), "model.safetensors");
 }
 
+TEST(ShardedCheckpoint, ALoneFileOfAnyNameIsRead) {
+  // AutoGPTQ <= 0.7 saved gptq_model-4bit-128g.safetensors, usually without
+  // naming it in its config.
+  TempDir dir;
+  write_bytes(dir / "gptq_model-4bit-128g.safetensors", shard_with({"a"}));
+  write_bytes(dir / ".hidden.safetensors", shard_with({"x"}));  // not a candidate
+  const ShardedCheckpoint ckpt = ShardedCheckpoint::open(dir.path());
+  EXPECT_EQ(ckpt.shard_of("a"), "gptq_model-4bit-128g.safetensors");
+  EXPECT_EQ(ckpt.source(), dir / "gptq_model-4bit-128g.safetensors");
+  // So is the only index of any name, with its shards.
+  TempDir sharded;
+  write_bytes(sharded / "s1.safetensors", shard_with({"a"}));
+  write_bytes(sharded / "s2.safetensors", shard_with({"b"}));
+  write_bytes(sharded / "gptq_model-4bit-128g.safetensors.index.json",
+              R"({"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}})");
+  EXPECT_EQ(ShardedCheckpoint::open(sharded.path()).tensor_names(), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ShardedCheckpoint, SeveralCandidatesAreAnErrorListingThem) {
+  TempDir dir;
+  write_bytes(dir / "b.safetensors", shard_with({"b"}));
+  write_bytes(dir / "a.safetensors", shard_with({"a"}));
+  EXPECT_GPTQ_ERROR(ShardedCheckpoint::open(dir.path()), Status::Format,
+                    {dir.path().string(), "'a.safetensors', 'b.safetensors'", "model_file_base_name"});
+  write_bytes(dir / "x.safetensors.index.json", R"({"weight_map":{"a":"a.safetensors"}})");
+  write_bytes(dir / "y.safetensors.index.json", R"({"weight_map":{"b":"b.safetensors"}})");
+  EXPECT_GPTQ_ERROR(ShardedCheckpoint::open(dir.path()), Status::Format,
+                    {"'x.safetensors.index.json', 'y.safetensors.index.json'"});
+  // The standard names settle it.
+  write_bytes(dir / "model.safetensors", shard_with({"m"}));
+  EXPECT_EQ(ShardedCheckpoint::open(dir.path()).tensor_names(), std::vector<std::string>{"m"});
+}
+
+TEST(ShardedCheckpoint, ANamedFileComesFirst) {
+  TempDir dir;
+  write_bytes(dir / "gptq_model-4bit-128g.safetensors", shard_with({"q"}));
+  write_bytes(dir / "adapter.safetensors", shard_with({"lora"}));
+  for (const char *name : {"gptq_model-4bit-128g", "gptq_model-4bit-128g.safetensors"})
+    EXPECT_EQ(ShardedCheckpoint::open(dir.path(), name).tensor_names(), std::vector<std::string>{"q"}) << name;
+  write_bytes(dir / "model.safetensors", shard_with({"m"}));
+  EXPECT_EQ(ShardedCheckpoint::open(dir.path(), "gptq_model-4bit-128g").tensor_names(),
+            std::vector<std::string>{"q"});
+  // A named index, as AutoGPTQ's get_checkpoints() looks for it.
+  write_bytes(dir / "s1.safetensors", shard_with({"i"}));
+  write_bytes(dir / "gptq_model-4bit-128g.safetensors.index.json", R"({"weight_map":{"i":"s1.safetensors"}})");
+  EXPECT_EQ(ShardedCheckpoint::open(dir.path(), "gptq_model-4bit-128g").tensor_names(),
+            std::vector<std::string>{"i"});
+  // A name that names nothing falls back on the standard names, and is an
+  // error listing the directory without them.
+  EXPECT_EQ(ShardedCheckpoint::open(dir.path(), "other").tensor_names(), std::vector<std::string>{"m"});
+  std::filesystem::remove(dir / "model.safetensors");
+  EXPECT_GPTQ_ERROR(ShardedCheckpoint::open(dir.path(), "other"), Status::Io,
+                    {"'other'", "model_file_base_name", "'adapter.safetensors'"});
+  EXPECT_GPTQ_ERROR(ShardedCheckpoint::open(dir.path(), "../other"), Status::Format,
+                    {"'../other'", "not a file name"});
+}
+
+TEST(ShardedCheckpoint, OpenAllShardsFindsABrokenOneUpFront) {
+  TempDir dir;
+  write_bytes(dir / "s1.safetensors", shard_with({"a"}));
+  write_bytes(dir / "s2.safetensors", "garbage");
+  write_bytes(dir / "model.safetensors.index.json", R"({"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}})");
+  const ShardedCheckpoint ckpt = ShardedCheckpoint::open(dir.path());
+  EXPECT_GPTQ_ERROR(ckpt.open_all_shards(), Status::Format, {"s2.safetensors"});
+  write_bytes(dir / "s2.safetensors", shard_with({"b"}));
+  const ShardedCheckpoint good = ShardedCheckpoint::open(dir.path());
+  good.open_all_shards();
+  EXPECT_EQ(good.opened_shard_count(), 2u);
+}
+
 TEST(ShardedCheckpoint, EmptyDirectoryIsIo) {
   TempDir dir;
   EXPECT_GPTQ_ERROR(ShardedCheckpoint::open(dir.path()), Status::Io,
