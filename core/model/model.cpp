@@ -48,19 +48,22 @@ std::unique_ptr<Model> Model::open(const std::filesystem::path &dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     fail(Status::Io, "model directory " + dir.string() + " does not exist or is not a directory");
-  ModelSpec spec = load_model_config(dir / "config.json");
-  // Older AutoGPTQ checkpoints keep the quantization only in quantize_config.json.
-  if (!spec.quantization && std::filesystem::exists(dir / "quantize_config.json", ec)) {
-    const auto path = dir / "quantize_config.json";
-    spec.quantization =
-        parse_quantize_config_json(io::read_text_file(path, kMaxQuantizeConfigBytes), path.string());
-  }
+  const auto config_path = dir / "config.json";
+  ModelSpec spec = load_model_config(config_path);
+  // AutoGPTQ before 0.4 kept the quantization only in quantize_config.json;
+  // later tools write both, and the file name and meta may be in either.
+  if (const auto path = dir / "quantize_config.json"; std::filesystem::exists(path, ec))
+    spec.quantization = merge_quantization_configs(
+        spec.quantization, config_path.string(),
+        parse_quantize_config_json(io::read_text_file(path, kMaxQuantizeConfigBytes), path.string()),
+        path.string());
   std::unique_ptr<tokenizer::Tokenizer> tok;
   // A checkpoint without tokenizer.json still opens (e.g. weights only); it
   // just cannot tokenize. A tokenizer.json that is there must be valid.
   if (std::filesystem::exists(dir / "tokenizer.json", ec))
     tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_dir(dir));
-  io::ShardedCheckpoint weights = io::ShardedCheckpoint::open(dir);
+  io::ShardedCheckpoint weights =
+      io::ShardedCheckpoint::open(dir, spec.quantization ? spec.quantization->model_file_base_name : "");
   return std::unique_ptr<Model>(new Model(dir, std::move(spec), std::move(weights), std::move(tok)));
 }
 

@@ -1,5 +1,6 @@
 #include "core/model/model_config.h"
 
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -98,6 +99,9 @@ class Fields {
     return has(name) ? string(name) : std::string(fallback);
   }
 
+  // "quantization_config." for the fields of that object, "" at the top level.
+  const std::string &prefix() const { return prefix_; }
+
   // An object-valued field, for reading its own fields.
   Fields object(std::string_view name) const {
     const json &v = get(name);
@@ -165,6 +169,24 @@ RopeConfig parse_rope(const Fields &config, const std::string &source) {
   return rope;
 }
 
+// meta.quantizer / meta.packer: "tool:version" or a list of them.
+void add_producers(const Fields &meta, std::string_view key, std::vector<GptqProducer> &out) {
+  if (!meta.has(key)) return;
+  const json &v = meta.get(key);
+  auto add = [&](const json &entry, const std::string &field) {
+    if (!entry.is_string()) meta.wrong(field, "is " + json_type_description(entry) + ", expected \"tool:version\"");
+    const std::string text = entry.get<std::string>();
+    const std::size_t colon = text.find(':');
+    GptqProducer p;
+    p.tool = text.substr(0, colon);
+    for (char &ch : p.tool) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (colon != std::string::npos) p.version = text.substr(colon + 1);
+    out.push_back(std::move(p));
+  };
+  if (!v.is_array()) return add(v, std::string(key));
+  for (std::size_t i = 0; i < v.size(); ++i) add(v[i], std::string(key) + "[" + std::to_string(i) + "]");
+}
+
 GptqQuantizationConfig parse_quantization(const Fields &q, const std::string &source) {
   const std::string method = q.string("quant_method");
   if (method != "gptq")
@@ -194,8 +216,22 @@ GptqQuantizationConfig parse_quantization(const Fields &q, const std::string &so
   const char *format_key = q.has("checkpoint_format") ? "checkpoint_format" : "format";
   c.checkpoint_format = q.string_or(format_key, c.checkpoint_format);
   if (c.checkpoint_format != "gptq" && c.checkpoint_format != "gptq_v2")
-    fail(Status::Unsupported, source + ": field 'quantization_config." + format_key + "' is '" +
+    fail(Status::Unsupported, source + ": field '" + q.prefix() + format_key + "' is '" +
                                   c.checkpoint_format + "'; supported: gptq, gptq_v2");
+  // AutoGPTQ 0.7's Marlin-repacked checkpoints keep the name qweight for
+  // another layout.
+  if (q.boolean_or("is_marlin_format", false))
+    fail(Status::Unsupported, source + ": field '" + q.prefix() +
+                                  "is_marlin_format' is true: AutoGPTQ's Marlin layout is not the GPTQ "
+                                  "packing; use the gptq checkpoint it was converted from");
+  if (q.has("pack_dtype") && q.string("pack_dtype") != "int32")
+    fail(Status::Unsupported, source + ": field '" + q.prefix() + "pack_dtype' is '" + q.string("pack_dtype") +
+                                  "'; only int32 packing is supported");
+  c.model_file_base_name = q.string_or("model_file_base_name", "");
+  if (q.has("meta")) {
+    const Fields meta = q.object("meta");
+    for (const char *key : {"quantizer", "packer"}) add_producers(meta, key, c.producers);
+  }
   return c;
 }
 
@@ -299,6 +335,26 @@ GptqQuantizationConfig parse_quantize_config_json(std::string_view json_text,
 
 ModelSpec load_model_config(const std::filesystem::path &path) {
   return parse_model_config(io::read_text_file(path, kMaxConfigBytes), path.string());
+}
+
+std::optional<GptqQuantizationConfig> merge_quantization_configs(
+    const std::optional<GptqQuantizationConfig> &from_config, const std::string &config_source,
+    const std::optional<GptqQuantizationConfig> &from_quantize_config,
+    const std::string &quantize_config_source) {
+  if (!from_config || !from_quantize_config) return from_config ? from_config : from_quantize_config;
+  const GptqQuantizationConfig &a = *from_config, &b = *from_quantize_config;
+  auto differ = [&](const char *field, const std::string &x, const std::string &y) {
+    fail(Status::Format, config_source + " and " + quantize_config_source + " disagree on " + field + " (" + x +
+                             " and " + y + "); the peers read one or the other, so the checkpoint is ambiguous");
+  };
+  if (a.bits != b.bits) differ("bits", std::to_string(a.bits), std::to_string(b.bits));
+  if (a.group_size != b.group_size)
+    differ("group_size", std::to_string(a.group_size), std::to_string(b.group_size));
+  if (a.checkpoint_format != b.checkpoint_format) differ("checkpoint_format", a.checkpoint_format, b.checkpoint_format);
+  GptqQuantizationConfig merged = a;
+  if (merged.producers.empty()) merged.producers = b.producers;
+  if (merged.model_file_base_name.empty()) merged.model_file_base_name = b.model_file_base_name;
+  return merged;
 }
 
 }  // namespace gptq::model

@@ -28,6 +28,13 @@ struct RopeConfig {
   std::int64_t original_max_position_embeddings = 0;
 };
 
+// A tool named in quantization_config "meta": "quantizer" (or "packer"):
+// "gptqmodel:2.2.0" -> {"gptqmodel", "2.2.0"}.
+struct GptqProducer {
+  std::string tool;     // lower case
+  std::string version;  // as written
+};
+
 // "quantization_config" of a GPTQ checkpoint, with the defaults of the
 // transformers/GPTQModel tooling for fields that are absent.
 struct GptqQuantizationConfig {
@@ -39,6 +46,11 @@ struct GptqQuantizationConfig {
   bool true_sequential = true;
   bool static_groups = false;
   std::string checkpoint_format = "gptq";  // "gptq" (v1 zero points) or "gptq_v2"
+  // Who wrote it (meta.quantizer, then meta.packer), in order; empty when
+  // the config does not say (AutoGPTQ, transformers without GPTQModel).
+  std::vector<GptqProducer> producers;
+  // AutoGPTQ's name of the weights file without extension (ShardedCheckpoint::open).
+  std::string model_file_base_name;
 };
 
 struct ModelSpec {
@@ -87,12 +99,26 @@ struct ModelSpec {
 ModelSpec parse_model_config(std::string_view json_text, const std::string &source);
 
 // quantize_config.json of a GPTQ checkpoint (the fields of quantization_config
-// at the top level), for older AutoGPTQ checkpoints whose config.json has no
-// quantization_config; an absent quant_method means "gptq".
+// at the top level; AutoGPTQ before 0.4 wrote only this file); an absent
+// quant_method means "gptq". Both parsers refuse (Unsupported) layouts that
+// are not the GPTQ packing: AutoGPTQ's "is_marlin_format": true, a
+// checkpoint_format other than gptq/gptq_v2 (marlin, gptq_p, ...) and a
+// GPTQModel "pack_dtype" other than int32.
 GptqQuantizationConfig parse_quantize_config_json(std::string_view json_text,
                                                   const std::string &source);
 
 // Reads and parses `path` (Error(Io) when it cannot be read).
 ModelSpec load_model_config(const std::filesystem::path &path);
+
+// The quantization of a model directory from its config.json's
+// quantization_config and its quantize_config.json, either of which may be
+// absent (named `config_source` and `quantize_config_source` in messages).
+// When both are there they must agree on what reading the tensors depends on
+// (bits, group_size, checkpoint_format; Error(Format) naming both files
+// otherwise); meta and model_file_base_name are taken from either.
+std::optional<GptqQuantizationConfig> merge_quantization_configs(
+    const std::optional<GptqQuantizationConfig> &from_config, const std::string &config_source,
+    const std::optional<GptqQuantizationConfig> &from_quantize_config,
+    const std::string &quantize_config_source);
 
 }  // namespace gptq::model

@@ -172,6 +172,60 @@ TEST(ModelConfig, QuantizationConfig) {
                     {"cfg.json", "'quantization_config.quant_method'", "missing"});
 }
 
+TEST(ModelConfig, QuantizationConfigOfEachPeer) {
+  // AutoGPTQ 0.7.1's to_dict (no checkpoint_format; the file's base name).
+  const ModelSpec a = parse(llama(
+      R"(,"quantization_config":{"bits":4,"group_size":128,"damp_percent":0.01,"desc_act":false,)"
+      R"("static_groups":false,"sym":true,"true_sequential":true,"model_name_or_path":null,)"
+      R"("model_file_base_name":"gptq_model-4bit-128g","is_marlin_format":false,"quant_method":"gptq"})"));
+  EXPECT_EQ(a.quantization->checkpoint_format, "gptq");
+  EXPECT_EQ(a.quantization->model_file_base_name, "gptq_model-4bit-128g");
+  EXPECT_TRUE(a.quantization->producers.empty());
+  // GPTQModel: meta.quantizer a list (0.9: one string), then meta.packer.
+  const ModelSpec g = parse(llama(
+      R"(,"quantization_config":{"quant_method":"gptq","bits":4,"checkpoint_format":"gptq","pack_dtype":"int32",)"
+      R"("meta":{"quantizer":["GPTQModel:2.2.0","optimum:1.23"],"packer":"gptqmodel:2.2.0","uri":"x"}})"));
+  const auto &p = g.quantization->producers;
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].tool, "gptqmodel");
+  EXPECT_EQ(p[0].version, "2.2.0");
+  EXPECT_EQ(p[1].tool, "optimum");
+  EXPECT_EQ(p[2].tool, "gptqmodel");
+  EXPECT_EQ(g.quantization->model_file_base_name, "");
+  const ModelSpec one = parse(llama(R"(,"quantization_config":{"quant_method":"gptq","bits":4,"meta":{"quantizer":"gptqmodel:0.9.0"}})"));
+  EXPECT_EQ(one.quantization->producers.at(0).version, "0.9.0");
+  EXPECT_GPTQ_ERROR(parse(llama(R"(,"quantization_config":{"quant_method":"gptq","bits":4,"meta":{"quantizer":[7]}})")),
+                    Status::Format, {"'quantization_config.meta.quantizer[0]'", "tool:version"});
+  // Layouts that are not the GPTQ packing.
+  EXPECT_GPTQ_ERROR(parse(llama(R"(,"quantization_config":{"quant_method":"gptq","bits":4,"is_marlin_format":true})")),
+                    Status::Unsupported, {"cfg.json", "quantization_config.is_marlin_format", "Marlin"});
+  EXPECT_GPTQ_ERROR(parse(llama(R"(,"quantization_config":{"quant_method":"gptq","bits":4,"pack_dtype":"int64"})")),
+                    Status::Unsupported, {"quantization_config.pack_dtype", "int64"});
+  EXPECT_GPTQ_ERROR(parse(llama(R"(,"quantization_config":{"quant_method":"gptq","bits":4,"checkpoint_format":"marlin"})")),
+                    Status::Unsupported, {"quantization_config.checkpoint_format", "marlin"});
+  // quantize_config.json names its fields at the top level.
+  EXPECT_GPTQ_ERROR(parse_quantize_config_json(R"({"bits":4,"checkpoint_format":"gptq_p"})", "qc.json"),
+                    Status::Unsupported, {"qc.json", "field 'checkpoint_format'", "gptq_p"});
+}
+
+TEST(ModelConfig, ConfigJsonAndQuantizeConfigJsonMerge) {
+  const auto from_config = parse(llama(R"(,"quantization_config":{"quant_method":"gptq","bits":4,"group_size":128})")).quantization;
+  const auto from_file = parse_quantize_config_json(
+      R"({"bits":4,"group_size":128,"model_file_base_name":"gptq_model-4bit-128g","meta":{"quantizer":["gptqmodel:1.0.0"]}})",
+      "qc.json");
+  const auto merged = merge_quantization_configs(from_config, "cfg.json", from_file, "qc.json");
+  ASSERT_TRUE(merged);
+  EXPECT_EQ(merged->model_file_base_name, "gptq_model-4bit-128g");
+  ASSERT_EQ(merged->producers.size(), 1u);
+  EXPECT_EQ(merge_quantization_configs(std::nullopt, "cfg.json", from_file, "qc.json")->bits, 4);
+  EXPECT_FALSE(merge_quantization_configs(std::nullopt, "cfg.json", std::nullopt, "qc.json"));
+  for (const char *other : {R"({"bits":3})", R"({"bits":4,"group_size":64})", R"({"bits":4,"checkpoint_format":"gptq_v2"})"}) {
+    EXPECT_GPTQ_ERROR(merge_quantization_configs(from_config, "cfg.json", parse_quantize_config_json(other, "qc.json"),
+                                                 "qc.json"),
+                      Status::Format, {"cfg.json", "qc.json", "disagree"});
+  }
+}
+
 TEST(ModelConfig, MissingFields) {
   for (const char *field : {"model_type", "hidden_size", "num_hidden_layers",
                             "num_attention_heads", "intermediate_size", "vocab_size",
