@@ -2,8 +2,8 @@
 // The solver checks its inputs before any work (weights and Hessians: tens of
 // MB each; a batch of activations only once H's diagonal showed it bad, to
 // name the element), and a plain element-by-element scan on one thread is
-// memory-bound at a few GB/s. Here each thread scans a slice with a
-// branch-free test per element (it vectorizes), stopping at the slice with
+// memory-bound at a few GB/s. Here each thread scans a slice with the
+// one-thread scan of core/tensor/finite_scan.h, stopping at the slice with
 // the first bad element.
 #pragma once
 
