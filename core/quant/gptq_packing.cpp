@@ -55,14 +55,11 @@ std::uint32_t get_bits(Word &&word, Index i, int bits) {
   return v & ((1u << bits) - 1u);
 }
 
+// The field v1 or v2 stores for a true zero point (0 <= z < 2^b; pack_zeros
+// has refused a v1 zero of 0).
 std::uint32_t stored_zero(std::int32_t z, int bits, CheckpointFormat f) {
   const std::uint32_t mask = (1u << bits) - 1u;
   return (f == CheckpointFormat::V1 ? static_cast<std::uint32_t>(z) - 1u : static_cast<std::uint32_t>(z)) & mask;
-}
-
-std::int32_t true_zero(std::uint32_t stored, int bits, CheckpointFormat f) {
-  const std::uint32_t mask = (1u << bits) - 1u;
-  return static_cast<std::int32_t>((f == CheckpointFormat::V1 ? stored + 1u : stored) & mask);
 }
 
 std::vector<std::int32_t> pack_zeros(const std::int32_t *zeros, Index n, Index groups, int bits,
@@ -71,19 +68,50 @@ std::vector<std::int32_t> pack_zeros(const std::int32_t *zeros, Index n, Index g
   std::vector<std::int32_t> q(at(groups * words), 0);
   for (Index g = 0; g < groups; ++g) {
     std::int32_t *run = &q[at(g * words)];
-    for (Index i = 0; i < n; ++i)
-      put_bits([&](Index w) -> std::int32_t & { return run[w]; }, i, bits, stored_zero(zeros[g * n + i], bits, f));
+    for (Index i = 0; i < n; ++i) {
+      const std::int32_t z = zeros[g * n + i];
+      if (f == CheckpointFormat::V1 && z == 0)
+        invalid("zero [" + std::to_string(g) + "][" + std::to_string(i) +
+                "] = 0 cannot be stored in format v1 (\"gptq\"): its readers disagree on it (AutoGPTQ "
+                "and exllama read 0, vLLM " + std::to_string(1 << bits) +
+                ", GPTQModel borrows from the next zero); fit the grid with positive_zero or write gptq_v2");
+      put_bits([&](Index w) -> std::int32_t & { return run[w]; }, i, bits, stored_zero(z, bits, f));
+    }
   }
   return q;
 }
 
+// What GPTQModel adds to v1 qzeros word `column` to get v2 (see the header);
+// 0 where it reads per field.
+std::uint32_t gptqmodel_word_offset(int bits, Index column, V1ZeroReading reading) {
+  switch (bits) {
+    case 2: return 0x55555555u;
+    case 4: return 0x11111111u;
+    case 8: return 0x01010101u;
+    default: break;
+  }
+  if (reading != V1ZeroReading::GptqModelBefore7) return 0;
+  constexpr std::uint32_t kOld3Bit[3] = {0x24924924u, 0x92492492u, 0x49249249u};
+  return kOld3Bit[column % 3];
+}
+
 std::vector<std::int32_t> unpack_zeros(const PackedGptq &p) {
   const Index n = p.out_features, words = n * p.bits / 32;
+  const std::uint32_t mask = (1u << p.bits) - 1u;
+  const bool v1 = p.format == CheckpointFormat::V1;
+  const bool whole_words = v1 && p.v1_zeros != V1ZeroReading::PerField &&
+                           gptqmodel_word_offset(p.bits, 0, p.v1_zeros) != 0;
   std::vector<std::int32_t> z(at(p.groups * n));
+  std::vector<std::uint32_t> run(at(words));
   for (Index g = 0; g < p.groups; ++g) {
-    const std::int32_t *run = &p.qzeros[at(g * words)];
-    for (Index i = 0; i < n; ++i)
-      z[at(g * n + i)] = true_zero(get_bits([&](Index w) { return run[w]; }, i, p.bits), p.bits, p.format);
+    for (Index w = 0; w < words; ++w) {
+      run[at(w)] = static_cast<std::uint32_t>(p.qzeros[at(g * words + w)]);
+      if (whole_words) run[at(w)] += gptqmodel_word_offset(p.bits, w, p.v1_zeros);  // mod 2^32, as int32 in torch
+    }
+    for (Index i = 0; i < n; ++i) {
+      const std::uint32_t field = get_bits([&](Index w) { return run[at(w)]; }, i, p.bits);
+      z[at(g * n + i)] = static_cast<std::int32_t>(v1 && !whole_words ? (field + 1u) & mask : field);
+    }
   }
   return z;
 }
@@ -202,6 +230,7 @@ void convert_checkpoint_format(PackedGptq &p, CheckpointFormat to) {
   const std::vector<std::int32_t> z = unpack_zeros(p);
   p.qzeros = pack_zeros(z.data(), p.out_features, p.groups, p.bits, to);
   p.format = to;
+  p.v1_zeros = V1ZeroReading::PerField;
 }
 
 }  // namespace gptq::quant

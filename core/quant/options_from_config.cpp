@@ -13,6 +13,7 @@ QuantOptions quant_options(const schema::QuantizeConfigT &config) {
   o.damp_auto_increment = config.damp_auto_increment;
   o.block_size = config.block_size;
   o.hessian_fp64 = config.hessian_fp64;
+  o.positive_zero = !config.sym && config.checkpoint_format == schema::CheckpointFormat::gptq;
   if (config.mse) {
     o.mse.enabled = config.mse->enabled;
     o.mse.norm = config.mse->norm;

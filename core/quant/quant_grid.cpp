@@ -32,6 +32,14 @@ void row_ranges(const float *xt, std::int64_t count, std::int64_t rows, std::int
   }
 }
 
+// A zero of 0 (only asymmetric grids have one) becomes 1, the scale then
+// reaching `hi` with the top code; see the header.
+void keep_zero_positive(float hi, float maxq, float &scale, float &zero) {
+  if (zero >= 1.0f) return;
+  zero = 1.0f;
+  scale = hi / (maxq - 1.0f);
+}
+
 }  // namespace
 
 void fit_grid(const float *xt, std::int64_t count, std::int64_t rows, std::int64_t ld,
@@ -43,6 +51,7 @@ void fit_grid(const float *xt, std::int64_t count, std::int64_t rows, std::int64
   for (std::int64_t r = 0; r < rows; ++r) {
     scale[r] = (xmax[r] - xmin[r]) / maxq;
     zero[r] = opt.sym ? sym_zero : std::nearbyint(-xmin[r] / scale[r]);
+    if (opt.positive_zero) keep_zero_positive(xmax[r], maxq, scale[r], zero[r]);
   }
   if (!opt.mse.enabled) return;
 
@@ -60,6 +69,7 @@ void fit_grid(const float *xt, std::int64_t count, std::int64_t rows, std::int64
       const float lo = p * xmin[r], hi = p * xmax[r];
       s1[r] = (hi - lo) / maxq;
       z1[r] = opt.sym ? zero[r] : std::nearbyint(-lo / s1[r]);
+      if (opt.positive_zero) keep_zero_positive(hi, maxq, s1[r], z1[r]);
       err[r] = 0.0f;
     }
     for (std::int64_t c = 0; c < count; ++c) {

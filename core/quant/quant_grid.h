@@ -8,7 +8,11 @@
 // negative values, as the reference does); asymmetric grids use zero =
 // round(-min / scale); an all-zero row gets the range [-1, 1]; the optional MSE
 // search shrinks the range and keeps the least sum |w - q(w)|^norm per row.
-// Rounding is to nearest even, as torch.round.
+// Rounding is to nearest even, as torch.round. With opt.positive_zero (format
+// v1), an asymmetric zero that rounds to 0 becomes 1 with scale max / (maxq -
+// 1): the grid [-scale, max] still holds the whole range (min > -scale/2 is
+// what rounded the zero to 0), at a step at most maxq / (maxq - 1) coarser
+// (15/14 in 4 bits) for that group alone.
 #pragma once
 
 #include <cmath>

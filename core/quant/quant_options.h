@@ -28,6 +28,11 @@ struct QuantOptions {
   int block_size = 128;         // columns per lazy-update block
   MseOptions mse;
   bool hessian_fp64 = false;    // accumulate H in float64
+  // Asymmetric grids keep their zero point >= 1: a group whose zero would
+  // round to 0 gets zero 1 and the scale that keeps its largest value on the
+  // grid. Set for checkpoint format v1, where the peers read a stored zero of
+  // 0 three different ways (core/quant/gptq_packing.h).
+  bool positive_zero = false;
 };
 
 // Largest damping fraction tried by the retry loop (GPTQModel stops below 1).

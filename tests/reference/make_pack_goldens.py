@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes tests/data/quant/pack/: inputs and packed tensors of gptq_pack_ref.py
-for every bits x format x act-order combination (N=32, K=64, group 32).
+for every bits x format x act-order combination (N=32, K=64, group 32); v1
+cases hold zeros 1..2^b-1 only, v2 cases 0..2^b-1.
 
 Per case <name>.bin holds (little-endian), in order:
   codes uint8 [N][K], scales float32 [G][N], zeros int32 [G][N], g_idx int32 [K],
@@ -43,9 +44,12 @@ def main():
             for act in (False, True):
                 G = K // GS
                 codes = rng.integers(0, 1 << bits, size=(N, K)).astype(np.uint8)
-                zeros = rng.integers(0, 1 << bits, size=(G, N)).astype(np.int32)
-                zeros[0, :4] = 0  # the v1 edge: zero 0 is stored as 2^b - 1
-                zeros[0, 4:8] = (1 << bits) - 1
+                # v1 never stores a zero of 0 (readers disagree on it; see
+                # core/quant/gptq_packing.h): its smallest zero is 1, stored as 0.
+                low = 1 if fmt == "gptq" else 0
+                zeros = rng.integers(low, 1 << bits, size=(G, N)).astype(np.int32)
+                zeros[0, :4] = low
+                zeros[0, 4:8] = (1 << bits) - 1  # stored as 2^b - 2 in v1
                 scales = (rng.random((G, N)) * 0.02 + 1e-4).astype(np.float32)
                 scales[1, :3] = [6.0e-8, 3.0e-5, 2.0e-7]  # fp16 subnormal range
                 g_idx = np.arange(K, dtype=np.int32) // GS

@@ -42,6 +42,7 @@ TEST_P(GptqCheckpoint, LoadsAsTheDequantizedFloatModel) {
   opt.bits = 4;
   opt.group_size = 128;
   opt.sym = false;
+  opt.positive_zero = !v2;  // v1 stores no zero of 0 (core/quant/gptq_packing.h)
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     const BlockWeights w = load_block_weights(spec, ckpt, layer);
     for (const auto &[name, lin] : w.linears) {

@@ -32,7 +32,7 @@ Layer random_layer(bool act_order, std::uint32_t seed) {
   for (std::int64_t i = 0; i < kN * kK; ++i) l.codes.push_back(static_cast<std::uint8_t>(rng() % 16));
   for (std::int64_t i = 0; i < kG * kN; ++i) {
     l.scales.push_back(0.001f * static_cast<float>(1 + rng() % 100));
-    l.zeros.push_back(static_cast<std::int32_t>(rng() % 16));
+    l.zeros.push_back(static_cast<std::int32_t>(1 + rng() % 15));  // v1 stores no zero of 0
   }
   for (std::int64_t k = 0; k < kK; ++k) l.g_idx.push_back(static_cast<std::int32_t>(k / kGroup));
   if (act_order) std::shuffle(l.g_idx.begin(), l.g_idx.end(), rng);
@@ -104,7 +104,23 @@ TEST(GptqLinearLoad, MissingGIdxMeansContiguousGroups) {
   testing::TempDir dir;
   write_layer(dir.path(), l, quant::CheckpointFormat::V1, false);
   const auto ckpt = io::ShardedCheckpoint::open(dir.path());
-  EXPECT_EQ(load_linear(ckpt, gptq_spec("gptq"), "layer", kN, kK, false).weight, l.expected);
+  EXPECT_EQ(load_linear(ckpt, gptq_spec("gptq"), "layer", kN, kK, true).weight, l.expected);
+}
+
+TEST(GptqLinearLoad, ABiasTheLayerCannotHaveMustBeZero) {
+  // AutoGPTQ 0.2-0.7 saved a bias on every quantized linear, zeros for Llama.
+  Layer l = random_layer(false, 4);
+  testing::TempDir dir;
+  write_layer(dir.path(), l, quant::CheckpointFormat::V1, true);
+  const auto ckpt = io::ShardedCheckpoint::open(dir.path());
+  EXPECT_GPTQ_ERROR(load_linear(ckpt, gptq_spec("gptq"), "layer", kN, kK, false), Status::Format,
+                    {"layer.bias", "element 1", "no bias"});
+  std::fill(l.bias.begin(), l.bias.end(), 0.0f);
+  write_layer(dir.path(), l, quant::CheckpointFormat::V1, true);
+  const auto zero = io::ShardedCheckpoint::open(dir.path());
+  const LinearWeights w = load_linear(zero, gptq_spec("gptq"), "layer", kN, kK, false);
+  EXPECT_EQ(w.weight, l.expected);
+  EXPECT_TRUE(w.bias.empty());
 }
 
 TEST(GptqLinearLoad, WrongShapeAndNoQuantizationConfigAreRefused) {

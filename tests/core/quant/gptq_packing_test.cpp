@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
 #include "core/quant/quantize_matrix.h"
+#include "tests/core/io/io_test_support.h"
 #include "tests/core/quant/quant_test_util.h"
 
 namespace gptq::quant {
@@ -94,9 +96,16 @@ TEST(GptqPacking, UnpacksAndDequantizesTheReferenceTensors) {
     EXPECT_EQ(u.codes, c.codes) << c.name;
     EXPECT_EQ(u.zeros, c.zeros) << c.name;
     EXPECT_EQ(dequantize_gptq(p), c.dequant) << c.name;
-    // v1 <-> v2 keeps every true zero point.
+    // v1 <-> v2 keeps every true zero point; v2's zeros of 0 have no v1 form.
     PackedGptq q = p;
     const auto other = c.format == CheckpointFormat::V1 ? CheckpointFormat::V2 : CheckpointFormat::V1;
+    const bool has_zero_0 = std::find(c.zeros.begin(), c.zeros.end(), 0) != c.zeros.end();
+    EXPECT_EQ(has_zero_0, c.format == CheckpointFormat::V2) << c.name;
+    if (other == CheckpointFormat::V1 && has_zero_0) {
+      EXPECT_GPTQ_ERROR(convert_checkpoint_format(q, other), Status::InvalidArgument, {"= 0", "v1"});
+      EXPECT_EQ(q.qzeros, p.qzeros) << c.name;  // left as it was
+      continue;
+    }
     convert_checkpoint_format(q, other);
     EXPECT_EQ(q.format, other);
     EXPECT_EQ(unpack_gptq(q).zeros, c.zeros) << c.name;
@@ -104,6 +113,83 @@ TEST(GptqPacking, UnpacksAndDequantizesTheReferenceTensors) {
     convert_checkpoint_format(q, c.format);
     EXPECT_EQ(q.qzeros, p.qzeros) << c.name;
   }
+}
+
+// Words whose fields are known by hand, 4 bits, N = 8 (one word per group).
+PackedGptq one_word(CheckpointFormat format, V1ZeroReading reading, std::uint32_t word) {
+  PackedGptq p;
+  p.bits = 4;
+  p.out_features = 8;
+  p.in_features = 8;
+  p.groups = 1;
+  p.format = format;
+  p.v1_zeros = reading;
+  p.qweight.assign(8, 0);
+  p.qzeros = {static_cast<std::int32_t>(word)};
+  p.scales.assign(8, 0x3c00);  // 1.0
+  p.g_idx.assign(8, 0);
+  return p;
+}
+
+TEST(GptqPacking, V1ZerosOfZeroAreReadAsTheirWriterMeansThem) {
+  // AutoGPTQ's pack of zeros {0, 5, 1, 2, 3, 4, 6, 7}: -1 as uint32 ORed in
+  // at field 0 sets every field; per field each all-ones reads 0.
+  EXPECT_EQ(unpack_gptq(one_word(CheckpointFormat::V1, V1ZeroReading::PerField, 0xFFFFFFFFu)).zeros,
+            std::vector<std::int32_t>(8, 0));
+  // GPTQModel's: v2 word 0x76432150 minus 0x11111111 = 0x6532103F, field 0
+  // borrowing from field 1. Its reading gives the zeros back; per field,
+  // field 1 would read 4.
+  const std::vector<std::int32_t> zeros = {0, 5, 1, 2, 3, 4, 6, 7};
+  EXPECT_EQ(unpack_gptq(one_word(CheckpointFormat::V1, V1ZeroReading::GptqModel, 0x6532103Fu)).zeros, zeros);
+  EXPECT_EQ(unpack_gptq(one_word(CheckpointFormat::V1, V1ZeroReading::GptqModelBefore7, 0x6532103Fu)).zeros,
+            zeros);
+  EXPECT_EQ(unpack_gptq(one_word(CheckpointFormat::V1, V1ZeroReading::PerField, 0x6532103Fu)).zeros[1], 4);
+  // v2 ignores the v1 reading.
+  EXPECT_EQ(unpack_gptq(one_word(CheckpointFormat::V2, V1ZeroReading::GptqModel, 0x76432150u)).zeros, zeros);
+  // A GPTQModel v1 word whose top field was 0 wrapped past bit 31: 0 - 1 ->
+  // 0xF... and the add wraps it back.
+  EXPECT_EQ(unpack_gptq(one_word(CheckpointFormat::V1, V1ZeroReading::GptqModel, 0x07654320u - 0x11111111u)).zeros,
+            (std::vector<std::int32_t>{0, 2, 3, 4, 5, 6, 7, 0}));
+}
+
+TEST(GptqPacking, GptqModel3BitReadingsDifferByVersion) {
+  // 3 bits, N = 32 (three words). GPTQModel 7+ reads per field as everyone;
+  // before 7 it added 0x24924924, 0x92492492, 0x49249249 to the words.
+  std::vector<std::int32_t> zeros(32);
+  for (int i = 0; i < 32; ++i) zeros[static_cast<std::size_t>(i)] = 1 + i % 7;
+  std::vector<float> scales(32, 1.0f);
+  std::vector<std::uint8_t> codes(32 * 32, 0);
+  std::vector<std::int32_t> g_idx(32, 0);
+  PackedGptq v2 = pack_gptq(codes.data(), scales.data(), zeros.data(), g_idx.data(), 32, 32, 1, 3, CheckpointFormat::V2);
+  PackedGptq v1 = pack_gptq(codes.data(), scales.data(), zeros.data(), g_idx.data(), 32, 32, 1, 3, CheckpointFormat::V1);
+  v1.v1_zeros = V1ZeroReading::GptqModel;
+  EXPECT_EQ(unpack_gptq(v1).zeros, zeros);
+  PackedGptq old = v2;
+  old.format = CheckpointFormat::V1;
+  old.v1_zeros = V1ZeroReading::GptqModelBefore7;
+  constexpr std::uint32_t kOffsets[3] = {0x24924924u, 0x92492492u, 0x49249249u};
+  for (int w = 0; w < 3; ++w)
+    old.qzeros[static_cast<std::size_t>(w)] =
+        static_cast<std::int32_t>(static_cast<std::uint32_t>(old.qzeros[static_cast<std::size_t>(w)]) - kOffsets[w]);
+  EXPECT_EQ(unpack_gptq(old).zeros, zeros);
+  old.v1_zeros = V1ZeroReading::PerField;
+  EXPECT_NE(unpack_gptq(old).zeros, zeros);
+}
+
+TEST(GptqPacking, V1NeverStoresAZeroOfZero) {
+  std::vector<std::uint8_t> codes(32 * 32, 3);
+  std::vector<float> scales(32, 0.5f);
+  std::vector<std::int32_t> zeros(32, 2), g_idx(32, 0);
+  zeros[9] = 0;
+  EXPECT_GPTQ_ERROR(pack_gptq(codes.data(), scales.data(), zeros.data(), g_idx.data(), 32, 32, 1, 4,
+                              CheckpointFormat::V1),
+                    Status::InvalidArgument, {"zero [0][9] = 0", "v1", "gptq_v2"});
+  PackedGptq v2 = pack_gptq(codes.data(), scales.data(), zeros.data(), g_idx.data(), 32, 32, 1, 4,
+                            CheckpointFormat::V2);
+  EXPECT_EQ(unpack_gptq(v2).zeros, zeros);
+  EXPECT_GPTQ_ERROR(convert_checkpoint_format(v2, CheckpointFormat::V1), Status::InvalidArgument,
+                    {"zero [0][9] = 0"});
+  EXPECT_EQ(v2.format, CheckpointFormat::V2);
 }
 
 TEST(GptqPacking, V1StoresZeroMinusOne) {

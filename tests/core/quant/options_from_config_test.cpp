@@ -23,6 +23,7 @@ TEST(OptionsFromConfig, DefaultsAgreeWithQuantOptions) {
   EXPECT_EQ(got.mse.grid, want.mse.grid);
   EXPECT_EQ(got.mse.max_shrink, want.mse.max_shrink);
   EXPECT_EQ(got.hessian_fp64, want.hessian_fp64);
+  EXPECT_EQ(got.positive_zero, want.positive_zero);  // symmetric by default
   EXPECT_EQ(checkpoint_format(config::parse_quantize_config("")), CheckpointFormat::V1);
 }
 
@@ -47,6 +48,15 @@ TEST(OptionsFromConfig, EveryFieldIsMapped) {
   EXPECT_EQ(o.mse.grid, 50);
   EXPECT_FLOAT_EQ(o.mse.max_shrink, 0.5f);
   EXPECT_EQ(checkpoint_format(c), CheckpointFormat::V2);
+  EXPECT_FALSE(o.positive_zero);
+}
+
+TEST(OptionsFromConfig, AsymmetricV1KeepsZerosPositive) {
+  // Format v1 cannot store a zero of 0 so that every peer reads it alike.
+  EXPECT_TRUE(quant_options(config::parse_quantize_config(R"({"sym": false})")).positive_zero);
+  EXPECT_TRUE(quant_options(config::parse_quantize_config(R"({"sym": false, "checkpoint_format": "gptq"})")).positive_zero);
+  EXPECT_FALSE(quant_options(config::parse_quantize_config(R"({"sym": false, "checkpoint_format": "gptq_v2"})")).positive_zero);
+  EXPECT_FALSE(quant_options(config::parse_quantize_config(R"({"sym": true})")).positive_zero);
 }
 
 TEST(OptionsFromConfig, ModulesToSkipMatchNamesAndDottedSuffixes) {

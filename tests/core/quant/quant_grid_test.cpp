@@ -33,6 +33,43 @@ TEST(QuantGrid, AsymmetricUsesMinMaxIncludingZero) {
   EXPECT_EQ(f.zero, 0.0f);
 }
 
+TEST(QuantGrid, PositiveZeroRefitsOnlyTheGroupsWhoseZeroWouldBe0) {
+  // Format v1 cannot store a zero of 0 unambiguously (gptq_packing.h): the
+  // group keeps its whole range on a grid [-scale, max] with zero 1.
+  QuantOptions o;
+  o.sym = false;
+  o.positive_zero = true;
+  for (int bits : {2, 3, 4, 8}) {
+    o.bits = bits;
+    const float maxq = grid_maxq(bits);
+    const std::vector<float> v = {-0.001f, 0.3f, 2.0f};  // min > -scale/2: zero would round to 0
+    const Fit f = fit_row(v, o);
+    EXPECT_EQ(f.zero, 1.0f) << bits;
+    EXPECT_FLOAT_EQ(f.scale, 2.0f / (maxq - 1.0f)) << bits;
+    for (float x : v) {  // nothing clips: every value within half a step
+      const float q = grid_dequant(grid_code(x, f.scale, f.zero, maxq), f.scale, f.zero);
+      EXPECT_LE(std::fabs(q - x), f.scale / 2 * (1 + 1e-6f)) << bits << " " << x;
+    }
+    EXPECT_EQ(fit_row({2.0f, 0.5f}, o).zero, 1.0f) << bits;  // no negative value at all
+    // Groups with zero >= 1 are untouched.
+    o.positive_zero = false;
+    const Fit plain = fit_row({-1.0f, 0.5f, 2.0f}, o);
+    o.positive_zero = true;
+    const Fit kept = fit_row({-1.0f, 0.5f, 2.0f}, o);
+    EXPECT_EQ(kept.scale, plain.scale);
+    EXPECT_EQ(kept.zero, plain.zero);
+  }
+  // The MSE search's candidates follow the same rule.
+  o.bits = 3;
+  o.mse.enabled = true;
+  o.mse.grid = 20;
+  std::vector<float> v(64);
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = 0.05f * static_cast<float>(i) - 0.02f;
+  EXPECT_GE(fit_row(v, o).zero, 1.0f);
+  o.positive_zero = false;
+  EXPECT_EQ(fit_row(v, o).zero, 0.0f);
+}
+
 TEST(QuantGrid, SymmetricZeroIsHalfRange) {
   QuantOptions o;
   o.sym = true;
