@@ -1,18 +1,36 @@
 #include "core/model/float_tensor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "core/error.h"
 #include "core/tensor/convert.h"
+#include "core/tensor/finite_scan.h"
 
 namespace gptq::model {
+
+std::string element_text(std::size_t index, std::span<const std::int64_t> shape) {
+  std::string s = "element " + std::to_string(index);
+  if (shape.size() < 2) return s;
+  std::vector<std::int64_t> at(shape.size());
+  auto rest = static_cast<std::int64_t>(index);
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    at[d] = shape[d] > 0 ? rest % shape[d] : 0;
+    rest = shape[d] > 0 ? rest / shape[d] : 0;
+  }
+  return s + " " + shape_text(at);
+}
 
 std::vector<float> to_float32(const io::TensorView &t) {
   if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
     fail(Status::Unsupported, "tensor " + t.name + " has dtype " + std::string(dtype_name(t.dtype)) +
                                   "; float weights must be F16, BF16 or F32");
-  return to_float(t.dtype, t.data);
+  std::vector<float> out = to_float(t.dtype, t.data);
+  if (const auto bad = first_non_finite(out.data(), out.size()))
+    fail(Status::Format, "tensor " + t.name + " holds " + (std::isnan(out[*bad]) ? "NaN" : "an infinity") +
+                             " at " + element_text(*bad, t.shape) + "; a checkpoint's weights must be finite");
+  return out;
 }
 
 std::string shape_text(std::span<const std::int64_t> shape) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -14,8 +15,14 @@
 namespace gptq::model {
 
 // The tensor's values as fp32 (exact for all three types). Throws
-// Error(Unsupported) naming the tensor for any other dtype.
+// Error(Unsupported) naming the tensor for any other dtype, Error(Format)
+// naming it and the element for a NaN or infinity (core/tensor/
+// finite_scan.h): a weight that is not finite would only surface later as a
+// perplexity of nan or garbage text.
 std::vector<float> to_float32(const io::TensorView &tensor);
+
+// "element 1234 [3, 82]" of a tensor of this shape, for messages.
+std::string element_text(std::size_t index, std::span<const std::int64_t> shape);
 
 // Reads `name` from the checkpoint and checks its shape: Error(Format) naming
 // the tensor, its shard and both shapes when they differ; Error(Format) when

@@ -1,5 +1,9 @@
 #include "core/model/gptq_linear.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -8,7 +12,8 @@
 #include "core/model/expected_tensors.h"
 #include "core/model/float_tensor.h"
 #include "core/model/model.h"
-#include "core/tensor/convert.h"
+#include "core/tensor/finite_scan.h"
+#include "core/tensor/half.h"
 
 namespace gptq::model {
 namespace {
@@ -52,17 +57,46 @@ std::optional<std::vector<std::int64_t>> expected_weight_shape(const Model &m,
 std::vector<float> read_bias(const Model &m, const std::string &prefix, std::int64_t n) {
   const auto bias = m.weights().find(prefix + ".bias");
   if (!bias) return {};
-  if (!is_float_dtype(bias->dtype))
-    bad(m, bias->name, "is " + std::string(dtype_name(bias->dtype)) + ", expected a float type");
   if (bias->shape != std::vector<std::int64_t>{n})
     bad(m, bias->name, "has shape " + shape_text(bias->shape) + ", expected [" + std::to_string(n) + "]");
-  return to_float(bias->dtype, bias->data);
+  return to_float32(*bias);
 }
 
 }  // namespace
 
+bool is_quantized_linear(const io::ShardedCheckpoint &checkpoint, std::string_view prefix_view) {
+  const std::string prefix(prefix_view);
+  const bool packed = checkpoint.contains(prefix + ".qweight");
+  if (packed && checkpoint.contains(prefix + ".weight"))
+    fail(Status::Format, checkpoint.directory().string() + ": layer '" + prefix + "' holds both '" + prefix +
+                             ".weight' and '" + prefix +
+                             ".qweight', a float and a GPTQ version of the same layer; remove one of them");
+  return packed;
+}
+
 bool is_quantized_linear(const Model &model, std::string_view prefix) {
-  return model.weights().contains(std::string(prefix) + ".qweight");
+  return is_quantized_linear(model.weights(), prefix);
+}
+
+quant::V1ZeroReading v1_zero_reading(const GptqQuantizationConfig &q) {
+  for (const GptqProducer &p : q.producers) {
+    if (p.tool != "gptqmodel") continue;
+    // "2.2.0", "4.0.0-dev1", "1.4.5+cu121": the leading numbers.
+    int v[3] = {0, 0, 0};
+    std::size_t at = 0;
+    bool readable = !p.version.empty() && std::isdigit(static_cast<unsigned char>(p.version[0]));
+    for (int i = 0; i < 3 && readable && at < p.version.size(); ++i) {
+      const auto r = std::from_chars(p.version.data() + at, p.version.data() + p.version.size(), v[i]);
+      if (r.ec != std::errc()) break;
+      at = static_cast<std::size_t>(r.ptr - p.version.data());
+      if (at >= p.version.size() || p.version[at] != '.') break;
+      ++at;
+    }
+    if (!readable) return quant::V1ZeroReading::GptqModel;
+    if (v[0] == 0 && v[1] < 9) return quant::V1ZeroReading::PerField;  // before its v2 code (0.9.0)
+    return v[0] < 7 ? quant::V1ZeroReading::GptqModelBefore7 : quant::V1ZeroReading::GptqModel;
+  }
+  return quant::V1ZeroReading::PerField;
 }
 
 quant::PackedGptq read_packed_linear(const Model &model, std::string_view prefix_view) {
@@ -113,9 +147,18 @@ quant::PackedGptq read_packed_linear(const io::ShardedCheckpoint &model,
   p.in_features = k;
   p.groups = groups;
   p.format = q->checkpoint_format == "gptq_v2" ? quant::CheckpointFormat::V2 : quant::CheckpointFormat::V1;
+  p.v1_zeros = v1_zero_reading(*q);
   p.qweight = copy_out<std::int32_t>(require(model, prefix + ".qweight", DType::I32, {k * bits / 32, n}));
   p.qzeros = copy_out<std::int32_t>(require(model, prefix + ".qzeros", DType::I32, {groups, n * bits / 32}));
   p.scales = copy_out<std::uint16_t>(require(model, prefix + ".scales", DType::F16, {groups, n}));
+  {
+    std::vector<float> scales(p.scales.size());
+    std::transform(p.scales.begin(), p.scales.end(), scales.begin(), half_to_float);
+    if (const auto at = first_non_finite(scales.data(), scales.size()))
+      bad(model, prefix + ".scales",
+          "holds " + std::string(std::isnan(scales[*at]) ? "NaN" : "an infinity") + " at " +
+              element_text(*at, std::vector<std::int64_t>{groups, n}) + "; scales must be finite");
+  }
   if (model.contains(prefix + ".g_idx")) {
     p.g_idx = copy_out<std::int32_t>(require(model, prefix + ".g_idx", DType::I32, {k}));
     for (std::int64_t i = 0; i < k; ++i) {
@@ -150,12 +193,10 @@ LinearWeights load_linear(const Model &model, std::string_view prefix_view) {
   if (!w) fail(Status::Format, model.directory().string() + ": no tensor '" + prefix +
                                    ".weight' or '" + prefix + ".qweight'");
   if (w->shape.size() != 2) bad(model, w->name, "has shape " + shape_text(w->shape) + ", expected 2-D");
-  if (!is_float_dtype(w->dtype))
-    bad(model, w->name, "is " + std::string(dtype_name(w->dtype)) + ", expected a float type");
   LinearWeights out;
   out.out_features = w->shape[0];
   out.in_features = w->shape[1];
-  out.weight = to_float(w->dtype, w->data);
+  out.weight = to_float32(*w);
   out.bias = read_bias(model, prefix, out.out_features);
   return out;
 }

@@ -12,8 +12,11 @@
 //                                    some old checkpoints, then k / group_size)
 // with G = ceil(K / group_size), or 1 for group_size -1, and N, K the shape
 // the architecture gives the layer's weight (when it knows the name).
-// Zero points are read in the config's checkpoint_format (v1 adds 1). Any
-// group order is accepted (desc_act checkpoints have g_idx out of order).
+// Zero points are read in the config's checkpoint_format, v1 ones as the
+// tool that wrote them means them (v1_zero_reading below). Any group order
+// is accepted (desc_act checkpoints have g_idx out of order; desc_act with
+// static_groups has it in order). Scales must be finite (Error(Format)
+// naming the tensor and the element).
 #pragma once
 
 #include <cstdint>
@@ -31,7 +34,16 @@ class Model;
 
 
 // Whether the checkpoint holds `prefix` quantized (has <prefix>.qweight).
+// A layer with both <prefix>.weight and <prefix>.qweight is refused
+// (Error(Format) naming both): nothing says which of the two is meant.
+bool is_quantized_linear(const io::ShardedCheckpoint &checkpoint, std::string_view prefix);
 bool is_quantized_linear(const Model &model, std::string_view prefix);
+
+// How v1 zero points of a checkpoint with this config are read
+// (core/quant/gptq_packing.h): GPTQModel's own whole-word conversion when
+// meta names gptqmodel 0.9.0 or later (with its 3-bit constants before
+// 7.0.0; an unreadable version counts as the newest), else per field.
+quant::V1ZeroReading v1_zero_reading(const GptqQuantizationConfig &quantization);
 
 // The packed tensors of a quantized linear, checked as above (format taken
 // from the config). Throws Format when the model is not a GPTQ checkpoint.

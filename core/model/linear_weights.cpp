@@ -1,5 +1,6 @@
 #include "core/model/linear_weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -26,7 +27,7 @@ LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSp
   w.out_features = out_features;
   w.in_features = in_features;
   const std::vector<std::int64_t> shape = {out_features, in_features};
-  if (checkpoint.contains(prefix + ".weight") || !checkpoint.contains(prefix + ".qweight")) {
+  if (!is_quantized_linear(checkpoint, prefix)) {
     w.weight = load_float32(checkpoint, prefix + ".weight", shape);
   } else {
     if (!spec.quantization)
@@ -34,9 +35,21 @@ LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSp
                                 "quantization_config with quant_method \"gptq\"");
     w.weight = dequantize_checkpoint_linear(checkpoint, *spec.quantization, prefix, out_features, in_features);
   }
+  const std::vector<std::int64_t> bias_shape = {out_features};
   if (has_bias) {
-    const std::vector<std::int64_t> bias_shape = {out_features};
     w.bias = load_float32(checkpoint, prefix + ".bias", bias_shape);
+  } else if (checkpoint.contains(prefix + ".bias")) {
+    // AutoGPTQ 0.2-0.7 gave every quantized linear a bias, zeros where the
+    // model has none (Llama): those change nothing. Any other value would be
+    // a layer the architecture cannot express.
+    const std::vector<float> bias = load_float32(checkpoint, prefix + ".bias", bias_shape);
+    const auto nonzero = std::find_if(bias.begin(), bias.end(), [](float v) { return v != 0.0f; });
+    if (nonzero != bias.end())
+      fail(Status::Format, "tensor " + prefix + ".bias is " + std::to_string(*nonzero) + " at element " +
+                               std::to_string(nonzero - bias.begin()) + ", but the model" +
+                               (spec.model_type.empty() ? "" : " (" + spec.model_type + ")") +
+                               " has no bias on this layer as config.json describes it; only an all-zero "
+                               "bias (as AutoGPTQ 0.2-0.7 saved) can be ignored");
   }
   return w;
 }

@@ -27,10 +27,13 @@ struct LinearWeights {
 };
 
 // Loads the linear `prefix` (e.g. "model.layers.0.self_attn.q_proj") of shape
-// [out_features, in_features], with a bias when `has_bias`. Throws
-// Error(Format) naming the tensor for a missing tensor or a wrong shape,
-// Error(Unsupported) for packed tensors in a checkpoint whose config.json has
-// no GPTQ quantization_config, or scales that are not F16.
+// [out_features, in_features], with a bias when `has_bias`; without, a
+// "<prefix>.bias" that is all zeros (AutoGPTQ 0.2-0.7 saved one on every
+// quantized linear) is ignored. Throws Error(Format) naming the tensor for a
+// missing tensor or a wrong shape, a non-zero bias the layer cannot have, a
+// layer with both .weight and .qweight, or a NaN/infinity in its weights or
+// scales; Error(Unsupported) for packed tensors in a checkpoint whose
+// config.json has no GPTQ quantization_config, or scales that are not F16.
 LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSpec &spec,
                           const std::string &prefix, std::int64_t out_features,
                           std::int64_t in_features, bool has_bias);

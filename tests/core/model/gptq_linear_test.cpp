@@ -119,6 +119,7 @@ class TinyCheckpoint {
       if (t.name == name) return t;
     throw std::runtime_error("no " + name);
   }
+  void write_file(const std::string &name, const std::string &text) { std::ofstream(dir_ / name) << text; }
   std::unique_ptr<Model> open() {
     io::write_safetensors(dir_ / "model.safetensors", tensors_);
     return Model::open(dir_.path());
@@ -216,6 +217,58 @@ TEST(GptqLinear, WrongDtypesAndShapesNameTheTensor) {
     const auto m = ckpt.open();
     EXPECT_GPTQ_ERROR(dequantize_linear(*m, kGate), Status::Format, {kGate + ".qzeros", "missing"});
   }
+}
+
+TEST(GptqLinear, V1ZeroReadingFollowsTheWriterNamedInMeta) {
+  auto reading = [](std::vector<GptqProducer> producers) {
+    GptqQuantizationConfig q;
+    q.producers = std::move(producers);
+    return v1_zero_reading(q);
+  };
+  using R = quant::V1ZeroReading;
+  EXPECT_EQ(reading({}), R::PerField);                                   // AutoGPTQ, unknown
+  EXPECT_EQ(reading({{"optimum", "1.23.3"}, {"auto_gptq", "0.7.1"}}), R::PerField);
+  EXPECT_EQ(reading({{"gptqmodel", "0.8.5"}}), R::PerField);             // before its v2 code
+  EXPECT_EQ(reading({{"gptqmodel", "0.9.0"}}), R::GptqModelBefore7);
+  EXPECT_EQ(reading({{"optimum", "1.23.3"}, {"gptqmodel", "1.4.5+cu121"}}), R::GptqModelBefore7);
+  EXPECT_EQ(reading({{"gptqmodel", "6.9.9"}}), R::GptqModelBefore7);
+  EXPECT_EQ(reading({{"gptqmodel", "7.0.0"}}), R::GptqModel);
+  EXPECT_EQ(reading({{"gptqmodel", "7.3.4-dev"}}), R::GptqModel);
+  EXPECT_EQ(reading({{"gptqmodel", "main"}}), R::GptqModel);              // unreadable: the newest
+
+  // Through a checkpoint: the meta of quantize_config.json when config.json's has none.
+  const Golden g = golden("b4_gptq_seq");
+  TinyCheckpoint ckpt(g);
+  ckpt.write_file("quantize_config.json",
+                  R"({"bits": 4, "group_size": 32, "checkpoint_format": "gptq",
+                      "meta": {"quantizer": ["gptqmodel:2.2.0"]}})");
+  const auto m = ckpt.open();
+  ASSERT_EQ(m->spec().quantization->producers.size(), 1u);
+  EXPECT_EQ(m->spec().quantization->producers[0].tool, "gptqmodel");
+  EXPECT_EQ(v1_zero_reading(*m->spec().quantization), R::GptqModelBefore7);
+  // Zeros 1..15 read alike both ways: the golden's dequantization is unchanged.
+  EXPECT_TRUE(dequantize_linear(*m, kGate).weight == g.dequant);
+}
+
+TEST(GptqLinear, ScalesMustBeFinite) {
+  for (std::uint16_t bad : {std::uint16_t{0x7e00}, std::uint16_t{0xfc00}}) {  // NaN, -inf
+    Golden g = golden("b4_gptq_seq");
+    g.scales[static_cast<std::size_t>(N + 5)] = bad;
+    TinyCheckpoint ckpt(g);
+    const auto m = ckpt.open();
+    EXPECT_GPTQ_ERROR(dequantize_linear(*m, kGate), Status::Format,
+                      {kGate + ".scales", bad == 0x7e00 ? "NaN" : "infinity", "element 37 [1, 5]"});
+  }
+}
+
+TEST(GptqLinear, ALayerWithWeightAndQweightIsRefused) {
+  const Golden g = golden("b4_gptq_seq");
+  TinyCheckpoint ckpt(g);
+  const std::vector<std::uint16_t> w(N * K, 0x3c00);
+  ckpt.tensors().push_back(tensor(kGate + ".weight", DType::F16, {N, K}, w));
+  const auto m = ckpt.open();
+  EXPECT_GPTQ_ERROR(is_quantized_linear(*m, kGate), Status::Format, {kGate + ".weight", kGate + ".qweight"});
+  EXPECT_GPTQ_ERROR(load_linear(*m, kGate), Status::Format, {kGate + ".weight", kGate + ".qweight"});
 }
 
 TEST(GptqLinear, GIdxOutOfRange) {
