@@ -9,6 +9,7 @@
 #include "core/io/gptq_checkpoint_writer.h"
 #include "core/model/block_forward.h"
 #include "core/model/block_weights.h"
+#include "core/model/checkpoint_preflight.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
 #include "core/quant/calibration.h"
@@ -106,6 +107,8 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   if (spec.quantization)
     fail(Status::InvalidArgument, source.directory().string() +
                                       " is already a GPTQ checkpoint; quantize the float model");
+  // Every shard header and every tensor's shape and dtype, before any work.
+  model::preflight_float_checkpoint(source);
   if (config.method == schema::QuantizeMethod::rtn) {
     // RTN keeps the columns in order; the checkpoint and report say so.
     schema::QuantizeConfigT rtn_config = config;

@@ -34,7 +34,8 @@ struct QuantizeModelOptions {
 };
 
 // Quantizes `source` (a float model) as `config` says and writes the GPTQ
-// checkpoint to out_dir, atomically. Progress: stage "quantize", one unit per
+// checkpoint to out_dir, atomically. Before any work (GPTQ and RTN alike),
+// the source's files pass core/model/checkpoint_preflight.h. Progress: stage "quantize", one unit per
 // linear sublayer (done, total); a cancel stops within the sublayer being
 // solved and leaves nothing on disk. Returns the report (every layer's loss,
 // damping and seconds; totals; peak RSS). Throws on any failure, naming the
