@@ -57,8 +57,10 @@ def read_safetensors(path):
 
 def read_checkpoint(d):
     index = os.path.join(d, "model.safetensors.index.json")
-    files = sorted(set(json.load(open(index))["weight_map"].values())) if os.path.exists(index) \
-        else ["model.safetensors"]
+    files = ["model.safetensors"]
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
     tensors = {}
     for f in files:
         tensors.update(read_safetensors(os.path.join(d, f)))
