@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string_view>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <system_error>
 
 #include "core/error.h"

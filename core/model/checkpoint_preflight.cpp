@@ -1,6 +1,7 @@
 #include "core/model/checkpoint_preflight.h"
 
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "core/model/expected_tensors.h"
@@ -10,6 +11,8 @@
 
 namespace gptq::model {
 namespace {
+
+constexpr std::string_view kWeight = ".weight";
 
 bool ends_with(const std::string &s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
@@ -23,8 +26,8 @@ void preflight_float_checkpoint(const Model &model) {
   const std::string dir = model.directory().string();
   weights.open_all_shards();
   for (const ExpectedTensor &t : expected_tensors(spec)) {
-    if (ends_with(t.name, ".weight")) {
-      const std::string prefix = t.name.substr(0, t.name.size() - 7);
+    if (ends_with(t.name, kWeight)) {
+      const std::string prefix = t.name.substr(0, t.name.size() - kWeight.size());
       if (is_quantized_linear(weights, prefix))
         fail(Status::Format, dir + ": tensor '" + prefix + ".qweight' is GPTQ-packed, but config.json has no "
                                    "quantization_config; a float model is expected here");

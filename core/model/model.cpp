@@ -50,8 +50,9 @@ std::unique_ptr<Model> Model::open(const std::filesystem::path &dir) {
     fail(Status::Io, "model directory " + dir.string() + " does not exist or is not a directory");
   const auto config_path = dir / "config.json";
   ModelSpec spec = load_model_config(config_path);
-  // AutoGPTQ before 0.4 kept the quantization only in quantize_config.json;
-  // later tools write both, and the file name and meta may be in either.
+  // AutoGPTQ up to 0.6 kept the quantization only in quantize_config.json;
+  // 0.7, optimum and GPTQModel write both, and the weights file's name and
+  // the meta may be in either.
   if (const auto path = dir / "quantize_config.json"; std::filesystem::exists(path, ec))
     spec.quantization = merge_quantization_configs(
         spec.quantization, config_path.string(),

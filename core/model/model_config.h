@@ -99,8 +99,8 @@ struct ModelSpec {
 ModelSpec parse_model_config(std::string_view json_text, const std::string &source);
 
 // quantize_config.json of a GPTQ checkpoint (the fields of quantization_config
-// at the top level; AutoGPTQ before 0.4 wrote only this file); an absent
-// quant_method means "gptq". Both parsers refuse (Unsupported) layouts that
+// at the top level; AutoGPTQ up to 0.6 wrote only this file, without
+// quant_method); an absent quant_method means "gptq". Both parsers refuse (Unsupported) layouts that
 // are not the GPTQ packing: AutoGPTQ's "is_marlin_format": true, a
 // checkpoint_format other than gptq/gptq_v2 (marlin, gptq_p, ...) and a
 // GPTQModel "pack_dtype" other than int32.

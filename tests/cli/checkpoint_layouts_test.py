@@ -74,8 +74,8 @@ LAYOUTS = {
     "autogptq07_unnamed_act_order": dict(model=LLAMA, bits=4, group=128, g="act_order", packer="autogptq",
                                          file="gptq_model-4bit-128g", zero_bias=True, config_json=True,
                                          desc_act=True),
-    # AutoGPTQ before 0.4: quantize_config.json only (no quant_method), 2 bits.
-    "autogptq03_quantize_config_only": dict(model=LLAMA, bits=2, group=64, g="in_order", packer="autogptq",
+    # AutoGPTQ up to 0.6: quantize_config.json only (no quant_method), 2 bits.
+    "autogptq06_quantize_config_only": dict(model=LLAMA, bits=2, group=64, g="in_order", packer="autogptq",
                                             file="gptq_model-2bit-64g", zero_bias=True, config_json=False,
                                             old_quantize_config=True),
     # OPT's real biases, AutoGPTQ layout.
@@ -226,7 +226,7 @@ class PeerCheckpoints(unittest.TestCase):
 
 def add_layout_tests():
     others = {"gptqmodel_v1_4bit_act_order": "autogptq", "gptqmodel_v1_3bit_before_7": "autogptq",
-              "autogptq03_quantize_config_only": "vllm", "autogptq07_named": "gptqmodel"}
+              "autogptq06_quantize_config_only": "vllm", "autogptq07_named": "gptqmodel"}
     for name in LAYOUTS:
         def test(self, name=name):
             if md.sanitized() and name not in SANITIZED_LAYOUTS:
