@@ -45,7 +45,8 @@
 //    when it packed with GPTQModel), and GPTQModel refuses a sym=False v1
 //    checkpoint without that mark (models/loader.py, MIN_VERSION_WITH_V2
 //    = "0.9.0"); transformers+optimum with GPTQModel installed apply the
-//    same whole-word conversion to every v1 file (hf_convert_gptq_v1_to_v2_format).
+//    same whole-word conversion to any v1 file whose kernel wants v2
+//    (hf_convert_gptq_v1_to_v2_format), marked or not.
 // So a reader must know the writer: V1ZeroReading says how (chosen from the
 // checkpoint's meta by the model loader, core/model/gptq_linear.h). Without
 // a GPTQModel mark, v1 is read per field as (stored + 1) mod 2^b: the inverse
