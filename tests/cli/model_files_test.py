@@ -114,9 +114,12 @@ class BrokenFiles(unittest.TestCase):
             w = self.tensors[name].copy()
             w[3, 17] = bad
             d = self.model(f"float_{word}", self.changed(**{name.replace(".", "__"): w}))
-            for args in (["eval", d, "--ppl", md.shared(TEXT), "--seqlen", "32", "--max-windows", "1"],
-                         ["generate", d, "-p", "To create a table", "--max-new-tokens", "2"],
-                         ["quantize", d, "--out", self.out(f"nan_{word}"), "--method", "rtn"]):
+            commands = [["eval", d, "--ppl", md.shared(TEXT), "--seqlen", "32", "--max-windows", "1"],
+                        ["generate", d, "-p", "To create a table", "--max-new-tokens", "2"],
+                        ["quantize", d, "--out", self.out(f"nan_{word}"), "--method", "rtn"]]
+            if md.sanitized() and word != "NaN":
+                commands = commands[:1]  # each command loads the whole model: seconds under ASan
+            for args in commands:
                 p = md.run(*args, check_rc=1)
                 self.assertIn(name, p.stderr, args[0])
                 self.assertIn(word, p.stderr, args[0])
