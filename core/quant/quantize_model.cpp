@@ -53,6 +53,13 @@ bool group_skipped(const schema::QuantizeConfigT &config, const std::string &pre
   return true;
 }
 
+io::GptqCheckpointOptions writer_options(const QuantizeModelOptions &options, Logger &log) {
+  io::GptqCheckpointOptions o;
+  o.overwrite = options.overwrite;
+  o.notice = [&log](const std::string &m) { log.warn("quantize: " + m); };
+  return o;
+}
+
 // What the pipeline knows of a sequential group's input during a block's run.
 struct GroupInput {
   const Matrix *seen = nullptr;                  // the input its first member ran on
@@ -111,7 +118,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     schema::QuantizeConfigT rtn_config = config;
     rtn_config.desc_act = false;
     rtn_config.static_groups = false;
-    io::GptqCheckpointWriter writer(source, rtn_config, out_dir, {options.overwrite, 5'000'000'000});
+    io::GptqCheckpointWriter writer(source, rtn_config, out_dir, writer_options(options, log));
     return quantize_model_rtn(source, rtn_config, writer, progress, t_start);
   }
   const QuantOptions opt = quant_options(config);
@@ -119,7 +126,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   schema::CalibrationConfigT calib_config;
   if (config.calibration) calib_config = *config.calibration;
   // The writer refuses an existing out_dir before any work is done.
-  io::GptqCheckpointWriter writer(source, config, out_dir, {options.overwrite, 5'000'000'000});
+  io::GptqCheckpointWriter writer(source, config, out_dir, writer_options(options, log));
 
   const CalibrationData calib = make_calibration(calib_config, source);
   const std::int64_t batch = static_cast<std::int64_t>(calib.size());

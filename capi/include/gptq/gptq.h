@@ -269,9 +269,17 @@ GPTQ_API gptq_status gptq_detokenize(const gptq_model *model, const int32_t *ids
  * quantize_config.json, tokenizer and generation config copied.
  * `quantize_json` is a QuantizeConfig; its "calibration" says where the text
  * comes from ({"files": ["calib.txt"], "nsamples": 128, "seqlen": 2048,
- * "seed": 0}). The directory appears complete or not at all: an existing
- * out_dir is refused unless "overwrite" is true, and a failure or a cancel
- * leaves nothing. `progress` (stage "quantize": linear sublayers done/total;
+ * "seed": 0}; seqlen 0, the default, is the model's context capped at 2048,
+ * and a longer seqlen than the context is refused). The report's config holds
+ * the seqlen and nsamples used. The directory appears complete or not at all
+ * and a failure or a cancel leaves nothing. Every path is checked before any
+ * work: out_dir must not be "/", nor be, hold or lie inside model_dir; an
+ * existing out_dir is refused unless "overwrite" is true, and even then is
+ * replaced only when it is empty or a checkpoint libgptq wrote (its
+ * quantize_config.json names libgptq in meta.quantizer and it holds only the
+ * files libgptq writes), never when it holds the working directory or
+ * anything else. Staging directories ("<out_dir>.tmp-XXXXXX") that a killed
+ * run left are removed, and those of a live run left, with a warning logged. `progress` (stage "quantize": linear sublayers done/total;
  * "write checkpoint": bytes) may return non-zero to cancel
  * (GPTQ_ERR_CANCELLED). *report_json receives a QuantizeReport (every layer's
  * loss, damping and seconds; totals; peak memory), owned by ctx and valid
