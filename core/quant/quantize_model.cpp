@@ -153,6 +153,11 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   progress.report("quantize", done, total);
 
   schema::QuantizeReportT report = start_report(config, "cpu");
+  // The report says what was used: seqlen 0 became a length, and token ids
+  // may hold fewer windows than nsamples.
+  if (!report.config->calibration) report.config->calibration = std::make_unique<schema::CalibrationConfigT>(calib_config);
+  report.config->calibration->seqlen = static_cast<std::int32_t>(seq);
+  report.config->calibration->nsamples = static_cast<std::int32_t>(batch);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
     const std::string prefix = model::block_prefix(*spec.arch, layer);

@@ -385,7 +385,8 @@ GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *r
  * (GPTQ_ERR_CANCELLED). On GPTQ_OK, *ppl, *windows (windows evaluated) and
  * *tokens (tokens scored: windows * (seqlen - 1)) are set; `windows` and
  * `tokens` may be NULL. GPTQ_ERR_INVALID_ARGUMENT when the text has fewer
- * tokens than one window; GPTQ_ERR_UNSUPPORTED when the model has no
+ * tokens than one window, or seqlen is longer than the model's context (both
+ * numbers named; checked before the text is tokenized); GPTQ_ERR_UNSUPPORTED when the model has no
  * tokenizer. `ctx` receives the log lines and must not be used by another
  * thread during the call; the model may be shared. */
 GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
@@ -427,9 +428,11 @@ GPTQ_API void gptq_session_destroy(gptq_session *session);
  * be NULL). Each call starts afresh from its prompt, with the sampler
  * reseeded from the config, so the same prompt and seed give the same text.
  * Generation ends after max_new_tokens, at the end-of-sequence token (when
- * stop_at_eos; not passed to on_token), at a stop string (not passed), when
- * on_token returns non-zero, or when a model with learned positions has no
- * position left. */
+ * stop_at_eos; not passed to on_token), at a stop string (not passed) or when
+ * on_token returns non-zero. GPTQ_ERR_INVALID_ARGUMENT, before anything runs,
+ * when the prompt's tokens plus max_new_tokens exceed the model's context
+ * (max_position_embeddings, times the rope_scaling factor for "linear" and
+ * "dynamic" scaling), naming the numbers. */
 GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, size_t len,
                                    gptq_token_fn on_token, void *user);
 
