@@ -117,7 +117,7 @@ int run_quantize(int argc, char **argv) {
       .flag("v2", "write zero points in the gptq_v2 layout (default: gptq, as most tools read)")
       .option("method", "M", "gptq (default) or rtn: round-to-nearest, no calibration")
       .flag("compare-rtn", "also report each layer's round-to-nearest loss on the same inputs")
-      .flag("force", "replace DIR if it exists (only once the new checkpoint is complete)")
+      .flag("force", "replace DIR if it is empty or a checkpoint gptq wrote (once the new one is complete)")
       .option("threads", "N", "CPU threads (default: one per core)")
       .flag("json", "print the QuantizeReport JSON on stdout instead of the table");
   if (!args.parse(argc, argv)) return 0;

@@ -38,7 +38,6 @@ constexpr const char *kCopiedFiles[] = {
 constexpr std::uint64_t kMaxCopiedFileBytes = std::uint64_t{1} << 30;
 constexpr std::uint64_t kMaxConfigBytes = 16u << 20;
 constexpr std::size_t kConfigMaxDepth = 64;
-
 constexpr std::uint64_t kMaxQuantizeConfigBytes = 1u << 20;
 
 // model-00001-of-00002.safetensors, as shard_file_name writes it.
