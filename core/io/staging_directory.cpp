@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -223,8 +224,18 @@ void StagingDirectory::lock() {
   const int fd = ::mkostemp(buffer.data(), O_CLOEXEC);
   if (fd < 0) fail(Status::Io, staging_.string() + ": cannot create its lock file: " + errno_text(errno));
   lock_fd_ = fd;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
-    fail(Status::Io, staging_.string() + ": cannot lock its lock file: " + errno_text(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    if (e != ENOLCK && e != EOPNOTSUPP && e != EINVAL)
+      fail(Status::Io, staging_.string() + ": cannot lock its lock file: " + errno_text(e));
+    // A file system without flock (some network mounts) still gets the
+    // checkpoint; only the sweep loses its proof that we died.
+    ::unlink(buffer.data());
+    ::close(std::exchange(lock_fd_, -1));
+    note("cannot lock " + staging_.string() + " on this file system (" + errno_text(e) +
+         "); if this run is killed, the next one will report its staging directory instead of removing it");
+    return;
+  }
   const std::string owner = owner_text() + "\n";
   if (::write(fd, owner.data(), owner.size()) != static_cast<ssize_t>(owner.size()))
     fail(Status::Io, staging_.string() + ": cannot write its lock file: " + errno_text(errno));
