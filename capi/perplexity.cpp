@@ -26,12 +26,14 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
     if (len > 0) require_arg(text, "text");
     require_arg(ppl, "ppl");
     const gptq::schema::EvalConfigT config = gptq::config::parse_eval_config(eval_json ? eval_json : "");
+    const gptq::eval::PerplexityOptions options{config.seqlen, config.max_windows};
+    gptq::eval::check_perplexity_options(model->model->spec(), options);  // before tokenizing
     const auto start = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids = model->tokenizer().encode(std::string_view(text ? text : "", len), true);
     const gptq::model::Forward &forward = model->forward();
     const gptq::Progress progress = gptq::capi::progress_from(fn, user);
     const gptq::eval::PerplexityResult r =
-        gptq::eval::perplexity(forward, ids, {config.seqlen, config.max_windows}, progress);
+        gptq::eval::perplexity(forward, ids, options, progress);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     char line[160];
     std::snprintf(line, sizeof line, "perplexity %.4f over %lld windows (%lld tokens) in %.1f s", r.ppl,

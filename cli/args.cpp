@@ -1,9 +1,13 @@
 #include "cli/args.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 namespace gptq::cli {
 
@@ -104,8 +108,11 @@ std::optional<long long> Args::get_int(const std::string &name) const {
   auto v = get(name);
   if (!v) return std::nullopt;
   char *end = nullptr;
+  errno = 0;
   long long x = std::strtoll(v->c_str(), &end, 10);
   if (v->empty() || *end != '\0') throw UsageError{"--" + name + " expects an integer, got '" + *v + "'"};
+  // strtoll clamps an out-of-range value to LLONG_MIN/MAX: refuse, not substitute.
+  if (errno == ERANGE) throw UsageError{"--" + name + " " + *v + " is out of range"};
   return x;
 }
 
@@ -115,7 +122,30 @@ std::optional<double> Args::get_double(const std::string &name) const {
   char *end = nullptr;
   double x = std::strtod(v->c_str(), &end);
   if (v->empty() || *end != '\0') throw UsageError{"--" + name + " expects a number, got '" + *v + "'"};
+  // strtod reads "nan" and "inf" (and overflows to inf), which JSON cannot
+  // carry: nlohmann writes them as null, which the library takes for "not
+  // given", so the default would silently stand in for what was typed.
+  if (!std::isfinite(x)) throw UsageError{"--" + name + " expects a finite number, got '" + *v + "'"};
   return x;
+}
+
+void Args::require_utf8(const std::string &name, const std::string &why) const {
+  std::vector<std::string> values = get_all(name);  // every --stop of several
+  if (values.empty())
+    if (auto v = get(name)) values.push_back(*v);   // a positional
+  for (const std::string &v : values) {
+    try {
+      (void)nlohmann::json(v).dump();  // the check the JSON sent to the library must pass
+    } catch (const nlohmann::json::type_error &) {
+      throw UsageError{(positional_named(name) ? name : "--" + name) + " is not valid UTF-8; " + why};
+    }
+  }
+}
+
+bool Args::positional_named(const std::string &name) const {
+  for (const auto &p : positionals_)
+    if (p.name == name) return true;
+  return false;
 }
 
 std::string Args::help() const {

@@ -37,9 +37,14 @@ class Args {
   // Every value given for a repeatable option (e.g. --stop A --stop B), in order.
   std::vector<std::string> get_all(const std::string &name) const;
   std::string get_or(const std::string &name, const std::string &fallback) const;
-  // The value of an option parsed as an integer / float; UsageError when not one.
+  // The value of an option parsed as an integer / a finite number;
+  // UsageError when not one (or out of range, or NaN/Inf).
   std::optional<long long> get_int(const std::string &name) const;
   std::optional<double> get_double(const std::string &name) const;
+  // UsageError unless every value given for the option (or positional) is
+  // valid UTF-8, for values the library takes inside JSON, whose strings are
+  // UTF-8; `why` tells the user what to do instead.
+  void require_utf8(const std::string &name, const std::string &why) const;
 
   std::string help() const;
 
@@ -53,6 +58,7 @@ class Args {
     bool required = true;
   };
   const Spec *find(const std::string &arg) const;
+  bool positional_named(const std::string &name) const;
 
   std::string command_, synopsis_, description_;
   std::vector<Spec> specs_;

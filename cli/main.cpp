@@ -1,6 +1,8 @@
 // gptq: the command-line tool, built only on the public C API (gptq.h).
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 #include <string>
 
 #include "cli/args.h"
@@ -54,6 +56,17 @@ int main(int argc, char **argv) {
       } catch (const gptq::cli::UsageError &e) {
         std::fprintf(stderr, "gptq %s: %s\n", c.name, e.message.c_str());
         return 2;
+      } catch (const std::bad_alloc &) {
+        std::fprintf(stderr, "gptq %s: error: out of memory\n", c.name);
+        return 1;
+      } catch (const std::exception &e) {
+        // Whatever a command did not foresee ends here with its message,
+        // never as an abort.
+        std::fprintf(stderr, "gptq %s: error: %s\n", c.name, e.what());
+        return 1;
+      } catch (...) {
+        std::fprintf(stderr, "gptq %s: error: unknown exception\n", c.name);
+        return 1;
       }
     }
   }

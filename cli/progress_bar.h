@@ -2,6 +2,7 @@
 // redrawn in place on a terminal, a line every 10% otherwise (logs stay short).
 #pragma once
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,11 +22,20 @@ class ProgressBar {
     return interrupted() ? 1 : 0;
   }
 
-  // Makes SIGINT/SIGTERM request a cancel instead of killing the process
-  // (which would leave the library no chance to remove its staging files).
+  // Makes the first SIGINT/SIGTERM request a cancel instead of killing the
+  // process (which would leave the library no chance to remove its staging
+  // files). The library sees the request only at its next progress report;
+  // a step that reports none (reading a slow pipe, say) would keep the user
+  // waiting, so a second signal ends the process at once: the handler puts
+  // the default action back. The next run into the same place removes the
+  // staging directory such a kill leaves (core/io/staging_directory.h).
   static void cancel_on_interrupt() {
-    std::signal(SIGINT, [](int) { interrupt_flag() = 1; });
-    std::signal(SIGTERM, [](int) { interrupt_flag() = 1; });
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
   }
   static bool interrupted() { return interrupt_flag() != 0; }
 
@@ -73,6 +83,18 @@ class ProgressBar {
     if (s >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
     else std::snprintf(buf, sizeof buf, "%02ld:%02ld", s / 60, s % 60);
     return buf;
+  }
+
+  // Async-signal-safe only: a flag, sigaction, write.
+  static void on_interrupt(int) {
+    interrupt_flag() = 1;
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGINT, &dfl, nullptr);
+    sigaction(SIGTERM, &dfl, nullptr);
+    static const char kMessage[] = "\ngptq: stopping at the next step; interrupt again to quit at once\n";
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
   }
 
   static volatile std::sig_atomic_t &interrupt_flag() {

@@ -66,7 +66,9 @@ int run_eval(int argc, char **argv) {
                           {"tokens", tokens},     {"seqlen", config.value("seqlen", 512)},
                           {"seconds", seconds},   {"tokens_per_second", seconds > 0 ? tokens / seconds : 0.0},
                           {"file", path},         {"model", *args.get("MODEL_DIR")}};
-    std::printf("%s\n", out.dump().c_str());
+    // The file and model names are labels here: bytes that are not UTF-8
+    // (Linux names may hold any) become U+FFFD rather than fail the output.
+    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   } else {
     std::printf("perplexity %.4f (%zu windows, %zu tokens) in %.1f s, %.0f tokens/s\n", ppl, windows, tokens,
                 seconds, seconds > 0 ? tokens / seconds : 0.0);

@@ -54,7 +54,10 @@ int run_generate(int argc, char **argv) {
     if (*n < 0) throw UsageError{"--seed expects a non-negative integer"};
     config["seed"] = *n;
   }
-  if (args.has("stop")) config["stop"] = args.get_all("stop");
+  if (args.has("stop")) {
+    args.require_utf8("stop", "generated text is always UTF-8, so it could never contain this stop string");
+    config["stop"] = args.get_all("stop");
+  }
   if (args.has("ignore-eos")) config["stop_at_eos"] = false;
 
   Session session;

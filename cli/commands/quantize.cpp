@@ -1,8 +1,7 @@
 // gptq quantize: GPTQ a float model into a Hugging Face GPTQ checkpoint, with
 // a progress bar and a per-layer loss table.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -11,21 +10,36 @@
 #include "cli/commands.h"
 #include "cli/failure.h"
 #include "cli/progress_bar.h"
+#include "cli/read_file.h"
 #include "cli/session.h"
 
 namespace gptq::cli {
 namespace {
 
+// Problems in a --config file: exit code 1 with the message (cli/main.cpp).
+[[noreturn]] void bad_config_file(const std::string &file, const std::string &what) {
+  throw std::runtime_error("--config " + file + ": " + what);
+}
+
 nlohmann::json config_from_args(const Args &args) {
+  args.require_utf8("calib", "the library takes file names inside its JSON configuration, whose strings are "
+                             "UTF-8; rename the file, or give a symbolic link with a UTF-8 name");
   nlohmann::json cfg = nlohmann::json::object();
   if (auto file = args.get("config")) {
-    std::ifstream in(*file);
-    if (!in) throw UsageError{"cannot read --config " + *file};
+    std::string text;
+    if (auto why = try_read_file(*file, &text)) bad_config_file(*file, "cannot read it: " + *why);
     try {
-      in >> cfg;
+      cfg = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception &e) {
-      throw UsageError{"--config " + *file + " is not JSON: " + e.what()};
+      bad_config_file(*file, std::string("not JSON: ") + e.what());
     }
+    // The library checks every field; what is checked here is only what the
+    // merging below reaches into.
+    if (!cfg.is_object()) bad_config_file(*file, "expected a JSON object (a QuantizeConfig), got " +
+                                                     std::string(cfg.type_name()));
+    if (cfg.contains("calibration") && !cfg["calibration"].is_object() && !cfg["calibration"].is_null())
+      bad_config_file(*file, "field \"calibration\" must be an object (a CalibrationConfig), got " +
+                                 std::string(cfg["calibration"].type_name()) + " " + cfg["calibration"].dump());
   }
   // The command's defaults (4 bits, group 128, no act-order, sym, damp 0.01),
   // where neither --config nor a flag says otherwise.
@@ -55,10 +69,9 @@ nlohmann::json config_from_args(const Args &args) {
   if (cal.is_null()) cal = nlohmann::json::object();
   if (auto v = args.get("calib")) cal["files"] = nlohmann::json::array({*v});
   if (auto v = args.get_int("nsamples")) cal["nsamples"] = *v;
-  if (!cal.contains("seqlen")) cal["seqlen"] = 0;  // the model's context, capped at 2048
   if (auto v = args.get_int("seqlen")) cal["seqlen"] = *v;
   if (auto v = args.get_int("seed")) cal["seed"] = *v;
-  const bool rtn = cfg.value("method", std::string("gptq")) == "rtn";
+  const bool rtn = cfg.contains("method") && cfg["method"] == "rtn";
   if (!rtn && !cal.contains("files") && !cal.contains("token_ids"))
     throw UsageError{"give calibration text with --calib FILE (or calibration.files in --config)"};
   return cfg;
@@ -104,7 +117,7 @@ int run_quantize(int argc, char **argv) {
       .flag("v2", "write zero points in the gptq_v2 layout (default: gptq, as most tools read)")
       .option("method", "M", "gptq (default) or rtn: round-to-nearest, no calibration")
       .flag("compare-rtn", "also report each layer's round-to-nearest loss on the same inputs")
-      .flag("force", "replace DIR if it exists (only once the new checkpoint is complete)")
+      .flag("force", "replace DIR if it is empty or a checkpoint gptq wrote (once the new one is complete)")
       .option("threads", "N", "CPU threads (default: one per core)")
       .flag("json", "print the QuantizeReport JSON on stdout instead of the table");
   if (!args.parse(argc, argv)) return 0;

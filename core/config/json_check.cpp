@@ -1,9 +1,12 @@
 #include "core/config/json_check.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "core/config/field_path.h"
@@ -140,8 +143,9 @@ class Checker {
     if (!v.is_number()) error(path, "expected " + name + ", got " + describe(v));
     if (repr_of(type) == Scalar::Repr::Floating) {
       const double d = v.get<double>();
-      if (!std::isfinite(d) || (type == flatbuffers::BASE_TYPE_FLOAT &&
-                                std::fabs(d) > std::numeric_limits<float>::max()))
+      // A literal beyond double's range parses as infinity (dumped as null).
+      if (!std::isfinite(d)) error(path, "the number is too large for a double, let alone " + name);
+      if (type == flatbuffers::BASE_TYPE_FLOAT && std::fabs(d) > std::numeric_limits<float>::max())
         error(path, v.dump() + " does not fit in " + name);
       return;
     }
@@ -162,16 +166,51 @@ class Checker {
   const flatbuffers::StructDef &root_;
 };
 
+// The NaN or Infinity literal a failed parse stopped in, if it was one:
+// Python's json.dumps writes them for float('nan') and float('inf'), but JSON
+// has no such numbers. `stop` is where the parser gave up.
+std::optional<std::string> non_finite_literal(std::string_view text, std::size_t stop) {
+  std::size_t begin = std::min(stop, text.size());
+  while (begin > 0 && std::string_view(":,[ \t\r\n").find(text[begin - 1]) == std::string_view::npos) --begin;
+  const std::string_view rest = text.substr(begin);
+  for (std::string_view literal : {"NaN", "-NaN", "Infinity", "-Infinity", "nan", "-nan", "inf", "-inf"})
+    if (rest.starts_with(literal)) return std::string(literal);
+  return std::nullopt;
+}
+
+// The error for text nlohmann could not parse, naming the field it was in
+// when that helps.
+[[noreturn]] void parse_failed(const flatbuffers::StructDef &table, std::string_view text,
+                               const std::string &where, const Json::exception &e) {
+  const std::string field = where.empty() ? "" : where + ": ";
+  if (const auto *pe = dynamic_cast<const Json::parse_error *>(&e))
+    if (const auto literal = non_finite_literal(text, pe->byte > 0 ? pe->byte - 1 : 0))
+      fail(Status::InvalidArgument,
+           "invalid " + table.name + ": " + field + *literal + " is not a JSON number; give a finite number");
+  // Drop nlohmann's "[json.exception.parse_error.101] " tag; keep the position.
+  std::string what = e.what();
+  if (const size_t close = what.find("] "); what.rfind("[json.", 0) == 0 && close != std::string::npos)
+    what = what.substr(close + 2);
+  // A number literal beyond double's range ("1e999") is out_of_range, not a parse error.
+  if (dynamic_cast<const Json::out_of_range *>(&e))
+    fail(Status::InvalidArgument, "invalid " + table.name + ": " + field + what);
+  fail(Status::InvalidArgument, "invalid " + table.name + " JSON: " + what);
+}
+
 // Strict parse with duplicate keys rejected (nlohmann would keep the last).
 Json parse_strict(const flatbuffers::StructDef &table, std::string_view text) {
   std::vector<std::set<std::string>> keys;  // one set per open object
+  std::vector<std::string> open_keys;       // per open object, the key being read
   auto on_event = [&](int, Json::parse_event_t event, Json &parsed) {
     if (event == Json::parse_event_t::object_start) {
       keys.emplace_back();
+      open_keys.emplace_back();
     } else if (event == Json::parse_event_t::object_end) {
       keys.pop_back();
+      open_keys.pop_back();
     } else if (event == Json::parse_event_t::key) {
       const std::string &key = parsed.get_ref<const std::string &>();
+      open_keys.back() = key;
       if (!keys.back().insert(key).second)
         fail(Status::InvalidArgument,
              "invalid " + table.name + ": field \"" + key + "\" appears more than once");
@@ -181,12 +220,10 @@ Json parse_strict(const flatbuffers::StructDef &table, std::string_view text) {
   try {
     return Json::parse(text.begin(), text.end(), on_event);
   } catch (const Json::exception &e) {
-    // Drop nlohmann's "[json.exception.parse_error.101] " tag; keep the position.
-    std::string what = e.what();
-    if (const size_t close = what.find("] ");
-        what.rfind("[json.", 0) == 0 && close != std::string::npos)
-      what = what.substr(close + 2);
-    fail(Status::InvalidArgument, "invalid " + table.name + " JSON: " + what);
+    std::string where;  // "calibration.nsamples": the field whose value failed
+    for (const std::string &key : open_keys)
+      if (!key.empty()) where = field_path(where, key);
+    parse_failed(table, text, where, e);
   }
 }
 

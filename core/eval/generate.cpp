@@ -4,6 +4,7 @@
 #include <span>
 
 #include "core/error.h"
+#include "core/model/context_length.h"
 #include "core/eval/sampler.h"
 #include "core/eval/stop_strings.h"
 
@@ -31,14 +32,17 @@ GenerationResult generate(const model::Forward &forward, const tokenizer::Tokeni
   result.prompt_ids = tok.encode(prompt, true);
   const auto n = static_cast<std::int64_t>(result.prompt_ids.size());
   if (n == 0) fail(Status::InvalidArgument, "generate: the prompt has no tokens (and the tokenizer adds none)");
-  std::int64_t capacity = n + config.max_new_tokens;
-  if (spec.positions == model::PositionKind::Learned) {
-    if (n > spec.max_position_embeddings)
-      fail(Status::InvalidArgument, "generate: the prompt has " + std::to_string(n) +
-                                        " tokens, more than the model's " +
-                                        std::to_string(spec.max_position_embeddings) + " positions");
-    capacity = std::min(capacity, spec.max_position_embeddings);
-  }
+  // Known before the first token, so refused now rather than cut short later.
+  const std::int64_t context = model::context_length(spec);
+  if (n > context)
+    fail(Status::InvalidArgument, "generate: the prompt has " + std::to_string(n) +
+                                      " tokens, more than the model's context of " + model::context_text(spec));
+  const std::int64_t capacity = n + config.max_new_tokens;
+  if (capacity > context)
+    fail(Status::InvalidArgument, "generate: the prompt's " + std::to_string(n) + " tokens plus max_new_tokens " +
+                                      std::to_string(config.max_new_tokens) + " make " + std::to_string(capacity) +
+                                      ", more than the model's context of " + model::context_text(spec) +
+                                      "; give max_new_tokens " + std::to_string(context - n) + " or less");
   if (config.max_new_tokens == 0) return result;
 
   model::KvCache cache = forward.make_cache(1, capacity);
@@ -75,10 +79,6 @@ GenerationResult generate(const model::Forward &forward, const tokenizer::Tokeni
     }
     if (step + 1 >= config.max_new_tokens) {
       result.reason = StopReason::MaxTokens;
-      break;
-    }
-    if (cache.length(0) >= cache.capacity()) {
-      result.reason = StopReason::ContextFull;
       break;
     }
     logits = forward.run(std::span<const std::int32_t>(&id, 1), 1, 1, &cache, true);

@@ -7,8 +7,9 @@
 //
 // Generation ends at max_new_tokens, at an end-of-sequence token (config.json's
 // eos_token_id(s) and the tokenizer's eos token; not emitted) when
-// stop_at_eos, at a stop string (not emitted), when the sink asks, or when a
-// model with learned positions runs out of them.
+// stop_at_eos, at a stop string (not emitted) or when the sink asks. A prompt
+// whose tokens plus max_new_tokens exceed the model's context is refused
+// before anything runs (core/model/context_length.h), for every architecture.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +24,7 @@
 
 namespace gptq::eval {
 
-enum class StopReason { MaxTokens, Eos, StopString, Sink, ContextFull };
+enum class StopReason { MaxTokens, Eos, StopString, Sink };
 
 struct GenerationResult {
   std::vector<std::int32_t> prompt_ids;
@@ -38,8 +39,9 @@ struct GenerationResult {
 // false to stop generating.
 using TokenSink = std::function<bool(std::string_view piece, std::int32_t id)>;
 
-// Throws Error(InvalidArgument) for a prompt that tokenizes to nothing or does
-// not fit the model's learned positions.
+// Throws Error(InvalidArgument) for a prompt that tokenizes to nothing, or
+// whose tokens plus max_new_tokens do not fit the model's context (naming the
+// numbers).
 GenerationResult generate(const model::Forward &forward, const tokenizer::Tokenizer &tokenizer,
                           std::string_view prompt, const schema::GenerationConfigT &config,
                           const TokenSink &sink = {});

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/model/context_length.h"
 
 namespace gptq::eval {
 
@@ -27,10 +28,18 @@ double mean_nll(const Matrix &logits, std::span<const std::int32_t> targets) {
   return logits.rows ? total / static_cast<double>(logits.rows) : 0.0;
 }
 
-PerplexityResult perplexity(const model::Forward &forward, std::span<const std::int32_t> ids,
-                            const PerplexityOptions &options, const Progress &progress) {
+void check_perplexity_options(const model::ModelSpec &spec, const PerplexityOptions &options) {
   const std::int64_t seqlen = options.seqlen;
   if (seqlen < 2) fail(Status::InvalidArgument, "perplexity: seqlen is " + std::to_string(seqlen) + ", must be >= 2");
+  if (seqlen > model::context_length(spec))
+    fail(Status::InvalidArgument, "perplexity: seqlen " + std::to_string(seqlen) + " exceeds the model's context of " +
+                                      model::context_text(spec));
+}
+
+PerplexityResult perplexity(const model::Forward &forward, std::span<const std::int32_t> ids,
+                            const PerplexityOptions &options, const Progress &progress) {
+  check_perplexity_options(forward.spec(), options);
+  const std::int64_t seqlen = options.seqlen;
   std::int64_t windows = static_cast<std::int64_t>(ids.size()) / seqlen;
   if (windows == 0)
     fail(Status::InvalidArgument, "perplexity: the text has " + std::to_string(ids.size()) +

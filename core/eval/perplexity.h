@@ -27,10 +27,15 @@ struct PerplexityResult {
   std::vector<double> window_nll;      // mean NLL of each window, in order
 };
 
+// Error(InvalidArgument) when seqlen < 2 or is longer than the model's
+// context (naming both; core/model/context_length.h): what perplexity()
+// checks first, for callers that want to refuse before tokenizing a text.
+void check_perplexity_options(const model::ModelSpec &spec, const PerplexityOptions &options);
+
 // Reports stage "perplexity" (done windows of total) after each window;
 // Error(Cancelled) when the callback stops it. Error(InvalidArgument) when
-// seqlen < 2 or the ids make no whole window (naming both counts), or a
-// window is longer than a model with learned positions allows.
+// check_perplexity_options refuses, or the ids make no whole window (naming
+// both counts).
 PerplexityResult perplexity(const model::Forward &forward, std::span<const std::int32_t> ids,
                             const PerplexityOptions &options, const Progress &progress = {});
 

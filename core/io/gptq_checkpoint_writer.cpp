@@ -1,16 +1,21 @@
 #include "core/io/gptq_checkpoint_writer.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <system_error>
 
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/file_kind.h"
 #include "core/io/gptq_config_json.h"
 #include "core/io/json_parse.h"
 #include "core/io/read_file.h"
 #include "core/io/safetensors_writer.h"
+#include "core/io/sharded_checkpoint.h"
 #include "core/io/spill_file.h"
 #include "core/io/staging_directory.h"
 #include "core/model/architecture.h"
@@ -33,6 +38,26 @@ constexpr const char *kCopiedFiles[] = {
 constexpr std::uint64_t kMaxCopiedFileBytes = std::uint64_t{1} << 30;
 constexpr std::uint64_t kMaxConfigBytes = 16u << 20;
 constexpr std::size_t kConfigMaxDepth = 64;
+constexpr std::uint64_t kMaxQuantizeConfigBytes = 1u << 20;
+
+// model-00001-of-00002.safetensors, as shard_file_name writes it.
+bool is_shard_name(std::string_view name) {
+  const auto digits = [&](std::size_t from) {
+    for (std::size_t i = from; i < from + 5; ++i)
+      if (name[i] < '0' || name[i] > '9') return false;
+    return true;
+  };
+  return name.size() == 32 && name.starts_with("model-") && digits(6) && name.substr(11, 4) == "-of-" &&
+         digits(15) && name.ends_with(".safetensors");
+}
+
+// Whether the writer gives a file this name.
+bool is_written_name(std::string_view name) {
+  if (name == "config.json" || name == "quantize_config.json" || name == kSingleSafetensorsName ||
+      name == kSafetensorsIndexName || is_shard_name(name))
+    return true;
+  return std::find(std::begin(kCopiedFiles), std::end(kCopiedFiles), name) != std::end(kCopiedFiles);
+}
 
 [[noreturn]] void invalid(const std::string &prefix, const std::string &what) {
   fail(Status::InvalidArgument, "GPTQ checkpoint writer: layer '" + prefix + "': " + what);
@@ -81,11 +106,45 @@ void check_packed(const std::string &prefix, const quant::PackedGptq &p,
 
 }  // namespace
 
+std::optional<std::string> why_not_libgptq_checkpoint(const std::filesystem::path &dir) {
+  std::error_code ec;
+  for (const auto &entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    struct stat st {};
+    if (::lstat(entry.path().c_str(), &st) != 0) return "cannot look at " + name + ": " + std::strerror(errno);
+    if (!S_ISREG(st.st_mode))
+      return "it holds " + name + ", which is " + file_kind(st.st_mode) +
+             "; a checkpoint written by libgptq holds only regular files";
+    if (!is_written_name(name)) return "it holds " + name + ", a file libgptq does not write";
+  }
+  if (ec) return "cannot list it: " + ec.message();
+  const auto path = dir / "quantize_config.json";
+  try {
+    const nlohmann::json q =
+        parse_json_strict(read_text_file(path, kMaxQuantizeConfigBytes), path.string(), kConfigMaxDepth);
+    if (!written_by_libgptq(q))
+      return "it is not a checkpoint written by libgptq (its quantize_config.json has no \"" +
+             std::string(kLibgptqQuantizerPrefix) + "...\" entry in meta.quantizer)";
+  } catch (const Error &e) {
+    return "it is not a checkpoint written by libgptq (" + std::string(e.what()) + ")";
+  }
+  return std::nullopt;
+}
+
 struct GptqCheckpointWriter::Impl {
   Impl(const model::Model &source_model, const schema::QuantizeConfigT &quantize_config,
        std::filesystem::path out_dir, GptqCheckpointOptions write_options)
       : source(source_model), config(quantize_config), options(write_options),
-        staging(std::move(out_dir), write_options.overwrite), spill(staging.path()) {}
+        staging(std::move(out_dir), staging_options(source_model, write_options)), spill(staging.path()) {}
+
+  static StagingOptions staging_options(const model::Model &source, const GptqCheckpointOptions &o) {
+    StagingOptions s;
+    s.overwrite = o.overwrite;
+    s.why_not_replaceable = why_not_libgptq_checkpoint;
+    s.inputs = {{source.directory(), "the source model's directory"}};
+    s.notice = o.notice;
+    return s;
+  }
 
   const model::Model &source;
   schema::QuantizeConfigT config;
@@ -142,10 +201,6 @@ GptqCheckpointWriter::GptqCheckpointWriter(const model::Model &source,
     fail(Status::InvalidArgument, "GPTQ checkpoint writer: the source " +
                                       source.directory().string() +
                                       " is already a GPTQ checkpoint; quantize a float model");
-  std::error_code ec;
-  if (std::filesystem::exists(out_dir, ec) && std::filesystem::equivalent(out_dir, source.directory(), ec))
-    fail(Status::InvalidArgument, "GPTQ checkpoint writer: the output directory " + out_dir.string() +
-                                      " is the source model's directory");
   impl_ = std::make_unique<Impl>(source, config, std::move(out_dir), options);
 }
 

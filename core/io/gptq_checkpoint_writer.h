@@ -19,7 +19,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,18 +37,33 @@ class Model;
 namespace gptq::io {
 
 struct GptqCheckpointOptions {
-  // Replace an existing out_dir (only once the new one is complete).
+  // Replace an existing out_dir (only once the new one is complete), when it
+  // is empty or a checkpoint this writer wrote (why_not_libgptq_checkpoint).
   bool overwrite = false;
   // Most tensor bytes per shard, as transformers' max_shard_size (5 GB by
   // default there too); 0 means one file.
   std::uint64_t max_shard_bytes = 5'000'000'000;
+  // Receives what was done besides writing: stale staging directories of
+  // killed runs removed or left, an old out_dir not wholly deleted
+  // (core/io/staging_directory.h). Unset: dropped.
+  std::function<void(const std::string &)> notice;
 };
+
+// Why `dir` is not a checkpoint GptqCheckpointWriter wrote, or nullopt when it
+// is one: its quantize_config.json says libgptq wrote it (meta.quantizer) and
+// every entry is a regular file with a name the writer gives its files. Only
+// such a directory (or an empty one) is replaced with overwrite: replacing it
+// loses nothing but an older checkpoint of ours, where a directory holding a
+// model, a user's file or a subdirectory would lose them.
+std::optional<std::string> why_not_libgptq_checkpoint(const std::filesystem::path &dir);
 
 class GptqCheckpointWriter {
  public:
   // `source` (a float model; a GPTQ checkpoint is refused) must outlive the
-  // writer. Refuses out_dir when it exists and overwrite is off, or when it
-  // is the source directory (InvalidArgument), before doing any work.
+  // writer. Refuses out_dir (InvalidArgument), before doing any work, when it
+  // exists and overwrite is off or it may not be replaced, when it is "/",
+  // holds the working directory, is, holds or lies inside the source model
+  // directory (core/io/staging_directory.h).
   GptqCheckpointWriter(const model::Model &source, const schema::QuantizeConfigT &config,
                        std::filesystem::path out_dir, GptqCheckpointOptions options = {});
   GptqCheckpointWriter(const GptqCheckpointWriter &) = delete;

@@ -90,8 +90,23 @@ nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config,
       config.checkpoint_format == schema::CheckpointFormat::gptq_v2 ? "gptq_v2" : "gptq";
   q["pack_dtype"] = "int32";
   q["lm_head"] = quantized.count("lm_head") != 0;
+  q["meta"] = {{"quantizer", {std::string(kLibgptqQuantizerPrefix) + GPTQ_PROJECT_VERSION}}};
   if (spec.arch) add_skip_rules(q, spec, quantized);
   return q;
+}
+
+bool written_by_libgptq(const nlohmann::json &quantization_config) {
+  if (!quantization_config.is_object()) return false;
+  const auto meta = quantization_config.find("meta");
+  if (meta == quantization_config.end() || !meta->is_object()) return false;
+  const auto quantizer = meta->find("quantizer");
+  if (quantizer == meta->end()) return false;
+  // GPTQModel writes a list; a single string is read the same way.
+  const nlohmann::json list = quantizer->is_array() ? *quantizer : nlohmann::json::array({*quantizer});
+  for (const auto &entry : list)
+    if (entry.is_string() && entry.get_ref<const std::string &>().starts_with(kLibgptqQuantizerPrefix))
+      return true;
+  return false;
 }
 
 }  // namespace gptq::io

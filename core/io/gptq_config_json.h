@@ -5,8 +5,12 @@
 //
 // Always written: quant_method "gptq", bits, group_size, desc_act, sym,
 // damp_percent, damp_auto_increment, true_sequential, static_groups,
-// checkpoint_format ("gptq" | "gptq_v2"), pack_dtype "int32" and lm_head
-// (whether lm_head itself was quantized; GPTQModel reads it).
+// checkpoint_format ("gptq" | "gptq_v2"), pack_dtype "int32", lm_head
+// (whether lm_head itself was quantized; GPTQModel reads it) and
+// meta.quantizer ["libgptq:<version>"]: who wrote the file, in the place and
+// form GPTQModel uses for its own ("gptqmodel:<version>"), so readers can
+// follow the writer's conventions and libgptq can tell its own checkpoints
+// (the only non-empty directories it replaces) from anything else.
 //
 // Only when some linear of the blocks stays float:
 //  - modules_in_block_to_quantize: the block sublayers that are quantized,
@@ -28,6 +32,13 @@
 #include "schema/gptq_generated.h"
 
 namespace gptq::io {
+
+// What meta.quantizer entries written by libgptq start with.
+inline constexpr std::string_view kLibgptqQuantizerPrefix = "libgptq:";
+
+// True when a quantization_config / quantize_config.json object says libgptq
+// wrote it (a meta.quantizer entry starting with kLibgptqQuantizerPrefix).
+bool written_by_libgptq(const nlohmann::json &quantization_config);
 
 // `quantized`: the prefixes ("model.layers.0.self_attn.q_proj") that were
 // quantized in this checkpoint.

@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "core/io/file_kind.h"
 #include "core/io/json_parse.h"
 #include "core/io/read_file.h"
 
@@ -180,10 +181,9 @@ struct ShardedCheckpoint::Impl {
                                  ", which is not a file name in the model directory");
       auto [it, added] = shard_by_file.emplace(file_name, shards.size());
       if (added) {
-        std::error_code ec;
-        if (!std::filesystem::is_regular_file(dir / file_name, ec))
-          fail(Status::Io, src + ": shard " + in_quotes(file_name) + " (holding tensor " +
-                               in_quotes(name) + ") does not exist: " + (dir / file_name).string());
+        if (const auto why = why_not_regular_file(dir / file_name))
+          fail(Status::Io, src + ": shard " + in_quotes(file_name) + " (holding tensor " + in_quotes(name) +
+                               ") " + *why + ": " + (dir / file_name).string());
         shards.push_back({file_name, {}, nullptr});
       }
       shards[it->second].assigned.push_back(name);

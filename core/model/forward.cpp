@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/model/context_length.h"
 #include "core/model/cpu_ops.h"
 
 namespace gptq::model {
@@ -22,12 +23,11 @@ Matrix embed(const ModelSpec &spec, const GlobalWeights &g, std::span<const std:
                                         " is outside the vocabulary [0, " + std::to_string(spec.vocab_size) + ")");
     std::copy_n(g.embed_tokens.begin() + id * width, width, x.row(static_cast<std::int64_t>(i)));
   }
+  if (past + seq > context_length(spec))
+    fail(Status::InvalidArgument, "positions up to " + std::to_string(past + seq) + " exceed the model's context of " +
+                                      context_text(spec));
   if (!g.project_in.weight.empty()) x = linear(x, g.project_in, "project_in");
   if (spec.positions == PositionKind::Learned) {
-    if (past + seq > spec.max_position_embeddings)
-      fail(Status::InvalidArgument, "positions up to " + std::to_string(past + seq) +
-                                        " exceed the model's learned positions (max_position_embeddings " +
-                                        std::to_string(spec.max_position_embeddings) + ")");
     const std::int64_t hidden = spec.hidden_size;
     for (std::int64_t r = 0; r < x.rows; ++r) {
       const float *pos = g.embed_positions.data() + (past + r % seq + spec.position_offset) * hidden;

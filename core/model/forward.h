@@ -23,7 +23,7 @@ namespace gptq::model {
 // Hidden states [batch * seq, hidden_size] of ids ([batch * seq],
 // sequence-major), each sequence at positions past .. past + seq - 1. Throws
 // Error(InvalidArgument) for an id outside [0, vocab_size) (naming it and its
-// index) or positions past the learned position table.
+// index) or positions past the model's context (core/model/context_length.h).
 Matrix embed(const ModelSpec &spec, const GlobalWeights &g, std::span<const std::int32_t> ids,
              std::int64_t batch, std::int64_t seq, std::int64_t past = 0);
 

@@ -3,8 +3,10 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/io/file_kind.h"
 #include "core/io/read_file.h"
 #include "core/model/expected_tensors.h"
+#include "core/text/utf8.h"
 
 namespace gptq::model {
 namespace {
@@ -45,9 +47,8 @@ Model::Model(std::filesystem::path dir, ModelSpec spec, io::ShardedCheckpoint we
       tokenizer_(std::move(tokenizer)) {}
 
 std::unique_ptr<Model> Model::open(const std::filesystem::path &dir) {
+  io::require_directory(dir, "model directory");
   std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec))
-    fail(Status::Io, "model directory " + dir.string() + " does not exist or is not a directory");
   const auto config_path = dir / "config.json";
   ModelSpec spec = load_model_config(config_path);
   // AutoGPTQ up to 0.6 kept the quantization only in quantize_config.json;
@@ -110,7 +111,10 @@ const schema::ModelInfoT &Model::info() const {
       info.dtype = torch_dtype_name(*float_dtypes.begin());
     }
     if (spec_.quantization) info.quantization = quantization_info(*spec_.quantization);
-    info.directory = dir_.string();
+    // A label: a directory name that is not UTF-8 (Linux allows any bytes)
+    // is shown with U+FFFD for its bad bytes rather than make ModelInfo,
+    // whose strings are UTF-8, fail for a model that opened fine.
+    utf8::append_repaired(dir_.string(), info.directory);
     if (tokenizer_) {
       info.tokenizer_vocab_size = static_cast<int32_t>(tokenizer_->vocab_size());
       info.bos_token_id = tokenizer_->bos_id().value_or(-1);

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/io/json_parse.h"
 #include "core/io/read_file.h"
+#include "core/model/context_length.h"
 #include "core/model/model.h"
 #include "core/quant/seeded_random.h"
 #include "core/tokenizer/tokenizer.h"
@@ -79,11 +80,14 @@ CalibrationData from_files(const schema::CalibrationConfigT &config, std::int64_
 
 }  // namespace
 
-std::int64_t effective_seqlen(std::int64_t requested, std::int64_t max_position_embeddings) {
+std::int64_t effective_seqlen(std::int64_t requested, std::int64_t context) {
   if (requested < 0) invalid("seqlen must be >= 0, got " + std::to_string(requested));
-  std::int64_t s = requested == 0 ? kDefaultSeqlen : requested;
-  if (max_position_embeddings > 0) s = std::min(s, max_position_embeddings);
-  return s;
+  if (requested == 0) return context > 0 ? std::min(kDefaultSeqlen, context) : kDefaultSeqlen;
+  if (context > 0 && requested > context)
+    invalid("seqlen " + std::to_string(requested) + " is longer than the model's context of " +
+            std::to_string(context) + " positions; give at most " + std::to_string(context) +
+            " (or 0 for the context, capped at " + std::to_string(kDefaultSeqlen) + ")");
+  return requested;
 }
 
 std::vector<std::int64_t> random_window_offsets(std::int64_t tokens, std::int64_t seqlen,
@@ -125,21 +129,21 @@ std::vector<std::string> read_calibration_documents(const std::filesystem::path 
 
 CalibrationData make_calibration(const schema::CalibrationConfigT &config,
                                  const tokenizer::Tokenizer *tokenizer,
-                                 std::int64_t max_position_embeddings, std::int64_t vocab_size) {
+                                 std::int64_t context, std::int64_t vocab_size) {
   const bool files = !config.files.empty(), ids = !config.token_ids.empty();
   if (files == ids)
     invalid(files ? "give files or token_ids, not both"
                   : "no data: give text files (calibration.files) or token ids "
                     "(calibration.token_ids)");
   if (config.nsamples <= 0) invalid("nsamples must be > 0, got " + std::to_string(config.nsamples));
-  const std::int64_t seqlen = effective_seqlen(config.seqlen, max_position_embeddings);
+  const std::int64_t seqlen = effective_seqlen(config.seqlen, context);
   return ids ? from_ids(config, seqlen, vocab_size) : from_files(config, seqlen, tokenizer);
 }
 
 CalibrationData make_calibration(const schema::CalibrationConfigT &config,
                                  const model::Model &model) {
   // The embedding's rows bound the ids the forward pass can take.
-  return make_calibration(config, model.tokenizer(), model.spec().max_position_embeddings,
+  return make_calibration(config, model.tokenizer(), model::context_length(model.spec()),
                           model.spec().vocab_size);
 }
 

@@ -25,8 +25,9 @@
 // From token ids given by the caller: consecutive, non-overlapping windows
 // ids[i*seqlen, (i+1)*seqlen), as many as fit, at most nsamples.
 //
-// seqlen 0 means the model's context, capped at 2048 (the paper's); any
-// seqlen longer than the model's max_position_embeddings is shortened to it.
+// seqlen 0 means the model's context, capped at 2048 (the paper's); a seqlen
+// longer than the model's context (core/model/context_length.h) is refused,
+// never shortened behind the caller's back.
 #pragma once
 
 #include <cstdint>
@@ -58,8 +59,9 @@ struct CalibrationData {
 };
 
 // The window length used for a requested seqlen (0: the context, capped at
-// 2048) and the model's max_position_embeddings (0 or less: unknown).
-std::int64_t effective_seqlen(std::int64_t requested, std::int64_t max_position_embeddings);
+// 2048) and the model's context (0 or less: unknown). Throws InvalidArgument
+// naming both numbers when the request is longer than the context.
+std::int64_t effective_seqlen(std::int64_t requested, std::int64_t context);
 
 // `count` offsets in [0, tokens - seqlen] from SplitMix64(seed), as described
 // above. Throws InvalidArgument when tokens < seqlen or a size is not positive.
@@ -75,11 +77,12 @@ std::vector<std::string> read_calibration_documents(const std::filesystem::path 
 // null for token_ids); `vocab_size` (0: unknown) bounds the caller's ids.
 // Throws InvalidArgument for files and token_ids both or neither given, an id
 // outside the vocabulary (naming its index), or a text / id list shorter than
-// one window (naming the files, the token count and the seqlen);
+// one window (naming the files, the token count and the seqlen), a seqlen
+// longer than `context` (effective_seqlen; checked before any file is read);
 // Unsupported for files without a tokenizer.
 CalibrationData make_calibration(const schema::CalibrationConfigT &config,
                                  const tokenizer::Tokenizer *tokenizer,
-                                 std::int64_t max_position_embeddings, std::int64_t vocab_size);
+                                 std::int64_t context, std::int64_t vocab_size);
 
 // The same with the model's tokenizer, context and vocabulary.
 CalibrationData make_calibration(const schema::CalibrationConfigT &config,

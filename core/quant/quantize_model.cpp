@@ -54,6 +54,13 @@ bool group_skipped(const schema::QuantizeConfigT &config, const std::string &pre
   return true;
 }
 
+io::GptqCheckpointOptions writer_options(const QuantizeModelOptions &options, Logger &log) {
+  io::GptqCheckpointOptions o;
+  o.overwrite = options.overwrite;
+  o.notice = [&log](const std::string &m) { log.warn("quantize: " + m); };
+  return o;
+}
+
 // What the pipeline knows of a sequential group's input during a block's run.
 struct GroupInput {
   const Matrix *seen = nullptr;                  // the input its first member ran on
@@ -114,7 +121,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     schema::QuantizeConfigT rtn_config = config;
     rtn_config.desc_act = false;
     rtn_config.static_groups = false;
-    io::GptqCheckpointWriter writer(source, rtn_config, out_dir, {options.overwrite, 5'000'000'000});
+    io::GptqCheckpointWriter writer(source, rtn_config, out_dir, writer_options(options, log));
     return quantize_model_rtn(source, rtn_config, writer, progress, t_start);
   }
   const QuantOptions opt = quant_options(config);
@@ -122,7 +129,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   schema::CalibrationConfigT calib_config;
   if (config.calibration) calib_config = *config.calibration;
   // The writer refuses an existing out_dir before any work is done.
-  io::GptqCheckpointWriter writer(source, config, out_dir, {options.overwrite, 5'000'000'000});
+  io::GptqCheckpointWriter writer(source, config, out_dir, writer_options(options, log));
 
   const CalibrationData calib = make_calibration(calib_config, source);
   const std::int64_t batch = static_cast<std::int64_t>(calib.size());
@@ -149,6 +156,11 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   progress.report("quantize", done, total);
 
   schema::QuantizeReportT report = start_report(config, "cpu");
+  // The report says what was used: seqlen 0 became a length, and token ids
+  // may hold fewer windows than nsamples.
+  if (!report.config->calibration) report.config->calibration = std::make_unique<schema::CalibrationConfigT>(calib_config);
+  report.config->calibration->seqlen = static_cast<std::int32_t>(seq);
+  report.config->calibration->nsamples = static_cast<std::int32_t>(batch);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
     const std::string prefix = model::block_prefix(*spec.arch, layer);

@@ -269,9 +269,17 @@ GPTQ_API gptq_status gptq_detokenize(const gptq_model *model, const int32_t *ids
  * quantize_config.json, tokenizer and generation config copied.
  * `quantize_json` is a QuantizeConfig; its "calibration" says where the text
  * comes from ({"files": ["calib.txt"], "nsamples": 128, "seqlen": 2048,
- * "seed": 0}). The directory appears complete or not at all: an existing
- * out_dir is refused unless "overwrite" is true, and a failure or a cancel
- * leaves nothing. `progress` (stage "quantize": linear sublayers done/total;
+ * "seed": 0}; seqlen 0, the default, is the model's context capped at 2048,
+ * and a longer seqlen than the context is refused). The report's config holds
+ * the seqlen and nsamples used. The directory appears complete or not at all
+ * and a failure or a cancel leaves nothing. Every path is checked before any
+ * work: out_dir must not be "/", nor be, hold or lie inside model_dir; an
+ * existing out_dir is refused unless "overwrite" is true, and even then is
+ * replaced only when it is empty or a checkpoint libgptq wrote (its
+ * quantize_config.json names libgptq in meta.quantizer and it holds only the
+ * files libgptq writes), never when it holds the working directory or
+ * anything else. Staging directories ("<out_dir>.tmp-XXXXXX") that a killed
+ * run left are removed, and those of a live run left, with a warning logged. `progress` (stage "quantize": linear sublayers done/total;
  * "write checkpoint": bytes) may return non-zero to cancel
  * (GPTQ_ERR_CANCELLED). *report_json receives a QuantizeReport (every layer's
  * loss, damping and seconds; totals; peak memory), owned by ctx and valid
@@ -377,7 +385,8 @@ GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *r
  * (GPTQ_ERR_CANCELLED). On GPTQ_OK, *ppl, *windows (windows evaluated) and
  * *tokens (tokens scored: windows * (seqlen - 1)) are set; `windows` and
  * `tokens` may be NULL. GPTQ_ERR_INVALID_ARGUMENT when the text has fewer
- * tokens than one window; GPTQ_ERR_UNSUPPORTED when the model has no
+ * tokens than one window, or seqlen is longer than the model's context (both
+ * numbers named; checked before the text is tokenized); GPTQ_ERR_UNSUPPORTED when the model has no
  * tokenizer. `ctx` receives the log lines and must not be used by another
  * thread during the call; the model may be shared. */
 GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
@@ -419,9 +428,11 @@ GPTQ_API void gptq_session_destroy(gptq_session *session);
  * be NULL). Each call starts afresh from its prompt, with the sampler
  * reseeded from the config, so the same prompt and seed give the same text.
  * Generation ends after max_new_tokens, at the end-of-sequence token (when
- * stop_at_eos; not passed to on_token), at a stop string (not passed), when
- * on_token returns non-zero, or when a model with learned positions has no
- * position left. */
+ * stop_at_eos; not passed to on_token), at a stop string (not passed) or when
+ * on_token returns non-zero. GPTQ_ERR_INVALID_ARGUMENT, before anything runs,
+ * when the prompt's tokens plus max_new_tokens exceed the model's context
+ * (max_position_embeddings, times the rope_scaling factor for "linear" and
+ * "dynamic" scaling), naming the numbers. */
 GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, size_t len,
                                    gptq_token_fn on_token, void *user);
 

@@ -222,19 +222,27 @@ TEST_F(WriterTest, CancellationLeavesNothing) {
 TEST_F(WriterTest, ExistingOutputIsRefusedUnlessOverwriting) {
   const auto out = tmp_ / "out";
   std::filesystem::create_directories(out);
-  std::ofstream(out / "old.txt") << "old";
   EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out), Status::InvalidArgument,
                     {out.string(), "already exists", "overwrite"});
   GptqCheckpointOptions options;
   options.overwrite = true;
-  {
+  auto write = [&] {
     GptqCheckpointWriter writer(*source_, config_, out, options);
     testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
-    EXPECT_TRUE(std::filesystem::exists(out / "old.txt"));  // untouched until finished
     writer.finish();
-  }
-  EXPECT_FALSE(std::filesystem::exists(out / "old.txt"));
+  };
+  write();  // an empty directory is replaced
   EXPECT_TRUE(std::filesystem::exists(out / "config.json"));
+  EXPECT_EQ(why_not_libgptq_checkpoint(out), std::nullopt);
+  {
+    GptqCheckpointWriter writer(*source_, config_, out, options);  // so is a checkpoint of ours
+    testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
+    std::ofstream(out / "marker") << "x";  // ... unless it holds something else by the time it is replaced
+    EXPECT_GPTQ_ERROR(writer.finish(), Status::InvalidArgument, {"marker", "libgptq does not write"});
+  }
+  EXPECT_TRUE(std::filesystem::exists(out / "marker"));
+  std::filesystem::remove(out / "marker");
+  write();
   EXPECT_EQ(tmp_.entries(), std::vector<std::string>{"out"});
   // A file in the way is never replaced.
   std::ofstream(tmp_ / "file") << "x";
@@ -242,11 +250,40 @@ TEST_F(WriterTest, ExistingOutputIsRefusedUnlessOverwriting) {
                     Status::InvalidArgument, {"not a directory"});
 }
 
+TEST_F(WriterTest, ReplacesOnlyItsOwnCheckpoints) {
+  GptqCheckpointOptions options;
+  options.overwrite = true;
+  const auto out = tmp_ / "out";
+  std::filesystem::create_directories(out / "sub");
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+                    {"refusing to replace", "sub, which is a directory"});
+  std::filesystem::remove(out / "sub");
+  std::ofstream(out / "notes.txt") << "mine";
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+                    {"notes.txt, a file libgptq does not write"});
+  std::filesystem::remove(out / "notes.txt");
+  // The names we write, but not our mark: another tool's checkpoint, or a float model.
+  std::ofstream(out / "config.json") << "{}";
+  std::ofstream(out / "model.safetensors") << "";
+  std::ofstream(out / "quantize_config.json") << R"({"bits": 4, "meta": {"quantizer": ["gptqmodel:2.0.0"]}})";
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+                    {"not a checkpoint written by libgptq", "meta.quantizer"});
+  std::filesystem::remove(out / "quantize_config.json");
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+                    {"not a checkpoint written by libgptq", "quantize_config.json"});
+  std::filesystem::create_symlink("config.json", out / "quantize_config.json");
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+                    {"quantize_config.json, which is a symbolic link"});
+  EXPECT_EQ(tmp_.entries(), std::vector<std::string>{"out"});
+}
+
 TEST_F(WriterTest, RefusesTheSourceDirectoryAndQuantizedSources) {
   GptqCheckpointOptions options;
   options.overwrite = true;
   EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, source_->directory(), options),
-                    Status::InvalidArgument, {"source model's directory"});
+                    Status::InvalidArgument, {"is the source model's directory"});
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, source_->directory().parent_path(), options),
+                    Status::InvalidArgument, {"contains the source model's directory"});
   const auto out = tmp_ / "q";
   {
     GptqCheckpointWriter writer(*source_, config_, out);

@@ -81,9 +81,16 @@ TEST(EffectiveSeqlen, ZeroIsTheContextCappedAt2048) {
   EXPECT_EQ(effective_seqlen(0, 4096), 2048);
   EXPECT_EQ(effective_seqlen(0, 512), 512);
   EXPECT_EQ(effective_seqlen(0, 0), 2048);
-  EXPECT_EQ(effective_seqlen(1024, 512), 512);  // shortened to the context
+  EXPECT_EQ(effective_seqlen(512, 512), 512);
   EXPECT_EQ(effective_seqlen(300, 2048), 300);
   EXPECT_EQ(effective_seqlen(4096, 0), 4096);   // unknown context: as asked
+}
+
+TEST(EffectiveSeqlen, LongerThanTheContextIsRefusedNamingBoth) {
+  // Never shortened behind the caller's back (the report would say 1024).
+  const std::string msg = error_of([] { effective_seqlen(1024, 512); }, Status::InvalidArgument);
+  EXPECT_NE(msg.find("seqlen 1024"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("context of 512"), std::string::npos) << msg;
 }
 
 TEST(CalibrationDocuments, PlainFileIsOneDocument) {
