@@ -1,7 +1,11 @@
 #include "core/tokenizer/tokenizer.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -48,13 +52,37 @@ struct Tokenizer::Impl {
 
 namespace {
 
+// Real tokenizer.json files are a few MB (the largest vocabularies, ~250k tokens, some
+// 35 MB); far beyond that the file is not what we think it is.
+constexpr uint64_t kMaxTokenizerFileBytes = uint64_t{1} << 30;
+
+// Whole-file read with the reason of a failure; io::read_text_file does the same one
+// room up, where the tokenizer cannot reach.
 std::string read_file(const std::filesystem::path &p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) throw Error(Status::Io, p.string() + ": cannot open");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) throw Error(Status::Io, p.string() + ": read failed");
-  return ss.str();
+  const std::string name = p.string();
+  const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(Status::Io, name + ": cannot open: " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail(Status::Io, name + ": cannot stat: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) fail(Status::Io, name + ": not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > kMaxTokenizerFileBytes)
+    fail(Status::Format, name + ": file is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
+                             std::to_string(kMaxTokenizerFileBytes));
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(Status::Io, name + ": read failed: " + std::strerror(errno));
+    if (n == 0) break;  // the file shrank while we read it
+    done += static_cast<std::size_t>(n);
+  }
+  text.resize(done);
+  return text;
 }
 
 // bos_token / eos_token in tokenizer_config.json: a string or {"content": ...}.
@@ -64,6 +92,30 @@ std::optional<std::string> config_token(const JsonNode &cfg, const char *key) {
   if (v->is_string()) return v->str();
   if (v->is_object()) return v->at("content").str();
   v->fail(Status::Format, "expected a string or an object with \"content\"");
+}
+
+// HF reads "model" as a tagged enum when "type" names a model, and otherwise (files
+// written before the tag existed, e.g. openai-community/gpt2's) tries each model's own
+// deserializer in the order BPE, WordPiece, WordLevel, Unigram and takes the first that
+// succeeds (tokenizers/src/models/mod.rs, ModelUntagged). BPE's succeeds when "vocab"
+// and "merges" are both present, and its "type", if any, is "BPE"
+// (models/bpe/serialization.rs); the others need fields BPE files lack (WordPiece and
+// WordLevel: "unk_token" and "vocab", plus "continuing_subword_prefix" and
+// "max_input_chars_per_word" for WordPiece; Unigram: a list "vocab"). We read BPE only,
+// so a model is accepted exactly when HF would read it as BPE.
+void check_model_is_bpe(const JsonNode &model) {
+  if (auto type = model.get("type")) {
+    if (type->str() == "BPE") return;
+    type->fail(Status::Unsupported, "model type \"" + type->str() + "\" is not supported (only BPE)");
+  }
+  if (model.has("vocab") && model.has("merges")) return;
+  const char *other = !model.has("vocab")                ? nullptr
+                      : model.at("vocab").is_array()     ? "Unigram"
+                      : model.has("max_input_chars_per_word") ? "WordPiece"
+                                                          : "WordLevel";
+  if (!other) model.fail(Status::Format, "model has no \"type\" and no \"vocab\": not a model HF can read");
+  model.fail(Status::Unsupported, std::string("model has no \"type\" and no \"merges\": HF would read it as ") +
+                                      other + ", which is not supported (only BPE)");
 }
 
 }  // namespace
@@ -114,13 +166,24 @@ void Tokenizer::Impl::encode_piece(std::string_view text, bool at_start, std::ve
   }
 }
 
-Tokenizer Tokenizer::from_dir(const std::filesystem::path &dir) {
-  const auto tj = dir / "tokenizer.json";
-  const auto cj = dir / "tokenizer_config.json";
-  std::string tok = read_file(tj);
-  std::string cfg = std::filesystem::exists(cj) ? read_file(cj) : std::string();
-  Tokenizer t = from_json(tok, cfg, tj.string());
-  if (std::filesystem::exists(dir / "chat_template.jinja")) t.impl_->chat_template = true;
+Tokenizer Tokenizer::open(const std::filesystem::path &path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  std::filesystem::path dir, file;
+  if (std::filesystem::is_directory(status)) {
+    dir = path;
+    file = path / "tokenizer.json";
+  } else if (std::filesystem::exists(status)) {
+    dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    file = path;  // read_file says so when it is not a regular file
+  } else {
+    fail(Status::Io, path.string() + ": cannot open: " + std::strerror(ec ? ec.value() : ENOENT));
+  }
+  const auto config = dir / "tokenizer_config.json";
+  std::string tok = read_file(file);
+  std::string cfg = std::filesystem::exists(config, ec) ? read_file(config) : std::string();
+  Tokenizer t = from_json(tok, cfg, file.string());
+  if (std::filesystem::exists(dir / "chat_template.jinja", ec)) t.impl_->chat_template = true;
   return t;
 }
 
@@ -133,9 +196,7 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
 
   const JsonNode model = root.at("model");
   model.expect_object();
-  const JsonNode type = model.at("type");
-  if (type.str() != "BPE")
-    type.fail(Status::Unsupported, "model type \"" + type.str() + "\" is not supported (only BPE)");
+  check_model_is_bpe(model);
   impl->model = std::make_unique<BpeModel>(model);
 
   if (auto n = root.get("normalizer")) impl->normalizer = make_normalizer(*n);

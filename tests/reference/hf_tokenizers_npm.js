@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Hugging Face tokenizers as a reference, through the npm package `tokenizers` (the
+// same Rust library as the Python package of the same version). Used by the scripts
+// that make tokenizer goldens and by the differential fuzz run; never by CI.
+//
+//   NODE_PATH=/path/to/dir/node_modules node tests/reference/hf_tokenizers_npm.js < request.json
+//
+// where the folder holds `npm install tokenizers@0.23.2`. The request (JSON on stdin):
+//   {"op": "version"}
+//   {"op": "normalize", "texts": [...]}                 -> [[nfc, nfd], ...]
+//   {"op": "encode", "tokenizer": "x/tokenizer.json", "texts": [...], "decode": bool}
+//       -> [{"ids": [...], "ids_no_special": [...], "load_s": s,
+//            "decoded": "...", "decoded_skip": "..."}, ...]   (decoded*: with "decode")
+// The answer is {"version": "<tokenizers version>", "results": ...} on stdout.
+'use strict';
+const fs = require('fs');
+const tk = require('tokenizers');
+const version = require('tokenizers/package.json').version;
+
+async function main() {
+  const req = JSON.parse(fs.readFileSync(0, 'utf8'));
+  let results = null;
+  if (req.op === 'normalize') {
+    const nfc = tk.nfcNormalizer(), nfd = tk.nfdNormalizer();
+    results = req.texts.map((t) => [nfc.normalizeString(t), nfd.normalizeString(t)]);
+  } else if (req.op === 'encode') {
+    const t0 = process.hrtime.bigint();
+    const tok = tk.Tokenizer.fromFile(req.tokenizer);
+    const loadS = Number(process.hrtime.bigint() - t0) / 1e9;
+    results = [];
+    for (const text of req.texts) {
+      const ids = (await tok.encode(text, null, {addSpecialTokens: true})).getIds();
+      const r = {ids, ids_no_special: (await tok.encode(text, null, {addSpecialTokens: false})).getIds()};
+      if (req.decode) {
+        r.decoded = await tok.decode(ids, false);
+        r.decoded_skip = await tok.decode(ids, true);
+      }
+      results.push(r);
+    }
+    results = {load_s: loadS, cases: results};
+  } else if (req.op !== 'version') {
+    throw new Error('unknown op ' + req.op);
+  }
+  process.stdout.write(JSON.stringify({version, results}));
+}
+
+main().catch((e) => {
+  process.stderr.write(String(e && e.stack || e) + '\n');
+  process.exit(1);
+});
