@@ -9,8 +9,9 @@
 //   {"op": "version"}
 //   {"op": "normalize", "texts": [...]}                 -> [[nfc, nfd], ...]
 //   {"op": "encode", "tokenizer": "x/tokenizer.json", "texts": [...], "decode": bool}
-//       -> [{"ids": [...], "ids_no_special": [...], "load_s": s,
-//            "decoded": "...", "decoded_skip": "..."}, ...]   (decoded*: with "decode")
+//       -> {"load_s": s, "cases": [{"ids": [...], "ids_no_special": [...],
+//            "decoded": "...", "decoded_skip": "..."}, ...]}   (decoded*: with "decode")
+//   {"op": "decode", "tokenizer": "x/tokenizer.json", "ids": [[...], ...]} -> ["text", ...]
 // The answer is {"version": "<tokenizers version>", "results": ...} on stdout.
 'use strict';
 const fs = require('fs');
@@ -38,6 +39,10 @@ async function main() {
       results.push(r);
     }
     results = {load_s: loadS, cases: results};
+  } else if (req.op === 'decode') {
+    const tok = tk.Tokenizer.fromFile(req.tokenizer);
+    results = [];
+    for (const ids of req.ids) results.push(await tok.decode(ids, false));
   } else if (req.op !== 'version') {
     throw new Error('unknown op ' + req.op);
   }
