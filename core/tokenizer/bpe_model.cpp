@@ -170,9 +170,12 @@ const std::string *BpeModel::id_to_token(int32_t id) const {
 }
 
 bool BpeModel::can_split_before(std::string_view c) const {
-  if (ignore_merges_ || !index_.contains(c)) return false;
+  if (ignore_merges_ || c.empty() || !index_.contains(c)) return false;
   for (const auto &entry : index_) {
-    if (entry.first.find(c, 1) != std::string::npos) return false;
+    const std::string &t = entry.first;
+    for (std::size_t k = t.find(c, 1); k != std::string::npos; k = t.find(c, k + 1)) {
+      if (k < c.size() || t.compare(k - c.size(), c.size(), c) != 0) return false;
+    }
   }
   return true;
 }

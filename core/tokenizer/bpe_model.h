@@ -48,10 +48,12 @@ class BpeModel {
   std::size_t id_limit() const { return tokens_.size(); }
   std::size_t size() const { return index_.size(); }
 
-  // True when no token but the one-character token `c` itself contains `c` anywhere but
-  // at its start (e.g. SentencePiece's "▁"), `c` is in the vocabulary and merges are
-  // not ignored: then no merge crosses a boundary before `c`, and encoding each
-  // `c`-led chunk of a word separately gives the same ids as the whole word.
+  // True when every token that holds the character `c` after its start holds it right
+  // after another `c` (SentencePiece's "▁" in Llama-2/Mistral vocabularies: "▁the",
+  // "▁▁▁▁", never "a▁b"), `c` is in the vocabulary and merges are not ignored. Then no
+  // token spans a point between a character other than `c` and a `c`, so no merge joins
+  // symbols across it, and encoding the pieces of a word cut at those points gives the
+  // ids of the whole word: each piece merges exactly as it would inside the word.
   bool can_split_before(std::string_view c) const;
 
  private:

@@ -35,9 +35,11 @@ struct Tokenizer::Impl {
   std::vector<bool> special;             // by id
   std::size_t id_limit = 0;
   bool byte_level = false;
-  // With no pre-tokenizer, the whole normalized text is one BPE word; when the model
-  // allows it (BpeModel::can_split_before) we encode it in chunks starting at this
-  // character instead, so the word cache works. Same ids, see bpe_model.h.
+  // With no pre-tokenizer (Llama-2 / Phi-3 form), or a Metaspace one that does not
+  // split (Mistral), the whole normalized text is one BPE word; when the model allows
+  // it (BpeModel::can_split_before) we encode every word in chunks cut before this
+  // character instead, so the word cache works and no merge queue spans the whole
+  // text. Same ids, see bpe_model.h. Never for byte-level words (raw bytes).
   std::string chunk_char;
   std::optional<int32_t> bos, eos;
   bool chat_template = false;
@@ -48,6 +50,7 @@ struct Tokenizer::Impl {
   }
   void encode_piece(std::string_view text, bool at_start, std::vector<int32_t> &ids) const;
   void encode_words(std::string_view text, bool at_start, std::vector<int32_t> &ids) const;
+  void encode_word(std::string_view word, std::vector<int32_t> &ids) const;
 };
 
 namespace {
@@ -120,26 +123,34 @@ void check_model_is_bpe(const JsonNode &model) {
 
 }  // namespace
 
+void Tokenizer::Impl::encode_word(std::string_view word, std::vector<int32_t> &ids) const {
+  if (chunk_char.empty()) {
+    model->encode_word(word, byte_level, ids);
+    return;
+  }
+  // Cut before each chunk_char that follows another character (see can_split_before).
+  const std::size_t w = chunk_char.size();
+  std::size_t from = 0, next = word.find(chunk_char, 1);
+  while (from < word.size()) {
+    while (next != std::string_view::npos && next >= w && word.compare(next - w, w, chunk_char) == 0)
+      next = word.find(chunk_char, next + w);
+    const std::size_t end = next == std::string_view::npos ? word.size() : next;
+    model->encode_word(word.substr(from, end - from), false, ids);
+    from = end;
+    if (next != std::string_view::npos) next = word.find(chunk_char, next + w);
+  }
+}
+
 void Tokenizer::Impl::encode_words(std::string_view text, bool at_start, std::vector<int32_t> &ids) const {
   if (text.empty()) return;
-  if (pre_tokenizer) {
-    thread_local Words words;
-    words.clear();
-    pre_tokenizer->split(text, at_start, words);
-    for (std::size_t i = 0; i < words.spans.size(); ++i) model->encode_word(words.word(i), byte_level, ids);
+  if (!pre_tokenizer) {
+    encode_word(text, ids);
     return;
   }
-  if (chunk_char.empty()) {
-    model->encode_word(text, false, ids);
-    return;
-  }
-  std::size_t from = 0;
-  while (from < text.size()) {
-    std::size_t next = text.find(chunk_char, from + 1);
-    if (next == std::string_view::npos) next = text.size();
-    model->encode_word(text.substr(from, next - from), false, ids);
-    from = next;
-  }
+  thread_local Words words;
+  words.clear();
+  pre_tokenizer->split(text, at_start, words);
+  for (std::size_t i = 0; i < words.spans.size(); ++i) encode_word(words.word(i), ids);
 }
 
 void Tokenizer::Impl::encode_piece(std::string_view text, bool at_start, std::vector<int32_t> &ids) const {
@@ -206,7 +217,7 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   }
   if (auto p = root.get("post_processor")) impl->post_processor = make_post_processor(*p);
   if (auto d = root.get("decoder")) impl->decoder = DecoderChain(*d);
-  if (!impl->pre_tokenizer && impl->model->can_split_before("\xE2\x96\x81")) impl->chunk_char = "\xE2\x96\x81";
+  if (!impl->byte_level && impl->model->can_split_before("\xE2\x96\x81")) impl->chunk_char = "\xE2\x96\x81";
 
   impl->id_limit = impl->model->id_limit();
   if (auto list = root.get("added_tokens")) {
