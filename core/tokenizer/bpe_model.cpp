@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/tokenizer/json_node.h"
+#include "core/tokenizer/model_tables_scan.h"
 #include "core/tokenizer/pre_tokenizer.h"
 #include "core/text/utf8.h"
 #include "core/tokenizer/word_cache.h"
@@ -61,7 +62,8 @@ void append_byte_level(std::string_view word, std::string &out) {
 
 }  // namespace
 
-BpeModel::BpeModel(const JsonNode &model) : instance_(g_next_instance.fetch_add(1)) {
+BpeModel::BpeModel(const JsonNode &model, const ScannedModelTables &tables)
+    : instance_(g_next_instance.fetch_add(1)) {
   if (auto d = model.get("dropout"); d && d->number() != 0.0)
     d->fail(Status::Unsupported, "BPE dropout is not supported (results would be random)");
   for (const char *key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
@@ -72,97 +74,93 @@ BpeModel::BpeModel(const JsonNode &model) : instance_(g_next_instance.fetch_add(
   byte_fallback_ = model.bool_or("byte_fallback", false);
   ignore_merges_ = model.bool_or("ignore_merges", false);
 
-  const JsonNode vocab = model.at("vocab");
-  vocab.expect_object();
-  index_.reserve(vocab.size());
-  for (auto it = vocab.raw().begin(); it != vocab.raw().end(); ++it) {
-    JsonNode v(it.value(), vocab.file(), vocab.path() + "[\"" + it.key() + "\"]");
-    int64_t id = v.integer();
+  // scan_model_tables reads vocab and merges when they are an object and an array;
+  // otherwise the DOM holds them, and reading them as such reports the wrong type.
+  if (!tables.has_vocab) model.at("vocab").expect_object();
+  if (!tables.has_merges) model.at("merges").expect_array();
+  if (!tables.has_vocab || !tables.has_merges)
+    fail(Status::Internal, model.file() + ": $.model: vocabulary or merges not read");
+
+  const std::string vocab_path = model.path() + ".vocab";
+  index_.reserve(tables.vocab.size(), tables.arena.size());
+  for (const auto &entry : tables.vocab) {
+    const std::string_view key = tables.str(entry.key);
+    const int64_t id = entry.id;
     if (id < 0 || id > kMaxTokenId)
-      v.fail(Status::Format, "token id " + std::to_string(id) + " is out of range");
-    index_[it.key()] = int32_t(id);
+      fail(Status::Format, model.file() + ": " + vocab_path + "[\"" + std::string(key) + "\"]: token id " +
+                               std::to_string(id) + " is out of range");
+    index_.insert_or_assign(key, int32_t(id));
     if (std::size_t(id) >= tokens_.size()) {
       tokens_.resize(std::size_t(id) + 1);
       present_.resize(std::size_t(id) + 1, false);
     }
-    tokens_[std::size_t(id)] = it.key();
+    tokens_[std::size_t(id)].assign(key);
     present_[std::size_t(id)] = true;
   }
 
-  const JsonNode merges = model.at("merges");
-  merges.expect_array();
-  merges_.reserve(merges.size());
+  merges_.reserve(tables.merges.size());
   std::string joined;
   int32_t rank = 0;
-  for (std::size_t i = 0; i < merges.size(); ++i) {
-    const JsonNode m = merges.index(i);
+  for (std::size_t i = 0; i < tables.merges.size(); ++i) {
+    const auto &m = tables.merges[i];
+    auto fail_merge = [&](const std::string &what) {
+      fail(Status::Format, model.file() + ": " + model.path() + ".merges[" + std::to_string(i) + "]: " + what);
+    };
     std::string_view a, b;
-    std::string pair_text;
-    if (m.is_string()) {
-      std::string_view line = m.str_view();
+    if (!m.pair) {
+      std::string_view line = tables.str(m.a);
       if (line.starts_with("#version")) continue;  // header line of merges.txt files
       std::size_t sp = line.find(' ');
       if (sp == std::string_view::npos || line.find(' ', sp + 1) != std::string_view::npos)
-        m.fail(Status::Format, "a merge must be two tokens separated by one space");
+        fail_merge("a merge must be two tokens separated by one space");
       a = line.substr(0, sp);
       b = line.substr(sp + 1);
-    } else if (m.is_array()) {
-      if (m.size() != 2) m.fail(Status::Format, "a merge must be a pair [left, right]");
-      a = m.index(0).str_view();
-      b = m.index(1).str_view();
     } else {
-      m.fail(Status::Format, std::string("expected a string or a pair, got ") + json_type_name(m.raw()));
+      a = tables.str(m.a);
+      b = tables.str(m.b);
     }
-    auto ia = index_.find(a), ib = index_.find(b);
-    if (ia == index_.end())
-      m.fail(Status::Format, "merge refers to token \"" + std::string(a) + "\" that is not in the vocabulary");
-    if (ib == index_.end())
-      m.fail(Status::Format, "merge refers to token \"" + std::string(b) + "\" that is not in the vocabulary");
+    const auto ia = index_.find(a), ib = index_.find(b);
+    if (!ia) fail_merge("merge refers to token \"" + std::string(a) + "\" that is not in the vocabulary");
+    if (!ib) fail_merge("merge refers to token \"" + std::string(b) + "\" that is not in the vocabulary");
     joined.assign(a);
     joined.append(b);
-    auto ij = index_.find(joined);
-    if (ij == index_.end())
-      m.fail(Status::Format, "merged token \"" + joined + "\" is not in the vocabulary");
-    merges_.insert_or_assign(ia->second, ib->second, Merge{rank++, ij->second});
+    const auto ij = index_.find(joined);
+    if (!ij) fail_merge("merged token \"" + joined + "\" is not in the vocabulary");
+    merges_.insert_or_assign(*ia, *ib, Merge{rank++, *ij});
   }
 
   if (auto unk = model.get("unk_token")) {
-    auto it = index_.find(unk->str_view());
     // HF accepts an unk_token missing from the vocabulary and fails only when an
     // unknown character shows up; we then drop the character instead of failing.
-    if (it != index_.end()) unk_id_ = it->second;
+    unk_id_ = index_.find(unk->str_view());
   }
 
   ascii_ids_.fill(-1);
   byte_level_ids_.fill(-1);
   fallback_ids_.fill(-1);
-  for (const auto &[tok, id] : index_) {
+  index_.for_each([&](std::string_view tok, int32_t id) {
     std::size_t len = 0;
-    if (tok.empty() || !utf8::is_valid(tok)) continue;
+    if (tok.empty() || tok.size() > 4 || !utf8::is_valid(tok)) return;
     uint32_t cp = utf8::decode_at(tok, 0, &len);
-    if (len != tok.size()) continue;
+    if (len != tok.size()) return;
     if (cp < 128) {
       ascii_ids_[cp] = id;
     } else {
       char_ids_[cp] = id;
     }
-  }
+  });
   std::string s;
   for (int b = 0; b < 256; ++b) {
     s.clear();
     utf8::append_code_point(byte_to_unicode(uint8_t(b)), s);
-    if (auto it = index_.find(s); it != index_.end()) byte_level_ids_[b] = it->second;
+    if (auto id = index_.find(s)) byte_level_ids_[b] = *id;
     char buf[8];
     std::snprintf(buf, sizeof buf, "<0x%02X>", b);
-    if (auto it = index_.find(std::string_view(buf)); it != index_.end()) fallback_ids_[b] = it->second;
+    if (auto id = index_.find(std::string_view(buf))) fallback_ids_[b] = *id;
   }
 }
 
-std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  auto it = index_.find(token);
-  if (it == index_.end()) return std::nullopt;
-  return it->second;
-}
+std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const { return index_.find(token); }
 
 const std::string *BpeModel::id_to_token(int32_t id) const {
   if (id < 0 || std::size_t(id) >= tokens_.size() || !present_[std::size_t(id)]) return nullptr;
@@ -171,13 +169,13 @@ const std::string *BpeModel::id_to_token(int32_t id) const {
 
 bool BpeModel::can_split_before(std::string_view c) const {
   if (ignore_merges_ || c.empty() || !index_.contains(c)) return false;
-  for (const auto &entry : index_) {
-    const std::string &t = entry.first;
-    for (std::size_t k = t.find(c, 1); k != std::string::npos; k = t.find(c, k + 1)) {
-      if (k < c.size() || t.compare(k - c.size(), c.size(), c) != 0) return false;
+  bool ok = true;
+  index_.for_each([&](std::string_view t, int32_t) {
+    for (std::size_t k = t.find(c, 1); ok && k != std::string_view::npos; k = t.find(c, k + 1)) {
+      if (k < c.size() || t.compare(k - c.size(), c.size(), c) != 0) ok = false;
     }
-  }
-  return true;
+  });
+  return ok;
 }
 
 void BpeModel::encode_word(std::string_view word, bool byte_level, std::vector<int32_t> &out) const {
@@ -231,8 +229,8 @@ void BpeModel::encode_uncached(std::string_view word, bool byte_level, std::vect
       append_byte_level(word, mapped);
       whole = mapped;
     }
-    if (auto it = index_.find(whole); it != index_.end()) {
-      out.push_back(it->second);
+    if (auto id = index_.find(whole)) {
+      out.push_back(*id);
       return;
     }
   }

@@ -21,21 +21,18 @@
 #include <vector>
 
 #include "core/tokenizer/pair_map.h"
+#include "core/tokenizer/token_index.h"
 
 namespace gptq::tokenizer {
 
 class JsonNode;
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using TokenIndex = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+struct ScannedModelTables;
 
 class BpeModel {
  public:
-  // Reads model.vocab, model.merges ("a b" strings or [a, b] pairs) and the options.
-  explicit BpeModel(const JsonNode &model);
+  // Reads the options from `model` and the vocabulary and merges ("a b" strings or
+  // [a, b] pairs) from `tables`, which scan_model_tables read from the same file.
+  BpeModel(const JsonNode &model, const ScannedModelTables &tables);
 
   // Appends the ids of `word` to `out`. With `byte_level`, `word` is raw bytes that
   // stand for their GPT-2 byte-to-unicode characters (see pre_tokenizer.h).

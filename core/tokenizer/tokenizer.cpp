@@ -14,6 +14,7 @@
 #include "core/tokenizer/bpe_model.h"
 #include "core/tokenizer/decoder.h"
 #include "core/tokenizer/json_node.h"
+#include "core/tokenizer/model_tables_scan.h"
 #include "core/tokenizer/normalizer.h"
 #include "core/tokenizer/post_processor.h"
 #include "core/tokenizer/pre_tokenizer.h"
@@ -201,14 +202,24 @@ Tokenizer Tokenizer::open(const std::filesystem::path &path) {
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json,
                                const std::string &name) {
   auto impl = std::make_unique<Impl>();
-  const nlohmann::json doc = parse_json(tokenizer_json, name);
+  // The large vocabulary and merges are read by the scanner, the rest by the DOM parser;
+  // a syntax error in the rest is reported with its offset in the file itself.
+  ScannedModelTables tables;
+  const std::string rest = scan_model_tables(tokenizer_json, name, tables);
+  nlohmann::json doc;
+  try {
+    doc = parse_json(rest, name);
+  } catch (const Error &) {
+    doc = parse_json(tokenizer_json, name);  // throws with the file's own byte offset
+    throw;
+  }
   const JsonNode root(doc, name, "$");
   root.expect_object();
 
   const JsonNode model = root.at("model");
   model.expect_object();
   check_model_is_bpe(model);
-  impl->model = std::make_unique<BpeModel>(model);
+  impl->model = std::make_unique<BpeModel>(model, tables);
 
   if (auto n = root.get("normalizer")) impl->normalizer = make_normalizer(*n);
   if (auto p = root.get("pre_tokenizer")) {
