@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
     else if (k == "--out") out_path = argv[i + 1];
   }
   try {
-    const auto tok = gptq::tokenizer::Tokenizer::from_dir(model_dir);
+    const auto tok = gptq::tokenizer::Tokenizer::open(model_dir);
     const std::string text = read_all(text_path);
     const double mb = double(text.size()) / 1e6;
     std::size_t count = tok.encode(text).size();  // warm-up

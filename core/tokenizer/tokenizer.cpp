@@ -64,7 +64,8 @@ constexpr uint64_t kMaxTokenizerFileBytes = uint64_t{1} << 30;
 // room up, where the tokenizer cannot reach.
 std::string read_file(const std::filesystem::path &p) {
   const std::string name = p.string();
-  const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(Status::Io, name + ": cannot open: " + std::strerror(errno));
   struct Closer {
     int fd;
