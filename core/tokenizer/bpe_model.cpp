@@ -20,15 +20,21 @@ constexpr int64_t kMaxTokenId = (int64_t{1} << 21) - 1;  // 2M: far above real v
 
 std::atomic<uint64_t> g_next_instance{1};
 
+// A candidate merge: (rank, position) packed so that one integer comparison orders
+// them as HF's queue does (lowest rank first, then leftmost), and the merged token.
 struct HeapEntry {
-  int32_t rank;
-  int32_t pos;
+  uint64_t key;  // rank << 32 | position
   int32_t merged_id;
+  int32_t pos() const { return int32_t(key & 0xffffffffu); }
 };
-// std heap functions keep the "largest" on top; make that the lowest (rank, pos).
-bool heap_less(const HeapEntry &a, const HeapEntry &b) {
-  return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
+HeapEntry heap_entry(int32_t rank, int32_t pos, int32_t merged_id) {
+  return {(uint64_t(uint32_t(rank)) << 32) | uint32_t(pos), merged_id};
 }
+// std heap functions keep the "largest" on top; make that the lowest key. A functor
+// (not a function pointer) so that the comparison is inlined.
+struct HeapLess {
+  bool operator()(const HeapEntry &a, const HeapEntry &b) const { return a.key > b.key; }
+};
 
 // What one thread keeps for one model: its word cache and reusable buffers.
 struct ThreadState {
@@ -279,33 +285,36 @@ void BpeModel::merge_all(std::vector<Symbol> &syms) const {
   heap.clear();
   const int32_t n = int32_t(syms.size());
   for (int32_t i = 0; i + 1 < n; ++i) {
-    if (const Merge *m = merges_.find(syms[i].id, syms[i + 1].id))
-      heap.push_back({m->rank, i, m->merged_id});
+    if (const Merge *m = merges_.find(syms[i].id, syms[i + 1].id)) heap.push_back(heap_entry(m->rank, i, m->merged_id));
   }
-  std::make_heap(heap.begin(), heap.end(), heap_less);
+  const HeapLess less;
+  std::make_heap(heap.begin(), heap.end(), less);
   while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), heap_less);
+    std::pop_heap(heap.begin(), heap.end(), less);
     const HeapEntry top = heap.back();
     heap.pop_back();
-    Symbol &cur = syms[top.pos];
+    const int32_t pos = top.pos();
+    Symbol &cur = syms[pos];
     if (!cur.alive || cur.next < 0) continue;
     const int32_t next_pos = cur.next;
+    // Stale entries are skipped as HF skips them: unless the pair now at this place
+    // merges into the same token (HF compares only the merged id).
     const Merge *m = merges_.find(cur.id, syms[next_pos].id);
     if (!m || m->merged_id != top.merged_id) continue;
     cur.id = top.merged_id;
     syms[next_pos].alive = false;
     cur.next = syms[next_pos].next;
-    if (cur.next >= 0) syms[cur.next].prev = top.pos;
+    if (cur.next >= 0) syms[cur.next].prev = pos;
     if (cur.prev >= 0) {
       if (const Merge *pm = merges_.find(syms[cur.prev].id, cur.id)) {
-        heap.push_back({pm->rank, cur.prev, pm->merged_id});
-        std::push_heap(heap.begin(), heap.end(), heap_less);
+        heap.push_back(heap_entry(pm->rank, cur.prev, pm->merged_id));
+        std::push_heap(heap.begin(), heap.end(), less);
       }
     }
     if (cur.next >= 0) {
       if (const Merge *nm = merges_.find(cur.id, syms[cur.next].id)) {
-        heap.push_back({nm->rank, top.pos, nm->merged_id});
-        std::push_heap(heap.begin(), heap.end(), heap_less);
+        heap.push_back(heap_entry(nm->rank, pos, nm->merged_id));
+        std::push_heap(heap.begin(), heap.end(), less);
       }
     }
   }

@@ -12,6 +12,10 @@
 //       -> {"load_s": s, "cases": [{"ids": [...], "ids_no_special": [...],
 //            "decoded": "...", "decoded_skip": "..."}, ...]}   (decoded*: with "decode")
 //   {"op": "decode", "tokenizer": "x/tokenizer.json", "ids": [[...], ...]} -> ["text", ...]
+//   {"op": "bench", "tokenizer": "x/tokenizer.json", "text_file": "t.txt", "strip_spaces": bool,
+//    "runs": n} -> {"load_s": [...], "encode_s": [...], "count": ids, "bytes": n}
+//       n timed loads, then one warm-up encode and n timed encodes of the whole text
+//       (one call, special tokens added; spaces removed first with strip_spaces).
 // The answer is {"version": "<tokenizers version>", "results": ...} on stdout.
 'use strict';
 const fs = require('fs');
@@ -43,6 +47,24 @@ async function main() {
     const tok = tk.Tokenizer.fromFile(req.tokenizer);
     results = [];
     for (const ids of req.ids) results.push(await tok.decode(ids, false));
+  } else if (req.op === 'bench') {
+    const loadS = [];
+    let tok = null;
+    for (let r = 0; r < req.runs; ++r) {
+      const t0 = process.hrtime.bigint();
+      tok = tk.Tokenizer.fromFile(req.tokenizer);
+      loadS.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    let text = fs.readFileSync(req.text_file, 'utf8');
+    if (req.strip_spaces) text = text.replace(/ /g, '');
+    const count = (await tok.encode(text, null, {addSpecialTokens: true})).getIds().length;  // warm-up
+    const encodeS = [];
+    for (let r = 0; r < req.runs; ++r) {
+      const t0 = process.hrtime.bigint();
+      await tok.encode(text, null, {addSpecialTokens: true});
+      encodeS.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+    results = {load_s: loadS, encode_s: encodeS, count, bytes: Buffer.byteLength(text, 'utf8')};
   } else if (req.op !== 'version') {
     throw new Error('unknown op ' + req.op);
   }
