@@ -14,7 +14,7 @@
 // Timing: N >= 10 timed loads (median); then one warm-up encode (fills the word cache,
 // as HF's warm-up fills its BPE cache) and the median of N timed encode calls of the
 // whole file, special tokens added, one thread. Prints a table and writes BENCH.md-format
-// JSON (bench "tokenizer") to --out.
+// JSON (bench "tokenizer_encode": encode and load rows) to --out.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -207,7 +207,7 @@ int main(int argc, char **argv) {
     }
     std::string cmd;
     for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
-    nlohmann::json out = {{"bench", "tokenizer"},
+    nlohmann::json out = {{"bench", "tokenizer_encode"},
                           {"device", gptq::bench::cpu_name()},
                           {"commit", gptq::bench::commit(GPTQ_BENCH_SOURCE_DIR)},
                           {"date", gptq::bench::utc_now()},
