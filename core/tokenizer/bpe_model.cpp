@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <cstdio>
 #include <memory>
 
@@ -133,6 +134,7 @@ BpeModel::BpeModel(const JsonNode &model, const ScannedModelTables &tables)
     const auto ij = index_.find(joined);
     if (!ij) fail_merge("merged token \"" + joined + "\" is not in the vocabulary");
     merges_.insert_or_assign(*ia, *ib, Merge{rank++, *ij});
+    merged_by_rank_.push_back(*ij);
   }
 
   if (auto unk = model.get("unk_token")) {
@@ -278,44 +280,119 @@ void BpeModel::encode_uncached(std::string_view word, bool byte_level, std::vect
     if (s.alive) out.push_back(s.id);
 }
 
+namespace {
+
+// Words longer than this use RankBuckets: a long word's queue outgrows the caches, and
+// one heap over (rank, position) then costs a cache miss per level.
+constexpr std::size_t kLongWordSymbols = 4096;
+
+// The candidate merges of one word, popped lowest (rank, position) first, as HF's
+// BinaryHeap of Merge pops them. One binary heap: right for short words.
+class HeapQueue {
+ public:
+  void clear() { heap_.clear(); }
+  void add(int32_t rank, int32_t pos, int32_t merged) { heap_.push_back(heap_entry(rank, pos, merged)); }
+  void build() { std::make_heap(heap_.begin(), heap_.end(), HeapLess{}); }
+  void push(int32_t rank, int32_t pos, int32_t merged) {
+    heap_.push_back(heap_entry(rank, pos, merged));
+    std::push_heap(heap_.begin(), heap_.end(), HeapLess{});
+  }
+  bool pop(int32_t *pos, int32_t *merged) {
+    if (heap_.empty()) return false;
+    std::pop_heap(heap_.begin(), heap_.end(), HeapLess{});
+    *pos = heap_.back().pos();
+    *merged = heap_.back().merged_id;
+    heap_.pop_back();
+    return true;
+  }
+
+ private:
+  std::vector<HeapEntry> heap_;
+};
+
+// The same order for long words: a small heap of the ranks present, and per rank a
+// min-heap of positions (a rank is one pair, so it has one merged id). Pops touch two
+// small heaps instead of one as large as the word.
+class RankBuckets {
+ public:
+  void reset(const std::vector<int32_t> &merged_by_rank) {
+    merged_ = &merged_by_rank;
+    if (buckets_.size() < merged_by_rank.size()) buckets_.resize(merged_by_rank.size());
+    ranks_.clear();
+  }
+  void add(int32_t rank, int32_t pos, int32_t) { push(rank, pos, 0); }
+  void build() {}
+  void push(int32_t rank, int32_t pos, int32_t) {
+    auto &b = buckets_[std::size_t(rank)];
+    if (b.empty()) {
+      ranks_.push_back(rank);
+      std::push_heap(ranks_.begin(), ranks_.end(), std::greater<>{});
+    }
+    b.push_back(pos);
+    std::push_heap(b.begin(), b.end(), std::greater<>{});
+  }
+  bool pop(int32_t *pos, int32_t *merged) {
+    if (ranks_.empty()) return false;
+    const int32_t rank = ranks_.front();
+    auto &b = buckets_[std::size_t(rank)];
+    std::pop_heap(b.begin(), b.end(), std::greater<>{});
+    *pos = b.back();
+    b.pop_back();
+    *merged = (*merged_)[std::size_t(rank)];
+    if (b.empty()) {
+      std::pop_heap(ranks_.begin(), ranks_.end(), std::greater<>{});
+      ranks_.pop_back();
+    }
+    return true;
+  }
+
+ private:
+  const std::vector<int32_t> *merged_ = nullptr;
+  std::vector<std::vector<int32_t>> buckets_;  // by rank; all empty between words
+  std::vector<int32_t> ranks_;
+};
+
+}  // namespace
+
 void BpeModel::merge_all(std::vector<Symbol> &syms) const {
-  // HF's Word::merge_all: a priority queue of candidate merges ordered by (rank,
-  // position); stale entries (the pair at that position changed) are skipped.
-  thread_local std::vector<HeapEntry> heap;
-  heap.clear();
+  if (syms.size() < kLongWordSymbols) {
+    thread_local HeapQueue heap;
+    heap.clear();
+    merge_with(syms, heap);
+  } else {
+    thread_local RankBuckets buckets;
+    buckets.reset(merged_by_rank_);
+    merge_with(syms, buckets);
+  }
+}
+
+// HF's Word::merge_all: candidate merges popped by (rank, position); stale entries (the
+// pair at that position changed) are skipped.
+template <class Queue>
+void BpeModel::merge_with(std::vector<Symbol> &syms, Queue &queue) const {
   const int32_t n = int32_t(syms.size());
   for (int32_t i = 0; i + 1 < n; ++i) {
-    if (const Merge *m = merges_.find(syms[i].id, syms[i + 1].id)) heap.push_back(heap_entry(m->rank, i, m->merged_id));
+    if (const Merge *m = merges_.find(syms[i].id, syms[i + 1].id)) queue.add(m->rank, i, m->merged_id);
   }
-  const HeapLess less;
-  std::make_heap(heap.begin(), heap.end(), less);
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), less);
-    const HeapEntry top = heap.back();
-    heap.pop_back();
-    const int32_t pos = top.pos();
+  queue.build();
+  int32_t pos, merged;
+  while (queue.pop(&pos, &merged)) {
     Symbol &cur = syms[pos];
     if (!cur.alive || cur.next < 0) continue;
     const int32_t next_pos = cur.next;
     // Stale entries are skipped as HF skips them: unless the pair now at this place
     // merges into the same token (HF compares only the merged id).
     const Merge *m = merges_.find(cur.id, syms[next_pos].id);
-    if (!m || m->merged_id != top.merged_id) continue;
-    cur.id = top.merged_id;
+    if (!m || m->merged_id != merged) continue;
+    cur.id = merged;
     syms[next_pos].alive = false;
     cur.next = syms[next_pos].next;
     if (cur.next >= 0) syms[cur.next].prev = pos;
     if (cur.prev >= 0) {
-      if (const Merge *pm = merges_.find(syms[cur.prev].id, cur.id)) {
-        heap.push_back(heap_entry(pm->rank, cur.prev, pm->merged_id));
-        std::push_heap(heap.begin(), heap.end(), less);
-      }
+      if (const Merge *pm = merges_.find(syms[cur.prev].id, cur.id)) queue.push(pm->rank, cur.prev, pm->merged_id);
     }
     if (cur.next >= 0) {
-      if (const Merge *nm = merges_.find(cur.id, syms[cur.next].id)) {
-        heap.push_back(heap_entry(nm->rank, pos, nm->merged_id));
-        std::push_heap(heap.begin(), heap.end(), less);
-      }
+      if (const Merge *nm = merges_.find(cur.id, syms[cur.next].id)) queue.push(nm->rank, pos, nm->merged_id);
     }
   }
 }

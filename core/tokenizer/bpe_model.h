@@ -64,11 +64,14 @@ class BpeModel {
   void add_char(std::string_view ch, int32_t id, std::vector<Symbol> &syms,
                 std::optional<int32_t> &pending_unk) const;
   void merge_all(std::vector<Symbol> &syms) const;
+  template <class Queue>
+  void merge_with(std::vector<Symbol> &syms, Queue &queue) const;
 
   TokenIndex index_;
   std::vector<std::string> tokens_;  // by id; "" with present_[id] false for gaps
   std::vector<bool> present_;
   PairMap merges_;
+  std::vector<int32_t> merged_by_rank_;  // the merged token of each rank's pair
   std::array<int32_t, 128> ascii_ids_{};
   std::unordered_map<uint32_t, int32_t> char_ids_;  // non-ASCII one-character tokens
   std::array<int32_t, 256> byte_level_ids_{};       // id of byte_to_unicode(b)
