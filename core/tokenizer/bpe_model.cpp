@@ -106,6 +106,9 @@ BpeModel::BpeModel(const JsonNode &model, const ScannedModelTables &tables)
   }
 
   merges_.reserve(tables.merges.size());
+  merged_by_rank_.reserve(tables.merges.size());
+  pair_by_rank_.reserve(tables.merges.size());
+  std::vector<std::pair<int32_t, int32_t>> pair_of_merged(tokens_.size(), {-1, -1});
   std::string joined;
   int32_t rank = 0;
   for (std::size_t i = 0; i < tables.merges.size(); ++i) {
@@ -135,6 +138,14 @@ BpeModel::BpeModel(const JsonNode &model, const ScannedModelTables &tables)
     if (!ij) fail_merge("merged token \"" + joined + "\" is not in the vocabulary");
     merges_.insert_or_assign(*ia, *ib, Merge{rank++, *ij});
     merged_by_rank_.push_back(*ij);
+    pair_by_rank_.push_back({*ia, *ib});
+    // Is *ij the result of another pair too? (HF's stale-entry check then matters.)
+    auto &first = pair_of_merged[std::size_t(*ij)];
+    if (first.first < 0) {
+      first = {*ia, *ib};
+    } else if (first != std::pair<int32_t, int32_t>{*ia, *ib}) {
+      merged_ids_unique_ = false;
+    }
   }
 
   if (auto unk = model.get("unk_token")) {
@@ -297,9 +308,10 @@ class HeapQueue {
     heap_.push_back(heap_entry(rank, pos, merged));
     std::push_heap(heap_.begin(), heap_.end(), HeapLess{});
   }
-  bool pop(int32_t *pos, int32_t *merged) {
+  bool pop(int32_t *rank, int32_t *pos, int32_t *merged) {
     if (heap_.empty()) return false;
     std::pop_heap(heap_.begin(), heap_.end(), HeapLess{});
+    *rank = int32_t(heap_.back().key >> 32);
     *pos = heap_.back().pos();
     *merged = heap_.back().merged_id;
     heap_.pop_back();
@@ -331,9 +343,10 @@ class RankBuckets {
     b.push_back(pos);
     std::push_heap(b.begin(), b.end(), std::greater<>{});
   }
-  bool pop(int32_t *pos, int32_t *merged) {
+  bool pop(int32_t *rank_out, int32_t *pos, int32_t *merged) {
     if (ranks_.empty()) return false;
     const int32_t rank = ranks_.front();
+    *rank_out = rank;
     auto &b = buckets_[std::size_t(rank)];
     std::pop_heap(b.begin(), b.end(), std::greater<>{});
     *pos = b.back();
@@ -375,15 +388,21 @@ void BpeModel::merge_with(std::vector<Symbol> &syms, Queue &queue) const {
     if (const Merge *m = merges_.find(syms[i].id, syms[i + 1].id)) queue.add(m->rank, i, m->merged_id);
   }
   queue.build();
-  int32_t pos, merged;
-  while (queue.pop(&pos, &merged)) {
+  int32_t rank, pos, merged;
+  while (queue.pop(&rank, &pos, &merged)) {
     Symbol &cur = syms[pos];
     if (!cur.alive || cur.next < 0) continue;
     const int32_t next_pos = cur.next;
     // Stale entries are skipped as HF skips them: unless the pair now at this place
-    // merges into the same token (HF compares only the merged id).
-    const Merge *m = merges_.find(cur.id, syms[next_pos].id);
-    if (!m || m->merged_id != merged) continue;
+    // merges into the same token (HF compares only the merged id). The pair the entry
+    // was made for is still there, or, when no token is the result of two pairs, the
+    // entry is stale; only otherwise is the merge table asked.
+    const auto &[left, right] = pair_by_rank_[std::size_t(rank)];
+    if (cur.id != left || syms[next_pos].id != right) {
+      if (merged_ids_unique_) continue;
+      const Merge *m = merges_.find(cur.id, syms[next_pos].id);
+      if (!m || m->merged_id != merged) continue;
+    }
     cur.id = merged;
     syms[next_pos].alive = false;
     cur.next = syms[next_pos].next;

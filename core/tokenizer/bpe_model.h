@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/tokenizer/pair_map.h"
@@ -71,7 +72,9 @@ class BpeModel {
   std::vector<std::string> tokens_;  // by id; "" with present_[id] false for gaps
   std::vector<bool> present_;
   PairMap merges_;
-  std::vector<int32_t> merged_by_rank_;  // the merged token of each rank's pair
+  std::vector<int32_t> merged_by_rank_;                 // the merged token of each rank's pair
+  std::vector<std::pair<int32_t, int32_t>> pair_by_rank_;  // each rank's pair
+  bool merged_ids_unique_ = true;  // no token is the result of two different pairs
   std::array<int32_t, 128> ascii_ids_{};
   std::unordered_map<uint32_t, int32_t> char_ids_;  // non-ASCII one-character tokens
   std::array<int32_t, 256> byte_level_ids_{};       // id of byte_to_unicode(b)
