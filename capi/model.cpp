@@ -16,6 +16,7 @@ GPTQ_API gptq_status gptq_model_open(gptq_context *ctx, const char *dir, gptq_mo
     require_arg(out, "out");
     auto handle = std::make_unique<gptq_model>();
     handle->model = gptq::model::Model::open(dir);
+    handle->tokenizer_handle.tokenizer = handle->model->tokenizer();
     const auto &spec = handle->model->spec();
     ctx->runtime.logger().info("opened " + std::string(dir) + ": " + spec.model_type + ", " +
                                std::to_string(spec.num_layers) + " layers, hidden " +

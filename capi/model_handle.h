@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
+#include "capi/tokenizer_handle.h"
 #include "gptq/gptq.h"
 
 struct gptq_model {
@@ -22,6 +23,10 @@ struct gptq_model {
   // flag unset, so a later call tries again.
   mutable std::once_flag forward_once;
   mutable std::unique_ptr<gptq::model::Forward> cpu_forward;
+
+  // The model's tokenizer as the handle gptq_model_tokenizer lends (tokenizer null
+  // when the directory has none); set by gptq_model_open.
+  gptq_tokenizer tokenizer_handle;
 
   // The tokenizer; Error(Unsupported) naming the directory when it has none.
   const gptq::tokenizer::Tokenizer &tokenizer() const {

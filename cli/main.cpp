@@ -22,7 +22,7 @@ const Command kCommands[] = {
     {"config", gptq::cli::run_config, "validate a configuration and print it with all defaults"},
     {"inspect", gptq::cli::run_inspect, "architecture, sizes, quantization and tensors of a model"},
     {"quantize", gptq::cli::run_quantize, "GPTQ a float model into a Hugging Face GPTQ checkpoint"},
-    {"tokenize", gptq::cli::run_tokenize, "token ids of a text with the model's tokenizer"},
+    {"tokenize", gptq::cli::run_tokenize, "token ids of a text (model directory, tokenizer directory or tokenizer.json)"},
     {"eval", gptq::cli::run_eval, "perplexity of a model on a text file"},
     {"generate", gptq::cli::run_generate, "stream a continuation of a prompt"},
 };

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Make tests/data/tokenizer/nfc_vectors.json: strings with their NFC and NFD forms from
-Python's unicodedata.normalize (Python 3.11: Unicode 14.0.0, the version of our
-tables). tests/core/tokenizer/unicode_nfc_test.cpp checks core/tokenizer/unicode_nfc
-against it.
+"""Make tests/data/tokenizer/nfc_vectors.json: strings with their NFC and NFD forms as
+HF tokenizers' own NFC / NFD normalizers give them (Unicode 9.0.0 tables, see
+scripts/gen_unicode_nfc_tables.py), through the npm package tokenizers@0.23.2 and
+tests/reference/hf_tokenizers_npm.js. tests/core/tokenizer/unicode_nfc_test.cpp checks
+core/tokenizer/unicode_nfc against it. The inputs are drawn from this Python's
+unicodedata (newer than 9.0: the characters assigned since are among the cases).
 
 Each line is [text, nfc, nfd], where nfc / nfd is null when equal to text. The cases:
 hand-picked ones (combining marks out of order, blocked pairs, Hangul jamo and
@@ -11,16 +13,20 @@ compositions), every character with a canonical decomposition or a non-zero comb
 class (in groups, alone and followed by marks), and seeded random mixes of those with
 ASCII, CJK, Hangul and emoji.
 
-    python3 scripts/make_nfc_vectors.py > tests/data/tokenizer/nfc_vectors.json
+    python3 scripts/make_nfc_vectors.py --npm /work/npm-tok > tests/data/tokenizer/nfc_vectors.json
+
+(--npm: the folder where `npm install tokenizers@0.23.2` was run.)
 
 With --fuzz-corpus DIR it instead writes the seed corpus of the unicode_nfc fuzzer
 (the hand-picked cases and the first random mixes, one file each):
 
-    python3 scripts/make_nfc_vectors.py --fuzz-corpus tests/fuzz/corpus/unicode_nfc
+    python3 scripts/make_nfc_vectors.py --npm /work/npm-tok --fuzz-corpus tests/fuzz/corpus/unicode_nfc
 """
+import argparse
 import os
 import json
 import random
+import subprocess
 import sys
 import unicodedata
 
@@ -48,7 +54,20 @@ HAND = [
     "\U000110a5\U000110ba", "\U000110ab", "\U00011131\U00011127", "\U0001134b",
     "\U00011347\U0001133e\U00011357", "\U000114bb", "\U000115ba", "\U00011938",
     "\U00011935\U00011930",
+    # Marks assigned after Unicode 9.0: starters (class 0) in HF's 9.0 tables.
+    "a\u1df6\u0301", "a\u0301\u1df6", "e\u1df9\u0323", "\u1df6", "a\u0d3b\u0301",
+    "\U00011d42\u0301", "a\U0001e94a\u0316", "o\u0308\u1dfa", "a\u1abf\u0301",
+    "\U00011938", "\U00011935\U00011930\u0301",
 ]
+
+
+def hf_forms(npm_dir, texts):
+    """[(nfc, nfd)] of each text by HF tokenizers' normalizers (npm package)."""
+    script = os.path.join(os.path.dirname(__file__), "..", "tests", "reference", "hf_tokenizers_npm.js")
+    env = dict(os.environ, NODE_PATH=os.path.join(npm_dir, "node_modules"))
+    out = subprocess.run(["node", script], input=json.dumps({"op": "normalize", "texts": texts}),
+                         capture_output=True, text=True, env=env, check=True).stdout
+    return json.loads(out)["results"]
 
 
 def assigned(c):
@@ -56,6 +75,10 @@ def assigned(c):
 
 
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--npm", required=True, help="folder holding node_modules/tokenizers")
+    ap.add_argument("--fuzz-corpus", help="write the fuzzer's seed corpus here instead")
+    args = ap.parse_args()
     rng = random.Random(20240614)
     decomposable, marks, seconds = [], [], set()
     for cp in range(0x110000):
@@ -118,19 +141,18 @@ def main():
                 s += c
         texts.append(s)
 
-    if len(sys.argv) == 3 and sys.argv[1] == "--fuzz-corpus":
+    if args.fuzz_corpus:
         seeds = [t for t in HAND if t] + texts[first_mix:first_mix + 20]
-        os.makedirs(sys.argv[2], exist_ok=True)
+        os.makedirs(args.fuzz_corpus, exist_ok=True)
         for k, t in enumerate(seeds):
-            with open(os.path.join(sys.argv[2], f"seed_{k:03d}"), "wb") as f:
+            with open(os.path.join(args.fuzz_corpus, f"seed_{k:03d}"), "wb") as f:
                 f.write(t.encode("utf-8"))
         return
 
     w = sys.stdout.write
     w("[\n")
-    for k, t in enumerate(texts):
-        nfc = unicodedata.normalize("NFC", t)
-        nfd = unicodedata.normalize("NFD", t)
+    forms = hf_forms(args.npm, texts)
+    for k, (t, (nfc, nfd)) in enumerate(zip(texts, forms)):
         row = [t, None if nfc == t else nfc, None if nfd == t else nfd]
         w(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
         w(",\n" if k + 1 < len(texts) else "\n")

@@ -1,7 +1,8 @@
-// gptq tokenize: the model's token ids for a text, as Hugging Face gives them.
+// gptq tokenize: a tokenizer's ids for a text, as Hugging Face gives them. The
+// tokenizer is opened on its own (gptq_tokenizer_open): a model directory works
+// without its weights or config.json, and so do a tokenizer directory or file.
 #include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,15 +10,16 @@
 #include "cli/commands.h"
 #include "cli/failure.h"
 #include "cli/read_file.h"
-#include "cli/session.h"
+#include "gptq/gptq.h"
 
 namespace gptq::cli {
 
 int run_tokenize(int argc, char **argv) {
-  Args args("tokenize", "MODEL_DIR (-p TEXT | -f FILE) [--no-special] [--json]",
-            "Prints the token ids of a text with the model's tokenizer (tokenizer.json),\n"
-            "the same ids as transformers' tokenizer(text)[\"input_ids\"].");
-  args.positional("MODEL_DIR", "the model directory")
+  Args args("tokenize", "PATH (-p TEXT | -f FILE) [--no-special] [--json]",
+            "Prints the token ids of a text, the same ids as transformers'\n"
+            "tokenizer(text)[\"input_ids\"]. PATH is a model directory, a directory\n"
+            "holding tokenizer.json, or a tokenizer.json file.");
+  args.positional("PATH", "a model directory, a tokenizer directory or a tokenizer.json file")
       .option("prompt", "TEXT", "the text", "p")
       .option("file", "FILE", "read the text from FILE (bytes as they are)", "f")
       .flag("no-special", "leave out the special tokens the tokenizer adds (e.g. BOS)")
@@ -30,19 +32,19 @@ int run_tokenize(int argc, char **argv) {
   } else {
     if (!read_file(*args.get("file"), &text)) return 1;
   }
-  Session session;
-  if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK)
+  gptq_tokenizer *tokenizer = nullptr;
+  if (gptq_status st = gptq_tokenizer_open(args.get("PATH")->c_str(), &tokenizer); st != GPTQ_OK)
     return report_failure(st);
+  const std::unique_ptr<gptq_tokenizer, void (*)(gptq_tokenizer *)> owner(tokenizer, gptq_tokenizer_destroy);
   const uint32_t flags = args.has("no-special") ? GPTQ_TOKENIZE_NO_SPECIAL : 0;
   // Room for one id per byte plus specials covers every tokenizer we read; the
   // size protocol handles any other.
   std::vector<int32_t> ids(text.size() + 8);
   size_t n = 0;
-  gptq_status st = gptq_tokenize(session.model, text.data(), text.size(), flags, ids.data(),
-                                 ids.size(), &n);
+  gptq_status st = gptq_tokenize(tokenizer, text.data(), text.size(), flags, ids.data(), ids.size(), &n);
   if (st == GPTQ_ERR_BUFFER_TOO_SMALL) {
     ids.resize(n);
-    st = gptq_tokenize(session.model, text.data(), text.size(), flags, ids.data(), ids.size(), &n);
+    st = gptq_tokenize(tokenizer, text.data(), text.size(), flags, ids.data(), ids.size(), &n);
   }
   if (st != GPTQ_OK) return report_failure(st);
   ids.resize(n);

@@ -18,24 +18,22 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/tokenizer/pair_map.h"
+#include "core/tokenizer/token_index.h"
 
 namespace gptq::tokenizer {
 
 class JsonNode;
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using TokenIndex = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
+struct ScannedModelTables;
 
 class BpeModel {
  public:
-  // Reads model.vocab, model.merges ("a b" strings or [a, b] pairs) and the options.
-  explicit BpeModel(const JsonNode &model);
+  // Reads the options from `model` and the vocabulary and merges ("a b" strings or
+  // [a, b] pairs) from `tables`, which scan_model_tables read from the same file.
+  BpeModel(const JsonNode &model, const ScannedModelTables &tables);
 
   // Appends the ids of `word` to `out`. With `byte_level`, `word` is raw bytes that
   // stand for their GPT-2 byte-to-unicode characters (see pre_tokenizer.h).
@@ -48,10 +46,12 @@ class BpeModel {
   std::size_t id_limit() const { return tokens_.size(); }
   std::size_t size() const { return index_.size(); }
 
-  // True when no token but the one-character token `c` itself contains `c` anywhere but
-  // at its start (e.g. SentencePiece's "▁"), `c` is in the vocabulary and merges are
-  // not ignored: then no merge crosses a boundary before `c`, and encoding each
-  // `c`-led chunk of a word separately gives the same ids as the whole word.
+  // True when every token that holds the character `c` after its start holds it right
+  // after another `c` (SentencePiece's "▁" in Llama-2/Mistral vocabularies: "▁the",
+  // "▁▁▁▁", never "a▁b"), `c` is in the vocabulary and merges are not ignored. Then no
+  // token spans a point between a character other than `c` and a `c`, so no merge joins
+  // symbols across it, and encoding the pieces of a word cut at those points gives the
+  // ids of the whole word: each piece merges exactly as it would inside the word.
   bool can_split_before(std::string_view c) const;
 
  private:
@@ -65,11 +65,16 @@ class BpeModel {
   void add_char(std::string_view ch, int32_t id, std::vector<Symbol> &syms,
                 std::optional<int32_t> &pending_unk) const;
   void merge_all(std::vector<Symbol> &syms) const;
+  template <class Queue>
+  void merge_with(std::vector<Symbol> &syms, Queue &queue) const;
 
   TokenIndex index_;
   std::vector<std::string> tokens_;  // by id; "" with present_[id] false for gaps
   std::vector<bool> present_;
   PairMap merges_;
+  std::vector<int32_t> merged_by_rank_;                 // the merged token of each rank's pair
+  std::vector<std::pair<int32_t, int32_t>> pair_by_rank_;  // each rank's pair
+  bool merged_ids_unique_ = true;  // no token is the result of two different pairs
   std::array<int32_t, 128> ascii_ids_{};
   std::unordered_map<uint32_t, int32_t> char_ids_;  // non-ASCII one-character tokens
   std::array<int32_t, 256> byte_level_ids_{};       // id of byte_to_unicode(b)

@@ -1,7 +1,11 @@
 #include "core/tokenizer/tokenizer.h"
 
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -10,6 +14,7 @@
 #include "core/tokenizer/bpe_model.h"
 #include "core/tokenizer/decoder.h"
 #include "core/tokenizer/json_node.h"
+#include "core/tokenizer/model_tables_scan.h"
 #include "core/tokenizer/normalizer.h"
 #include "core/tokenizer/post_processor.h"
 #include "core/tokenizer/pre_tokenizer.h"
@@ -31,9 +36,11 @@ struct Tokenizer::Impl {
   std::vector<bool> special;             // by id
   std::size_t id_limit = 0;
   bool byte_level = false;
-  // With no pre-tokenizer, the whole normalized text is one BPE word; when the model
-  // allows it (BpeModel::can_split_before) we encode it in chunks starting at this
-  // character instead, so the word cache works. Same ids, see bpe_model.h.
+  // With no pre-tokenizer (Llama-2 / Phi-3 form), or a Metaspace one that does not
+  // split (Mistral), the whole normalized text is one BPE word; when the model allows
+  // it (BpeModel::can_split_before) we encode every word in chunks cut before this
+  // character instead, so the word cache works and no merge queue spans the whole
+  // text. Same ids, see bpe_model.h. Never for byte-level words (raw bytes).
   std::string chunk_char;
   std::optional<int32_t> bos, eos;
   bool chat_template = false;
@@ -44,17 +51,43 @@ struct Tokenizer::Impl {
   }
   void encode_piece(std::string_view text, bool at_start, std::vector<int32_t> &ids) const;
   void encode_words(std::string_view text, bool at_start, std::vector<int32_t> &ids) const;
+  void encode_word(std::string_view word, std::vector<int32_t> &ids) const;
 };
 
 namespace {
 
+// Real tokenizer.json files are a few MB (the largest vocabularies, ~250k tokens, some
+// 35 MB); far beyond that the file is not what we think it is.
+constexpr uint64_t kMaxTokenizerFileBytes = uint64_t{1} << 30;
+
+// Whole-file read with the reason of a failure; io::read_text_file does the same one
+// room up, where the tokenizer cannot reach.
 std::string read_file(const std::filesystem::path &p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) throw Error(Status::Io, p.string() + ": cannot open");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) throw Error(Status::Io, p.string() + ": read failed");
-  return ss.str();
+  const std::string name = p.string();
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+  const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) fail(Status::Io, name + ": cannot open: " + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail(Status::Io, name + ": cannot stat: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) fail(Status::Io, name + ": not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > kMaxTokenizerFileBytes)
+    fail(Status::Format, name + ": file is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
+                             std::to_string(kMaxTokenizerFileBytes));
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(Status::Io, name + ": read failed: " + std::strerror(errno));
+    if (n == 0) break;  // the file shrank while we read it
+    done += static_cast<std::size_t>(n);
+  }
+  text.resize(done);
+  return text;
 }
 
 // bos_token / eos_token in tokenizer_config.json: a string or {"content": ...}.
@@ -66,28 +99,60 @@ std::optional<std::string> config_token(const JsonNode &cfg, const char *key) {
   v->fail(Status::Format, "expected a string or an object with \"content\"");
 }
 
+// HF reads "model" as a tagged enum when "type" names a model, and otherwise (files
+// written before the tag existed, e.g. openai-community/gpt2's) tries each model's own
+// deserializer in the order BPE, WordPiece, WordLevel, Unigram and takes the first that
+// succeeds (tokenizers/src/models/mod.rs, ModelUntagged). BPE's succeeds when "vocab"
+// and "merges" are both present, and its "type", if any, is "BPE"
+// (models/bpe/serialization.rs); the others need fields BPE files lack (WordPiece and
+// WordLevel: "unk_token" and "vocab", plus "continuing_subword_prefix" and
+// "max_input_chars_per_word" for WordPiece; Unigram: a list "vocab"). We read BPE only,
+// so a model is accepted exactly when HF would read it as BPE.
+void check_model_is_bpe(const JsonNode &model) {
+  if (auto type = model.get("type")) {
+    if (type->str() == "BPE") return;
+    type->fail(Status::Unsupported, "model type \"" + type->str() + "\" is not supported (only BPE)");
+  }
+  if (model.has("vocab") && model.has("merges")) return;
+  const char *other = !model.has("vocab")                ? nullptr
+                      : model.at("vocab").is_array()     ? "Unigram"
+                      : model.has("max_input_chars_per_word") ? "WordPiece"
+                                                          : "WordLevel";
+  if (!other) model.fail(Status::Format, "model has no \"type\" and no \"vocab\": not a model HF can read");
+  model.fail(Status::Unsupported, std::string("model has no \"type\" and no \"merges\": HF would read it as ") +
+                                      other + ", which is not supported (only BPE)");
+}
+
 }  // namespace
+
+void Tokenizer::Impl::encode_word(std::string_view word, std::vector<int32_t> &ids) const {
+  if (chunk_char.empty()) {
+    model->encode_word(word, byte_level, ids);
+    return;
+  }
+  // Cut before each chunk_char that follows another character (see can_split_before).
+  const std::size_t w = chunk_char.size();
+  std::size_t from = 0, next = word.find(chunk_char, 1);
+  while (from < word.size()) {
+    while (next != std::string_view::npos && next >= w && word.compare(next - w, w, chunk_char) == 0)
+      next = word.find(chunk_char, next + w);
+    const std::size_t end = next == std::string_view::npos ? word.size() : next;
+    model->encode_word(word.substr(from, end - from), false, ids);
+    from = end;
+    if (next != std::string_view::npos) next = word.find(chunk_char, next + w);
+  }
+}
 
 void Tokenizer::Impl::encode_words(std::string_view text, bool at_start, std::vector<int32_t> &ids) const {
   if (text.empty()) return;
-  if (pre_tokenizer) {
-    thread_local Words words;
-    words.clear();
-    pre_tokenizer->split(text, at_start, words);
-    for (std::size_t i = 0; i < words.spans.size(); ++i) model->encode_word(words.word(i), byte_level, ids);
+  if (!pre_tokenizer) {
+    encode_word(text, ids);
     return;
   }
-  if (chunk_char.empty()) {
-    model->encode_word(text, false, ids);
-    return;
-  }
-  std::size_t from = 0;
-  while (from < text.size()) {
-    std::size_t next = text.find(chunk_char, from + 1);
-    if (next == std::string_view::npos) next = text.size();
-    model->encode_word(text.substr(from, next - from), false, ids);
-    from = next;
-  }
+  thread_local Words words;
+  words.clear();
+  pre_tokenizer->split(text, at_start, words);
+  for (std::size_t i = 0; i < words.spans.size(); ++i) encode_word(words.word(i), ids);
 }
 
 void Tokenizer::Impl::encode_piece(std::string_view text, bool at_start, std::vector<int32_t> &ids) const {
@@ -114,29 +179,48 @@ void Tokenizer::Impl::encode_piece(std::string_view text, bool at_start, std::ve
   }
 }
 
-Tokenizer Tokenizer::from_dir(const std::filesystem::path &dir) {
-  const auto tj = dir / "tokenizer.json";
-  const auto cj = dir / "tokenizer_config.json";
-  std::string tok = read_file(tj);
-  std::string cfg = std::filesystem::exists(cj) ? read_file(cj) : std::string();
-  Tokenizer t = from_json(tok, cfg, tj.string());
-  if (std::filesystem::exists(dir / "chat_template.jinja")) t.impl_->chat_template = true;
+Tokenizer Tokenizer::open(const std::filesystem::path &path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  std::filesystem::path dir, file;
+  if (std::filesystem::is_directory(status)) {
+    dir = path;
+    file = path / "tokenizer.json";
+  } else if (std::filesystem::exists(status)) {
+    dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+    file = path;  // read_file says so when it is not a regular file
+  } else {
+    fail(Status::Io, path.string() + ": cannot open: " + std::strerror(ec ? ec.value() : ENOENT));
+  }
+  const auto config = dir / "tokenizer_config.json";
+  std::string tok = read_file(file);
+  std::string cfg = std::filesystem::exists(config, ec) ? read_file(config) : std::string();
+  Tokenizer t = from_json(tok, cfg, file.string());
+  if (std::filesystem::exists(dir / "chat_template.jinja", ec)) t.impl_->chat_template = true;
   return t;
 }
 
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json,
                                const std::string &name) {
   auto impl = std::make_unique<Impl>();
-  const nlohmann::json doc = parse_json(tokenizer_json, name);
+  // The large vocabulary and merges are read by the scanner, the rest by the DOM parser;
+  // a syntax error in the rest is reported with its offset in the file itself.
+  ScannedModelTables tables;
+  const std::string rest = scan_model_tables(tokenizer_json, name, tables);
+  nlohmann::json doc;
+  try {
+    doc = parse_json(rest, name);
+  } catch (const Error &) {
+    doc = parse_json(tokenizer_json, name);  // throws with the file's own byte offset
+    throw;
+  }
   const JsonNode root(doc, name, "$");
   root.expect_object();
 
   const JsonNode model = root.at("model");
   model.expect_object();
-  const JsonNode type = model.at("type");
-  if (type.str() != "BPE")
-    type.fail(Status::Unsupported, "model type \"" + type.str() + "\" is not supported (only BPE)");
-  impl->model = std::make_unique<BpeModel>(model);
+  check_model_is_bpe(model);
+  impl->model = std::make_unique<BpeModel>(model, tables);
 
   if (auto n = root.get("normalizer")) impl->normalizer = make_normalizer(*n);
   if (auto p = root.get("pre_tokenizer")) {
@@ -145,7 +229,7 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
   }
   if (auto p = root.get("post_processor")) impl->post_processor = make_post_processor(*p);
   if (auto d = root.get("decoder")) impl->decoder = DecoderChain(*d);
-  if (!impl->pre_tokenizer && impl->model->can_split_before("\xE2\x96\x81")) impl->chunk_char = "\xE2\x96\x81";
+  if (!impl->byte_level && impl->model->can_split_before("\xE2\x96\x81")) impl->chunk_char = "\xE2\x96\x81";
 
   impl->id_limit = impl->model->id_limit();
   if (auto list = root.get("added_tokens")) {

@@ -1,4 +1,4 @@
-// The tokenizer of a Hugging Face model directory: tokenizer.json (+ tokenizer_config.json).
+// The tokenizer of a Hugging Face model: tokenizer.json (+ tokenizer_config.json).
 //
 // encode(text, true) returns what transformers' `tokenizer(text)["input_ids"]` returns,
 // and decode(ids, skip) what `tokenizer.decode(ids, skip_special_tokens=skip)` returns,
@@ -34,8 +34,11 @@ namespace gptq::tokenizer {
 
 class Tokenizer {
  public:
-  // Reads dir/tokenizer.json and, when present, dir/tokenizer_config.json.
-  static Tokenizer from_dir(const std::filesystem::path &dir);
+  // Reads `path`, a tokenizer.json file or a directory holding one, and the
+  // tokenizer_config.json beside it when present. Error(Io) with the reason when a
+  // file cannot be read (or is not a regular file), Error(Format/Unsupported) naming
+  // the file and JSON path when its content is malformed or not supported.
+  static Tokenizer open(const std::filesystem::path &path);
   // From file contents; `name` is used in error messages. An empty config means none.
   static Tokenizer from_json(std::string_view tokenizer_json, std::string_view config_json = {},
                              const std::string &name = "tokenizer.json");

@@ -13,11 +13,11 @@
 // rewritten. ASCII and characters with no normalization properties (most of the BMP,
 // CJK, Hangul syllables for NFC, ...) cost a byte test or a table load each.
 //
-// The data is generated (scripts/gen_unicode_nfc_tables.py) from Python's unicodedata,
-// Unicode 14.0.0 like the category table in unicode.h. HF tokenizers normalizes with
-// the Rust unicode-normalization(-alignments) crate, whose tables may be of another
-// Unicode version; normalization is stable for assigned characters, so outputs can
-// differ only on text with characters assigned after the older of the two versions.
+// The data is generated (scripts/gen_unicode_nfc_tables.py) from Unicode 9.0.0, the
+// version HF tokenizers normalizes with (its crate unicode-normalization-alignments
+// 0.1.12 has 9.0.0 tables), not the 16.0.0 of the category tables in unicode.h: a
+// character assigned after 9.0 is a starter that never (de)composes, as in HF. The
+// algorithm is the standard one, which is also the crate's.
 #pragma once
 
 #include <cstddef>

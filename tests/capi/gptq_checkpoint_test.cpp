@@ -51,7 +51,9 @@ TEST(GptqCheckpointApi, OpensAWrittenCheckpoint) {
   EXPECT_EQ(tensors.at("model.decoder.embed_tokens.weight")["dtype"], "F16");
   // The tokenizer came along.
   size_t n = 0;
-  EXPECT_EQ(gptq_tokenize(m, "hello", 5, 0, nullptr, 0, &n), GPTQ_ERR_BUFFER_TOO_SMALL);
+  const gptq_tokenizer *tok = nullptr;
+  ASSERT_EQ(gptq_model_tokenizer(m, &tok), GPTQ_OK) << gptq_last_error();
+  EXPECT_EQ(gptq_tokenize(tok, "hello", 5, 0, nullptr, 0, &n), GPTQ_ERR_BUFFER_TOO_SMALL);
   EXPECT_GT(n, 1u);
   gptq_model_destroy(m);
   gptq_context_destroy(ctx);

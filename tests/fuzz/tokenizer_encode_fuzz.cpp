@@ -31,7 +31,7 @@ std::filesystem::path shared_dir() {
 }
 
 const Tokenizer &load_once(std::unique_ptr<Tokenizer> &slot, const std::filesystem::path &dir) {
-  if (!slot) slot = std::make_unique<Tokenizer>(Tokenizer::from_dir(dir));
+  if (!slot) slot = std::make_unique<Tokenizer>(Tokenizer::open(dir));
   return *slot;
 }
 

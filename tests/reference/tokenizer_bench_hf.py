@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""HF baseline for bench/tokenizer_bench: single-thread encode throughput of the Rust
-`tokenizers` library (through its Python binding) on one text file, per model.
+"""HF Python baseline: single-thread encode throughput of the Rust `tokenizers` library
+(through its Python binding) on one text file, per model, for machines with Python
+tokenizers but no node (the GPU machine; bench/results/tokenizer_encode-h100-host.json).
+bench/tokenizer_bench itself runs the npm package of the same library version in the
+same run (--npm), which is the baseline of bench/results/tokenizer-cpu-2core.json.
 
     python3 tests/reference/tokenizer_bench_hf.py --models ../shared/models/docs-llama-16m \
         ../shared/models/docs-opt-15m --text ../shared/data/wikitext2_test.txt \
@@ -10,7 +13,7 @@ Times only the encode call (`tokenizers.Tokenizer.encode(text)`, special tokens 
 as `tokenizer(text)` does), median of --runs runs after one warm-up run, on one thread
 (RAYON_NUM_THREADS=1; a single encode call does not use the thread pool anyway). When
 transformers is installed it also times `AutoTokenizer...encode(text)` for reference.
-Writes JSON that bench/tokenizer_bench reads with --hf-json.
+Writes its own JSON (tool, text, per model: count, seconds, mb_per_s_median).
 """
 import argparse
 import hashlib

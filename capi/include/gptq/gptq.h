@@ -233,8 +233,37 @@ GPTQ_API void gptq_model_destroy(gptq_model *model);
 GPTQ_API gptq_status gptq_model_info_json(const gptq_model *model, const char **json);
 
 /* ---- Tokenizer ---------------------------------------------------------- */
-/* Flags of gptq_tokenize. 0 adds the special tokens the model's tokenizer adds
- * (e.g. BOS), exactly as transformers' tokenizer(text) does. */
+/* A Hugging Face tokenizer (tokenizer.json, with tokenizer_config.json when
+ * present): byte-level BPE (GPT-2, Qwen2, Llama-3) and SentencePiece-style BPE
+ * (Llama-2, Mistral, Phi-3), giving ids identical to Hugging Face tokenizers'.
+ * Immutable once opened: one tokenizer may be used by several threads at once. */
+typedef struct gptq_tokenizer gptq_tokenizer;
+
+/* Opens the tokenizer at `path`: a tokenizer.json file, or a directory holding
+ * one (a model directory or a tokenizer-only one); the tokenizer_config.json of
+ * that directory (the file's own directory for a file) is read when present,
+ * for the BOS/EOS tokens and decoding options. Needs no model: no config.json,
+ * no weights. Errors name the file: GPTQ_ERR_IO with the reason when it cannot
+ * be read (missing, not a regular file, permissions), GPTQ_ERR_FORMAT for
+ * malformed content (naming the JSON field), GPTQ_ERR_UNSUPPORTED for a
+ * component libgptq does not implement (e.g. a WordPiece model, an NFKC
+ * normalizer), rather than ids that would differ from Hugging Face's.
+ * *out receives a tokenizer owned by the caller (gptq_tokenizer_destroy);
+ * unchanged on failure. Thread-safe. */
+GPTQ_API gptq_status gptq_tokenizer_open(const char *path, gptq_tokenizer **out);
+
+/* Frees a tokenizer from gptq_tokenizer_open. NULL is a no-op, and so is a
+ * tokenizer lent by gptq_model_tokenizer (its model frees it). */
+GPTQ_API void gptq_tokenizer_destroy(gptq_tokenizer *tokenizer);
+
+/* The model's tokenizer (from its directory's tokenizer.json). *out is
+ * borrowed: owned by the model, valid until gptq_model_destroy, and usable
+ * from several threads like any tokenizer. GPTQ_ERR_UNSUPPORTED naming the
+ * directory when the model has no tokenizer.json. Thread-safe. */
+GPTQ_API gptq_status gptq_model_tokenizer(const gptq_model *model, const gptq_tokenizer **out);
+
+/* Flags of gptq_tokenize. 0 adds the special tokens the tokenizer adds (e.g.
+ * BOS), exactly as transformers' tokenizer(text) does. */
 #define GPTQ_TOKENIZE_NO_SPECIAL 1u
 /* Flags of gptq_detokenize. 0 keeps special tokens in the text, as
  * transformers' decode(ids) does. */
@@ -246,9 +275,8 @@ GPTQ_API gptq_status gptq_model_info_json(const gptq_model *model, const char **
  *   ids, cap: caller's buffer of int32 (ids may be NULL when cap is 0).
  *   n: set to the number of ids, also when cap is short
  *      (GPTQ_ERR_BUFFER_TOO_SMALL, nothing written).
- * GPTQ_ERR_UNSUPPORTED when the model directory has no tokenizer.json.
  * Thread-safe. */
-GPTQ_API gptq_status gptq_tokenize(const gptq_model *model, const char *text, size_t len,
+GPTQ_API gptq_status gptq_tokenize(const gptq_tokenizer *tokenizer, const char *text, size_t len,
                                    uint32_t flags, int32_t *ids, size_t cap, size_t *n);
 
 /* Turns ids back into UTF-8 text as Hugging Face's decode does, into buf
@@ -256,7 +284,7 @@ GPTQ_API gptq_status gptq_tokenize(const gptq_model *model, const char *text, si
  * bytes, also when cap is short (GPTQ_ERR_BUFFER_TOO_SMALL, nothing written).
  * An id outside the vocabulary is GPTQ_ERR_INVALID_ARGUMENT naming it.
  * Thread-safe. */
-GPTQ_API gptq_status gptq_detokenize(const gptq_model *model, const int32_t *ids, size_t n,
+GPTQ_API gptq_status gptq_detokenize(const gptq_tokenizer *tokenizer, const int32_t *ids, size_t n,
                                      uint32_t flags, char *buf, size_t cap, size_t *len);
 
 

@@ -24,6 +24,20 @@ TEST(BpeModel, MergesByRankLeftmostFirst) {
   EXPECT_EQ(load(doc).encode("abab", false), (V{0, 3, 1}));
 }
 
+// With no pre-tokenizer the text is one word, encoded in pieces cut before "▁" only
+// when no token spans such a cut.
+TEST(BpeModel, ChunksBeforeMetaspaceOnlyWhereNoTokenSpansTheCut) {
+  // "b▁" spans the cut in "b▁a": the whole word merges it first (rank 0).
+  auto spanning = bpe_doc({"\xE2\x96\x81", "a", "b", "b\xE2\x96\x81", "\xE2\x96\x81" "a"},
+                          {"b \xE2\x96\x81", "\xE2\x96\x81 a"});
+  EXPECT_EQ(load(spanning).encode("b\xE2\x96\x81" "a", false), (V{3, 1}));
+  // "▁" only after "▁" inside tokens: cut before the first "▁" of a run, not inside it.
+  auto runs = bpe_doc({"\xE2\x96\x81", "a", "\xE2\x96\x81\xE2\x96\x81", "\xE2\x96\x81" "a",
+                       "\xE2\x96\x81\xE2\x96\x81" "a"},
+                      {"\xE2\x96\x81 \xE2\x96\x81", "\xE2\x96\x81 a", "\xE2\x96\x81\xE2\x96\x81 a"});
+  EXPECT_EQ(load(runs).encode("a\xE2\x96\x81\xE2\x96\x81" "a\xE2\x96\x81" "a", false), (V{1, 4, 3}));
+}
+
 TEST(BpeModel, IgnoreMerges) {
   auto doc = bpe_doc({"a", "b", "c", "bc", "abc"}, {"b c"});
   EXPECT_EQ(load(doc).encode("abc", false), (V{0, 3}));

@@ -49,16 +49,43 @@ TEST(SplitPatterns, RecognisesOnlyExactRegexText) {
 }
 
 TEST(Unicode, Classes) {
-  EXPECT_STREQ(unicode_version(), "14.0.0");
+  // The version of HF tokenizers' Oniguruma (onig_sys 69.9.3: Unicode 16.0).
+  EXPECT_STREQ(unicode_version(), "16.0.0");
   EXPECT_EQ(char_class('a'), CharClass::Letter);
   EXPECT_EQ(char_class('7'), CharClass::Number);
   EXPECT_EQ(char_class(0x4E2D), CharClass::Letter);
   EXPECT_EQ(char_class(0x00BD), CharClass::Number);
-  EXPECT_EQ(char_class(0x0301), CharClass::Mark);
-  EXPECT_EQ(char_class('_'), CharClass::Connector);
+  EXPECT_EQ(char_class(0x0301), CharClass::Other);  // a mark
+  EXPECT_EQ(char_class('_'), CharClass::Other);
   EXPECT_EQ(char_class(0x1F980), CharClass::Other);
+  // Assigned in Unicode 15 and 16: Kawi and Garay digits, Outlined digits, Garay letters.
+  EXPECT_EQ(char_class(0x11F50), CharClass::Number);
+  EXPECT_EQ(char_class(0x10D40), CharClass::Number);
+  EXPECT_EQ(char_class(0x1CCF0), CharClass::Number);
+  EXPECT_EQ(char_class(0x10D50), CharClass::Letter);
   EXPECT_TRUE(is_whitespace(0x3000));
   EXPECT_FALSE(is_whitespace(0x200B));
+}
+
+TEST(Unicode, WhitespaceIsTheGeneratedWhiteSpaceProperty) {
+  for (uint32_t cp = 0; cp < 0x110000; ++cp) {
+    const bool in_table = detail::range_class(detail::kWhiteSpaceRanges, detail::kWhiteSpaceRangeCount, cp) != 0;
+    ASSERT_EQ(is_whitespace(cp), in_table) << std::hex << cp;
+  }
+}
+
+TEST(Unicode, WordCharsAreTheRegexCratesBackslashW) {
+  EXPECT_TRUE(is_word_char('a'));
+  EXPECT_TRUE(is_word_char('_'));
+  EXPECT_TRUE(is_word_char('5'));
+  EXPECT_FALSE(is_word_char('-'));
+  EXPECT_FALSE(is_word_char(' '));
+  EXPECT_TRUE(is_word_char(0x0301));   // M
+  EXPECT_TRUE(is_word_char(0x200D));   // Join_Control
+  EXPECT_TRUE(is_word_char(0x24B6));   // CIRCLED LATIN CAPITAL A: Other_Alphabetic, So
+  EXPECT_FALSE(is_word_char(0x00BD));  // No: not in \w
+  EXPECT_TRUE(is_word_char(0x2160));   // ROMAN NUMERAL ONE: Nl, Alphabetic
+  EXPECT_FALSE(is_word_char(0x1F980));
 }
 
 }  // namespace

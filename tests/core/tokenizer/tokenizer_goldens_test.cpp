@@ -46,7 +46,7 @@ TEST_P(Goldens, MatchTransformers) {
   const auto golden = nlohmann::json::parse(test::read_file(golden_path.string()));
   const auto cases = nlohmann::json::parse(
       test::read_file((testing::source_dir() / "tests/data/tokenizer/hard_cases.json").string()));
-  auto t = Tokenizer::from_dir(dir);
+  auto t = Tokenizer::open(dir);
 
   for (const auto &c : cases) {
     const std::string name = c["name"];
