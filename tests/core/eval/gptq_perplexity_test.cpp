@@ -19,11 +19,11 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "core/eval/perplexity.h"
+#include "core/io/read_file.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
 #include "tests/support/quantize_shared.h"
@@ -53,13 +53,6 @@ std::vector<std::filesystem::path> reference_files() {
   return files;
 }
 
-std::string read_text(const std::filesystem::path &p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void check(const nlohmann::json &ref) {
   const std::string name = ref["model"];
   GPTQ_REQUIRE_SHARED(source, "models/" + name);
@@ -69,7 +62,7 @@ void check(const nlohmann::json &ref) {
   {
     const auto model = model::Model::open(dir);
     const model::Forward forward(model->spec(), model->weights());
-    const std::vector<std::int32_t> ids = model->tokenizer()->encode(read_text(text));
+    const std::vector<std::int32_t> ids = model->tokenizer()->encode(io::read_text_file(text, 64 << 20));
     ppl = perplexity(forward, ids, {ref["seqlen"].get<std::int64_t>(), ref["windows"].get<std::int64_t>()}).ppl;
   }
   std::filesystem::remove_all(dir);
