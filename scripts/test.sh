@@ -2,7 +2,9 @@
 # The README's test command: installs what is needed, then builds and runs
 # every test in the presets CI uses:
 #   default  CPU + CUDA backend compiled for sm_90a (CUDA code is compile-checked;
-#            tests labelled "cuda" skip without a GPU and say why)
+#            tests labelled "cuda" skip without a GPU and say why); its tests
+#            then run a second time on other OpenBLAS kernels and one thread
+#            (see other_kernels_one_thread)
 #   asan     CPU only, AddressSanitizer + UndefinedBehaviorSanitizer
 #   fuzz     each libFuzzer target for FUZZ_SECONDS (default 60)
 # Usage: scripts/test.sh [--no-deps] [--only default|asan|fuzz]
@@ -30,7 +32,33 @@ run_preset() {
   ctest --preset "$1" -j "$jobs"
 }
 
-[ -z "$only" ] || [ "$only" = default ] && run_preset default
+# No golden may hold only for this CPU's floating-point rounding: the default
+# preset's tests again, under OpenBLAS kernels other than this CPU's own and on
+# one thread (the library's "threads": 0 means the processors the process
+# sees, which tests/support/cpu_count_override.c sets to GPTQ_TEST_CPUS). The
+# kernels: Prescott's, OpenBLAS's generic x86-64 ones (SSE3, which every
+# x86-64 CPU since 2005 has; Sandybridge's and newer need AVX, which not all
+# have), also what it falls back to on CPUs it does not know (the GPU
+# machine's Xeon) and, without FMA, the ones that round most unlike the
+# Haswell/Zen/SkylakeX kernels a CI machine normally gets. Where this CPU
+# already runs Prescott's, Nehalem's (SSSE3). run_conditions_test fails if
+# either setting did not take effect.
+other_kernels_one_thread() {
+  local own kernels
+  own=$(python3 -c 'import ctypes; l = ctypes.CDLL("libopenblas.so.0"); l.openblas_get_corename.restype = ctypes.c_char_p; print(l.openblas_get_corename().decode())')
+  kernels=Prescott
+  [ "$own" = Prescott ] && kernels=Nehalem
+  echo "=== preset default again: OpenBLAS $kernels kernels (this CPU's own: $own), 1 thread ==="
+  local conditions=(OPENBLAS_CORETYPE="$kernels" OPENBLAS_NUM_THREADS=1 GPTQ_TEST_CPUS=1
+                    LD_PRELOAD="$PWD/build/default/lib/libgptq_test_cpu_count.so")
+  env "${conditions[@]}" build/default/bin/run_conditions_test --gtest_brief=1
+  env "${conditions[@]}" ctest --preset default -j "$jobs"
+}
+
+if [ -z "$only" ] || [ "$only" = default ]; then
+  run_preset default
+  other_kernels_one_thread
+fi
 [ -z "$only" ] || [ "$only" = asan ] && run_preset asan
 if [ -z "$only" ] || [ "$only" = fuzz ]; then
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"

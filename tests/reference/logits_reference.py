@@ -17,11 +17,15 @@ tests/data/reference/logits_*.json. Usage:
 
 A GPTQ checkpoint written by libgptq is run as the float model its weights
 stand for (unpacked by load_gptq_checkpoint.py, no GPTQ kernel). With
---quantize-config FILE (the QuantizeConfig it was made with, calibration files
-relative to ../shared) the entry records it, and the C++ test quantizes the
-shared model the same way and compares its own checkpoint:
+--quantize-config FILE (the QuantizeConfig it was made with) the entry records
+it and the checkpoint's fingerprint (checkpoint_fingerprint.py: every tensor's
+SHA-256); the C++ test quantizes the shared model the same way, checks that its
+checkpoint has that fingerprint, and compares its logits. Only a checkpoint
+every machine makes bit for bit will do (round-to-nearest: `gptq quantize
+--method rtn`; GPTQ's codes depend on the CPU's rounding):
+  gptq quantize ../shared/models/docs-llama-16m --config q.json --out CKPT   # anywhere
   python3 tests/reference/logits_reference.py --full-last --quantize-config q.json \
-      --models CKPT_OF_docs-llama-16m ... --out tests/data/reference/logits_gptq_w4g128.json
+      --models CKPT --names docs-llama-16m --out tests/data/reference/logits_rtn_w4g128_llama.json
 """
 import argparse
 import json
@@ -32,6 +36,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import checkpoint_fingerprint  # noqa: E402
 import load_gptq_checkpoint as ckpt  # noqa: E402
 
 PROMPTS = [
@@ -77,6 +82,7 @@ def main():
         entry = {"model": name, "prompts": []}
         if a.quantize_config:
             entry["quantize"] = json.load(open(a.quantize_config))
+            entry["checkpoint_tensors"] = checkpoint_fingerprint.fingerprint(model_dir)
         for prompt in PROMPTS:
             ids = tok(prompt)["input_ids"]
             x = torch.tensor([ids], device=device)
@@ -102,7 +108,8 @@ def main():
             print(entry["model"], repr(prompt), "->", repr(entry["prompts"][-1]["greedy_text"]), flush=True)
         out["models"].append(entry)
     with open(a.out, "w") as f:
-        json.dump(out, f, indent=1)
+        json.dump(out, f, separators=(",", ":"))
+        f.write("\n")
 
 
 if __name__ == "__main__":

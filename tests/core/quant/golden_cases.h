@@ -81,21 +81,61 @@ inline std::string describe(const GoldenCase &g) {
   return g.spec["file"].get<std::string>() + " (" + g.spec.dump() + ")";
 }
 
-// Codes agree for >= 99.9% of weights (float ties aside), g_idx exactly,
-// scales/zeros for >= 99% of rows (a group fitted after a differing code
-// differs a little); returns the code agreement.
-inline double expect_matches_golden(const GoldenCase &g, const QuantResult &r) {
-  EXPECT_EQ(r.codes.size(), g.codes.size()) << describe(g);
+// The golden's dequantized weights, [rows][cols]: scale * (code - zero) of
+// each column's group.
+inline std::vector<float> golden_dequant(const GoldenCase &g) {
+  std::vector<float> q(static_cast<std::size_t>(g.rows * g.cols));
+  for (std::int64_t r = 0; r < g.rows; ++r)
+    for (std::int64_t c = 0; c < g.cols; ++c) {
+      const auto gi = static_cast<std::size_t>(g.g_idx[static_cast<std::size_t>(c)] * g.rows + r);
+      const auto i = static_cast<std::size_t>(r * g.cols + c);
+      q[i] = g.scales[gi] * (static_cast<float>(g.codes[i]) - static_cast<float>(g.zeros[gi]));
+    }
+  return q;
+}
+
+// A result against a golden case, row by row. GPTQ's rows are independent
+// given H^-1, and all that rounding (another BLAS kernel or thread split
+// here, torch in the reference) can do to a row is round a value that lies
+// within rounding of a tie between two grid points the other way; the error
+// feedback then carries the change along the rest of that row (measured over
+// OpenBLAS's Haswell, Zen, SkylakeX, Cooperlake, Sandybridge, Nehalem and
+// Prescott kernels on 1 and 2 threads: at most one such row in a case, with up
+// to 14 of its 256 codes changed). So every row either matches (codes and
+// zeros equal, scales equal to fp32 rounding) or is one of `differing_rows`,
+// whose number the caller bounds; g_idx matches exactly.
+struct GoldenMatch {
+  double code_agreement = 0;  // fraction of equal codes
+  std::vector<std::int64_t> differing_rows;
+};
+
+inline GoldenMatch compare_with_golden(const GoldenCase &g, const QuantResult &r) {
+  GoldenMatch m;
   EXPECT_EQ(r.g_idx, g.g_idx) << describe(g);
+  if (r.codes.size() != g.codes.size() || r.scales.size() != g.scales.size() || r.zeros.size() != g.zeros.size()) {
+    ADD_FAILURE() << describe(g) << ": result sizes differ from the golden's";
+    return m;
+  }
+  const std::int64_t groups = g.spec["groups"];
   std::size_t same = 0;
-  for (std::size_t i = 0; i < g.codes.size() && i < r.codes.size(); ++i) same += r.codes[i] == g.codes[i];
-  const double agree = static_cast<double>(same) / static_cast<double>(g.codes.size());
-  EXPECT_GE(agree, 0.999) << describe(g);
-  std::size_t close = 0;
-  for (std::size_t i = 0; i < g.scales.size() && i < r.scales.size(); ++i)
-    close += std::fabs(r.scales[i] - g.scales[i]) <= 1e-5f * std::fabs(g.scales[i]) && r.zeros[i] == g.zeros[i];
-  EXPECT_GE(static_cast<double>(close), 0.99 * static_cast<double>(g.scales.size())) << describe(g);
-  return agree;
+  for (std::int64_t row = 0; row < g.rows; ++row) {
+    const auto begin = static_cast<std::size_t>(row * g.cols), end = begin + static_cast<std::size_t>(g.cols);
+    std::size_t row_same = 0;
+    for (std::size_t i = begin; i < end; ++i) row_same += r.codes[i] == g.codes[i];
+    same += row_same;
+    if (row_same != end - begin) {
+      m.differing_rows.push_back(row);
+      continue;
+    }
+    for (std::int64_t grp = 0; grp < groups; ++grp) {
+      const auto gi = static_cast<std::size_t>(grp * g.rows + row);
+      EXPECT_EQ(r.zeros[gi], g.zeros[gi]) << describe(g) << " row " << row << " group " << grp;
+      EXPECT_NEAR(r.scales[gi], g.scales[gi], 1e-5f * std::fabs(g.scales[gi]))
+          << describe(g) << " row " << row << " group " << grp;
+    }
+  }
+  m.code_agreement = static_cast<double>(same) / static_cast<double>(g.codes.size());
+  return m;
 }
 
 }  // namespace gptq::quant::testing

@@ -16,24 +16,67 @@ namespace {
 
 using namespace gptq::quant::testing;
 
+// Rows of a case that may differ from the reference's (compare_with_golden
+// says why a row can): ties come from rounding noise of ~1e-6 of a grid step,
+// so they are rare and independent; measured, at most 1 row in any case and
+// 2 rows over all 82 cases on each of OpenBLAS's x86-64 kernel families with
+// 1 and 2 threads. Three in one case would be a bug, not a tie.
+constexpr std::size_t kMaxRowsAtTies = 2;
+
+// Half of d H d^T for one row's error d = w - q (H damped as the solver
+// damped it): that row's share of GPTQ's loss.
+double row_loss(const GoldenCase &g, const std::vector<float> &hd, const float *q, std::int64_t row) {
+  std::vector<double> d(static_cast<std::size_t>(g.cols));
+  for (std::int64_t j = 0; j < g.cols; ++j)
+    d[static_cast<std::size_t>(j)] = double(g.w[static_cast<std::size_t>(row * g.cols + j)]) - q[row * g.cols + j];
+  double total = 0;
+  for (std::int64_t i = 0; i < g.cols; ++i) {
+    double s = 0;
+    for (std::int64_t j = 0; j < g.cols; ++j) s += hd[static_cast<std::size_t>(i * g.cols + j)] * d[static_cast<std::size_t>(j)];
+    total += d[static_cast<std::size_t>(i)] * s;
+  }
+  return total / 2;
+}
+
 TEST(GptqSolver, MatchesReferenceGoldens) {
   const auto cases = load_golden_cases("gptq");
   ASSERT_GE(cases.size(), 70u);
   double worst = 1.0;
+  double loss_off = 0;  // largest relative loss difference of a case with no differing row, printed
   for (const auto &g : cases) {
     const QuantResult r = quantize_matrix(g.w.data(), g.rows, g.cols, g.h.data(), g.opt, g.spec["file"].get<std::string>());
-    const double agree = expect_matches_golden(g, r);
-    worst = std::min(worst, agree);
-    const double loss = g.spec["loss"];
-    // Loss within 1e-4 relative where every code agrees. Where a float tie
-    // rounded the other way (another BLAS, another summation order), the
-    // error feedback after it differs and so may the loss: 1e-3 there (seen:
-    // codes 99.96% equal on the GPU machine's Xeon with 16 OpenBLAS threads).
-    const double tol = agree == 1.0 ? 1e-4 : 1e-3;
-    EXPECT_NEAR(r.loss, loss, tol * std::fabs(loss)) << describe(g) << " (codes agree " << agree << ")";
+    const GoldenMatch m = compare_with_golden(g, r);
+    worst = std::min(worst, m.code_agreement);
+    EXPECT_LE(m.differing_rows.size(), kMaxRowsAtTies) << describe(g);
     EXPECT_NEAR(r.damp_percent, g.spec["damp_used"].get<double>(), 1e-6) << describe(g);
+    // The loss is a sum over rows. Rows that match contribute the same to
+    // fp32 rounding (measured: 1.4e-6 relative at most; 1e-4 allowed); a
+    // differing row's share may differ by as much as both of its values.
+    const double loss = g.spec["loss"];
+    double slack = 0;
+    if (!m.differing_rows.empty()) {
+      std::vector<float> hd = g.h;  // damped as the solver did: damp_used of the mean diagonal
+      double mean = 0;
+      for (std::int64_t i = 0; i < g.cols; ++i) mean += hd[static_cast<std::size_t>(i * g.cols + i)];
+      mean /= static_cast<double>(g.cols);
+      for (std::int64_t i = 0; i < g.cols; ++i)
+        hd[static_cast<std::size_t>(i * g.cols + i)] += static_cast<float>(r.damp_percent * mean);
+      const std::vector<float> theirs = golden_dequant(g);
+      for (std::int64_t row : m.differing_rows) {
+        slack += row_loss(g, hd, r.dequant.data(), row) + row_loss(g, hd, theirs.data(), row);
+        std::printf("%s: row %lld differs from the reference's (codes agree %.5f; loss %.4e vs %.4e)\n",
+                    g.spec["file"].get<std::string>().c_str(), static_cast<long long>(row), m.code_agreement, r.loss,
+                    loss);
+      }
+    } else {
+      loss_off = std::max(loss_off, std::fabs(r.loss - loss) / std::fabs(loss));
+    }
+    EXPECT_NEAR(r.loss, loss, 1e-4 * std::fabs(loss) + slack)
+        << describe(g) << " (" << m.differing_rows.size() << " rows differ)";
   }
-  std::printf("worst code agreement over %zu cases: %.5f\n", cases.size(), worst);
+  std::printf("worst code agreement over %zu cases: %.5f; largest relative loss difference where every row "
+              "matches: %.1e\n",
+              cases.size(), worst, loss_off);
 }
 
 struct Layer {
