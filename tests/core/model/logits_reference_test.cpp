@@ -20,6 +20,7 @@
 #include "core/progress.h"
 #include "core/quant/quantize_model.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 // gcc says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
 #if defined(__SANITIZE_ADDRESS__)
@@ -54,7 +55,7 @@ std::filesystem::path quantized(const std::filesystem::path &source, const nlohm
                    ("gptq_logits_ref_" + source.filename().string() + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(out);
   Logger log;
-  quant::quantize_model(*Model::open(source), config::parse_quantize_config(cfg.dump()), out, {}, Progress(),
+  quant::quantize_model(*Model::open(source), config::parse_quantize_config(cfg.dump()), out, {}, test_pool(), Progress(),
                         log);
   return out;
 }
@@ -77,7 +78,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
       const std::vector<std::int32_t> ids = p["input_ids"];
       ASSERT_EQ(model->tokenizer()->encode(p["prompt"].get<std::string>()), ids);
       const auto n = static_cast<std::int64_t>(ids.size());
-      const Matrix logits = forward.run(ids, 1, n);
+      const Matrix logits = forward.run(test_compute(), ids, 1, n);
       for (std::int64_t r = 0; r < n; ++r) {
         const float *row = logits.row(r);
         const float max = *std::max_element(row, row + logits.cols);
@@ -108,7 +109,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
       const auto config = config::parse_generation_config(
           R"({"temperature": 0, "max_new_tokens": )" + std::to_string(ref["new_tokens"].get<int>()) + "}");
       const eval::GenerationResult g =
-          eval::generate(forward, *model->tokenizer(), p["prompt"].get<std::string>(), config);
+          eval::generate(test_pool(), forward, *model->tokenizer(), p["prompt"].get<std::string>(), config);
       std::vector<std::int32_t> want = p["greedy_ids"];
       const auto eos = std::find_first_of(want.begin(), want.end(), model->spec().eos_token_ids.begin(),
                                           model->spec().eos_token_ids.end());

@@ -1,0 +1,80 @@
+// What one library call's CPU work runs on: the context's ThreadPool,
+// OpenBLAS held at one thread for as long as the Compute lives
+// (core/cpu/single_threaded_blas.h), and the call's ProgressMeter, if it has
+// one. Every function that calls BLAS or runs on threads takes a Compute;
+// nothing reads a thread count from anywhere else.
+//
+// Results never depend on the thread count: work is cut into tasks by its
+// shape alone (fixed tiles and row chunks), each task computes its outputs
+// the same way whichever thread runs it, and partial sums are added in task
+// order. One thread gives the same bits as sixteen.
+//
+// Cancellation: the calling thread polls the meter between the tasks it runs
+// and while it waits for the workers (ThreadPool::run's `between`), and
+// long serial loops call poll() themselves. Tasks are kept small (tens of
+// milliseconds), so a cancel is noticed well within a second.
+#pragma once
+
+#include <cstdint>
+#include <thread>
+
+#include "core/cpu/single_threaded_blas.h"
+#include "core/cpu/thread_pool.h"
+#include "core/progress.h"
+
+namespace gptq {
+
+class Compute {
+ public:
+  // Made on the thread that will call for_each(); `meter` may be null.
+  explicit Compute(ThreadPool &pool, ProgressMeter *meter = nullptr)
+      : pool_(&pool), meter_(meter), owner_(std::this_thread::get_id()) {}
+  Compute(const Compute &) = delete;
+  Compute &operator=(const Compute &) = delete;
+
+  int threads() const noexcept { return pool_->threads(); }
+
+  // task(i) for every i in [0, count), on the pool (ThreadPool::run), the
+  // calling thread polling the meter between tasks.
+  template <class Task>
+  void for_each(std::int64_t count, Task &&task) const {
+    auto run = [&task](std::int64_t i) { task(i); };
+    auto between = [this] { poll(); };
+    if (meter_) {
+      pool_->run(count, run, between);
+    } else {
+      pool_->run(count, run);
+    }
+  }
+
+  // On the thread that made this Compute: hands the meter's count to the
+  // callback when it is due; Error(Cancelled) when the callback asks to stop.
+  // Anywhere else (a pool worker): nothing.
+  void poll() const {
+    if (meter_ && std::this_thread::get_id() == owner_) meter_->poll();
+  }
+
+  // `f` of the meter's current range is done (calling thread only; see
+  // ProgressMeter::fraction), then poll().
+  void progress(double f) const {
+    if (!meter_ || std::this_thread::get_id() != owner_) return;
+    meter_->fraction(f);
+    meter_->poll();
+  }
+
+  // Fractions reported while the result lives land in [lo, hi] of the
+  // current range (ProgressMeter::Range).
+  ProgressMeter::Range part(double lo, double hi) const {
+    return ProgressMeter::Range(std::this_thread::get_id() == owner_ ? meter_ : nullptr, lo, hi);
+  }
+
+  ProgressMeter *meter() const noexcept { return meter_; }
+
+ private:
+  ThreadPool *pool_;
+  ProgressMeter *meter_;
+  std::thread::id owner_;
+  SingleThreadedBlas blas_;
+};
+
+}  // namespace gptq

@@ -1,0 +1,105 @@
+#include "core/cpu/parallel_blas.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+
+namespace gptq {
+namespace {
+
+// Output tiles are kTile x kTile: a 256 x 256 block keeps OpenBLAS's packed
+// panels in cache and gives a K = 4096 product 268M multiply-adds a task
+// (tens of milliseconds), few enough tasks for the pool's bookkeeping to
+// vanish and enough to share out a 512-token prefill of a small model.
+constexpr std::int64_t kTile = 256;
+
+blasint bi(std::int64_t v) { return static_cast<blasint>(v); }
+CBLAS_TRANSPOSE cb(Trans t) { return t == Trans::Yes ? CblasTrans : CblasNoTrans; }
+
+void gemm_call(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float *a,
+               std::int64_t lda, const float *b, std::int64_t ldb, float beta, float *c, std::int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, cb(ta), cb(tb), bi(m), bi(n), bi(k), alpha, a, bi(lda), b, bi(ldb), beta, c, bi(ldc));
+}
+void gemm_call(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double *a,
+               std::int64_t lda, const double *b, std::int64_t ldb, double beta, double *c, std::int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, cb(ta), cb(tb), bi(m), bi(n), bi(k), alpha, a, bi(lda), b, bi(ldb), beta, c, bi(ldc));
+}
+void syrk_call(std::int64_t n, std::int64_t k, float alpha, const float *a, std::int64_t lda, float beta, float *c,
+               std::int64_t ldc) {
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, bi(n), bi(k), alpha, a, bi(lda), beta, c, bi(ldc));
+}
+void syrk_call(std::int64_t n, std::int64_t k, double alpha, const double *a, std::int64_t lda, double beta,
+               double *c, std::int64_t ldc) {
+  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, bi(n), bi(k), alpha, a, bi(lda), beta, c, bi(ldc));
+}
+
+std::int64_t tiles(std::int64_t n) { return (n + kTile - 1) / kTile; }
+
+template <class T>
+void gemm(const Compute &compute, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+          const T *a, std::int64_t lda, const T *b, std::int64_t ldb, T beta, T *c, std::int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (m * n * k < kInlineBlasWork) {
+    gemm_call(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  const std::int64_t tm = tiles(m), tn = tiles(n);
+  compute.for_each(tm * tn, [&](std::int64_t t) {
+    const std::int64_t i0 = t / tn * kTile, j0 = t % tn * kTile;
+    const std::int64_t mi = std::min(kTile, m - i0), nj = std::min(kTile, n - j0);
+    // Row i of op(A) starts at a + i*lda (NoTrans) or column i at a + i (Trans); the same for op(B)'s columns.
+    const T *ai = ta == Trans::No ? a + i0 * lda : a + i0;
+    const T *bj = tb == Trans::No ? b + j0 : b + j0 * ldb;
+    gemm_call(ta, tb, mi, nj, k, alpha, ai, lda, bj, ldb, beta, c + i0 * ldc + j0, ldc);
+  });
+}
+
+template <class T>
+void syrk_upper(const Compute &compute, std::int64_t n, std::int64_t k, T alpha, const T *a, std::int64_t lda,
+                T beta, T *c, std::int64_t ldc) {
+  if (n <= 0) return;
+  if (n * n * k / 2 < kInlineBlasWork) {
+    syrk_call(n, k, alpha, a, lda, beta, c, ldc);
+    return;
+  }
+  const std::int64_t t = tiles(n);
+  compute.for_each(t * (t + 1) / 2, [&](std::int64_t idx) {  // tiles (i, j), i <= j, row by row
+    std::int64_t i = 0;
+    while (idx >= t - i) idx -= t - i++;
+    const std::int64_t j = i + idx;
+    const std::int64_t i0 = i * kTile, j0 = j * kTile;
+    const std::int64_t ni = std::min(kTile, n - i0), nj = std::min(kTile, n - j0);
+    if (i == j) {
+      syrk_call(ni, k, alpha, a + i0, lda, beta, c + i0 * ldc + i0, ldc);
+    } else {
+      gemm_call(Trans::Yes, Trans::No, ni, nj, k, alpha, a + i0, lda, a + j0, lda, beta, c + i0 * ldc + j0, ldc);
+    }
+  });
+}
+
+}  // namespace
+
+void parallel_gemm(const Compute &compute, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k,
+                   float alpha, const float *a, std::int64_t lda, const float *b, std::int64_t ldb, float beta,
+                   float *c, std::int64_t ldc) {
+  gemm(compute, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void parallel_gemm(const Compute &compute, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k,
+                   double alpha, const double *a, std::int64_t lda, const double *b, std::int64_t ldb, double beta,
+                   double *c, std::int64_t ldc) {
+  gemm(compute, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void serial_gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float *a,
+                 std::int64_t lda, const float *b, std::int64_t ldb, float beta, float *c, std::int64_t ldc) {
+  if (m > 0 && n > 0) gemm_call(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void parallel_syrk_upper(const Compute &compute, std::int64_t n, std::int64_t k, float alpha, const float *a,
+                         std::int64_t lda, float beta, float *c, std::int64_t ldc) {
+  syrk_upper(compute, n, k, alpha, a, lda, beta, c, ldc);
+}
+void parallel_syrk_upper(const Compute &compute, std::int64_t n, std::int64_t k, double alpha, const double *a,
+                         std::int64_t lda, double beta, double *c, std::int64_t ldc) {
+  syrk_upper(compute, n, k, alpha, a, lda, beta, c, ldc);
+}
+
+}  // namespace gptq
