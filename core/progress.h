@@ -49,21 +49,25 @@ class Progress {
 // (done + floor(units * f), f never going back), and a Range narrows where
 // the fractions of a part of the step land, so a routine reports its own
 // fractions without knowing the step it is part of. poll() hands the count to
-// the callback when kInterval has passed since it last did; the first call
-// (0 of total), end_step() and finish() always do. The callback thus sees
-// `done` rise from 0 to `total`, `total` the same in every call, and is
-// called at least every kInterval while the work polls: how soon a cancel is
-// noticed. Calling thread only.
+// the callback when kInterval has passed since it last did, or when the count
+// has grown by total / kReportsPerStage since; start() (0 of total: the
+// Compute the meter is given to calls it once it holds OpenBLAS),
+// end_step() and finish() always do. The callback thus sees `done` rise from
+// 0 to `total`, `total` the same in every call, and is called at least every
+// kInterval while the work polls (how soon a cancel is noticed) and, on any
+// machine, at least once per 1/kReportsPerStage of the work that reports
+// fractions. Calling thread only.
 class ProgressMeter {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds kInterval{50};
+  static constexpr uint64_t kReportsPerStage = 200;
 
-  // Reports 0 of `total` at once.
   ProgressMeter(const Progress &progress, std::string stage, uint64_t total)
-      : progress_(progress), stage_(std::move(stage)), total_(total) {
-    send();
-  }
+      : progress_(progress), stage_(std::move(stage)), total_(total) {}
+
+  // Reports 0 of `total`: the stage begins.
+  void start() { send(); }
 
   void begin_step(uint64_t units) {
     step_ = units;
@@ -84,7 +88,7 @@ class ProgressMeter {
   }
   void poll() {
     if (!progress_.has_callback()) return;
-    if (Clock::now() - last_ >= kInterval) send();
+    if (current() >= reported_ + total_ / kReportsPerStage + 1 || Clock::now() - last_ >= kInterval) send();
   }
   // Reports done == total: the stage is over.
   void finish() {
@@ -123,11 +127,13 @@ class ProgressMeter {
   };
 
  private:
+  uint64_t current() const {
+    const auto within = static_cast<uint64_t>(std::floor(static_cast<double>(step_) * fraction_));
+    return std::min(total_ > 0 ? total_ : UINT64_MAX, done_ + std::min(within, step_));
+  }
   void send() {
     last_ = Clock::now();
-    const auto within = static_cast<uint64_t>(std::floor(static_cast<double>(step_) * fraction_));
-    const uint64_t now = std::min(total_ > 0 ? total_ : UINT64_MAX, done_ + std::min(within, step_));
-    reported_ = std::max(reported_, now);
+    reported_ = std::max(reported_, current());
     progress_.report(stage_, reported_, total_);
   }
 

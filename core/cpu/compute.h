@@ -15,6 +15,7 @@
 // milliseconds), so a cancel is noticed well within a second.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <thread>
 
@@ -26,9 +27,12 @@ namespace gptq {
 
 class Compute {
  public:
-  // Made on the thread that will call for_each(); `meter` may be null.
+  // Made on the thread that will call for_each(); `meter` may be null, and
+  // is started (0 of its total reported) once OpenBLAS is held.
   explicit Compute(ThreadPool &pool, ProgressMeter *meter = nullptr)
-      : pool_(&pool), meter_(meter), owner_(std::this_thread::get_id()) {}
+      : pool_(&pool), meter_(meter), owner_(std::this_thread::get_id()) {
+    if (meter_) meter_->start();
+  }
   Compute(const Compute &) = delete;
   Compute &operator=(const Compute &) = delete;
 
@@ -45,6 +49,27 @@ class Compute {
     } else {
       pool_->run(count, run);
     }
+  }
+
+  // The same, and the share of tasks finished is the fraction done of the
+  // meter's current range: for a routine that is one pool run (a Hessian's
+  // syrk), whose caller gives it a range of its own.
+  template <class Task>
+  void for_each_reporting(std::int64_t count, Task &&task) const {
+    if (!meter_) {
+      for_each(count, task);
+      return;
+    }
+    std::atomic<std::int64_t> finished{0};
+    auto run = [&](std::int64_t i) {
+      task(i);
+      finished.fetch_add(1, std::memory_order_relaxed);
+    };
+    auto between = [&] {
+      if (count > 0) progress(static_cast<double>(finished.load(std::memory_order_relaxed)) / static_cast<double>(count));
+    };
+    pool_->run(count, run, between);
+    progress(1.0);
   }
 
   // On the thread that made this Compute: hands the meter's count to the

@@ -63,7 +63,7 @@ void syrk_upper(const Compute &compute, std::int64_t n, std::int64_t k, T alpha,
     return;
   }
   const std::int64_t t = tiles(n);
-  compute.for_each(t * (t + 1) / 2, [&](std::int64_t idx) {  // tiles (i, j), i <= j, row by row
+  compute.for_each_reporting(t * (t + 1) / 2, [&](std::int64_t idx) {  // tiles (i, j), i <= j, row by row
     std::int64_t i = 0;
     while (idx >= t - i) idx -= t - i++;
     const std::int64_t j = i + idx;

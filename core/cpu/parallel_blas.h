@@ -37,7 +37,8 @@ void serial_gemm(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_
 // (k rows of n), C n x n (cblas_?syrk Upper, Trans). Diagonal tiles are one
 // syrk each, the tiles beside them one gemm each (half the multiply-adds of a
 // full product). A task's work grows with k: callers with many rows feed
-// them in chunks (core/quant/hessian.cpp).
+// them in chunks (core/quant/hessian.cpp). The share of tiles done is
+// reported as the fraction done of the compute's current range.
 void parallel_syrk_upper(const Compute &compute, std::int64_t n, std::int64_t k, float alpha, const float *a,
                          std::int64_t lda, float beta, float *c, std::int64_t ldc);
 void parallel_syrk_upper(const Compute &compute, std::int64_t n, std::int64_t k, double alpha, const double *a,

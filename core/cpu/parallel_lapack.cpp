@@ -35,8 +35,11 @@ bool parallel_potrf_upper(const Compute &compute, std::int64_t n, double *a, std
       cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, bi(kb), bi(w), 1.0, at(k0, k0),
                   bi(lda), at(k0, c0), bi(lda));
     });
-    // The trailing matrix: A22 -= A12^T A12, upper tiles (i <= j).
-    compute.for_each(t * (t + 1) / 2, [&](std::int64_t idx) {
+    // The trailing matrix: A22 -= A12^T A12, upper tiles (i <= j). The work
+    // left after a step is the cube of the trailing size.
+    const auto part = compute.part(1.0 - cube(static_cast<double>(n - k0) / static_cast<double>(n)),
+                                   1.0 - cube(static_cast<double>(m) / static_cast<double>(n)));
+    compute.for_each_reporting(t * (t + 1) / 2, [&](std::int64_t idx) {
       std::int64_t i = 0;
       while (idx >= t - i) idx -= t - i++;
       const std::int64_t j = i + idx;
@@ -50,8 +53,6 @@ bool parallel_potrf_upper(const Compute &compute, std::int64_t n, double *a, std
                     at(k0, j0), bi(lda), 1.0, at(i0, j0), bi(lda));
       }
     });
-    // The work left is the cube of the trailing size.
-    compute.progress(1.0 - cube(static_cast<double>(m) / static_cast<double>(n)));
   }
   return true;
 }
@@ -71,7 +72,10 @@ bool parallel_trtri_upper(const Compute &compute, std::int64_t n, double *a, std
       double *b = scratch.get();  // j0 x jb, column-major, leading dimension j0
       for (std::int64_t c = 0; c < jb; ++c) std::copy_n(at(0, j0 + c), j0, b + c * j0);
       const std::int64_t t = (j0 + kBlock - 1) / kBlock;
-      compute.for_each(t, [&](std::int64_t r) {
+      // The work up to a block column grows with the cube of its end.
+      const auto part = compute.part(cube(static_cast<double>(j0) / static_cast<double>(n)),
+                                     cube(static_cast<double>(j0 + jb) / static_cast<double>(n)));
+      compute.for_each_reporting(t, [&](std::int64_t r) {
         const std::int64_t i0 = r * kBlock, ni = std::min(kBlock, j0 - i0), below = j0 - i0 - ni;
         double *x = at(i0, j0);  // still U01's rows: no other task writes them
         cblas_dtrmm(CblasColMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, bi(ni), bi(jb), 1.0,
@@ -86,7 +90,6 @@ bool parallel_trtri_upper(const Compute &compute, std::int64_t n, double *a, std
     if (LAPACKE_dtrtri_work(LAPACK_COL_MAJOR, 'U', 'N', static_cast<lapack_int>(jb), at(j0, j0),
                             static_cast<lapack_int>(lda)) != 0)
       return false;
-    compute.progress(cube(static_cast<double>(j0 + jb) / static_cast<double>(n)));
   }
   return true;
 }

@@ -42,6 +42,8 @@ void HessianAccumulator::add_batch(const Compute &compute, const float *x, std::
   for (std::int64_t r0 = 0; r0 < rows; r0 += kRowChunk) {
     const std::int64_t n = std::min(kRowChunk, rows - r0);
     const float *xc = x + r0 * k;
+    const auto part = compute.part(static_cast<double>(r0) / static_cast<double>(rows),
+                                   static_cast<double>(r0 + n) / static_cast<double>(rows));
     if (fp64_) {
       x64_.resize(static_cast<std::size_t>(n * k));
       for_row_chunks(compute, n, 256, [&](std::int64_t a, std::int64_t b) {
@@ -51,7 +53,6 @@ void HessianAccumulator::add_batch(const Compute &compute, const float *x, std::
     } else {
       parallel_syrk_upper(compute, k, n, 1.0f, xc, k, 1.0f, h32_.data(), k);
     }
-    compute.progress(static_cast<double>(r0 + n) / static_cast<double>(rows));
   }
   // A NaN or infinity in column j of the batch, or a value whose square
   // overflows, leaves H[j][j] = sum of squares non-finite: checking the
