@@ -16,79 +16,81 @@ std::uint64_t units(std::uint64_t work) { return work == 0 ? 0 : (work + kWorkUn
 }  // namespace
 
 QuantizeWork::QuantizeWork(const model::ModelSpec &spec, const schema::QuantizeConfigT &config, std::int64_t batch,
-                           std::int64_t seq)
-    : spec_(spec), config_(config), tokens_(batch * seq) {
+                           std::int64_t seq) {
+  const std::int64_t tokens = batch * seq;
+  const bool rtn = config.method == schema::QuantizeMethod::rtn;
+  const auto &groups = spec.arch->sequential_groups;
   // Every block has the same shapes: read them from block 0's expected tensors.
-  const std::string prefix = model::block_prefix(*spec.arch, 0);
   const std::vector<model::ExpectedTensor> tensors = model::expected_tensors(spec);
-  for (const auto &group : spec.arch->sequential_groups) {
+  std::vector<std::int64_t> in, out;
+  for (const auto &group : groups) {
     for (std::string_view name : group) {
-      Linear l{std::string(name)};
-      const std::string weight = prefix + std::string(name) + ".weight";
+      const std::string weight = model::block_prefix(*spec.arch, 0) + std::string(name) + ".weight";
+      std::int64_t i = 0, o = 0;
       for (const auto &t : tensors)
         if (t.name == weight && t.shape.size() == 2) {
-          l.out = t.shape[0];
-          l.in = t.shape[1];
+          o = t.shape[0];
+          i = t.shape[1];
         }
-      if (l.in <= 0 || l.out <= 0) fail(Status::Internal, "no 2-D weight " + weight + " in the architecture's tensors");
-      linears_.push_back(std::move(l));
+      if (i <= 0 || o <= 0) fail(Status::Internal, "no 2-D weight " + weight + " in the architecture's tensors");
+      names_.emplace_back(name);
+      in.push_back(i);
+      out.push_back(o);
     }
   }
-  const auto &groups = spec.arch->sequential_groups;
-  const bool rtn = config.method == schema::QuantizeMethod::rtn;
   for (std::size_t g = 0; g < groups.size(); ++g) {
     std::uint64_t work = 0;
-    for (std::string_view name : groups[g]) work += linear_work(tokens_, linear(name).in, linear(name).out);
+    for (std::string_view name : groups[g]) work += linear_work(tokens, in[index(name)], out[index(name)]);
     if (g == 0)
       work += attention_work(batch, seq, spec.num_heads, spec.head_dim) +
-              block_elementwise_work(tokens_, spec.hidden_size, spec.intermediate_size);
+              block_elementwise_work(tokens, spec.hidden_size, spec.intermediate_size);
     forward_.push_back(rtn ? 0 : units(work));
   }
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    const std::string prefix = model::block_prefix(*spec.arch, layer);
+    auto &h = hessian_.emplace_back(groups.size(), 0);
+    auto &s = solve_.emplace_back(names_.size(), 0);
+    auto &r = rtn_.emplace_back(names_.size(), 0);
     for (std::size_t g = 0; g < groups.size(); ++g) {
-      if (rtn) {
-        for (std::string_view name : groups[g]) total_ += this->rtn(layer, name);
-        continue;
+      bool any = false;
+      for (std::string_view name : groups[g]) {
+        const std::size_t i = index(name);
+        if (is_module_skipped(config, prefix + std::string(name))) continue;
+        any = true;
+        const SolveWork sw = solve_work(in[i], out[i]);
+        std::uint64_t work = sw.factor + sw.blocks;
+        if (config.compare_rtn) work += rtn_work(in[i], out[i]) + layer_loss_work(in[i], out[i]);
+        s[i] = rtn ? 0 : units(work);
+        r[i] = rtn ? units(rtn_work(in[i], out[i])) : 0;
       }
-      total_ += forward_[g] + hessian(layer, g);
-      for (std::string_view name : groups[g]) total_ += solve(layer, name);
+      h[g] = any && !rtn ? units(hessian_work(in[index(groups[g].front())], tokens, config.hessian_fp64)) : 0;
     }
+    for (std::size_t g = 0; g < groups.size(); ++g) total_ += forward_[g] + h[g];
+    for (std::size_t i = 0; i < names_.size(); ++i) total_ += s[i] + r[i];
     if (!rtn && !config.true_sequential) total_ += block_forward();
   }
 }
 
-const QuantizeWork::Linear &QuantizeWork::linear(std::string_view name) const {
-  for (const Linear &l : linears_)
-    if (l.name == name) return l;
+std::size_t QuantizeWork::index(std::string_view name) const {
+  for (std::size_t i = 0; i < names_.size(); ++i)
+    if (names_[i] == name) return i;
   fail(Status::Internal, "no sublayer " + std::string(name) + " in the architecture");
 }
 
-bool QuantizeWork::skipped(std::int64_t layer, std::string_view name) const {
-  return is_module_skipped(config_, model::block_prefix(*spec_.arch, layer) + std::string(name));
+std::uint64_t QuantizeWork::block_forward() const {
+  return std::accumulate(forward_.begin(), forward_.end(), std::uint64_t{0});
 }
 
-std::uint64_t QuantizeWork::block_forward() const { return std::accumulate(forward_.begin(), forward_.end(), std::uint64_t{0}); }
-
 std::uint64_t QuantizeWork::hessian(std::int64_t layer, std::size_t g) const {
-  const auto &group = spec_.arch->sequential_groups[g];
-  bool all_skipped = true;
-  for (std::string_view name : group) all_skipped = all_skipped && skipped(layer, name);
-  if (all_skipped) return 0;
-  return units(hessian_work(linear(group.front()).in, tokens_, config_.hessian_fp64));
+  return hessian_.at(static_cast<std::size_t>(layer)).at(g);
 }
 
 std::uint64_t QuantizeWork::solve(std::int64_t layer, std::string_view name) const {
-  if (skipped(layer, name)) return 0;
-  const Linear &l = linear(name);
-  const SolveWork s = solve_work(l.in, l.out);
-  std::uint64_t work = s.factor + s.blocks;
-  if (config_.compare_rtn) work += rtn_work(l.in, l.out) + layer_loss_work(l.in, l.out);
-  return units(work);
+  return solve_.at(static_cast<std::size_t>(layer))[index(name)];
 }
 
 std::uint64_t QuantizeWork::rtn(std::int64_t layer, std::string_view name) const {
-  if (skipped(layer, name)) return 0;
-  return units(rtn_work(linear(name).in, linear(name).out));
+  return rtn_.at(static_cast<std::size_t>(layer))[index(name)];
 }
 
 }  // namespace gptq::quant

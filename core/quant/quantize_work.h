@@ -29,7 +29,8 @@ constexpr std::uint64_t kWorkUnit = std::uint64_t{1} << 20;
 
 class QuantizeWork {
  public:
-  // batch windows of seq tokens (unused for RTN).
+  // batch windows of seq tokens (unused for RTN). Keeps no reference to its
+  // arguments.
   QuantizeWork(const model::ModelSpec &spec, const schema::QuantizeConfigT &config, std::int64_t batch,
                std::int64_t seq);
 
@@ -37,10 +38,10 @@ class QuantizeWork {
   std::uint64_t forward(std::size_t g) const { return forward_[g]; }
   // The whole block's forward pass (the quantized pass when not true-sequential).
   std::uint64_t block_forward() const;
-  // Group g's Hessian; 0 when every member is skipped.
+  // Group g's Hessian in block `layer`; 0 when every member is skipped.
   std::uint64_t hessian(std::int64_t layer, std::size_t g) const;
-  // Sublayer `name`: its solve (and the RTN comparison when the
-  // config asks for it); 0 when skipped.
+  // Sublayer `name` of block `layer`: its solve (and the RTN comparison when
+  // the config asks for it); 0 when skipped.
   std::uint64_t solve(std::int64_t layer, std::string_view name) const;
   // Round-to-nearest of sublayer `name`; 0 when skipped.
   std::uint64_t rtn(std::int64_t layer, std::string_view name) const;
@@ -48,18 +49,13 @@ class QuantizeWork {
   std::uint64_t total() const { return total_; }
 
  private:
-  struct Linear {
-    std::string name;
-    std::int64_t in = 0, out = 0;
-  };
-  const Linear &linear(std::string_view name) const;
-  bool skipped(std::int64_t layer, std::string_view name) const;
+  std::size_t index(std::string_view name) const;
 
-  const model::ModelSpec &spec_;
-  const schema::QuantizeConfigT &config_;
-  std::int64_t tokens_;
-  std::vector<Linear> linears_;
-  std::vector<std::uint64_t> forward_;
+  std::vector<std::string> names_;                    // every sublayer, in group order
+  std::vector<std::uint64_t> forward_;                // per group
+  std::vector<std::vector<std::uint64_t>> hessian_;   // [layer][group]
+  std::vector<std::vector<std::uint64_t>> solve_;     // [layer][sublayer]
+  std::vector<std::vector<std::uint64_t>> rtn_;       // [layer][sublayer]
   std::uint64_t total_ = 0;
 };
 

@@ -5,51 +5,53 @@ namespace {
 
 using U = std::uint64_t;
 U u(std::int64_t v) { return v > 0 ? static_cast<U>(v) : 0; }
+U scaled(double v) { return v > 0 ? static_cast<U>(v) : 0; }
 
-// Weights against a float GEMM multiply-add (see the header).
-constexpr double kFloat64 = 2.0;       // a float64 multiply-add in potrf/trtri/dsyrk
-constexpr double kColumnLoop = 3.0;    // a multiply-add of the solve's in-block column updates
-constexpr double kPerWeight = 24.0;    // per weight: transposes, grid, codes, dequantized output
-constexpr double kElementwise = 12.0;  // per element of an elementwise pass (exp, norms, RoPE)
-
-U scaled(double v) { return static_cast<U>(v); }
+// Weights against a float GEMM multiply-add, fitted to one-thread timings of
+// this code (AMD EPYC dev machine, OpenBLAS 0.3.21 Haswell kernels,
+// 2026-11-30; sgemm and the Hessian's syrk ran at 0.03 ns a multiply-add):
+// solves of K in 256..2048 and N in 256..4096 fit t = 1.03 K^3 + 0.56 K^2 N
+// + 1680 K N units within 30%; a float64 syrk is half the float speed;
+// per element, RMSNorm 150 units, RoPE 62, residual add 9, SiLU 55 and the
+// gate product 10; round-to-nearest 270-550 per weight.
+constexpr double kFactorPerK3 = 1.0;     // float64 potrf + trtri (k^3 / 3 each, at half speed)
+constexpr double kLazyPerK2N = 0.5;      // the lazy updates' k^2 n / 2 multiply-adds
+constexpr double kSolvePerWeight = 1700; // the in-block column loop, grids, codes, transposes
+constexpr double kFloat64 = 2.0;
+constexpr double kPerHidden = 400;       // per token and hidden channel: norms, RoPE, residual adds
+constexpr double kPerIntermediate = 65;  // per token and MLP channel: activation and gate product
+constexpr double kRtnPerWeight = 400;
 
 }  // namespace
 
 SolveWork solve_work(std::int64_t k, std::int64_t n) {
   const double kd = static_cast<double>(k), nd = static_cast<double>(n);
-  SolveWork w;
-  // potrf and trtri: k^3 / 3 multiply-adds each, in float64; plus the float
-  // passes over H (copy, act-order permutation, the conversions).
-  w.factor = scaled(kFloat64 * 2.0 * kd * kd * kd / 3.0 + kPerWeight * kd * kd);
-  // Lazy updates: k^2 n / 2 multiply-adds; the in-block column loop: block * k n / 2
-  // with 128-column blocks; the per-weight passes.
-  w.blocks = scaled(kd * kd * nd / 2.0 + kColumnLoop * 64.0 * kd * nd + kPerWeight * kd * nd);
-  return w;
+  return {scaled(kFactorPerK3 * kd * kd * kd), scaled(kLazyPerK2N * kd * kd * nd + kSolvePerWeight * kd * nd)};
 }
 
 U hessian_work(std::int64_t k, std::int64_t tokens, bool fp64) {
   const double syrk = static_cast<double>(k) * static_cast<double>(k) * static_cast<double>(tokens) / 2.0;
-  return fp64 ? scaled(kFloat64 * syrk + kElementwise * static_cast<double>(k) * static_cast<double>(tokens))
-              : scaled(syrk);
+  return scaled(fp64 ? kFloat64 * syrk : syrk);
 }
 
-U rtn_work(std::int64_t k, std::int64_t n) { return scaled(kPerWeight * static_cast<double>(k) * static_cast<double>(n)); }
+U rtn_work(std::int64_t k, std::int64_t n) { return scaled(kRtnPerWeight * static_cast<double>(k) * static_cast<double>(n)); }
 
 U layer_loss_work(std::int64_t k, std::int64_t n) { return u(k) * u(k) * u(n); }
 
 U linear_work(std::int64_t rows, std::int64_t in, std::int64_t out) { return u(rows) * u(in) * u(out); }
 
 U attention_work(std::int64_t batch, std::int64_t seq, std::int64_t heads, std::int64_t head_dim) {
-  // Q K^T and P V over the full seq x seq square, and the softmax's exp.
-  const U per_head = u(seq) * u(seq) * (2 * u(head_dim)) + scaled(kElementwise * static_cast<double>(u(seq) * u(seq)));
-  return u(batch) * u(heads) * per_head;
+  // Q K^T and P V: each block of 128 query rows against the keys up to its
+  // last row (half the square plus half the diagonal blocks), head_dim
+  // multiply-adds per pair each; the softmax ~30 units a score.
+  const double s = static_cast<double>(u(seq));
+  const double pairs = s * s / 2.0 + 64.0 * s;
+  return scaled(static_cast<double>(u(batch) * u(heads)) * pairs * (2.0 * static_cast<double>(head_dim) + 30.0));
 }
 
 U block_elementwise_work(std::int64_t rows, std::int64_t hidden, std::int64_t intermediate) {
-  // Two norms and two residual adds over the hidden width, RoPE on q and k,
-  // the activation and gate product over the intermediate width.
-  return scaled(kElementwise * static_cast<double>(rows) * static_cast<double>(6 * hidden + 2 * intermediate));
+  return scaled(static_cast<double>(rows) *
+                (kPerHidden * static_cast<double>(hidden) + kPerIntermediate * static_cast<double>(intermediate)));
 }
 
 }  // namespace gptq::quant

@@ -6,8 +6,8 @@
 //
 // The weights of the operations that are not GEMMs (float64 factorization,
 // the column loop of the solve, elementwise passes) were measured against
-// sgemm on this project's development machine (AMD EPYC, 2 cores, OpenBLAS
-// 0.3.21); they only need to be right to a few tens of percent.
+// sgemm on the development machine (work_estimate.cpp); they only need to be
+// right to a few tens of percent.
 #pragma once
 
 #include <cstdint>
