@@ -16,8 +16,22 @@ constexpr std::int64_t kTile = 256;
 blasint bi(std::int64_t v) { return static_cast<blasint>(v); }
 CBLAS_TRANSPOSE cb(Trans t) { return t == Trans::Yes ? CblasTrans : CblasNoTrans; }
 
+// One output row (a decode step's products) is a matrix-vector product:
+// sgemm would first pack all of B, as much memory traffic again as the
+// product itself.
 void gemm_call(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const float *a,
                std::int64_t lda, const float *b, std::int64_t ldb, float beta, float *c, std::int64_t ldc) {
+  if (m == 1) {
+    // c[j] = sum_p op(A)[0][p] op(B)[p][j]: row 0 of op(A) is a with stride 1
+    // (A as is) or lda (A transposed).
+    const blasint inc = ta == Trans::No ? 1 : bi(lda);
+    if (tb == Trans::Yes) {
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, bi(n), bi(k), alpha, b, bi(ldb), a, inc, beta, c, 1);
+    } else {
+      cblas_sgemv(CblasRowMajor, CblasTrans, bi(k), bi(n), alpha, b, bi(ldb), a, inc, beta, c, 1);
+    }
+    return;
+  }
   cblas_sgemm(CblasRowMajor, cb(ta), cb(tb), bi(m), bi(n), bi(k), alpha, a, bi(lda), b, bi(ldb), beta, c, bi(ldc));
 }
 void gemm_call(Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double *a,
@@ -34,6 +48,13 @@ void syrk_call(std::int64_t n, std::int64_t k, double alpha, const double *a, st
 }
 
 std::int64_t tiles(std::int64_t n) { return (n + kTile - 1) / kTile; }
+
+// A Hessian's syrk from 2048 inputs up goes in 512-wide tiles: each tile
+// packs its two column panels of A once, and 512 halves that against the
+// multiply-adds (K = 4096, 2048 rows, 2 threads: 0.143 s a batch against
+// 0.148 s with 256, the same as OpenBLAS's own threaded ssyrk, 0.145 s).
+// Below, 256 keeps a few tiles to share out.
+std::int64_t syrk_tile(std::int64_t n) { return n >= 2048 ? 512 : kTile; }
 
 template <class T>
 void gemm(const Compute &compute, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
@@ -62,13 +83,13 @@ void syrk_upper(const Compute &compute, std::int64_t n, std::int64_t k, T alpha,
     syrk_call(n, k, alpha, a, lda, beta, c, ldc);
     return;
   }
-  const std::int64_t t = tiles(n);
+  const std::int64_t tile = syrk_tile(n), t = (n + tile - 1) / tile;
   compute.for_each_reporting(t * (t + 1) / 2, [&](std::int64_t idx) {  // tiles (i, j), i <= j, row by row
     std::int64_t i = 0;
     while (idx >= t - i) idx -= t - i++;
     const std::int64_t j = i + idx;
-    const std::int64_t i0 = i * kTile, j0 = j * kTile;
-    const std::int64_t ni = std::min(kTile, n - i0), nj = std::min(kTile, n - j0);
+    const std::int64_t i0 = i * tile, j0 = j * tile;
+    const std::int64_t ni = std::min(tile, n - i0), nj = std::min(tile, n - j0);
     if (i == j) {
       syrk_call(ni, k, alpha, a + i0, lda, beta, c + i0 * ldc + i0, ldc);
     } else {

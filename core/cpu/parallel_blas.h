@@ -16,8 +16,9 @@ namespace gptq {
 
 enum class Trans { No, Yes };
 
-// Below this many multiply-adds a product is one BLAS call on the caller.
-constexpr std::int64_t kInlineBlasWork = std::int64_t{1} << 20;
+// Below this many multiply-adds a product is one BLAS call on the caller
+// (OpenBLAS's own threshold for threading a gemm is the same).
+constexpr std::int64_t kInlineBlasWork = std::int64_t{1} << 18;
 
 // C = alpha * op(A) op(B) + beta * C, row-major, m x n output, inner size k
 // (cblas_?gemm's arguments).

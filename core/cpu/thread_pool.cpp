@@ -30,12 +30,38 @@ class InTask {
 struct ThreadPool::Job {
   std::int64_t count = 0;
   CallRef<void(std::int64_t)> task;
-  // All below guarded by ThreadPool::mutex_.
-  std::int64_t next = 0;     // the next task to hand out
-  std::int64_t running = 0;  // tasks handed out and not finished
-  bool stopped = false;      // a task or `between` threw: no task starts any more
-  std::exception_ptr error;  // the first exception
+  // All below changed under ThreadPool::mutex_; `running` is also read
+  // without it by the caller spinning for the last tasks.
+  std::int64_t next = 0;                  // the next task to hand out
+  std::atomic<std::int64_t> running{0};   // tasks handed out and not finished
+  bool stopped = false;                   // a task or `between` threw: no task starts any more
+  std::exception_ptr error;               // the first exception
 };
+
+namespace {
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Spins until done() or kSpin has passed; whether done() held.
+template <class Done>
+bool spin_until(Done done) {
+  const auto until = std::chrono::steady_clock::now() + ThreadPool::kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return done();
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
   workers_.reserve(static_cast<std::size_t>(threads_ - 1));
@@ -66,6 +92,7 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::unlist(Job &job) {
   const auto it = std::find(jobs_.begin(), jobs_.end(), &job);
   if (it != jobs_.end()) jobs_.erase(it);
+  listed_ = jobs_.size();
 }
 
 void ThreadPool::stop(Job &job) {
@@ -88,11 +115,19 @@ void ThreadPool::execute(Job &job, std::int64_t i) {
 void ThreadPool::work() {
   std::unique_lock lock(mutex_);
   for (;;) {
+    if (jobs_.empty() && !shutdown_) {
+      lock.unlock();
+      spin_until([&] { return listed_.load(std::memory_order_acquire) > 0 || shutdown_.load(); });
+      lock.lock();
+    }
     work_ready_.wait(lock, [&] { return shutdown_ || !jobs_.empty(); });
     if (jobs_.empty()) return;  // shut down, nothing left to take
     Job &job = *jobs_.front();
     const std::int64_t i = job.next++;
-    if (job.next == job.count) jobs_.pop_front();
+    if (job.next == job.count) {
+      jobs_.pop_front();
+      listed_ = jobs_.size();
+    }
     ++job.running;
     lock.unlock();
     execute(job, i);
@@ -122,6 +157,7 @@ void ThreadPool::run(std::int64_t count, CallRef<void(std::int64_t)> task, CallR
   {
     std::lock_guard lock(mutex_);
     jobs_.push_back(&job);
+    listed_ = jobs_.size();
   }
   if (count - 1 >= static_cast<std::int64_t>(workers_.size())) {
     work_ready_.notify_all();
@@ -148,6 +184,11 @@ void ThreadPool::run(std::int64_t count, CallRef<void(std::int64_t)> task, CallR
     poll();
     lock.lock();
     --job.running;
+  }
+  if (job.running > 0) {
+    lock.unlock();
+    spin_until([&] { return job.running.load(std::memory_order_acquire) == 0; });
+    lock.lock();
   }
   while (job.running > 0) {
     if (!between || job.stopped) {

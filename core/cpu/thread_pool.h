@@ -13,6 +13,7 @@
 // those tasks inline, in order, on its own thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -71,6 +72,11 @@ class ThreadPool {
 
   // How often a caller waiting for workers calls `between`.
   static constexpr auto kWaitPoll = std::chrono::milliseconds(10);
+  // How long an idle worker, and a caller waiting for the workers' last
+  // tasks, keep checking before they sleep: a decode step runs dozens of
+  // small jobs back to back, and waking a sleeping thread costs tens of
+  // microseconds each time (OpenBLAS's own threads spin far longer).
+  static constexpr auto kSpin = std::chrono::microseconds(100);
 
  private:
   struct Job;
@@ -86,7 +92,8 @@ class ThreadPool {
   std::condition_variable work_ready_;  // workers: a job has tasks to take, or shutdown
   std::condition_variable task_done_;   // callers: a job's last running task ended
   std::deque<Job *> jobs_;              // jobs with tasks not yet taken, oldest first
-  bool shutdown_ = false;
+  std::atomic<std::size_t> listed_{0};  // jobs_.size(), for workers spinning without the lock
+  std::atomic<bool> shutdown_{false};
   std::vector<std::thread> workers_;
 };
 

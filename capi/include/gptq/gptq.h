@@ -124,10 +124,12 @@ typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
  *    one of the library's own threads, and never twice at once.
  *  - Within a stage, `total` is the same in every call and `done` never
  *    decreases; a stage's first call has done 0. Calls may repeat a `done`.
- *  - Besides the calls when units complete, it is called about every 50 ms
- *    while the work runs, wherever the work is (inside one layer's Hessian
- *    or solve, a forward pass, a checkpoint shard), so a cancel is answered
- *    within a fraction of a second.
+ *  - Besides the calls when units complete, it is called while the work
+ *    runs: about every 50 ms while a model is quantized, evaluated or
+ *    generated from (inside one layer's Hessian, its solve, a forward pass),
+ *    and after every 16 MB of a checkpoint written, so a cancel is answered
+ *    within a fraction of a second. (Not yet during the steps that read:
+ *    tokenizing calibration text, loading a block's or a model's weights.)
  * `stage` is valid only during the call. Every function that takes a
  * gptq_progress_fn accepts NULL. */
 typedef int (*gptq_progress_fn)(void *user, const char *stage, uint64_t done,

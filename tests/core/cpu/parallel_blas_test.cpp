@@ -49,7 +49,8 @@ TEST(ParallelBlas, GemmIsRightAndTheSameOnAnyThreadCount) {
   // Shapes past the 256 tiles on both sides, with edges, and one below the
   // inline threshold.
   for (const Case c : {Case{Trans::No, Trans::Yes, 300, 530, 70}, Case{Trans::Yes, Trans::No, 513, 257, 40},
-                       Case{Trans::No, Trans::No, 1, 700, 600}, Case{Trans::No, Trans::Yes, 7, 9, 11}}) {
+                       Case{Trans::No, Trans::No, 1, 700, 600}, Case{Trans::No, Trans::Yes, 1, 900, 384},
+                       Case{Trans::Yes, Trans::Yes, 1, 600, 500}, Case{Trans::No, Trans::Yes, 7, 9, 11}}) {
     const std::int64_t lda = c.ta == Trans::No ? c.k : c.m, ldb = c.tb == Trans::No ? c.n : c.k;
     const auto a = random_vector<float>(static_cast<std::size_t>(c.ta == Trans::No ? c.m * c.k : c.k * c.m), 1);
     const auto b = random_vector<float>(static_cast<std::size_t>(c.tb == Trans::No ? c.k * c.n : c.n * c.k), 2);
