@@ -72,8 +72,8 @@ ThreadPool::ThreadPool(int threads) : threads_(std::max(1, threads)) {
     {
       std::lock_guard lock(mutex_);
       shutdown_ = true;
+      work_ready_.notify_all();
     }
-    work_ready_.notify_all();
     for (auto &w : workers_) w.join();
     fail(Status::OutOfMemory, "cannot start " + std::to_string(threads_) + " CPU threads (the system refused thread " +
                                   std::to_string(started + 1) + ": " + e.what() + ")");
@@ -84,8 +84,8 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard lock(mutex_);
     shutdown_ = true;
+    work_ready_.notify_all();
   }
-  work_ready_.notify_all();
   for (auto &w : workers_) w.join();
 }
 
@@ -155,14 +155,15 @@ void ThreadPool::run(std::int64_t count, CallRef<void(std::int64_t)> task, CallR
   job.count = count;
   job.task = task;
   {
+    // Notified with the lock held: helgrind then has nothing to say.
     std::lock_guard lock(mutex_);
     jobs_.push_back(&job);
     listed_ = jobs_.size();
-  }
-  if (count - 1 >= static_cast<std::int64_t>(workers_.size())) {
-    work_ready_.notify_all();
-  } else {
-    for (std::int64_t i = 0; i < count - 1; ++i) work_ready_.notify_one();
+    if (count - 1 >= static_cast<std::int64_t>(workers_.size())) {
+      work_ready_.notify_all();
+    } else {
+      for (std::int64_t i = 0; i < count - 1; ++i) work_ready_.notify_one();
+    }
   }
   auto poll = [&] {
     if (!between) return;
