@@ -11,7 +11,7 @@
 //
 // Cancellation: the calling thread polls the meter between the tasks it runs
 // and while it waits for the workers (ThreadPool::run's `between`), and
-// long serial loops call poll() themselves. Tasks are kept small (tens of
+// routines poll as they report their progress between their steps. Tasks are kept small (tens of
 // milliseconds), so a cancel is noticed well within a second.
 #pragma once
 

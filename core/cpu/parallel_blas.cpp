@@ -49,12 +49,19 @@ void syrk_call(std::int64_t n, std::int64_t k, double alpha, const double *a, st
 
 std::int64_t tiles(std::int64_t n) { return (n + kTile - 1) / kTile; }
 
-// A Hessian's syrk from 2048 inputs up goes in 512-wide tiles: each tile
-// packs its two column panels of A once, and 512 halves that against the
-// multiply-adds (K = 4096, 2048 rows, 2 threads: 0.143 s a batch against
-// 0.148 s with 256, the same as OpenBLAS's own threaded ssyrk, 0.145 s).
-// Below, 256 keeps a few tiles to share out.
-std::int64_t syrk_tile(std::int64_t n) { return n >= 2048 ? 512 : kTile; }
+// A Hessian's syrk in the widest tiles that still make 64 tasks (enough to
+// share out on 16 threads): each tile packs its two column panels of A once,
+// and wider tiles pack less against the multiply-adds (K = 4096, 2048 rows,
+// 2 threads, medians: 0.143 s a batch with 512, 0.145 s with 384, 0.148 s
+// with 256; OpenBLAS's own threaded ssyrk 0.145 s). K = 4096 gets 384
+// (66 tasks), K = 11008 512, K <= 2048 256.
+std::int64_t syrk_tile(std::int64_t n) {
+  for (std::int64_t tile : {512, 384}) {
+    const std::int64_t t = (n + tile - 1) / tile;
+    if (t * (t + 1) / 2 >= 64) return tile;
+  }
+  return kTile;
+}
 
 template <class T>
 void gemm(const Compute &compute, Trans ta, Trans tb, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
