@@ -4,7 +4,7 @@
 //   decode:  one token at a time with the KV cache, positions 128..159, last
 //            row's logits only (what generation runs per token).
 // Median of the timed repetitions after warm-up, in tokens per second, with
-// OpenBLAS on every core. No baseline: torch/transformers are not installed on
+// one thread per core (the pool of a default context). No baseline: torch/transformers are not installed on
 // the CPU machine (rows say so). Prints a table and writes
 // bench/results/cpu_forward-cpu-2core.json (format: ../shared/design/BENCH.md).
 //
@@ -58,6 +58,8 @@ int main(int argc, char **argv) try {
   const fs::path out = argc > 2 ? fs::path(argv[2]) : src / "bench/results/cpu_forward-cpu-2core.json";
   const std::string text = gptq::io::read_text_file(shared / "data/docs_heldout.txt", 1 << 26);
   const unsigned threads = std::thread::hardware_concurrency();
+  gptq::ThreadPool pool(static_cast<int>(threads));
+  const gptq::Compute compute(pool);
   json rows = json::array();
   std::printf("%-16s %-44s %10s\n", "model", "case", "tok/s");
   for (const char *name : {"docs-llama-16m", "docs-opt-15m"}) {
@@ -69,18 +71,18 @@ int main(int argc, char **argv) try {
     std::vector<double> prefill;
     for (int i = 0; i < kWarmup + kPrefillRuns; ++i) {
       const auto t0 = Clock::now();
-      const gptq::Matrix logits = forward.run(ids, 1, kWindow);
+      const gptq::Matrix logits = forward.run(compute, ids, 1, kWindow);
       if (i >= kWarmup) prefill.push_back(kWindow / seconds_since(t0));
     }
     const std::string prefill_case = std::string(name) + ": prefill 512 tokens, logits of every row, " +
                                      std::to_string(threads) + " threads, median of 10";
 
     gptq::model::KvCache cache = forward.make_cache(1, kDecodeFrom + kWarmup + kDecodeSteps);
-    forward.run(std::span(ids).first(kDecodeFrom), 1, kDecodeFrom, &cache, true);
+    forward.run(compute, std::span(ids).first(kDecodeFrom), 1, kDecodeFrom, &cache, true);
     std::vector<double> decode;
     for (int i = 0; i < kWarmup + kDecodeSteps; ++i) {
       const auto t0 = Clock::now();
-      forward.run(std::span(ids).subspan(static_cast<std::size_t>(kDecodeFrom + i), 1), 1, 1, &cache, true);
+      forward.run(compute, std::span(ids).subspan(static_cast<std::size_t>(kDecodeFrom + i), 1), 1, 1, &cache, true);
       if (i >= kWarmup) decode.push_back(1.0 / seconds_since(t0));
     }
     const std::string decode_case = std::string(name) + ": decode 1 token with KV cache at positions " +

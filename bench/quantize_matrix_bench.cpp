@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "bench/bench_record.h"
+#include "core/cpu/compute.h"
 #include "core/quant/hessian.h"
 #include "core/quant/quantize_matrix.h"
 
@@ -83,7 +84,8 @@ int main(int argc, char **argv) {
   std::vector<std::vector<float>> pool;
   for (unsigned s = 0; s < 4; ++s) pool.push_back(gaussian(static_cast<std::size_t>(tokens * k), s + 1, 1.0f));
 
-  // OpenBLAS sgemm in this run, the shape of one batch's product.
+  // OpenBLAS sgemm in this run on its own `threads` threads, the shape of
+  // one batch's product (before the Compute below holds OpenBLAS at one).
   std::vector<float> c(static_cast<std::size_t>(k * k));
   const double t_sgemm = median_seconds([&] {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 4096, 4096, 2048, 1.0f, pool[0].data(), 4096,
@@ -91,12 +93,15 @@ int main(int argc, char **argv) {
   }, 3);
   const double sgemm_gflops = 2.0 * 4096 * 4096 * 2048 / t_sgemm / 1e9;
 
-  gptq::quant::HessianAccumulator acc(k, false, threads);
+  // Ours: a context's pool of `threads`, as gptq_quantize_matrix runs.
+  gptq::ThreadPool threads_pool(threads);
+  const gptq::Compute compute(threads_pool);
+  gptq::quant::HessianAccumulator acc(k, false);
   std::size_t next = 0;
-  const double t_batch = median_seconds([&] { acc.add_batch(pool[next++ % 4].data(), tokens); }, reps);
+  const double t_batch = median_seconds([&] { acc.add_batch(compute, pool[next++ % 4].data(), tokens); }, reps);
   const double hess_gflops = static_cast<double>(tokens) * k * k / t_batch / 1e9;
-  while (acc.samples() < 8 * tokens) acc.add_batch(pool[next++ % 4].data(), tokens);
-  const std::vector<float> h = acc.hessian();
+  while (acc.samples() < 8 * tokens) acc.add_batch(compute, pool[next++ % 4].data(), tokens);
+  const std::vector<float> h = acc.hessian(compute);
   pool.clear();
 
   gptq::quant::QuantOptions opt;
@@ -109,7 +114,7 @@ int main(int argc, char **argv) {
   for (int i = 0; i < 2; ++i) {
     const auto w = gaussian(static_cast<std::size_t>(ns[i] * k), 99, 0.02f);
     t_solve[i] = median_seconds(
-        [&] { (void)gptq::quant::quantize_matrix(w.data(), ns[i], k, h.data(), opt, "bench", threads); },
+        [&] { (void)gptq::quant::quantize_matrix(compute, w.data(), ns[i], k, h.data(), opt, "bench"); },
         i == 0 ? reps : reps_big);
   }
 

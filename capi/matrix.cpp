@@ -35,8 +35,6 @@ std::size_t elements(int64_t rows, int64_t cols, const char *rows_name, const ch
   return n;
 }
 
-int threads_of(const gptq_context *ctx) { return ctx->runtime.config().threads; }
-
 // Packs in the config's format; a shape the format cannot hold is kept as an
 // error for the packed accessors rather than failing the whole call.
 std::unique_ptr<gptq_matrix_result> make_result(gptq::quant::QuantResult r,
@@ -87,21 +85,20 @@ GPTQ_API gptq_status gptq_quantize_matrix(gptq_context *ctx, const float *weight
                          : "give 'hessian' (cols x cols) or 'activations' (n x cols); both are NULL");
     const auto config = gptq::config::parse_quantize_config(quantize_json ? quantize_json : "");
     const auto options = gptq::quant::quant_options(config);
+    const gptq::Compute compute(*ctx->runtime.pool());
     gptq::quant::QuantResult r;
     if (hessian) {
       if (n != 0)
         gptq::fail(Status::InvalidArgument, "argument 'n' is " + std::to_string(n) +
                                                 " but 'activations' is NULL (give 0 with a Hessian)");
       elements(cols, cols, "cols", "cols");
-      r = gptq::quant::quantize_matrix(weights, rows, cols, hessian, options, "matrix",
-                                       threads_of(ctx));
+      r = gptq::quant::quantize_matrix(compute, weights, rows, cols, hessian, options, "matrix");
     } else {
       elements(n, cols, "n", "cols");
-      gptq::quant::HessianAccumulator acc(cols, options.hessian_fp64, threads_of(ctx));
-      acc.add_batch(activations, n);
-      const std::vector<float> h = acc.hessian();
-      r = gptq::quant::quantize_matrix(weights, rows, cols, h.data(), options, "matrix",
-                                       threads_of(ctx));
+      gptq::quant::HessianAccumulator acc(cols, options.hessian_fp64);
+      acc.add_batch(compute, activations, n);
+      const std::vector<float> h = acc.hessian(compute);
+      r = gptq::quant::quantize_matrix(compute, weights, rows, cols, h.data(), options, "matrix");
     }
     *out = make_result(std::move(r), config).release();
   });
@@ -116,8 +113,8 @@ GPTQ_API gptq_status gptq_rtn_matrix(gptq_context *ctx, const float *weights, in
     require_arg(out, "out");
     elements(rows, cols, "rows", "cols");
     const auto config = gptq::config::parse_quantize_config(quantize_json ? quantize_json : "");
-    auto r = gptq::quant::rtn_matrix(weights, rows, cols, gptq::quant::quant_options(config),
-                                     "matrix");
+    const gptq::Compute compute(*ctx->runtime.pool());
+    auto r = gptq::quant::rtn_matrix(compute, weights, rows, cols, gptq::quant::quant_options(config), "matrix");
     *out = make_result(std::move(r), config).release();
   });
 }

@@ -33,7 +33,7 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
     const gptq::model::Forward &forward = model->forward();
     const gptq::Progress progress = gptq::capi::progress_from(fn, user);
     const gptq::eval::PerplexityResult r =
-        gptq::eval::perplexity(forward, ids, options, progress);
+        gptq::eval::perplexity(*ctx->runtime.pool(), forward, ids, options, progress);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     char line[160];
     std::snprintf(line, sizeof line, "perplexity %.4f over %lld windows (%lld tokens) in %.1f s", r.ppl,

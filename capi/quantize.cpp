@@ -27,10 +27,9 @@ GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_di
     gptq::quant::QuantizeModelOptions options;
     options.overwrite = config.overwrite;
     options.compare_rtn = config.compare_rtn;
-    options.threads = ctx->runtime.config().threads;
     const gptq::schema::QuantizeReportT report =
-        gptq::quant::quantize_model(*source, config, out_dir, options, gptq::capi::progress_from(fn, user),
-                                    ctx->runtime.logger());
+        gptq::quant::quantize_model(*source, config, out_dir, options, *ctx->runtime.pool(),
+                                    gptq::capi::progress_from(fn, user), ctx->runtime.logger());
     ctx->report_json = gptq::config::to_json(report);
     *report_json = ctx->report_json.c_str();
   });

@@ -5,6 +5,7 @@
 
 #include "capi/api_guard.h"
 #include "capi/context_handle.h"
+#include "capi/progress_adapter.h"
 #include "capi/session_handle.h"
 #include "core/config/typed.h"
 #include "core/eval/generate.h"
@@ -22,6 +23,7 @@ GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *mo
     require_arg(out, "out");
     auto session = std::make_unique<gptq_session>();
     session->model = model;
+    session->pool = ctx->runtime.pool();
     session->config = gptq::config::parse_generation_config(generation_json ? generation_json : "");
     (void)model->tokenizer();  // refuse a model without one now
     model->forward();  // load now, so the first gptq_generate is not the slow one
@@ -35,6 +37,14 @@ GPTQ_API void gptq_session_destroy(gptq_session *session) {
   (void)guard(__func__, [&] { delete session; });
 }
 
+GPTQ_API gptq_status gptq_session_set_progress(gptq_session *session, gptq_progress_fn fn, void *user) {
+  return guard(__func__, [&] {
+    require_arg(session, "session");
+    session->progress = fn;
+    session->progress_user = fn ? user : nullptr;
+  });
+}
+
 GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, size_t len,
                                    gptq_token_fn on_token, void *user) {
   return guard(__func__, [&] {
@@ -46,8 +56,9 @@ GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, si
       sink = [on_token, user](std::string_view piece, int32_t id) {
         return on_token(user, std::string(piece).c_str(), id) == 0;
       };
-    gptq::eval::generate(model->forward(), model->tokenizer(), std::string_view(prompt ? prompt : "", len),
-                         session->config, sink);
+    gptq::eval::generate(*session->pool, model->forward(), model->tokenizer(),
+                         std::string_view(prompt ? prompt : "", len), session->config, sink,
+                         gptq::capi::progress_from(session->progress, session->progress_user));
   });
 }
 

@@ -24,12 +24,12 @@ Runtime::Runtime(const schema::RuntimeConfigT &config)
       }
       break;
   }
+  config_.threads = resolve_cpu_threads(config_.threads);
+  pool_ = std::make_shared<ThreadPool>(config_.threads);
   if (backend_) {
     config_.backend = Backend::cuda;
-    config_.threads = resolve_cpu_threads(config_.threads);
     logger_.info("backend: cuda on " + backend_->device_name());
   } else {
-    config_.threads = resolve_cpu_threads(config_.threads);
     backend_ = open_cpu_backend(config_.threads);
     config_.backend = Backend::cpu;
     logger_.info("backend: cpu on " + backend_->device_name());

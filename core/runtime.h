@@ -1,10 +1,11 @@
 // Runtime: what a gptq_context is inside — the effective RuntimeConfig, the
-// log sink and the backend chosen for it.
+// log sink, the backend chosen for it, and its CPU threads.
 #pragma once
 
 #include <memory>
 
 #include "core/backend.h"
+#include "core/cpu/thread_pool.h"
 #include "core/log.h"
 #include "schema/gptq_generated.h"
 
@@ -23,10 +24,16 @@ class Runtime {
   Backend &backend() { return *backend_; }
   const Backend &backend() const { return *backend_; }
 
+  // The context's threads: config().threads of them (the caller's included),
+  // started with the context and shared by everything that computes on it.
+  // Shared: a session keeps the pool, so it may outlive the context.
+  const std::shared_ptr<ThreadPool> &pool() const { return pool_; }
+
  private:
   schema::RuntimeConfigT config_;
   Logger logger_;
   std::unique_ptr<Backend> backend_;
+  std::shared_ptr<ThreadPool> pool_;
 };
 
 }  // namespace gptq

@@ -1,10 +1,8 @@
 #include "core/cpu/cpu_backend.h"
 
-#include <cblas.h>
+#include <sched.h>
 
-#include <algorithm>
 #include <fstream>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -13,9 +11,7 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads) : threads_(threads), model_(cpu_model_name()) {
-    openblas_set_num_threads(threads_);
-  }
+  explicit CpuBackend(int threads) : threads_(threads), model_(cpu_model_name()) {}
   std::string_view name() const override { return "cpu"; }
   std::string device_name() const override {
     return model_ + " (" + std::to_string(threads_) + " threads)";
@@ -46,33 +42,15 @@ std::string cpu_model_name() {
 
 int resolve_cpu_threads(int threads) {
   if (threads > 0) return threads;
-  unsigned n = std::thread::hardware_concurrency();
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  const unsigned n = std::thread::hardware_concurrency();
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-int cpu_threads() { return std::max(1, openblas_get_num_threads()); }
-
-namespace {
-std::mutex blas_threads_mutex;
-int single_threaded_depth = 0;
-int saved_blas_threads = 1;
-}  // namespace
-
-SingleThreadedBlas::SingleThreadedBlas() {
-  std::lock_guard lock(blas_threads_mutex);
-  if (single_threaded_depth++ == 0) {
-    saved_blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-  }
-}
-
-SingleThreadedBlas::~SingleThreadedBlas() {
-  std::lock_guard lock(blas_threads_mutex);
-  if (--single_threaded_depth == 0) openblas_set_num_threads(saved_blas_threads);
-}
-
-std::unique_ptr<Backend> open_cpu_backend(int threads) {
-  return std::make_unique<CpuBackend>(resolve_cpu_threads(threads));
-}
+std::unique_ptr<Backend> open_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
 
 }  // namespace gptq

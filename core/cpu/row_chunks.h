@@ -1,56 +1,33 @@
-// Splits [0, rows) into chunks of `chunk` rows and runs fn(begin, end) on up
-// to `threads` std::threads (the calling one included), chunks handed out in
-// order as threads free up; an exception thrown by fn is rethrown once all
-// have stopped. The CPU code's one way to run independent rows in parallel: the
-// solver's output rows, the forward pass's tokens and attention heads.
+// Rows in parallel: the CPU code's one way to run independent rows (the
+// solver's output rows, the forward pass's tokens, elementwise passes) on a
+// Compute's pool. Chunks are cut by the work alone, never by the thread
+// count; fn must give each row the same result whichever chunk holds it.
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <exception>
-#include <thread>
-#include <vector>
 
-#include "core/cpu/cpu_backend.h"
+#include "core/cpu/compute.h"
 
 namespace gptq {
 
+// fn(begin, end) for the chunks [i * chunk, min(rows, (i + 1) * chunk)) of
+// [0, rows), on the pool.
 template <class Fn>
-void for_row_chunks(std::int64_t rows, std::int64_t chunk, int threads, Fn &&fn) {
+void for_row_chunks(const Compute &compute, std::int64_t rows, std::int64_t chunk, Fn &&fn) {
+  if (rows <= 0) return;
+  chunk = std::max<std::int64_t>(1, chunk);
   const std::int64_t count = (rows + chunk - 1) / chunk;
-  const int workers = static_cast<int>(std::min<std::int64_t>(threads, count));
-  if (workers <= 1) {
-    for (std::int64_t c = 0; c < count; ++c) fn(c * chunk, std::min(rows, (c + 1) * chunk));
-    return;
-  }
-  std::atomic<std::int64_t> next{0};
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
-  auto work = [&](int w) {
-    try {
-      for (std::int64_t c; (c = next.fetch_add(1)) < count;) fn(c * chunk, std::min(rows, (c + 1) * chunk));
-    } catch (...) {
-      errors[static_cast<std::size_t>(w)] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
-  work(0);
-  for (auto &t : pool) t.join();
-  for (auto &e : errors)
-    if (e) std::rethrow_exception(e);
+  compute.for_each(count, [&](std::int64_t i) { fn(i * chunk, std::min(rows, (i + 1) * chunk)); });
 }
 
-// Rows of a forward-pass loop (`cols` floats of work each) on cpu_threads(),
-// in chunks of at least kMinChunkWork elements: a decode step's single row
-// stays on the calling thread.
+// Rows of a pass of `cols` floats of work each, in chunks of at least
+// kMinChunkWork elements: a decode step's single row stays on the calling
+// thread.
 template <class Fn>
-void parallel_rows(std::int64_t rows, std::int64_t cols, Fn &&fn) {
+void parallel_rows(const Compute &compute, std::int64_t rows, std::int64_t cols, Fn &&fn) {
   constexpr std::int64_t kMinChunkWork = 1 << 15;
-  const int threads = cpu_threads();
-  const std::int64_t by_work = std::max<std::int64_t>(1, kMinChunkWork / std::max<std::int64_t>(1, cols));
-  const std::int64_t by_threads = (rows + 4 * threads - 1) / (4 * threads);
-  for_row_chunks(rows, std::max(by_work, by_threads), threads, fn);
+  for_row_chunks(compute, rows, std::max<std::int64_t>(1, kMinChunkWork / std::max<std::int64_t>(1, cols)), fn);
 }
 
 }  // namespace gptq

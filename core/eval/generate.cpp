@@ -24,9 +24,9 @@ std::span<float> row_span(Matrix &m, std::int64_t r) {
 
 }  // namespace
 
-GenerationResult generate(const model::Forward &forward, const tokenizer::Tokenizer &tok,
-                          std::string_view prompt, const schema::GenerationConfigT &config,
-                          const TokenSink &sink) {
+GenerationResult generate(ThreadPool &pool, const model::Forward &forward, const tokenizer::Tokenizer &tok,
+                          std::string_view prompt, const schema::GenerationConfigT &config, const TokenSink &sink,
+                          const Progress &progress) {
   const model::ModelSpec &spec = forward.spec();
   GenerationResult result;
   result.prompt_ids = tok.encode(prompt, true);
@@ -45,8 +45,13 @@ GenerationResult generate(const model::Forward &forward, const tokenizer::Tokeni
                                       "; give max_new_tokens " + std::to_string(context - n) + " or less");
   if (config.max_new_tokens == 0) return result;
 
+  // Units: the prompt's tokens, then one per generated token, up to the cache.
+  ProgressMeter meter(progress, "generate", static_cast<std::uint64_t>(capacity));
+  const Compute compute(pool, &meter);
   model::KvCache cache = forward.make_cache(1, capacity);
-  Matrix logits = forward.run(result.prompt_ids, 1, n, &cache, true);
+  meter.begin_step(static_cast<std::uint64_t>(n));
+  Matrix logits = forward.run(compute, result.prompt_ids, 1, n, &cache, true);
+  meter.end_step();
   std::vector<std::int32_t> history = result.prompt_ids;
   const std::vector<std::int32_t> eos = config.stop_at_eos ? eos_ids(spec, tok) : std::vector<std::int32_t>{};
   Sampler sampler(SamplingOptions::from(config));
@@ -81,7 +86,9 @@ GenerationResult generate(const model::Forward &forward, const tokenizer::Tokeni
       result.reason = StopReason::MaxTokens;
       break;
     }
-    logits = forward.run(std::span<const std::int32_t>(&id, 1), 1, 1, &cache, true);
+    meter.begin_step(1);
+    logits = forward.run(compute, std::span<const std::int32_t>(&id, 1), 1, 1, &cache, true);
+    meter.end_step();
   }
   std::string rest = stops.push(decoder.finish());
   if (stops.stopped()) result.reason = StopReason::StopString;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/model/forward.h"
+#include "core/progress.h"
 #include "core/tokenizer/tokenizer.h"
 #include "schema/gptq_generated.h"
 
@@ -39,11 +40,16 @@ struct GenerationResult {
 // false to stop generating.
 using TokenSink = std::function<bool(std::string_view piece, std::int32_t id)>;
 
+// Runs on `pool`. `progress` sees stage "generate": tokens done (the
+// prompt's, as its forward pass goes through the blocks, then one per
+// generated token) of the prompt's plus max_new_tokens, at the start, after
+// each token and in between during long forward passes; Error(Cancelled)
+// when it asks to stop (text already handed to the sink stays handed).
 // Throws Error(InvalidArgument) for a prompt that tokenizes to nothing, or
 // whose tokens plus max_new_tokens do not fit the model's context (naming the
 // numbers).
-GenerationResult generate(const model::Forward &forward, const tokenizer::Tokenizer &tokenizer,
+GenerationResult generate(ThreadPool &pool, const model::Forward &forward, const tokenizer::Tokenizer &tokenizer,
                           std::string_view prompt, const schema::GenerationConfigT &config,
-                          const TokenSink &sink = {});
+                          const TokenSink &sink = {}, const Progress &progress = {});
 
 }  // namespace gptq::eval

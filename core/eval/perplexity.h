@@ -32,15 +32,17 @@ struct PerplexityResult {
 // checks first, for callers that want to refuse before tokenizing a text.
 void check_perplexity_options(const model::ModelSpec &spec, const PerplexityOptions &options);
 
-// Reports stage "perplexity" (done windows of total) after each window;
-// Error(Cancelled) when the callback stops it. Error(InvalidArgument) when
-// check_perplexity_options refuses, or the ids make no whole window (naming
-// both counts).
-PerplexityResult perplexity(const model::Forward &forward, std::span<const std::int32_t> ids,
+// Runs on `pool`. Reports stage "perplexity" (done windows of total): 0 at
+// the start, after each window, and in between while a window runs
+// (ProgressMeter); Error(Cancelled) when the callback stops it.
+// Error(InvalidArgument) when check_perplexity_options refuses, or the ids
+// make no whole window (naming both counts).
+PerplexityResult perplexity(ThreadPool &pool, const model::Forward &forward, std::span<const std::int32_t> ids,
                             const PerplexityOptions &options, const Progress &progress = {});
 
 // Mean NLL of the next-token predictions: row i of logits ([n, vocab])
-// predicts targets[i]; log-softmax in fp32 (max-subtracted), sums in double.
-double mean_nll(const Matrix &logits, std::span<const std::int32_t> targets);
+// predicts targets[i]; log-softmax in fp32 (max-subtracted), sums in double
+// (rows on the pool, their NLLs added in row order).
+double mean_nll(const Compute &compute, const Matrix &logits, std::span<const std::int32_t> targets);
 
 }  // namespace gptq::eval

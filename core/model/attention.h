@@ -2,15 +2,16 @@
 // KV head h / (heads / kv_heads)) and an optional sliding window (Mistral: a
 // query at position p sees keys at positions > p - window), in fp32:
 // softmax(q k^T / sqrt(head_dim) + mask) v, with the two products in OpenBLAS.
-// The (sequence, head) pairs of a call run on the CPU threads, each with
-// single-threaded BLAS: one head's products (512 x 512 x 64 for a calibration
-// window) are too small for OpenBLAS's own threading, and the softmax between
-// them would run on one thread.
+// The (sequence, head) pairs of a call are the tasks on the Compute's pool,
+// each head's products one BLAS call on its thread (OpenBLAS is held at one
+// thread): a head's result is the same whichever thread runs it.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <span>
+
+#include "core/cpu/compute.h"
 
 namespace gptq::model {
 
@@ -33,11 +34,11 @@ struct AttentionSequence {
 };
 
 // Every sequence has `seq` query rows; their outputs do not overlap.
-void causal_attention(const AttentionShape &shape, std::span<const AttentionSequence> sequences,
-                      std::int64_t seq);
+void causal_attention(const Compute &compute, const AttentionShape &shape,
+                      std::span<const AttentionSequence> sequences, std::int64_t seq);
 
 // One sequence.
-void causal_attention(const AttentionShape &shape, const float *q, std::int64_t seq, const float *k,
-                      const float *v, std::int64_t kv_len, float *out);
+void causal_attention(const Compute &compute, const AttentionShape &shape, const float *q, std::int64_t seq,
+                      const float *k, const float *v, std::int64_t kv_len, float *out);
 
 }  // namespace gptq::model

@@ -12,10 +12,10 @@
 namespace gptq::model {
 namespace {
 
-Matrix apply_linear(const BlockWeights &w, std::string_view name, const Matrix &x,
+Matrix apply_linear(const Compute &compute, const BlockWeights &w, std::string_view name, const Matrix &x,
                     const LinearInputObserver &observe) {
   if (observe) observe(name, x);
-  return linear(x, w.linear(name), name);
+  return linear(compute, x, w.linear(name), name);
 }
 
 void check_shapes(const ModelSpec &spec, const BlockWeights &w, const Matrix &hidden, std::int64_t batch,
@@ -34,20 +34,20 @@ void check_shapes(const ModelSpec &spec, const BlockWeights &w, const Matrix &hi
 }
 
 // Self-attention on the (normed) input x; returns the o_proj output.
-Matrix self_attention(const ModelSpec &spec, const BlockWeights &w, const Matrix &x, std::int64_t batch,
-                      std::int64_t seq, const LinearInputObserver &observe, KvCache *cache) {
+Matrix self_attention(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, const Matrix &x,
+                      std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe, KvCache *cache) {
   const BlockLayout &l = spec.arch->block_layout;
-  Matrix q = apply_linear(w, l.q, x, observe);
-  Matrix k = apply_linear(w, l.k, x, observe);
-  Matrix v = apply_linear(w, l.v, x, observe);
+  Matrix q = apply_linear(compute, w, l.q, x, observe);
+  Matrix k = apply_linear(compute, w, l.k, x, observe);
+  Matrix v = apply_linear(compute, w, l.v, x, observe);
   const std::int64_t past = cache ? cache->length(w.layer) : 0;
   if (spec.positions == PositionKind::Rope) {
     std::vector<std::int64_t> positions(static_cast<std::size_t>(batch * seq));
     for (std::int64_t r = 0; r < batch * seq; ++r) positions[static_cast<std::size_t>(r)] = past + r % seq;
     const std::vector<float> inv_freq =
         rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings, past + seq);
-    apply_rope(q.data.data(), q.rows, spec.num_heads, spec.head_dim, positions, inv_freq);
-    apply_rope(k.data.data(), k.rows, spec.num_kv_heads, spec.head_dim, positions, inv_freq);
+    apply_rope(compute, q.data.data(), q.rows, spec.num_heads, spec.head_dim, positions, inv_freq);
+    apply_rope(compute, k.data.data(), k.rows, spec.num_kv_heads, spec.head_dim, positions, inv_freq);
   }
   const AttentionShape shape{spec.num_heads, spec.num_kv_heads, spec.head_dim, spec.sliding_window};
   Matrix attn(batch * seq, spec.num_heads * spec.head_dim);
@@ -59,32 +59,33 @@ Matrix self_attention(const ModelSpec &spec, const BlockWeights &w, const Matrix
         cache ? AttentionSequence{q.row(r), cache->keys(w.layer, b), cache->values(w.layer, b), past + seq, attn.row(r)}
               : AttentionSequence{q.row(r), k.row(r), v.row(r), seq, attn.row(r)};
   }
-  causal_attention(shape, sequences, seq);
-  return apply_linear(w, l.o, attn, observe);
+  causal_attention(compute, shape, sequences, seq);
+  return apply_linear(compute, w, l.o, attn, observe);
 }
 
-Matrix mlp(const ModelSpec &spec, const BlockWeights &w, const Matrix &x, const LinearInputObserver &observe) {
+Matrix mlp(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, const Matrix &x,
+           const LinearInputObserver &observe) {
   const BlockLayout &l = spec.arch->block_layout;
   const Activation act = parse_activation(spec.activation);
   Matrix m;
   if (!l.gate.empty()) {
-    m = apply_linear(w, l.gate, x, observe);
-    const Matrix up = apply_linear(w, l.up, x, observe);
-    activate(act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
-    parallel_rows(static_cast<std::int64_t>(m.data.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+    m = apply_linear(compute, w, l.gate, x, observe);
+    const Matrix up = apply_linear(compute, w, l.up, x, observe);
+    activate(compute, act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
+    parallel_rows(compute, static_cast<std::int64_t>(m.data.size()), 1, [&](std::int64_t begin, std::int64_t end) {
       for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) m.data[i] *= up.data[i];
     });
   } else {
-    m = apply_linear(w, l.up, x, observe);
-    activate(act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
+    m = apply_linear(compute, w, l.up, x, observe);
+    activate(compute, act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
   }
-  return apply_linear(w, l.down, m, observe);
+  return apply_linear(compute, w, l.down, m, observe);
 }
 
 }  // namespace
 
-void block_forward(const ModelSpec &spec, const BlockWeights &w, Matrix &hidden, std::int64_t batch,
-                   std::int64_t seq, const LinearInputObserver &observe, KvCache *cache) {
+void block_forward(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, Matrix &hidden,
+                   std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe, KvCache *cache) {
   check_shapes(spec, w, hidden, batch, seq, cache);
   const BlockLayout &l = spec.arch->block_layout;
   const NormWeights &attn_norm = w.norm(l.attn_norm);
@@ -92,15 +93,15 @@ void block_forward(const ModelSpec &spec, const BlockWeights &w, Matrix &hidden,
   // Pre-norm (all but post-norm OPTs): x + f(norm(x)). Post-norm: norm(x + f(x)).
   if (spec.norm_before) {
     Matrix normed;
-    norm_rows(spec, hidden, attn_norm, normed);
-    add_in_place(hidden, self_attention(spec, w, normed, batch, seq, observe, cache));
-    norm_rows(spec, hidden, mlp_norm, normed);
-    add_in_place(hidden, mlp(spec, w, normed, observe));
+    norm_rows(compute, spec, hidden, attn_norm, normed);
+    add_in_place(compute, hidden, self_attention(compute, spec, w, normed, batch, seq, observe, cache));
+    norm_rows(compute, spec, hidden, mlp_norm, normed);
+    add_in_place(compute, hidden, mlp(compute, spec, w, normed, observe));
   } else {
-    add_in_place(hidden, self_attention(spec, w, hidden, batch, seq, observe, cache));
-    norm_rows(spec, hidden, attn_norm, hidden);
-    add_in_place(hidden, mlp(spec, w, hidden, observe));
-    norm_rows(spec, hidden, mlp_norm, hidden);
+    add_in_place(compute, hidden, self_attention(compute, spec, w, hidden, batch, seq, observe, cache));
+    norm_rows(compute, spec, hidden, attn_norm, hidden);
+    add_in_place(compute, hidden, mlp(compute, spec, w, hidden, observe));
+    norm_rows(compute, spec, hidden, mlp_norm, hidden);
   }
 }
 

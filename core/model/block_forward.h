@@ -7,7 +7,7 @@
 //   Matrix hidden = embed(spec, globals, ids, batch, seq);   // or the previous block's output
 //   for each layer:
 //     BlockWeights w = load_block_weights(spec, checkpoint, layer);
-//     block_forward(spec, w, hidden, batch, seq, [&](name, input) {
+//     block_forward(compute, spec, w, hidden, batch, seq, [&](name, input) {
 //       on the first member of a sequential group: quantize the group's linears
 //       from input's Hessian, replacing w.linear(member).weight by the result
 //     });   // hidden is now the quantized block's output, the next block's input
@@ -20,6 +20,7 @@
 #include <functional>
 #include <string_view>
 
+#include "core/cpu/compute.h"
 #include "core/model/block_weights.h"
 #include "core/model/kv_cache.h"
 #include "core/model/model_config.h"
@@ -43,8 +44,10 @@ using LinearInputObserver = std::function<void(std::string_view sublayer, const 
 // and values are appended. Throws Error(InvalidArgument) for shapes that do
 // not match the spec or the cache, Error(Unsupported) for an activation
 // function we do not implement. Not thread-safe on the same `hidden`/cache;
-// weights are only read.
-void block_forward(const ModelSpec &spec, const BlockWeights &w, Matrix &hidden, std::int64_t batch,
-                   std::int64_t seq, const LinearInputObserver &observe = {}, KvCache *cache = nullptr);
+// weights are only read. Runs on `compute`'s pool (the observer is called on
+// the calling thread).
+void block_forward(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, Matrix &hidden,
+                   std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe = {},
+                   KvCache *cache = nullptr);
 
 }  // namespace gptq::model

@@ -1,10 +1,9 @@
 #include "core/model/cpu_ops.h"
 
-#include <cblas.h>
-
 #include <cmath>
 #include <string>
 
+#include "core/cpu/parallel_blas.h"
 #include "core/cpu/row_chunks.h"
 #include "core/error.h"
 
@@ -36,7 +35,7 @@ void activate_range(Activation a, float *x, std::int64_t begin, std::int64_t end
 
 }  // namespace
 
-Matrix linear(const Matrix &x, const LinearWeights &w, std::string_view what) {
+Matrix linear(const Compute &compute, const Matrix &x, const LinearWeights &w, std::string_view what) {
   if (static_cast<std::int64_t>(w.weight.size()) != w.out_features * w.in_features)
     fail(Status::InvalidArgument, std::string(what) + ": weight has " + std::to_string(w.weight.size()) +
                                       " elements, expected " + std::to_string(w.out_features) + " x " +
@@ -44,23 +43,21 @@ Matrix linear(const Matrix &x, const LinearWeights &w, std::string_view what) {
   if (!w.bias.empty() && static_cast<std::int64_t>(w.bias.size()) != w.out_features)
     fail(Status::InvalidArgument, std::string(what) + ": bias has " + std::to_string(w.bias.size()) +
                                       " elements, expected " + std::to_string(w.out_features));
-  return linear(x, w.weight.data(), w.out_features, w.in_features, w.bias.empty() ? nullptr : w.bias.data(),
-                what);
+  return linear(compute, x, w.weight.data(), w.out_features, w.in_features,
+                w.bias.empty() ? nullptr : w.bias.data(), what);
 }
 
-Matrix linear(const Matrix &x, const float *weight, std::int64_t out_features, std::int64_t in_features,
-              const float *bias, std::string_view what) {
+Matrix linear(const Compute &compute, const Matrix &x, const float *weight, std::int64_t out_features,
+              std::int64_t in_features, const float *bias, std::string_view what) {
   if (x.cols != in_features)
     fail(Status::InvalidArgument, std::string(what) + ": input has " + std::to_string(x.cols) +
                                       " columns, the layer takes " + std::to_string(in_features));
   Matrix y(x.rows, out_features);
   if (x.rows == 0) return y;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<blasint>(x.rows),
-              static_cast<blasint>(out_features), static_cast<blasint>(in_features), 1.0f, x.data.data(),
-              static_cast<blasint>(x.cols), weight, static_cast<blasint>(in_features), 0.0f, y.data.data(),
-              static_cast<blasint>(y.cols));
+  parallel_gemm(compute, Trans::No, Trans::Yes, x.rows, out_features, in_features, 1.0f, x.data.data(), x.cols,
+                weight, in_features, 0.0f, y.data.data(), y.cols);
   if (bias) {
-    parallel_rows(y.rows, y.cols, [&](std::int64_t r0, std::int64_t r1) {
+    parallel_rows(compute, y.rows, y.cols, [&](std::int64_t r0, std::int64_t r1) {
       for (std::int64_t r = r0; r < r1; ++r) {
         float *row = y.row(r);
         for (std::int64_t c = 0; c < y.cols; ++c) row[c] += bias[c];
@@ -70,11 +67,11 @@ Matrix linear(const Matrix &x, const float *weight, std::int64_t out_features, s
   return y;
 }
 
-void norm_rows(const ModelSpec &spec, const Matrix &x, const NormWeights &w, Matrix &out) {
+void norm_rows(const Compute &compute, const ModelSpec &spec, const Matrix &x, const NormWeights &w, Matrix &out) {
   if (&out != &x) out = Matrix(x.rows, x.cols);
   const std::int64_t n = x.cols;
   const double eps = spec.norm_eps;
-  parallel_rows(x.rows, n, [&](std::int64_t r0, std::int64_t r1) {
+  parallel_rows(compute, x.rows, n, [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t r = r0; r < r1; ++r) {
       const float *in = x.row(r);
       float *o = out.row(r);
@@ -111,16 +108,16 @@ Activation parse_activation(std::string_view name) {
                                 "' is not supported (silu, relu, gelu, gelu_new, gelu_pytorch_tanh)");
 }
 
-void activate(Activation a, float *x, std::int64_t n) {
-  parallel_rows(n, 1, [&](std::int64_t begin, std::int64_t end) { activate_range(a, x, begin, end); });
+void activate(const Compute &compute, Activation a, float *x, std::int64_t n) {
+  parallel_rows(compute, n, 1, [&](std::int64_t begin, std::int64_t end) { activate_range(a, x, begin, end); });
 }
 
-void add_in_place(Matrix &x, const Matrix &y) {
+void add_in_place(const Compute &compute, Matrix &x, const Matrix &y) {
   if (x.rows != y.rows || x.cols != y.cols)
     fail(Status::InvalidArgument, "adding a " + std::to_string(y.rows) + "x" + std::to_string(y.cols) +
                                       " matrix to a " + std::to_string(x.rows) + "x" +
                                       std::to_string(x.cols) + " one");
-  parallel_rows(static_cast<std::int64_t>(x.data.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+  parallel_rows(compute, static_cast<std::int64_t>(x.data.size()), 1, [&](std::int64_t begin, std::int64_t end) {
     for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) x.data[i] += y.data[i];
   });
 }

@@ -9,8 +9,8 @@
 
 namespace gptq::model {
 
-Matrix embed(const ModelSpec &spec, const GlobalWeights &g, std::span<const std::int32_t> ids,
-             std::int64_t batch, std::int64_t seq, std::int64_t past) {
+Matrix embed(const Compute &compute, const ModelSpec &spec, const GlobalWeights &g,
+             std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq, std::int64_t past) {
   if (batch <= 0 || seq <= 0 || static_cast<std::int64_t>(ids.size()) != batch * seq)
     fail(Status::InvalidArgument, "embed: " + std::to_string(ids.size()) + " ids for batch " +
                                       std::to_string(batch) + " x seq " + std::to_string(seq));
@@ -26,7 +26,7 @@ Matrix embed(const ModelSpec &spec, const GlobalWeights &g, std::span<const std:
   if (past + seq > context_length(spec))
     fail(Status::InvalidArgument, "positions up to " + std::to_string(past + seq) + " exceed the model's context of " +
                                       context_text(spec));
-  if (!g.project_in.weight.empty()) x = linear(x, g.project_in, "project_in");
+  if (!g.project_in.weight.empty()) x = linear(compute, x, g.project_in, "project_in");
   if (spec.positions == PositionKind::Learned) {
     const std::int64_t hidden = spec.hidden_size;
     for (std::int64_t r = 0; r < x.rows; ++r) {
@@ -38,12 +38,12 @@ Matrix embed(const ModelSpec &spec, const GlobalWeights &g, std::span<const std:
   return x;
 }
 
-Matrix logits(const ModelSpec &spec, const GlobalWeights &g, const Matrix &hidden) {
+Matrix logits(const Compute &compute, const ModelSpec &spec, const GlobalWeights &g, const Matrix &hidden) {
   Matrix h = hidden;
-  if (!g.final_norm.weight.empty()) norm_rows(spec, h, g.final_norm, h);
-  if (!g.project_out.weight.empty()) h = linear(h, g.project_out, "project_out");
-  if (!g.lm_head.weight.empty()) return linear(h, g.lm_head, "lm_head");
-  return linear(h, g.embed_tokens.data(), spec.vocab_size, spec.word_embed_proj_dim, nullptr,
+  if (!g.final_norm.weight.empty()) norm_rows(compute, spec, h, g.final_norm, h);
+  if (!g.project_out.weight.empty()) h = linear(compute, h, g.project_out, "project_out");
+  if (!g.lm_head.weight.empty()) return linear(compute, h, g.lm_head, "lm_head");
+  return linear(compute, h, g.embed_tokens.data(), spec.vocab_size, spec.word_embed_proj_dim, nullptr,
                 "lm_head (tied to embed_tokens)");
 }
 
@@ -59,16 +59,19 @@ KvCache Forward::make_cache(std::int64_t batch, std::int64_t capacity) const {
   return KvCache(spec_.num_layers, batch, spec_.num_kv_heads * spec_.head_dim, capacity);
 }
 
-Matrix Forward::run(std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq, KvCache *cache,
-                    bool last_only) const {
+Matrix Forward::run(const Compute &compute, std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
+                    KvCache *cache, bool last_only) const {
   const std::int64_t past = cache ? cache->length(0) : 0;
-  Matrix hidden = embed(spec_, globals_, ids, batch, seq, past);
-  for (const BlockWeights &w : blocks_) block_forward(spec_, w, hidden, batch, seq, {}, cache);
-  if (!last_only) return logits(spec_, globals_, hidden);
+  Matrix hidden = embed(compute, spec_, globals_, ids, batch, seq, past);
+  for (std::size_t i = 0; i < blocks_.size(); ++i) {
+    block_forward(compute, spec_, blocks_[i], hidden, batch, seq, {}, cache);
+    compute.progress(static_cast<double>(i + 1) / static_cast<double>(blocks_.size() + 1));
+  }
+  if (!last_only) return logits(compute, spec_, globals_, hidden);
   Matrix last(batch, hidden.cols);
   for (std::int64_t b = 0; b < batch; ++b)
     std::copy_n(hidden.row(b * seq + seq - 1), hidden.cols, last.row(b));
-  return logits(spec_, globals_, last);
+  return logits(compute, spec_, globals_, last);
 }
 
 }  // namespace gptq::model

@@ -24,12 +24,12 @@ namespace gptq::model {
 // sequence-major), each sequence at positions past .. past + seq - 1. Throws
 // Error(InvalidArgument) for an id outside [0, vocab_size) (naming it and its
 // index) or positions past the model's context (core/model/context_length.h).
-Matrix embed(const ModelSpec &spec, const GlobalWeights &g, std::span<const std::int32_t> ids,
-             std::int64_t batch, std::int64_t seq, std::int64_t past = 0);
+Matrix embed(const Compute &compute, const ModelSpec &spec, const GlobalWeights &g,
+             std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq, std::int64_t past = 0);
 
 // Logits [rows, vocab_size] of the last block's output rows: final norm (when
 // the model has one), OPT's project_out, then lm_head.
-Matrix logits(const ModelSpec &spec, const GlobalWeights &g, const Matrix &hidden);
+Matrix logits(const Compute &compute, const ModelSpec &spec, const GlobalWeights &g, const Matrix &hidden);
 
 class Forward {
  public:
@@ -48,8 +48,9 @@ class Forward {
   // every row ([batch * seq, vocab]), or with last_only of each sequence's last
   // row ([batch, vocab]). With a cache, the sequences continue after what it
   // holds and it is extended. Read-only on the weights: several threads may
-  // run one Forward at once, each with its own cache.
-  Matrix run(std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
+  // run one Forward at once, each with its own cache. Runs on `compute`'s
+  // pool; progress (blocks done) goes to its current range.
+  Matrix run(const Compute &compute, std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
              KvCache *cache = nullptr, bool last_only = false) const;
 
  private:

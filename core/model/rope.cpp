@@ -67,10 +67,10 @@ std::vector<float> rope_inv_freq(const RopeConfig &rope, std::int64_t head_dim,
   fail(Status::Internal, "unknown rope type");
 }
 
-void apply_rope(float *x, std::int64_t rows, std::int64_t heads, std::int64_t head_dim,
+void apply_rope(const Compute &compute, float *x, std::int64_t rows, std::int64_t heads, std::int64_t head_dim,
                 std::span<const std::int64_t> positions, std::span<const float> inv_freq) {
   const std::int64_t half = head_dim / 2;
-  parallel_rows(rows, heads * head_dim, [&](std::int64_t r0, std::int64_t r1) {
+  parallel_rows(compute, rows, heads * head_dim, [&](std::int64_t r0, std::int64_t r1) {
     std::vector<float> cos(static_cast<std::size_t>(half)), sin(static_cast<std::size_t>(half));
     for (std::int64_t r = r0; r < r1; ++r) {
       const auto pos = static_cast<float>(positions[static_cast<std::size_t>(r)]);

@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "core/cpu/compute.h"
 #include "core/model/model_config.h"
 
 namespace gptq::model {
@@ -20,8 +21,8 @@ std::vector<float> rope_inv_freq(const RopeConfig &rope, std::int64_t head_dim,
                                  std::int64_t max_position_embeddings, std::int64_t seq_len);
 
 // Rotates, in place, every head of every row of x ([rows, heads * head_dim]);
-// row r is at position positions[r].
-void apply_rope(float *x, std::int64_t rows, std::int64_t heads, std::int64_t head_dim,
+// row r is at position positions[r]. Rows in chunks on the pool.
+void apply_rope(const Compute &compute, float *x, std::int64_t rows, std::int64_t heads, std::int64_t head_dim,
                 std::span<const std::int64_t> positions, std::span<const float> inv_freq);
 
 }  // namespace gptq::model

@@ -5,7 +5,6 @@
 #include <limits>
 #include <vector>
 
-#include "core/cpu/cpu_backend.h"
 #include "core/cpu/row_chunks.h"
 #include "core/tensor/finite_scan.h"
 
@@ -16,10 +15,10 @@ constexpr std::int64_t kSlice = 1 << 20;  // elements per task: below, one threa
 
 }  // namespace
 
-std::optional<std::size_t> first_non_finite(const float *x, std::size_t n, int threads) {
+std::optional<std::size_t> first_non_finite(const Compute &compute, const float *x, std::size_t n) {
   const auto slices = static_cast<std::int64_t>((n + kSlice - 1) / kSlice);
   std::vector<std::size_t> found(static_cast<std::size_t>(slices), std::numeric_limits<std::size_t>::max());
-  for_row_chunks(slices, 1, resolve_cpu_threads(threads), [&](std::int64_t s0, std::int64_t s1) {
+  for_row_chunks(compute, slices, 1, [&](std::int64_t s0, std::int64_t s1) {
     for (std::int64_t s = s0; s < s1; ++s) {
       const auto begin = static_cast<std::size_t>(s) * kSlice;
       const std::size_t end = std::min(n, begin + kSlice);

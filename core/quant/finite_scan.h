@@ -10,10 +10,11 @@
 #include <cstddef>
 #include <optional>
 
+#include "core/cpu/compute.h"
+
 namespace gptq::quant {
 
-// The index of the first non-finite element of x[0, n), or nullopt. threads:
-// 0 = one per core.
-std::optional<std::size_t> first_non_finite(const float *x, std::size_t n, int threads);
+// The index of the first non-finite element of x[0, n), or nullopt.
+std::optional<std::size_t> first_non_finite(const Compute &compute, const float *x, std::size_t n);
 
 }  // namespace gptq::quant

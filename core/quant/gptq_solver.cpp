@@ -1,22 +1,23 @@
 #include "core/quant/gptq_solver.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <memory>
 #include <numeric>
 #include <vector>
 
+#include "core/cpu/parallel_blas.h"
+#include "core/cpu/row_chunks.h"
 #include "core/quant/inverse_cholesky.h"
 #include "core/quant/quant_grid.h"
-#include "core/cpu/cpu_backend.h"
-#include "core/cpu/row_chunks.h"
+#include "core/quant/work_estimate.h"
 
 namespace gptq::quant {
 namespace {
 
 using Index = std::int64_t;
-constexpr Index kRowChunk = 256;  // output rows per task: a 128-column block slice is 128 KiB
+// Output rows per task: a 128-column block slice is 128 KiB. Fixed, so the
+// lazy update's products (one per chunk) do not depend on the thread count.
+constexpr Index kRowChunk = 256;
 
 std::size_t at(Index i) { return static_cast<std::size_t>(i); }
 
@@ -24,12 +25,20 @@ constexpr Index kTile = 32;  // square tiles of the transposes: 32 rows of 32 fl
 
 // dst[c][r] = src[r][c] for a rows x cols source, in tiles for cache reuse,
 // bands of destination rows on the threads.
-void transpose(const float *src, Index rows, Index cols, float *dst, int threads) {
-  for_row_chunks(cols, 8 * kTile, threads, [&](Index c_begin, Index c_end) {
+void transpose(const Compute &compute, const float *src, Index rows, Index cols, float *dst) {
+  for_row_chunks(compute, cols, 8 * kTile, [&](Index c_begin, Index c_end) {
     for (Index r0 = 0; r0 < rows; r0 += kTile)
       for (Index c0 = c_begin; c0 < c_end; c0 += kTile)
         for (Index r = r0; r < std::min(rows, r0 + kTile); ++r)
           for (Index c = c0; c < std::min(c_end, c0 + kTile); ++c) dst[c * rows + r] = src[r * cols + c];
+  });
+}
+
+// fit_grid of every row, in row chunks on the pool (rows are independent).
+void fit_grid_rows(const Compute &compute, const float *xt, Index count, Index rows, const QuantOptions &opt,
+                   float *scale, float *zero) {
+  for_row_chunks(compute, rows, kRowChunk, [&](Index r0, Index r1) {
+    fit_grid(xt + r0, count, r1 - r0, rows, opt, scale + r0, zero + r0);
   });
 }
 
@@ -112,13 +121,18 @@ void solve_block_rows(SolveState &s, Index i1, Index i2, Index r0, Index r1, dou
       for (Index r = 0; r < width; ++r) dst[r] -= c * e[r];
     }
   }
+  if (i2 < s.k) {
+    // Lazy batch update of these rows: W[i2:, r0:r1] -= U[i1:i2, i2:]^T *
+    // Err[:, r0:r1] (solve order), one single-threaded product per chunk.
+    serial_gemm(Trans::Yes, Trans::No, s.k - i2, width, i2 - i1, -1.0f, &s.u[at(i1 * s.k + i2)], s.k,
+                   &s.err[at(r0)], s.n, 1.0f, &s.wt[at(i2 * s.n + r0)], s.n);
+  }
 }
 
 }  // namespace
 
-QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, const QuantOptions &opt,
-                       std::string_view layer, int threads) {
-  threads = resolve_cpu_threads(threads);
+QuantResult gptq_solve(const Compute &compute, const float *w, Index rows, Index cols, const float *h,
+                       const QuantOptions &opt, std::string_view layer) {
   SolveState s;
   s.n = rows;
   s.k = cols;
@@ -129,19 +143,23 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
   s.maxq = grid_maxq(opt.bits);
   const Index groups = s.grouped ? cols / s.group : 1;
   const Index kn = rows * cols;
+  // Progress: the factorization's share of the estimated work, then the blocks'.
+  const SolveWork work = solve_work(cols, rows);
+  const double factor_share =
+      static_cast<double>(work.factor) / static_cast<double>(std::max<std::uint64_t>(1, work.factor + work.blocks));
 
   s.wt = std::make_unique_for_overwrite<float[]>(at(kn));
-  transpose(w, rows, cols, s.wt.get(), threads);
+  transpose(compute, w, rows, cols, s.wt.get());
   s.scale.assign(at(groups * rows), 0.0f);
   s.zero.assign(at(groups * rows), 0.0f);
   // Per-channel grids are fitted on W as given, before dead inputs are zeroed
   // (as the reference does); static groups after.
-  if (!s.grouped) fit_grid(s.wt.get(), cols, rows, rows, opt, s.scale.data(), s.zero.data());
+  if (!s.grouped) fit_grid_rows(compute, s.wt.get(), cols, rows, opt, s.scale.data(), s.zero.data());
 
   // Dead inputs never vary: their weights cannot matter, zero them; a unit
   // diagonal keeps H invertible.
   auto hm = std::make_unique_for_overwrite<float[]>(at(cols * cols));
-  for_row_chunks(cols, 8 * kTile, threads,
+  for_row_chunks(compute, cols, 8 * kTile,
                  [&](Index i0, Index i1) { std::copy(h + i0 * cols, h + i1 * cols, &hm[at(i0 * cols)]); });
   for (Index j = 0; j < cols; ++j) {
     if (hm[at(j * cols + j)] == 0.0f) {
@@ -151,8 +169,8 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
   }
   if (s.static_groups) {
     for (Index g = 0; g < groups; ++g)
-      fit_grid(&s.wt[at(g * s.group * rows)], s.group, rows, rows, opt, &s.scale[at(g * rows)],
-               &s.zero[at(g * rows)]);
+      fit_grid_rows(compute, &s.wt[at(g * s.group * rows)], s.group, rows, opt, &s.scale[at(g * rows)],
+                    &s.zero[at(g * rows)]);
   }
 
   s.perm.resize(at(cols));
@@ -163,7 +181,7 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
     });
     auto pw = std::make_unique_for_overwrite<float[]>(at(kn));
     auto ph = std::make_unique_for_overwrite<float[]>(at(cols * cols));
-    for_row_chunks(cols, 8 * kTile, threads, [&](Index i0, Index i1) {
+    for_row_chunks(compute, cols, 8 * kTile, [&](Index i0, Index i1) {
       for (Index i = i0; i < i1; ++i) {
         const Index pi = s.perm[at(i)];
         std::copy_n(&s.wt[at(pi * rows)], rows, &pw[at(i * rows)]);
@@ -176,7 +194,10 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
 
   s.u = std::make_unique_for_overwrite<float[]>(at(cols * cols));
   QuantResult res;
-  res.damp_percent = damped_inverse_upper_cholesky(hm.get(), cols, opt, layer, s.u.get(), threads);
+  {
+    const auto part = compute.part(0.0, factor_share);
+    res.damp_percent = damped_inverse_upper_cholesky(compute, hm.get(), cols, opt, layer, s.u.get());
+  }
   hm.reset();
 
   const Index block = std::min<Index>(opt.block_size, cols);
@@ -184,17 +205,16 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
   s.q = std::make_unique_for_overwrite<std::uint8_t[]>(at(kn));
   const Index chunks = (rows + kRowChunk - 1) / kRowChunk;
   s.loss.assign(at(chunks), 0.0);
-  for (Index i1 = 0; i1 < cols; i1 += block) {
-    const Index i2 = std::min(cols, i1 + block);
-    for_row_chunks(rows, kRowChunk, threads, [&](Index r0, Index r1) {
-      solve_block_rows(s, i1, i2, r0, r1, s.loss[at(r0 / kRowChunk)]);
-    });
-    if (i2 < cols) {
-      // Lazy batch update: W[i2:, :] -= U[i1:i2, i2:]^T * Err (solve order).
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<blasint>(cols - i2),
-                  static_cast<blasint>(rows), static_cast<blasint>(i2 - i1), -1.0f, &s.u[at(i1 * cols + i2)],
-                  static_cast<blasint>(cols), s.err.data(), static_cast<blasint>(rows), 1.0f,
-                  &s.wt[at(i2 * rows)], static_cast<blasint>(rows));
+  {
+    const auto part = compute.part(factor_share, 1.0);
+    for (Index i1 = 0; i1 < cols; i1 += block) {
+      const Index i2 = std::min(cols, i1 + block);
+      for_row_chunks(compute, rows, kRowChunk, [&](Index r0, Index r1) {
+        solve_block_rows(s, i1, i2, r0, r1, s.loss[at(r0 / kRowChunk)]);
+      });
+      // The blocks' work shrinks with the columns left (the lazy update).
+      const double left = static_cast<double>(cols - i2) / static_cast<double>(cols);
+      compute.progress(1.0 - left * left);
     }
   }
 
@@ -217,7 +237,7 @@ QuantResult gptq_solve(const float *w, Index rows, Index cols, const float *h, c
   // output rows on the threads.
   res.codes.resize(at(kn));
   res.dequant.resize(at(kn));
-  for_row_chunks(rows, 2 * kTile, threads, [&](Index r0, Index r1) {
+  for_row_chunks(compute, rows, 2 * kTile, [&](Index r0, Index r1) {
     for (Index i0 = 0; i0 < cols; i0 += kTile) {
       for (Index r = r0; r < r1; ++r) {
         for (Index i = i0; i < std::min(cols, i0 + kTile); ++i) {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/cpu/compute.h"
 #include "core/quant/quant_options.h"
 #include "core/quant/quant_result.h"
 
@@ -27,9 +28,13 @@ namespace gptq::quant {
 
 // w: [rows][cols] row-major (HF nn.Linear weight); h: [cols][cols] symmetric.
 // Inputs are assumed valid (see quantize_matrix.h for the checked entry).
-// threads: 0 = one per core. Throws Status::Numerical naming `layer` when H
-// cannot be factored with any allowed damping.
-QuantResult gptq_solve(const float *w, std::int64_t rows, std::int64_t cols, const float *h,
-                       const QuantOptions &opt, std::string_view layer, int threads = 0);
+// Runs on `compute`'s pool: each block's columns are solved in chunks of
+// output rows, each chunk with its own lazy update, so the result does not
+// depend on the thread count; progress goes to the compute's current range
+// (the factorization's share of solve_work, then the blocks'). Throws
+// Status::Numerical naming `layer` when H cannot be factored with any allowed
+// damping.
+QuantResult gptq_solve(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
+                       const float *h, const QuantOptions &opt, std::string_view layer);
 
 }  // namespace gptq::quant

@@ -1,30 +1,26 @@
 #include "core/quant/inverse_cholesky.h"
 
-#include <lapacke.h>
-
 #include <algorithm>
 #include <atomic>
-#include <memory>
 #include <cmath>
+#include <memory>
 #include <sstream>
 #include <string>
-#include <vector>
 
-#include "core/error.h"
-#include "core/cpu/cpu_backend.h"
+#include "core/cpu/parallel_lapack.h"
 #include "core/cpu/row_chunks.h"
+#include "core/error.h"
 
 namespace gptq::quant {
 
-bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u, float damp, int threads) {
+bool inverse_upper_cholesky(const Compute &compute, const float *h, std::int64_t k, float *u, float damp) {
   const auto kk = static_cast<std::size_t>(k) * static_cast<std::size_t>(k);
   const auto uk = static_cast<std::size_t>(k);
-  threads = resolve_cpu_threads(threads);
   // a = J H J (symmetric, any major): the flat reversal of h, row by row on the
   // threads; the damped diagonal is rounded to float first, as a float H + damp
   // would be.
   auto a = std::make_unique_for_overwrite<double[]>(kk);
-  for_row_chunks(k, 256, threads, [&](std::int64_t r0, std::int64_t r1) {
+  for_row_chunks(compute, k, 256, [&](std::int64_t r0, std::int64_t r1) {
     for (auto i = static_cast<std::size_t>(r0); i < static_cast<std::size_t>(r1); ++i) {
       const float *src = h + i * uk;
       double *dst = a.get() + (kk - 1 - i * uk);  // walks backwards
@@ -32,13 +28,18 @@ bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u, float damp
       *(dst - i) = static_cast<double>(src[i] + damp);
     }
   });
-  const auto n = static_cast<lapack_int>(k);
-  if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'U', n, a.get(), n) != 0) return false;
-  if (LAPACKE_dtrtri(LAPACK_COL_MAJOR, 'U', 'N', n, a.get(), n) != 0) return false;
+  {
+    const auto part = compute.part(0.0, 0.5);
+    if (!parallel_potrf_upper(compute, k, a.get(), k)) return false;
+  }
+  {
+    const auto part = compute.part(0.5, 1.0);
+    if (!parallel_trtri_upper(compute, k, a.get(), k)) return false;
+  }
   // Upper part of u = reversed a; the strict lower part of a holds leftovers
   // of the input, so u's lower triangle is cleared instead.
   std::atomic<bool> ok{true};
-  for_row_chunks(k, 256, threads, [&](std::int64_t r0, std::int64_t r1) {
+  for_row_chunks(compute, k, 256, [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t i = r0; i < r1; ++i) {
       float *row = u + i * k;
       const double *src = a.get() + (kk - 1 - static_cast<std::size_t>(i * k));  // walks backwards
@@ -50,15 +51,15 @@ bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u, float damp
   return ok;
 }
 
-double damped_inverse_upper_cholesky(const float *h, std::int64_t k, const QuantOptions &opt,
-                                     std::string_view layer, float *u, int threads) {
+double damped_inverse_upper_cholesky(const Compute &compute, const float *h, std::int64_t k, const QuantOptions &opt,
+                                     std::string_view layer, float *u) {
   double mean = 0.0;
   for (std::int64_t i = 0; i < k; ++i) mean += h[i * k + i];
   const auto mean_diag = static_cast<float>(mean / static_cast<double>(k));
   double percent = opt.damp_percent;
   for (;;) {
     const float damp = static_cast<float>(percent) * mean_diag;
-    if (inverse_upper_cholesky(h, k, u, damp, threads)) return percent;
+    if (inverse_upper_cholesky(compute, h, k, u, damp)) return percent;
     const double next = percent + opt.damp_auto_increment;
     if (opt.damp_auto_increment <= 0.0f || next > kMaxDampPercent + 1e-9) {
       std::ostringstream msg;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/cpu/compute.h"
 #include "core/quant/quant_options.h"
 
 namespace gptq::quant {
@@ -28,14 +29,14 @@ namespace gptq::quant {
 // condition number of 1e4 (measured on the golden Hessians), enough to flip
 // codes and, through the error feedback, whole rows; in float64 the only
 // difference between implementations is that final rounding.
-// threads (0: one per core) run the conversions to and from float64; the
-// factorization runs on OpenBLAS's threads.
-bool inverse_upper_cholesky(const float *h, std::int64_t k, float *u, float damp = 0.0f, int threads = 0);
+// Everything runs on `compute`'s pool (core/cpu/parallel_lapack.h): the
+// result does not depend on the thread count.
+bool inverse_upper_cholesky(const Compute &compute, const float *h, std::int64_t k, float *u, float damp = 0.0f);
 
 // Calls inverse_upper_cholesky with damping, retrying with
 // more damping as described above. Returns the damp_percent used. Throws
 // Status::Numerical naming `layer` when no damping up to the limit works.
-double damped_inverse_upper_cholesky(const float *h, std::int64_t k, const QuantOptions &opt,
-                                     std::string_view layer, float *u, int threads = 0);
+double damped_inverse_upper_cholesky(const Compute &compute, const float *h, std::int64_t k, const QuantOptions &opt,
+                                     std::string_view layer, float *u);
 
 }  // namespace gptq::quant

@@ -7,10 +7,13 @@
 
 #include <cstdint>
 
+#include "core/cpu/compute.h"
+
 namespace gptq::quant {
 
-// w, w_hat: [rows][cols] row-major; hessian: [cols][cols].
-double layer_loss(const float *w, const float *w_hat, const float *hessian, std::int64_t rows,
-                  std::int64_t cols);
+// w, w_hat: [rows][cols] row-major; hessian: [cols][cols]. Chunks of rows on
+// the pool, their sums added in chunk order.
+double layer_loss(const Compute &compute, const float *w, const float *w_hat, const float *hessian,
+                  std::int64_t rows, std::int64_t cols);
 
 }  // namespace gptq::quant

@@ -23,11 +23,11 @@ void check_shape(std::int64_t rows, std::int64_t cols, std::string_view layer) {
 }
 
 // First non-finite element of a rows x cols matrix, reported by position.
-void check_finite(const float *m, std::int64_t rows, std::int64_t cols, const char *name, std::string_view layer,
-                  int threads) {
+void check_finite(const Compute &compute, const float *m, std::int64_t rows, std::int64_t cols, const char *name,
+                  std::string_view layer) {
   if (m == nullptr) invalid(layer, std::string(name) + " is null");
   const auto n = static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols);
-  if (const auto bad = first_non_finite(m, n, threads)) {
+  if (const auto bad = first_non_finite(compute, m, n)) {
     const auto c = static_cast<std::size_t>(cols);
     std::ostringstream what;
     what << name << "[" << *bad / c << "][" << *bad % c << "] is " << m[*bad] << " (must be finite)";
@@ -60,21 +60,21 @@ void validate_options(const QuantOptions &opt, std::int64_t cols, std::string_vi
   }
 }
 
-QuantResult quantize_matrix(const float *w, std::int64_t rows, std::int64_t cols, const float *hessian,
-                            const QuantOptions &opt, std::string_view layer, int threads) {
+QuantResult quantize_matrix(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
+                            const float *hessian, const QuantOptions &opt, std::string_view layer) {
   check_shape(rows, cols, layer);
   validate_options(opt, cols, layer);
-  check_finite(w, rows, cols, "weight", layer, threads);
-  check_finite(hessian, cols, cols, "hessian", layer, threads);
-  return gptq_solve(w, rows, cols, hessian, opt, layer, threads);
+  check_finite(compute, w, rows, cols, "weight", layer);
+  check_finite(compute, hessian, cols, cols, "hessian", layer);
+  return gptq_solve(compute, w, rows, cols, hessian, opt, layer);
 }
 
-QuantResult rtn_matrix(const float *w, std::int64_t rows, std::int64_t cols, const QuantOptions &opt,
-                       std::string_view layer) {
+QuantResult rtn_matrix(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
+                       const QuantOptions &opt, std::string_view layer) {
   check_shape(rows, cols, layer);
   validate_options(opt, cols, layer);
-  check_finite(w, rows, cols, "weight", layer, 0);
-  return rtn_quantize(w, rows, cols, opt);
+  check_finite(compute, w, rows, cols, "weight", layer);
+  return rtn_quantize(compute, w, rows, cols, opt);
 }
 
 }  // namespace gptq::quant

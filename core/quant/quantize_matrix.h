@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/cpu/compute.h"
 #include "core/quant/quant_options.h"
 #include "core/quant/quant_result.h"
 
@@ -20,13 +21,13 @@ void validate_options(const QuantOptions &opt, std::int64_t cols, std::string_vi
 // GPTQ: w [rows][cols] row-major (HF nn.Linear weight), hessian [cols][cols]
 // (e.g. HessianAccumulator::hessian()). Rejects non-positive sizes, null
 // pointers, NaN/Inf in w or hessian, bad options (InvalidArgument), and an H
-// no allowed damping makes positive definite (Numerical). threads: 0 = one
-// per core.
-QuantResult quantize_matrix(const float *w, std::int64_t rows, std::int64_t cols, const float *hessian,
-                            const QuantOptions &opt, std::string_view layer = "matrix", int threads = 0);
+// no allowed damping makes positive definite (Numerical). Runs on `compute`
+// (the result does not depend on its thread count).
+QuantResult quantize_matrix(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
+                            const float *hessian, const QuantOptions &opt, std::string_view layer = "matrix");
 
 // Round-to-nearest on the same grid, same checks (no Hessian).
-QuantResult rtn_matrix(const float *w, std::int64_t rows, std::int64_t cols, const QuantOptions &opt,
-                       std::string_view layer = "matrix");
+QuantResult rtn_matrix(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
+                       const QuantOptions &opt, std::string_view layer = "matrix");
 
 }  // namespace gptq::quant

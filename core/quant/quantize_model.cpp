@@ -19,6 +19,7 @@
 #include "core/quant/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
 #include "core/quant/quantize_report.h"
+#include "core/quant/quantize_work.h"
 
 namespace gptq::quant {
 namespace {
@@ -64,7 +65,7 @@ io::GptqCheckpointOptions writer_options(const QuantizeModelOptions &options, Lo
 // What the pipeline knows of a sequential group's input during a block's run.
 struct GroupInput {
   const Matrix *seen = nullptr;                  // the input its first member ran on
-  std::optional<HessianAccumulator> hessian;     // kept until the group is quantized
+  std::optional<std::vector<float>> hessian;     // kept until the group is quantized
 };
 
 }  // namespace
@@ -74,30 +75,31 @@ namespace {
 // Round-to-nearest of every linear layer, straight from the weights: no
 // calibration, no forward pass, columns in order.
 schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const schema::QuantizeConfigT &config,
-                                           io::GptqCheckpointWriter &writer, const Progress &progress,
-                                           Clock::time_point t_start) {
+                                           io::GptqCheckpointWriter &writer, ThreadPool &pool,
+                                           const Progress &progress, Clock::time_point t_start) {
   const model::ModelSpec &spec = source.spec();
   const QuantOptions opt = quant_options(config);
   const CheckpointFormat format = checkpoint_format(config);
   const std::vector<std::string> names = all_sublayers(spec);
-  const std::uint64_t total = names.size() * static_cast<std::uint64_t>(spec.num_layers);
-  std::uint64_t done = 0;
+  const QuantizeWork work(spec, config, 0, 0);
+  ProgressMeter meter(progress, "quantize", work.total());
+  const Compute compute(pool, &meter);
   schema::QuantizeReportT report = start_report(config, "cpu");
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     for (const auto &name : names) {
-      progress.report("quantize", done++, total);
       const std::string full = prefix + name;
       if (is_module_skipped(config, full)) continue;
+      meter.begin_step(work.rtn(layer, name));
       const model::LinearWeights &lin = block.linear(name);
       const auto t0 = Clock::now();
-      QuantResult r = rtn_matrix(lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+      QuantResult r = rtn_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
       add_layer_report(report, full, r, seconds_since(t0), std::nullopt).loss = -1.0;
       writer.add_quantized(full, pack_gptq(r, format));
+      meter.end_step();
     }
   }
-  progress.report("quantize", done, total);
   writer.finish(progress);
   finish_report(report, seconds_since(t_start));
   return report;
@@ -107,8 +109,8 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
 
 schema::QuantizeReportT quantize_model(const model::Model &source, const schema::QuantizeConfigT &config,
                                        const std::filesystem::path &out_dir,
-                                       const QuantizeModelOptions &options, const Progress &progress,
-                                       Logger &log) {
+                                       const QuantizeModelOptions &options, ThreadPool &pool,
+                                       const Progress &progress, Logger &log) {
   const auto t_start = Clock::now();
   const model::ModelSpec &spec = source.spec();
   if (spec.quantization)
@@ -122,7 +124,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     rtn_config.desc_act = false;
     rtn_config.static_groups = false;
     io::GptqCheckpointWriter writer(source, rtn_config, out_dir, writer_options(options, log));
-    return quantize_model_rtn(source, rtn_config, writer, progress, t_start);
+    return quantize_model_rtn(source, rtn_config, writer, pool, progress, t_start);
   }
   const QuantOptions opt = quant_options(config);
   const CheckpointFormat format = checkpoint_format(config);
@@ -142,18 +144,16 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     auto w = calib.window(i);
     ids.insert(ids.end(), w.begin(), w.end());
   }
+  const QuantizeWork work(spec, config, batch, seq);
+  ProgressMeter meter(progress, "quantize", work.total());
+  const Compute compute(pool, &meter);
   Matrix hidden;
   {
     const model::GlobalWeights globals = model::load_global_weights(spec, source.weights());
-    hidden = model::embed(spec, globals, ids, batch, seq);
+    hidden = model::embed(compute, spec, globals, ids, batch, seq);
   }
 
   const auto &groups = spec.arch->sequential_groups;
-  std::uint64_t total = 0;
-  for (const auto &g : groups) total += g.size();
-  total *= static_cast<std::uint64_t>(spec.num_layers);
-  std::uint64_t done = 0;
-  progress.report("quantize", done, total);
 
   schema::QuantizeReportT report = start_report(config, "cpu");
   // The report says what was used: seqlen 0 became a length, and token ids
@@ -166,32 +166,54 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     // Quantizes the members of group g from the Hessian of their shared input
     // and puts the dequantized weights in place.
-    auto quantize_group = [&](std::size_t g, const HessianAccumulator &hessian) {
-      const std::vector<float> h = hessian.hessian();
+    auto quantize_group = [&](std::size_t g, const std::vector<float> &h) {
       for (std::string_view name : groups[g]) {
         const std::string full = prefix + std::string(name);
-        progress.report("quantize", done, total);
-        if (is_module_skipped(config, full)) {
-          ++done;
-          continue;
-        }
+        if (is_module_skipped(config, full)) continue;
+        meter.begin_step(work.solve(layer, name));
         model::LinearWeights &lin = block.linear(name);
         const auto t0 = Clock::now();
-        QuantResult r = quantize_matrix(lin.weight.data(), lin.out_features, lin.in_features, h.data(),
-                                        opt, full, options.threads);
-        const double secs = seconds_since(t0);
         std::optional<double> rtn_loss;
+        QuantResult r;
+        {
+          // The solve's share of the step, then the RTN comparison's.
+          const auto part = compute.part(0.0, options.compare_rtn ? 0.9 : 1.0);
+          r = quantize_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, h.data(), opt, full);
+        }
+        const double secs = seconds_since(t0);
         if (options.compare_rtn) {
-          const QuantResult rtn = rtn_matrix(lin.weight.data(), lin.out_features, lin.in_features, opt, full);
-          rtn_loss = layer_loss(lin.weight.data(), rtn.dequant.data(), h.data(), lin.out_features,
+          const QuantResult rtn =
+              rtn_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+          rtn_loss = layer_loss(compute, lin.weight.data(), rtn.dequant.data(), h.data(), lin.out_features,
                                 lin.in_features);
         }
         add_layer_report(report, full, r, secs, rtn_loss);
         log.debug("quantize: " + full + " loss " + std::to_string(r.loss));
         writer.add_quantized(full, pack_gptq(r, format));
         lin.weight = std::move(r.dequant);
-        ++done;
+        meter.end_step();
       }
+    };
+    // The group's Hessian, as one progress step.
+    auto hessian_of = [&](std::size_t g, const Matrix &input) {
+      meter.begin_step(work.hessian(layer, g));
+      HessianAccumulator hessian(input.cols, opt.hessian_fp64);
+      hessian.add_batch(compute, input.data.data(), input.rows, batch);
+      std::vector<float> h = hessian.hessian(compute);
+      meter.end_step();
+      return h;
+    };
+    // The forward pass of the block is counted group by group: from a
+    // group's input to the next group's, the group's linears run (and, after
+    // the first group's, attention); each observer call ends one such step.
+    bool forward_step = false;
+    auto forward_step_ends = [&] {
+      if (forward_step) meter.end_step();
+      forward_step = false;
+    };
+    auto forward_step_starts = [&](std::size_t g) {
+      meter.begin_step(work.forward(g));
+      forward_step = true;
     };
     // The members of a group share one input (ArchitectureSpec), so its
     // Hessian is accumulated once, from the first member the block runs.
@@ -204,42 +226,44 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         return;
       }
       inputs[g].seen = &input;
-      if (group_skipped(config, prefix, groups[g])) {
-        done += groups[g].size();
-        return;
+      forward_step_ends();
+      if (!group_skipped(config, prefix, groups[g])) {
+        std::vector<float> h = hessian_of(g, input);
+        if (quantize_now) {
+          quantize_group(g, h);
+        } else {
+          inputs[g].hessian = std::move(h);
+        }
       }
-      HessianAccumulator hessian(input.cols, opt.hessian_fp64, options.threads);
-      hessian.add_batch(input.data.data(), input.rows, batch);
-      if (quantize_now) {
-        quantize_group(g, hessian);
-      } else {
-        inputs[g].hessian = std::move(hessian);
-      }
+      forward_step_starts(g);
     };
     if (config.true_sequential) {
       // One run of the block: each group is quantized the moment its input
       // reaches it, so its linears — and everything downstream — run with the
       // quantized weights of the groups before it, as the reference's run per
       // group computes them; the output is the quantized block's.
-      model::block_forward(spec, block, hidden, batch, seq,
+      model::block_forward(compute, spec, block, hidden, batch, seq,
                            [&](std::string_view name, const Matrix &input) { observe(name, input, true); });
+      forward_step_ends();
     } else {
       // Every group's input from the float block, then all quantized, then
       // the quantized block's output for the next block.
       Matrix scratch = hidden;
-      model::block_forward(spec, block, scratch, batch, seq,
+      model::block_forward(compute, spec, block, scratch, batch, seq,
                            [&](std::string_view name, const Matrix &input) { observe(name, input, false); });
+      forward_step_ends();
       scratch = Matrix();
       for (std::size_t g = 0; g < groups.size(); ++g) {
-        if (!inputs[g].hessian) continue;  // skipped: counted when seen
+        if (!inputs[g].hessian) continue;  // skipped
         quantize_group(g, *inputs[g].hessian);
         inputs[g].hessian.reset();
       }
-      model::block_forward(spec, block, hidden, batch, seq);
+      meter.begin_step(work.block_forward());
+      model::block_forward(compute, spec, block, hidden, batch, seq);
+      meter.end_step();
     }
     for (std::size_t g = 0; g < groups.size(); ++g)
       if (!inputs[g].seen) fail(Status::Internal, prefix + std::string(groups[g].front()) + " was never run");
-    progress.report("quantize", done, total);
   }
   writer.finish(progress);
   finish_report(report, seconds_since(t_start));

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "core/cpu/thread_pool.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "schema/gptq_generated.h"
@@ -29,21 +30,23 @@ struct QuantizeModelOptions {
   bool overwrite = false;
   // Also quantize each layer with RTN on the same inputs and report its loss.
   bool compare_rtn = false;
-  // CPU threads for the solver (0: one per core).
-  int threads = 0;
 };
 
 // Quantizes `source` (a float model) as `config` says and writes the GPTQ
-// checkpoint to out_dir, atomically. Before any work (GPTQ and RTN alike),
-// the source's files pass core/model/checkpoint_preflight.h. Progress: stage "quantize", one unit per
-// linear sublayer (done, total); a cancel stops within the sublayer being
-// solved and leaves nothing on disk. Returns the report (every layer's loss,
-// damping and seconds; totals; peak RSS). Throws on any failure, naming the
-// layer.
+// checkpoint to out_dir, atomically, all on `pool`. Before any work (GPTQ
+// and RTN alike), the source's files pass core/model/checkpoint_preflight.h.
+// Progress: stage "quantize", units of estimated work
+// (core/quant/quantize_work.h: the forward passes, Hessians and solves, each
+// by its cost) with the total fixed from the first call, then "write
+// checkpoint" in bytes. The callback is called on this thread only, at least
+// every ProgressMeter::kInterval while the work runs, so a cancel is noticed
+// within a fraction of a second wherever the work is, and leaves nothing on
+// disk. Returns the report (every layer's loss, damping and seconds; totals;
+// peak RSS). Throws on any failure, naming the layer.
 schema::QuantizeReportT quantize_model(const model::Model &source,
                                        const schema::QuantizeConfigT &config,
                                        const std::filesystem::path &out_dir,
-                                       const QuantizeModelOptions &options, const Progress &progress,
-                                       Logger &log);
+                                       const QuantizeModelOptions &options, ThreadPool &pool,
+                                       const Progress &progress, Logger &log);
 
 }  // namespace gptq::quant

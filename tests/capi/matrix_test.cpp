@@ -15,6 +15,7 @@
 #include "core/quant/hessian.h"
 #include "core/quant/quantize_matrix.h"
 #include "gptq/gptq.h"
+#include "tests/support/test_compute.h"
 
 namespace {
 
@@ -102,9 +103,9 @@ TEST_F(MatrixApi, GptqWithActivationsEqualsTheCoreSolver) {
   o.sym = false;
   o.positive_zero = true;  // asymmetric in format v1 (the default)
   gptq::quant::HessianAccumulator acc(kCols, false);
-  acc.add_batch(x.data(), kN);
-  const auto h = acc.hessian();
-  const auto core = gptq::quant::quantize_matrix(w.data(), kRows, kCols, h.data(), o, "m", 1);
+  acc.add_batch(test_compute(), x.data(), kN);
+  const auto h = acc.hessian(test_compute());
+  const auto core = gptq::quant::quantize_matrix(test_compute(), w.data(), kRows, kCols, h.data(), o, "m");
   EXPECT_GT(core.loss, 0.0);
   expect_same(result_, core, gptq::quant::CheckpointFormat::V1);
 }
@@ -113,8 +114,8 @@ TEST_F(MatrixApi, GptqWithHessianAndV2Format) {
   const auto w = random_matrix(kRows, kCols, 3);
   const auto x = random_matrix(kN, kCols, 4);
   gptq::quant::HessianAccumulator acc(kCols, true);
-  acc.add_batch(x.data(), kN);
-  const auto h = acc.hessian();
+  acc.add_batch(test_compute(), x.data(), kN);
+  const auto h = acc.hessian(test_compute());
   const char *json =
       R"({"bits": 3, "group_size": -1, "desc_act": false, "damp_percent": 0.05,
           "checkpoint_format": "gptq_v2", "mse": {"enabled": true, "grid": 20}})";
@@ -128,7 +129,7 @@ TEST_F(MatrixApi, GptqWithHessianAndV2Format) {
   o.damp_percent = 0.05f;
   o.mse.enabled = true;
   o.mse.grid = 20;
-  const auto core = gptq::quant::quantize_matrix(w.data(), kRows, kCols, h.data(), o, "m", 1);
+  const auto core = gptq::quant::quantize_matrix(test_compute(), w.data(), kRows, kCols, h.data(), o, "m");
   expect_same(result_, core, gptq::quant::CheckpointFormat::V2);
 }
 
@@ -140,7 +141,7 @@ TEST_F(MatrixApi, RtnEqualsTheCoreBaseline) {
   gptq::quant::QuantOptions o;
   o.bits = 8;
   o.group_size = 64;
-  const auto core = gptq::quant::rtn_matrix(w.data(), kRows, kCols, o);
+  const auto core = gptq::quant::rtn_matrix(test_compute(), w.data(), kRows, kCols, o);
   expect_same(result_, core, gptq::quant::CheckpointFormat::V1);
   double loss = -1;
   ASSERT_EQ(gptq_matrix_result_loss(result_, &loss), GPTQ_OK);

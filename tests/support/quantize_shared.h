@@ -17,6 +17,7 @@
 #include "core/progress.h"
 #include "core/quant/quantize_model.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::testing {
 
@@ -30,8 +31,8 @@ inline std::filesystem::path quantize_shared_model(const std::filesystem::path &
                    ("gptq_" + tag + "_" + source.filename().string() + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(out);
   Logger log;
-  quant::quantize_model(*model::Model::open(source), config::parse_quantize_config(cfg.dump()), out, {}, Progress(),
-                        log);
+  quant::quantize_model(*model::Model::open(source), config::parse_quantize_config(cfg.dump()), out, {}, test_pool(),
+                        Progress(), log);
   return out;
 }
 

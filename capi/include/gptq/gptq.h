@@ -21,7 +21,8 @@
  *    the size: call again with a buffer that large. Text outputs are followed
  *    by a NUL, so they need size + 1 bytes; the size excludes it.
  *  - A context is used from one thread at a time; different contexts are
- *    independent and may be used from different threads at once.
+ *    independent and may be used from different threads at once, each on its
+ *    own threads (see "Context" below).
  *  - Configurations are JSON text validated against the schema embedded in the
  *    library (schema/gptq.fbs): an unknown field, a wrong type or a value out of
  *    range is GPTQ_ERR_INVALID_ARGUMENT with a message naming the field and what
@@ -115,11 +116,22 @@ typedef enum gptq_log_level {
 typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
 
 /* ---- Progress and cancellation ----------------------------------------- */
-/* Called during long work with the stage ("quantize", "calibrate", ...), the
- * units done and the total (0 when unknown). Return 0 to go on, non-zero to
- * cancel: the running call then stops at its next check, cleans up (no partial
- * file is left), and returns GPTQ_ERR_CANCELLED. `stage` is valid only during
- * the call. Every function that takes a gptq_progress_fn accepts NULL. */
+/* Called during long work with the stage ("quantize", "write checkpoint",
+ * "perplexity", "generate"), the units done and the total (0 when unknown).
+ * Return 0 to go on, non-zero to cancel: the running call then stops, cleans
+ * up (no partial file is left), and returns GPTQ_ERR_CANCELLED.
+ *  - It is called only on the thread that made the library call, never on
+ *    one of the library's own threads, and never twice at once.
+ *  - Within a stage, `total` is the same in every call and `done` never
+ *    decreases; a stage's first call has done 0. Calls may repeat a `done`.
+ *  - Besides the calls when units complete, it is called while the work
+ *    runs: about every 50 ms while a model is quantized, evaluated or
+ *    generated from (inside one layer's Hessian, its solve, a forward pass),
+ *    and after every 16 MB of a checkpoint written, so a cancel is answered
+ *    within a fraction of a second. (Not yet during the steps that read:
+ *    tokenizing calibration text, loading a block's or a model's weights.)
+ * `stage` is valid only during the call. Every function that takes a
+ * gptq_progress_fn accepts NULL. */
 typedef int (*gptq_progress_fn)(void *user, const char *stage, uint64_t done,
                                 uint64_t total);
 
@@ -165,12 +177,35 @@ GPTQ_API gptq_status gptq_config_convert(gptq_config_kind kind, const void *in,
 GPTQ_API const char *gptq_config_schema(void);
 
 /* ---- Context ------------------------------------------------------------ */
-/* A context holds the backend (CPU or CUDA), its device, thread count and log
- * sink. Use it from one thread at a time. */
+/* A context holds the backend (CPU or CUDA), its device, its CPU threads and
+ * its log sink. Use it from one thread at a time.
+ *
+ * Threads: a context starts "threads" - 1 worker threads of its own when it
+ * is created (the calling thread is the last one); every call that computes
+ * with it (gptq_quantize_model, gptq_quantize_matrix, gptq_rtn_matrix,
+ * gptq_perplexity, and gptq_generate of its sessions) runs on them and on no
+ * other. Two contexts with different thread counts used at once from two
+ * threads each use their own count. Results do not depend on the thread
+ * count: work is cut into pieces by its shape alone, so one thread gives the
+ * same bits as sixteen.
+ *
+ * OpenBLAS: its thread count is one setting for the whole process (OpenBLAS
+ * has no per-thread count), so the library does not use it for its own
+ * threads. While any call of the library is computing, OpenBLAS is held at
+ * one thread (each of our BLAS calls then runs on the thread that makes it);
+ * when the last such call returns, the count the host had is restored, so
+ * openblas_get_num_threads() is the host's own value before and after every
+ * call. The host's own BLAS calls made on other threads during a library
+ * call run single-threaded (still correct); a count the host sets during a
+ * library call is kept. Creating or destroying a context does not touch
+ * OpenBLAS at all. */
 typedef struct gptq_context gptq_context;
 
 /* Creates a context from a RuntimeConfig in JSON (NULL or "" for defaults):
  *   {"backend": "auto"|"cpu"|"cuda", "device": 0, "threads": 0, "log_level": "info"}
+ * "threads" is the number of CPU threads the context computes on (see above),
+ * 0 for one per CPU the process may run on; GPTQ_ERR_OUT_OF_MEMORY when the
+ * system refuses to start that many.
  * "auto" uses CUDA when the CUDA backend (libgptq-cuda.so) loads and a GPU is
  * present, and the CPU otherwise, logging why. "cuda" when CUDA is unavailable
  * fails with GPTQ_ERR_DEVICE (or GPTQ_ERR_UNSUPPORTED when this build has no
@@ -307,9 +342,12 @@ GPTQ_API gptq_status gptq_detokenize(const gptq_tokenizer *tokenizer, const int3
  * quantize_config.json names libgptq in meta.quantizer and it holds only the
  * files libgptq writes), never when it holds the working directory or
  * anything else. Staging directories ("<out_dir>.tmp-XXXXXX") that a killed
- * run left are removed, and those of a live run left, with a warning logged. `progress` (stage "quantize": linear sublayers done/total;
- * "write checkpoint": bytes) may return non-zero to cancel
- * (GPTQ_ERR_CANCELLED). *report_json receives a QuantizeReport (every layer's
+ * run left are removed, and those of a live run left, with a warning logged.
+ * `progress` (stage "quantize": units of estimated work — the calibration
+ * forward passes, each Hessian and each solve weighted by its cost, so
+ * done/total grows in proportion to the time spent and gives a steady ETA —,
+ * total known from the first call; then "write checkpoint": bytes) may return
+ * non-zero to cancel (GPTQ_ERR_CANCELLED). *report_json receives a QuantizeReport (every layer's
  * loss, damping and seconds; totals; peak memory), owned by ctx and valid
  * until the next call on ctx. */
 GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_dir,
@@ -408,9 +446,10 @@ GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *r
  * window). eval_json is an EvalConfig (NULL or "" for defaults):
  *   {"seqlen": 512, "max_windows": 0}   (max_windows 0: all windows)
  * The first call on a model loads its weights as fp32 (kept by the model for
- * later calls and sessions). `fn` (may be NULL) is called after each window
- * with stage "perplexity", windows done and total; non-zero cancels
- * (GPTQ_ERR_CANCELLED). On GPTQ_OK, *ppl, *windows (windows evaluated) and
+ * later calls and sessions). `fn` (may be NULL) is called with stage
+ * "perplexity", windows done and total: at the start, after each window and
+ * in between while a window runs; non-zero cancels (GPTQ_ERR_CANCELLED). Runs
+ * on ctx's threads. On GPTQ_OK, *ppl, *windows (windows evaluated) and
  * *tokens (tokens scored: windows * (seqlen - 1)) are set; `windows` and
  * `tokens` may be NULL. GPTQ_ERR_INVALID_ARGUMENT when the text has fewer
  * tokens than one window, or seqlen is longer than the model's context (both
@@ -423,9 +462,12 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
                                      size_t *windows, size_t *tokens);
 
 /* ---- Generation --------------------------------------------------------- */
-/* A session generates text with one model and one GenerationConfig. Use a
- * session from one thread at a time; several sessions may use one model on
- * different threads at once. The model must outlive its sessions. */
+/* A session generates text with one model and one GenerationConfig, on the
+ * threads of the context it was created with. Use a session from one thread
+ * at a time; several sessions may use one model on different threads at
+ * once, and sessions of one context may generate on different threads at
+ * once (they then share the context's threads). The model must outlive its
+ * sessions; the context need not (the session keeps its threads). */
 typedef struct gptq_session gptq_session;
 
 /* Receives generated text as it becomes final. `text_piece` is NUL-terminated
@@ -443,13 +485,23 @@ typedef int (*gptq_token_fn)(void *user, const char *text_piece, int32_t token_i
  * (temperature 0: greedy). Loads the model's weights as fp32 on first use by
  * any call (kept by the model). *out receives a session owned by the caller
  * (gptq_session_destroy); unchanged on failure. GPTQ_ERR_UNSUPPORTED when the
- * model has no tokenizer. `ctx` receives the log lines; the session does not
- * keep it. */
+ * model has no tokenizer. `ctx` receives the log lines, and its threads run
+ * the session's gptq_generate calls. */
 GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
                                          const char *generation_json, gptq_session **out);
 
 /* Frees the session. NULL is a no-op. */
 GPTQ_API void gptq_session_destroy(gptq_session *session);
+
+/* Sets the progress callback of the session's gptq_generate calls (fn NULL:
+ * none, the default): stage "generate", done = tokens run through the model
+ * (the prompt's, as its forward pass goes, then one per generated token),
+ * total = prompt tokens + max_new_tokens (within the model's positions; done
+ * may stop short of it). Called at the start, after each token and about
+ * every 50 ms during a long prompt or step; non-zero cancels: gptq_generate
+ * returns GPTQ_ERR_CANCELLED (text already passed to on_token stays passed).
+ * `user` is passed back untouched. */
+GPTQ_API gptq_status gptq_session_set_progress(gptq_session *session, gptq_progress_fn fn, void *user);
 
 /* Generates a continuation of `len` bytes of UTF-8 prompt (tokenized with the
  * special tokens transformers adds, e.g. BOS), streaming it to on_token (may

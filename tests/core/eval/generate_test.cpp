@@ -8,6 +8,7 @@
 #include "core/config/typed.h"
 #include "core/model/model.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::eval {
 namespace {
@@ -22,7 +23,7 @@ class Generate : public ::testing::Test {
     forward_ = std::make_unique<model::Forward>(model_->spec(), model_->weights());
   }
   GenerationResult run(const std::string &config_json, const TokenSink &sink = {}) {
-    return generate(*forward_, *model_->tokenizer(), kPrompt, config::parse_generation_config(config_json), sink);
+    return generate(test_pool(), *forward_, *model_->tokenizer(), kPrompt, config::parse_generation_config(config_json), sink);
   }
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<model::Forward> forward_;

@@ -29,6 +29,7 @@
 #include "tests/support/quantize_shared.h"
 #include "tests/support/sanitizers.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::eval {
 namespace {
@@ -63,7 +64,7 @@ void check(const nlohmann::json &ref) {
     const auto model = model::Model::open(dir);
     const model::Forward forward(model->spec(), model->weights());
     const std::vector<std::int32_t> ids = model->tokenizer()->encode(io::read_text_file(text, 64 << 20));
-    ppl = perplexity(forward, ids, {ref["seqlen"].get<std::int64_t>(), ref["windows"].get<std::int64_t>()}).ppl;
+    ppl = perplexity(test_pool(), forward, ids, {ref["seqlen"].get<std::int64_t>(), ref["windows"].get<std::int64_t>()}).ppl;
   }
   std::filesystem::remove_all(dir);
   std::vector<double> runs = ref["reference_reordered_ppl"];

@@ -23,6 +23,7 @@
 #include "core/error.h"
 #include "core/model/model.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::eval {
 namespace {
@@ -44,11 +45,11 @@ std::string read_text(const std::filesystem::path &p) {
 TEST(MeanNll, UniformLogitsScoreLogVocab) {
   Matrix logits(3, 10);
   const std::vector<std::int32_t> targets = {0, 5, 9};
-  EXPECT_NEAR(mean_nll(logits, targets), std::log(10.0), 1e-12);
+  EXPECT_NEAR(mean_nll(test_compute(), logits, targets), std::log(10.0), 1e-12);
   logits.row(1)[5] = 100.0f;  // certain
-  EXPECT_NEAR(mean_nll(logits, targets), 2.0 * std::log(10.0) / 3.0, 1e-6);
+  EXPECT_NEAR(mean_nll(test_compute(), logits, targets), 2.0 * std::log(10.0) / 3.0, 1e-6);
   const std::vector<std::int32_t> bad = {0, 10, 1};
-  EXPECT_THROW(mean_nll(logits, bad), Error);
+  EXPECT_THROW(mean_nll(test_compute(), logits, bad), Error);
 }
 
 class PerplexityOnModels : public ::testing::TestWithParam<std::tuple<const char *, const char *>> {
@@ -77,7 +78,7 @@ class PerplexityOnModels : public ::testing::TestWithParam<std::tuple<const char
 };
 
 TEST_P(PerplexityOnModels, PrefixMatchesTheReference) {
-  const PerplexityResult r = perplexity(*forward_, ids_, {512, kWindows});
+  const PerplexityResult r = perplexity(test_pool(), *forward_, ids_, {512, kWindows});
   ASSERT_EQ(r.windows, kWindows);
   EXPECT_EQ(r.tokens, kWindows * 511);
   ASSERT_EQ(r.window_nll.size(), static_cast<std::size_t>(kWindows));
@@ -110,7 +111,7 @@ TEST_P(PerplexityOnModels, FullFileMatchesTransformers) {
   const char *full = std::getenv("GPTQ_FULL_PPL");
   if (!full || std::string(full) != "1") GTEST_SKIP() << "set GPTQ_FULL_PPL=1 to score the whole file (minutes)";
   const nlohmann::json ref = reference_row();
-  const PerplexityResult r = perplexity(*forward_, ids_, {512, 0});
+  const PerplexityResult r = perplexity(test_pool(), *forward_, ids_, {512, 0});
   EXPECT_EQ(r.windows, ref["windows"].get<std::int64_t>());
   EXPECT_EQ(r.tokens, ref["tokens"].get<std::int64_t>());
   EXPECT_NEAR(r.ppl / ref["ppl"].get<double>(), 1.0, 1e-3) << "libgptq " << r.ppl << " vs " << ref["ppl"];
@@ -129,24 +130,25 @@ TEST(Perplexity, ProtocolEdgeCases) {
   const auto n = static_cast<std::int64_t>(ids.size());
   ASSERT_GE(n, 13);
   ASSERT_NE(n % 6, 0);
-  const PerplexityResult two = perplexity(forward, ids, {6, 2});
+  const PerplexityResult two = perplexity(test_pool(), forward, ids, {6, 2});
   EXPECT_EQ(two.windows, 2);
   EXPECT_EQ(two.tokens, 10);
   EXPECT_NEAR(std::log(two.ppl), (two.window_nll[0] + two.window_nll[1]) / 2, 1e-12);
-  EXPECT_EQ(perplexity(forward, ids, {6, 0}).windows, n / 6);
-  EXPECT_EQ(perplexity(forward, ids, {6, 1}).window_nll[0], two.window_nll[0]);
-  EXPECT_THROW(perplexity(forward, ids, {n + 1, 0}), Error);  // no whole window
-  EXPECT_THROW(perplexity(forward, ids, {1, 0}), Error);
+  EXPECT_EQ(perplexity(test_pool(), forward, ids, {6, 0}).windows, n / 6);
+  EXPECT_EQ(perplexity(test_pool(), forward, ids, {6, 1}).window_nll[0], two.window_nll[0]);
+  EXPECT_THROW(perplexity(test_pool(), forward, ids, {n + 1, 0}), Error);  // no whole window
+  EXPECT_THROW(perplexity(test_pool(), forward, ids, {1, 0}), Error);
+  // The first call (0 of 2, before any window) cancels: nothing more runs.
   int calls = 0;
   const Progress cancel([&](std::string_view stage, uint64_t done, uint64_t total) {
     EXPECT_EQ(stage, "perplexity");
     EXPECT_EQ(total, 2u);
-    EXPECT_EQ(done, 1u);
+    EXPECT_EQ(done, 0u);
     ++calls;
     return false;
   });
   try {
-    perplexity(forward, ids, {6, 2}, cancel);
+    perplexity(test_pool(), forward, ids, {6, 2}, cancel);
     FAIL() << "not cancelled";
   } catch (const Error &e) {
     EXPECT_EQ(e.status(), Status::Cancelled);

@@ -19,6 +19,7 @@
 #include "core/quant/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
 #include "core/tensor/half.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::testing {
 
@@ -42,8 +43,8 @@ inline std::vector<float> synthetic_hessian(std::int64_t k, std::uint32_t seed) 
     }
   }
   quant::HessianAccumulator acc(k, false);
-  acc.add_batch(x.data(), n);
-  return acc.hessian();
+  acc.add_batch(test_compute(), x.data(), n);
+  return acc.hessian(test_compute());
 }
 
 // The block linears of the model, in layer and true-sequential order.
@@ -71,11 +72,11 @@ inline std::map<std::string, quant::QuantResult> quantize_into(
     const model::LinearWeights w = model::load_linear(m, prefix);
     quant::QuantResult r;
     if (method == Method::Rtn) {
-      r = quant::rtn_matrix(w.weight.data(), w.out_features, w.in_features, opt, prefix);
+      r = quant::rtn_matrix(test_compute(), w.weight.data(), w.out_features, w.in_features, opt, prefix);
     } else {
       const auto h = synthetic_hessian(w.in_features, seed++);
-      r = quant::quantize_matrix(w.weight.data(), w.out_features, w.in_features, h.data(), opt,
-                                 prefix, 0);
+      r = quant::quantize_matrix(test_compute(), w.weight.data(), w.out_features, w.in_features, h.data(), opt,
+                                 prefix);
     }
     writer.add_quantized(prefix, quant::pack_gptq(r, pack_format));
     r.dequant.clear();

@@ -20,6 +20,7 @@
 #include "tests/core/io/gptq_checkpoint_test_support.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::io {
 namespace {
@@ -300,7 +301,7 @@ TEST_F(WriterTest, BadLayersAreRefusedNamingThem) {
   const std::string fc1 = "model.decoder.layers.0.fc1";
   const auto w = model::load_linear(*source_, fc1);
   const auto opt = quant::quant_options(config_);
-  const auto r = quant::rtn_matrix(w.weight.data(), w.out_features, w.in_features, opt);
+  const auto r = quant::rtn_matrix(test_compute(), w.weight.data(), w.out_features, w.in_features, opt);
   const auto packed = quant::pack_gptq(r, quant::CheckpointFormat::V1);
   EXPECT_GPTQ_ERROR(writer.add_quantized("model.decoder.layers.0.nope", packed),
                     Status::InvalidArgument, {"model.decoder.layers.0.nope.weight"});
@@ -310,12 +311,12 @@ TEST_F(WriterTest, BadLayersAreRefusedNamingThem) {
   EXPECT_GPTQ_ERROR(writer.add_quantized(fc1, packed), Status::InvalidArgument, {fc1, "twice"});
   auto other_bits = opt;
   other_bits.bits = 8;
-  const auto r8 = quant::rtn_matrix(w.weight.data(), w.out_features, w.in_features, other_bits);
+  const auto r8 = quant::rtn_matrix(test_compute(), w.weight.data(), w.out_features, w.in_features, other_bits);
   EXPECT_GPTQ_ERROR(writer.add_quantized("model.decoder.layers.1.fc1", quant::pack_gptq(r8, quant::CheckpointFormat::V1)),
                     Status::InvalidArgument, {"8 bits", "config says 4"});
   auto grouped = opt;
   grouped.group_size = 128;
-  const auto rg = quant::rtn_matrix(w.weight.data(), w.out_features, w.in_features, grouped);
+  const auto rg = quant::rtn_matrix(test_compute(), w.weight.data(), w.out_features, w.in_features, grouped);
   EXPECT_GPTQ_ERROR(writer.add_quantized("model.decoder.layers.1.fc1", quant::pack_gptq(rg, quant::CheckpointFormat::V1)),
                     Status::InvalidArgument, {"3 groups"});
   // Most linears were never added.

@@ -10,6 +10,7 @@
 #include <random>
 #include <span>
 #include <vector>
+#include "tests/support/test_compute.h"
 
 namespace gptq::model {
 namespace {
@@ -66,7 +67,7 @@ TEST(Attention, MatchesTheDirectComputation) {
     const auto k = random_vector(kv_len * 2 * 8, 2);
     const auto v = random_vector(kv_len * 2 * 8, 3);
     std::vector<float> out(q.size());
-    causal_attention(s, q.data(), seq, k.data(), v.data(), kv_len, out.data());
+    causal_attention(test_compute(), s, q.data(), seq, k.data(), v.data(), kv_len, out.data());
     expect_near(out, reference(s, q, seq, k, v, kv_len));
   }
 }
@@ -75,7 +76,7 @@ TEST(Attention, WindowOfOneReturnsOwnValue) {
   const AttentionShape s{2, 1, 4, 1};
   const auto q = random_vector(5 * 8, 4), k = random_vector(5 * 4, 5), v = random_vector(5 * 4, 6);
   std::vector<float> out(q.size());
-  causal_attention(s, q.data(), 5, k.data(), v.data(), 5, out.data());
+  causal_attention(test_compute(), s, q.data(), 5, k.data(), v.data(), 5, out.data());
   for (int i = 0; i < 5; ++i)
     for (int h = 0; h < 2; ++h)
       for (int d = 0; d < 4; ++d) EXPECT_FLOAT_EQ(out[i * 8 + h * 4 + d], v[i * 4 + d]);
@@ -99,11 +100,11 @@ TEST(Attention, SequencesOnThreadsMatchOneAtATime) {
   for (std::int64_t b = 0; b < n; ++b) {
     const auto i = static_cast<std::size_t>(b);
     batch.push_back({q[i].data(), k[i].data(), v[i].data(), kv_len, out[i].data()});
-    causal_attention(s, std::span(&batch.back(), 1), seq);  // this sequence alone
+    causal_attention(test_compute(), s, std::span(&batch.back(), 1), seq);  // this sequence alone
     alone.push_back(out[i]);
     std::fill(out[i].begin(), out[i].end(), 0.0f);
   }
-  causal_attention(s, batch, seq);
+  causal_attention(test_compute(), s, batch, seq);
   for (std::int64_t b = 0; b < n; ++b) {
     const auto i = static_cast<std::size_t>(b);
     EXPECT_EQ(out[i], alone[i]) << "sequence " << b;

@@ -17,6 +17,7 @@
 
 #include "core/model/model.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::model {
 namespace {
@@ -46,28 +47,28 @@ void expect_rows_near(const Matrix &a, std::int64_t ra, const Matrix &b, std::in
 TEST_P(ForwardTest, KvCacheStepsMatchTheFullRun) {
   const auto n = static_cast<std::int64_t>(ids_.size());
   ASSERT_GT(n, 8);
-  const Matrix full = forward_->run(ids_, 1, n);
+  const Matrix full = forward_->run(test_compute(), ids_, 1, n);
   ASSERT_EQ(full.rows, n);
   ASSERT_EQ(full.cols, model_->spec().vocab_size);
   KvCache cache = forward_->make_cache(1, n);
   const std::int64_t prefix = n - 4;
-  Matrix last = forward_->run(std::span(ids_).first(static_cast<std::size_t>(prefix)), 1, prefix, &cache, true);
+  Matrix last = forward_->run(test_compute(), std::span(ids_).first(static_cast<std::size_t>(prefix)), 1, prefix, &cache, true);
   expect_rows_near(last, 0, full, prefix - 1, 2e-3f);
   for (std::int64_t i = prefix; i < n; ++i) {
-    last = forward_->run(std::span(ids_).subspan(static_cast<std::size_t>(i), 1), 1, 1, &cache, true);
+    last = forward_->run(test_compute(), std::span(ids_).subspan(static_cast<std::size_t>(i), 1), 1, 1, &cache, true);
     expect_rows_near(last, 0, full, i, 2e-3f);
   }
   EXPECT_EQ(cache.length(0), n);
-  EXPECT_THROW(forward_->run(std::span(ids_).first(1), 1, 1, &cache), Error);  // full
+  EXPECT_THROW(forward_->run(test_compute(), std::span(ids_).first(1), 1, 1, &cache), Error);  // full
 }
 
 TEST_P(ForwardTest, BatchedSequencesMatchSeparateRuns) {
   const std::int64_t seq = 8;
   std::vector<std::int32_t> both(ids_.begin(), ids_.begin() + seq);
   both.insert(both.end(), ids_.end() - seq, ids_.end());
-  const Matrix batched = forward_->run(both, 2, seq);
-  const Matrix a = forward_->run(std::span(both).first(seq), 1, seq);
-  const Matrix b = forward_->run(std::span(both).last(seq), 1, seq);
+  const Matrix batched = forward_->run(test_compute(), both, 2, seq);
+  const Matrix a = forward_->run(test_compute(), std::span(both).first(seq), 1, seq);
+  const Matrix b = forward_->run(test_compute(), std::span(both).last(seq), 1, seq);
   for (std::int64_t r = 0; r < seq; ++r) {
     expect_rows_near(batched, r, a, r, 1e-4f);
     expect_rows_near(batched, seq + r, b, r, 1e-4f);
@@ -78,18 +79,18 @@ TEST_P(ForwardTest, StreamingBlocksFromTheCheckpointGivesTheSameLogits) {
   const ModelSpec &spec = model_->spec();
   const auto n = static_cast<std::int64_t>(ids_.size());
   const GlobalWeights g = load_global_weights(spec, model_->weights());
-  Matrix hidden = embed(spec, g, ids_, 1, n);
+  Matrix hidden = embed(test_compute(), spec, g, ids_, 1, n);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer)
-    block_forward(spec, load_block_weights(spec, model_->weights(), layer), hidden, 1, n);
-  EXPECT_EQ(logits(spec, g, hidden).data, forward_->run(ids_, 1, n).data);
+    block_forward(test_compute(), spec, load_block_weights(spec, model_->weights(), layer), hidden, 1, n);
+  EXPECT_EQ(logits(test_compute(), spec, g, hidden).data, forward_->run(test_compute(), ids_, 1, n).data);
 }
 
 TEST_P(ForwardTest, ObserverSeesEveryLinearInputInOrder) {
   const ModelSpec &spec = model_->spec();
   const auto n = static_cast<std::int64_t>(ids_.size());
-  Matrix hidden = embed(spec, forward_->globals(), ids_, 1, n);
+  Matrix hidden = embed(test_compute(), spec, forward_->globals(), ids_, 1, n);
   std::vector<std::string> seen;
-  block_forward(spec, forward_->block(0), hidden, 1, n, [&](std::string_view name, const Matrix &x) {
+  block_forward(test_compute(), spec, forward_->block(0), hidden, 1, n, [&](std::string_view name, const Matrix &x) {
     seen.emplace_back(name);
     EXPECT_EQ(x.rows, n);
     EXPECT_EQ(x.cols, forward_->block(0).linear(name).in_features) << name;
@@ -110,9 +111,9 @@ TEST_P(ForwardTest, ObserverSeesEveryLinearInputInOrder) {
 TEST_P(ForwardTest, MembersOfASequentialGroupShareOneInput) {
   const ModelSpec &spec = model_->spec();
   const auto n = static_cast<std::int64_t>(ids_.size());
-  Matrix hidden = embed(spec, forward_->globals(), ids_, 1, n);
+  Matrix hidden = embed(test_compute(), spec, forward_->globals(), ids_, 1, n);
   std::map<std::string, const Matrix *, std::less<>> input_of;
-  block_forward(spec, forward_->block(0), hidden, 1, n,
+  block_forward(test_compute(), spec, forward_->block(0), hidden, 1, n,
                 [&](std::string_view name, const Matrix &x) { input_of[std::string(name)] = &x; });
   for (const auto &group : spec.arch->sequential_groups) {
     ASSERT_TRUE(input_of.contains(group.front())) << group.front();
@@ -125,15 +126,15 @@ TEST_P(ForwardTest, MembersOfASequentialGroupShareOneInput) {
 TEST_P(ForwardTest, WeightsReplacedByTheObserverRun) {
   const ModelSpec &spec = model_->spec();
   const auto n = static_cast<std::int64_t>(ids_.size());
-  const Matrix input = embed(spec, forward_->globals(), ids_, 1, n);
+  const Matrix input = embed(test_compute(), spec, forward_->globals(), ids_, 1, n);
   BlockWeights zeroed = load_block_weights(spec, model_->weights(), 1);
   BlockWeights observed = zeroed;
   const std::string_view down = spec.arch->block_layout.down;
   std::fill(zeroed.linear(down).weight.begin(), zeroed.linear(down).weight.end(), 0.0f);
   Matrix want = input;
-  block_forward(spec, zeroed, want, 1, n);
+  block_forward(test_compute(), spec, zeroed, want, 1, n);
   Matrix got = input;
-  block_forward(spec, observed, got, 1, n, [&](std::string_view name, const Matrix &) {
+  block_forward(test_compute(), spec, observed, got, 1, n, [&](std::string_view name, const Matrix &) {
     if (name == down) std::fill(observed.linear(down).weight.begin(), observed.linear(down).weight.end(), 0.0f);
   });
   EXPECT_EQ(got.data, want.data);
@@ -143,7 +144,7 @@ TEST_P(ForwardTest, MutatedWeightsTakeEffect) {
   const ModelSpec &spec = model_->spec();
   const auto n = static_cast<std::int64_t>(ids_.size());
   BlockWeights w = load_block_weights(spec, model_->weights(), 2);
-  const Matrix input = embed(spec, forward_->globals(), ids_, 1, n);
+  const Matrix input = embed(test_compute(), spec, forward_->globals(), ids_, 1, n);
   // With both residual branches' outputs zeroed, a pre-norm block is the identity.
   for (std::string_view name : {spec.arch->block_layout.o, spec.arch->block_layout.down}) {
     LinearWeights &lin = w.linear(name);
@@ -151,17 +152,17 @@ TEST_P(ForwardTest, MutatedWeightsTakeEffect) {
     std::fill(lin.bias.begin(), lin.bias.end(), 0.0f);
   }
   Matrix hidden = input;
-  block_forward(spec, w, hidden, 1, n);
+  block_forward(test_compute(), spec, w, hidden, 1, n);
   EXPECT_EQ(hidden.data, input.data);
   EXPECT_THROW(w.linear("no_such.proj"), Error);
 }
 
 TEST_P(ForwardTest, BadIdsAndShapesAreRefused) {
   std::vector<std::int32_t> bad = {1, static_cast<std::int32_t>(model_->spec().vocab_size)};
-  EXPECT_THROW(forward_->run(bad, 1, 2), Error);
-  EXPECT_THROW(forward_->run(ids_, 2, 3), Error);
+  EXPECT_THROW(forward_->run(test_compute(), bad, 1, 2), Error);
+  EXPECT_THROW(forward_->run(test_compute(), ids_, 2, 3), Error);
   Matrix wrong(3, 5);
-  EXPECT_THROW(block_forward(model_->spec(), forward_->block(0), wrong, 1, 3), Error);
+  EXPECT_THROW(block_forward(test_compute(), model_->spec(), forward_->block(0), wrong, 1, 3), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(TestModels, ForwardTest, ::testing::Values("docs-llama-16m", "docs-opt-15m"));

@@ -18,6 +18,7 @@
 #include "core/quant/rtn.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::model {
 namespace {
@@ -46,7 +47,7 @@ TEST_P(GptqCheckpoint, LoadsAsTheDequantizedFloatModel) {
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     const BlockWeights w = load_block_weights(spec, ckpt, layer);
     for (const auto &[name, lin] : w.linears) {
-      const quant::QuantResult r = quant::rtn_quantize(lin.weight.data(), lin.out_features, lin.in_features, opt);
+      const quant::QuantResult r = quant::rtn_quantize(test_compute(), lin.weight.data(), lin.out_features, lin.in_features, opt);
       PackedLinear p{quant::pack_gptq(r, GetParam()), {}};
       p.dequant = quant::dequantize_gptq(p.packed);
       linears.emplace(block_prefix(*spec.arch, layer) + name, std::move(p));
@@ -83,16 +84,16 @@ TEST_P(GptqCheckpoint, LoadsAsTheDequantizedFloatModel) {
   const std::vector<std::int32_t> ids = float_model->tokenizer()->encode("To create a table in PostgreSQL, use the");
   const auto seq = static_cast<std::int64_t>(ids.size());
   const GlobalWeights globals = load_global_weights(spec, ckpt);
-  Matrix hidden = embed(spec, globals, ids, 1, seq);
+  Matrix hidden = embed(test_compute(), spec, globals, ids, 1, seq);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     BlockWeights w = load_block_weights(spec, ckpt, layer);
     for (auto &[name, lin] : w.linears) {
       lin.weight = linears.at(block_prefix(*spec.arch, layer) + name).dequant;
       EXPECT_EQ(quantized.block(layer).linear(name).weight, lin.weight) << layer << " " << name;
     }
-    block_forward(spec, w, hidden, 1, seq);
+    block_forward(test_compute(), spec, w, hidden, 1, seq);
   }
-  EXPECT_EQ(quantized.run(ids, 1, seq).data, logits(spec, globals, hidden).data);
+  EXPECT_EQ(quantized.run(test_compute(), ids, 1, seq).data, logits(test_compute(), spec, globals, hidden).data);
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, GptqCheckpoint,

@@ -29,6 +29,7 @@
 #include "tests/support/checkpoint_fingerprint.h"
 #include "tests/support/quantize_shared.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::model {
 namespace {
@@ -83,7 +84,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
       const std::vector<std::int32_t> ids = p["input_ids"];
       ASSERT_EQ(model->tokenizer()->encode(p["prompt"].get<std::string>()), ids);
       const auto n = static_cast<std::int64_t>(ids.size());
-      const Matrix logits = forward.run(ids, 1, n);
+      const Matrix logits = forward.run(test_compute(), ids, 1, n);
       for (std::int64_t r = 0; r < n; ++r) {
         const float *row = logits.row(r);
         const float max = *std::max_element(row, row + logits.cols);
@@ -115,7 +116,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
       const auto config = config::parse_generation_config(
           R"({"temperature": 0, "max_new_tokens": )" + std::to_string(ref["new_tokens"].get<int>()) + "}");
       const eval::GenerationResult g =
-          eval::generate(forward, *model->tokenizer(), p["prompt"].get<std::string>(), config);
+          eval::generate(test_pool(), forward, *model->tokenizer(), p["prompt"].get<std::string>(), config);
       std::vector<std::int32_t> want = p["greedy_ids"];
       const auto eos = std::find_first_of(want.begin(), want.end(), model->spec().eos_token_ids.begin(),
                                           model->spec().eos_token_ids.end());
@@ -127,7 +128,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
       {
         std::vector<std::int32_t> all = ids;
         all.insert(all.end(), want.begin(), want.end());
-        const Matrix steps = forward.run(all, 1, static_cast<std::int64_t>(all.size()));
+        const Matrix steps = forward.run(test_compute(), all, 1, static_cast<std::int64_t>(all.size()));
         for (std::size_t i = 0; i < want.size(); ++i) {
           const float *row = steps.row(n - 1 + static_cast<std::int64_t>(i));
           std::vector<float> top(row, row + steps.cols);

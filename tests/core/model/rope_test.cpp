@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <vector>
+#include "tests/support/test_compute.h"
 
 namespace gptq::model {
 namespace {
@@ -65,7 +66,7 @@ TEST(Rope, RotateHalfConvention) {
   const std::vector<float> inv = {0.5f, 0.25f};
   std::vector<float> x = {1, 2, 3, 4, 1, 2, 3, 4};
   const std::vector<std::int64_t> pos = {0, 3};
-  apply_rope(x.data(), 2, 1, 4, pos, inv);
+  apply_rope(test_compute(), x.data(), 2, 1, 4, pos, inv);
   EXPECT_FLOAT_EQ(x[0], 1);
   EXPECT_FLOAT_EQ(x[3], 4);
   const float c0 = std::cos(1.5f), s0 = std::sin(1.5f), c1 = std::cos(0.75f), s1 = std::sin(0.75f);

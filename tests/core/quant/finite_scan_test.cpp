@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <limits>
 #include <vector>
+#include "tests/support/test_compute.h"
 
 namespace gptq::quant {
 namespace {
@@ -21,8 +22,12 @@ TEST(FiniteScan, FiniteExtremesPass) {
   x[1] = -FLT_MAX;
   x[2] = std::numeric_limits<float>::denorm_min();
   x[3] = -0.0f;
-  for (int threads : {1, 2, 7}) EXPECT_EQ(first_non_finite(x.data(), x.size(), threads), std::nullopt);
-  EXPECT_EQ(first_non_finite(x.data(), 0, 2), std::nullopt);
+  for (int threads : {1, 2, 7}) {
+    ThreadPool pool(threads);
+    const Compute compute(pool);
+    EXPECT_EQ(first_non_finite(compute, x.data(), x.size()), std::nullopt);
+  }
+  EXPECT_EQ(first_non_finite(test_compute(), x.data(), 0), std::nullopt);
 }
 
 TEST(FiniteScan, FindsTheFirstBadElementWhereverItIs) {
@@ -34,7 +39,11 @@ TEST(FiniteScan, FindsTheFirstBadElementWhereverItIs) {
       x[at] = bad;
       if (at + 5 < n) x[at + 5] = kNan;  // a later one does not hide it
       x[n - 1] = kInf;                  // nor does one in a later slice
-      for (int threads : {1, 3, 8}) EXPECT_EQ(first_non_finite(x.data(), n, threads), at) << at << " " << threads;
+      for (int threads : {1, 3, 8}) {
+        ThreadPool pool(threads);
+        const Compute compute(pool);
+        EXPECT_EQ(first_non_finite(compute, x.data(), n), at) << at << " " << threads;
+      }
     }
   }
 }

@@ -12,6 +12,7 @@
 #include "core/quant/quantize_matrix.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/core/quant/quant_test_util.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::quant {
 namespace {
@@ -216,7 +217,7 @@ TEST(GptqPacking, QuantizedMatrixRoundTrips) {
         o.group_size = 32;
         o.desc_act = act;
         o.sym = false;
-        const QuantResult r = quantize_matrix(w.data(), n, k, h.data(), o);
+        const QuantResult r = quantize_matrix(test_compute(), w.data(), n, k, h.data(), o);
         const PackedGptq p = pack_gptq(r, f);
         const UnpackedGptq u = unpack_gptq(p);
         EXPECT_EQ(u.codes, r.codes);

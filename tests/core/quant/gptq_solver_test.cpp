@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/quant/quantize_matrix.h"
 #include "tests/core/quant/golden_cases.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::quant {
 namespace {
@@ -44,7 +45,8 @@ TEST(GptqSolver, MatchesReferenceGoldens) {
   double worst = 1.0;
   double loss_off = 0;  // largest relative loss difference of a case with no differing row, printed
   for (const auto &g : cases) {
-    const QuantResult r = quantize_matrix(g.w.data(), g.rows, g.cols, g.h.data(), g.opt, g.spec["file"].get<std::string>());
+    const QuantResult r = quantize_matrix(test_compute(), g.w.data(), g.rows, g.cols, g.h.data(), g.opt,
+                                          g.spec["file"].get<std::string>());
     const GoldenMatch m = compare_with_golden(g, r);
     worst = std::min(worst, m.code_agreement);
     EXPECT_LE(m.differing_rows.size(), kMaxRowsAtTies) << describe(g);
@@ -105,8 +107,8 @@ TEST(GptqSolver, BeatsRtnOnOutputErrorForEveryConfig) {
             o.desc_act = desc;
             o.sym = sym;
             o.static_groups = stat;
-            const QuantResult g = quantize_matrix(l.w.data(), l.n, l.k, l.h.data(), o);
-            const QuantResult r = rtn_matrix(l.w.data(), l.n, l.k, o);
+            const QuantResult g = quantize_matrix(test_compute(), l.w.data(), l.n, l.k, l.h.data(), o);
+            const QuantResult r = rtn_matrix(test_compute(), l.w.data(), l.n, l.k, o);
             EXPECT_LT(output_error(l.w, g.dequant, l.h, l.n, l.k), output_error(l.w, r.dequant, l.h, l.n, l.k))
                 << "bits " << bits << " group " << group << " desc " << desc << " sym " << sym << " static " << stat;
           }
@@ -120,7 +122,7 @@ TEST(GptqSolver, ActOrderGidxDequantizesToTheSameMatrix) {
   QuantOptions o;
   o.group_size = 32;
   o.desc_act = true;
-  const QuantResult r = quantize_matrix(l.w.data(), l.n, l.k, l.h.data(), o);
+  const QuantResult r = quantize_matrix(test_compute(), l.w.data(), l.n, l.k, l.h.data(), o);
   ASSERT_EQ(r.perm.size(), 128u);
   std::vector<int> per_group(4, 0);
   for (std::int64_t k = 0; k < l.k; ++k) {
@@ -138,7 +140,7 @@ TEST(GptqSolver, ActOrderGidxDequantizesToTheSameMatrix) {
   EXPECT_TRUE(non_contiguous) << "act-order should scatter groups over k for this H";
   // Static groups keep g_idx = k / group_size even with act-order.
   o.static_groups = true;
-  const QuantResult s = quantize_matrix(l.w.data(), l.n, l.k, l.h.data(), o);
+  const QuantResult s = quantize_matrix(test_compute(), l.w.data(), l.n, l.k, l.h.data(), o);
   for (std::int64_t k = 0; k < l.k; ++k) EXPECT_EQ(s.g_idx[static_cast<std::size_t>(k)], k / 32);
 }
 
@@ -150,7 +152,7 @@ TEST(GptqSolver, DeadInputsAreZeroed) {
   }
   QuantOptions o;
   o.group_size = 32;
-  const QuantResult r = quantize_matrix(l.w.data(), l.n, l.k, l.h.data(), o);
+  const QuantResult r = quantize_matrix(test_compute(), l.w.data(), l.n, l.k, l.h.data(), o);
   for (std::int64_t n = 0; n < l.n; ++n) EXPECT_EQ(r.dequant[static_cast<std::size_t>(n * l.k + 5)], 0.0f);
 }
 
@@ -163,7 +165,7 @@ TEST(GptqSolver, DampingRetriesThenFailsNamingTheLayer) {
   for (std::int64_t i = 0; i < l.k; ++i) l.h[static_cast<std::size_t>(i * l.k + i)] -= static_cast<float>(3 * mean);
   QuantOptions o;
   try {
-    (void)quantize_matrix(l.w.data(), l.n, l.k, l.h.data(), o, "model.layers.7.mlp.up_proj");
+    (void)quantize_matrix(test_compute(), l.w.data(), l.n, l.k, l.h.data(), o, "model.layers.7.mlp.up_proj");
     FAIL() << "expected Status::Numerical";
   } catch (const Error &e) {
     EXPECT_EQ(e.status(), Status::Numerical);
@@ -173,17 +175,21 @@ TEST(GptqSolver, DampingRetriesThenFailsNamingTheLayer) {
   Layer m = random_layer(16, 64, 6);
   for (std::int64_t i = 0; i < m.k; ++i) m.h[static_cast<std::size_t>(i * m.k + i)] *= -1.0f;
   o.damp_auto_increment = 0;
-  EXPECT_THROW((void)quantize_matrix(m.w.data(), m.n, m.k, m.h.data(), o), Error);
+  EXPECT_THROW((void)quantize_matrix(test_compute(), m.w.data(), m.n, m.k, m.h.data(), o), Error);
 }
 
 TEST(GptqSolver, ThreadCountDoesNotChangeTheResult) {
-  const Layer l = random_layer(600, 128, 9);  // several row chunks
+  // Several row chunks, and K past one block of the factorization's tiles.
+  const Layer l = random_layer(600, 640, 9);
   QuantOptions o;
   o.group_size = 32;
-  const QuantResult a = gptq_solve(l.w.data(), l.n, l.k, l.h.data(), o, "t", 1);
-  const QuantResult b = gptq_solve(l.w.data(), l.n, l.k, l.h.data(), o, "t", 3);
+  o.desc_act = true;
+  ThreadPool one(1), three(3);
+  const QuantResult a = gptq_solve(Compute(one), l.w.data(), l.n, l.k, l.h.data(), o, "t");
+  const QuantResult b = gptq_solve(Compute(three), l.w.data(), l.n, l.k, l.h.data(), o, "t");
   EXPECT_EQ(a.codes, b.codes);
   EXPECT_EQ(a.scales, b.scales);
+  EXPECT_EQ(a.dequant, b.dequant);
   EXPECT_EQ(a.loss, b.loss);
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "tests/core/quant/quant_test_util.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::quant {
 namespace {
@@ -29,11 +30,11 @@ TEST(Hessian, RunningAverageOverBatchesIsTwoOverNXtX) {
   const auto want = exact_hessian(x, n, k);
   for (bool fp64 : {false, true}) {
     HessianAccumulator acc(k, fp64);
-    acc.add_batch(x.data(), 100);
-    acc.add_batch(x.data() + 100 * k, 1);
-    acc.add_batch(x.data() + 101 * k, 199);
+    acc.add_batch(test_compute(), x.data(), 100);
+    acc.add_batch(test_compute(), x.data() + 100 * k, 1);
+    acc.add_batch(test_compute(), x.data() + 101 * k, 199);
     EXPECT_EQ(acc.samples(), n);
-    const auto h = acc.hessian();
+    const auto h = acc.hessian(test_compute());
     for (std::size_t i = 0; i < h.size(); ++i)
       EXPECT_NEAR(h[i], want[i], (fp64 ? 1e-6 : 1e-4) * (1.0 + std::fabs(want[i]))) << i;
     for (std::int64_t i = 0; i < k; ++i)
@@ -56,9 +57,9 @@ TEST(Hessian, WideLayersMatchTheExactProduct) {
     }
   for (bool fp64 : {false, true}) {
     HessianAccumulator acc(k, fp64);
-    acc.add_batch(x.data(), 10);
-    acc.add_batch(x.data() + 10 * k, 14);
-    const auto h = acc.hessian();
+    acc.add_batch(test_compute(), x.data(), 10);
+    acc.add_batch(test_compute(), x.data() + 10 * k, 14);
+    const auto h = acc.hessian(test_compute());
     std::int64_t bad = 0;
     for (std::size_t i = 0; i < h.size(); ++i)
       bad += std::fabs(h[i] - want[i]) > (fp64 ? 1e-6 : 1e-4) * (1.0 + std::fabs(want[i]));
@@ -72,11 +73,11 @@ TEST(Hessian, CountsSamplesAsTheCallerSays) {
   const std::int64_t k = 8;
   const auto x = random_matrix(16, k, 2);
   HessianAccumulator acc(k, false);
-  acc.add_batch(x.data(), 8, 1);
-  acc.add_batch(x.data() + 8 * k, 8, 1);
+  acc.add_batch(test_compute(), x.data(), 8, 1);
+  acc.add_batch(test_compute(), x.data() + 8 * k, 8, 1);
   EXPECT_EQ(acc.samples(), 2);
   const auto want = exact_hessian(x, 16, k);  // 2/16 X^T X
-  const auto h = acc.hessian();
+  const auto h = acc.hessian(test_compute());
   for (std::size_t i = 0; i < h.size(); ++i) EXPECT_NEAR(h[i], want[i] * 8.0, 1e-4 * (1.0 + std::fabs(want[i] * 8)));
 }
 
@@ -84,13 +85,13 @@ TEST(Hessian, RejectsEmptyBatchesLeavingHUnchanged) {
   const std::int64_t k = 4;
   HessianAccumulator acc(k, false);
   std::vector<float> x(8, 1.0f);
-  acc.add_batch(x.data(), 2);
-  const auto before = acc.hessian();
-  EXPECT_THROW(acc.add_batch(x.data(), 0), Error);
-  EXPECT_THROW(acc.add_batch(nullptr, 2), Error);
-  EXPECT_THROW(acc.add_batch(x.data(), 2, 0), Error);
+  acc.add_batch(test_compute(), x.data(), 2);
+  const auto before = acc.hessian(test_compute());
+  EXPECT_THROW(acc.add_batch(test_compute(), x.data(), 0), Error);
+  EXPECT_THROW(acc.add_batch(test_compute(), nullptr, 2), Error);
+  EXPECT_THROW(acc.add_batch(test_compute(), x.data(), 2, 0), Error);
   EXPECT_THROW(HessianAccumulator(0, false), Error);
-  EXPECT_EQ(acc.hessian(), before);
+  EXPECT_EQ(acc.hessian(test_compute()), before);
   EXPECT_EQ(acc.samples(), 2);
 }
 
@@ -110,17 +111,17 @@ TEST(Hessian, NonFiniteBatchesAreNamedAndPoisonTheAccumulator) {
       if (fp64 && c.value == 3e19f) continue;  // in double the square is finite
       HessianAccumulator acc(k, fp64);
       auto x = random_matrix(n, k, 5);
-      acc.add_batch(x.data(), n);
+      acc.add_batch(test_compute(), x.data(), n);
       x[static_cast<std::size_t>(4 * k + 33)] = c.value;
       try {
-        acc.add_batch(x.data(), n);
+        acc.add_batch(test_compute(), x.data(), n);
         ADD_FAILURE() << "no error for " << c.value;
       } catch (const Error &e) {
         EXPECT_NE(std::string(e.what()).find(c.want), std::string::npos) << e.what();
       }
       const auto clean = random_matrix(n, k, 6);
-      EXPECT_THROW(acc.add_batch(clean.data(), n), Error);
-      EXPECT_THROW(acc.hessian(), Error);
+      EXPECT_THROW(acc.add_batch(test_compute(), clean.data(), n), Error);
+      EXPECT_THROW(acc.hessian(test_compute()), Error);
     }
   }
 }

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "tests/core/quant/quant_test_util.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::quant {
 namespace {
@@ -17,7 +18,7 @@ TEST(InverseCholesky, UtUIsTheInverse) {
   const std::int64_t k = 48;
   const auto h = hessian_of(correlated_activations(200, k, 3), k);
   std::vector<float> u(static_cast<std::size_t>(k * k));
-  ASSERT_TRUE(inverse_upper_cholesky(h.data(), k, u.data()));
+  ASSERT_TRUE(inverse_upper_cholesky(test_compute(), h.data(), k, u.data()));
   // (U^T U) H = I
   double worst = 0;
   for (std::int64_t i = 0; i < k; ++i) {
@@ -39,7 +40,7 @@ TEST(InverseCholesky, UtUIsTheInverse) {
 TEST(InverseCholesky, RejectsIndefiniteH) {
   std::vector<float> h = {1, 2, 2, 1};  // eigenvalues 3 and -1
   std::vector<float> u(4);
-  EXPECT_FALSE(inverse_upper_cholesky(h.data(), 2, u.data()));
+  EXPECT_FALSE(inverse_upper_cholesky(test_compute(), h.data(), 2, u.data()));
 }
 
 TEST(InverseCholesky, DampingGrowsUntilItWorks) {
@@ -51,9 +52,9 @@ TEST(InverseCholesky, DampingGrowsUntilItWorks) {
   QuantOptions o;
   o.damp_percent = 0.01f;
   o.damp_auto_increment = 0.01f;
-  EXPECT_NEAR(damped_inverse_upper_cholesky(h.data(), 4, o, "x", u.data()), 0.05, 1e-7);
+  EXPECT_NEAR(damped_inverse_upper_cholesky(test_compute(), h.data(), 4, o, "x", u.data()), 0.05, 1e-7);
   o.damp_auto_increment = 0.0f;
-  EXPECT_THROW(damped_inverse_upper_cholesky(h.data(), 4, o, "x", u.data()), Error);
+  EXPECT_THROW(damped_inverse_upper_cholesky(test_compute(), h.data(), 4, o, "x", u.data()), Error);
 }
 
 }  // namespace

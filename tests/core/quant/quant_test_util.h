@@ -18,6 +18,7 @@
 #include "core/quant/hessian.h"
 #include "core/tensor/half.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::quant::testing {
 
@@ -71,8 +72,8 @@ inline std::vector<float> correlated_activations(std::int64_t n, std::int64_t k,
 
 inline std::vector<float> hessian_of(const std::vector<float> &x, std::int64_t k) {
   HessianAccumulator acc(k, false);
-  acc.add_batch(x.data(), static_cast<std::int64_t>(x.size()) / k);
-  return acc.hessian();
+  acc.add_batch(test_compute(), x.data(), static_cast<std::int64_t>(x.size()) / k);
+  return acc.hessian(test_compute());
 }
 
 // tr(D H D^T) with D = W - Q: proportional to the layer output error |WX - QX|^2.

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/quant/gptq_packing.h"
 #include "tests/core/quant/quant_test_util.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::quant {
 namespace {
@@ -36,8 +37,8 @@ TEST(QuantizeMatrix, RejectsBadInput) {
   auto w = random_matrix(n, k, 1);
   auto h = hessian_of(random_matrix(128, k, 2), k);
   QuantOptions o;
-  auto run = [&] { (void)quantize_matrix(w.data(), n, k, h.data(), o, "blk.0.q"); };
-  auto run_rtn = [&] { (void)rtn_matrix(w.data(), n, k, o, "blk.0.q"); };
+  auto run = [&] { (void)quantize_matrix(test_compute(), w.data(), n, k, h.data(), o, "blk.0.q"); };
+  auto run_rtn = [&] { (void)rtn_matrix(test_compute(), w.data(), n, k, o, "blk.0.q"); };
   w[9] = NAN;
   expect_invalid(run, "weight[0][9]");
   expect_invalid(run_rtn, "weight[0][9]");
@@ -64,10 +65,10 @@ TEST(QuantizeMatrix, RejectsBadInput) {
   o.damp_percent = -0.1f;
   expect_invalid(run, "damp_percent");
   o.damp_percent = 0.01f;
-  expect_invalid([&] { (void)quantize_matrix(w.data(), 0, k, h.data(), o); }, "rows");
-  expect_invalid([&] { (void)quantize_matrix(w.data(), n, -3, h.data(), o); }, "cols");
-  expect_invalid([&] { (void)quantize_matrix(w.data(), n, k, nullptr, o); }, "hessian");
-  (void)quantize_matrix(w.data(), n, k, h.data(), o);  // and the fixed input works
+  expect_invalid([&] { (void)quantize_matrix(test_compute(), w.data(), 0, k, h.data(), o); }, "rows");
+  expect_invalid([&] { (void)quantize_matrix(test_compute(), w.data(), n, -3, h.data(), o); }, "cols");
+  expect_invalid([&] { (void)quantize_matrix(test_compute(), w.data(), n, k, nullptr, o); }, "hessian");
+  (void)quantize_matrix(test_compute(), w.data(), n, k, h.data(), o);  // and the fixed input works
 }
 
 struct RealLayer {
@@ -89,8 +90,8 @@ TEST_P(RealLayers, GptqBeatsRtnAndPackingRoundTrips) {
         o.group_size = 128;
         o.desc_act = desc;
         o.sym = sym;
-        const QuantResult g = quantize_matrix(w.data(), n, k, h.data(), o, GetParam().tensor);
-        const QuantResult r = rtn_matrix(w.data(), n, k, o, GetParam().tensor);
+        const QuantResult g = quantize_matrix(test_compute(), w.data(), n, k, h.data(), o, GetParam().tensor);
+        const QuantResult r = rtn_matrix(test_compute(), w.data(), n, k, o, GetParam().tensor);
         const double eg = output_error(w, g.dequant, h, n, k), er = output_error(w, r.dequant, h, n, k);
         EXPECT_LT(eg, er) << GetParam().tensor << " bits " << bits << " desc " << desc << " sym " << sym;
         const PackedGptq p = pack_gptq(g, CheckpointFormat::V2);

@@ -9,6 +9,7 @@
 #include "core/quant/quant_grid.h"
 #include "core/quant/quantize_matrix.h"
 #include "tests/core/quant/golden_cases.h"
+#include "tests/support/test_compute.h"
 
 namespace gptq::quant {
 namespace {
@@ -19,7 +20,8 @@ TEST(Rtn, MatchesReferenceGoldens) {
   const auto cases = load_golden_cases("rtn");
   ASSERT_GE(cases.size(), 4u);
   // No sums in RTN, so no ties that rounding could break: every row matches.
-  for (const auto &g : cases) EXPECT_EQ(compare_with_golden(g, rtn_matrix(g.w.data(), g.rows, g.cols, g.opt)).code_agreement, 1.0);
+  for (const auto &g : cases)
+    EXPECT_EQ(compare_with_golden(g, rtn_matrix(test_compute(), g.w.data(), g.rows, g.cols, g.opt)).code_agreement, 1.0);
 }
 
 TEST(Rtn, EveryWeightGoesToTheNearestGridPoint) {
@@ -29,7 +31,7 @@ TEST(Rtn, EveryWeightGoesToTheNearestGridPoint) {
   o.bits = 3;
   o.group_size = 16;
   o.sym = false;
-  const QuantResult r = rtn_matrix(w.data(), n, k, o);
+  const QuantResult r = rtn_matrix(test_compute(), w.data(), n, k, o);
   EXPECT_EQ(r.groups, 4);
   for (std::int64_t i = 0; i < n * k; ++i) {
     const auto idx = static_cast<std::size_t>(i);
