@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -15,17 +14,12 @@
 #include "core/quant/hessian.h"
 #include "core/quant/quantize_matrix.h"
 #include "gptq/gptq.h"
+#include "tests/support/random_matrix.h"
 #include "tests/support/test_compute.h"
 
 namespace {
 
-std::vector<float> random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> m(static_cast<size_t>(rows * cols));
-  for (auto &v : m) v = dist(rng);
-  return m;
-}
+using ::gptq::testing::random_matrix;
 
 class MatrixApi : public ::testing::Test {
  protected:

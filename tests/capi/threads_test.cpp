@@ -13,12 +13,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "gptq/gptq.h"
+#include "tests/support/random_matrix.h"
 #include "tests/support/shared_data.h"
 
 namespace {
@@ -44,13 +44,7 @@ int process_threads() {
   return n;
 }
 
-std::vector<float> random_matrix(int64_t rows, int64_t cols, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> m(static_cast<size_t>(rows * cols));
-  for (auto &v : m) v = dist(rng);
-  return m;
-}
+using ::gptq::testing::random_matrix;
 
 gptq_context *context(int threads) {
   gptq_context *ctx = nullptr;

@@ -17,6 +17,7 @@ import unittest
 
 import numpy as np
 
+import gptq_cli as cli
 import model_dirs as md
 import peer_gptq_packers as peers  # on sys.path through model_dirs
 
@@ -169,8 +170,8 @@ class PeerCheckpoints(unittest.TestCase):
 
     def source(self, rel):
         if rel not in self.sources:
-            path = md.shared(rel)
-            self.sources[rel] = (path, md.read_checkpoint(path), md.read_json(os.path.join(path, "config.json")))
+            path = cli.shared(rel)
+            self.sources[rel] = (path, md.read_checkpoint(path), cli.read_json(os.path.join(path, "config.json")))
         return self.sources[rel]
 
     def build(self, name, spec, twin_readers):
@@ -215,7 +216,7 @@ class PeerCheckpoints(unittest.TestCase):
         own = spec["packer"]
         readers = [own] + ([other_reader] if other_reader else [])
         ckpt, twins = self.build(name, spec, readers)
-        text = md.shared(TEXT)
+        text = cli.shared(TEXT)
         ppl = md.perplexity(ckpt, text)
         self.assertEqual(ppl, md.perplexity(twins[own], text), name)
         if other_reader:
@@ -230,9 +231,9 @@ def add_layout_tests():
               "autogptq06_quantize_config_only": "vllm", "autogptq07_named": "gptqmodel"}
     for name in LAYOUTS:
         def test(self, name=name):
-            if md.sanitized() and name not in SANITIZED_LAYOUTS:
+            if cli.sanitized() and name not in SANITIZED_LAYOUTS:
                 self.skipTest("sanitized build: a subset of the layouts")
-            self.check_layout(name, None if md.sanitized() else others.get(name))
+            self.check_layout(name, None if cli.sanitized() else others.get(name))
         setattr(PeerCheckpoints, f"test_{name}", test)
 
 
@@ -246,9 +247,9 @@ class NamesAndConfigs(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dirs = md.TempDirs("refused")
-        cls.src = md.shared(LLAMA)
+        cls.src = cli.shared(LLAMA)
         cls.tensors = md.read_checkpoint(cls.src)
-        cls.config = md.read_json(os.path.join(cls.src, "config.json"))
+        cls.config = cli.read_json(os.path.join(cls.src, "config.json"))
 
     @classmethod
     def tearDownClass(cls):
@@ -265,19 +266,19 @@ class NamesAndConfigs(unittest.TestCase):
         half = len(names) // 2
         d = self.float_copy("several", {"a.safetensors": {n: self.tensors[n] for n in names[:half]},
                                         "b.safetensors": {n: self.tensors[n] for n in names[half:]}})
-        p = md.run("inspect", d, check_rc=1)
+        p = cli.run("inspect", d, check_rc=1)
         self.assertIn("'a.safetensors', 'b.safetensors'", p.stderr)
 
     def test_a_lone_file_of_any_name_is_read(self):
         d = self.float_copy("lone", {"weights-fp16.safetensors": self.tensors})
-        p = md.run("inspect", d, "--json", check_rc=0)
+        p = cli.run("inspect", d, "--json", check_rc=0)
         self.assertIn("weights-fp16.safetensors", p.stdout)
 
     def test_a_named_file_that_is_missing(self):
         d = self.float_copy("named_missing", {"model-q.safetensors": self.tensors})
         md.write_json(os.path.join(d, "quantize_config.json"),
                       {"bits": 4, "group_size": 128, "model_file_base_name": "gptq_model-4bit-128g"})
-        p = md.run("inspect", d, check_rc=1)
+        p = cli.run("inspect", d, check_rc=1)
         self.assertIn("gptq_model-4bit-128g", p.stderr)
         self.assertIn("model-q.safetensors", p.stderr)
 
@@ -287,7 +288,7 @@ class NamesAndConfigs(unittest.TestCase):
             d = self.float_copy(f"refuse_{field}")
             md.write_json(os.path.join(d, "config.json"),
                           dict(self.config, quantization_config={"quant_method": "gptq", "bits": 4, field: value}))
-            p = md.run("inspect", d, check_rc=1)
+            p = cli.run("inspect", d, check_rc=1)
             self.assertIn(field, p.stderr)
             self.assertIn(expect, p.stderr)
 
@@ -296,7 +297,7 @@ class NamesAndConfigs(unittest.TestCase):
         md.write_json(os.path.join(d, "config.json"),
                       dict(self.config, quantization_config={"quant_method": "gptq", "bits": 4, "group_size": 128}))
         md.write_json(os.path.join(d, "quantize_config.json"), {"bits": 3, "group_size": 128})
-        p = md.run("inspect", d, check_rc=1)
+        p = cli.run("inspect", d, check_rc=1)
         self.assertIn("disagree on bits", p.stderr)
 
     def test_a_bias_llama_cannot_have(self):
@@ -308,11 +309,11 @@ class NamesAndConfigs(unittest.TestCase):
         bias[7] = 0.25
         t[prefix + ".bias"] = bias
         d = self.float_copy("bias", {"model.safetensors": t})
-        p = md.run("eval", d, "--ppl", md.shared(TEXT), "--seqlen", "32", "--max-windows", "1", check_rc=1)
+        p = cli.run("eval", d, "--ppl", cli.shared(TEXT), "--seqlen", "32", "--max-windows", "1", check_rc=1)
         self.assertIn(prefix + ".bias", p.stderr)
         self.assertIn("element 7", p.stderr)
 
 
 if __name__ == "__main__":
-    md.GPTQ = sys.argv.pop(1)
+    cli.GPTQ = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -9,15 +9,9 @@ import subprocess
 import sys
 import unittest
 
-GPTQ = None
+import gptq_cli as cli
+from gptq_cli import REPO, run, shared
 
-
-def run(*args, check_rc=None):
-    p = subprocess.run([GPTQ, *args], capture_output=True, text=True, timeout=120)
-    if check_rc is not None and p.returncode != check_rc:
-        raise AssertionError(f"gptq {' '.join(args)}: rc {p.returncode} != {check_rc}\n"
-                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
-    return p
 
 
 class Usage(unittest.TestCase):
@@ -79,16 +73,6 @@ class Config(unittest.TestCase):
     def test_schema(self):
         p = run("config", "quantize", "--schema", check_rc=0)
         self.assertIn("table QuantizeConfig", p.stdout)
-
-
-def shared(rel):
-    base = os.environ.get("GPTQ_SHARED_DIR", "")
-    path = os.path.join(base, rel)
-    if not os.path.exists(path):
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"CI=true but the shared test file is missing: {path}")
-        raise unittest.SkipTest(f"shared test file missing (skipped outside CI): {path}")
-    return path
 
 
 class Inspect(unittest.TestCase):
@@ -195,7 +179,6 @@ class Generate(unittest.TestCase):
         self.assertIn("top_p", p.stderr)
 
 
-REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEMO = os.path.join(REPO, "demo", "docs-llama-tiny")
 DEMO_CALIB = os.path.join(REPO, "demo", "text", "calib.txt")
 DEMO_EVAL = os.path.join(REPO, "demo", "text", "eval.txt")
@@ -252,7 +235,7 @@ class Quantize(unittest.TestCase):
 
     def test_cancelled_run_leaves_nothing(self):
         out = out_dir("cancel")
-        proc = subprocess.Popen([GPTQ, "quantize", DEMO, "--out", out, "--calib", DEMO_CALIB,
+        proc = subprocess.Popen([cli.GPTQ, "quantize", DEMO, "--out", out, "--calib", DEMO_CALIB,
                                  "--nsamples", "64", "--seqlen", "256"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         proc.stderr.readline()  # the first progress line: the pipeline runs
@@ -297,7 +280,7 @@ class Quantize(unittest.TestCase):
         self.assertIn("bits", p.stderr)
 
 
-@unittest.skipIf(os.environ.get("GPTQ_SANITIZED") == "1",
+@unittest.skipIf(cli.sanitized(),
                  "whole-model quantization of the shared models runs in the unsanitized preset only")
 class QuantizeSharedModels(unittest.TestCase):
     # Bounds derived from a run of this very setting (16 x 512 calibration windows of
@@ -321,5 +304,5 @@ class QuantizeSharedModels(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    GPTQ = sys.argv.pop(1)
+    cli.GPTQ = sys.argv.pop(1)
     unittest.main(verbosity=2)

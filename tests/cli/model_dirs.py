@@ -1,47 +1,23 @@
 """Model directories for the CLI tests: the shared test models read and written
-back (changed as a test needs) with numpy, and the gptq binary run on them.
+back (changed as a test needs) with numpy, and the gptq binary (gptq_cli) run on them.
 Safetensors are read and written from the format itself (8-byte header
 length, JSON header, raw little-endian data), independently of libgptq."""
 import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
-import unittest
 
 import numpy as np
 
-REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
-sys.path.insert(0, os.path.join(REPO, "tests", "reference"))
-from load_gptq_checkpoint import read_checkpoint  # noqa: E402  (index or single file, name -> array)
+from gptq_cli import REPO, run
 
-GPTQ = None  # the binary: each test file sets it from its argv[1]
+sys.path.insert(0, os.path.join(REPO, "tests", "reference"))
+from load_gptq_checkpoint import read_checkpoint  # noqa: E402,F401  (for the tests: index or single file, name -> array)
+
 DTYPES = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16", np.dtype(np.int32): "I32",
           np.dtype(np.int64): "I64", np.dtype(np.int16): "I16", np.dtype(np.int8): "I8"}
-
-
-def run(*args, check_rc=None):
-    p = subprocess.run([GPTQ, *args], capture_output=True, text=True, timeout=300)
-    if check_rc is not None and p.returncode != check_rc:
-        raise AssertionError(f"gptq {' '.join(args)}: rc {p.returncode} != {check_rc}\n"
-                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
-    return p
-
-
-def shared(rel):
-    base = os.environ.get("GPTQ_SHARED_DIR", "")
-    path = os.path.join(base, rel)
-    if not os.path.exists(path):
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"CI=true but the shared test file is missing: {path}")
-        raise unittest.SkipTest(f"shared test file missing (skipped outside CI): {path}")
-    return path
-
-
-def sanitized():
-    return os.environ.get("GPTQ_SANITIZED") == "1"
 
 
 def write_safetensors(path, tensors, metadata=None):
@@ -84,11 +60,6 @@ def write_sharded(directory, tensors, shards):
 def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2)
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 class TempDirs:

@@ -10,6 +10,7 @@ import unittest
 
 import numpy as np
 
+import gptq_cli as cli
 import model_dirs as md
 
 LLAMA = "models/docs-llama-16m"
@@ -23,7 +24,7 @@ class BrokenFiles(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dirs = md.TempDirs("model_files")
-        cls.src = md.shared(LLAMA)
+        cls.src = cli.shared(LLAMA)
         cls.tensors = md.read_checkpoint(cls.src)
 
     @classmethod
@@ -59,8 +60,8 @@ class BrokenFiles(unittest.TestCase):
         if method == "rtn":
             args += ["--method", "rtn"]
         else:
-            args += ["--calib", md.shared(CALIB), "--nsamples", "2", "--seqlen", "64"]
-        return md.run(*args)
+            args += ["--calib", cli.shared(CALIB), "--nsamples", "2", "--seqlen", "64"]
+        return cli.run(*args)
 
     def refused_before_work(self, model, method, *expect):
         out = self.out(os.path.basename(model) + "_" + method)
@@ -104,7 +105,7 @@ class BrokenFiles(unittest.TestCase):
         t[layer + ".qweight"] = np.zeros((384 * 4 // 32, 384), np.int32)
         d = self.model("both", t)
         self.refused_before_work(d, "rtn", layer + ".weight", layer + ".qweight")
-        p = md.run("eval", d, "--ppl", md.shared(TEXT), "--seqlen", "32", "--max-windows", "1", check_rc=1)
+        p = cli.run("eval", d, "--ppl", cli.shared(TEXT), "--seqlen", "32", "--max-windows", "1", check_rc=1)
         self.assertIn(layer + ".weight", p.stderr)
         self.assertIn(layer + ".qweight", p.stderr)
 
@@ -114,13 +115,13 @@ class BrokenFiles(unittest.TestCase):
             w = self.tensors[name].copy()
             w[3, 17] = bad
             d = self.model(f"float_{word}", self.changed(**{name.replace(".", "__"): w}))
-            commands = [["eval", d, "--ppl", md.shared(TEXT), "--seqlen", "32", "--max-windows", "1"],
+            commands = [["eval", d, "--ppl", cli.shared(TEXT), "--seqlen", "32", "--max-windows", "1"],
                         ["generate", d, "-p", "To create a table", "--max-new-tokens", "2"],
                         ["quantize", d, "--out", self.out(f"nan_{word}"), "--method", "rtn"]]
-            if md.sanitized() and word != "NaN":
+            if cli.sanitized() and word != "NaN":
                 commands = commands[:1]  # each command loads the whole model: seconds under ASan
             for args in commands:
-                p = md.run(*args, check_rc=1)
+                p = cli.run(*args, check_rc=1)
                 self.assertIn(name, p.stderr, args[0])
                 self.assertIn(word, p.stderr, args[0])
                 self.assertIn("element 1169 [3, 17]", p.stderr, args[0])  # 3 * 384 + 17
@@ -128,7 +129,7 @@ class BrokenFiles(unittest.TestCase):
 
     def test_nan_and_inf_in_gptq_scales(self):
         ckpt = self.out("rtn_ok")
-        md.run("quantize", self.src, "--out", ckpt, "--method", "rtn", "--bits", "4", "--group-size", "128",
+        cli.run("quantize", self.src, "--out", ckpt, "--method", "rtn", "--bits", "4", "--group-size", "128",
                check_rc=0)
         scales = LAST + ".self_attn.q_proj.scales"
         t = md.read_checkpoint(ckpt)
@@ -137,12 +138,12 @@ class BrokenFiles(unittest.TestCase):
             s[2, 5] = bad
             d = self.dirs.new(f"scales_{word}", ckpt, files=("config.json", "quantize_config.json", "tokenizer.json"))
             md.write_safetensors(os.path.join(d, "model.safetensors"), dict(t, **{scales: s}))
-            p = md.run("eval", d, "--ppl", md.shared(TEXT), "--seqlen", "32", "--max-windows", "1", check_rc=1)
+            p = cli.run("eval", d, "--ppl", cli.shared(TEXT), "--seqlen", "32", "--max-windows", "1", check_rc=1)
             self.assertIn(scales, p.stderr)
             self.assertIn(word, p.stderr)
             self.assertIn("element 773 [2, 5]", p.stderr)  # 2 * 384 + 5
 
 
 if __name__ == "__main__":
-    md.GPTQ = sys.argv.pop(1)
+    cli.GPTQ = sys.argv.pop(1)
     unittest.main(verbosity=2)

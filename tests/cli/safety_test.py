@@ -6,27 +6,18 @@ import json
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-GPTQ = None
-REPO = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
+import gptq_cli as cli
+from gptq_cli import REPO, read_json, run
+
 DEMO = os.path.join(REPO, "demo", "docs-llama-tiny")
 CALIB = os.path.join(REPO, "demo", "text", "calib.txt")
 FAST = ("--nsamples", "2", "--seqlen", "64")
-
-
-def run(*args, check_rc=None, timeout=120, cwd=None):
-    p = subprocess.run([GPTQ, *args], capture_output=True, timeout=timeout, cwd=cwd)
-    p.stdout, p.stderr = (s.decode("utf-8", "replace") for s in (p.stdout, p.stderr))
-    if check_rc is not None and p.returncode != check_rc:
-        raise AssertionError(f"gptq {args}: rc {p.returncode} != {check_rc}\n"
-                             f"stdout: {p.stdout[-2000:]}\nstderr: {p.stderr[-2000:]}")
-    return p
 
 
 def tree(path):
@@ -38,11 +29,6 @@ def tree(path):
             out[os.path.relpath(p, path)] = read_bytes(p)
         out.update({os.path.relpath(os.path.join(root, d), path) + "/": b"" for d in dirs})
     return out
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
 
 
 def read_bytes(path):
@@ -176,7 +162,7 @@ class StaleStaging(TempCase):
         self.fifos += 1
         fifo = self.path(f"calib-{self.fifos}.fifo")
         os.mkfifo(fifo)
-        proc = subprocess.Popen([GPTQ, "quantize", DEMO, "--out", out, "--calib", fifo, *FAST, *extra],
+        proc = subprocess.Popen([cli.GPTQ, "quantize", DEMO, "--out", out, "--calib", fifo, *FAST, *extra],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         def stop():
             if proc.poll() is None:
@@ -189,7 +175,7 @@ class StaleStaging(TempCase):
 
     def test_sigkill_mid_quantize_is_cleaned_by_the_next_run(self):
         out = self.path("q")
-        proc = subprocess.Popen([GPTQ, "quantize", DEMO, "--out", out, "--calib", CALIB,
+        proc = subprocess.Popen([cli.GPTQ, "quantize", DEMO, "--out", out, "--calib", CALIB,
                                  "--nsamples", "64", "--seqlen", "256"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = proc.stderr.readline()  # the first progress line: the pipeline runs
@@ -431,7 +417,7 @@ class Messages(TempCase):
         for command in (("tokenize", DEMO, "--json", "-f"), ("eval", DEMO, "--max-windows", "2", "--json", "--ppl")):
             with self.subTest(command=command[0]):
                 r, w = os.pipe()
-                proc = subprocess.Popen([GPTQ, *command, f"/dev/fd/{r}"], pass_fds=(r,),
+                proc = subprocess.Popen([cli.GPTQ, *command, f"/dev/fd/{r}"], pass_fds=(r,),
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 os.close(r)
                 with os.fdopen(w, "wb") as f:
@@ -444,7 +430,7 @@ class Messages(TempCase):
                     self.assertEqual(from_pipe.get(key), from_file.get(key), key)
         # The library reads calibration text from a pipe the same way.
         r, w = os.pipe()
-        proc = subprocess.Popen([GPTQ, "quantize", DEMO, "--out", self.path("q"), "--calib", f"/dev/fd/{r}", *FAST,
+        proc = subprocess.Popen([cli.GPTQ, "quantize", DEMO, "--out", self.path("q"), "--calib", f"/dev/fd/{r}", *FAST,
                                  "--json"], pass_fds=(r,), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         os.close(r)
         with os.fdopen(w, "wb") as f:
@@ -458,5 +444,5 @@ class Messages(TempCase):
 
 
 if __name__ == "__main__":
-    GPTQ = sys.argv.pop(1)
+    cli.GPTQ = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -4,31 +4,14 @@ tokenizer-only directory and a tokenizer.json file all work, with HF's ids; erro
 say why, with exit 1."""
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
 
-GPTQ = None
+import gptq_cli as cli
+from gptq_cli import run, shared
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def run(*args, check_rc=None):
-    p = subprocess.run([GPTQ, *args], capture_output=True, text=True, timeout=120)
-    if check_rc is not None and p.returncode != check_rc:
-        raise AssertionError(f"gptq {' '.join(args)}: rc {p.returncode} != {check_rc}\n"
-                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
-    return p
-
-
-def shared(rel):
-    base = os.environ.get("GPTQ_SHARED_DIR", "")
-    path = os.path.join(base, rel)
-    if not base or not os.path.exists(path):
-        if os.environ.get("CI") == "true":
-            raise AssertionError(f"CI=true but the shared test file is missing: {path}")
-        raise unittest.SkipTest(f"shared test file missing (skipped outside CI): {path}")
-    return path
 
 
 def golden(family, case):
@@ -105,5 +88,5 @@ class TokenizerErrors(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    GPTQ = sys.argv.pop(1)
+    cli.GPTQ = sys.argv.pop(1)
     unittest.main(verbosity=2)

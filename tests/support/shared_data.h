@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace gptq::testing {
 
@@ -34,6 +36,16 @@ inline bool running_in_ci() {
 inline std::filesystem::path source_dir() {
   if (const char *s = std::getenv("GPTQ_SOURCE_DIR"); s && *s) return s;
   return ".";
+}
+
+// The golden files tests/data/reference/<prefix>*.json, sorted by name.
+inline std::vector<std::filesystem::path> reference_files(const std::string &prefix) {
+  std::vector<std::filesystem::path> files;
+  for (const auto &e : std::filesystem::directory_iterator(source_dir() / "tests/data/reference"))
+    if (e.path().filename().string().starts_with(prefix) && e.path().extension() == ".json")
+      files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace gptq::testing

@@ -45,15 +45,6 @@ namespace {
 // nearest lies at +4.2% (llama) and +10.3% (opt), outside it.
 constexpr double kBand = 0.035;
 
-std::vector<std::filesystem::path> reference_files() {
-  std::vector<std::filesystem::path> files;
-  for (const auto &e : std::filesystem::directory_iterator(testing::source_dir() / "tests/data/reference"))
-    if (e.path().filename().string().starts_with("ppl_gptq_") && e.path().extension() == ".json")
-      files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 void check(const nlohmann::json &ref) {
   const std::string name = ref["model"];
   GPTQ_REQUIRE_SHARED(source, "models/" + name);
@@ -84,7 +75,7 @@ TEST(GptqPerplexity, WithinRoundingOfTheReferencePipeline) {
 #ifdef GPTQ_UNDER_ASAN
   GTEST_SKIP() << "GPTQ on a whole model runs in the unsanitized preset only (slow under ASan)";
 #endif
-  const auto files = reference_files();
+  const auto files = testing::reference_files("ppl_gptq_");
   ASSERT_FALSE(files.empty()) << "no tests/data/reference/ppl_gptq_*.json";
   for (const auto &file : files) {
     SCOPED_TRACE(file.filename().string());

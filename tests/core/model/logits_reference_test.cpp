@@ -43,15 +43,6 @@ namespace {
 constexpr double kTolerance = 2e-3;
 constexpr double kMinCosine = 0.9999;  // of the last position's logits
 
-std::vector<std::filesystem::path> reference_files() {
-  std::vector<std::filesystem::path> files;
-  for (const auto &e : std::filesystem::directory_iterator(testing::source_dir() / "tests/data/reference"))
-    if (e.path().filename().string().starts_with("logits_") && e.path().extension() == ".json")
-      files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
   const std::string name = entry["model"];
   GPTQ_REQUIRE_SHARED(source, "models/" + name);
@@ -152,7 +143,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
 }
 
 TEST(LogitsReference, MatchesTransformers) {
-  const auto files = reference_files();
+  const auto files = testing::reference_files("logits_");
   ASSERT_FALSE(files.empty()) << "no tests/data/reference/logits_*.json";
   for (const auto &file : files) {
     SCOPED_TRACE(file.filename().string());

@@ -10,13 +10,13 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "core/quant/hessian.h"
 #include "core/tensor/half.h"
+#include "tests/support/random_matrix.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
 
@@ -46,13 +46,7 @@ inline std::filesystem::path golden_dir(const std::string &sub) {
   return ::gptq::testing::source_dir() / "tests" / "data" / "quant" / sub;
 }
 
-inline std::vector<float> random_matrix(std::int64_t rows, std::int64_t cols, std::uint32_t seed, float sd = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, sd);
-  std::vector<float> m(static_cast<std::size_t>(rows * cols));
-  for (auto &v : m) v = dist(rng);
-  return m;
-}
+using ::gptq::testing::random_matrix;
 
 // Activations: Gaussian plus a few shared directions and uneven column scales
 // (what makes real layer inputs correlated), X [n][k].
