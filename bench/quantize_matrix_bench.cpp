@@ -109,6 +109,7 @@ int main(int argc, char **argv) {
   opt.group_size = 128;
   opt.desc_act = true;
   opt.sym = true;
+  opt.damp_percent = 0.01f;  // as the torch reference (tests/reference/gptq_ref.py)
   double t_solve[2] = {0, 0};
   const std::int64_t ns[2] = {4096, 11008};
   for (int i = 0; i < 2; ++i) {

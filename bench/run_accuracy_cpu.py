@@ -46,11 +46,11 @@ def main():
             if method:
                 target = os.path.join(tmp, "q")
                 cmd = [a.gptq, "quantize", a.model, "--out", target, "--json", "--bits", str(bits),
-                       "--group-size", str(group), "--method", method]
+                       "--group-size", str(group), "--method", method, "--damp", "0.01"]  # as accuracy_table.py
                 if method == "gptq":
                     cmd += ["--calib", os.path.join(a.shared, "data", "docs_calib.txt"), "--nsamples", "128",
                             "--seqlen", "512", "--seed", "0"]
-                cmd += ["--act-order"] if act else []
+                cmd += ["--act-order"] if act else ["--no-act-order"]
                 cmd += [] if sym else ["--asym"]
                 report = run(cmd)
             for t in texts:

@@ -13,7 +13,11 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake --preset default >/dev/null
-cmake --build --preset default -j "$(nproc)"
+# Only what the demo runs: the gptq command and the library (with its CUDA
+# backend where the toolkit is there); scripts/test.sh builds the tests.
+targets=(gptq-cli)
+cmake --build --preset default --target help | grep -q '^gptq-cuda:' && targets+=(gptq-cuda)
+cmake --build --preset default -j "$(nproc)" --target "${targets[@]}"
 gptq=build/default/bin/gptq
 
 echo
@@ -40,7 +44,7 @@ fi
 "$gptq" inspect "$model" --no-tensors
 
 echo
-echo "== quantizing to 4 bits, group 128, on $calib (128 windows of $seqlen tokens)"
+echo "== quantizing with the library's defaults (4 bits, group 128: \`$gptq quantize --help\`) on $calib (128 windows of $seqlen tokens)"
 "$gptq" quantize "$model" --out "$out" --calib "$calib" --nsamples 128 --seqlen "$seqlen" --force
 
 echo

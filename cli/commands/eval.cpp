@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/failure.h"
 #include "cli/read_file.h"
+#include "cli/schema_defaults.h"
 #include "cli/session.h"
 
 namespace gptq::cli {
@@ -29,13 +30,14 @@ int print_progress(void *, const char *stage, uint64_t done, uint64_t total) {
 }  // namespace
 
 int run_eval(int argc, char **argv) {
+  const nlohmann::json d = schema_defaults(GPTQ_CONFIG_EVAL);  // the library's, as gptq_perplexity's
   Args args("eval", "MODEL_DIR --ppl FILE [--seqlen N] [--max-windows N] [--json]",
             "Perplexity of the model on a UTF-8 text file: the whole text tokenized as\n"
             "transformers does, cut into non-overlapping windows of --seqlen tokens (the\n"
             "remainder dropped), exp(mean NLL) of the next-token predictions. Runs on the CPU.");
   args.positional("MODEL_DIR", "the model directory (float or GPTQ)")
       .option("ppl", "FILE", "the text to measure perplexity on")
-      .option("seqlen", "N", "tokens per window (default 512)")
+      .option("seqlen", "N", "tokens per window (default " + default_text(d["seqlen"]) + ")")
       .option("max-windows", "N", "evaluate only the first N windows (default: all)")
       .option("threads", "N", "CPU threads (default: one per core)")
       .flag("json", "print {\"ppl\", \"windows\", \"tokens\", ...} as one JSON object on stdout");

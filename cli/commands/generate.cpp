@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/failure.h"
+#include "cli/schema_defaults.h"
 #include "cli/session.h"
 
 namespace gptq::cli {
@@ -27,18 +28,21 @@ struct GenerationSession {
 }  // namespace
 
 int run_generate(int argc, char **argv) {
+  const nlohmann::json d = schema_defaults(GPTQ_CONFIG_GENERATION);  // the library's, as gptq_session_create's
   Args args("generate", "MODEL_DIR -p TEXT [sampling options] [--stop S ...]",
             "Generates a continuation of the prompt and streams it to stdout (the prompt\n"
             "itself is not printed). Greedy with --temperature 0; sampling is seeded, so\n"
             "the same options give the same text.");
   args.positional("MODEL_DIR", "the model directory (float or GPTQ)")
       .option("prompt", "TEXT", "the prompt", "p")
-      .option("max-new-tokens", "N", "tokens to generate at most (default 128)", "n")
-      .option("temperature", "F", "softmax temperature; 0 is greedy (default 1)")
-      .option("top-k", "N", "sample from the N most likely tokens (default 0: off)")
-      .option("top-p", "F", "nucleus sampling mass (default 1: off)")
-      .option("repetition-penalty", "F", "CTRL-style penalty on seen tokens (default 1: off)")
-      .option("seed", "N", "seed of the sampler (default 0)")
+      .option("max-new-tokens", "N", "tokens to generate at most (default " + default_text(d["max_new_tokens"]) + ")",
+              "n")
+      .option("temperature", "F", "softmax temperature; 0 is greedy (default " + default_text(d["temperature"]) + ")")
+      .option("top-k", "N", "sample from the N most likely tokens, 0 for all (default " + default_text(d["top_k"]) + ")")
+      .option("top-p", "F", "nucleus sampling mass, 1 for all (default " + default_text(d["top_p"]) + ")")
+      .option("repetition-penalty", "F",
+              "CTRL-style penalty on seen tokens, 1 for none (default " + default_text(d["repetition_penalty"]) + ")")
+      .option("seed", "N", "seed of the sampler (default " + default_text(d["seed"]) + ")")
       .option("stop", "S", "stop before this string (repeatable; not printed)")
       .flag("ignore-eos", "keep going past the end-of-sequence token")
       .option("threads", "N", "CPU threads (default: one per core)");

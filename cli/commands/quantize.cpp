@@ -11,6 +11,7 @@
 #include "cli/failure.h"
 #include "cli/progress_bar.h"
 #include "cli/read_file.h"
+#include "cli/schema_defaults.h"
 #include "cli/session.h"
 
 namespace gptq::cli {
@@ -41,19 +42,14 @@ nlohmann::json config_from_args(const Args &args) {
       bad_config_file(*file, "field \"calibration\" must be an object (a CalibrationConfig), got " +
                                  std::string(cfg["calibration"].type_name()) + " " + cfg["calibration"].dump());
   }
-  // The command's defaults (4 bits, group 128, no act-order, sym, damp 0.01),
-  // where neither --config nor a flag says otherwise.
-  auto set_default = [&](const char *key, nlohmann::json v) {
-    if (!cfg.contains(key)) cfg[key] = std::move(v);
-  };
-  set_default("bits", 4);
-  set_default("group_size", 128);
-  set_default("desc_act", false);
-  set_default("sym", true);
-  set_default("damp_percent", 0.01);
+  // A field neither --config nor a flag sets keeps the schema's default, as in
+  // gptq_quantize_model: the CLI has no defaults of its own.
   if (auto v = args.get_int("bits")) cfg["bits"] = *v;
   if (auto v = args.get_int("group-size")) cfg["group_size"] = *v;
+  if (args.has("act-order") && args.has("no-act-order"))
+    throw UsageError{"--act-order and --no-act-order exclude each other"};
   if (args.has("act-order")) cfg["desc_act"] = true;
+  if (args.has("no-act-order")) cfg["desc_act"] = false;
   if (args.has("sym") && args.has("asym")) throw UsageError{"--sym and --asym exclude each other"};
   if (args.has("sym")) cfg["sym"] = true;
   if (args.has("asym")) cfg["sym"] = false;
@@ -94,28 +90,38 @@ void print_table(const nlohmann::json &report, bool rtn) {
 }  // namespace
 
 int run_quantize(int argc, char **argv) {
+  // Every default below is the library's (schema/gptq.fbs), read at run time.
+  const nlohmann::json d = schema_defaults(GPTQ_CONFIG_QUANTIZE);
+  const nlohmann::json &dc = d["calibration"];
+  const auto is_default = [&](const char *key, bool value) { return d[key].get<bool>() == value ? " (default)" : ""; };
+  const std::string seqlen_default =
+      dc["seqlen"].get<int>() == 0 ? "the model's context, at most 2048" : default_text(dc["seqlen"]);
   Args args("quantize", "MODEL_DIR --out DIR --calib FILE [options]",
             "Quantizes every linear layer of a float Hugging Face model with GPTQ, layer by\n"
             "layer on calibration text, and writes a Hugging Face GPTQ checkpoint to DIR.\n"
             "With --method rtn, rounds every weight to the nearest grid point instead (the\n"
             "baseline; no calibration text needed).\n"
-            "Defaults: 4 bits, group size 128, symmetric, damp 0.01, 128 windows of 2048\n"
-            "tokens (shortened to the model's context), seed 0.");
+            "Defaults are the library's, the same as gptq_quantize_model's (`gptq config\n"
+            "quantize '{}'` prints them all); they follow GPTQModel's GPTQConfig.");
   args.positional("MODEL_DIR", "the float model directory")
       .option("out", "DIR", "where to write the checkpoint (must not exist, unless --force)")
       .option("calib", "FILE", "calibration text (plain text, or .jsonl with a \"text\" field)")
-      .option("bits", "N", "2, 3, 4 or 8 (default 4)")
-      .option("group-size", "N", "columns per group, -1 for per-channel (default 128)")
-      .flag("act-order", "quantize columns by decreasing Hessian diagonal (desc_act)")
-      .flag("sym", "symmetric grid (default)")
-      .flag("asym", "asymmetric grid (min/max with a zero point)")
-      .option("damp", "F", "dampening as a fraction of the Hessian's mean diagonal (default 0.01)")
-      .option("nsamples", "N", "calibration windows (default 128)")
-      .option("seqlen", "N", "tokens per window (default: the model's context, at most 2048)")
-      .option("seed", "N", "seed of the window offsets (default 0)")
+      .option("bits", "N", "2, 3, 4 or 8 (default " + default_text(d["bits"]) + ")")
+      .option("group-size", "N", "columns per group, -1 for per-channel (default " + default_text(d["group_size"]) + ")")
+      .flag("act-order", std::string("quantize columns by decreasing Hessian diagonal (desc_act)") +
+                             is_default("desc_act", true))
+      .flag("no-act-order", std::string("quantize columns in their order") + is_default("desc_act", false))
+      .flag("sym", std::string("symmetric grid") + is_default("sym", true))
+      .flag("asym", std::string("asymmetric grid (min/max with a zero point)") + is_default("sym", false))
+      .option("damp", "F",
+              "dampening as a fraction of the Hessian's mean diagonal (default " + default_text(d["damp_percent"]) +
+                  ")")
+      .option("nsamples", "N", "calibration windows (default " + default_text(dc["nsamples"]) + ")")
+      .option("seqlen", "N", "tokens per window (default: " + seqlen_default + ")")
+      .option("seed", "N", "seed of the window offsets (default " + default_text(dc["seed"]) + ")")
       .option("config", "FILE", "a QuantizeConfig JSON; flags override its fields")
-      .flag("v2", "write zero points in the gptq_v2 layout (default: gptq, as most tools read)")
-      .option("method", "M", "gptq (default) or rtn: round-to-nearest, no calibration")
+      .flag("v2", "write zero points in the gptq_v2 layout (default: " + default_text(d["checkpoint_format"]) + ")")
+      .option("method", "M", "gptq or rtn: round-to-nearest, no calibration (default " + default_text(d["method"]) + ")")
       .flag("compare-rtn", "also report each layer's round-to-nearest loss on the same inputs")
       .flag("force", "replace DIR if it is empty or a checkpoint gptq wrote (once the new one is complete)")
       .option("threads", "N", "CPU threads (default: one per core)")

@@ -39,6 +39,9 @@ std::vector<uint8_t> json_to_binary(Kind kind, std::string_view json) {
   const std::string normalized = check_json(table, json);
 
   std::unique_ptr<flatbuffers::Parser> parser = schema.json_parser(kind);
+  // Every scalar written, defaults too: a binary config keeps its meaning if
+  // a later version changes a default (flatbuffers omits default values).
+  parser->builder_.ForceDefaults(true);
   // check_json leaves nothing flatbuffers should reject; if it still does,
   // its message (with position) is the best there is.
   if (!parser->Parse(normalized.c_str()))

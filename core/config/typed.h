@@ -41,6 +41,7 @@ template <class Object>
 std::vector<uint8_t> to_binary(const Object &object) {
   using Table = typename ObjectKind<Object>::Table;
   flatbuffers::FlatBufferBuilder fbb;
+  fbb.ForceDefaults(true);  // as json_to_binary: defaults written, so a binary keeps its meaning
   fbb.Finish(Table::Pack(fbb, &object), kFileIdentifier);
   std::vector<uint8_t> out(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
   check_binary(ObjectKind<Object>::kind, out);

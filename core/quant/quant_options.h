@@ -1,6 +1,7 @@
 // Options of the GPTQ solver and the RTN baseline, as plain data.
 //
-// Defaults equal schema/gptq.fbs's QuantizeConfig (AutoGPTQ/GPTQModel defaults);
+// Defaults equal schema/gptq.fbs's QuantizeConfig, their one definition (checked
+// by options_from_config_test);
 // the solver deliberately does not include the flatbuffers schema so it can be
 // used and tested alone. The JSON -> schema -> QuantOptions glue lives elsewhere.
 #pragma once
@@ -19,12 +20,12 @@ struct MseOptions {
 
 struct QuantOptions {
   int bits = 4;                 // 2, 3, 4 or 8
-  int group_size = -1;          // columns per group; -1: one group per row
+  int group_size = 128;         // columns per group; -1: one group per row
   bool sym = true;              // zero point fixed at 2^(bits-1)
-  bool desc_act = true;         // act-order: columns by descending diag(H)
+  bool desc_act = false;        // act-order: columns by descending diag(H)
   bool static_groups = false;   // fit groups on the unpermuted W before the solve
-  float damp_percent = 0.01f;   // damping as a fraction of mean(diag(H))
-  float damp_auto_increment = 0.0025f;  // raise damping by this on Cholesky failure
+  float damp_percent = 0.05f;   // damping as a fraction of mean(diag(H))
+  float damp_auto_increment = 0.01f;  // raise damping by this on Cholesky failure
   int block_size = 128;         // columns per lazy-update block
   MseOptions mse;
   bool hessian_fp64 = false;    // accumulate H in float64

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "core/quant/gptq_packing.h"
+#include "core/config/typed.h"
 #include "core/quant/hessian.h"
+#include "core/quant/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
 #include "gptq/gptq.h"
 #include "tests/support/random_matrix.h"
@@ -34,6 +36,11 @@ class MatrixApi : public ::testing::Test {
   gptq_context *ctx_ = nullptr;
   gptq_matrix_result *result_ = nullptr;
 };
+
+// The core solver's options for `json`, as the C API makes them.
+gptq::quant::QuantOptions options(const char *json) {
+  return gptq::quant::quant_options(gptq::config::parse_quantize_config(json));
+}
 
 template <class T>
 std::vector<T> to_vector(const T *p, int64_t rows, int64_t cols) {
@@ -90,12 +97,8 @@ TEST_F(MatrixApi, GptqWithActivationsEqualsTheCoreSolver) {
             GPTQ_OK)
       << gptq_last_error();
 
-  gptq::quant::QuantOptions o;
-  o.bits = 4;
-  o.group_size = 32;
-  o.desc_act = true;
-  o.sym = false;
-  o.positive_zero = true;  // asymmetric in format v1 (the default)
+  const auto o = options(json);
+  EXPECT_TRUE(o.positive_zero);  // asymmetric in format v1 (the default)
   gptq::quant::HessianAccumulator acc(kCols, false);
   acc.add_batch(test_compute(), x.data(), kN);
   const auto h = acc.hessian(test_compute());
@@ -116,25 +119,16 @@ TEST_F(MatrixApi, GptqWithHessianAndV2Format) {
   ASSERT_EQ(gptq_quantize_matrix(ctx_, w.data(), kRows, kCols, h.data(), nullptr, 0, json, &result_),
             GPTQ_OK)
       << gptq_last_error();
-  gptq::quant::QuantOptions o;
-  o.bits = 3;
-  o.group_size = -1;
-  o.desc_act = false;
-  o.damp_percent = 0.05f;
-  o.mse.enabled = true;
-  o.mse.grid = 20;
+  const auto o = options(json);
   const auto core = gptq::quant::quantize_matrix(test_compute(), w.data(), kRows, kCols, h.data(), o, "m");
   expect_same(result_, core, gptq::quant::CheckpointFormat::V2);
 }
 
 TEST_F(MatrixApi, RtnEqualsTheCoreBaseline) {
   const auto w = random_matrix(kRows, kCols, 5);
-  ASSERT_EQ(gptq_rtn_matrix(ctx_, w.data(), kRows, kCols, R"({"bits": 8, "group_size": 64})", &result_),
-            GPTQ_OK)
-      << gptq_last_error();
-  gptq::quant::QuantOptions o;
-  o.bits = 8;
-  o.group_size = 64;
+  const char *json = R"({"bits": 8, "group_size": 64})";
+  ASSERT_EQ(gptq_rtn_matrix(ctx_, w.data(), kRows, kCols, json, &result_), GPTQ_OK) << gptq_last_error();
+  const auto o = options(json);
   const auto core = gptq::quant::rtn_matrix(test_compute(), w.data(), kRows, kCols, o);
   expect_same(result_, core, gptq::quant::CheckpointFormat::V1);
   double loss = -1;
@@ -143,14 +137,15 @@ TEST_F(MatrixApi, RtnEqualsTheCoreBaseline) {
 }
 
 TEST_F(MatrixApi, DefaultsComeFromTheSchema) {
-  // NULL JSON: 4 bits, per-channel, act-order, symmetric (zero 8 everywhere).
+  // NULL JSON: the schema's 4 bits, group 128, symmetric (zero 8 everywhere).
   const auto w = random_matrix(kRows, kCols, 6);
   ASSERT_EQ(gptq_rtn_matrix(ctx_, w.data(), kRows, kCols, nullptr, &result_), GPTQ_OK);
   const int32_t *z = nullptr;
   int64_t rows = 0, cols = 0;
   ASSERT_EQ(gptq_matrix_result_zeros(result_, &z, &rows, &cols), GPTQ_OK);
-  EXPECT_EQ(rows, 1);
-  for (int64_t i = 0; i < cols; ++i) EXPECT_EQ(z[i], 8);
+  EXPECT_EQ(rows, kCols / 128);
+  EXPECT_EQ(cols, kRows);
+  for (int64_t i = 0; i < rows * cols; ++i) EXPECT_EQ(z[i], 8);
 }
 
 TEST_F(MatrixApi, UnpackableShapeStillGivesTheUnpackedResult) {

@@ -54,9 +54,11 @@ class Config(unittest.TestCase):
     def test_defaults(self):
         p = run("config", "quantize", check_rc=0)
         cfg = json.loads(p.stdout)
+        # The schema's defaults, GPTQModel's GPTQConfig: 4 bits, group 128, no act-order, damp 0.05.
         self.assertEqual(cfg["bits"], 4)
-        self.assertEqual(cfg["group_size"], -1)
-        self.assertTrue(cfg["desc_act"])
+        self.assertEqual(cfg["group_size"], 128)
+        self.assertFalse(cfg["desc_act"])
+        self.assertEqual(cfg["damp_percent"], 0.05)
 
     def test_bad_bits_names_field(self):
         p = run("config", "quantize", '{"bits": 5}', check_rc=1)

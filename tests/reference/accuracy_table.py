@@ -44,12 +44,12 @@ def cpu_name():
 
 def our_checkpoint(a, name, method, bits, group, act, sym, out):
     cmd = [a.gptq, "quantize", a.model, "--out", out, "--force", "--json", "--bits", str(bits),
-           "--group-size", str(group), "--method", method, "--threads", str(a.threads)]
+           "--group-size", str(group), "--method", method, "--threads", str(a.threads),
+           "--damp", "0.01",  # the protocol's damping, as the reference pipeline's
+           "--act-order" if act else "--no-act-order"]
     if method == "gptq":
         cmd += ["--calib", a.calib, "--nsamples", str(a.nsamples), "--seqlen", str(a.seqlen),
                 "--seed", str(a.seed)]
-    if act:
-        cmd.append("--act-order")
     if not sym:
         cmd.append("--asym")
     p = subprocess.run(cmd, capture_output=True, text=True)

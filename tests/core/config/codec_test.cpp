@@ -115,9 +115,10 @@ INSTANTIATE_TEST_SUITE_P(AllKinds, RoundTrip, ::testing::ValuesIn(kSamples),
 TEST(Codec, QuantizeConfigDefaultsMatchTheSchema) {
   const json d = json::parse(normalize(Kind::Quantize, ""));
   EXPECT_EQ(d["bits"], 4);
-  EXPECT_EQ(d["group_size"], -1);
-  EXPECT_EQ(d["desc_act"], true);
-  EXPECT_EQ(d["damp_percent"].get<double>(), 0.01);
+  EXPECT_EQ(d["group_size"], 128);  // GPTQModel's GPTQConfig (the schema says why)
+  EXPECT_EQ(d["desc_act"], false);
+  EXPECT_EQ(d["damp_percent"].get<double>(), 0.05);  // written as the float's shortest decimal
+  EXPECT_EQ(d["damp_auto_increment"].get<double>(), 0.01);
   EXPECT_EQ(d["checkpoint_format"], "gptq");
   EXPECT_EQ(d["modules_to_skip"], json::array());
   // Absent sub-tables appear with their own defaults.

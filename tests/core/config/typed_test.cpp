@@ -17,9 +17,9 @@ using ::testing::HasSubstr;
 TEST(Typed, QuantizeConfigDefaultsWithSubTablesFilled) {
   const schema::QuantizeConfigT q = parse_quantize_config("");
   EXPECT_EQ(q.bits, 4);
-  EXPECT_EQ(q.group_size, -1);
-  EXPECT_TRUE(q.desc_act);
-  EXPECT_FLOAT_EQ(q.damp_percent, 0.01f);
+  EXPECT_EQ(q.group_size, 128);
+  EXPECT_FALSE(q.desc_act);
+  EXPECT_FLOAT_EQ(q.damp_percent, 0.05f);
   ASSERT_NE(q.mse, nullptr);
   EXPECT_EQ(q.mse->grid, 100);
   EXPECT_FLOAT_EQ(q.mse->norm, 2.4f);

@@ -91,7 +91,7 @@ TEST_P(RoundTrip, ReopensWithTheSameWeights) {
   EXPECT_EQ(q["sym"], config.sym);
   EXPECT_EQ(q["static_groups"], config.static_groups);
   EXPECT_EQ(q["true_sequential"], config.true_sequential);
-  EXPECT_EQ(q["damp_percent"], 0.01);  // the shortest decimal, as Python writes it
+  EXPECT_EQ(q["damp_percent"], 0.05);  // the shortest decimal of the float, as Python writes it
   EXPECT_EQ(q["checkpoint_format"],
             config.checkpoint_format == schema::CheckpointFormat::gptq_v2 ? "gptq_v2" : "gptq");
   EXPECT_EQ(q["lm_head"], false);
@@ -193,7 +193,7 @@ class WriterTest : public ::testing::Test {
     source_ = model::Model::open(dir);
   }
   std::unique_ptr<model::Model> source_;
-  schema::QuantizeConfigT config_ = config::parse_quantize_config(R"({"desc_act": false})");
+  schema::QuantizeConfigT config_ = config::parse_quantize_config(R"({"group_size": -1, "desc_act": false})");
   TempDir tmp_;
 };
 

@@ -164,6 +164,7 @@ TEST(GptqSolver, DampingRetriesThenFailsNamingTheLayer) {
   // H - 3 mean(diag) I: no damping up to 100% of mean(diag) can repair it.
   for (std::int64_t i = 0; i < l.k; ++i) l.h[static_cast<std::size_t>(i * l.k + i)] -= static_cast<float>(3 * mean);
   QuantOptions o;
+  o.group_size = -1;  // 64 columns
   try {
     (void)quantize_matrix(test_compute(), l.w.data(), l.n, l.k, l.h.data(), o, "model.layers.7.mlp.up_proj");
     FAIL() << "expected Status::Numerical";
