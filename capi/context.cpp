@@ -19,14 +19,16 @@ GPTQ_API gptq_status gptq_context_create(const char *runtime_json, gptq_context 
 }
 
 GPTQ_API void gptq_context_destroy(gptq_context *ctx) {
-  // Destruction cannot fail; the guard only keeps a throwing backend from
-  // crossing the boundary.
-  (void)guard(__func__, [&] { delete ctx; });
+  // Releases the caller's reference; the models and sessions made with ctx
+  // hold theirs. Destruction cannot fail; the guard only keeps a throwing
+  // backend from crossing the boundary.
+  (void)guard(__func__, [&] { gptq::capi::release(ctx); });
 }
 
 GPTQ_API gptq_status gptq_context_set_log(gptq_context *ctx, gptq_log_fn fn, void *user) {
   return guard(__func__, [&] {
     require_arg(ctx, "ctx");
+    const gptq::capi::Ref<gptq_context> hold(ctx);  // the replay below may destroy the caller's reference
     if (!fn) {
       ctx->runtime.logger().set_sink(nullptr);
       return;

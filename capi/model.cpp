@@ -14,7 +14,9 @@ GPTQ_API gptq_status gptq_model_open(gptq_context *ctx, const char *dir, gptq_mo
     require_arg(ctx, "ctx");
     require_arg(dir, "dir");
     require_arg(out, "out");
+    const gptq::capi::Ref<gptq_context> hold(ctx);  // a log callback may destroy the caller's reference
     auto handle = std::make_unique<gptq_model>();
+    handle->context = hold;
     handle->model = gptq::model::Model::open(dir);
     handle->tokenizer_handle.tokenizer = handle->model->tokenizer();
     const auto &spec = handle->model->spec();
@@ -27,7 +29,8 @@ GPTQ_API gptq_status gptq_model_open(gptq_context *ctx, const char *dir, gptq_mo
 }
 
 GPTQ_API void gptq_model_destroy(gptq_model *model) {
-  (void)guard(__func__, [&] { delete model; });
+  // Releases the caller's reference; its sessions hold theirs.
+  (void)guard(__func__, [&] { gptq::capi::release(model); });
 }
 
 GPTQ_API gptq_status gptq_model_info_json(const gptq_model *model, const char **json) {

@@ -25,6 +25,10 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
     require_arg(model, "model");
     if (len > 0) require_arg(text, "text");
     require_arg(ppl, "ppl");
+    model->require_context(ctx);
+    // A callback may destroy the caller's references.
+    const gptq::capi::Ref<gptq_context> hold_ctx(ctx);
+    const gptq::capi::Ref<const gptq_model> hold_model(model);
     const gptq::schema::EvalConfigT config = gptq::config::parse_eval_config(eval_json ? eval_json : "");
     const gptq::eval::PerplexityOptions options{config.seqlen, config.max_windows};
     gptq::eval::check_perplexity_options(model->model->spec(), options);  // before tokenizing

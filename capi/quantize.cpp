@@ -21,6 +21,7 @@ GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_di
     require_arg(model_dir, "model_dir");
     require_arg(out_dir, "out_dir");
     require_arg(report_json, "report_json");
+    const gptq::capi::Ref<gptq_context> hold(ctx);  // a callback may destroy the caller's reference
     const gptq::schema::QuantizeConfigT config =
         gptq::config::parse_quantize_config(quantize_json ? quantize_json : "");
     const auto source = gptq::model::Model::open(model_dir);

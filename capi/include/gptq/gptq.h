@@ -13,6 +13,11 @@
  *  - No function lets a C++ exception or a crash escape: bad pointers that can be
  *    checked (NULL) give GPTQ_ERR_INVALID_ARGUMENT.
  *  - Every create/open has a destroy; every destroy accepts NULL and does nothing.
+ *  - Handles may be destroyed in any order (as a binding's finalizers do):
+ *    a model keeps the context it was opened with alive, and a session its
+ *    model and context. gptq_*_destroy releases the caller's reference; the
+ *    resources go with the last one (see "Context" below). Using a handle after
+ *    the caller destroyed it is still an error of the caller's.
  *  - Strings returned by the library are owned by the handle named in the comment
  *    and stay valid until the next call on that handle or its destruction.
  *  - Buffers the caller provides come with a capacity, and the size needed is
@@ -218,12 +223,19 @@ typedef struct gptq_context gptq_context;
 GPTQ_API gptq_status gptq_context_create(const char *runtime_json,
                                          gptq_context **out);
 
-/* Frees the context. NULL is a no-op. */
+/* Releases the caller's reference to the context. NULL is a no-op. The
+ * context's resources (its threads, its backend and device, its log sink) go
+ * when the last model and session made with it is destroyed too: each keeps
+ * the context it was made with alive, so handles may be destroyed in any
+ * order. Until then the log sink and its `user` may still be called (by the
+ * models' and sessions' calls). ctx itself must not be used after this. */
 GPTQ_API void gptq_context_destroy(gptq_context *ctx);
 
 /* Sends the context's log lines at or above the configured level to fn
- * (fn NULL: back to stderr), first replaying those written during creation. `user` is passed back untouched and must outlive
- * the context or the next call of this function. */
+ * (fn NULL: back to stderr), first replaying those written during creation.
+ * `user` is passed back untouched and must stay valid until the next call of
+ * this function or until the context's resources go (after its last model
+ * and session; see gptq_context_destroy). */
 GPTQ_API gptq_status gptq_context_set_log(gptq_context *ctx, gptq_log_fn fn,
                                           void *user);
 
@@ -244,8 +256,11 @@ GPTQ_API gptq_status gptq_context_runtime_json(const gptq_context *ctx,
 /* ---- Models ------------------------------------------------------------- */
 /* A Hugging Face model directory, float or GPTQ-quantized: its config, its
  * tokenizer and its weights (memory-mapped lazily). Read-only once opened: one
- * model may be used by several threads at once, and outlives nothing it needs
- * (it does not keep the context). */
+ * model may be used by several threads at once. A model belongs to the
+ * context it was opened with and keeps it alive (a model opened with a CUDA
+ * context keeps its prepared weights on that context's device); using it
+ * with another context (gptq_evaluate, gptq_session_create) is
+ * GPTQ_ERR_INVALID_ARGUMENT. */
 typedef struct gptq_model gptq_model;
 
 /* Opens the model in `dir`: config.json (llama, mistral, qwen2, opt), the
@@ -258,7 +273,9 @@ typedef struct gptq_model gptq_model;
  * *out receives a model owned by the caller (gptq_model_destroy). */
 GPTQ_API gptq_status gptq_model_open(gptq_context *ctx, const char *dir, gptq_model **out);
 
-/* Frees the model. NULL is a no-op. */
+/* Releases the caller's reference to the model. NULL is a no-op. The model's
+ * weights go when its last session is destroyed too (each session keeps its
+ * model alive); then it releases its context. */
 GPTQ_API void gptq_model_destroy(gptq_model *model);
 
 /* What the model is, as ModelInfo JSON (schema/gptq.fbs): architecture,
@@ -466,8 +483,8 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
  * threads of the context it was created with. Use a session from one thread
  * at a time; several sessions may use one model on different threads at
  * once, and sessions of one context may generate on different threads at
- * once (they then share the context's threads). The model must outlive its
- * sessions; the context need not (the session keeps its threads). */
+ * once (they then share the context's threads). A session keeps its model
+ * and its context alive, so they may be destroyed before it. */
 typedef struct gptq_session gptq_session;
 
 /* Receives generated text as it becomes final. `text_piece` is NUL-terminated
@@ -485,12 +502,13 @@ typedef int (*gptq_token_fn)(void *user, const char *text_piece, int32_t token_i
  * (temperature 0: greedy). Loads the model's weights as fp32 on first use by
  * any call (kept by the model). *out receives a session owned by the caller
  * (gptq_session_destroy); unchanged on failure. GPTQ_ERR_UNSUPPORTED when the
- * model has no tokenizer. `ctx` receives the log lines, and its threads run
+ * model has no tokenizer; GPTQ_ERR_INVALID_ARGUMENT when the model was opened
+ * with another context. `ctx` receives the log lines, and its threads run
  * the session's gptq_generate calls. */
 GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
                                          const char *generation_json, gptq_session **out);
 
-/* Frees the session. NULL is a no-op. */
+/* Frees the session and releases its model and context. NULL is a no-op. */
 GPTQ_API void gptq_session_destroy(gptq_session *session);
 
 /* Sets the progress callback of the session's gptq_generate calls (fn NULL:
