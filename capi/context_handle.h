@@ -20,4 +20,6 @@ struct gptq_context : gptq::capi::RefCounted {
   mutable std::string runtime_json;
   // The last report gptq_quantize_model returned.
   std::string report_json;
+  // The last report gptq_evaluate returned.
+  std::string eval_report_json;
 };

@@ -50,6 +50,9 @@ struct gptq_model : gptq::capi::RefCounted {
                      " was opened with another context; use a model with the context it was opened with");
   }
 
+  // The backend forward() runs on, as reports name it.
+  static constexpr const char *kForwardBackend = "cpu";
+
   const gptq::model::Forward &forward() const {
     std::call_once(forward_once, [this] {
       cpu_forward = std::make_unique<gptq::model::Forward>(model->spec(), model->weights());

@@ -150,6 +150,7 @@ typedef enum gptq_config_kind {
   GPTQ_CONFIG_QUANTIZE_REPORT = 5, /* QuantizeReport (output of quantization)     */
   GPTQ_CONFIG_MODEL_INFO = 6,  /* ModelInfo (output of model inspection)          */
   GPTQ_CONFIG_EVAL = 7,        /* EvalConfig: perplexity windows                  */
+  GPTQ_CONFIG_EVAL_REPORT = 8, /* EvalReport (output of gptq_evaluate)            */
   GPTQ_CONFIG_KIND_MAX_ENUM = 0x7fffffff /* not a kind: pins the enum to 32 bits  */
 } gptq_config_kind;
 
@@ -188,7 +189,7 @@ GPTQ_API const char *gptq_config_schema(void);
  * Threads: a context starts "threads" - 1 worker threads of its own when it
  * is created (the calling thread is the last one); every call that computes
  * with it (gptq_quantize_model, gptq_quantize_matrix, gptq_rtn_matrix,
- * gptq_perplexity, and gptq_generate of its sessions) runs on them and on no
+ * gptq_evaluate, and gptq_generate of its sessions) runs on them and on no
  * other. Two contexts with different thread counts used at once from two
  * threads each use their own count. Results do not depend on the thread
  * count: work is cut into pieces by its shape alone, so one thread gives the
@@ -466,13 +467,24 @@ GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *r
  * later calls and sessions). `fn` (may be NULL) is called with stage
  * "perplexity", windows done and total: at the start, after each window and
  * in between while a window runs; non-zero cancels (GPTQ_ERR_CANCELLED). Runs
- * on ctx's threads. On GPTQ_OK, *ppl, *windows (windows evaluated) and
- * *tokens (tokens scored: windows * (seqlen - 1)) are set; `windows` and
- * `tokens` may be NULL. GPTQ_ERR_INVALID_ARGUMENT when the text has fewer
- * tokens than one window, or seqlen is longer than the model's context (both
- * numbers named; checked before the text is tokenized); GPTQ_ERR_UNSUPPORTED when the model has no
- * tokenizer. `ctx` receives the log lines and must not be used by another
+ * on ctx's threads. On GPTQ_OK, *report_json receives an EvalReport
+ * (schema/gptq.fbs: ppl, nll, windows, tokens scored, the text's tokens, the
+ * config used, each window's NLL, seconds, backend), owned by ctx and valid
+ * until the next call on ctx. GPTQ_ERR_INVALID_ARGUMENT when the text has
+ * fewer tokens than one window, or seqlen is longer than the model's context
+ * (both numbers named; checked before the text is tokenized), or the model
+ * was opened with another context; GPTQ_ERR_UNSUPPORTED when the model has
+ * no tokenizer. `ctx` receives the log lines and must not be used by another
  * thread during the call; the model may be shared. */
+GPTQ_API gptq_status gptq_evaluate(gptq_context *ctx, const gptq_model *model,
+                                   const char *text, size_t len, const char *eval_json,
+                                   gptq_progress_fn fn, void *user,
+                                   const char **report_json);
+
+/* Deprecated: gptq_evaluate, whose EvalReport holds these numbers and more.
+ * The same evaluation; on GPTQ_OK sets *ppl, *windows (windows evaluated) and
+ * *tokens (tokens scored); `windows` and `tokens` may be NULL. Kept so that
+ * programs built against ABI 0 run; removed at the next ABI version. */
 GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
                                      const char *text, size_t len, const char *eval_json,
                                      gptq_progress_fn fn, void *user, double *ppl,
