@@ -63,10 +63,7 @@ GPTQ_API gptq_status gptq_tokenize(const gptq_tokenizer *tokenizer, const char *
     check_flags(flags, GPTQ_TOKENIZE_NO_SPECIAL, "gptq_tokenize");
     std::vector<int32_t> out = tokenizer->tokenizer->encode(std::string_view(text ? text : "", len),
                                                             !(flags & GPTQ_TOKENIZE_NO_SPECIAL));
-    *n = out.size();
-    size_t bytes = 0;
-    gptq::capi::write_output(out.data(), out.size() * sizeof(int32_t), false, ids,
-                             cap * sizeof(int32_t), &bytes);
+    gptq::capi::write_elements(out.data(), out.size(), ids, cap, n);
   });
 }
 

@@ -449,6 +449,35 @@ GPTQ_API gptq_status gptq_matrix_result_zeros(const gptq_matrix_result *result,
                                               const int32_t **data, int64_t *rows,
                                               int64_t *cols);
 
+/* The same arrays copied into the caller's buffer, for callers that cannot
+ * hold a borrowed pointer (Java, C#): `out` of `cap` elements (out may be
+ * NULL when cap is 0), *count set to the elements of the array (rows * cols)
+ * on GPTQ_OK and on GPTQ_ERR_BUFFER_TOO_SMALL (nothing written then), as
+ * every caller's buffer of this header. *rows and *cols receive the shape
+ * when not NULL, also with GPTQ_ERR_BUFFER_TOO_SMALL, so one call with cap 0
+ * sizes the buffer. Errors otherwise as the borrowing accessor of the same
+ * name. Thread-safe. */
+GPTQ_API gptq_status gptq_matrix_result_qweight_copy(const gptq_matrix_result *result,
+                                                     int32_t *out, size_t cap, size_t *count,
+                                                     int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_qzeros_copy(const gptq_matrix_result *result,
+                                                    int32_t *out, size_t cap, size_t *count,
+                                                    int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_scales_fp16_copy(const gptq_matrix_result *result,
+                                                         uint16_t *out, size_t cap, size_t *count,
+                                                         int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_g_idx_copy(const gptq_matrix_result *result,
+                                                   int32_t *out, size_t cap, size_t *count);
+GPTQ_API gptq_status gptq_matrix_result_dequantized_copy(const gptq_matrix_result *result,
+                                                         float *out, size_t cap, size_t *count,
+                                                         int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_scales_copy(const gptq_matrix_result *result,
+                                                    float *out, size_t cap, size_t *count,
+                                                    int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_zeros_copy(const gptq_matrix_result *result,
+                                                   int32_t *out, size_t cap, size_t *count,
+                                                   int64_t *rows, int64_t *cols);
+
 /* The GPTQ loss (sum over weights of ((w - q) / d)^2 / 2, d the diagonal of
  * the inverse Cholesky factor; it scales with H) and the damping fraction
  * finally used (damp_percent after any automatic increase); both 0 for RTN. */
