@@ -2,6 +2,7 @@
 #include <string>
 
 #include "capi/api_guard.h"
+#include "capi/call_scope.h"
 #include "capi/context_handle.h"
 #include "core/config/typed.h"
 
@@ -26,9 +27,9 @@ GPTQ_API void gptq_context_destroy(gptq_context *ctx) {
 }
 
 GPTQ_API gptq_status gptq_context_set_log(gptq_context *ctx, gptq_log_fn fn, void *user) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
-    const gptq::capi::Ref<gptq_context> hold(ctx);  // the replay below may destroy the caller's reference
+    const gptq::capi::ContextCall call(ctx, api);  // the replay below runs the callback
     if (!fn) {
       ctx->runtime.logger().set_sink(nullptr);
       return;
@@ -40,8 +41,9 @@ GPTQ_API gptq_status gptq_context_set_log(gptq_context *ctx, gptq_log_fn fn, voi
 }
 
 GPTQ_API gptq_status gptq_context_backend(const gptq_context *ctx, const char **name) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
+    const gptq::capi::ContextCall call(ctx, api);
     require_arg(name, "name");
     ctx->backend_name = std::string(ctx->runtime.backend().name());
     *name = ctx->backend_name.c_str();
@@ -49,8 +51,9 @@ GPTQ_API gptq_status gptq_context_backend(const gptq_context *ctx, const char **
 }
 
 GPTQ_API gptq_status gptq_context_device_name(const gptq_context *ctx, const char **name) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
+    const gptq::capi::ContextCall call(ctx, api);
     require_arg(name, "name");
     ctx->device_name = ctx->runtime.backend().device_name();
     *name = ctx->device_name.c_str();
@@ -58,8 +61,9 @@ GPTQ_API gptq_status gptq_context_device_name(const gptq_context *ctx, const cha
 }
 
 GPTQ_API gptq_status gptq_context_runtime_json(const gptq_context *ctx, const char **json) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
+    const gptq::capi::ContextCall call(ctx, api);
     require_arg(json, "json");
     ctx->runtime_json = gptq::config::to_json(ctx->runtime.config());
     *json = ctx->runtime_json.c_str();

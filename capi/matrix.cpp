@@ -5,6 +5,7 @@
 #include <string>
 
 #include "capi/api_guard.h"
+#include "capi/call_scope.h"
 #include "capi/context_handle.h"
 #include "capi/matrix_result_handle.h"
 #include "capi/output_buffer.h"
@@ -87,8 +88,9 @@ GPTQ_API gptq_status gptq_quantize_matrix(gptq_context *ctx, const float *weight
                                           int64_t cols, const float *hessian,
                                           const float *activations, int64_t n,
                                           const char *quantize_json, gptq_matrix_result **out) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
+    const gptq::capi::ContextCall call(ctx, api);
     require_arg(weights, "weights");
     require_arg(out, "out");
     elements(rows, cols, "rows", "cols");
@@ -120,8 +122,9 @@ GPTQ_API gptq_status gptq_quantize_matrix(gptq_context *ctx, const float *weight
 GPTQ_API gptq_status gptq_rtn_matrix(gptq_context *ctx, const float *weights, int64_t rows,
                                      int64_t cols, const char *quantize_json,
                                      gptq_matrix_result **out) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
+    const gptq::capi::ContextCall call(ctx, api);
     require_arg(weights, "weights");
     require_arg(out, "out");
     elements(rows, cols, "rows", "cols");

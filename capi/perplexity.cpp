@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "capi/api_guard.h"
+#include "capi/call_scope.h"
 #include "capi/context_handle.h"
 #include "capi/handle_ref.h"
 #include "capi/model_handle.h"
@@ -20,16 +21,15 @@ using gptq::capi::require_arg;
 
 namespace {
 
-// The one implementation behind both entry points.
-gptq::schema::EvalReportT evaluate(gptq_context *ctx, const gptq_model *model, const char *text, size_t len,
-                                   const char *eval_json, gptq_progress_fn fn, void *user) {
+// The one implementation behind both entry points; `api` names the one called.
+gptq::schema::EvalReportT evaluate(const char *api, gptq_context *ctx, const gptq_model *model, const char *text,
+                                   size_t len, const char *eval_json, gptq_progress_fn fn, void *user) {
   require_arg(ctx, "ctx");
   require_arg(model, "model");
   if (len > 0) require_arg(text, "text");
+  const gptq::capi::ContextCall call(ctx, api);
   model->require_context(ctx);
-  // A callback may destroy the caller's references.
-  const gptq::capi::Ref<gptq_context> hold_ctx(ctx);
-  const gptq::capi::Ref<const gptq_model> hold_model(model);
+  const gptq::capi::Ref<const gptq_model> hold_model(model);  // a callback may destroy the caller's reference
   gptq::schema::EvalReportT report;
   report.config = std::make_unique<gptq::schema::EvalConfigT>(
       gptq::config::parse_eval_config(eval_json ? eval_json : ""));
@@ -62,9 +62,12 @@ extern "C" {
 GPTQ_API gptq_status gptq_evaluate(gptq_context *ctx, const gptq_model *model, const char *text, size_t len,
                                    const char *eval_json, gptq_progress_fn fn, void *user,
                                    const char **report_json) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(report_json, "report_json");
-    const gptq::schema::EvalReportT report = evaluate(ctx, model, text, len, eval_json, fn, user);
+    // The report goes into ctx after evaluate() let go of it: hold it across
+    // both, as a callback may destroy the caller's reference.
+    const gptq::capi::Ref<gptq_context> hold(ctx);
+    const gptq::schema::EvalReportT report = evaluate(api, ctx, model, text, len, eval_json, fn, user);
     ctx->eval_report_json = gptq::config::to_json(report);
     *report_json = ctx->eval_report_json.c_str();
   });
@@ -73,9 +76,9 @@ GPTQ_API gptq_status gptq_evaluate(gptq_context *ctx, const gptq_model *model, c
 GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model, const char *text,
                                      size_t len, const char *eval_json, gptq_progress_fn fn, void *user,
                                      double *ppl, size_t *windows, size_t *tokens) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ppl, "ppl");
-    const gptq::schema::EvalReportT report = evaluate(ctx, model, text, len, eval_json, fn, user);
+    const gptq::schema::EvalReportT report = evaluate(api, ctx, model, text, len, eval_json, fn, user);
     *ppl = report.ppl;
     if (windows) *windows = static_cast<size_t>(report.windows);
     if (tokens) *tokens = static_cast<size_t>(report.tokens);

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "capi/api_guard.h"
+#include "capi/call_scope.h"
 #include "capi/context_handle.h"
 #include "capi/progress_adapter.h"
 #include "capi/session_handle.h"
@@ -17,10 +18,11 @@ extern "C" {
 
 GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
                                          const char *generation_json, gptq_session **out) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
     require_arg(model, "model");
     require_arg(out, "out");
+    const gptq::capi::ContextCall call(ctx, api);
     model->require_context(ctx);
     auto session = std::make_unique<gptq_session>();
     session->context = gptq::capi::Ref<gptq_context>(ctx);
@@ -40,8 +42,9 @@ GPTQ_API void gptq_session_destroy(gptq_session *session) {
 }
 
 GPTQ_API gptq_status gptq_session_set_progress(gptq_session *session, gptq_progress_fn fn, void *user) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(session, "session");
+    const gptq::capi::ContextCall call(session->context.get(), api);
     session->progress = fn;
     session->progress_user = fn ? user : nullptr;
   });
@@ -49,9 +52,10 @@ GPTQ_API gptq_status gptq_session_set_progress(gptq_session *session, gptq_progr
 
 GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, size_t len,
                                    gptq_token_fn on_token, void *user) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(session, "session");
     if (len > 0) require_arg(prompt, "prompt");
+    const gptq::capi::ContextCall call(session->context.get(), api);
     const gptq::capi::Ref<gptq_session> hold(session);  // a callback may destroy the caller's reference
     const gptq_model *model = session->model.get();
     gptq::eval::TokenSink sink;

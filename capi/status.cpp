@@ -15,6 +15,7 @@ static_assert(static_cast<int>(gptq::Status::Numerical) == GPTQ_ERR_NUMERICAL);
 static_assert(static_cast<int>(gptq::Status::Cancelled) == GPTQ_ERR_CANCELLED);
 static_assert(static_cast<int>(gptq::Status::Internal) == GPTQ_ERR_INTERNAL);
 static_assert(static_cast<int>(gptq::Status::BufferTooSmall) == GPTQ_ERR_BUFFER_TOO_SMALL);
+static_assert(static_cast<int>(gptq::Status::Reentrant) == GPTQ_ERR_REENTRANT);
 
 namespace {
 thread_local std::string t_last_error;
@@ -48,6 +49,7 @@ GPTQ_API const char *gptq_status_name(gptq_status status) {
     case GPTQ_ERR_CANCELLED: return "CANCELLED";
     case GPTQ_ERR_INTERNAL: return "INTERNAL";
     case GPTQ_ERR_BUFFER_TOO_SMALL: return "BUFFER_TOO_SMALL";
+    case GPTQ_ERR_REENTRANT: return "REENTRANT";
     case GPTQ_STATUS_MAX_ENUM: break;
   }
   return "UNKNOWN";

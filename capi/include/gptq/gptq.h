@@ -89,6 +89,8 @@ typedef enum gptq_status {
   GPTQ_ERR_CANCELLED = 8,        /* a progress callback asked to stop           */
   GPTQ_ERR_INTERNAL = 9,         /* a bug in libgptq: please report it          */
   GPTQ_ERR_BUFFER_TOO_SMALL = 10, /* a caller's buffer: the size needed was set  */
+  GPTQ_ERR_REENTRANT = 11,       /* a callback called into its own call's context
+                                    (see "Callbacks")                           */
   /* Not a status: pins the enum to 32 bits and makes every int a valid value
    * of it, so a future status passed to an older library is well-defined
    * (the same device as Vulkan's *_MAX_ENUM). */
@@ -117,7 +119,7 @@ typedef enum gptq_log_level {
 } gptq_log_level;
 
 /* Receives one log line (no trailing newline). `msg` is valid only during the
- * call. Called on the thread that made the library call that logs. */
+ * call. Threads and reentrancy: see "Callbacks" below. */
 typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
 
 /* ---- Progress and cancellation ----------------------------------------- */
@@ -126,7 +128,8 @@ typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
  * Return 0 to go on, non-zero to cancel: the running call then stops, cleans
  * up (no partial file is left), and returns GPTQ_ERR_CANCELLED.
  *  - It is called only on the thread that made the library call, never on
- *    one of the library's own threads, and never twice at once.
+ *    one of the library's own threads, and never twice at once (see
+ *    "Callbacks" for what it may call).
  *  - Within a stage, `total` is the same in every call and `done` never
  *    decreases; a stage's first call has done 0. Calls may repeat a `done`.
  *  - Besides the calls when units complete, it is called while the work
@@ -139,6 +142,36 @@ typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
  * gptq_progress_fn accepts NULL. */
 typedef int (*gptq_progress_fn)(void *user, const char *stage, uint64_t done,
                                 uint64_t total);
+
+/* ---- Callbacks: threads and reentrancy --------------------------------- */
+/* Rules for every callback of this header (gptq_log_fn, gptq_progress_fn,
+ * gptq_token_fn):
+ *  - Thread: a callback runs on the thread that made the library call it
+ *    belongs to — the call that logs, the call given the progress or token
+ *    callback, gptq_generate for a session's progress callback — never on
+ *    one of the context's worker threads. A context's log callback may so run
+ *    on different threads over time (e.g. sessions of it generating on
+ *    different threads), also after gptq_context_destroy while its models and
+ *    sessions live.
+ *  - Never concurrently: the callbacks of one call run one at a time, and a
+ *    context's log callback is never entered twice at once (a lock of the
+ *    context serializes its log lines across threads).
+ *  - What a callback may call: gptq_last_error, gptq_clear_error,
+ *    gptq_status_name, the version and configuration functions, the
+ *    tokenizer functions (gptq_tokenize, gptq_detokenize, ...), the
+ *    gptq_matrix_result accessors, and any function on another context or on
+ *    the models and sessions made with another context. A function that
+ *    takes the running call's context, or a model or session made with it,
+ *    returns GPTQ_ERR_REENTRANT with a message naming the running call,
+ *    instead of deadlocking on the context's lock or corrupting the running
+ *    call's state. Every destroy function may be called, on any handle: it
+ *    releases the caller's reference and the running call keeps what it uses
+ *    until it returns (what a destroyed handle owned, e.g. a report, is gone
+ *    once the call returns).
+ *  - A callback must not let a C++ exception or a longjmp cross the library;
+ *    to stop the work, return non-zero (progress, token).
+ *  - An inner call that fails sets this thread's gptq_last_error; the running
+ *    call's own status is what it returns. */
 
 /* ---- Configurations ----------------------------------------------------- */
 /* Which table of schema/gptq.fbs a configuration or report is. */
@@ -528,7 +561,8 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
  * and its context alive, so they may be destroyed before it. */
 typedef struct gptq_session gptq_session;
 
-/* Receives generated text as it becomes final. `text_piece` is NUL-terminated
+/* Receives generated text as it becomes final, on the thread that called
+ * gptq_generate (see "Callbacks"). `text_piece` is NUL-terminated
  * UTF-8 valid only during the call: whole characters, never part of a stop
  * string, special tokens left out; it is often "" (e.g. while a multi-byte
  * character or a possible stop string is pending). token_id is the token just
