@@ -56,6 +56,21 @@ extern "C" {
 #  define GPTQ_API
 #endif
 
+/* ---- Deprecation -------------------------------------------------------- */
+/* GPTQ_DEPRECATED(msg) marks a function that goes at the next ABI version:
+ * where the compiler supports it, each use warns with `msg`, which says what
+ * to use instead. Define GPTQ_NO_DEPRECATION_WARNINGS before including this
+ * header to silence the warnings. SWIG and other C parsers see nothing. */
+#if defined(GPTQ_NO_DEPRECATION_WARNINGS) || defined(SWIG)
+#  define GPTQ_DEPRECATED(msg)
+#elif defined(__GNUC__) || defined(__clang__)
+#  define GPTQ_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#  define GPTQ_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#  define GPTQ_DEPRECATED(msg)
+#endif
+
 /* ---- Versions ----------------------------------------------------------- */
 /* Compile-time version of this header. Compare with gptq_version_number() to
  * detect a header/library mismatch. */
@@ -406,6 +421,19 @@ GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_di
                                          gptq_progress_fn progress, void *user,
                                          const char **report_json);
 
+/* ==== EXPERIMENTAL: BEGIN ================================================ */
+/* Everything between EXPERIMENTAL: BEGIN and END may change in any minor
+ * release without an ABI version bump: a function may be removed or
+ * replaced, and a changed signature always comes under a new name, so a
+ * program that uses one fails to load against a library without it rather
+ * than misbehaving. These functions are exported and listed in
+ * capi/exports.txt like the rest. Stable functions never move in here.
+ * Now here: the one-matrix API (gptq_quantize_matrix, gptq_rtn_matrix and
+ * the gptq_matrix_result accessors). Its inputs are the CPU solver's (host
+ * float32 arrays, H scaled as GPTQ keeps it, the options of a whole-model
+ * QuantizeConfig), and may change when the GPU quantize engine defines what a
+ * layer's solve takes and gives. */
+
 /* ---- One matrix: the algorithm alone ----------------------------------- */
 /* For callers with their own model code: quantize one weight matrix W (the
  * Hugging Face nn.Linear weight, rows = out_features N, cols = in_features K,
@@ -517,6 +545,8 @@ GPTQ_API gptq_status gptq_matrix_result_zeros_copy(const gptq_matrix_result *res
 GPTQ_API gptq_status gptq_matrix_result_loss(const gptq_matrix_result *result, double *loss);
 GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *result,
                                                      double *damp_percent);
+/* ==== EXPERIMENTAL: END ================================================== */
+
 /* ---- Evaluation --------------------------------------------------------- */
 /* Perplexity of the model on `len` bytes of UTF-8 text, with the protocol of
  * the GPTQ paper: the text is tokenized as transformers' tokenizer(text) does
@@ -547,6 +577,7 @@ GPTQ_API gptq_status gptq_evaluate(gptq_context *ctx, const gptq_model *model,
  * The same evaluation; on GPTQ_OK sets *ppl, *windows (windows evaluated) and
  * *tokens (tokens scored); `windows` and `tokens` may be NULL. Kept so that
  * programs built against ABI 0 run; removed at the next ABI version. */
+GPTQ_DEPRECATED("use gptq_evaluate: its EvalReport holds ppl, windows and tokens")
 GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
                                      const char *text, size_t len, const char *eval_json,
                                      gptq_progress_fn fn, void *user, double *ppl,
