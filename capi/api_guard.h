@@ -5,14 +5,18 @@
 
 #include <new>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "gptq/gptq.h"
 
 namespace gptq::capi {
 
-// Sets this thread's last error to "<function>: <message>".
-void set_last_error(const char *function, const std::string &message) noexcept;
+// Sets this thread's last error to "<function>: <message><detail>"; when that
+// runs out of memory, to "<function>: out of memory while recording an error".
+// Views, so that a caller (the handlers below, often handling an allocation
+// failure) builds no string of its own that could throw.
+void set_last_error(const char *function, std::string_view message, std::string_view detail = {}) noexcept;
 
 // Throws Error(InvalidArgument) naming the argument when `p` is NULL.
 inline void require_arg(const void *p, const char *name) {
@@ -31,7 +35,7 @@ gptq_status guard(const char *function, Body &&body) noexcept {
     set_last_error(function, "out of host memory");
     return GPTQ_ERR_OUT_OF_MEMORY;
   } catch (const std::exception &e) {
-    set_last_error(function, std::string("internal error: ") + e.what());
+    set_last_error(function, "internal error: ", e.what());
     return GPTQ_ERR_INTERNAL;
   } catch (...) {
     set_last_error(function, "internal error: unknown exception");

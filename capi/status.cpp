@@ -1,4 +1,5 @@
 // gptq_status_name, gptq_last_error: the per-thread error channel.
+#include <cstdio>
 #include <string>
 
 #include "capi/api_guard.h"
@@ -19,16 +20,24 @@ static_assert(static_cast<int>(gptq::Status::Reentrant) == GPTQ_ERR_REENTRANT);
 
 namespace {
 thread_local std::string t_last_error;
+// When recording a message ran out of memory, the fixed message said instead,
+// written without allocating; empty otherwise.
+thread_local char t_fixed_error[128];
 }
 
 namespace gptq::capi {
 
-void set_last_error(const char *function, const std::string &message) noexcept {
+void set_last_error(const char *function, std::string_view message, std::string_view detail) noexcept {
   try {
-    t_last_error = std::string(function) + ": " + message;
+    std::string text(function);
+    text.append(": ").append(message).append(detail);
+    t_last_error.swap(text);
+    t_fixed_error[0] = '\0';
   } catch (...) {
-    // Out of memory while recording an error: keep a static message instead.
+    // Out of memory while recording an error: a fixed message in static
+    // storage, so the caller still learns that the call failed and where.
     t_last_error.clear();
+    std::snprintf(t_fixed_error, sizeof t_fixed_error, "%s: out of memory while recording an error", function);
   }
 }
 
@@ -55,8 +64,11 @@ GPTQ_API const char *gptq_status_name(gptq_status status) {
   return "UNKNOWN";
 }
 
-GPTQ_API const char *gptq_last_error(void) { return t_last_error.c_str(); }
+GPTQ_API const char *gptq_last_error(void) { return t_fixed_error[0] ? t_fixed_error : t_last_error.c_str(); }
 
-GPTQ_API void gptq_clear_error(void) { t_last_error.clear(); }
+GPTQ_API void gptq_clear_error(void) {
+  t_last_error.clear();
+  t_fixed_error[0] = '\0';
+}
 
 }  // extern "C"
