@@ -614,7 +614,9 @@ typedef int (*gptq_token_fn)(void *user, const char *text_piece, int32_t token_i
 GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
                                          const char *generation_json, gptq_session **out);
 
-/* Frees the session and releases its model and context. NULL is a no-op. */
+/* Frees the session (once a gptq_generate running it, from whose callback
+ * this was called, returns) and releases its model and context. NULL is a
+ * no-op. */
 GPTQ_API void gptq_session_destroy(gptq_session *session);
 
 /* Sets the progress callback of the session's gptq_generate calls (fn NULL:
