@@ -4,6 +4,7 @@
 #pragma once
 
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,13 @@ namespace gptq::capi {
 // failure) builds no string of its own that could throw.
 void set_last_error(const char *function, std::string_view message, std::string_view detail = {}) noexcept;
 
+// GPTQ_ERR_REENTRANT: a call from inside a callback on the context of the call
+// that runs it (capi/call_scope.h). The C API's own status: core never raises it.
+class ReentrantCall : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Throws Error(InvalidArgument) naming the argument when `p` is NULL.
 inline void require_arg(const void *p, const char *name) {
   if (!p) fail(Status::InvalidArgument, std::string("argument '") + name + "' is NULL");
@@ -31,6 +39,9 @@ gptq_status guard(const char *function, Body &&body) noexcept {
   } catch (const Error &e) {
     set_last_error(function, e.what());
     return static_cast<gptq_status>(e.status());
+  } catch (const ReentrantCall &e) {
+    set_last_error(function, e.what());
+    return GPTQ_ERR_REENTRANT;
   } catch (const std::bad_alloc &) {
     set_last_error(function, "out of host memory");
     return GPTQ_ERR_OUT_OF_MEMORY;

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
+#include "capi/api_guard.h"
 
 namespace gptq::capi {
 namespace {
@@ -22,7 +22,7 @@ thread_local std::vector<Running> t_running;
 ContextCall::ContextCall(const gptq_context *ctx, const char *api) {
   for (const Running &r : t_running)
     if (r.ctx == ctx)
-      fail(Status::Reentrant, std::string("called from inside a callback of ") + r.api +
+      throw ReentrantCall(std::string("called from inside a callback of ") + r.api +
                                   ", which is running on the same context; a callback may call gptq_last_error "
                                   "and functions on other contexts, not on the running call's context, its "
                                   "models or its sessions");

@@ -3,7 +3,7 @@
 // the same context (or a model or session made with it) would re-enter state
 // the running call holds — the log sink's lock, the context's threads, the
 // session's KV cache — and deadlock or corrupt it. Every entry point that
-// takes such a handle opens a ContextCall, which refuses (Error(Reentrant),
+// takes such a handle opens a ContextCall, which refuses (ReentrantCall,
 // naming the running call) when this thread is already inside a call on that
 // context, and otherwise marks it as running until the scope ends.
 #pragma once

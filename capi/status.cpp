@@ -16,7 +16,6 @@ static_assert(static_cast<int>(gptq::Status::Numerical) == GPTQ_ERR_NUMERICAL);
 static_assert(static_cast<int>(gptq::Status::Cancelled) == GPTQ_ERR_CANCELLED);
 static_assert(static_cast<int>(gptq::Status::Internal) == GPTQ_ERR_INTERNAL);
 static_assert(static_cast<int>(gptq::Status::BufferTooSmall) == GPTQ_ERR_BUFFER_TOO_SMALL);
-static_assert(static_cast<int>(gptq::Status::Reentrant) == GPTQ_ERR_REENTRANT);
 
 namespace {
 thread_local std::string t_last_error;

@@ -23,7 +23,6 @@ enum class Status : int {
   Cancelled = 8,
   Internal = 9,
   BufferTooSmall = 10,
-  Reentrant = 11,  // raised by capi/ only: a callback called into its own call's context
 };
 
 class Error : public std::runtime_error {
