@@ -2,7 +2,9 @@
 // on the calling thread; from inside one, calls on the running call's context
 // (or its models and sessions) are refused with GPTQ_ERR_REENTRANT, calls on
 // other contexts and gptq_last_error work, and destroying handles is safe.
-// Without the guard, the log case deadlocks on the context's log lock.
+// Without the guard, the log case re-locks the context's log mutex on the
+// thread that holds it (gptq_context_set_log from inside the sink): undefined
+// behaviour, in practice a deadlock.
 #include <gtest/gtest.h>
 
 #include <string>
