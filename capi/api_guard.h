@@ -4,15 +4,27 @@
 #pragma once
 
 #include <new>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 #include "gptq/gptq.h"
 
 namespace gptq::capi {
 
-// Sets this thread's last error to "<function>: <message>".
-void set_last_error(const char *function, const std::string &message) noexcept;
+// Sets this thread's last error to "<function>: <message><detail>"; when that
+// runs out of memory, to "<function>: out of memory while recording an error".
+// Views, so that a caller (the handlers below, often handling an allocation
+// failure) builds no string of its own that could throw.
+void set_last_error(const char *function, std::string_view message, std::string_view detail = {}) noexcept;
+
+// GPTQ_ERR_REENTRANT: a call from inside a callback on the context of the call
+// that runs it (capi/call_scope.h). The C API's own status: core never raises it.
+class ReentrantCall : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // Throws Error(InvalidArgument) naming the argument when `p` is NULL.
 inline void require_arg(const void *p, const char *name) {
@@ -27,11 +39,14 @@ gptq_status guard(const char *function, Body &&body) noexcept {
   } catch (const Error &e) {
     set_last_error(function, e.what());
     return static_cast<gptq_status>(e.status());
+  } catch (const ReentrantCall &e) {
+    set_last_error(function, e.what());
+    return GPTQ_ERR_REENTRANT;
   } catch (const std::bad_alloc &) {
     set_last_error(function, "out of host memory");
     return GPTQ_ERR_OUT_OF_MEMORY;
   } catch (const std::exception &e) {
-    set_last_error(function, std::string("internal error: ") + e.what());
+    set_last_error(function, "internal error: ", e.what());
     return GPTQ_ERR_INTERNAL;
   } catch (...) {
     set_last_error(function, "internal error: unknown exception");

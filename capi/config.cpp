@@ -21,6 +21,7 @@ gptq::config::Kind to_kind(gptq_config_kind kind) {
     case GPTQ_CONFIG_QUANTIZE_REPORT: return gptq::config::Kind::QuantizeReport;
     case GPTQ_CONFIG_MODEL_INFO: return gptq::config::Kind::ModelInfo;
     case GPTQ_CONFIG_EVAL: return gptq::config::Kind::Eval;
+    case GPTQ_CONFIG_EVAL_REPORT: return gptq::config::Kind::EvalReport;
     case GPTQ_CONFIG_KIND_MAX_ENUM: break;
   }
   gptq::fail(gptq::Status::InvalidArgument,

@@ -5,8 +5,10 @@
 #include <string>
 
 #include "capi/api_guard.h"
+#include "capi/call_scope.h"
 #include "capi/context_handle.h"
 #include "capi/matrix_result_handle.h"
+#include "capi/output_buffer.h"
 #include "core/config/typed.h"
 #include "core/quant/hessian.h"
 #include "core/quant/options_from_config.h"
@@ -66,6 +68,18 @@ void give(const std::vector<T> &v, int64_t rows, int64_t cols, const T **data, i
   *c = cols;
 }
 
+// The copying form of `give`: the array into the caller's buffer (gptq.h's
+// capacity rule, in elements), its shape into rows/cols when not NULL.
+template <class T>
+void copy(const std::vector<T> &v, int64_t rows, int64_t cols, T *out, size_t cap, size_t *count,
+          int64_t *r, int64_t *c) {
+  if (cap > 0) require_arg(out, "out");
+  require_arg(count, "count");
+  if (r) *r = rows;
+  if (c) *c = cols;
+  gptq::capi::write_elements(v.data(), v.size(), out, cap, count);
+}
+
 }  // namespace
 
 extern "C" {
@@ -74,8 +88,9 @@ GPTQ_API gptq_status gptq_quantize_matrix(gptq_context *ctx, const float *weight
                                           int64_t cols, const float *hessian,
                                           const float *activations, int64_t n,
                                           const char *quantize_json, gptq_matrix_result **out) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
+    const gptq::capi::ContextCall call(ctx, api);
     require_arg(weights, "weights");
     require_arg(out, "out");
     elements(rows, cols, "rows", "cols");
@@ -107,8 +122,9 @@ GPTQ_API gptq_status gptq_quantize_matrix(gptq_context *ctx, const float *weight
 GPTQ_API gptq_status gptq_rtn_matrix(gptq_context *ctx, const float *weights, int64_t rows,
                                      int64_t cols, const char *quantize_json,
                                      gptq_matrix_result **out) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
+    const gptq::capi::ContextCall call(ctx, api);
     require_arg(weights, "weights");
     require_arg(out, "out");
     elements(rows, cols, "rows", "cols");
@@ -209,6 +225,71 @@ GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *r
     require_arg(result, "result");
     require_arg(damp_percent, "damp_percent");
     *damp_percent = result->result.damp_percent;
+  });
+}
+
+GPTQ_API gptq_status gptq_matrix_result_qweight_copy(const gptq_matrix_result *result, int32_t *out,
+                                                     size_t cap, size_t *count, int64_t *rows, int64_t *cols) {
+  return guard(__func__, [&] {
+    require_arg(result, "result");
+    const auto &p = packed_of(result);
+    copy(p.qweight, p.in_features * p.bits / 32, p.out_features, out, cap, count, rows, cols);
+  });
+}
+
+GPTQ_API gptq_status gptq_matrix_result_qzeros_copy(const gptq_matrix_result *result, int32_t *out,
+                                                    size_t cap, size_t *count, int64_t *rows, int64_t *cols) {
+  return guard(__func__, [&] {
+    require_arg(result, "result");
+    const auto &p = packed_of(result);
+    copy(p.qzeros, p.groups, p.out_features * p.bits / 32, out, cap, count, rows, cols);
+  });
+}
+
+GPTQ_API gptq_status gptq_matrix_result_scales_fp16_copy(const gptq_matrix_result *result, uint16_t *out,
+                                                         size_t cap, size_t *count, int64_t *rows,
+                                                         int64_t *cols) {
+  return guard(__func__, [&] {
+    require_arg(result, "result");
+    const auto &p = packed_of(result);
+    copy(p.scales, p.groups, p.out_features, out, cap, count, rows, cols);
+  });
+}
+
+GPTQ_API gptq_status gptq_matrix_result_g_idx_copy(const gptq_matrix_result *result, int32_t *out, size_t cap,
+                                                   size_t *count) {
+  return guard(__func__, [&] {
+    require_arg(result, "result");
+    const auto &p = packed_of(result);
+    copy(p.g_idx, 1, p.in_features, out, cap, count, nullptr, nullptr);
+  });
+}
+
+GPTQ_API gptq_status gptq_matrix_result_dequantized_copy(const gptq_matrix_result *result, float *out,
+                                                         size_t cap, size_t *count, int64_t *rows,
+                                                         int64_t *cols) {
+  return guard(__func__, [&] {
+    require_arg(result, "result");
+    const auto &r = result->result;
+    copy(r.dequant, r.rows, r.cols, out, cap, count, rows, cols);
+  });
+}
+
+GPTQ_API gptq_status gptq_matrix_result_scales_copy(const gptq_matrix_result *result, float *out, size_t cap,
+                                                    size_t *count, int64_t *rows, int64_t *cols) {
+  return guard(__func__, [&] {
+    require_arg(result, "result");
+    const auto &r = result->result;
+    copy(r.scales, r.groups, r.rows, out, cap, count, rows, cols);
+  });
+}
+
+GPTQ_API gptq_status gptq_matrix_result_zeros_copy(const gptq_matrix_result *result, int32_t *out, size_t cap,
+                                                   size_t *count, int64_t *rows, int64_t *cols) {
+  return guard(__func__, [&] {
+    require_arg(result, "result");
+    const auto &r = result->result;
+    copy(r.zeros, r.groups, r.rows, out, cap, count, rows, cols);
   });
 }
 

@@ -1,5 +1,6 @@
-// What a gptq_model handle is: the core Model plus what the C API builds from
-// it on demand — the strings it hands out and the fp32 weights of the CPU
+// What a gptq_model handle is: the core Model, the context it was opened
+// with (kept alive by it: a backend's prepared weights live on that context's
+// device), and what the C API builds from it on demand — the strings it hands out and the fp32 weights of the CPU
 // forward pass. Models are shared across threads, so anything computed on
 // demand is computed once (std::call_once) and never changes after.
 #pragma once
@@ -11,10 +12,15 @@
 #include "core/error.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
+#include "capi/context_handle.h"
+#include "capi/handle_ref.h"
 #include "capi/tokenizer_handle.h"
 #include "gptq/gptq.h"
 
-struct gptq_model {
+struct gptq_model : gptq::capi::RefCounted {
+  // First member, so it is released last: what the model holds may live on
+  // the context's device.
+  gptq::capi::Ref<gptq_context> context;
   std::unique_ptr<gptq::model::Model> model;
   // Mutable: gptq_model_info_json takes a const model yet owns the string.
   mutable std::once_flag info_once;
@@ -34,6 +40,18 @@ struct gptq_model {
     if (!tok) gptq::fail(gptq::Status::Unsupported, model->directory().string() + " has no tokenizer.json");
     return *tok;
   }
+
+  // Error(InvalidArgument) unless `ctx` is the context the model was opened
+  // with: the model's weights are prepared for that context's backend.
+  void require_context(const gptq_context *ctx) const {
+    if (ctx != context.get())
+      gptq::fail(gptq::Status::InvalidArgument,
+                 "the model " + model->directory().string() +
+                     " was opened with another context; use a model with the context it was opened with");
+  }
+
+  // The backend forward() runs on, as reports name it.
+  static constexpr const char *kForwardBackend = "cpu";
 
   const gptq::model::Forward &forward() const {
     std::call_once(forward_once, [this] {

@@ -23,4 +23,15 @@ inline void write_output(const void *data, size_t size, bool text, void *out, si
   if (text) static_cast<char *>(out)[size] = '\0';
 }
 
+// The same rule for an array of `n` elements of T: `cap` and *count in
+// elements (so a capacity is never multiplied into bytes, where it could wrap).
+template <class T>
+void write_elements(const T *data, size_t n, T *out, size_t cap, size_t *count) {
+  *count = n;
+  if (n > cap)
+    fail(Status::BufferTooSmall, "buffer too small: " + std::to_string(cap) + " elements given, " +
+                                     std::to_string(n) + " needed (the count was reported)");
+  if (n) std::memcpy(out, data, n * sizeof(T));
+}
+
 }  // namespace gptq::capi

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "capi/api_guard.h"
+#include "capi/call_scope.h"
 #include "capi/context_handle.h"
 #include "capi/progress_adapter.h"
 #include "core/config/typed.h"
@@ -16,11 +17,12 @@ extern "C" {
 GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_dir,
                                          const char *quantize_json, const char *out_dir,
                                          gptq_progress_fn fn, void *user, const char **report_json) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
     require_arg(model_dir, "model_dir");
     require_arg(out_dir, "out_dir");
     require_arg(report_json, "report_json");
+    const gptq::capi::ContextCall call(ctx, api);
     const gptq::schema::QuantizeConfigT config =
         gptq::config::parse_quantize_config(quantize_json ? quantize_json : "");
     const auto source = gptq::model::Model::open(model_dir);

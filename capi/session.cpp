@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "capi/api_guard.h"
+#include "capi/call_scope.h"
 #include "capi/context_handle.h"
 #include "capi/progress_adapter.h"
 #include "capi/session_handle.h"
@@ -17,13 +18,15 @@ extern "C" {
 
 GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
                                          const char *generation_json, gptq_session **out) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(ctx, "ctx");
     require_arg(model, "model");
     require_arg(out, "out");
+    const gptq::capi::ContextCall call(ctx, api);
+    model->require_context(ctx);
     auto session = std::make_unique<gptq_session>();
-    session->model = model;
-    session->pool = ctx->runtime.pool();
+    session->context = gptq::capi::Ref<gptq_context>(ctx);
+    session->model = gptq::capi::Ref<const gptq_model>(model);
     session->config = gptq::config::parse_generation_config(generation_json ? generation_json : "");
     (void)model->tokenizer();  // refuse a model without one now
     model->forward();  // load now, so the first gptq_generate is not the slow one
@@ -34,12 +37,14 @@ GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *mo
 }
 
 GPTQ_API void gptq_session_destroy(gptq_session *session) {
-  (void)guard(__func__, [&] { delete session; });
+  // Releases the caller's reference; a gptq_generate running it holds its own.
+  (void)guard(__func__, [&] { gptq::capi::release(session); });
 }
 
 GPTQ_API gptq_status gptq_session_set_progress(gptq_session *session, gptq_progress_fn fn, void *user) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(session, "session");
+    const gptq::capi::ContextCall call(session->context.get(), api);
     session->progress = fn;
     session->progress_user = fn ? user : nullptr;
   });
@@ -47,16 +52,18 @@ GPTQ_API gptq_status gptq_session_set_progress(gptq_session *session, gptq_progr
 
 GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, size_t len,
                                    gptq_token_fn on_token, void *user) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(session, "session");
     if (len > 0) require_arg(prompt, "prompt");
-    const gptq_model *model = session->model;
+    const gptq::capi::ContextCall call(session->context.get(), api);
+    const gptq::capi::Ref<gptq_session> hold(session);  // a callback may destroy the caller's reference
+    const gptq_model *model = session->model.get();
     gptq::eval::TokenSink sink;
     if (on_token)
       sink = [on_token, user](std::string_view piece, int32_t id) {
         return on_token(user, std::string(piece).c_str(), id) == 0;
       };
-    gptq::eval::generate(*session->pool, model->forward(), model->tokenizer(),
+    gptq::eval::generate(*session->context->runtime.pool(), model->forward(), model->tokenizer(),
                          std::string_view(prompt ? prompt : "", len), session->config, sink,
                          gptq::capi::progress_from(session->progress, session->progress_user));
   });

@@ -1,21 +1,20 @@
-// What a gptq_session handle is: the model it generates with, its validated
-// GenerationConfig, the threads of the context it was made with (shared, so
-// the context may go first) and its progress callback. Each gptq_generate
+// What a gptq_session handle is: the context and model it generates with
+// (both kept alive by it, so a binding may destroy them first), its validated
+// GenerationConfig and its progress callback. Each gptq_generate
 // call makes its own KV cache and sampler, so a session carries no state
 // between calls.
 #pragma once
 
-#include <memory>
-
+#include "capi/context_handle.h"
+#include "capi/handle_ref.h"
 #include "capi/model_handle.h"
-#include "core/cpu/thread_pool.h"
 #include "gptq/gptq.h"
 #include "schema/gptq_generated.h"
 
-struct gptq_session {
-  const gptq_model *model = nullptr;
+struct gptq_session : gptq::capi::RefCounted {
+  gptq::capi::Ref<gptq_context> context;
+  gptq::capi::Ref<const gptq_model> model;
   gptq::schema::GenerationConfigT config;
-  std::shared_ptr<gptq::ThreadPool> pool;
   gptq_progress_fn progress = nullptr;
   void *progress_user = nullptr;
 };

@@ -1,4 +1,5 @@
 // gptq_status_name, gptq_last_error: the per-thread error channel.
+#include <cstdio>
 #include <string>
 
 #include "capi/api_guard.h"
@@ -18,16 +19,24 @@ static_assert(static_cast<int>(gptq::Status::BufferTooSmall) == GPTQ_ERR_BUFFER_
 
 namespace {
 thread_local std::string t_last_error;
+// When recording a message ran out of memory, the fixed message said instead,
+// written without allocating; empty otherwise.
+thread_local char t_fixed_error[128];
 }
 
 namespace gptq::capi {
 
-void set_last_error(const char *function, const std::string &message) noexcept {
+void set_last_error(const char *function, std::string_view message, std::string_view detail) noexcept {
   try {
-    t_last_error = std::string(function) + ": " + message;
+    std::string text(function);
+    text.append(": ").append(message).append(detail);
+    t_last_error.swap(text);
+    t_fixed_error[0] = '\0';
   } catch (...) {
-    // Out of memory while recording an error: keep a static message instead.
+    // Out of memory while recording an error: a fixed message in static
+    // storage, so the caller still learns that the call failed and where.
     t_last_error.clear();
+    std::snprintf(t_fixed_error, sizeof t_fixed_error, "%s: out of memory while recording an error", function);
   }
 }
 
@@ -48,13 +57,17 @@ GPTQ_API const char *gptq_status_name(gptq_status status) {
     case GPTQ_ERR_CANCELLED: return "CANCELLED";
     case GPTQ_ERR_INTERNAL: return "INTERNAL";
     case GPTQ_ERR_BUFFER_TOO_SMALL: return "BUFFER_TOO_SMALL";
+    case GPTQ_ERR_REENTRANT: return "REENTRANT";
     case GPTQ_STATUS_MAX_ENUM: break;
   }
   return "UNKNOWN";
 }
 
-GPTQ_API const char *gptq_last_error(void) { return t_last_error.c_str(); }
+GPTQ_API const char *gptq_last_error(void) { return t_fixed_error[0] ? t_fixed_error : t_last_error.c_str(); }
 
-GPTQ_API void gptq_clear_error(void) { t_last_error.clear(); }
+GPTQ_API void gptq_clear_error(void) {
+  t_last_error.clear();
+  t_fixed_error[0] = '\0';
+}
 
 }  // extern "C"

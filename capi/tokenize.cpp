@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "capi/api_guard.h"
+#include "capi/call_scope.h"
 #include "capi/model_handle.h"
 #include "capi/output_buffer.h"
 #include "capi/tokenizer_handle.h"
@@ -45,8 +46,9 @@ GPTQ_API void gptq_tokenizer_destroy(gptq_tokenizer *tokenizer) {
 }
 
 GPTQ_API gptq_status gptq_model_tokenizer(const gptq_model *model, const gptq_tokenizer **out) {
-  return guard(__func__, [&] {
+  return guard(__func__, [&, api = __func__] {
     require_arg(model, "model");
+    const gptq::capi::ContextCall call(model->context.get(), api);
     require_arg(out, "out");
     (void)model->tokenizer();  // Unsupported, naming the directory, when it has none
     *out = &model->tokenizer_handle;
@@ -63,10 +65,7 @@ GPTQ_API gptq_status gptq_tokenize(const gptq_tokenizer *tokenizer, const char *
     check_flags(flags, GPTQ_TOKENIZE_NO_SPECIAL, "gptq_tokenize");
     std::vector<int32_t> out = tokenizer->tokenizer->encode(std::string_view(text ? text : "", len),
                                                             !(flags & GPTQ_TOKENIZE_NO_SPECIAL));
-    *n = out.size();
-    size_t bytes = 0;
-    gptq::capi::write_output(out.data(), out.size() * sizeof(int32_t), false, ids,
-                             cap * sizeof(int32_t), &bytes);
+    gptq::capi::write_elements(out.data(), out.size(), ids, cap, n);
   });
 }
 

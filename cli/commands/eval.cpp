@@ -1,9 +1,6 @@
 // gptq eval: perplexity of a model on a text file, with the project's protocol
 // (non-overlapping windows, the GPTQ paper's wikitext-2 evaluation).
-#include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -40,7 +37,7 @@ int run_eval(int argc, char **argv) {
       .option("seqlen", "N", "tokens per window (default " + default_text(d["seqlen"]) + ")")
       .option("max-windows", "N", "evaluate only the first N windows (default: all)")
       .option("threads", "N", "CPU threads (default: one per core)")
-      .flag("json", "print {\"ppl\", \"windows\", \"tokens\", ...} as one JSON object on stdout");
+      .flag("json", "print the library's EvalReport (ppl, nll, windows, tokens, ...) as JSON on stdout");
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("ppl")) throw UsageError{"missing --ppl FILE"};
   nlohmann::json config = nlohmann::json::object();
@@ -55,26 +52,19 @@ int run_eval(int argc, char **argv) {
   if (gptq_status st = session.create_cpu_context(args.get_int("threads")); st != GPTQ_OK) return report_failure(st);
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
   const bool json = args.has("json");
-  double ppl = 0;
-  size_t windows = 0, tokens = 0;
-  const auto start = std::chrono::steady_clock::now();
-  gptq_status st = gptq_perplexity(session.context, session.model, text.data(), text.size(),
-                                   config.dump().c_str(), json ? nullptr : print_progress, nullptr, &ppl,
-                                   &windows, &tokens);
+  const char *report = nullptr;
+  gptq_status st = gptq_evaluate(session.context, session.model, text.data(), text.size(), config.dump().c_str(),
+                                 json ? nullptr : print_progress, nullptr, &report);
   if (st != GPTQ_OK) return report_failure(st);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (json) {
-    nlohmann::json out = {{"ppl", ppl},           {"windows", windows},
-                          {"tokens", tokens},     {"seqlen", config.value("seqlen", 512)},
-                          {"seconds", seconds},   {"tokens_per_second", seconds > 0 ? tokens / seconds : 0.0},
-                          {"file", path},         {"model", *args.get("MODEL_DIR")}};
-    // The file and model names are labels here: bytes that are not UTF-8
-    // (Linux names may hold any) become U+FFFD rather than fail the output.
-    std::printf("%s\n", out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-  } else {
-    std::printf("perplexity %.4f (%zu windows, %zu tokens) in %.1f s, %.0f tokens/s\n", ppl, windows, tokens,
-                seconds, seconds > 0 ? tokens / seconds : 0.0);
+    std::printf("%s\n", report);
+    return 0;
   }
+  const nlohmann::json r = nlohmann::json::parse(report);
+  const double seconds = r.at("seconds").get<double>();
+  const auto tokens = r.at("tokens").get<long long>();
+  std::printf("perplexity %.4f (%lld windows, %lld tokens) in %.1f s, %.0f tokens/s\n", r.at("ppl").get<double>(),
+              r.at("windows").get<long long>(), tokens, seconds, seconds > 0 ? tokens / seconds : 0.0);
   return 0;
 }
 

@@ -15,9 +15,10 @@ std::string_view kind_table_name(Kind kind) {
     case Kind::QuantizeReport: return "QuantizeReport";
     case Kind::ModelInfo: return "ModelInfo";
     case Kind::Eval: return "EvalConfig";
+    case Kind::EvalReport: return "EvalReport";
   }
   fail(Status::InvalidArgument,
-       "unknown config kind " + std::to_string(static_cast<int>(kind)) + " (allowed: 1..7)");
+       "unknown config kind " + std::to_string(static_cast<int>(kind)) + " (allowed: 1..8)");
 }
 
 void check_encoding(Encoding encoding) {

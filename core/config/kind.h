@@ -21,11 +21,12 @@ enum class Kind : int {
   QuantizeReport = 5,  // QuantizeReport
   ModelInfo = 6,       // ModelInfo
   Eval = 7,            // EvalConfig
+  EvalReport = 8,      // EvalReport
 };
 
 inline constexpr Kind kAllKinds[] = {Kind::Quantize,   Kind::Calibration,    Kind::Runtime,
                                      Kind::Generation, Kind::QuantizeReport, Kind::ModelInfo,
-                                     Kind::Eval};
+                                     Kind::Eval,       Kind::EvalReport};
 
 // JSON text (UTF-8, no trailing NUL) or a binary flatbuffer with file
 // identifier "GPTQ" whose root is the kind's table.

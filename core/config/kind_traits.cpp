@@ -26,6 +26,7 @@ bool verify_buffer(Kind kind, std::span<const uint8_t> buffer) {
     case Kind::QuantizeReport: return verify<schema::QuantizeReport>(buffer);
     case Kind::ModelInfo: return verify<schema::ModelInfo>(buffer);
     case Kind::Eval: return verify<schema::EvalConfig>(buffer);
+    case Kind::EvalReport: return verify<schema::EvalReport>(buffer);
   }
   fail(Status::InvalidArgument, "unknown config kind " + std::to_string(static_cast<int>(kind)));
 }

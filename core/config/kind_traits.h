@@ -29,6 +29,7 @@ GPTQ_CONFIG_KIND(Generation, GenerationConfig)
 GPTQ_CONFIG_KIND(QuantizeReport, QuantizeReport)
 GPTQ_CONFIG_KIND(ModelInfo, ModelInfo)
 GPTQ_CONFIG_KIND(Eval, EvalConfig)
+GPTQ_CONFIG_KIND(EvalReport, EvalReport)
 #undef GPTQ_CONFIG_KIND
 
 // The flatbuffers Verifier for the kind's root table with file identifier

@@ -75,5 +75,8 @@ inline schema::ModelInfoT parse_model_info(std::string_view json) {
 inline schema::EvalConfigT parse_eval_config(std::string_view json) {
   return parse_json<schema::EvalConfigT>(json);
 }
+inline schema::EvalReportT parse_eval_report(std::string_view json) {
+  return parse_json<schema::EvalReportT>(json);
+}
 
 }  // namespace gptq::config

@@ -72,7 +72,8 @@ PerplexityResult perplexity(ThreadPool &pool, const model::Forward &forward, std
   }
   result.windows = windows;
   result.tokens = windows * (seqlen - 1);
-  result.ppl = std::exp(nll_sum / static_cast<double>(result.tokens));
+  result.nll = nll_sum / static_cast<double>(result.tokens);
+  result.ppl = std::exp(result.nll);
   return result;
 }
 

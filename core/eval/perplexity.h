@@ -21,7 +21,8 @@ struct PerplexityOptions {
 };
 
 struct PerplexityResult {
-  double ppl = 0.0;
+  double ppl = 0.0;                    // exp(nll)
+  double nll = 0.0;                    // mean NLL of every scored token
   std::int64_t windows = 0;
   std::int64_t tokens = 0;             // scored tokens: windows * (seqlen - 1)
   std::vector<double> window_nll;      // mean NLL of each window, in order

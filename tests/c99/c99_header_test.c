@@ -12,6 +12,34 @@ static void on_log(void *user, gptq_log_level level, const char *msg) {
   ++*count;
 }
 
+/* A matrix result read the way a binding without borrowed pointers reads it:
+ * size with a capacity of 0, then copy. */
+static int copy_out_from_c(void) {
+  static float w[32 * 32];
+  static int32_t qweight[32 * 32];
+  gptq_context *ctx = NULL;
+  gptq_matrix_result *r = NULL;
+  size_t count = 0;
+  int64_t rows = 0, cols = 0;
+  int i;
+  for (i = 0; i < 32 * 32; ++i) w[i] = (float)((i * 7) % 13) - 6.0f;
+  if (gptq_context_create("{\"backend\": \"cpu\", \"threads\": 1}", &ctx) != GPTQ_OK ||
+      gptq_rtn_matrix(ctx, w, 32, 32, "{\"group_size\": 32}", &r) != GPTQ_OK) {
+    fprintf(stderr, "rtn: %s\n", gptq_last_error());
+    return 1;
+  }
+  if (gptq_matrix_result_qweight_copy(r, NULL, 0, &count, &rows, &cols) != GPTQ_ERR_BUFFER_TOO_SMALL ||
+      count != (size_t)(rows * cols) || rows != 32 * 4 / 32 || cols != 32 ||
+      gptq_matrix_result_qweight_copy(r, qweight, sizeof qweight / sizeof qweight[0], &count, NULL,
+                                      NULL) != GPTQ_OK) {
+    fprintf(stderr, "qweight copy: %s\n", gptq_last_error());
+    return 1;
+  }
+  gptq_matrix_result_destroy(r);
+  gptq_context_destroy(ctx);
+  return 0;
+}
+
 int main(void) {
   gptq_context *ctx = NULL;
   const char *backend = NULL;
@@ -41,5 +69,5 @@ int main(void) {
             gptq_last_error());
     return 1;
   }
-  return 0;
+  return copy_out_from_c();
 }

@@ -1,11 +1,14 @@
-// gptq_perplexity, gptq_session_* and gptq_generate through the C API on the
+// gptq_evaluate, gptq_session_* and gptq_generate through the C API on the
 // real test models: results, streaming, cancellation, argument checks.
 // Accuracy is tested in tests/core/eval/.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "gptq/gptq.h"
 #include "tests/support/shared_data.h"
@@ -48,19 +51,37 @@ int on_progress(void *user, const char *stage, uint64_t done, uint64_t total) {
   return p->cancel_at && done >= p->cancel_at;
 }
 
-TEST_F(InferenceApi, PerplexityReportsWindowsAndTokens) {
+// gptq_evaluate's EvalReport, parsed; fails the test on an error.
+nlohmann::json evaluate(gptq_context *ctx, gptq_model *model, const std::string &text, const char *config,
+                        gptq_progress_fn fn = nullptr, void *user = nullptr) {
+  const char *report = nullptr;
+  EXPECT_EQ(gptq_evaluate(ctx, model, text.data(), text.size(), config, fn, user, &report), GPTQ_OK)
+      << gptq_last_error();
+  return report ? nlohmann::json::parse(report) : nlohmann::json();
+}
+
+TEST_F(InferenceApi, EvaluateReportsWindowsAndTokens) {
   const std::string text = kText + kText + kText;
   Progress progress;
-  double ppl = 0;
-  size_t windows = 0, tokens = 0;
-  ASSERT_EQ(gptq_perplexity(ctx_, model_, text.data(), text.size(), R"({"seqlen": 32})", on_progress,
-                            &progress, &ppl, &windows, &tokens),
-            GPTQ_OK)
-      << gptq_last_error();
+  const nlohmann::json r = evaluate(ctx_, model_, text, R"({"seqlen": 32})", on_progress, &progress);
+  ASSERT_TRUE(r.is_object());
+  const uint64_t windows = r.at("windows").get<uint64_t>();
   EXPECT_GT(windows, 2u);
-  EXPECT_EQ(tokens, windows * 31);
+  EXPECT_EQ(r.at("tokens").get<uint64_t>(), windows * 31);
+  EXPECT_GE(r.at("text_tokens").get<uint64_t>(), windows * 32);
+  EXPECT_LT(r.at("text_tokens").get<uint64_t>(), (windows + 1) * 32);
+  const double ppl = r.at("ppl").get<double>();
   EXPECT_GT(ppl, 1.0);
   EXPECT_LT(ppl, 1000.0);
+  EXPECT_EQ(ppl, std::exp(r.at("nll").get<double>()));  // the same expression as the library's
+  ASSERT_EQ(r.at("window_nll").size(), windows);
+  double sum = 0;
+  for (const auto &w : r.at("window_nll")) sum += w.get<double>();
+  EXPECT_NEAR(sum / static_cast<double>(windows), r.at("nll").get<double>(), 1e-12);
+  EXPECT_EQ(r.at("config").at("seqlen"), 32);
+  EXPECT_EQ(r.at("config").at("max_windows"), 0);
+  EXPECT_EQ(r.at("backend"), "cpu");
+  EXPECT_GT(r.at("seconds").get<double>(), 0.0);
   // 0 at the start, then each window, maybe more calls in between: done
   // never decreases and takes every value up to the windows.
   ASSERT_FALSE(progress.done.empty());
@@ -71,46 +92,94 @@ TEST_F(InferenceApi, PerplexityReportsWindowsAndTokens) {
   EXPECT_EQ(progress.done.back(), windows);
   EXPECT_EQ(progress.total, windows);
 
-  double first_two = 0;
-  ASSERT_EQ(gptq_perplexity(ctx_, model_, text.data(), text.size(), R"({"seqlen": 32, "max_windows": 2})",
-                            nullptr, nullptr, &first_two, nullptr, nullptr),
-            GPTQ_OK);
-  EXPECT_NE(first_two, ppl);
+  const nlohmann::json first_two = evaluate(ctx_, model_, text, R"({"seqlen": 32, "max_windows": 2})");
+  EXPECT_EQ(first_two.at("windows"), 2);
+  EXPECT_NE(first_two.at("ppl").get<double>(), ppl);
+  // The first two windows are the same computation in both runs.
+  EXPECT_EQ(first_two.at("window_nll")[0], r.at("window_nll")[0]);
+  EXPECT_EQ(first_two.at("window_nll")[1], r.at("window_nll")[1]);
 }
 
-TEST_F(InferenceApi, PerplexityCanBeCancelled) {
+// The report is a schema table: it converts (and so validates) as
+// GPTQ_CONFIG_EVAL_REPORT, JSON to binary and back, unchanged.
+TEST_F(InferenceApi, EvalReportIsASchemaTable) {
+  const char *report = nullptr;
+  ASSERT_EQ(gptq_evaluate(ctx_, model_, kText.data(), kText.size(), R"({"seqlen": 16})", nullptr, nullptr, &report),
+            GPTQ_OK)
+      << gptq_last_error();
+  const std::string json = report;
+  size_t size = 0;
+  EXPECT_EQ(gptq_config_convert(GPTQ_CONFIG_EVAL_REPORT, json.data(), json.size(), GPTQ_ENCODING_JSON,
+                                GPTQ_ENCODING_BINARY, nullptr, 0, &size),
+            GPTQ_ERR_BUFFER_TOO_SMALL);
+  std::vector<uint8_t> binary(size);
+  ASSERT_EQ(gptq_config_convert(GPTQ_CONFIG_EVAL_REPORT, json.data(), json.size(), GPTQ_ENCODING_JSON,
+                                GPTQ_ENCODING_BINARY, binary.data(), binary.size(), &size),
+            GPTQ_OK)
+      << gptq_last_error();
+  std::vector<char> back(json.size() + 1);
+  ASSERT_EQ(gptq_config_convert(GPTQ_CONFIG_EVAL_REPORT, binary.data(), binary.size(), GPTQ_ENCODING_BINARY,
+                                GPTQ_ENCODING_JSON, back.data(), back.size(), &size),
+            GPTQ_OK)
+      << gptq_last_error();
+  EXPECT_EQ(std::string(back.data(), size), json);
+}
+
+TEST_F(InferenceApi, EvaluateCanBeCancelled) {
   const std::string text = kText + kText;
   Progress progress;
   progress.cancel_at = 1;
-  double ppl = -1;
-  EXPECT_EQ(gptq_perplexity(ctx_, model_, text.data(), text.size(), R"({"seqlen": 16})", on_progress, &progress,
-                            &ppl, nullptr, nullptr),
+  const char *report = "untouched";
+  EXPECT_EQ(gptq_evaluate(ctx_, model_, text.data(), text.size(), R"({"seqlen": 16})", on_progress, &progress,
+                          &report),
             GPTQ_ERR_CANCELLED);
   EXPECT_EQ(progress.done.back(), 1u);  // no call after the one that cancelled
-  EXPECT_EQ(ppl, -1);                   // untouched on failure
+  EXPECT_STREQ(report, "untouched");    // untouched on failure
 }
 
-TEST_F(InferenceApi, PerplexityArgumentErrors) {
-  double ppl = 0;
-  EXPECT_EQ(gptq_perplexity(ctx_, model_, "short", 5, nullptr, nullptr, nullptr, &ppl, nullptr, nullptr),
-            GPTQ_ERR_INVALID_ARGUMENT);
+TEST_F(InferenceApi, EvaluateArgumentErrors) {
+  const char *r = nullptr;
+  EXPECT_EQ(gptq_evaluate(ctx_, model_, "short", 5, nullptr, nullptr, nullptr, &r), GPTQ_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(gptq_last_error()).find("fewer than one window"), std::string::npos) << gptq_last_error();
-  EXPECT_EQ(gptq_perplexity(ctx_, model_, kText.data(), kText.size(), R"({"seqlen": 1})", nullptr, nullptr, &ppl,
-                            nullptr, nullptr),
+  EXPECT_EQ(gptq_evaluate(ctx_, model_, kText.data(), kText.size(), R"({"seqlen": 1})", nullptr, nullptr, &r),
             GPTQ_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(gptq_last_error()).find("seqlen"), std::string::npos);
-  EXPECT_EQ(gptq_perplexity(ctx_, model_, kText.data(), kText.size(), R"({"windows": 3})", nullptr, nullptr, &ppl,
-                            nullptr, nullptr),
+  EXPECT_EQ(gptq_evaluate(ctx_, model_, kText.data(), kText.size(), R"({"windows": 3})", nullptr, nullptr, &r),
             GPTQ_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(gptq_perplexity(nullptr, model_, kText.data(), kText.size(), nullptr, nullptr, nullptr, &ppl, nullptr,
+  EXPECT_EQ(gptq_evaluate(nullptr, model_, kText.data(), kText.size(), nullptr, nullptr, nullptr, &r),
+            GPTQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(gptq_evaluate(ctx_, nullptr, kText.data(), kText.size(), nullptr, nullptr, nullptr, &r),
+            GPTQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(gptq_evaluate(ctx_, model_, kText.data(), kText.size(), nullptr, nullptr, nullptr, nullptr),
+            GPTQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(r, nullptr);
+  gptq_context *other = nullptr;
+  ASSERT_EQ(gptq_context_create(R"({"backend": "cpu"})", &other), GPTQ_OK);
+  EXPECT_EQ(gptq_evaluate(other, model_, kText.data(), kText.size(), nullptr, nullptr, nullptr, &r),
+            GPTQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gptq_last_error()).find("another context"), std::string::npos) << gptq_last_error();
+  gptq_context_destroy(other);
+}
+
+// The deprecated three-number form gives the report's numbers.
+TEST_F(InferenceApi, DeprecatedPerplexityGivesTheReportsNumbers) {
+  const std::string text = kText + kText;
+  const nlohmann::json r = evaluate(ctx_, model_, text, R"({"seqlen": 16})");
+  double ppl = 0;
+  size_t windows = 0, tokens = 0;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  ASSERT_EQ(gptq_perplexity(ctx_, model_, text.data(), text.size(), R"({"seqlen": 16})", nullptr, nullptr, &ppl,
+                            &windows, &tokens),
+            GPTQ_OK)
+      << gptq_last_error();
+  EXPECT_EQ(gptq_perplexity(ctx_, model_, text.data(), text.size(), nullptr, nullptr, nullptr, nullptr, nullptr,
                             nullptr),
             GPTQ_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(gptq_perplexity(ctx_, nullptr, kText.data(), kText.size(), nullptr, nullptr, nullptr, &ppl, nullptr,
-                            nullptr),
-            GPTQ_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(gptq_perplexity(ctx_, model_, kText.data(), kText.size(), nullptr, nullptr, nullptr, nullptr, nullptr,
-                            nullptr),
-            GPTQ_ERR_INVALID_ARGUMENT);
+#pragma GCC diagnostic pop
+  EXPECT_EQ(ppl, r.at("ppl").get<double>());
+  EXPECT_EQ(windows, r.at("windows").get<size_t>());
+  EXPECT_EQ(tokens, r.at("tokens").get<size_t>());
 }
 
 struct Stream {

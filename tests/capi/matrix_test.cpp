@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -47,6 +48,59 @@ std::vector<T> to_vector(const T *p, int64_t rows, int64_t cols) {
   return std::vector<T>(p, p + rows * cols);
 }
 
+// A copying accessor as a caller without borrowed pointers uses it: one call
+// with cap 0 for the count and shape, then a buffer that large.
+template <class T>
+struct Copied {
+  std::vector<T> data;
+  int64_t rows = -1, cols = -1;
+};
+template <class T, class Fn>
+Copied<T> copied(Fn fn, const gptq_matrix_result *r) {
+  Copied<T> c;
+  size_t count = 0;
+  EXPECT_EQ(fn(r, nullptr, 0, &count, &c.rows, &c.cols), GPTQ_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(static_cast<int64_t>(count), c.rows * c.cols);
+  c.data.assign(count, T{});
+  size_t again = 0;
+  EXPECT_EQ(fn(r, c.data.data(), c.data.size(), &again, nullptr, nullptr), GPTQ_OK) << gptq_last_error();
+  EXPECT_EQ(again, count);
+  return c;
+}
+
+// Every copying accessor of `r` gives the borrowing accessor's array and shape.
+void expect_copies_equal_borrowed(const gptq_matrix_result *r) {
+  int64_t rows = 0, cols = 0;
+  const float *f = nullptr;
+  const int32_t *i = nullptr;
+  const uint16_t *h = nullptr;
+  auto same = [&](const auto &c, const auto *p) {
+    EXPECT_EQ(c.rows, rows);
+    EXPECT_EQ(c.cols, cols);
+    EXPECT_EQ(c.data, to_vector(p, rows, cols));
+  };
+  ASSERT_EQ(gptq_matrix_result_dequantized(r, &f, &rows, &cols), GPTQ_OK);
+  same(copied<float>(gptq_matrix_result_dequantized_copy, r), f);
+  ASSERT_EQ(gptq_matrix_result_scales(r, &f, &rows, &cols), GPTQ_OK);
+  same(copied<float>(gptq_matrix_result_scales_copy, r), f);
+  ASSERT_EQ(gptq_matrix_result_zeros(r, &i, &rows, &cols), GPTQ_OK);
+  same(copied<int32_t>(gptq_matrix_result_zeros_copy, r), i);
+  ASSERT_EQ(gptq_matrix_result_qweight(r, &i, &rows, &cols), GPTQ_OK);
+  same(copied<int32_t>(gptq_matrix_result_qweight_copy, r), i);
+  ASSERT_EQ(gptq_matrix_result_qzeros(r, &i, &rows, &cols), GPTQ_OK);
+  same(copied<int32_t>(gptq_matrix_result_qzeros_copy, r), i);
+  ASSERT_EQ(gptq_matrix_result_scales_fp16(r, &h, &rows, &cols), GPTQ_OK);
+  same(copied<uint16_t>(gptq_matrix_result_scales_fp16_copy, r), h);
+  int64_t size = 0;
+  ASSERT_EQ(gptq_matrix_result_g_idx(r, &i, &size), GPTQ_OK);
+  size_t count = 0;
+  EXPECT_EQ(gptq_matrix_result_g_idx_copy(r, nullptr, 0, &count), GPTQ_ERR_BUFFER_TOO_SMALL);
+  ASSERT_EQ(static_cast<int64_t>(count), size);
+  std::vector<int32_t> g(count);
+  ASSERT_EQ(gptq_matrix_result_g_idx_copy(r, g.data(), g.size(), &count), GPTQ_OK);
+  EXPECT_EQ(g, to_vector(i, 1, size));
+}
+
 // Every accessor of `r` against the core result and its packing.
 void expect_same(const gptq_matrix_result *r, const gptq::quant::QuantResult &core,
                  gptq::quant::CheckpointFormat format) {
@@ -85,6 +139,7 @@ void expect_same(const gptq_matrix_result *r, const gptq::quant::QuantResult &co
   ASSERT_EQ(gptq_matrix_result_damp_percent(r, &damp), GPTQ_OK);
   EXPECT_EQ(loss, core.loss);
   EXPECT_EQ(damp, core.damp_percent);
+  expect_copies_equal_borrowed(r);
 }
 
 constexpr int64_t kRows = 64, kCols = 128, kN = 256;
@@ -160,6 +215,15 @@ TEST_F(MatrixApi, UnpackableShapeStillGivesTheUnpackedResult) {
   EXPECT_EQ(gptq_matrix_result_qweight(result_, &q, &r, &c), GPTQ_ERR_INVALID_ARGUMENT);
   EXPECT_NE(std::string(gptq_last_error()).find("out_features"), std::string::npos)
       << gptq_last_error();
+  size_t count = 7;
+  EXPECT_EQ(gptq_matrix_result_qzeros_copy(result_, nullptr, 0, &count, nullptr, nullptr),
+            GPTQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(gptq_last_error()).find("out_features"), std::string::npos)
+      << gptq_last_error();
+  EXPECT_EQ(count, 7u);
+  std::vector<float> d(static_cast<size_t>(rows * kCols));
+  EXPECT_EQ(gptq_matrix_result_dequantized_copy(result_, d.data(), d.size(), &count, nullptr, nullptr), GPTQ_OK);
+  EXPECT_EQ(std::vector<float>(f, f + d.size()), d);
 }
 
 struct BadCase {
@@ -250,6 +314,34 @@ TEST_F(MatrixApiErrors, AccessorsCheckTheirArguments) {
   EXPECT_EQ(gptq_matrix_result_dequantized(result_, &f, nullptr, &r), GPTQ_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(gptq_matrix_result_loss(result_, nullptr), GPTQ_ERR_INVALID_ARGUMENT);
   gptq_matrix_result_destroy(nullptr);  // a no-op
+}
+
+// The caller's-buffer rule: a short buffer gets nothing and the count needed;
+// NULL with a capacity or a NULL count is refused.
+TEST_F(MatrixApiErrors, CopiesKeepTheBufferRule) {
+  ASSERT_EQ(gptq_rtn_matrix(ctx_, w_.data(), kRows, kCols, nullptr, &result_), GPTQ_OK);
+  const size_t need = static_cast<size_t>(kRows * kCols);
+  std::vector<float> shortbuf(need - 1, -7.0f);
+  size_t count = 0;
+  int64_t rows = 0, cols = 0;
+  EXPECT_EQ(gptq_matrix_result_dequantized_copy(result_, shortbuf.data(), shortbuf.size(), &count, &rows, &cols),
+            GPTQ_ERR_BUFFER_TOO_SMALL);
+  EXPECT_EQ(count, need);
+  EXPECT_EQ(rows, kRows);
+  EXPECT_EQ(cols, kCols);
+  EXPECT_EQ(shortbuf, std::vector<float>(need - 1, -7.0f)) << "nothing written";
+  EXPECT_NE(std::string(gptq_last_error()).find(std::to_string(need) + " needed"), std::string::npos)
+      << gptq_last_error();
+  EXPECT_EQ(gptq_matrix_result_dequantized_copy(result_, nullptr, need, &count, nullptr, nullptr),
+            GPTQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(gptq_matrix_result_dequantized_copy(result_, shortbuf.data(), 0, nullptr, nullptr, nullptr),
+            GPTQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(gptq_matrix_result_zeros_copy(nullptr, nullptr, 0, &count, nullptr, nullptr),
+            GPTQ_ERR_INVALID_ARGUMENT);
+  // A capacity whose bytes would not fit in size_t is just a large capacity.
+  std::vector<int32_t> g(kCols);
+  EXPECT_EQ(gptq_matrix_result_g_idx_copy(result_, g.data(), SIZE_MAX, &count), GPTQ_OK);
+  EXPECT_EQ(count, static_cast<size_t>(kCols));
 }
 
 }  // namespace

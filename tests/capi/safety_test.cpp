@@ -191,9 +191,9 @@ TEST_F(SafetyApi, NothingRunsPastTheContext) {
   gptq_model *model = nullptr;
   ASSERT_EQ(gptq_model_open(ctx_, kDemo.c_str(), &model), GPTQ_OK) << gptq_last_error();
   const std::string text = "The quick brown fox jumps over the lazy dog. ";
-  double ppl = 0;
-  EXPECT_STATUS(gptq_perplexity(ctx_, model, text.data(), text.size(), R"({"seqlen": 513})", nullptr, nullptr, &ppl,
-                                nullptr, nullptr),
+  const char *eval_report = nullptr;
+  EXPECT_STATUS(gptq_evaluate(ctx_, model, text.data(), text.size(), R"({"seqlen": 513})", nullptr, nullptr,
+                              &eval_report),
                 GPTQ_ERR_INVALID_ARGUMENT, "seqlen 513", "context of 512");
   gptq_session *session = nullptr;
   ASSERT_EQ(gptq_session_create(ctx_, model, R"({"max_new_tokens": 600, "stop_at_eos": false})", &session),

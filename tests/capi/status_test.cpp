@@ -18,6 +18,7 @@ TEST(Status, NamesEveryStatus) {
   EXPECT_STREQ(gptq_status_name(GPTQ_ERR_CANCELLED), "CANCELLED");
   EXPECT_STREQ(gptq_status_name(GPTQ_ERR_INTERNAL), "INTERNAL");
   EXPECT_STREQ(gptq_status_name(GPTQ_ERR_BUFFER_TOO_SMALL), "BUFFER_TOO_SMALL");
+  EXPECT_STREQ(gptq_status_name(GPTQ_ERR_REENTRANT), "REENTRANT");
   EXPECT_STREQ(gptq_status_name(static_cast<gptq_status>(12345)), "UNKNOWN");
 }
 

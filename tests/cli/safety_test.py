@@ -304,7 +304,7 @@ class NoAbort(TempCase):
         info = json.loads(self.check(("inspect", model, "--json", "--no-tensors"), 0).stdout)
         self.assertTrue(info["directory"].endswith("model-\ufffd"), info["directory"])
         out = json.loads(self.check(("eval", model, "--ppl", CALIB, "--max-windows", "1", "--json"), 0).stdout)
-        self.assertTrue(out["model"].endswith("model-\ufffd"))
+        self.assertEqual(out["windows"], 1)
         self.check(("generate", DEMO, "-p", b"caf\xe9", "-n", "2", "--temperature", "0"), 0)
         self.check(("tokenize", DEMO, "-p", b"\xff\xfe"), 0)
 

@@ -13,6 +13,11 @@
  *  - No function lets a C++ exception or a crash escape: bad pointers that can be
  *    checked (NULL) give GPTQ_ERR_INVALID_ARGUMENT.
  *  - Every create/open has a destroy; every destroy accepts NULL and does nothing.
+ *  - Handles may be destroyed in any order (as a binding's finalizers do):
+ *    a model keeps the context it was opened with alive, and a session its
+ *    model and context. gptq_*_destroy releases the caller's reference; the
+ *    resources go with the last one (see "Context" below). Using a handle after
+ *    the caller destroyed it is still an error of the caller's.
  *  - Strings returned by the library are owned by the handle named in the comment
  *    and stay valid until the next call on that handle or its destruction.
  *  - Buffers the caller provides come with a capacity, and the size needed is
@@ -51,6 +56,21 @@ extern "C" {
 #  define GPTQ_API
 #endif
 
+/* ---- Deprecation -------------------------------------------------------- */
+/* GPTQ_DEPRECATED(msg) marks a function that goes at the next ABI version:
+ * where the compiler supports it, each use warns with `msg`, which says what
+ * to use instead. Define GPTQ_NO_DEPRECATION_WARNINGS before including this
+ * header to silence the warnings. SWIG and other C parsers see nothing. */
+#if defined(GPTQ_NO_DEPRECATION_WARNINGS) || defined(SWIG)
+#  define GPTQ_DEPRECATED(msg)
+#elif defined(__GNUC__) || defined(__clang__)
+#  define GPTQ_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#  define GPTQ_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#  define GPTQ_DEPRECATED(msg)
+#endif
+
 /* ---- Versions ----------------------------------------------------------- */
 /* Compile-time version of this header. Compare with gptq_version_number() to
  * detect a header/library mismatch. */
@@ -84,6 +104,8 @@ typedef enum gptq_status {
   GPTQ_ERR_CANCELLED = 8,        /* a progress callback asked to stop           */
   GPTQ_ERR_INTERNAL = 9,         /* a bug in libgptq: please report it          */
   GPTQ_ERR_BUFFER_TOO_SMALL = 10, /* a caller's buffer: the size needed was set  */
+  GPTQ_ERR_REENTRANT = 11,       /* a callback called into its own call's context
+                                    (see "Callbacks")                           */
   /* Not a status: pins the enum to 32 bits and makes every int a valid value
    * of it, so a future status passed to an older library is well-defined
    * (the same device as Vulkan's *_MAX_ENUM). */
@@ -112,7 +134,7 @@ typedef enum gptq_log_level {
 } gptq_log_level;
 
 /* Receives one log line (no trailing newline). `msg` is valid only during the
- * call. Called on the thread that made the library call that logs. */
+ * call. Threads and reentrancy: see "Callbacks" below. */
 typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
 
 /* ---- Progress and cancellation ----------------------------------------- */
@@ -121,7 +143,8 @@ typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
  * Return 0 to go on, non-zero to cancel: the running call then stops, cleans
  * up (no partial file is left), and returns GPTQ_ERR_CANCELLED.
  *  - It is called only on the thread that made the library call, never on
- *    one of the library's own threads, and never twice at once.
+ *    one of the library's own threads, and never twice at once (see
+ *    "Callbacks" for what it may call).
  *  - Within a stage, `total` is the same in every call and `done` never
  *    decreases; a stage's first call has done 0. Calls may repeat a `done`.
  *  - Besides the calls when units complete, it is called while the work
@@ -135,6 +158,36 @@ typedef void (*gptq_log_fn)(void *user, gptq_log_level level, const char *msg);
 typedef int (*gptq_progress_fn)(void *user, const char *stage, uint64_t done,
                                 uint64_t total);
 
+/* ---- Callbacks: threads and reentrancy --------------------------------- */
+/* Rules for every callback of this header (gptq_log_fn, gptq_progress_fn,
+ * gptq_token_fn):
+ *  - Thread: a callback runs on the thread that made the library call it
+ *    belongs to — the call that logs, the call given the progress or token
+ *    callback, gptq_generate for a session's progress callback — never on
+ *    one of the context's worker threads. A context's log callback may so run
+ *    on different threads over time (e.g. sessions of it generating on
+ *    different threads), also after gptq_context_destroy while its models and
+ *    sessions live.
+ *  - Never concurrently: the callbacks of one call run one at a time, and a
+ *    context's log callback is never entered twice at once (a lock of the
+ *    context serializes its log lines across threads).
+ *  - What a callback may call: gptq_last_error, gptq_clear_error,
+ *    gptq_status_name, the version and configuration functions, the
+ *    tokenizer functions (gptq_tokenize, gptq_detokenize, ...), the
+ *    gptq_matrix_result accessors, and any function on another context or on
+ *    the models and sessions made with another context. A function that
+ *    takes the running call's context, or a model or session made with it,
+ *    returns GPTQ_ERR_REENTRANT with a message naming the running call,
+ *    instead of deadlocking on the context's lock or corrupting the running
+ *    call's state. Every destroy function may be called, on any handle: it
+ *    releases the caller's reference and the running call keeps what it uses
+ *    until it returns (what a destroyed handle owned, e.g. a report, is gone
+ *    once the call returns).
+ *  - A callback must not let a C++ exception or a longjmp cross the library;
+ *    to stop the work, return non-zero (progress, token).
+ *  - An inner call that fails sets this thread's gptq_last_error; the running
+ *    call's own status is what it returns. */
+
 /* ---- Configurations ----------------------------------------------------- */
 /* Which table of schema/gptq.fbs a configuration or report is. */
 typedef enum gptq_config_kind {
@@ -145,6 +198,7 @@ typedef enum gptq_config_kind {
   GPTQ_CONFIG_QUANTIZE_REPORT = 5, /* QuantizeReport (output of quantization)     */
   GPTQ_CONFIG_MODEL_INFO = 6,  /* ModelInfo (output of model inspection)          */
   GPTQ_CONFIG_EVAL = 7,        /* EvalConfig: perplexity windows                  */
+  GPTQ_CONFIG_EVAL_REPORT = 8, /* EvalReport (output of gptq_evaluate)            */
   GPTQ_CONFIG_KIND_MAX_ENUM = 0x7fffffff /* not a kind: pins the enum to 32 bits  */
 } gptq_config_kind;
 
@@ -183,7 +237,7 @@ GPTQ_API const char *gptq_config_schema(void);
  * Threads: a context starts "threads" - 1 worker threads of its own when it
  * is created (the calling thread is the last one); every call that computes
  * with it (gptq_quantize_model, gptq_quantize_matrix, gptq_rtn_matrix,
- * gptq_perplexity, and gptq_generate of its sessions) runs on them and on no
+ * gptq_evaluate, and gptq_generate of its sessions) runs on them and on no
  * other. Two contexts with different thread counts used at once from two
  * threads each use their own count. Results do not depend on the thread
  * count: work is cut into pieces by its shape alone, so one thread gives the
@@ -218,12 +272,19 @@ typedef struct gptq_context gptq_context;
 GPTQ_API gptq_status gptq_context_create(const char *runtime_json,
                                          gptq_context **out);
 
-/* Frees the context. NULL is a no-op. */
+/* Releases the caller's reference to the context. NULL is a no-op. The
+ * context's resources (its threads, its backend and device, its log sink) go
+ * when the last model and session made with it is destroyed too: each keeps
+ * the context it was made with alive, so handles may be destroyed in any
+ * order. Until then the log sink and its `user` may still be called (by the
+ * models' and sessions' calls). ctx itself must not be used after this. */
 GPTQ_API void gptq_context_destroy(gptq_context *ctx);
 
 /* Sends the context's log lines at or above the configured level to fn
- * (fn NULL: back to stderr), first replaying those written during creation. `user` is passed back untouched and must outlive
- * the context or the next call of this function. */
+ * (fn NULL: back to stderr), first replaying those written during creation.
+ * `user` is passed back untouched and must stay valid until the next call of
+ * this function or until the context's resources go (after its last model
+ * and session; see gptq_context_destroy). */
 GPTQ_API gptq_status gptq_context_set_log(gptq_context *ctx, gptq_log_fn fn,
                                           void *user);
 
@@ -244,8 +305,11 @@ GPTQ_API gptq_status gptq_context_runtime_json(const gptq_context *ctx,
 /* ---- Models ------------------------------------------------------------- */
 /* A Hugging Face model directory, float or GPTQ-quantized: its config, its
  * tokenizer and its weights (memory-mapped lazily). Read-only once opened: one
- * model may be used by several threads at once, and outlives nothing it needs
- * (it does not keep the context). */
+ * model may be used by several threads at once. A model belongs to the
+ * context it was opened with and keeps it alive (a model opened with a CUDA
+ * context keeps its prepared weights on that context's device); using it
+ * with another context (gptq_evaluate, gptq_session_create) is
+ * GPTQ_ERR_INVALID_ARGUMENT. */
 typedef struct gptq_model gptq_model;
 
 /* Opens the model in `dir`: config.json (llama, mistral, qwen2, opt), the
@@ -258,7 +322,9 @@ typedef struct gptq_model gptq_model;
  * *out receives a model owned by the caller (gptq_model_destroy). */
 GPTQ_API gptq_status gptq_model_open(gptq_context *ctx, const char *dir, gptq_model **out);
 
-/* Frees the model. NULL is a no-op. */
+/* Releases the caller's reference to the model. NULL is a no-op. The model's
+ * weights go when its last session is destroyed too (each session keeps its
+ * model alive); then it releases its context. */
 GPTQ_API void gptq_model_destroy(gptq_model *model);
 
 /* What the model is, as ModelInfo JSON (schema/gptq.fbs): architecture,
@@ -355,6 +421,19 @@ GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_di
                                          gptq_progress_fn progress, void *user,
                                          const char **report_json);
 
+/* ==== EXPERIMENTAL: BEGIN ================================================ */
+/* Everything between EXPERIMENTAL: BEGIN and END may change in any minor
+ * release without an ABI version bump: a function may be removed or
+ * replaced, and a changed signature always comes under a new name, so a
+ * program that uses one fails to load against a library without it rather
+ * than misbehaving. These functions are exported and listed in
+ * capi/exports.txt like the rest. Stable functions never move in here.
+ * Now here: the one-matrix API (gptq_quantize_matrix, gptq_rtn_matrix and
+ * the gptq_matrix_result accessors). Its inputs are the CPU solver's (host
+ * float32 arrays, H scaled as GPTQ keeps it, the options of a whole-model
+ * QuantizeConfig), and may change when the GPU quantize engine defines what a
+ * layer's solve takes and gives. */
+
 /* ---- One matrix: the algorithm alone ----------------------------------- */
 /* For callers with their own model code: quantize one weight matrix W (the
  * Hugging Face nn.Linear weight, rows = out_features N, cols = in_features K,
@@ -431,12 +510,43 @@ GPTQ_API gptq_status gptq_matrix_result_zeros(const gptq_matrix_result *result,
                                               const int32_t **data, int64_t *rows,
                                               int64_t *cols);
 
+/* The same arrays copied into the caller's buffer, for callers that cannot
+ * hold a borrowed pointer (Java, C#): `out` of `cap` elements (out may be
+ * NULL when cap is 0), *count set to the elements of the array (rows * cols)
+ * on GPTQ_OK and on GPTQ_ERR_BUFFER_TOO_SMALL (nothing written then), as
+ * every caller's buffer of this header. *rows and *cols receive the shape
+ * when not NULL, also with GPTQ_ERR_BUFFER_TOO_SMALL, so one call with cap 0
+ * sizes the buffer. Errors otherwise as the borrowing accessor of the same
+ * name. Thread-safe. */
+GPTQ_API gptq_status gptq_matrix_result_qweight_copy(const gptq_matrix_result *result,
+                                                     int32_t *out, size_t cap, size_t *count,
+                                                     int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_qzeros_copy(const gptq_matrix_result *result,
+                                                    int32_t *out, size_t cap, size_t *count,
+                                                    int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_scales_fp16_copy(const gptq_matrix_result *result,
+                                                         uint16_t *out, size_t cap, size_t *count,
+                                                         int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_g_idx_copy(const gptq_matrix_result *result,
+                                                   int32_t *out, size_t cap, size_t *count);
+GPTQ_API gptq_status gptq_matrix_result_dequantized_copy(const gptq_matrix_result *result,
+                                                         float *out, size_t cap, size_t *count,
+                                                         int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_scales_copy(const gptq_matrix_result *result,
+                                                    float *out, size_t cap, size_t *count,
+                                                    int64_t *rows, int64_t *cols);
+GPTQ_API gptq_status gptq_matrix_result_zeros_copy(const gptq_matrix_result *result,
+                                                   int32_t *out, size_t cap, size_t *count,
+                                                   int64_t *rows, int64_t *cols);
+
 /* The GPTQ loss (sum over weights of ((w - q) / d)^2 / 2, d the diagonal of
  * the inverse Cholesky factor; it scales with H) and the damping fraction
  * finally used (damp_percent after any automatic increase); both 0 for RTN. */
 GPTQ_API gptq_status gptq_matrix_result_loss(const gptq_matrix_result *result, double *loss);
 GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *result,
                                                      double *damp_percent);
+/* ==== EXPERIMENTAL: END ================================================== */
+
 /* ---- Evaluation --------------------------------------------------------- */
 /* Perplexity of the model on `len` bytes of UTF-8 text, with the protocol of
  * the GPTQ paper: the text is tokenized as transformers' tokenizer(text) does
@@ -449,13 +559,25 @@ GPTQ_API gptq_status gptq_matrix_result_damp_percent(const gptq_matrix_result *r
  * later calls and sessions). `fn` (may be NULL) is called with stage
  * "perplexity", windows done and total: at the start, after each window and
  * in between while a window runs; non-zero cancels (GPTQ_ERR_CANCELLED). Runs
- * on ctx's threads. On GPTQ_OK, *ppl, *windows (windows evaluated) and
- * *tokens (tokens scored: windows * (seqlen - 1)) are set; `windows` and
- * `tokens` may be NULL. GPTQ_ERR_INVALID_ARGUMENT when the text has fewer
- * tokens than one window, or seqlen is longer than the model's context (both
- * numbers named; checked before the text is tokenized); GPTQ_ERR_UNSUPPORTED when the model has no
- * tokenizer. `ctx` receives the log lines and must not be used by another
+ * on ctx's threads. On GPTQ_OK, *report_json receives an EvalReport
+ * (schema/gptq.fbs: ppl, nll, windows, tokens scored, the text's tokens, the
+ * config used, each window's NLL, seconds, backend), owned by ctx and valid
+ * until the next call on ctx. GPTQ_ERR_INVALID_ARGUMENT when the text has
+ * fewer tokens than one window, or seqlen is longer than the model's context
+ * (both numbers named; checked before the text is tokenized), or the model
+ * was opened with another context; GPTQ_ERR_UNSUPPORTED when the model has
+ * no tokenizer. `ctx` receives the log lines and must not be used by another
  * thread during the call; the model may be shared. */
+GPTQ_API gptq_status gptq_evaluate(gptq_context *ctx, const gptq_model *model,
+                                   const char *text, size_t len, const char *eval_json,
+                                   gptq_progress_fn fn, void *user,
+                                   const char **report_json);
+
+/* Deprecated: gptq_evaluate, whose EvalReport holds these numbers and more.
+ * The same evaluation; on GPTQ_OK sets *ppl, *windows (windows evaluated) and
+ * *tokens (tokens scored); `windows` and `tokens` may be NULL. Kept so that
+ * programs built against ABI 0 run; removed at the next ABI version. */
+GPTQ_DEPRECATED("use gptq_evaluate: its EvalReport holds ppl, windows and tokens")
 GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
                                      const char *text, size_t len, const char *eval_json,
                                      gptq_progress_fn fn, void *user, double *ppl,
@@ -466,11 +588,12 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
  * threads of the context it was created with. Use a session from one thread
  * at a time; several sessions may use one model on different threads at
  * once, and sessions of one context may generate on different threads at
- * once (they then share the context's threads). The model must outlive its
- * sessions; the context need not (the session keeps its threads). */
+ * once (they then share the context's threads). A session keeps its model
+ * and its context alive, so they may be destroyed before it. */
 typedef struct gptq_session gptq_session;
 
-/* Receives generated text as it becomes final. `text_piece` is NUL-terminated
+/* Receives generated text as it becomes final, on the thread that called
+ * gptq_generate (see "Callbacks"). `text_piece` is NUL-terminated
  * UTF-8 valid only during the call: whole characters, never part of a stop
  * string, special tokens left out; it is often "" (e.g. while a multi-byte
  * character or a possible stop string is pending). token_id is the token just
@@ -485,12 +608,15 @@ typedef int (*gptq_token_fn)(void *user, const char *text_piece, int32_t token_i
  * (temperature 0: greedy). Loads the model's weights as fp32 on first use by
  * any call (kept by the model). *out receives a session owned by the caller
  * (gptq_session_destroy); unchanged on failure. GPTQ_ERR_UNSUPPORTED when the
- * model has no tokenizer. `ctx` receives the log lines, and its threads run
+ * model has no tokenizer; GPTQ_ERR_INVALID_ARGUMENT when the model was opened
+ * with another context. `ctx` receives the log lines, and its threads run
  * the session's gptq_generate calls. */
 GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *model,
                                          const char *generation_json, gptq_session **out);
 
-/* Frees the session. NULL is a no-op. */
+/* Frees the session (once a gptq_generate running it, from whose callback
+ * this was called, returns) and releases its model and context. NULL is a
+ * no-op. */
 GPTQ_API void gptq_session_destroy(gptq_session *session);
 
 /* Sets the progress callback of the session's gptq_generate calls (fn NULL:

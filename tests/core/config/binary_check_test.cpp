@@ -55,9 +55,9 @@ TEST(BinaryCheck, RandomBytesAreRefusedNotCrashed) {
     for (uint8_t &b : junk) b = static_cast<uint8_t>(rng());
     if (junk.size() >= 8 && i % 2 == 0)
       std::copy(kFileIdentifier, kFileIdentifier + 4, junk.begin() + 4);
-    for (int k = 1; k <= 7; ++k) {
+    for (Kind kind : kAllKinds) {
       try {
-        binary_to_json(static_cast<Kind>(k), junk);
+        binary_to_json(kind, junk);
       } catch (const Error &e) {
         EXPECT_EQ(e.status(), Status::InvalidArgument);
         ++refused;

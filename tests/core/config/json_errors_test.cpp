@@ -208,8 +208,8 @@ TEST(JsonErrors, UnknownKindOrEncoding) {
                   [&] { convert(static_cast<Kind>(0), none, Encoding::Json, Encoding::Json); }),
               HasSubstr("unknown config kind 0"));
   EXPECT_THAT(testing::error_of(
-                  [&] { convert(static_cast<Kind>(8), none, Encoding::Json, Encoding::Json); }),
-              HasSubstr("unknown config kind 8"));
+                  [&] { convert(static_cast<Kind>(9), none, Encoding::Json, Encoding::Json); }),
+              HasSubstr("unknown config kind 9"));
   EXPECT_THAT(testing::error_of(
                   [&] { convert(Kind::Runtime, none, static_cast<Encoding>(3), Encoding::Json); }),
               HasSubstr("unknown config encoding 3"));
