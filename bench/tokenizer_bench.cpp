@@ -30,7 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_record.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace {

@@ -6,7 +6,7 @@
 #include <new>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "gptq/gptq.h"
 
 namespace gptq::capi {

@@ -9,7 +9,7 @@
 #include "capi/matrix_result_handle.h"
 #include "core/config/typed.h"
 #include "core/quant/hessian.h"
-#include "core/quant/options_from_config.h"
+#include "core/pipeline/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
 
 using gptq::capi::guard;

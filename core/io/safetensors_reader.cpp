@@ -11,7 +11,7 @@
 #include <cstring>
 #include <limits>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/json_parse.h"
 
 namespace gptq::io {

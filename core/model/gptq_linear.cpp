@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/expected_tensors.h"
 #include "core/model/float_tensor.h"
 #include "core/model/model.h"

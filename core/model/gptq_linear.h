@@ -1,6 +1,6 @@
 // Reading the linear layers of a model as float32, whether the checkpoint
 // holds them in floating point (<prefix>.weight) or GPTQ-quantized
-// (<prefix>.qweight/.qzeros/.scales/.g_idx, see core/quant/gptq_packing.h).
+// (<prefix>.qweight/.qzeros/.scales/.g_idx, see core/gptq_format/gptq_packing.h).
 // This is what the CPU forward pass (and any reference) calls to get a
 // layer's W [out_features][in_features] and bias.
 //
@@ -26,7 +26,7 @@
 #include "core/io/sharded_checkpoint.h"
 #include "core/model/linear_weights.h"
 #include "core/model/model_config.h"
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
 
 namespace gptq::model {
 
@@ -40,7 +40,7 @@ bool is_quantized_linear(const io::ShardedCheckpoint &checkpoint, std::string_vi
 bool is_quantized_linear(const Model &model, std::string_view prefix);
 
 // How v1 zero points of a checkpoint with this config are read
-// (core/quant/gptq_packing.h): GPTQModel's own whole-word conversion when
+// (core/gptq_format/gptq_packing.h): GPTQModel's own whole-word conversion when
 // meta names gptqmodel 0.9.0 or later (with its 3-bit constants before
 // 7.0.0; an unreadable version counts as the newest), else per field.
 quant::V1ZeroReading v1_zero_reading(const GptqQuantizationConfig &quantization);

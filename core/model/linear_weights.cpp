@@ -4,10 +4,10 @@
 #include <cstring>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/float_tensor.h"
 #include "core/model/gptq_linear.h"
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
 
 namespace gptq::model {
 

@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/file_kind.h"
 #include "core/io/read_file.h"
 #include "core/model/expected_tensors.h"

@@ -3,7 +3,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/quant/finite_scan.h"
 #include "core/quant/gptq_solver.h"
 #include "core/quant/rtn.h"

@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/tokenizer/added_vocabulary.h"
 #include "core/tokenizer/bpe_model.h"
 #include "core/tokenizer/decoder.h"

@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/tokenizer/unicode_nfc.h"
 #include "core/text/utf8.h"

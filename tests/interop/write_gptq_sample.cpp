@@ -8,9 +8,9 @@
 #include <string>
 
 #include "core/config/typed.h"
-#include "core/io/gptq_checkpoint_writer.h"
+#include "core/gptq_format/gptq_checkpoint_writer.h"
 #include "core/model/model.h"
-#include "tests/core/io/gptq_checkpoint_test_support.h"
+#include "tests/core/gptq_format/gptq_checkpoint_test_support.h"
 
 int main(int argc, char **argv) {
   if (argc < 3 || argc > 5) {

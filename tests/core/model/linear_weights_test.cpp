@@ -9,7 +9,7 @@
 #include <random>
 
 #include "core/io/safetensors_writer.h"
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
 #include "core/tensor/half.h"
 #include "tests/core/io/io_test_support.h"
 

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/tokenizer/tokenizer.h"
 #include "tests/core/tokenizer/test_util.h"
 

@@ -3,7 +3,7 @@
 // the square of its inputs, not by one per sublayer). That the pipeline
 // takes exactly these steps is tested through the C API
 // (tests/capi/progress_test.cpp: the last report is done == total).
-#include "core/quant/quantize_work.h"
+#include "core/pipeline/quantize_work.h"
 
 #include <gtest/gtest.h>
 
@@ -30,7 +30,7 @@ schema::QuantizeConfigT config() {
   return c;
 }
 
-// The sum of the steps the pipeline takes (core/quant/quantize_work.h).
+// The sum of the steps the pipeline takes (core/pipeline/quantize_work.h).
 std::uint64_t sum_of_steps(const model::ModelSpec &spec, const schema::QuantizeConfigT &c, const QuantizeWork &w) {
   std::uint64_t sum = 0;
   const auto &groups = spec.arch->sequential_groups;

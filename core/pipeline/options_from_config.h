@@ -7,7 +7,7 @@
 
 #include <string_view>
 
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
 #include "core/quant/quant_options.h"
 #include "schema/gptq_generated.h"
 

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/config/typed.h"
-#include "core/quant/options_from_config.h"
+#include "core/pipeline/options_from_config.h"
 
 namespace gptq::quant {
 namespace {

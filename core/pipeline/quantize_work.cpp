@@ -1,11 +1,11 @@
-#include "core/quant/quantize_work.h"
+#include "core/pipeline/quantize_work.h"
 
 #include <numeric>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/architecture.h"
 #include "core/model/expected_tensors.h"
-#include "core/quant/options_from_config.h"
+#include "core/pipeline/options_from_config.h"
 #include "core/quant/work_estimate.h"
 
 namespace gptq::quant {

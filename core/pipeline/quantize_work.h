@@ -1,7 +1,7 @@
 // The "quantize" stage's progress units for a whole model, known before any
 // work starts: the estimated work (core/quant/work_estimate.h) of every step
 // the pipeline takes, in units of kWorkUnit multiply-adds (at least one for a
-// step that does anything). The pipeline (core/quant/quantize_model.cpp)
+// step that does anything). The pipeline (core/pipeline/quantize_model.cpp)
 // reports exactly these steps, so its progress runs from 0 to total() with
 // total() fixed from the first callback, and done/total is proportional to
 // the time spent rather than to the number of sublayers.

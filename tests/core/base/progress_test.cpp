@@ -2,7 +2,7 @@
 // never back, ranges nest, the callback comes at least once per 1/200 of the
 // total whatever the clock says, and a stop from the callback throws
 // Error(Cancelled).
-#include "core/progress.h"
+#include "core/base/progress.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/io/gptq_config_json.h"
+#include "core/gptq_format/gptq_config_json.h"
 
 #include <algorithm>
 #include <charconv>

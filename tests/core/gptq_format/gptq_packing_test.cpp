@@ -1,14 +1,14 @@
 // HF GPTQ packing against the independent numpy packer's goldens
 // (tests/reference/gptq_pack_ref.py), both ways, for every bits x format x
 // act-order combination; plus round trips, v1<->v2 and bad input.
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/quant/quantize_matrix.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/core/quant/quant_test_util.h"

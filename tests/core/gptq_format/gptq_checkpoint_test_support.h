@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "core/io/gptq_checkpoint_writer.h"
+#include "core/gptq_format/gptq_checkpoint_writer.h"
 #include "core/model/architecture.h"
 #include "core/model/gptq_linear.h"
 #include "core/model/model.h"
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
 #include "core/quant/hessian.h"
-#include "core/quant/options_from_config.h"
+#include "core/pipeline/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
 #include "core/tensor/half.h"
 #include "tests/support/test_compute.h"

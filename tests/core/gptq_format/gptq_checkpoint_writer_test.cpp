@@ -13,11 +13,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config/typed.h"
-#include "core/io/gptq_checkpoint_writer.h"
+#include "core/gptq_format/gptq_checkpoint_writer.h"
 #include "core/model/gptq_linear.h"
 #include "core/model/model.h"
 #include "core/tensor/convert.h"
-#include "tests/core/io/gptq_checkpoint_test_support.h"
+#include "tests/core/gptq_format/gptq_checkpoint_test_support.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"

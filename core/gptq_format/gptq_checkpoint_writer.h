@@ -12,7 +12,7 @@
 //
 // The directory holds: model.safetensors or model-0000i-of-0000N.safetensors
 // + model.safetensors.index.json; config.json = the source's with
-// "quantization_config" added (core/io/gptq_config_json.h);
+// "quantization_config" added (core/gptq_format/gptq_config_json.h);
 // quantize_config.json with the same object; and, copied unchanged when the
 // source has them, the tokenizer files and generation_config.json.
 #pragma once
@@ -26,8 +26,8 @@
 #include <string>
 #include <vector>
 
-#include "core/progress.h"
-#include "core/quant/gptq_packing.h"
+#include "core/base/progress.h"
+#include "core/gptq_format/gptq_packing.h"
 #include "schema/gptq_generated.h"
 
 namespace gptq::model {

@@ -1,4 +1,4 @@
-#include "core/quant/quantize_report.h"
+#include "core/pipeline/quantize_report.h"
 
 #include <sys/resource.h>
 
@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::quant {
 namespace {

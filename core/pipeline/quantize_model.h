@@ -6,7 +6,7 @@
 // block's output is the next block's input. The reference reruns the block
 // for every group; since a group's input does not depend on the groups after
 // it, one run that quantizes each group as its input arrives computes the
-// same inputs (core/quant/quantize_model.cpp). Quantized layers stream into a
+// same inputs (core/pipeline/quantize_model.cpp). Quantized layers stream into a
 // GptqCheckpointWriter (one block in memory: its fp32 weights plus the
 // calibration activations).
 #pragma once
@@ -15,8 +15,8 @@
 #include <functional>
 
 #include "core/cpu/thread_pool.h"
-#include "core/log.h"
-#include "core/progress.h"
+#include "core/base/log.h"
+#include "core/base/progress.h"
 #include "schema/gptq_generated.h"
 
 namespace gptq::model {
@@ -36,7 +36,7 @@ struct QuantizeModelOptions {
 // checkpoint to out_dir, atomically, all on `pool`. Before any work (GPTQ
 // and RTN alike), the source's files pass core/model/checkpoint_preflight.h.
 // Progress: stage "quantize", units of estimated work
-// (core/quant/quantize_work.h: the forward passes, Hessians and solves, each
+// (core/pipeline/quantize_work.h: the forward passes, Hessians and solves, each
 // by its cost) with the total fixed from the first call, then "write
 // checkpoint" in bytes. The callback is called on this thread only, at least
 // every ProgressMeter::kInterval while the work runs, so a cancel is noticed

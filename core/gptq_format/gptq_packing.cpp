@@ -1,9 +1,9 @@
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
 
 #include <cmath>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/tensor/half.h"
 
 namespace gptq::quant {

@@ -1,14 +1,14 @@
-#include "core/quant/calibration.h"
+#include "core/pipeline/calibration.h"
 
 #include <algorithm>
 #include <string_view>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/json_parse.h"
 #include "core/io/read_file.h"
 #include "core/model/context_length.h"
 #include "core/model/model.h"
-#include "core/quant/seeded_random.h"
+#include "core/pipeline/seeded_random.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace gptq::quant {

@@ -8,7 +8,7 @@
 // drawn uniformly from [0, tokens - seqlen] (inclusive: the published code's
 // randint(0, tokens - seqlen - 1) leaves out the last possible start, which
 // makes no difference to the statistics and lets a text of exactly one window
-// be used). Offsets come from SplitMix64(seed) (core/quant/seeded_random.h),
+// be used). Offsets come from SplitMix64(seed) (core/pipeline/seeded_random.h),
 // one below(tokens - seqlen + 1) draw per window in order, so they are the
 // same on every platform; they are exposed so a Python reference can cut the
 // very same windows. Windows may overlap, as in the paper.

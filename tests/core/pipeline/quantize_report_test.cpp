@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config/typed.h"
-#include "core/error.h"
-#include "core/quant/quantize_report.h"
+#include "core/base/error.h"
+#include "core/pipeline/quantize_report.h"
 
 namespace gptq::quant {
 namespace {

@@ -1,4 +1,4 @@
-#include "core/quant/options_from_config.h"
+#include "core/pipeline/options_from_config.h"
 
 namespace gptq::quant {
 

@@ -1,4 +1,4 @@
-#include "core/io/gptq_checkpoint_writer.h"
+#include "core/gptq_format/gptq_checkpoint_writer.h"
 
 #include <sys/stat.h>
 
@@ -8,10 +8,10 @@
 #include <optional>
 #include <system_error>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/file_kind.h"
-#include "core/io/gptq_config_json.h"
+#include "core/gptq_format/gptq_config_json.h"
 #include "core/io/json_parse.h"
 #include "core/io/read_file.h"
 #include "core/io/safetensors_writer.h"
@@ -20,7 +20,7 @@
 #include "core/io/staging_directory.h"
 #include "core/model/architecture.h"
 #include "core/model/model.h"
-#include "core/quant/options_from_config.h"
+#include "core/pipeline/options_from_config.h"
 #include "core/tensor/convert.h"
 #include "core/tensor/half.h"
 

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/model.h"
-#include "core/quant/calibration.h"
-#include "core/quant/seeded_random.h"
+#include "core/pipeline/calibration.h"
+#include "core/pipeline/seeded_random.h"
 #include "core/tokenizer/tokenizer.h"
 #include "tests/support/shared_data.h"
 

@@ -1,25 +1,25 @@
-#include "core/quant/quantize_model.h"
+#include "core/pipeline/quantize_model.h"
 
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/io/gptq_checkpoint_writer.h"
+#include "core/base/error.h"
+#include "core/gptq_format/gptq_checkpoint_writer.h"
 #include "core/model/block_forward.h"
 #include "core/model/block_weights.h"
 #include "core/model/checkpoint_preflight.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
-#include "core/quant/calibration.h"
-#include "core/quant/gptq_packing.h"
+#include "core/pipeline/calibration.h"
+#include "core/gptq_format/gptq_packing.h"
 #include "core/quant/hessian.h"
 #include "core/quant/layer_loss.h"
-#include "core/quant/options_from_config.h"
+#include "core/pipeline/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
-#include "core/quant/quantize_report.h"
-#include "core/quant/quantize_work.h"
+#include "core/pipeline/quantize_report.h"
+#include "core/pipeline/quantize_work.h"
 
 namespace gptq::quant {
 namespace {
