@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/base/error.h"
-#include "core/gptq_format/gptq_packing.h"
+#include "core/pipeline/pack_result.h"
 #include "core/quant/quant_result.h"
 #include "gptq/gptq.h"
 

@@ -17,10 +17,9 @@
 #include "core/io/safetensors_writer.h"
 #include "core/io/sharded_checkpoint.h"
 #include "core/io/spill_file.h"
+#include "core/gptq_format/checkpoint_format.h"
+#include "core/gptq_format/modules_to_skip.h"
 #include "core/io/staging_directory.h"
-#include "core/model/architecture.h"
-#include "core/model/model.h"
-#include "core/pipeline/options_from_config.h"
 #include "core/tensor/convert.h"
 #include "core/tensor/half.h"
 
@@ -132,12 +131,13 @@ std::optional<std::string> why_not_libgptq_checkpoint(const std::filesystem::pat
 }
 
 struct GptqCheckpointWriter::Impl {
-  Impl(const model::Model &source_model, const schema::QuantizeConfigT &quantize_config,
-       std::filesystem::path out_dir, GptqCheckpointOptions write_options)
-      : source(source_model), config(quantize_config), options(write_options),
-        staging(std::move(out_dir), staging_options(source_model, write_options)), spill(staging.path()) {}
+  Impl(const ShardedCheckpoint &source_weights, const schema::QuantizeConfigT &quantize_config,
+       BlockLinears block_linears, std::filesystem::path out_dir, GptqCheckpointOptions write_options)
+      : source(source_weights), config(quantize_config), blocks(std::move(block_linears)),
+        options(write_options), staging(std::move(out_dir), staging_options(source_weights, write_options)),
+        spill(staging.path()) {}
 
-  static StagingOptions staging_options(const model::Model &source, const GptqCheckpointOptions &o) {
+  static StagingOptions staging_options(const ShardedCheckpoint &source, const GptqCheckpointOptions &o) {
     StagingOptions s;
     s.overwrite = o.overwrite;
     s.why_not_replaceable = why_not_libgptq_checkpoint;
@@ -146,8 +146,9 @@ struct GptqCheckpointWriter::Impl {
     return s;
   }
 
-  const model::Model &source;
+  const ShardedCheckpoint &source;
   schema::QuantizeConfigT config;
+  BlockLinears blocks;
   GptqCheckpointOptions options;
   StagingDirectory staging;
   SpillFile spill;
@@ -161,14 +162,12 @@ struct GptqCheckpointWriter::Impl {
   }
 
   void check_every_linear_handled(const std::set<std::string> &quantized) const {
-    const model::ModelSpec &spec = source.spec();
-    if (!spec.arch) return;
-    for (std::int64_t b = 0; b < spec.num_layers; ++b)
-      for (const auto &group : spec.arch->sequential_groups)
-        for (std::string_view sub : group) {
-          const std::string name = model::block_prefix(*spec.arch, b) + std::string(sub);
+    for (const std::string &block : blocks.block_prefixes)
+      for (const auto &group : blocks.sequential_groups)
+        for (const std::string &sub : group) {
+          const std::string name = block + sub;
           if (!quantized.count(name) && !quant::is_module_skipped(config, name) &&
-              source.weights().contains(name + ".weight"))
+              source.contains(name + ".weight"))
             fail(Status::InvalidArgument,
                  "GPTQ checkpoint writer: linear '" + name +
                      "' was neither quantized nor listed in modules_to_skip");
@@ -181,7 +180,7 @@ struct GptqCheckpointWriter::Impl {
     nlohmann::json cfg =
         parse_json_strict(read_text_file(dir / "config.json", kMaxConfigBytes), config_path,
                           kConfigMaxDepth);
-    const nlohmann::json q = gptq_quantization_config(config, source.spec(), quantized);
+    const nlohmann::json q = gptq_quantization_config(config, blocks, quantized);
     cfg["quantization_config"] = q;
     write_file_atomically(staging.path() / "config.json", cfg.dump(2) + "\n");
     write_file_atomically(staging.path() / "quantize_config.json", q.dump(2) + "\n");
@@ -193,15 +192,17 @@ struct GptqCheckpointWriter::Impl {
   }
 };
 
-GptqCheckpointWriter::GptqCheckpointWriter(const model::Model &source,
-                                           const schema::QuantizeConfigT &config,
+GptqCheckpointWriter::GptqCheckpointWriter(const ShardedCheckpoint &source,
+                                           const schema::QuantizeConfigT &config, BlockLinears blocks,
                                            std::filesystem::path out_dir,
                                            GptqCheckpointOptions options) {
-  if (source.spec().quantization)
-    fail(Status::InvalidArgument, "GPTQ checkpoint writer: the source " +
-                                      source.directory().string() +
+  const auto config_path = source.directory() / "config.json";
+  const nlohmann::json source_config =
+      parse_json_strict(read_text_file(config_path, kMaxConfigBytes), config_path.string(), kConfigMaxDepth);
+  if (source_config.is_object() && source_config.contains("quantization_config"))
+    fail(Status::InvalidArgument, "GPTQ checkpoint writer: the source " + source.directory().string() +
                                       " is already a GPTQ checkpoint; quantize a float model");
-  impl_ = std::make_unique<Impl>(source, config, std::move(out_dir), options);
+  impl_ = std::make_unique<Impl>(source, config, std::move(blocks), std::move(out_dir), options);
 }
 
 GptqCheckpointWriter::~GptqCheckpointWriter() = default;
@@ -214,7 +215,7 @@ void GptqCheckpointWriter::add_quantized(const std::string &prefix,
                                          const quant::PackedGptq &packed) {
   if (impl_->finished) invalid(prefix, "added after finish()");
   if (quantized_.count(prefix)) invalid(prefix, "added twice");
-  const auto &weights = impl_->source.weights();
+  const auto &weights = impl_->source;
   const auto weight = weights.find(prefix + ".weight");
   if (!weight) invalid(prefix, "the source model has no tensor '" + prefix + ".weight'");
   check_packed(prefix, packed, impl_->config, *weight);
@@ -260,7 +261,7 @@ void GptqCheckpointWriter::finish(const Progress &progress) {
     done += n;
     progress.report("write checkpoint", done, total);
   };
-  const auto &weights = im.source.weights();
+  const auto &weights = im.source;
   for (const std::string &name : weights.tensor_names()) {
     const auto dot = name.rfind('.');
     const std::string owner = dot == std::string::npos ? std::string() : name.substr(0, dot);

@@ -1,5 +1,8 @@
-// Writing a Hugging Face GPTQ checkpoint from a float source model and the
-// quantized linears, as the layer-by-layer pipeline produces them.
+// Writing a Hugging Face GPTQ checkpoint from a float source checkpoint and
+// the quantized linears, as the layer-by-layer pipeline produces them. The
+// writer knows the model only as its tensors (io::ShardedCheckpoint), its
+// directory (config.json, tokenizer files) and its block linears by name
+// (core/gptq_format/block_linears.h).
 //
 // Memory stays at one layer: add_quantized() packs nothing itself and parks
 // the layer's tensors (qweight, qzeros, scales, g_idx and the bias as fp16)
@@ -27,12 +30,10 @@
 #include <vector>
 
 #include "core/base/progress.h"
+#include "core/gptq_format/block_linears.h"
 #include "core/gptq_format/gptq_packing.h"
+#include "core/io/sharded_checkpoint.h"
 #include "schema/gptq_generated.h"
-
-namespace gptq::model {
-class Model;
-}
 
 namespace gptq::io {
 
@@ -59,13 +60,15 @@ std::optional<std::string> why_not_libgptq_checkpoint(const std::filesystem::pat
 
 class GptqCheckpointWriter {
  public:
-  // `source` (a float model; a GPTQ checkpoint is refused) must outlive the
-  // writer. Refuses out_dir (InvalidArgument), before doing any work, when it
+  // `source` (the weights of a float model; a directory whose config.json
+  // has a quantization_config is refused) must outlive the writer; `blocks`
+  // names its decoder blocks' linears. Refuses out_dir (InvalidArgument),
+  // before doing any work, when it
   // exists and overwrite is off or it may not be replaced, when it is "/",
   // holds the working directory, is, holds or lies inside the source model
   // directory (core/io/staging_directory.h).
-  GptqCheckpointWriter(const model::Model &source, const schema::QuantizeConfigT &config,
-                       std::filesystem::path out_dir, GptqCheckpointOptions options = {});
+  GptqCheckpointWriter(const ShardedCheckpoint &source, const schema::QuantizeConfigT &config,
+                       BlockLinears blocks, std::filesystem::path out_dir, GptqCheckpointOptions options = {});
   GptqCheckpointWriter(const GptqCheckpointWriter &) = delete;
   GptqCheckpointWriter &operator=(const GptqCheckpointWriter &) = delete;
   ~GptqCheckpointWriter();

@@ -5,7 +5,7 @@
 #include <map>
 #include <vector>
 
-#include "core/model/architecture.h"
+#include "core/gptq_format/checkpoint_format.h"
 
 namespace gptq::io {
 namespace {
@@ -29,18 +29,16 @@ std::string regex_escaped(const std::string &name) {
   return out;
 }
 
-void add_skip_rules(nlohmann::json &q, const model::ModelSpec &spec,
-                    const std::set<std::string> &quantized) {
-  const model::ArchitectureSpec &arch = *spec.arch;
+void add_skip_rules(nlohmann::json &q, const BlockLinears &blocks, const std::set<std::string> &quantized) {
+  const std::size_t num_layers = blocks.block_prefixes.size();
   // Per sublayer name: the blocks where it is quantized.
   std::map<std::string, std::vector<bool>, std::less<>> in_block;
-  for (const auto &group : arch.sequential_groups)
-    for (std::string_view sub : group)
-      for (std::int64_t b = 0; b < spec.num_layers; ++b) {
-        auto &v = in_block[std::string(sub)];
-        v.resize(static_cast<std::size_t>(spec.num_layers));
-        v[static_cast<std::size_t>(b)] =
-            quantized.count(model::block_prefix(arch, b) + std::string(sub)) != 0;
+  for (const auto &group : blocks.sequential_groups)
+    for (const std::string &sub : group)
+      for (std::size_t b = 0; b < num_layers; ++b) {
+        auto &v = in_block[sub];
+        v.resize(num_layers);
+        v[b] = quantized.count(blocks.block_prefixes[b] + sub) != 0;
       }
   bool all = true, uniform = true;
   for (const auto &[sub, v] : in_block)
@@ -50,11 +48,11 @@ void add_skip_rules(nlohmann::json &q, const model::ModelSpec &spec,
     }
   if (all) return;
   nlohmann::json groups = nlohmann::json::array();
-  for (const auto &group : arch.sequential_groups) {
+  for (const auto &group : blocks.sequential_groups) {
     nlohmann::json g = nlohmann::json::array();
-    for (std::string_view sub : group) {
+    for (const std::string &sub : group) {
       const auto &v = in_block.find(sub)->second;
-      if (std::find(v.begin(), v.end(), true) != v.end()) g.push_back(std::string(sub));
+      if (std::find(v.begin(), v.end(), true) != v.end()) g.push_back(sub);
     }
     if (!g.empty()) groups.push_back(std::move(g));
   }
@@ -65,16 +63,14 @@ void add_skip_rules(nlohmann::json &q, const model::ModelSpec &spec,
     if (std::find(v.begin(), v.end(), true) == v.end()) continue;  // covered above
     for (std::size_t b = 0; b < v.size(); ++b)
       if (!v[b])
-        dynamic["-:^" + regex_escaped(model::block_prefix(arch, static_cast<std::int64_t>(b)) + sub) +
-                "$"] = nlohmann::json::object();
+        dynamic["-:^" + regex_escaped(blocks.block_prefixes[b] + sub) + "$"] = nlohmann::json::object();
   }
   q["dynamic"] = std::move(dynamic);
 }
 
 }  // namespace
 
-nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config,
-                                        const model::ModelSpec &spec,
+nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config, const BlockLinears &blocks,
                                         const std::set<std::string> &quantized) {
   nlohmann::json q = nlohmann::json::object();
   q["quant_method"] = "gptq";
@@ -86,12 +82,11 @@ nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config,
   q["damp_auto_increment"] = shortest(config.damp_auto_increment);
   q["true_sequential"] = config.true_sequential;
   q["static_groups"] = config.static_groups;
-  q["checkpoint_format"] =
-      config.checkpoint_format == schema::CheckpointFormat::gptq_v2 ? "gptq_v2" : "gptq";
+  q["checkpoint_format"] = std::string(quant::checkpoint_format_name(quant::checkpoint_format(config)));
   q["pack_dtype"] = "int32";
   q["lm_head"] = quantized.count("lm_head") != 0;
   q["meta"] = {{"quantizer", {std::string(kLibgptqQuantizerPrefix) + GPTQ_PROJECT_VERSION}}};
-  if (spec.arch) add_skip_rules(q, spec, quantized);
+  add_skip_rules(q, blocks, quantized);
   return q;
 }
 

@@ -28,7 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/model/model_config.h"
+#include "core/gptq_format/block_linears.h"
 #include "schema/gptq_generated.h"
 
 namespace gptq::io {
@@ -41,9 +41,9 @@ inline constexpr std::string_view kLibgptqQuantizerPrefix = "libgptq:";
 bool written_by_libgptq(const nlohmann::json &quantization_config);
 
 // `quantized`: the prefixes ("model.layers.0.self_attn.q_proj") that were
-// quantized in this checkpoint.
-nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config,
-                                        const model::ModelSpec &spec,
+// quantized in this checkpoint; `blocks`: the model's block linears (the
+// skip rules are written from them).
+nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config, const BlockLinears &blocks,
                                         const std::set<std::string> &quantized);
 
 }  // namespace gptq::io

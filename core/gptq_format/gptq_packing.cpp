@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/base/error.h"
+#include "core/gptq_format/bit_widths.h"
 #include "core/tensor/half.h"
 
 namespace gptq::quant {
@@ -15,8 +16,8 @@ std::size_t at(Index i) { return static_cast<std::size_t>(i); }
 [[noreturn]] void invalid(const std::string &what) { fail(Status::InvalidArgument, "GPTQ packing: " + what); }
 
 void check_bits(int bits) {
-  if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
-    invalid("bits must be 2, 3, 4 or 8, got " + std::to_string(bits));
+  if (!is_gptq_bit_width(bits))
+    invalid(std::string("bits must be ") + kGptqBitWidthsText + ", got " + std::to_string(bits));
 }
 
 void check_sizes(Index n, Index k, Index groups, int bits) {
@@ -175,15 +176,6 @@ PackedGptq pack_gptq(const std::uint8_t *codes, const float *scales, const std::
   for (Index i = 0; i < groups * n; ++i) p.scales[at(i)] = float_to_half(scales[i]);
   p.g_idx.assign(g_idx, g_idx + k);
   return p;
-}
-
-PackedGptq pack_gptq(const QuantResult &r, CheckpointFormat format) {
-  if (r.codes.size() != at(r.rows * r.cols) || r.scales.size() != at(r.groups * r.rows) ||
-      r.zeros.size() != r.scales.size() || r.g_idx.size() != at(r.cols))
-    invalid("QuantResult arrays do not match rows=" + std::to_string(r.rows) + " cols=" + std::to_string(r.cols) +
-            " groups=" + std::to_string(r.groups));
-  return pack_gptq(r.codes.data(), r.scales.data(), r.zeros.data(), r.g_idx.data(), r.rows, r.cols, r.groups,
-                   r.bits, format);
 }
 
 UnpackedGptq unpack_gptq(const PackedGptq &p) {

@@ -64,11 +64,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/quant/quant_result.h"
+#include "core/gptq_format/checkpoint_format.h"
 
 namespace gptq::quant {
-
-enum class CheckpointFormat { V1, V2 };  // "gptq", "gptq_v2"
 
 // How a v1 checkpoint's stored zeros become zero points (see above).
 enum class V1ZeroReading {
@@ -110,9 +108,6 @@ struct UnpackedGptq {
 PackedGptq pack_gptq(const std::uint8_t *codes, const float *scales, const std::int32_t *zeros,
                      const std::int32_t *g_idx, std::int64_t out_features, std::int64_t in_features,
                      std::int64_t groups, int bits, CheckpointFormat format);
-
-// Packs a solver or RTN result.
-PackedGptq pack_gptq(const QuantResult &r, CheckpointFormat format);
 
 // Checks the tensor sizes and g_idx range (InvalidArgument) and unpacks,
 // reading v1 zeros as p.v1_zeros says.

@@ -146,7 +146,7 @@ quant::PackedGptq read_packed_linear(const io::ShardedCheckpoint &model,
   p.out_features = n;
   p.in_features = k;
   p.groups = groups;
-  p.format = q->checkpoint_format == "gptq_v2" ? quant::CheckpointFormat::V2 : quant::CheckpointFormat::V1;
+  p.format = q->checkpoint_format;
   p.v1_zeros = v1_zero_reading(*q);
   p.qweight = copy_out<std::int32_t>(require(model, prefix + ".qweight", DType::I32, {k * bits / 32, n}));
   p.qzeros = copy_out<std::int32_t>(require(model, prefix + ".qzeros", DType::I32, {groups, n * bits / 32}));

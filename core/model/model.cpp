@@ -32,8 +32,7 @@ std::unique_ptr<schema::QuantizeConfigT> quantization_info(const GptqQuantizatio
   out->damp_percent = static_cast<float>(q.damp_percent);
   out->true_sequential = q.true_sequential;
   out->static_groups = q.static_groups;
-  out->checkpoint_format = q.checkpoint_format == "gptq_v2" ? schema::CheckpointFormat::gptq_v2
-                                                             : schema::CheckpointFormat::gptq;
+  out->checkpoint_format = quant::schema_checkpoint_format(q.checkpoint_format);
   out->mse = std::make_unique<schema::MseConfigT>();
   out->calibration = std::make_unique<schema::CalibrationConfigT>();
   return out;

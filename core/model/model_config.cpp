@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/base/error.h"
+#include "core/gptq_format/bit_widths.h"
 #include "core/io/json_parse.h"
 #include "core/io/read_file.h"
 
@@ -194,8 +195,8 @@ GptqQuantizationConfig parse_quantization(const Fields &q, const std::string &so
                                   "'; only 'gptq' checkpoints are supported");
   GptqQuantizationConfig c;
   const std::int64_t bits = q.integer("bits");
-  if (bits != 2 && bits != 3 && bits != 4 && bits != 8)
-    q.wrong("bits", "is " + std::to_string(bits) + ", expected 2, 3, 4 or 8");
+  if (!quant::is_gptq_bit_width(static_cast<int>(bits)) || bits != static_cast<int>(bits))
+    q.wrong("bits", "is " + std::to_string(bits) + ", expected " + quant::kGptqBitWidthsText);
   c.bits = static_cast<int>(bits);
   if (q.has("group_size")) {
     const std::int64_t g = q.integer("group_size");
@@ -214,10 +215,12 @@ GptqQuantizationConfig parse_quantization(const Fields &q, const std::string &so
   c.static_groups = q.boolean_or("static_groups", c.static_groups);
   // GPTQModel writes "checkpoint_format"; some versions write "format".
   const char *format_key = q.has("checkpoint_format") ? "checkpoint_format" : "format";
-  c.checkpoint_format = q.string_or(format_key, c.checkpoint_format);
-  if (c.checkpoint_format != "gptq" && c.checkpoint_format != "gptq_v2")
-    fail(Status::Unsupported, source + ": field '" + q.prefix() + format_key + "' is '" +
-                                  c.checkpoint_format + "'; supported: gptq, gptq_v2");
+  const std::string format = q.string_or(format_key, "gptq");
+  const auto parsed = quant::parse_checkpoint_format(format);
+  if (!parsed)
+    fail(Status::Unsupported, source + ": field '" + q.prefix() + format_key + "' is '" + format +
+                                  "'; supported: gptq, gptq_v2");
+  c.checkpoint_format = *parsed;
   // AutoGPTQ 0.7's Marlin-repacked checkpoints keep the name qweight for
   // another layout.
   if (q.boolean_or("is_marlin_format", false))
@@ -350,7 +353,8 @@ std::optional<GptqQuantizationConfig> merge_quantization_configs(
   if (a.bits != b.bits) differ("bits", std::to_string(a.bits), std::to_string(b.bits));
   if (a.group_size != b.group_size)
     differ("group_size", std::to_string(a.group_size), std::to_string(b.group_size));
-  if (a.checkpoint_format != b.checkpoint_format) differ("checkpoint_format", a.checkpoint_format, b.checkpoint_format);
+  if (a.checkpoint_format != b.checkpoint_format) differ("checkpoint_format", std::string(quant::checkpoint_format_name(a.checkpoint_format)),
+           std::string(quant::checkpoint_format_name(b.checkpoint_format)));
   GptqQuantizationConfig merged = a;
   if (merged.producers.empty()) merged.producers = b.producers;
   if (merged.model_file_base_name.empty()) merged.model_file_base_name = b.model_file_base_name;

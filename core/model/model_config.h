@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/gptq_format/checkpoint_format.h"
 #include "core/model/architecture.h"
 #include "core/tensor/dtype.h"
 
@@ -45,7 +46,7 @@ struct GptqQuantizationConfig {
   double damp_percent = 0.01;
   bool true_sequential = true;
   bool static_groups = false;
-  std::string checkpoint_format = "gptq";  // "gptq" (v1 zero points) or "gptq_v2"
+  quant::CheckpointFormat checkpoint_format = quant::CheckpointFormat::V1;  // "gptq" or "gptq_v2"
   // Who wrote it (meta.quantizer, then meta.packer), in order; empty when
   // the config does not say (AutoGPTQ, transformers without GPTQModel).
   std::vector<GptqProducer> producers;

@@ -1,5 +1,7 @@
 #include "core/pipeline/options_from_config.h"
 
+#include "core/gptq_format/checkpoint_format.h"
+
 namespace gptq::quant {
 
 QuantOptions quant_options(const schema::QuantizeConfigT &config) {
@@ -13,7 +15,7 @@ QuantOptions quant_options(const schema::QuantizeConfigT &config) {
   o.damp_auto_increment = config.damp_auto_increment;
   o.block_size = config.block_size;
   o.hessian_fp64 = config.hessian_fp64;
-  o.positive_zero = !config.sym && config.checkpoint_format == schema::CheckpointFormat::gptq;
+  o.positive_zero = !config.sym && checkpoint_format(config) == CheckpointFormat::V1;
   if (config.mse) {
     o.mse.enabled = config.mse->enabled;
     o.mse.norm = config.mse->norm;
@@ -21,22 +23,6 @@ QuantOptions quant_options(const schema::QuantizeConfigT &config) {
     o.mse.max_shrink = config.mse->max_shrink;
   }
   return o;
-}
-
-CheckpointFormat checkpoint_format(const schema::QuantizeConfigT &config) {
-  return config.checkpoint_format == schema::CheckpointFormat::gptq_v2 ? CheckpointFormat::V2
-                                                                       : CheckpointFormat::V1;
-}
-
-bool is_module_skipped(const schema::QuantizeConfigT &config, std::string_view name) {
-  for (const std::string &entry : config.modules_to_skip) {
-    if (entry.empty()) continue;
-    if (name == entry) return true;
-    if (name.size() > entry.size() && name.ends_with(entry) &&
-        name[name.size() - entry.size() - 1] == '.')
-      return true;
-  }
-  return false;
 }
 
 }  // namespace gptq::quant

@@ -7,15 +7,18 @@
 
 #include "core/base/error.h"
 #include "core/gptq_format/gptq_checkpoint_writer.h"
+#include "core/model/block_linears.h"
 #include "core/model/block_forward.h"
 #include "core/model/block_weights.h"
 #include "core/model/checkpoint_preflight.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
 #include "core/pipeline/calibration.h"
-#include "core/gptq_format/gptq_packing.h"
+#include "core/pipeline/pack_result.h"
 #include "core/quant/hessian.h"
 #include "core/quant/layer_loss.h"
+#include "core/gptq_format/checkpoint_format.h"
+#include "core/gptq_format/modules_to_skip.h"
 #include "core/pipeline/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
 #include "core/pipeline/quantize_report.h"
@@ -123,7 +126,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     schema::QuantizeConfigT rtn_config = config;
     rtn_config.desc_act = false;
     rtn_config.static_groups = false;
-    io::GptqCheckpointWriter writer(source, rtn_config, out_dir, writer_options(options, log));
+    io::GptqCheckpointWriter writer(source.weights(), rtn_config, model::block_linears(source.spec()), out_dir, writer_options(options, log));
     return quantize_model_rtn(source, rtn_config, writer, pool, progress, t_start);
   }
   const QuantOptions opt = quant_options(config);
@@ -131,7 +134,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   schema::CalibrationConfigT calib_config;
   if (config.calibration) calib_config = *config.calibration;
   // The writer refuses an existing out_dir before any work is done.
-  io::GptqCheckpointWriter writer(source, config, out_dir, writer_options(options, log));
+  io::GptqCheckpointWriter writer(source.weights(), config, model::block_linears(source.spec()), out_dir, writer_options(options, log));
 
   const CalibrationData calib = make_calibration(calib_config, source);
   const std::int64_t batch = static_cast<std::int64_t>(calib.size());

@@ -5,6 +5,8 @@
 #include "core/base/error.h"
 #include "core/model/architecture.h"
 #include "core/model/expected_tensors.h"
+#include "core/gptq_format/checkpoint_format.h"
+#include "core/gptq_format/modules_to_skip.h"
 #include "core/pipeline/options_from_config.h"
 #include "core/quant/work_estimate.h"
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/gptq_format/gptq_packing.h"
+#include "core/pipeline/pack_result.h"
 #include "core/quant/hessian.h"
 #include "core/quant/quantize_matrix.h"
 #include "gptq/gptq.h"

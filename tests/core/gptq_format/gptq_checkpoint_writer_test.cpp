@@ -14,6 +14,7 @@
 
 #include "core/config/typed.h"
 #include "core/gptq_format/gptq_checkpoint_writer.h"
+#include "core/model/block_linears.h"
 #include "core/model/gptq_linear.h"
 #include "core/model/model.h"
 #include "core/tensor/convert.h"
@@ -56,7 +57,7 @@ TEST_P(RoundTrip, ReopensWithTheSameWeights) {
   {
     GptqCheckpointOptions options;
     options.max_shard_bytes = c.max_shard_bytes;
-    GptqCheckpointWriter writer(*source, config, out, options);
+    GptqCheckpointWriter writer(source->weights(), config, model::block_linears(source->spec()), out, options);
     results = testing::quantize_into(*source, config, c.method, writer, c.pack_format);
     writer.finish();
   }
@@ -104,7 +105,7 @@ TEST_P(RoundTrip, ReopensWithTheSameWeights) {
   ASSERT_TRUE(m->spec().quantization);
   EXPECT_EQ(m->spec().quantization->bits, config.bits);
   EXPECT_EQ(m->spec().quantization->desc_act, config.desc_act);
-  EXPECT_EQ(m->spec().quantization->checkpoint_format, q["checkpoint_format"].get<std::string>());
+  EXPECT_EQ(quant::checkpoint_format_name(m->spec().quantization->checkpoint_format), q["checkpoint_format"].get<std::string>());
   EXPECT_EQ(m->weights().shard_count() > 1, sharded);
   std::set<std::string> expected_names;
   for (const auto &name : source->weights().tensor_names()) {
@@ -199,7 +200,7 @@ class WriterTest : public ::testing::Test {
 
 TEST_F(WriterTest, AbandonedWriterLeavesNothing) {
   {
-    GptqCheckpointWriter writer(*source_, config_, tmp_ / "out");
+    GptqCheckpointWriter writer(source_->weights(), config_, model::block_linears(source_->spec()), tmp_ / "out");
     testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
     EXPECT_EQ(tmp_.entries().size(), 1u);  // the staging directory
   }
@@ -208,7 +209,7 @@ TEST_F(WriterTest, AbandonedWriterLeavesNothing) {
 
 TEST_F(WriterTest, CancellationLeavesNothing) {
   {
-    GptqCheckpointWriter writer(*source_, config_, tmp_ / "out");
+    GptqCheckpointWriter writer(source_->weights(), config_, model::block_linears(source_->spec()), tmp_ / "out");
     testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
     int calls = 0;
     Progress cancel([&calls](std::string_view stage, std::uint64_t, std::uint64_t) {
@@ -223,12 +224,12 @@ TEST_F(WriterTest, CancellationLeavesNothing) {
 TEST_F(WriterTest, ExistingOutputIsRefusedUnlessOverwriting) {
   const auto out = tmp_ / "out";
   std::filesystem::create_directories(out);
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out), Status::InvalidArgument,
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), out), Status::InvalidArgument,
                     {out.string(), "already exists", "overwrite"});
   GptqCheckpointOptions options;
   options.overwrite = true;
   auto write = [&] {
-    GptqCheckpointWriter writer(*source_, config_, out, options);
+    GptqCheckpointWriter writer(source_->weights(), config_, model::block_linears(source_->spec()), out, options);
     testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
     writer.finish();
   };
@@ -236,7 +237,7 @@ TEST_F(WriterTest, ExistingOutputIsRefusedUnlessOverwriting) {
   EXPECT_TRUE(std::filesystem::exists(out / "config.json"));
   EXPECT_EQ(why_not_libgptq_checkpoint(out), std::nullopt);
   {
-    GptqCheckpointWriter writer(*source_, config_, out, options);  // so is a checkpoint of ours
+    GptqCheckpointWriter writer(source_->weights(), config_, model::block_linears(source_->spec()), out, options);  // so is a checkpoint of ours
     testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
     std::ofstream(out / "marker") << "x";  // ... unless it holds something else by the time it is replaced
     EXPECT_GPTQ_ERROR(writer.finish(), Status::InvalidArgument, {"marker", "libgptq does not write"});
@@ -247,7 +248,7 @@ TEST_F(WriterTest, ExistingOutputIsRefusedUnlessOverwriting) {
   EXPECT_EQ(tmp_.entries(), std::vector<std::string>{"out"});
   // A file in the way is never replaced.
   std::ofstream(tmp_ / "file") << "x";
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, tmp_ / "file", options),
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), tmp_ / "file", options),
                     Status::InvalidArgument, {"not a directory"});
 }
 
@@ -256,24 +257,24 @@ TEST_F(WriterTest, ReplacesOnlyItsOwnCheckpoints) {
   options.overwrite = true;
   const auto out = tmp_ / "out";
   std::filesystem::create_directories(out / "sub");
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), out, options), Status::InvalidArgument,
                     {"refusing to replace", "sub, which is a directory"});
   std::filesystem::remove(out / "sub");
   std::ofstream(out / "notes.txt") << "mine";
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), out, options), Status::InvalidArgument,
                     {"notes.txt, a file libgptq does not write"});
   std::filesystem::remove(out / "notes.txt");
   // The names we write, but not our mark: another tool's checkpoint, or a float model.
   std::ofstream(out / "config.json") << "{}";
   std::ofstream(out / "model.safetensors") << "";
   std::ofstream(out / "quantize_config.json") << R"({"bits": 4, "meta": {"quantizer": ["gptqmodel:2.0.0"]}})";
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), out, options), Status::InvalidArgument,
                     {"not a checkpoint written by libgptq", "meta.quantizer"});
   std::filesystem::remove(out / "quantize_config.json");
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), out, options), Status::InvalidArgument,
                     {"not a checkpoint written by libgptq", "quantize_config.json"});
   std::filesystem::create_symlink("config.json", out / "quantize_config.json");
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, out, options), Status::InvalidArgument,
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), out, options), Status::InvalidArgument,
                     {"quantize_config.json, which is a symbolic link"});
   EXPECT_EQ(tmp_.entries(), std::vector<std::string>{"out"});
 }
@@ -281,23 +282,23 @@ TEST_F(WriterTest, ReplacesOnlyItsOwnCheckpoints) {
 TEST_F(WriterTest, RefusesTheSourceDirectoryAndQuantizedSources) {
   GptqCheckpointOptions options;
   options.overwrite = true;
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, source_->directory(), options),
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), source_->directory(), options),
                     Status::InvalidArgument, {"is the source model's directory"});
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*source_, config_, source_->directory().parent_path(), options),
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(source_->weights(), config_, model::block_linears(source_->spec()), source_->directory().parent_path(), options),
                     Status::InvalidArgument, {"contains the source model's directory"});
   const auto out = tmp_ / "q";
   {
-    GptqCheckpointWriter writer(*source_, config_, out);
+    GptqCheckpointWriter writer(source_->weights(), config_, model::block_linears(source_->spec()), out);
     testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
     writer.finish();
   }
   const auto quantized = model::Model::open(out);
-  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(*quantized, config_, tmp_ / "again"), Status::InvalidArgument,
+  EXPECT_GPTQ_ERROR(GptqCheckpointWriter(quantized->weights(), config_, model::block_linears(quantized->spec()), tmp_ / "again"), Status::InvalidArgument,
                     {"already a GPTQ checkpoint"});
 }
 
 TEST_F(WriterTest, BadLayersAreRefusedNamingThem) {
-  GptqCheckpointWriter writer(*source_, config_, tmp_ / "out");
+  GptqCheckpointWriter writer(source_->weights(), config_, model::block_linears(source_->spec()), tmp_ / "out");
   const std::string fc1 = "model.decoder.layers.0.fc1";
   const auto w = model::load_linear(*source_, fc1);
   const auto opt = quant::quant_options(config_);
@@ -328,7 +329,7 @@ TEST_F(WriterTest, UniformSkipsBecomeModulesInBlockToQuantize) {
   config_ = config::parse_quantize_config(R"({"desc_act": false, "modules_to_skip": ["fc2", "self_attn.out_proj"]})");
   const auto out = tmp_ / "out";
   {
-    GptqCheckpointWriter writer(*source_, config_, out);
+    GptqCheckpointWriter writer(source_->weights(), config_, model::block_linears(source_->spec()), out);
     const auto results = testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
     EXPECT_EQ(results.size(), 6u * 4u);
     writer.finish();
@@ -350,7 +351,7 @@ TEST_F(WriterTest, PerBlockSkipsBecomeDynamicRules) {
       R"({"desc_act": false, "modules_to_skip": ["model.decoder.layers.0.fc2"]})");
   const auto out = tmp_ / "out";
   {
-    GptqCheckpointWriter writer(*source_, config_, out);
+    GptqCheckpointWriter writer(source_->weights(), config_, model::block_linears(source_->spec()), out);
     testing::quantize_into(*source_, config_, Method::Rtn, writer, quant::CheckpointFormat::V1);
     writer.finish();
   }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/base/error.h"
+#include "core/pipeline/pack_result.h"
 #include "core/quant/quantize_matrix.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/core/quant/quant_test_util.h"

@@ -14,7 +14,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
-#include "core/gptq_format/gptq_packing.h"
+#include "core/pipeline/pack_result.h"
 #include "core/quant/rtn.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/support/shared_data.h"

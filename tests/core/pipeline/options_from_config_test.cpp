@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "core/config/typed.h"
+#include "core/gptq_format/checkpoint_format.h"
+#include "core/gptq_format/modules_to_skip.h"
 #include "core/pipeline/options_from_config.h"
 
 namespace gptq::quant {

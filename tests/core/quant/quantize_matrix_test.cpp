@@ -13,7 +13,7 @@
 #include <functional>
 
 #include "core/base/error.h"
-#include "core/gptq_format/gptq_packing.h"
+#include "core/pipeline/pack_result.h"
 #include "tests/core/quant/quant_test_util.h"
 #include "tests/support/test_compute.h"
 
