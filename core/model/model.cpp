@@ -6,6 +6,7 @@
 #include "core/io/file_kind.h"
 #include "core/io/read_file.h"
 #include "core/model/expected_tensors.h"
+#include "core/model/tokenizer_files.h"
 #include "core/text/utf8.h"
 
 namespace gptq::model {
@@ -62,7 +63,7 @@ std::unique_ptr<Model> Model::open(const std::filesystem::path &dir) {
   // A checkpoint without tokenizer.json still opens (e.g. weights only); it
   // just cannot tokenize. A tokenizer.json that is there must be valid.
   if (std::filesystem::exists(dir / "tokenizer.json", ec))
-    tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::open(dir));
+    tok = std::make_unique<tokenizer::Tokenizer>(open_tokenizer(dir));
   io::ShardedCheckpoint weights =
       io::ShardedCheckpoint::open(dir, spec.quantization ? spec.quantization->model_file_base_name : "");
   return std::unique_ptr<Model>(new Model(dir, std::move(spec), std::move(weights), std::move(tok)));
