@@ -5,6 +5,7 @@
 #    include any room reachable from them). Any other "core/..." include
 #    fails with the file, the line and the rooms it may use. The CMake
 #    targets of core/CMakeLists.txt must link exactly these direct rooms;
+#  - only core/cpu/ calls BLAS/LAPACK or starts threads;
 #  - core/ and capi/ include no CUDA header (core reaches CUDA only through
 #    core/backend_plugin.h);
 #  - extern "C" appears only in capi/ and in the CUDA plugin's entry point;
@@ -95,6 +96,10 @@ while IFS= read -r line; do
   [[ -n ${ROOMS[${line%%:*}]+x} ]] || { echo "layering: core/CMakeLists.txt has room ${line%%:*}, not in the table"; status=1; }
 done <<<"$cmake_rooms"
 
+if grep -rnE '#include\s*[<"](cblas|lapacke|lapack|openblas)|\bcblas_[a-z]|\bLAPACKE_|std::j?thread\b|pthread_create' \
+     core capi --include='*.h' --include='*.cpp' | grep -v '^core/cpu/'; then
+  echo "layering: BLAS/LAPACK or a thread outside core/cpu/ (the CPU engine owns them)"; status=1
+fi
 if grep -rnE '#include\s*[<"](cuda|cublas|cusolver|curand|nvrtc)' core capi; then
   echo "layering: a CUDA header is included outside cuda/"; status=1
 fi
