@@ -19,9 +19,11 @@
 #include "core/io/spill_file.h"
 #include "core/gptq_format/checkpoint_format.h"
 #include "core/gptq_format/modules_to_skip.h"
+#include "core/gptq_format/quantization_config.h"
 #include "core/io/staging_directory.h"
 #include "core/tensor/convert.h"
 #include "core/tensor/half.h"
+#include "core/tensor/shape_text.h"
 
 namespace gptq::io {
 namespace {
@@ -60,12 +62,6 @@ bool is_written_name(std::string_view name) {
 
 [[noreturn]] void invalid(const std::string &prefix, const std::string &what) {
   fail(Status::InvalidArgument, "GPTQ checkpoint writer: layer '" + prefix + "': " + what);
-}
-
-std::string shape_text(const std::vector<std::int64_t> &shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 template <class T>
@@ -180,7 +176,7 @@ struct GptqCheckpointWriter::Impl {
     nlohmann::json cfg =
         parse_json_strict(read_text_file(dir / "config.json", kMaxConfigBytes), config_path,
                           kConfigMaxDepth);
-    const nlohmann::json q = gptq_quantization_config(config, blocks, quantized);
+    const nlohmann::json q = gptq_quantization_config(quant::quantization_config(config), blocks, quantized);
     cfg["quantization_config"] = q;
     write_file_atomically(staging.path() / "config.json", cfg.dump(2) + "\n");
     write_file_atomically(staging.path() / "quantize_config.json", q.dump(2) + "\n");

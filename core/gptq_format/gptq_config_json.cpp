@@ -70,7 +70,7 @@ void add_skip_rules(nlohmann::json &q, const BlockLinears &blocks, const std::se
 
 }  // namespace
 
-nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config, const BlockLinears &blocks,
+nlohmann::json gptq_quantization_config(const quant::GptqQuantizationConfig &config, const BlockLinears &blocks,
                                         const std::set<std::string> &quantized) {
   nlohmann::json q = nlohmann::json::object();
   q["quant_method"] = "gptq";
@@ -78,11 +78,11 @@ nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config, c
   q["group_size"] = config.group_size;
   q["desc_act"] = config.desc_act;
   q["sym"] = config.sym;
-  q["damp_percent"] = shortest(config.damp_percent);
-  q["damp_auto_increment"] = shortest(config.damp_auto_increment);
+  q["damp_percent"] = shortest(static_cast<float>(config.damp_percent));
+  q["damp_auto_increment"] = shortest(static_cast<float>(config.damp_auto_increment));
   q["true_sequential"] = config.true_sequential;
   q["static_groups"] = config.static_groups;
-  q["checkpoint_format"] = std::string(quant::checkpoint_format_name(quant::checkpoint_format(config)));
+  q["checkpoint_format"] = std::string(quant::checkpoint_format_name(config.checkpoint_format));
   q["pack_dtype"] = "int32";
   q["lm_head"] = quantized.count("lm_head") != 0;
   q["meta"] = {{"quantizer", {std::string(kLibgptqQuantizerPrefix) + GPTQ_PROJECT_VERSION}}};

@@ -3,7 +3,9 @@
 // read: transformers' GPTQConfig / optimum, AutoGPTQ's BaseQuantizeConfig and
 // GPTQModel's QuantizeConfig.
 //
-// Always written: quant_method "gptq", bits, group_size, desc_act, sym,
+// Written from the one quantization_config type (core/gptq_format/
+// quantization_config.h; producers are not taken from it: the file is signed
+// as libgptq's). Always written: quant_method "gptq", bits, group_size, desc_act, sym,
 // damp_percent, damp_auto_increment, true_sequential, static_groups,
 // checkpoint_format ("gptq" | "gptq_v2"), pack_dtype "int32", lm_head
 // (whether lm_head itself was quantized; GPTQModel reads it) and
@@ -29,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/gptq_format/block_linears.h"
+#include "core/gptq_format/quantization_config.h"
 #include "schema/gptq_generated.h"
 
 namespace gptq::io {
@@ -43,7 +46,7 @@ bool written_by_libgptq(const nlohmann::json &quantization_config);
 // `quantized`: the prefixes ("model.layers.0.self_attn.q_proj") that were
 // quantized in this checkpoint; `blocks`: the model's block linears (the
 // skip rules are written from them).
-nlohmann::json gptq_quantization_config(const schema::QuantizeConfigT &config, const BlockLinears &blocks,
+nlohmann::json gptq_quantization_config(const quant::GptqQuantizationConfig &config, const BlockLinears &blocks,
                                         const std::set<std::string> &quantized);
 
 }  // namespace gptq::io

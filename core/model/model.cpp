@@ -24,21 +24,6 @@ std::string torch_dtype_name(DType d) {
   }
 }
 
-std::unique_ptr<schema::QuantizeConfigT> quantization_info(const GptqQuantizationConfig &q) {
-  auto out = std::make_unique<schema::QuantizeConfigT>();
-  out->bits = q.bits;
-  out->group_size = q.group_size;
-  out->desc_act = q.desc_act;
-  out->sym = q.sym;
-  out->damp_percent = static_cast<float>(q.damp_percent);
-  out->true_sequential = q.true_sequential;
-  out->static_groups = q.static_groups;
-  out->checkpoint_format = quant::schema_checkpoint_format(q.checkpoint_format);
-  out->mse = std::make_unique<schema::MseConfigT>();
-  out->calibration = std::make_unique<schema::CalibrationConfigT>();
-  return out;
-}
-
 }  // namespace
 
 Model::Model(std::filesystem::path dir, ModelSpec spec, io::ShardedCheckpoint weights,
@@ -110,7 +95,7 @@ const schema::ModelInfoT &Model::info() const {
     } else if (float_dtypes.size() == 1) {
       info.dtype = torch_dtype_name(*float_dtypes.begin());
     }
-    if (spec_.quantization) info.quantization = quantization_info(*spec_.quantization);
+    if (spec_.quantization) info.quantization = quant::schema_quantize_config(*spec_.quantization);
     // A label: a directory name that is not UTF-8 (Linux allows any bytes)
     // is shown with U+FFFD for its bad bytes rather than make ModelInfo,
     // whose strings are UTF-8, fail for a model that opened fine.

@@ -1,7 +1,7 @@
 // The facts of the checkpoint format that several rooms check are one source
-// (core/gptq_format/bit_widths.h, checkpoint_format.h): here each reader of
-// them is held to it, so a width or a format added in one place and not in
-// another fails.
+// (core/gptq_format/bit_widths.h, checkpoint_format.h, quantization_config.h):
+// here each reader of them is held to it, so a width or a format added in
+// one place and not in another fails.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -11,8 +11,9 @@
 #include "core/config/typed.h"
 #include "core/gptq_format/bit_widths.h"
 #include "core/gptq_format/checkpoint_format.h"
+#include "core/gptq_format/gptq_config_json.h"
 #include "core/gptq_format/gptq_packing.h"
-#include "core/model/model_config.h"
+#include "core/gptq_format/quantization_config.h"
 
 namespace gptq::quant {
 namespace {
@@ -32,8 +33,9 @@ TEST(CheckpointFacts, EveryReaderOfBitsTakesExactlyTheFormatsWidths) {
     const std::string b = std::to_string(bits);
     // The schema's gptq_allowed on QuantizeConfig.bits (what callers pass).
     EXPECT_EQ(throws([&] { config::parse_quantize_config(R"({"bits": )" + b + "}"); }), !valid) << bits;
-    // quantize_config.json / quantization_config of a checkpoint.
-    EXPECT_EQ(throws([&] { model::parse_quantize_config_json(R"({"bits": )" + b + "}", "qc.json"); }), !valid)
+    // quantize_config.json / quantization_config of a checkpoint (the model
+    // reads config.json's through the same parser).
+    EXPECT_EQ(throws([&] { parse_quantize_config_json(R"({"bits": )" + b + "}", "qc.json"); }), !valid)
         << bits;
     // The packer, on a layer every valid width can pack (K = N = 32).
     const std::vector<std::uint8_t> codes(32 * 32, 0);
@@ -59,9 +61,32 @@ TEST(CheckpointFacts, FormatNamesAndTheSchemaEnumRoundTrip) {
   EXPECT_EQ(parse_checkpoint_format("marlin"), std::nullopt);
   EXPECT_EQ(checkpoint_format(config::parse_quantize_config(R"({"checkpoint_format": "gptq_v2"})")),
             CheckpointFormat::V2);
-  EXPECT_EQ(model::parse_quantize_config_json(R"({"bits": 4, "checkpoint_format": "gptq_v2"})", "qc.json")
+  EXPECT_EQ(parse_quantize_config_json(R"({"bits": 4, "checkpoint_format": "gptq_v2"})", "qc.json")
                 .checkpoint_format,
             CheckpointFormat::V2);
+}
+
+// One type read and written: what the checkpoint writer writes for a
+// QuantizeConfig reads back, through the reader of checkpoints, as the same
+// quantization_config.
+TEST(CheckpointFacts, TheQuantizationConfigWrittenReadsBackTheSame) {
+  const schema::QuantizeConfigT asked = config::parse_quantize_config(
+      R"({"bits": 3, "group_size": 64, "desc_act": true, "sym": false, "damp_percent": 0.05,
+          "static_groups": true, "true_sequential": false, "checkpoint_format": "gptq_v2"})");
+  const GptqQuantizationConfig c = quantization_config(asked);
+  const nlohmann::json written = io::gptq_quantization_config(c, io::BlockLinears{}, {});
+  const GptqQuantizationConfig back = parse_quantization_config(io::JsonFields(written, "written"), "written");
+  EXPECT_EQ(back.bits, 3);
+  EXPECT_EQ(back.group_size, 64);
+  EXPECT_TRUE(back.desc_act);
+  EXPECT_FALSE(back.sym);
+  EXPECT_EQ(static_cast<float>(back.damp_percent), 0.05f);  // written as the float's shortest decimal
+  EXPECT_TRUE(back.static_groups);
+  EXPECT_FALSE(back.true_sequential);
+  EXPECT_EQ(back.checkpoint_format, CheckpointFormat::V2);
+  ASSERT_EQ(back.producers.size(), 1u);
+  EXPECT_EQ(back.producers[0].tool, "libgptq");
+  EXPECT_EQ(schema_quantize_config(back)->checkpoint_format, asked.checkpoint_format);
 }
 
 }  // namespace
