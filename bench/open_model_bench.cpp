@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_record.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/read_file.h"
 #include "core/io/safetensors_reader.h"

@@ -30,7 +30,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_record.h"
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/model/tokenizer_files.h"
 #include "core/tokenizer/tokenizer.h"
 
 namespace {
@@ -106,10 +107,10 @@ Measured measure_ours(const std::string &path, const std::string &text, int runs
   Measured m;
   for (int r = 0; r < runs; ++r) {
     const auto t0 = Clock::now();
-    const auto tok = gptq::tokenizer::Tokenizer::open(path);
+    const auto tok = gptq::model::open_tokenizer(path);
     m.load_s.push_back(seconds_since(t0));
   }
-  const auto tok = gptq::tokenizer::Tokenizer::open(path);
+  const auto tok = gptq::model::open_tokenizer(path);
   m.count = tok.encode(text).size();  // warm-up
   m.bytes = text.size();
   for (int r = 0; r < runs; ++r) {

@@ -11,7 +11,9 @@
 #include "capi/output_buffer.h"
 #include "core/config/typed.h"
 #include "core/quant/hessian.h"
-#include "core/quant/options_from_config.h"
+#include "core/gptq_format/checkpoint_format.h"
+#include "core/gptq_format/modules_to_skip.h"
+#include "core/pipeline/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
 
 using gptq::capi::guard;

@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "core/error.h"
-#include "core/quant/gptq_packing.h"
+#include "core/base/error.h"
+#include "core/pipeline/pack_result.h"
 #include "core/quant/quant_result.h"
 #include "gptq/gptq.h"
 

@@ -9,7 +9,7 @@
 #include <mutex>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
 #include "capi/context_handle.h"

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/progress.h"
+#include "core/base/progress.h"
 #include "gptq/gptq.h"
 
 namespace gptq::capi {

@@ -7,7 +7,7 @@
 #include "capi/progress_adapter.h"
 #include "core/config/typed.h"
 #include "core/model/model.h"
-#include "core/quant/quantize_model.h"
+#include "core/pipeline/quantize_model.h"
 
 using gptq::capi::guard;
 using gptq::capi::require_arg;

@@ -9,6 +9,7 @@
 #include "capi/model_handle.h"
 #include "capi/output_buffer.h"
 #include "capi/tokenizer_handle.h"
+#include "core/model/tokenizer_files.h"
 
 using gptq::capi::guard;
 using gptq::capi::require_arg;
@@ -32,7 +33,7 @@ GPTQ_API gptq_status gptq_tokenizer_open(const char *path, gptq_tokenizer **out)
     require_arg(out, "out");
     if (!*path) gptq::fail(gptq::Status::InvalidArgument, "argument 'path' is empty");
     auto handle = std::make_unique<gptq_tokenizer>();
-    handle->owned = std::make_unique<gptq::tokenizer::Tokenizer>(gptq::tokenizer::Tokenizer::open(path));
+    handle->owned = std::make_unique<gptq::tokenizer::Tokenizer>(gptq::model::open_tokenizer(path));
     handle->tokenizer = handle->owned.get();
     *out = handle.release();
   });

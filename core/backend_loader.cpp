@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/backend_plugin.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq {
 #ifdef GPTQ_WITH_CUDA_BACKEND

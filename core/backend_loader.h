@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "core/backend.h"
-#include "core/log.h"
+#include "core/base/log.h"
 
 namespace gptq {
 

@@ -3,7 +3,7 @@
 #include "core/backend_loader.h"
 #include "core/cpu/blas_kernel_advice.h"
 #include "core/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq {
 

@@ -6,7 +6,7 @@
 
 #include "core/backend.h"
 #include "core/cpu/thread_pool.h"
-#include "core/log.h"
+#include "core/base/log.h"
 #include "schema/gptq_generated.h"
 
 namespace gptq {

@@ -8,7 +8,7 @@
 #include "core/config/scalar.h"
 #include "core/config/schema_model.h"
 #include "core/text/utf8.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::config {
 namespace {

@@ -5,7 +5,7 @@
 #include "core/config/json_check.h"
 #include "core/config/json_writer.h"
 #include "core/config/schema_model.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::config {
 namespace {

@@ -1,6 +1,6 @@
 #include "core/config/field_rules.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::config {
 namespace {

@@ -12,7 +12,7 @@
 #include "core/config/field_path.h"
 #include "core/config/scalar.h"
 #include "core/config/schema_model.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::config {
 namespace {

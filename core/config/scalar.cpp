@@ -5,7 +5,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::config {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "schema/schema_text.h"
 
 namespace gptq::config {

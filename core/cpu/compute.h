@@ -21,7 +21,7 @@
 
 #include "core/cpu/single_threaded_blas.h"
 #include "core/cpu/thread_pool.h"
-#include "core/progress.h"
+#include "core/base/progress.h"
 
 namespace gptq {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <system_error>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq {
 namespace {

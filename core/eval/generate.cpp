@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <span>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/context_length.h"
 #include "core/eval/sampler.h"
 #include "core/eval/stop_strings.h"

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/model/forward.h"
-#include "core/progress.h"
+#include "core/base/progress.h"
 #include "core/tokenizer/tokenizer.h"
 #include "schema/gptq_generated.h"
 

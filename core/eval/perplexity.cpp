@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/cpu/row_chunks.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/context_length.h"
 
 namespace gptq::eval {

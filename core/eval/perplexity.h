@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/model/forward.h"
-#include "core/progress.h"
+#include "core/base/progress.h"
 
 namespace gptq::eval {
 

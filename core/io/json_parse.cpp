@@ -3,7 +3,7 @@
 #include <set>
 #include <vector>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::io {
 namespace {

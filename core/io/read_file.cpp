@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/file_kind.h"
 
 namespace gptq::io {

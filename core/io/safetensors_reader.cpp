@@ -11,8 +11,9 @@
 #include <cstring>
 #include <limits>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/json_parse.h"
+#include "core/tensor/shape_text.h"
 
 namespace gptq::io {
 namespace {
@@ -29,15 +30,6 @@ constexpr std::array<std::string_view, 11> kOtherSafetensorsDtypes{
     "C64"};
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
-
-std::string shape_text(const std::vector<std::int64_t> &shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(shape[i]);
-  }
-  return out + "]";
-}
 
 std::uint64_t read_le64(const std::byte *p) {
   std::uint64_t v = 0;

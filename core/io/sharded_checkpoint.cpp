@@ -7,7 +7,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/file_kind.h"
 #include "core/io/json_parse.h"
 #include "core/io/read_file.h"

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/atomic_file.h"
 #include "core/io/file_kind.h"
 

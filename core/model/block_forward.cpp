@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/cpu/row_chunks.h"
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/attention.h"
 #include "core/model/cpu_ops.h"
 #include "core/model/rope.h"

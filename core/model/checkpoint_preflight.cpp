@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/expected_tensors.h"
 #include "core/model/float_tensor.h"
 #include "core/model/gptq_linear.h"

@@ -5,7 +5,7 @@
 
 #include "core/cpu/parallel_blas.h"
 #include "core/cpu/row_chunks.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::model {
 namespace {

@@ -4,23 +4,11 @@
 #include <cmath>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/tensor/convert.h"
 #include "core/tensor/finite_scan.h"
 
 namespace gptq::model {
-
-std::string element_text(std::size_t index, std::span<const std::int64_t> shape) {
-  std::string s = "element " + std::to_string(index);
-  if (shape.size() < 2) return s;
-  std::vector<std::int64_t> at(shape.size());
-  auto rest = static_cast<std::int64_t>(index);
-  for (std::size_t d = shape.size(); d-- > 0;) {
-    at[d] = shape[d] > 0 ? rest % shape[d] : 0;
-    rest = shape[d] > 0 ? rest / shape[d] : 0;
-  }
-  return s + " " + shape_text(at);
-}
 
 std::vector<float> to_float32(const io::TensorView &t) {
   if (t.dtype != DType::F32 && t.dtype != DType::F16 && t.dtype != DType::BF16)
@@ -31,12 +19,6 @@ std::vector<float> to_float32(const io::TensorView &t) {
     fail(Status::Format, "tensor " + t.name + " holds " + (std::isnan(out[*bad]) ? "NaN" : "an infinity") +
                              " at " + element_text(*bad, t.shape) + "; a checkpoint's weights must be finite");
   return out;
-}
-
-std::string shape_text(std::span<const std::int64_t> shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
 }
 
 std::vector<float> load_float32(const io::ShardedCheckpoint &checkpoint, std::string_view name,

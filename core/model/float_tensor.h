@@ -11,6 +11,7 @@
 
 #include "core/io/safetensors_reader.h"
 #include "core/io/sharded_checkpoint.h"
+#include "core/tensor/shape_text.h"
 
 namespace gptq::model {
 
@@ -21,16 +22,10 @@ namespace gptq::model {
 // perplexity of nan or garbage text.
 std::vector<float> to_float32(const io::TensorView &tensor);
 
-// "element 1234 [3, 82]" of a tensor of this shape, for messages.
-std::string element_text(std::size_t index, std::span<const std::int64_t> shape);
-
 // Reads `name` from the checkpoint and checks its shape: Error(Format) naming
 // the tensor, its shard and both shapes when they differ; Error(Format) when
 // the tensor is absent.
 std::vector<float> load_float32(const io::ShardedCheckpoint &checkpoint, std::string_view name,
                                 std::span<const std::int64_t> shape);
-
-// "[384, 1024]" for messages.
-std::string shape_text(std::span<const std::int64_t> shape);
 
 }  // namespace gptq::model

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/context_length.h"
 #include "core/model/cpu_ops.h"
 

@@ -4,10 +4,10 @@
 #include <cstring>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/float_tensor.h"
-#include "core/model/gptq_linear.h"
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
+#include "core/gptq_format/quantized_linear.h"
 
 namespace gptq::model {
 
@@ -15,9 +15,9 @@ std::vector<float> dequantize_checkpoint_linear(const io::ShardedCheckpoint &che
                                                 const GptqQuantizationConfig &q,
                                                 const std::string &prefix, std::int64_t out_features,
                                                 std::int64_t in_features) {
-  // One reader of packed layers for every caller (core/model/gptq_linear.h):
+  // One reader of packed layers for every caller (core/gptq_format/quantized_linear.h):
   // it checks each tensor's dtype and shape against the config first.
-  return quant::dequantize_gptq(read_packed_linear(checkpoint, q, prefix, out_features, in_features));
+  return quant::dequantize_gptq(quant::read_packed_linear(checkpoint, q, prefix, out_features, in_features));
 }
 
 LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSpec &spec,
@@ -27,7 +27,7 @@ LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSp
   w.out_features = out_features;
   w.in_features = in_features;
   const std::vector<std::int64_t> shape = {out_features, in_features};
-  if (!is_quantized_linear(checkpoint, prefix)) {
+  if (!quant::is_quantized_linear(checkpoint, prefix)) {
     w.weight = load_float32(checkpoint, prefix + ".weight", shape);
   } else {
     if (!spec.quantization)
@@ -35,10 +35,15 @@ LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSp
                                 "quantization_config with quant_method \"gptq\"");
     w.weight = dequantize_checkpoint_linear(checkpoint, *spec.quantization, prefix, out_features, in_features);
   }
+  w.bias = load_linear_bias(checkpoint, spec, prefix, out_features, has_bias);
+  return w;
+}
+
+std::vector<float> load_linear_bias(const io::ShardedCheckpoint &checkpoint, const ModelSpec &spec,
+                                    const std::string &prefix, std::int64_t out_features, bool has_bias) {
   const std::vector<std::int64_t> bias_shape = {out_features};
-  if (has_bias) {
-    w.bias = load_float32(checkpoint, prefix + ".bias", bias_shape);
-  } else if (checkpoint.contains(prefix + ".bias")) {
+  if (has_bias) return load_float32(checkpoint, prefix + ".bias", bias_shape);
+  if (checkpoint.contains(prefix + ".bias")) {
     // AutoGPTQ 0.2-0.7 gave every quantized linear a bias, zeros where the
     // model has none (Llama): those change nothing. Any other value would be
     // a layer the architecture cannot express.
@@ -51,7 +56,7 @@ LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSp
                                " has no bias on this layer as config.json describes it; only an all-zero "
                                "bias (as AutoGPTQ 0.2-0.7 saved) can be ignored");
   }
-  return w;
+  return {};
 }
 
 }  // namespace gptq::model

@@ -38,6 +38,14 @@ LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSp
                           const std::string &prefix, std::int64_t out_features,
                           std::int64_t in_features, bool has_bias);
 
+// The bias of `prefix`, [out_features], or empty: with `has_bias`
+// "<prefix>.bias" must be there (Error(Format) naming it for a missing
+// tensor or a wrong shape); without, a "<prefix>.bias" that is all zeros
+// (AutoGPTQ 0.2-0.7 saved one on every quantized linear) is ignored and any
+// other is Error(Format). The one bias reader of linear layers.
+std::vector<float> load_linear_bias(const io::ShardedCheckpoint &checkpoint, const ModelSpec &spec,
+                                    const std::string &prefix, std::int64_t out_features, bool has_bias);
+
 // The dequantized fp32 weight [out_features, in_features] of the packed GPTQ
 // linear `prefix`, checked against that shape (Error(Format) otherwise).
 std::vector<float> dequantize_checkpoint_linear(const io::ShardedCheckpoint &checkpoint,

@@ -2,10 +2,11 @@
 
 #include <set>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/file_kind.h"
 #include "core/io/read_file.h"
 #include "core/model/expected_tensors.h"
+#include "core/model/tokenizer_files.h"
 #include "core/text/utf8.h"
 
 namespace gptq::model {
@@ -21,22 +22,6 @@ std::string torch_dtype_name(DType d) {
     case DType::F64: return "float64";
     default: return std::string(dtype_name(d));
   }
-}
-
-std::unique_ptr<schema::QuantizeConfigT> quantization_info(const GptqQuantizationConfig &q) {
-  auto out = std::make_unique<schema::QuantizeConfigT>();
-  out->bits = q.bits;
-  out->group_size = q.group_size;
-  out->desc_act = q.desc_act;
-  out->sym = q.sym;
-  out->damp_percent = static_cast<float>(q.damp_percent);
-  out->true_sequential = q.true_sequential;
-  out->static_groups = q.static_groups;
-  out->checkpoint_format = q.checkpoint_format == "gptq_v2" ? schema::CheckpointFormat::gptq_v2
-                                                             : schema::CheckpointFormat::gptq;
-  out->mse = std::make_unique<schema::MseConfigT>();
-  out->calibration = std::make_unique<schema::CalibrationConfigT>();
-  return out;
 }
 
 }  // namespace
@@ -63,7 +48,7 @@ std::unique_ptr<Model> Model::open(const std::filesystem::path &dir) {
   // A checkpoint without tokenizer.json still opens (e.g. weights only); it
   // just cannot tokenize. A tokenizer.json that is there must be valid.
   if (std::filesystem::exists(dir / "tokenizer.json", ec))
-    tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::open(dir));
+    tok = std::make_unique<tokenizer::Tokenizer>(open_tokenizer(dir));
   io::ShardedCheckpoint weights =
       io::ShardedCheckpoint::open(dir, spec.quantization ? spec.quantization->model_file_base_name : "");
   return std::unique_ptr<Model>(new Model(dir, std::move(spec), std::move(weights), std::move(tok)));
@@ -110,7 +95,7 @@ const schema::ModelInfoT &Model::info() const {
     } else if (float_dtypes.size() == 1) {
       info.dtype = torch_dtype_name(*float_dtypes.begin());
     }
-    if (spec_.quantization) info.quantization = quantization_info(*spec_.quantization);
+    if (spec_.quantization) info.quantization = quant::schema_quantize_config(*spec_.quantization);
     // A label: a directory name that is not UTF-8 (Linux allows any bytes)
     // is shown with U+FFFD for its bad bytes rather than make ModelInfo,
     // whose strings are UTF-8, fail for a model that opened fine.

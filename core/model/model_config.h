@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/gptq_format/quantization_config.h"
 #include "core/model/architecture.h"
 #include "core/tensor/dtype.h"
 
@@ -28,30 +29,12 @@ struct RopeConfig {
   std::int64_t original_max_position_embeddings = 0;
 };
 
-// A tool named in quantization_config "meta": "quantizer" (or "packer"):
-// "gptqmodel:2.2.0" -> {"gptqmodel", "2.2.0"}.
-struct GptqProducer {
-  std::string tool;     // lower case
-  std::string version;  // as written
-};
-
-// "quantization_config" of a GPTQ checkpoint, with the defaults of the
-// transformers/GPTQModel tooling for fields that are absent.
-struct GptqQuantizationConfig {
-  int bits = 4;
-  int group_size = 128;  // -1: one group per output row (per-channel)
-  bool desc_act = false;
-  bool sym = true;
-  double damp_percent = 0.01;
-  bool true_sequential = true;
-  bool static_groups = false;
-  std::string checkpoint_format = "gptq";  // "gptq" (v1 zero points) or "gptq_v2"
-  // Who wrote it (meta.quantizer, then meta.packer), in order; empty when
-  // the config does not say (AutoGPTQ, transformers without GPTQModel).
-  std::vector<GptqProducer> producers;
-  // AutoGPTQ's name of the weights file without extension (ShardedCheckpoint::open).
-  std::string model_file_base_name;
-};
+// "quantization_config" of a GPTQ checkpoint: the format's one type, read
+// and written by core/gptq_format/quantization_config.h.
+using quant::GptqProducer;
+using quant::GptqQuantizationConfig;
+using quant::merge_quantization_configs;
+using quant::parse_quantize_config_json;
 
 struct ModelSpec {
   const ArchitectureSpec *arch = nullptr;
@@ -95,30 +78,11 @@ struct ModelSpec {
 // Parses config.json text read from `source` (named in messages). Throws
 // Error(Format) naming the source and the field for a missing, mistyped or
 // inconsistent field; Error(Unsupported) for a model_type without a spec, a
-// rope type we do not implement, or a quant_method other than "gptq".
+// rope type we do not implement, or what quant::parse_quantization_config
+// refuses in its quantization_config.
 ModelSpec parse_model_config(std::string_view json_text, const std::string &source);
-
-// quantize_config.json of a GPTQ checkpoint (the fields of quantization_config
-// at the top level; AutoGPTQ up to 0.6 wrote only this file, without
-// quant_method); an absent quant_method means "gptq". Both parsers refuse (Unsupported) layouts that
-// are not the GPTQ packing: AutoGPTQ's "is_marlin_format": true, a
-// checkpoint_format other than gptq/gptq_v2 (marlin, gptq_p, ...) and a
-// GPTQModel "pack_dtype" other than int32.
-GptqQuantizationConfig parse_quantize_config_json(std::string_view json_text,
-                                                  const std::string &source);
 
 // Reads and parses `path` (Error(Io) when it cannot be read).
 ModelSpec load_model_config(const std::filesystem::path &path);
-
-// The quantization of a model directory from its config.json's
-// quantization_config and its quantize_config.json, either of which may be
-// absent (named `config_source` and `quantize_config_source` in messages).
-// When both are there they must agree on what reading the tensors depends on
-// (bits, group_size, checkpoint_format; Error(Format) naming both files
-// otherwise); meta and model_file_base_name are taken from either.
-std::optional<GptqQuantizationConfig> merge_quantization_configs(
-    const std::optional<GptqQuantizationConfig> &from_config, const std::string &config_source,
-    const std::optional<GptqQuantizationConfig> &from_quantize_config,
-    const std::string &quantize_config_source);
 
 }  // namespace gptq::model

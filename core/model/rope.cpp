@@ -4,7 +4,7 @@
 #include <numbers>
 
 #include "core/cpu/row_chunks.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::model {
 namespace {

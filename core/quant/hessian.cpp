@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/cpu/parallel_blas.h"
 #include "core/cpu/row_chunks.h"
 #include "core/quant/finite_scan.h"

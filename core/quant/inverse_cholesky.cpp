@@ -9,7 +9,7 @@
 
 #include "core/cpu/parallel_lapack.h"
 #include "core/cpu/row_chunks.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::quant {
 

@@ -32,7 +32,7 @@ struct QuantOptions {
   // Asymmetric grids keep their zero point >= 1: a group whose zero would
   // round to 0 gets zero 1 and the scale that keeps its largest value on the
   // grid. Set for checkpoint format v1, where the peers read a stored zero of
-  // 0 three different ways (core/quant/gptq_packing.h).
+  // 0 three different ways (core/gptq_format/gptq_packing.h).
   bool positive_zero = false;
 };
 

@@ -3,7 +3,8 @@
 #include <sstream>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/gptq_format/bit_widths.h"
 #include "core/quant/finite_scan.h"
 #include "core/quant/gptq_solver.h"
 #include "core/quant/rtn.h"
@@ -38,8 +39,8 @@ void check_finite(const Compute &compute, const float *m, std::int64_t rows, std
 }  // namespace
 
 void validate_options(const QuantOptions &opt, std::int64_t cols, std::string_view layer) {
-  if (opt.bits != 2 && opt.bits != 3 && opt.bits != 4 && opt.bits != 8)
-    invalid(layer, "bits must be 2, 3, 4 or 8, got " + std::to_string(opt.bits));
+  if (!is_gptq_bit_width(opt.bits))
+    invalid(layer, std::string("bits must be ") + kGptqBitWidthsText + ", got " + std::to_string(opt.bits));
   if (opt.group_size != -1 && opt.group_size <= 0)
     invalid(layer, "group_size must be -1 or > 0, got " + std::to_string(opt.group_size));
   if (opt.group_size > 0 && cols % opt.group_size != 0)

@@ -1,6 +1,6 @@
 // How long each part of quantization takes, in one unit: a multiply-add at
 // the speed of a float GEMM. The pipeline's progress counts these units
-// (core/quant/quantize_work.h), so that done/total tracks time and an ETA
+// (core/pipeline/quantize_work.h), so that done/total tracks time and an ETA
 // computed from it holds: a down_proj with four times the inputs of a q_proj
 // costs sixteen times its Hessian, not the same "one sublayer".
 //

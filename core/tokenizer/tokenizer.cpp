@@ -1,15 +1,11 @@
 #include "core/tokenizer/tokenizer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/tokenizer/added_vocabulary.h"
 #include "core/tokenizer/bpe_model.h"
 #include "core/tokenizer/decoder.h"
@@ -55,40 +51,6 @@ struct Tokenizer::Impl {
 };
 
 namespace {
-
-// Real tokenizer.json files are a few MB (the largest vocabularies, ~250k tokens, some
-// 35 MB); far beyond that the file is not what we think it is.
-constexpr uint64_t kMaxTokenizerFileBytes = uint64_t{1} << 30;
-
-// Whole-file read with the reason of a failure; io::read_text_file does the same one
-// room up, where the tokenizer cannot reach.
-std::string read_file(const std::filesystem::path &p) {
-  const std::string name = p.string();
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-  const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) fail(Status::Io, name + ": cannot open: " + std::strerror(errno));
-  struct Closer {
-    int fd;
-    ~Closer() { ::close(fd); }
-  } closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) fail(Status::Io, name + ": cannot stat: " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) fail(Status::Io, name + ": not a regular file");
-  if (static_cast<uint64_t>(st.st_size) > kMaxTokenizerFileBytes)
-    fail(Status::Format, name + ": file is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
-                             std::to_string(kMaxTokenizerFileBytes));
-  std::string text(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail(Status::Io, name + ": read failed: " + std::strerror(errno));
-    if (n == 0) break;  // the file shrank while we read it
-    done += static_cast<std::size_t>(n);
-  }
-  text.resize(done);
-  return text;
-}
 
 // bos_token / eos_token in tokenizer_config.json: a string or {"content": ...}.
 std::optional<std::string> config_token(const JsonNode &cfg, const char *key) {
@@ -179,29 +141,8 @@ void Tokenizer::Impl::encode_piece(std::string_view text, bool at_start, std::ve
   }
 }
 
-Tokenizer Tokenizer::open(const std::filesystem::path &path) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  std::filesystem::path dir, file;
-  if (std::filesystem::is_directory(status)) {
-    dir = path;
-    file = path / "tokenizer.json";
-  } else if (std::filesystem::exists(status)) {
-    dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-    file = path;  // read_file says so when it is not a regular file
-  } else {
-    fail(Status::Io, path.string() + ": cannot open: " + std::strerror(ec ? ec.value() : ENOENT));
-  }
-  const auto config = dir / "tokenizer_config.json";
-  std::string tok = read_file(file);
-  std::string cfg = std::filesystem::exists(config, ec) ? read_file(config) : std::string();
-  Tokenizer t = from_json(tok, cfg, file.string());
-  if (std::filesystem::exists(dir / "chat_template.jinja", ec)) t.impl_->chat_template = true;
-  return t;
-}
-
 Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view config_json,
-                               const std::string &name) {
+                               const std::string &name, bool chat_template_file) {
   auto impl = std::make_unique<Impl>();
   // The large vocabulary and merges are read by the scanner, the rest by the DOM parser;
   // a syntax error in the rest is reported with its offset in the file itself.
@@ -286,6 +227,7 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
     result.impl_->chat_template = cfg.has("chat_template");
     result.impl_->decoder.set_cleanup(cfg.bool_or("clean_up_tokenization_spaces", false));
   }
+  if (chat_template_file) result.impl_->chat_template = true;
   return result;
 }
 

@@ -34,14 +34,15 @@ namespace gptq::tokenizer {
 
 class Tokenizer {
  public:
-  // Reads `path`, a tokenizer.json file or a directory holding one, and the
-  // tokenizer_config.json beside it when present. Error(Io) with the reason when a
-  // file cannot be read (or is not a regular file), Error(Format/Unsupported) naming
-  // the file and JSON path when its content is malformed or not supported.
-  static Tokenizer open(const std::filesystem::path &path);
-  // From file contents; `name` is used in error messages. An empty config means none.
+  // From file contents (this room reads no files: core/model/tokenizer_files.h
+  // finds and reads them); `name` is used in error messages, the config's as
+  // tokenizer_config.json beside it. An empty config means none.
+  // `chat_template_file`: a chat_template.jinja sits beside it (the model has
+  // a chat template whatever the config says). Error(Format/Unsupported)
+  // naming the file and JSON path when the content is malformed or not
+  // supported.
   static Tokenizer from_json(std::string_view tokenizer_json, std::string_view config_json = {},
-                             const std::string &name = "tokenizer.json");
+                             const std::string &name = "tokenizer.json", bool chat_template_file = false);
 
   Tokenizer(Tokenizer &&) noexcept;
   Tokenizer &operator=(Tokenizer &&) noexcept;

@@ -6,9 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config/typed.h"
-#include "core/io/gptq_checkpoint_writer.h"
+#include "core/gptq_format/gptq_checkpoint_writer.h"
+#include "core/model/block_linears.h"
 #include "gptq/gptq.h"
-#include "tests/core/io/gptq_checkpoint_test_support.h"
+#include "tests/core/gptq_format/gptq_checkpoint_test_support.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/support/shared_data.h"
 
@@ -22,7 +23,7 @@ TEST(GptqCheckpointApi, OpensAWrittenCheckpoint) {
       gptq::config::parse_quantize_config(R"({"bits": 4, "group_size": 128, "desc_act": false})");
   {
     const auto source = gptq::model::Model::open(src);
-    gptq::io::GptqCheckpointWriter writer(*source, config, out);
+    gptq::io::GptqCheckpointWriter writer(source->weights(), config, gptq::model::block_linears(source->spec()), out);
     gptq::testing::quantize_into(*source, config, gptq::testing::Method::Rtn, writer,
                                  gptq::quant::CheckpointFormat::V1);
     writer.finish();

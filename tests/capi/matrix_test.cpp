@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/quant/gptq_packing.h"
 #include "core/config/typed.h"
+#include "core/pipeline/options_from_config.h"
+#include "core/pipeline/pack_result.h"
 #include "core/quant/hessian.h"
-#include "core/quant/options_from_config.h"
 #include "core/quant/quantize_matrix.h"
 #include "gptq/gptq.h"
 #include "tests/support/random_matrix.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/config/codec.h"
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace {
 

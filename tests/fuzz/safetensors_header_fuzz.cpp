@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <span>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/safetensors_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {

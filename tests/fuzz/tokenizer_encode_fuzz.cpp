@@ -15,7 +15,8 @@
 #include <memory>
 #include <string>
 
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/model/tokenizer_files.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/tokenizer/unicode_nfc.h"
 #include "core/text/utf8.h"
@@ -31,7 +32,7 @@ std::filesystem::path shared_dir() {
 }
 
 const Tokenizer &load_once(std::unique_ptr<Tokenizer> &slot, const std::filesystem::path &dir) {
-  if (!slot) slot = std::make_unique<Tokenizer>(Tokenizer::open(dir));
+  if (!slot) slot = std::make_unique<Tokenizer>(gptq::model::open_tokenizer(dir));
   return *slot;
 }
 

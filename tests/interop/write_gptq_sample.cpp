@@ -8,9 +8,10 @@
 #include <string>
 
 #include "core/config/typed.h"
-#include "core/io/gptq_checkpoint_writer.h"
+#include "core/gptq_format/gptq_checkpoint_writer.h"
+#include "core/model/block_linears.h"
 #include "core/model/model.h"
-#include "tests/core/io/gptq_checkpoint_test_support.h"
+#include "tests/core/gptq_format/gptq_checkpoint_test_support.h"
 
 int main(int argc, char **argv) {
   if (argc < 3 || argc > 5) {
@@ -23,7 +24,7 @@ int main(int argc, char **argv) {
     const bool gptq_method = argc > 4 && std::string(argv[4]) == "gptq";
     gptq::io::GptqCheckpointOptions options;
     options.overwrite = true;
-    gptq::io::GptqCheckpointWriter writer(*source, config, argv[2], options);
+    gptq::io::GptqCheckpointWriter writer(source->weights(), config, gptq::model::block_linears(source->spec()), argv[2], options);
     const auto results = gptq::testing::quantize_into(
         *source, config, gptq_method ? gptq::testing::Method::GptqSynthetic : gptq::testing::Method::Rtn,
         writer, gptq::quant::checkpoint_format(config));

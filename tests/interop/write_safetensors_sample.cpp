@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/io/safetensors_writer.h"
 
 int main(int argc, char **argv) {

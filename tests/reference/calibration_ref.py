@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Calibration windows exactly as libgptq draws them (core/quant/calibration.h).
+"""Calibration windows exactly as libgptq draws them (core/pipeline/calibration.h).
 
 The texts are joined with "\\n\\n", tokenized once with special tokens (as
 transformers' tokenizer(text) does), and window i starts at offsets[i], drawn

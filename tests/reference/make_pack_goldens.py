@@ -45,7 +45,7 @@ def main():
                 G = K // GS
                 codes = rng.integers(0, 1 << bits, size=(N, K)).astype(np.uint8)
                 # v1 never stores a zero of 0 (readers disagree on it; see
-                # core/quant/gptq_packing.h): its smallest zero is 1, stored as 0.
+                # core/gptq_format/gptq_packing.h): its smallest zero is 1, stored as 0.
                 low = 1 if fmt == "gptq" else 0
                 zeros = rng.integers(low, 1 << bits, size=(G, N)).astype(np.int32)
                 zeros[0, :4] = low

@@ -4,7 +4,7 @@
 Each function follows the loop of the peer's source named in its docstring
 (AutoGPTQ v0.7.1, GPTQModel at its v0.9-v7.x tags), written with numpy
 instead of torch: uint32 arithmetic wraps as torch's int32 does. Nothing here
-shares code with libgptq's packer (core/quant/gptq_packing.cpp) or with
+shares code with libgptq's packer (core/gptq_format/gptq_packing.cpp) or with
 tests/reference/gptq_pack_ref.py; tests use these to write checkpoints the
 way each peer writes them, and to compute what each peer reads from them
 (the float twin a checkpoint must evaluate like).

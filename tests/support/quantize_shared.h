@@ -12,10 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config/typed.h"
-#include "core/log.h"
+#include "core/base/log.h"
 #include "core/model/model.h"
-#include "core/progress.h"
-#include "core/quant/quantize_model.h"
+#include "core/base/progress.h"
+#include "core/pipeline/quantize_model.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
 

@@ -8,7 +8,7 @@
 
 #include <memory>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 namespace gptq::config {
 namespace {

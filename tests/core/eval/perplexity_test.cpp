@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/model/model.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"

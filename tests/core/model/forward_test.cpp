@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include "core/model/model.h"
 #include "tests/support/shared_data.h"

@@ -14,7 +14,7 @@
 #include "core/io/safetensors_writer.h"
 #include "core/model/forward.h"
 #include "core/model/model.h"
-#include "core/quant/gptq_packing.h"
+#include "core/pipeline/pack_result.h"
 #include "core/quant/rtn.h"
 #include "tests/core/io/io_test_support.h"
 #include "tests/support/shared_data.h"
@@ -43,7 +43,7 @@ TEST_P(GptqCheckpoint, LoadsAsTheDequantizedFloatModel) {
   opt.bits = 4;
   opt.group_size = 128;
   opt.sym = false;
-  opt.positive_zero = !v2;  // v1 stores no zero of 0 (core/quant/gptq_packing.h)
+  opt.positive_zero = !v2;  // v1 stores no zero of 0 (core/gptq_format/gptq_packing.h)
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     const BlockWeights w = load_block_weights(spec, ckpt, layer);
     for (const auto &[name, lin] : w.linears) {

@@ -9,7 +9,7 @@
 #include <random>
 
 #include "core/io/safetensors_writer.h"
-#include "core/quant/gptq_packing.h"
+#include "core/gptq_format/gptq_packing.h"
 #include "core/tensor/half.h"
 #include "tests/core/io/io_test_support.h"
 
@@ -68,7 +68,7 @@ void write_layer(const std::filesystem::path &dir, const Layer &l, quant::Checkp
   io::write_safetensors(dir / "model.safetensors", t);
 }
 
-ModelSpec gptq_spec(const std::string &format) {
+ModelSpec gptq_spec(quant::CheckpointFormat format) {
   ModelSpec s;
   s.quantization = GptqQuantizationConfig{};
   s.quantization->bits = 4;
@@ -85,12 +85,11 @@ TEST_P(GptqLinear, DequantizesWithTheConfiguredZeroConvention) {
   testing::TempDir dir;
   write_layer(dir.path(), l, format, true);
   const auto ckpt = io::ShardedCheckpoint::open(dir.path());
-  const std::string name = format == quant::CheckpointFormat::V2 ? "gptq_v2" : "gptq";
-  const LinearWeights w = load_linear(ckpt, gptq_spec(name), "layer", kN, kK, true);
+  const LinearWeights w = load_linear(ckpt, gptq_spec(format), "layer", kN, kK, true);
   EXPECT_EQ(w.weight, l.expected);
   EXPECT_EQ(w.bias, l.bias);
   // Read with the other convention, the zero points are off by one.
-  const std::string other = format == quant::CheckpointFormat::V2 ? "gptq" : "gptq_v2";
+  const auto other = format == quant::CheckpointFormat::V2 ? quant::CheckpointFormat::V1 : quant::CheckpointFormat::V2;
   EXPECT_NE(load_linear(ckpt, gptq_spec(other), "layer", kN, kK, true).weight, l.expected);
 }
 
@@ -104,7 +103,7 @@ TEST(GptqLinearLoad, MissingGIdxMeansContiguousGroups) {
   testing::TempDir dir;
   write_layer(dir.path(), l, quant::CheckpointFormat::V1, false);
   const auto ckpt = io::ShardedCheckpoint::open(dir.path());
-  EXPECT_EQ(load_linear(ckpt, gptq_spec("gptq"), "layer", kN, kK, true).weight, l.expected);
+  EXPECT_EQ(load_linear(ckpt, gptq_spec(quant::CheckpointFormat::V1), "layer", kN, kK, true).weight, l.expected);
 }
 
 TEST(GptqLinearLoad, ABiasTheLayerCannotHaveMustBeZero) {
@@ -113,12 +112,12 @@ TEST(GptqLinearLoad, ABiasTheLayerCannotHaveMustBeZero) {
   testing::TempDir dir;
   write_layer(dir.path(), l, quant::CheckpointFormat::V1, true);
   const auto ckpt = io::ShardedCheckpoint::open(dir.path());
-  EXPECT_GPTQ_ERROR(load_linear(ckpt, gptq_spec("gptq"), "layer", kN, kK, false), Status::Format,
+  EXPECT_GPTQ_ERROR(load_linear(ckpt, gptq_spec(quant::CheckpointFormat::V1), "layer", kN, kK, false), Status::Format,
                     {"layer.bias", "element 1", "no bias"});
   std::fill(l.bias.begin(), l.bias.end(), 0.0f);
   write_layer(dir.path(), l, quant::CheckpointFormat::V1, true);
   const auto zero = io::ShardedCheckpoint::open(dir.path());
-  const LinearWeights w = load_linear(zero, gptq_spec("gptq"), "layer", kN, kK, false);
+  const LinearWeights w = load_linear(zero, gptq_spec(quant::CheckpointFormat::V1), "layer", kN, kK, false);
   EXPECT_EQ(w.weight, l.expected);
   EXPECT_TRUE(w.bias.empty());
 }
@@ -129,7 +128,7 @@ TEST(GptqLinearLoad, WrongShapeAndNoQuantizationConfigAreRefused) {
   write_layer(dir.path(), l, quant::CheckpointFormat::V1, true);
   const auto ckpt = io::ShardedCheckpoint::open(dir.path());
   try {
-    load_linear(ckpt, gptq_spec("gptq"), "layer", kN, kK * 2, false);
+    load_linear(ckpt, gptq_spec(quant::CheckpointFormat::V1), "layer", kN, kK * 2, false);
     FAIL() << "a wrong in_features was accepted";
   } catch (const Error &e) {
     EXPECT_EQ(e.status(), Status::Format);

@@ -158,10 +158,10 @@ TEST(ModelConfig, QuantizationConfig) {
   EXPECT_DOUBLE_EQ(s.quantization->damp_percent, 0.1);
   EXPECT_TRUE(s.quantization->static_groups);
   EXPECT_FALSE(s.quantization->true_sequential);
-  EXPECT_EQ(s.quantization->checkpoint_format, "gptq_v2");
+  EXPECT_EQ(s.quantization->checkpoint_format, quant::CheckpointFormat::V2);
   const ModelSpec d = parse(llama(R"(,"quantization_config":{"quant_method":"gptq","bits":4})"));
   EXPECT_EQ(d.quantization->group_size, 128);
-  EXPECT_EQ(d.quantization->checkpoint_format, "gptq");
+  EXPECT_EQ(d.quantization->checkpoint_format, quant::CheckpointFormat::V1);
   EXPECT_GPTQ_ERROR(parse(llama(R"(,"quantization_config":{"quant_method":"awq","bits":4})")),
                     Status::Unsupported, {"cfg.json", "quantization_config.quant_method", "awq"});
   EXPECT_GPTQ_ERROR(parse(llama(R"(,"quantization_config":{"quant_method":"gptq","bits":5})")),
@@ -178,7 +178,7 @@ TEST(ModelConfig, QuantizationConfigOfEachPeer) {
       R"(,"quantization_config":{"bits":4,"group_size":128,"damp_percent":0.01,"desc_act":false,)"
       R"("static_groups":false,"sym":true,"true_sequential":true,"model_name_or_path":null,)"
       R"("model_file_base_name":"gptq_model-4bit-128g","is_marlin_format":false,"quant_method":"gptq"})"));
-  EXPECT_EQ(a.quantization->checkpoint_format, "gptq");
+  EXPECT_EQ(a.quantization->checkpoint_format, quant::CheckpointFormat::V1);
   EXPECT_EQ(a.quantization->model_file_base_name, "gptq_model-4bit-128g");
   EXPECT_TRUE(a.quantization->producers.empty());
   // GPTQModel: meta.quantizer a list (0.9: one string), then meta.packer.

@@ -2,7 +2,7 @@
 // rotate-half rotation (identity at position 0, norm-preserving, relative).
 #include "core/model/rope.h"
 
-#include "core/error.h"
+#include "core/base/error.h"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/quant/quantize_matrix.h"
 #include "tests/core/quant/golden_cases.h"
 #include "tests/support/test_compute.h"

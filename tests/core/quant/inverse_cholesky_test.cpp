@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "tests/core/quant/quant_test_util.h"
 #include "tests/support/test_compute.h"
 

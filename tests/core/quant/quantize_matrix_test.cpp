@@ -12,8 +12,8 @@
 #include <cmath>
 #include <functional>
 
-#include "core/error.h"
-#include "core/quant/gptq_packing.h"
+#include "core/base/error.h"
+#include "core/pipeline/pack_result.h"
 #include "tests/core/quant/quant_test_util.h"
 #include "tests/support/test_compute.h"
 

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "tests/core/tokenizer/test_util.h"
 
 namespace gptq::tokenizer {

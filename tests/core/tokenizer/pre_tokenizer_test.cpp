@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "core/tokenizer/json_node.h"
 
 namespace gptq::tokenizer {

@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "core/model/tokenizer_files.h"
 #include "core/tokenizer/tokenizer.h"
 #include "tests/core/tokenizer/test_util.h"
 #include "tests/support/shared_data.h"
@@ -94,8 +95,8 @@ TEST(RealVocabFiles, Gpt2WithoutModelTypeOpensAsFileOrDirectory) {
   const auto doc = nlohmann::json::parse(test::read_file((dir / "tokenizer.json").string()));
   ASSERT_FALSE(doc["model"].contains("type"));
   const V want = {15496, 11, 995, 0};  // "Hello, world!" (llama.cpp's recorded ids)
-  EXPECT_EQ(Tokenizer::open(dir).encode("Hello, world!"), want);
-  EXPECT_EQ(Tokenizer::open(dir / "tokenizer.json").encode("Hello, world!"), want);
+  EXPECT_EQ(gptq::model::open_tokenizer(dir).encode("Hello, world!"), want);
+  EXPECT_EQ(gptq::model::open_tokenizer(dir / "tokenizer.json").encode("Hello, world!"), want);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, RealVocab,

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/model/tokenizer_files.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/tokenizer/unicode_nfc.h"
 #include "tests/core/tokenizer/test_util.h"
@@ -31,7 +32,7 @@ std::string stream_decode(const Tokenizer &t, const V &ids, bool skip) {
 }
 
 void check_against_reference(const std::string &name) {
-  const auto t = Tokenizer::open(data_dir() / (name + "-synthetic"));
+  const auto t = gptq::model::open_tokenizer(data_dir() / (name + "-synthetic"));
   const auto &doc = expected();
   const auto &texts = doc.at("texts");
   ASSERT_EQ(texts.size(), doc.at(name).size());
@@ -51,7 +52,7 @@ TEST(SyntheticTokenizers, Qwen2MatchesReference) { check_against_reference("qwen
 TEST(SyntheticTokenizers, Llama3MatchesReference) { check_against_reference("llama3"); }
 
 TEST(SyntheticTokenizers, Qwen2NormalizesToNfc) {
-  const auto t = Tokenizer::open(data_dir() / "qwen2-synthetic");
+  const auto t = gptq::model::open_tokenizer(data_dir() / "qwen2-synthetic");
   EXPECT_FALSE(t.bos_id().has_value());
   EXPECT_EQ(t.eos_id(), t.token_to_id("<|im_end|>"));
   EXPECT_TRUE(t.is_special(*t.token_to_id("<|endoftext|>")));
@@ -75,7 +76,7 @@ TEST(SyntheticTokenizers, Qwen2NormalizesToNfc) {
 }
 
 TEST(SyntheticTokenizers, Llama3TemplateAndIgnoreMerges) {
-  const auto t = Tokenizer::open(data_dir() / "llama3-synthetic");
+  const auto t = gptq::model::open_tokenizer(data_dir() / "llama3-synthetic");
   const auto bos = t.token_to_id("<|begin_of_text|>");
   ASSERT_TRUE(bos.has_value());
   EXPECT_EQ(t.bos_id(), bos);

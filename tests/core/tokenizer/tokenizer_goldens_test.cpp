@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "core/model/tokenizer_files.h"
 #include "core/tokenizer/tokenizer.h"
 #include "tests/core/tokenizer/test_util.h"
 #include "tests/support/shared_data.h"
@@ -46,7 +47,7 @@ TEST_P(Goldens, MatchTransformers) {
   const auto golden = nlohmann::json::parse(test::read_file(golden_path.string()));
   const auto cases = nlohmann::json::parse(
       test::read_file((testing::source_dir() / "tests/data/tokenizer/hard_cases.json").string()));
-  auto t = Tokenizer::open(dir);
+  auto t = gptq::model::open_tokenizer(dir);
 
   for (const auto &c : cases) {
     const std::string name = c["name"];

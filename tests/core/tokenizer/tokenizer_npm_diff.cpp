@@ -13,7 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include "core/base/error.h"
+#include "core/model/tokenizer_files.h"
 #include "core/tokenizer/tokenizer.h"
 #include "tests/core/tokenizer/test_util.h"
 
@@ -25,7 +26,7 @@ int main(int argc, char **argv) {
   }
   try {
     const auto doc = nlohmann::json::parse(gptq::tokenizer::test::read_file(argv[1]));
-    const Tokenizer tok = Tokenizer::open(doc["tokenizer"].get<std::string>());
+    const Tokenizer tok = gptq::model::open_tokenizer(doc["tokenizer"].get<std::string>());
     std::size_t cases = 0, bytes = 0, differ = 0;
     for (const auto &c : doc["cases"]) {
       std::string text;

@@ -1,8 +1,9 @@
+#include "core/model/tokenizer_files.h"
 #include "core/tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
 
-#include "core/error.h"
+#include "core/base/error.h"
 #include "tests/core/tokenizer/test_util.h"
 #include "tests/support/shared_data.h"
 
@@ -31,7 +32,7 @@ std::string stream_decode(const Tokenizer &t, const V &ids, bool skip) {
 
 TEST(Tokenizer, OptBasics) {
   GPTQ_REQUIRE_SHARED(dir, "models/docs-opt-15m");
-  auto t = Tokenizer::open(dir);
+  auto t = gptq::model::open_tokenizer(dir);
   EXPECT_EQ(t.vocab_size(), 8192u);
   EXPECT_EQ(t.bos_id(), 2);
   EXPECT_EQ(t.eos_id(), 2);
@@ -49,7 +50,7 @@ TEST(Tokenizer, OptBasics) {
 
 TEST(Tokenizer, LlamaBasics) {
   GPTQ_REQUIRE_SHARED(dir, "models/docs-llama-16m");
-  auto t = Tokenizer::open(dir);
+  auto t = gptq::model::open_tokenizer(dir);
   EXPECT_EQ(t.vocab_size(), 8192u);
   EXPECT_EQ(t.bos_id(), 1);
   EXPECT_EQ(t.eos_id(), 2);
@@ -69,7 +70,7 @@ TEST(Tokenizer, LlamaBasics) {
 TEST(Tokenizer, RoundTripAndStreamingOnDataFiles) {
   for (const char *model : {"models/docs-opt-15m", "models/docs-llama-16m"}) {
     GPTQ_REQUIRE_SHARED(dir, model);
-    auto t = Tokenizer::open(dir);
+    auto t = gptq::model::open_tokenizer(dir);
     for (const char *file : {"data/wikitext2_test.txt", "data/docs_heldout.txt", "data/docs_calib.txt"}) {
       GPTQ_REQUIRE_SHARED(path, file);
       const std::string text = test::read_file(path.string());
@@ -85,14 +86,14 @@ TEST(Tokenizer, RoundTripAndStreamingOnDataFiles) {
 
 TEST(Tokenizer, InvalidUtf8IsRepairedLikePython) {
   GPTQ_REQUIRE_SHARED(dir, "models/docs-opt-15m");
-  auto t = Tokenizer::open(dir);
+  auto t = gptq::model::open_tokenizer(dir);
   EXPECT_EQ(t.encode("ab\x80\xE4\xB8z"), t.encode("ab\xEF\xBF\xBD\xEF\xBF\xBDz"));
   EXPECT_EQ(t.decode(t.encode("ab\x80z", false)), "ab\xEF\xBF\xBDz");
 }
 
 TEST(Tokenizer, StreamingNeverSplitsCharacters) {
   GPTQ_REQUIRE_SHARED(dir, "models/docs-opt-15m");
-  auto t = Tokenizer::open(dir);
+  auto t = gptq::model::open_tokenizer(dir);
   const std::string text = "caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\xA6\x80!";
   const auto ids = t.encode(text, false);
   StreamDecoder d(t);
@@ -146,7 +147,7 @@ TEST(Tokenizer, CorruptFilesGiveSpecificErrors) {
 
 TEST(Tokenizer, MissingDirectoryIsIo) {
   try {
-    Tokenizer::open("/nonexistent/model");
+    gptq::model::open_tokenizer("/nonexistent/model");
     FAIL();
   } catch (const Error &e) {
     EXPECT_EQ(e.status(), Status::Io);

@@ -1,0 +1,276 @@
+#include "core/pipeline/quantize_model.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/error.h"
+#include "core/gptq_format/gptq_checkpoint_writer.h"
+#include "core/model/block_linears.h"
+#include "core/model/block_forward.h"
+#include "core/model/block_weights.h"
+#include "core/model/checkpoint_preflight.h"
+#include "core/model/forward.h"
+#include "core/model/model.h"
+#include "core/pipeline/calibration.h"
+#include "core/pipeline/pack_result.h"
+#include "core/quant/hessian.h"
+#include "core/quant/layer_loss.h"
+#include "core/gptq_format/checkpoint_format.h"
+#include "core/gptq_format/modules_to_skip.h"
+#include "core/pipeline/options_from_config.h"
+#include "core/quant/quantize_matrix.h"
+#include "core/pipeline/quantize_report.h"
+#include "core/pipeline/quantize_work.h"
+
+namespace gptq::quant {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Every linear sublayer of a block, in the architecture's order.
+std::vector<std::string> all_sublayers(const model::ModelSpec &spec) {
+  std::vector<std::string> names;
+  for (const auto &g : spec.arch->sequential_groups) names.insert(names.end(), g.begin(), g.end());
+  return names;
+}
+
+// The index of the sequential group that holds `name`.
+std::size_t group_of(const std::vector<std::vector<std::string_view>> &groups, std::string_view name,
+                     std::int64_t layer) {
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (std::string_view member : groups[g])
+      if (member == name) return g;
+  fail(Status::Internal, "layer " + std::to_string(layer) + ": the block ran " + std::string(name) +
+                             ", which no sequential group names");
+}
+
+// True when modules_to_skip names every member of the group: no Hessian needed.
+bool group_skipped(const schema::QuantizeConfigT &config, const std::string &prefix,
+                   const std::vector<std::string_view> &group) {
+  for (std::string_view name : group)
+    if (!is_module_skipped(config, prefix + std::string(name))) return false;
+  return true;
+}
+
+io::GptqCheckpointOptions writer_options(const QuantizeModelOptions &options, Logger &log) {
+  io::GptqCheckpointOptions o;
+  o.overwrite = options.overwrite;
+  o.notice = [&log](const std::string &m) { log.warn("quantize: " + m); };
+  return o;
+}
+
+// What the pipeline knows of a sequential group's input during a block's run.
+struct GroupInput {
+  const Matrix *seen = nullptr;                  // the input its first member ran on
+  std::optional<std::vector<float>> hessian;     // kept until the group is quantized
+};
+
+}  // namespace
+
+namespace {
+
+// Round-to-nearest of every linear layer, straight from the weights: no
+// calibration, no forward pass, columns in order.
+schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const schema::QuantizeConfigT &config,
+                                           io::GptqCheckpointWriter &writer, ThreadPool &pool,
+                                           const Progress &progress, Clock::time_point t_start) {
+  const model::ModelSpec &spec = source.spec();
+  const QuantOptions opt = quant_options(config);
+  const CheckpointFormat format = checkpoint_format(config);
+  const std::vector<std::string> names = all_sublayers(spec);
+  const QuantizeWork work(spec, config, 0, 0);
+  ProgressMeter meter(progress, "quantize", work.total());
+  const Compute compute(pool, &meter);
+  schema::QuantizeReportT report = start_report(config, "cpu");
+  for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
+    const std::string prefix = model::block_prefix(*spec.arch, layer);
+    for (const auto &name : names) {
+      const std::string full = prefix + name;
+      if (is_module_skipped(config, full)) continue;
+      meter.begin_step(work.rtn(layer, name));
+      const model::LinearWeights &lin = block.linear(name);
+      const auto t0 = Clock::now();
+      QuantResult r = rtn_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+      add_layer_report(report, full, r, seconds_since(t0), std::nullopt).loss = -1.0;
+      writer.add_quantized(full, pack_gptq(r, format));
+      meter.end_step();
+    }
+  }
+  writer.finish(progress);
+  finish_report(report, seconds_since(t_start));
+  return report;
+}
+
+}  // namespace
+
+schema::QuantizeReportT quantize_model(const model::Model &source, const schema::QuantizeConfigT &config,
+                                       const std::filesystem::path &out_dir,
+                                       const QuantizeModelOptions &options, ThreadPool &pool,
+                                       const Progress &progress, Logger &log) {
+  const auto t_start = Clock::now();
+  const model::ModelSpec &spec = source.spec();
+  if (spec.quantization)
+    fail(Status::InvalidArgument, source.directory().string() +
+                                      " is already a GPTQ checkpoint; quantize the float model");
+  // Every shard header and every tensor's shape and dtype, before any work.
+  model::preflight_float_checkpoint(source);
+  if (config.method == schema::QuantizeMethod::rtn) {
+    // RTN keeps the columns in order; the checkpoint and report say so.
+    schema::QuantizeConfigT rtn_config = config;
+    rtn_config.desc_act = false;
+    rtn_config.static_groups = false;
+    io::GptqCheckpointWriter writer(source.weights(), rtn_config, model::block_linears(source.spec()), out_dir, writer_options(options, log));
+    return quantize_model_rtn(source, rtn_config, writer, pool, progress, t_start);
+  }
+  const QuantOptions opt = quant_options(config);
+  const CheckpointFormat format = checkpoint_format(config);
+  schema::CalibrationConfigT calib_config;
+  if (config.calibration) calib_config = *config.calibration;
+  // The writer refuses an existing out_dir before any work is done.
+  io::GptqCheckpointWriter writer(source.weights(), config, model::block_linears(source.spec()), out_dir, writer_options(options, log));
+
+  const CalibrationData calib = make_calibration(calib_config, source);
+  const std::int64_t batch = static_cast<std::int64_t>(calib.size());
+  const std::int64_t seq = calib.seqlen;
+  log.info("quantize: " + std::to_string(batch) + " calibration windows of " + std::to_string(seq) +
+           " tokens");
+  std::vector<std::int32_t> ids;
+  ids.reserve(static_cast<std::size_t>(batch * seq));
+  for (std::size_t i = 0; i < calib.size(); ++i) {
+    auto w = calib.window(i);
+    ids.insert(ids.end(), w.begin(), w.end());
+  }
+  const QuantizeWork work(spec, config, batch, seq);
+  ProgressMeter meter(progress, "quantize", work.total());
+  const Compute compute(pool, &meter);
+  Matrix hidden;
+  {
+    const model::GlobalWeights globals = model::load_global_weights(spec, source.weights());
+    hidden = model::embed(compute, spec, globals, ids, batch, seq);
+  }
+
+  const auto &groups = spec.arch->sequential_groups;
+
+  schema::QuantizeReportT report = start_report(config, "cpu");
+  // The report says what was used: seqlen 0 became a length, and token ids
+  // may hold fewer windows than nsamples.
+  if (!report.config->calibration) report.config->calibration = std::make_unique<schema::CalibrationConfigT>(calib_config);
+  report.config->calibration->seqlen = static_cast<std::int32_t>(seq);
+  report.config->calibration->nsamples = static_cast<std::int32_t>(batch);
+  for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
+    const std::string prefix = model::block_prefix(*spec.arch, layer);
+    // Quantizes the members of group g from the Hessian of their shared input
+    // and puts the dequantized weights in place.
+    auto quantize_group = [&](std::size_t g, const std::vector<float> &h) {
+      for (std::string_view name : groups[g]) {
+        const std::string full = prefix + std::string(name);
+        if (is_module_skipped(config, full)) continue;
+        meter.begin_step(work.solve(layer, name));
+        model::LinearWeights &lin = block.linear(name);
+        const auto t0 = Clock::now();
+        std::optional<double> rtn_loss;
+        QuantResult r;
+        {
+          // The solve's share of the step, then the RTN comparison's.
+          const auto part = compute.part(0.0, options.compare_rtn ? 0.9 : 1.0);
+          r = quantize_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, h.data(), opt, full);
+        }
+        const double secs = seconds_since(t0);
+        if (options.compare_rtn) {
+          const QuantResult rtn =
+              rtn_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+          rtn_loss = layer_loss(compute, lin.weight.data(), rtn.dequant.data(), h.data(), lin.out_features,
+                                lin.in_features);
+        }
+        add_layer_report(report, full, r, secs, rtn_loss);
+        log.debug("quantize: " + full + " loss " + std::to_string(r.loss));
+        writer.add_quantized(full, pack_gptq(r, format));
+        lin.weight = std::move(r.dequant);
+        meter.end_step();
+      }
+    };
+    // The group's Hessian, as one progress step.
+    auto hessian_of = [&](std::size_t g, const Matrix &input) {
+      meter.begin_step(work.hessian(layer, g));
+      HessianAccumulator hessian(input.cols, opt.hessian_fp64);
+      hessian.add_batch(compute, input.data.data(), input.rows, batch);
+      std::vector<float> h = hessian.hessian(compute);
+      meter.end_step();
+      return h;
+    };
+    // The forward pass of the block is counted group by group: from a
+    // group's input to the next group's, the group's linears run (and, after
+    // the first group's, attention); each observer call ends one such step.
+    bool forward_step = false;
+    auto forward_step_ends = [&] {
+      if (forward_step) meter.end_step();
+      forward_step = false;
+    };
+    auto forward_step_starts = [&](std::size_t g) {
+      meter.begin_step(work.forward(g));
+      forward_step = true;
+    };
+    // The members of a group share one input (ArchitectureSpec), so its
+    // Hessian is accumulated once, from the first member the block runs.
+    std::vector<GroupInput> inputs(groups.size());
+    auto observe = [&](std::string_view name, const Matrix &input, bool quantize_now) {
+      const std::size_t g = group_of(groups, name, layer);
+      if (inputs[g].seen) {
+        if (inputs[g].seen != &input)
+          fail(Status::Internal, prefix + std::string(name) + ": the members of a sequential group do not share one input");
+        return;
+      }
+      inputs[g].seen = &input;
+      forward_step_ends();
+      if (!group_skipped(config, prefix, groups[g])) {
+        std::vector<float> h = hessian_of(g, input);
+        if (quantize_now) {
+          quantize_group(g, h);
+        } else {
+          inputs[g].hessian = std::move(h);
+        }
+      }
+      forward_step_starts(g);
+    };
+    if (config.true_sequential) {
+      // One run of the block: each group is quantized the moment its input
+      // reaches it, so its linears — and everything downstream — run with the
+      // quantized weights of the groups before it, as the reference's run per
+      // group computes them; the output is the quantized block's.
+      model::block_forward(compute, spec, block, hidden, batch, seq,
+                           [&](std::string_view name, const Matrix &input) { observe(name, input, true); });
+      forward_step_ends();
+    } else {
+      // Every group's input from the float block, then all quantized, then
+      // the quantized block's output for the next block.
+      Matrix scratch = hidden;
+      model::block_forward(compute, spec, block, scratch, batch, seq,
+                           [&](std::string_view name, const Matrix &input) { observe(name, input, false); });
+      forward_step_ends();
+      scratch = Matrix();
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        if (!inputs[g].hessian) continue;  // skipped
+        quantize_group(g, *inputs[g].hessian);
+        inputs[g].hessian.reset();
+      }
+      meter.begin_step(work.block_forward());
+      model::block_forward(compute, spec, block, hidden, batch, seq);
+      meter.end_step();
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      if (!inputs[g].seen) fail(Status::Internal, prefix + std::string(groups[g].front()) + " was never run");
+  }
+  writer.finish(progress);
+  finish_report(report, seconds_since(t_start));
+  return report;
+}
+
+}  // namespace gptq::quant

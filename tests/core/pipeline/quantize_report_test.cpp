@@ -1,0 +1,69 @@
+// Filling QuantizeReport: layer entries from solver results, totals, and a
+// report that serializes through the schema (so the C API can return it).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config/typed.h"
+#include "core/base/error.h"
+#include "core/pipeline/quantize_report.h"
+
+namespace gptq::quant {
+namespace {
+
+TEST(QuantizeReport, LayersTotalsAndJson) {
+  const auto config = config::parse_quantize_config(R"({"bits": 3})");
+  auto report = start_report(config, "cpu");
+  QuantResult r;
+  r.loss = 12.5;
+  r.damp_percent = 0.0125;
+  add_layer_report(report, "model.layers.0.self_attn.q_proj", r, 0.25);
+  auto &second = add_layer_report(report, "model.layers.0.mlp.down_proj", r, 1.0, 20.0);
+  EXPECT_EQ(second.rtn_loss, 20.0);
+  Stopwatch watch;
+  finish_report(report, watch.seconds() + 3.0);
+  EXPECT_GT(report.peak_rss_bytes, 0u);
+
+  const auto j = nlohmann::json::parse(config::to_json(report));
+  ASSERT_EQ(j["layers"].size(), 2u);
+  EXPECT_EQ(j["layers"][0]["name"], "model.layers.0.self_attn.q_proj");
+  EXPECT_EQ(j["layers"][0]["loss"], 12.5);
+  EXPECT_FLOAT_EQ(j["layers"][0]["damp"].get<float>(), 0.0125f);
+  EXPECT_EQ(j["layers"][0]["seconds"], 0.25);
+  EXPECT_EQ(j["layers"][0]["rtn_loss"], -1.0);  // not compared
+  EXPECT_EQ(j["layers"][1]["rtn_loss"], 20.0);
+  EXPECT_EQ(j["config"]["bits"], 3);
+  EXPECT_EQ(j["backend"], "cpu");
+  EXPECT_GE(j["seconds"].get<double>(), 3.0);
+}
+
+TEST(QuantizeReport, RefusesWhatCannotBeSerialized) {
+  auto report = start_report(config::parse_quantize_config(""), "cpu");
+  QuantResult r;
+  r.loss = std::nan("");
+  EXPECT_THROW(add_layer_report(report, "a", r, 1.0), Error);
+  r.loss = 1;
+  EXPECT_THROW(add_layer_report(report, "", r, 1.0), Error);
+  EXPECT_THROW(add_layer_report(report, "a", r, -1.0), Error);
+  EXPECT_THROW(finish_report(report, INFINITY), Error);
+  EXPECT_TRUE(report.layers.empty());
+}
+
+// The peak follows what this process touches (and only it: see
+// peak_rss_bytes; the CLI test runs the binary from a fresh process).
+TEST(QuantizeReport, PeakRssCountsTouchedMemory) {
+  const std::uint64_t before = peak_rss_bytes();
+  ASSERT_GT(before, 0u);
+  std::vector<char> block(std::size_t{96} << 20);
+  for (std::size_t i = 0; i < block.size(); i += 4096) block[i] = static_cast<char>(i);
+  const std::uint64_t after = peak_rss_bytes();
+  EXPECT_GE(after, before + (std::uint64_t{80} << 20)) << "peak before " << before << ", after " << after;
+  EXPECT_EQ(block[4096 * 3], static_cast<char>(4096 * 3));  // the writes happened
+}
+
+}  // namespace
+}  // namespace gptq::quant
