@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "core/cpu/cpu_backend.h"
+#include "core/backend/cpu_backend.h"
 
 namespace gptq::bench {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/runtime.h"
+#include "core/backend/runtime.h"
 #include "gptq/gptq.h"
 
 struct gptq_context {

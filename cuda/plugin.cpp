@@ -1,4 +1,4 @@
-// The plugin table of the CUDA backend (core/backend_plugin.h): the only
+// The plugin table of the CUDA backend (core/backend/backend_plugin.h): the only
 // extern "C" outside capi/, because dlsym needs an unmangled name. Every entry
 // catches everything and returns the reason as text.
 #include <dlfcn.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "core/backend_plugin.h"
+#include "core/backend/backend_plugin.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_state.h"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The layer rules of ARCHITECTURE.md, checked on the source tree:
 #  - core/ and capi/ include no CUDA header (core reaches CUDA only through
-#    core/backend_plugin.h);
+#    core/backend/backend_plugin.h);
 #  - extern "C" appears only in capi/ and in the CUDA plugin's entry point;
 #  - cli/, examples/ and bench/ programs of the C API include no core/ header.
 set -euo pipefail

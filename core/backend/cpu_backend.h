@@ -1,13 +1,13 @@
 // The CPU backend: OpenBLAS/LAPACK for the linear algebra, always available.
 // It is also the reference every other backend is tested against. The
-// threads it computes on are the context's ThreadPool (core/runtime.h), not
+// threads it computes on are the context's ThreadPool (core/backend/runtime.h), not
 // OpenBLAS's (core/cpu/single_threaded_blas.h).
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "core/backend.h"
+#include "core/backend/backend.h"
 
 namespace gptq {
 

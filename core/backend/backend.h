@@ -1,6 +1,6 @@
-// Backend: where the numerical work runs. The CPU backend (core/cpu/) is always
+// Backend: where the numerical work runs. The CPU backend (core/backend/cpu_backend.h) is always
 // there; the CUDA backend lives in libgptq-cuda.so and is reached through the
-// plugin table of core/backend_plugin.h, so core never includes a CUDA header
+// plugin table of core/backend/backend_plugin.h, so core never includes a CUDA header
 // and libgptq.so links no CUDA library. Operations (Hessian accumulation,
 // Cholesky inverse, GPTQ block solve, GEMM, int4 GEMM, attention) are added
 // here as the engine grows; each has a CPU implementation that is the reference.

@@ -1,8 +1,8 @@
-#include "core/runtime.h"
+#include "core/backend/runtime.h"
 
-#include "core/backend_loader.h"
+#include "core/backend/backend_loader.h"
 #include "core/cpu/blas_kernel_advice.h"
-#include "core/cpu/cpu_backend.h"
+#include "core/backend/cpu_backend.h"
 #include "core/error.h"
 
 namespace gptq {

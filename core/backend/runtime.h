@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "core/backend.h"
+#include "core/backend/backend.h"
 #include "core/cpu/thread_pool.h"
 #include "core/log.h"
 #include "schema/gptq_generated.h"

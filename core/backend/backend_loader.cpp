@@ -1,4 +1,4 @@
-#include "core/backend_loader.h"
+#include "core/backend/backend_loader.h"
 
 #include <dlfcn.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/backend_plugin.h"
+#include "core/backend/backend_plugin.h"
 #include "core/error.h"
 
 namespace gptq {
