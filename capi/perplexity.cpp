@@ -30,10 +30,11 @@ GPTQ_API gptq_status gptq_perplexity(gptq_context *ctx, const gptq_model *model,
     gptq::eval::check_perplexity_options(model->model->spec(), options);  // before tokenizing
     const auto start = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids = model->tokenizer().encode(std::string_view(text ? text : "", len), true);
-    const gptq::model::Forward &forward = model->forward();
+    const auto engine = ctx->runtime.forward_engine();
+    const auto prepared = model->prepared(*engine);
     const gptq::Progress progress = gptq::capi::progress_from(fn, user);
     const gptq::eval::PerplexityResult r =
-        gptq::eval::perplexity(*ctx->runtime.pool(), forward, ids, options, progress);
+        gptq::eval::perplexity(*ctx->runtime.pool(), *engine, *prepared, ids, options, progress);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     char line[160];
     std::snprintf(line, sizeof line, "perplexity %.4f over %lld windows (%lld tokens) in %.1f s", r.ppl,

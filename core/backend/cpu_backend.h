@@ -1,25 +1,40 @@
-// The CPU backend: OpenBLAS/LAPACK for the linear algebra, always available.
-// It is also the reference every other backend is tested against. The
-// threads it computes on are the context's ThreadPool (core/backend/runtime.h), not
-// OpenBLAS's (core/cpu/single_threaded_blas.h).
+// The CPU backend: always available, and the reference every other backend is
+// tested against. It owns the context's threads (a ThreadPool of the
+// context's own; OpenBLAS is held at one thread while a call computes,
+// core/cpu/compute.h) and its engines are adapters over the CPU code of
+// core/quant and core/model (cpu_quantize_engine.h, cpu_forward_engine.h).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "core/backend/backend.h"
+#include "core/backend/cpu_forward_engine.h"
+#include "core/backend/cpu_quantize_engine.h"
+#include "core/cpu/thread_pool.h"
 
 namespace gptq {
 
-// `threads`: the size of the context's pool, for the device name.
-std::unique_ptr<Backend> open_cpu_backend(int threads);
+class CpuBackend final : public Backend {
+ public:
+  // `threads` > 0: the size of the pool, started now (the caller's thread
+  // included; core/cpu/cpu_info.h resolves a configured 0).
+  explicit CpuBackend(int threads);
 
-// The CPU's "model name" from /proc/cpuinfo ("CPU" when it has none).
-std::string cpu_model_name();
+  std::string_view name() const override { return "cpu"; }
+  std::string device_name() const override;
+  void self_test() override {}  // The CPU computes whatever core computes.
+  const QuantizeEngine *quantize_engine() const override { return &quantize_; }
+  const ForwardEngine *forward_engine() const override { return &forward_; }
 
-// The number of threads `threads` resolves to: itself when > 0, else one per
-// CPU this process may run on (its affinity mask; all online CPUs when that
-// cannot be read).
-int resolve_cpu_threads(int threads);
+  // Shared: a session keeps the pool, so it may outlive the context.
+  const std::shared_ptr<ThreadPool> &pool() const { return pool_; }
+
+ private:
+  std::shared_ptr<ThreadPool> pool_;
+  std::string model_;
+  CpuQuantizeEngine quantize_;
+  CpuForwardEngine forward_;
+};
 
 }  // namespace gptq

@@ -1,11 +1,15 @@
 // Runtime: what a gptq_context is inside — the effective RuntimeConfig, the
-// log sink, the backend chosen for it, and its CPU threads.
+// log sink, the backend chosen for it, and the CPU backend, which owns the
+// context's threads and runs whatever the chosen backend has no engine for.
 #pragma once
 
 #include <memory>
+#include <mutex>
 
 #include "core/backend/backend.h"
-#include "core/cpu/thread_pool.h"
+#include "core/backend/cpu_backend.h"
+#include "core/backend/forward_engine.h"
+#include "core/backend/quantize_engine.h"
 #include "core/log.h"
 #include "schema/gptq_generated.h"
 
@@ -25,15 +29,23 @@ class Runtime {
   const Backend &backend() const { return *backend_; }
 
   // The context's threads: config().threads of them (the caller's included),
-  // started with the context and shared by everything that computes on it.
-  // Shared: a session keeps the pool, so it may outlive the context.
-  const std::shared_ptr<ThreadPool> &pool() const { return pool_; }
+  // the CPU backend's, shared by everything that computes on it. Shared: a
+  // session keeps the pool, so it may outlive the context.
+  const std::shared_ptr<ThreadPool> &pool() const { return cpu_->pool(); }
+
+  // The engines of the chosen backend, or the CPU backend's for one it does
+  // not implement (a warning says so, once per engine and context). Shared
+  // with the backend that owns them, so a session may keep its engine.
+  std::shared_ptr<const QuantizeEngine> quantize_engine();
+  std::shared_ptr<const ForwardEngine> forward_engine();
 
  private:
   schema::RuntimeConfigT config_;
   Logger logger_;
-  std::unique_ptr<Backend> backend_;
-  std::shared_ptr<ThreadPool> pool_;
+  std::shared_ptr<CpuBackend> cpu_;
+  std::shared_ptr<Backend> backend_;  // cpu_ itself, or the plugin's
+  std::once_flag quantize_fallback_logged_;
+  std::once_flag forward_fallback_logged_;
 };
 
 }  // namespace gptq
