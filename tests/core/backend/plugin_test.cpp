@@ -88,6 +88,7 @@ TEST_F(FakePlugin, NullEnginesRunOnTheCpuAndSaySoOnce) {
   EXPECT_STREQ(name, "cuda");
   EXPECT_EQ(lines.count("cuda: fake device opened"), 1) << "the plugin's log line goes to the context's log";
   EXPECT_EQ(lines.count("backend: cuda on Fake Device"), 1);
+  EXPECT_EQ(lines.count("backend: 1.00 GiB of 2.00 GiB device memory free"), 1) << "memory_info";
 
   gptq_model *model = nullptr;
   ASSERT_EQ(gptq_model_open(ctx, demo("docs-llama-tiny").c_str(), &model), GPTQ_OK) << gptq_last_error();
