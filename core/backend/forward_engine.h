@@ -80,7 +80,7 @@ class ForwardEngine {
   // the block's output; every sequence starts at position 0.
   virtual void run_block(const Compute &compute, const model::ModelSpec &spec, const model::BlockWeights &w,
                          Activations &hidden, std::int64_t batch, std::int64_t seq,
-                         const ActivationsObserver &observe = {}) const = 0;
+                         const ActivationsObserver &observe) const = 0;
 };
 
 }  // namespace gptq

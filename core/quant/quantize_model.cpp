@@ -259,7 +259,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         inputs[g].hessian.reset();
       }
       meter.begin_step(work.block_forward());
-      forward.run_block(compute, spec, block, *hidden, batch, seq);
+      forward.run_block(compute, spec, block, *hidden, batch, seq, {});
       meter.end_step();
     }
     for (std::size_t g = 0; g < groups.size(); ++g)
