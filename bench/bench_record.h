@@ -8,7 +8,7 @@
 #include <fstream>
 #include <string>
 
-#include "core/cpu/cpu_backend.h"
+#include "core/cpu/cpu_info.h"
 
 namespace gptq::bench {
 

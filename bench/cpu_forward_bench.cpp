@@ -1,4 +1,5 @@
-// Throughput of the fp32 CPU forward pass on the test models:
+// Throughput of the fp32 CPU forward pass (the CPU forward engine,
+// core/backend/cpu_forward_engine.h) on the test models:
 //   prefill: one 512-token window from position 0 with the logits of every
 //            row (what perplexity runs per window);
 //   decode:  one token at a time with the KV cache, positions 128..159, last
@@ -20,8 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_record.h"
+#include "core/backend/cpu_forward_engine.h"
 #include "core/io/read_file.h"
-#include "core/model/forward.h"
 #include "core/model/model.h"
 
 namespace {
@@ -60,29 +61,31 @@ int main(int argc, char **argv) try {
   const unsigned threads = std::thread::hardware_concurrency();
   gptq::ThreadPool pool(static_cast<int>(threads));
   const gptq::Compute compute(pool);
+  const gptq::CpuForwardEngine engine;
   json rows = json::array();
   std::printf("%-16s %-44s %10s\n", "model", "case", "tok/s");
   for (const char *name : {"docs-llama-16m", "docs-opt-15m"}) {
     const auto model = gptq::model::Model::open(shared / "models" / name);
-    const gptq::model::Forward forward(model->spec(), model->weights());
+    const auto forward = engine.prepare(model->spec(), model->weights());
     std::vector<std::int32_t> ids = model->tokenizer()->encode(text.substr(0, 8192));
     ids.resize(kWindow);
 
     std::vector<double> prefill;
     for (int i = 0; i < kWarmup + kPrefillRuns; ++i) {
       const auto t0 = Clock::now();
-      const gptq::Matrix logits = forward.run(compute, ids, 1, kWindow);
+      const gptq::Matrix logits = engine.run(compute, *forward, ids, 1, kWindow, nullptr, false);
       if (i >= kWarmup) prefill.push_back(kWindow / seconds_since(t0));
     }
     const std::string prefill_case = std::string(name) + ": prefill 512 tokens, logits of every row, " +
                                      std::to_string(threads) + " threads, median of 10";
 
-    gptq::model::KvCache cache = forward.make_cache(1, kDecodeFrom + kWarmup + kDecodeSteps);
-    forward.run(compute, std::span(ids).first(kDecodeFrom), 1, kDecodeFrom, &cache, true);
+    const auto cache = engine.make_cache(*forward, 1, kDecodeFrom + kWarmup + kDecodeSteps);
+    engine.run(compute, *forward, std::span(ids).first(kDecodeFrom), 1, kDecodeFrom, cache.get(), true);
     std::vector<double> decode;
     for (int i = 0; i < kWarmup + kDecodeSteps; ++i) {
       const auto t0 = Clock::now();
-      forward.run(compute, std::span(ids).subspan(static_cast<std::size_t>(kDecodeFrom + i), 1), 1, 1, &cache, true);
+      engine.run(compute, *forward, std::span(ids).subspan(static_cast<std::size_t>(kDecodeFrom + i), 1), 1, 1,
+                 cache.get(), true);
       if (i >= kWarmup) decode.push_back(1.0 / seconds_since(t0));
     }
     const std::string decode_case = std::string(name) + ": decode 1 token with KV cache at positions " +

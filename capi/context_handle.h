@@ -6,7 +6,7 @@
 #include <string>
 
 #include "capi/handle_ref.h"
-#include "core/runtime.h"
+#include "core/backend/runtime.h"
 #include "gptq/gptq.h"
 
 struct gptq_context : gptq::capi::RefCounted {

@@ -1,16 +1,18 @@
 // What a gptq_model handle is: the core Model, the context it was opened
 // with (kept alive by it: a backend's prepared weights live on that context's
-// device), and what the C API builds from it on demand — the strings it hands out and the fp32 weights of the CPU
-// forward pass. Models are shared across threads, so anything computed on
-// demand is computed once (std::call_once) and never changes after.
+// device), and what the C API builds from it on demand — the strings it hands
+// out and its weights prepared by the context's forward engine. Models are
+// shared across threads, so anything computed on demand is computed once and
+// never changes after.
 #pragma once
 
 #include <memory>
+#include <map>
 #include <mutex>
 #include <string>
 
+#include "core/backend/forward_engine.h"
 #include "core/base/error.h"
-#include "core/model/forward.h"
 #include "core/model/model.h"
 #include "capi/context_handle.h"
 #include "capi/handle_ref.h"
@@ -25,10 +27,11 @@ struct gptq_model : gptq::capi::RefCounted {
   // Mutable: gptq_model_info_json takes a const model yet owns the string.
   mutable std::once_flag info_once;
   mutable std::string info_json;
-  // Loaded by the first evaluation or session; a load that throws leaves the
-  // flag unset, so a later call tries again.
-  mutable std::once_flag forward_once;
-  mutable std::unique_ptr<gptq::model::Forward> cpu_forward;
+  // Prepared by the first evaluation or session on each backend (keyed by
+  // its name: every CPU context shares one fp32 copy); a preparation that
+  // throws leaves nothing, so a later call tries again.
+  mutable std::mutex prepared_mutex;
+  mutable std::map<std::string, std::shared_ptr<const gptq::PreparedModel>, std::less<>> prepared_by_backend;
 
   // The model's tokenizer as the handle gptq_model_tokenizer lends (tokenizer null
   // when the directory has none); set by gptq_model_open.
@@ -50,13 +53,12 @@ struct gptq_model : gptq::capi::RefCounted {
                      " was opened with another context; use a model with the context it was opened with");
   }
 
-  // The backend forward() runs on, as reports name it.
-  static constexpr const char *kForwardBackend = "cpu";
-
-  const gptq::model::Forward &forward() const {
-    std::call_once(forward_once, [this] {
-      cpu_forward = std::make_unique<gptq::model::Forward>(model->spec(), model->weights());
-    });
-    return *cpu_forward;
+  std::shared_ptr<const gptq::PreparedModel> prepared(const gptq::ForwardEngine &engine) const {
+    const std::lock_guard<std::mutex> lock(prepared_mutex);
+    auto it = prepared_by_backend.find(engine.backend());
+    if (it == prepared_by_backend.end())
+      it = prepared_by_backend.emplace(std::string(engine.backend()), engine.prepare(model->spec(), model->weights()))
+               .first;
+    return it->second;
   }
 };

@@ -37,9 +37,10 @@ gptq::schema::EvalReportT evaluate(const char *api, gptq_context *ctx, const gpt
   gptq::eval::check_perplexity_options(model->model->spec(), options);  // before tokenizing
   const auto start = std::chrono::steady_clock::now();
   const std::vector<int32_t> ids = model->tokenizer().encode(std::string_view(text ? text : "", len), true);
-  const gptq::model::Forward &forward = model->forward();
-  const gptq::eval::PerplexityResult r = gptq::eval::perplexity(*ctx->runtime.pool(), forward, ids, options,
-                                                                gptq::capi::progress_from(fn, user));
+  const auto engine = ctx->runtime.forward_engine();
+  const auto prepared = model->prepared(*engine);
+  const gptq::eval::PerplexityResult r = gptq::eval::perplexity(*ctx->runtime.pool(), *engine, *prepared, ids,
+                                                                options, gptq::capi::progress_from(fn, user));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   report.ppl = r.ppl;
   report.nll = r.nll;
@@ -47,7 +48,7 @@ gptq::schema::EvalReportT evaluate(const char *api, gptq_context *ctx, const gpt
   report.tokens = r.tokens;
   report.text_tokens = static_cast<int64_t>(ids.size());
   report.window_nll = r.window_nll;
-  report.backend = gptq_model::kForwardBackend;
+  report.backend = std::string(engine->backend());
   char line[160];
   std::snprintf(line, sizeof line, "perplexity %.4f over %lld windows (%lld tokens) in %.1f s", r.ppl,
                 static_cast<long long>(r.windows), static_cast<long long>(r.tokens), report.seconds);

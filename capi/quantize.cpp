@@ -31,6 +31,7 @@ GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_di
     options.compare_rtn = config.compare_rtn;
     const gptq::schema::QuantizeReportT report =
         gptq::quant::quantize_model(*source, config, out_dir, options, *ctx->runtime.pool(),
+                                    *ctx->runtime.quantize_engine(), *ctx->runtime.forward_engine(),
                                     gptq::capi::progress_from(fn, user), ctx->runtime.logger());
     ctx->report_json = gptq::config::to_json(report);
     *report_json = ctx->report_json.c_str();

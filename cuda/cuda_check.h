@@ -11,15 +11,23 @@
 
 namespace gptq::cuda {
 
+// Carries the runtime's code, so the plugin boundary can tell out of memory
+// (GPTQ_PLUGIN_ERR_OUT_OF_MEMORY) from every other device failure.
 class CudaError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit CudaError(const std::string &message, cudaError_t code = cudaErrorUnknown)
+      : std::runtime_error(message), code_(code) {}
+  cudaError_t code() const noexcept { return code_; }
+
+ private:
+  cudaError_t code_;
 };
 
 [[noreturn]] inline void throw_cuda_error(cudaError_t code, const char *call, const char *file,
                                           int line) {
   throw CudaError(std::string(call) + " failed at " + file + ":" + std::to_string(line) + ": " +
-                  cudaGetErrorName(code) + ": " + cudaGetErrorString(code));
+                      cudaGetErrorName(code) + ": " + cudaGetErrorString(code),
+                  code);
 }
 
 }  // namespace gptq::cuda

@@ -7,7 +7,7 @@
 #    targets of core/CMakeLists.txt must link exactly these direct rooms;
 #  - only core/cpu/ calls BLAS/LAPACK or starts threads;
 #  - core/ and capi/ include no CUDA header (core reaches CUDA only through
-#    core/backend_plugin.h);
+#    core/backend/backend_plugin.h);
 #  - extern "C" appears only in capi/ and in the CUDA plugin's entry point;
 #  - cli/, examples/ and bench/ programs of the C API include no core/ header.
 set -euo pipefail
@@ -32,12 +32,9 @@ declare -A ROOMS=(
   [eval]="backend"
 )
 
-# The room of a file under core/. The backend room's files still sit at the
-# top of core/ and in core/cpu/ until they move to core/backend/.
+# The room of a file under core/: its folder.
 room_of() {
   case "$1" in
-    core/backend.h | core/backend_plugin.h | core/backend_loader.* | core/runtime.* | core/cpu/cpu_backend.*)
-      echo backend ;;
     core/*/*) local rest=${1#core/}; echo "${rest%%/*}" ;;
     *) echo "" ;;
   esac

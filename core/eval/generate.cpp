@@ -24,10 +24,10 @@ std::span<float> row_span(Matrix &m, std::int64_t r) {
 
 }  // namespace
 
-GenerationResult generate(ThreadPool &pool, const model::Forward &forward, const tokenizer::Tokenizer &tok,
-                          std::string_view prompt, const schema::GenerationConfigT &config, const TokenSink &sink,
-                          const Progress &progress) {
-  const model::ModelSpec &spec = forward.spec();
+GenerationResult generate(ThreadPool &pool, const ForwardEngine &engine, const PreparedModel &model,
+                          const tokenizer::Tokenizer &tok, std::string_view prompt,
+                          const schema::GenerationConfigT &config, const TokenSink &sink, const Progress &progress) {
+  const model::ModelSpec &spec = model.spec();
   GenerationResult result;
   result.prompt_ids = tok.encode(prompt, true);
   const auto n = static_cast<std::int64_t>(result.prompt_ids.size());
@@ -48,9 +48,9 @@ GenerationResult generate(ThreadPool &pool, const model::Forward &forward, const
   // Units: the prompt's tokens, then one per generated token, up to the cache.
   ProgressMeter meter(progress, "generate", static_cast<std::uint64_t>(capacity));
   const Compute compute(pool, &meter);
-  model::KvCache cache = forward.make_cache(1, capacity);
+  const std::unique_ptr<SequenceCache> cache = engine.make_cache(model, 1, capacity);
   meter.begin_step(static_cast<std::uint64_t>(n));
-  Matrix logits = forward.run(compute, result.prompt_ids, 1, n, &cache, true);
+  Matrix logits = engine.run(compute, model, result.prompt_ids, 1, n, cache.get(), true);
   meter.end_step();
   std::vector<std::int32_t> history = result.prompt_ids;
   const std::vector<std::int32_t> eos = config.stop_at_eos ? eos_ids(spec, tok) : std::vector<std::int32_t>{};
@@ -87,7 +87,7 @@ GenerationResult generate(ThreadPool &pool, const model::Forward &forward, const
       break;
     }
     meter.begin_step(1);
-    logits = forward.run(compute, std::span<const std::int32_t>(&id, 1), 1, 1, &cache, true);
+    logits = engine.run(compute, model, std::span<const std::int32_t>(&id, 1), 1, 1, cache.get(), true);
     meter.end_step();
   }
   std::string rest = stops.push(decoder.finish());

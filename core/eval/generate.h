@@ -18,8 +18,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/model/forward.h"
+#include "core/backend/forward_engine.h"
 #include "core/base/progress.h"
+#include "core/cpu/thread_pool.h"
 #include "core/tokenizer/tokenizer.h"
 #include "schema/gptq_generated.h"
 
@@ -40,7 +41,8 @@ struct GenerationResult {
 // false to stop generating.
 using TokenSink = std::function<bool(std::string_view piece, std::int32_t id)>;
 
-// Runs on `pool`. `progress` sees stage "generate": tokens done (the
+// Runs `model` on `engine`, its KV cache the engine's (CPU work on `pool`).
+// `progress` sees stage "generate": tokens done (the
 // prompt's, as its forward pass goes through the blocks, then one per
 // generated token) of the prompt's plus max_new_tokens, at the start, after
 // each token and in between during long forward passes; Error(Cancelled)
@@ -48,8 +50,9 @@ using TokenSink = std::function<bool(std::string_view piece, std::int32_t id)>;
 // Throws Error(InvalidArgument) for a prompt that tokenizes to nothing, or
 // whose tokens plus max_new_tokens do not fit the model's context (naming the
 // numbers).
-GenerationResult generate(ThreadPool &pool, const model::Forward &forward, const tokenizer::Tokenizer &tokenizer,
-                          std::string_view prompt, const schema::GenerationConfigT &config,
-                          const TokenSink &sink = {}, const Progress &progress = {});
+GenerationResult generate(ThreadPool &pool, const ForwardEngine &engine, const PreparedModel &model,
+                          const tokenizer::Tokenizer &tokenizer, std::string_view prompt,
+                          const schema::GenerationConfigT &config, const TokenSink &sink = {},
+                          const Progress &progress = {});
 
 }  // namespace gptq::eval

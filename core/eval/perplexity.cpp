@@ -45,9 +45,10 @@ void check_perplexity_options(const model::ModelSpec &spec, const PerplexityOpti
                                       model::context_text(spec));
 }
 
-PerplexityResult perplexity(ThreadPool &pool, const model::Forward &forward, std::span<const std::int32_t> ids,
-                            const PerplexityOptions &options, const Progress &progress) {
-  check_perplexity_options(forward.spec(), options);
+PerplexityResult perplexity(ThreadPool &pool, const ForwardEngine &engine, const PreparedModel &model,
+                            std::span<const std::int32_t> ids, const PerplexityOptions &options,
+                            const Progress &progress) {
+  check_perplexity_options(model.spec(), options);
   const std::int64_t seqlen = options.seqlen;
   std::int64_t windows = static_cast<std::int64_t>(ids.size()) / seqlen;
   if (windows == 0)
@@ -62,7 +63,7 @@ PerplexityResult perplexity(ThreadPool &pool, const model::Forward &forward, std
   for (std::int64_t w = 0; w < windows; ++w) {
     meter.begin_step(1);
     const auto window = ids.subspan(static_cast<std::size_t>(w * seqlen), static_cast<std::size_t>(seqlen));
-    Matrix logits = forward.run(compute, window, 1, seqlen);
+    Matrix logits = engine.run(compute, model, window, 1, seqlen, nullptr, false);
     logits.rows = seqlen - 1;  // the last position predicts nothing inside the window
     logits.data.resize(static_cast<std::size_t>(logits.rows * logits.cols));
     const double nll = mean_nll(compute, logits, window.subspan(1));

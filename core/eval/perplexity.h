@@ -10,8 +10,9 @@
 #include <span>
 #include <vector>
 
-#include "core/model/forward.h"
+#include "core/backend/forward_engine.h"
 #include "core/base/progress.h"
+#include "core/cpu/thread_pool.h"
 
 namespace gptq::eval {
 
@@ -33,13 +34,14 @@ struct PerplexityResult {
 // checks first, for callers that want to refuse before tokenizing a text.
 void check_perplexity_options(const model::ModelSpec &spec, const PerplexityOptions &options);
 
-// Runs on `pool`. Reports stage "perplexity" (done windows of total): 0 at
+// Runs `model` on `engine` (CPU work on `pool`). Reports stage "perplexity" (done windows of total): 0 at
 // the start, after each window, and in between while a window runs
 // (ProgressMeter); Error(Cancelled) when the callback stops it.
 // Error(InvalidArgument) when check_perplexity_options refuses, or the ids
 // make no whole window (naming both counts).
-PerplexityResult perplexity(ThreadPool &pool, const model::Forward &forward, std::span<const std::int32_t> ids,
-                            const PerplexityOptions &options, const Progress &progress = {});
+PerplexityResult perplexity(ThreadPool &pool, const ForwardEngine &engine, const PreparedModel &model,
+                            std::span<const std::int32_t> ids, const PerplexityOptions &options,
+                            const Progress &progress = {});
 
 // Mean NLL of the next-token predictions: row i of logits ([n, vocab])
 // predicts targets[i]; log-softmax in fp32 (max-subtracted), sums in double

@@ -1,9 +1,10 @@
-// The CPU forward pass of one decoder block, in fp32 — the entry point the
-// calibration pipeline builds on, and what the whole-model Forward
-// (core/model/forward.h) runs layer after layer.
+// The CPU forward pass of one decoder block, in fp32 — what the CPU forward
+// engine (core/backend/cpu_forward_engine.h) runs for the calibration
+// pipeline, and what the whole-model Forward (core/model/forward.h) runs
+// layer after layer.
 //
-// Calibration use (one block at a time, true-sequential; core/quant/
-// quantize_model.cpp):
+// Calibration use (one block at a time, true-sequential; the pipeline,
+// core/quant/quantize_model.cpp, does this through ForwardEngine::run_block):
 //   Matrix hidden = embed(spec, globals, ids, batch, seq);   // or the previous block's output
 //   for each layer:
 //     BlockWeights w = load_block_weights(spec, checkpoint, layer);

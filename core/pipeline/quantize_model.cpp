@@ -5,22 +5,20 @@
 #include <string>
 #include <vector>
 
+#include "core/backend/forward_engine.h"
+#include "core/backend/quantize_engine.h"
 #include "core/base/error.h"
 #include "core/gptq_format/gptq_checkpoint_writer.h"
 #include "core/model/block_linears.h"
 #include "core/model/block_forward.h"
 #include "core/model/block_weights.h"
 #include "core/model/checkpoint_preflight.h"
-#include "core/model/forward.h"
 #include "core/model/model.h"
-#include "core/pipeline/calibration.h"
-#include "core/pipeline/pack_result.h"
-#include "core/quant/hessian.h"
-#include "core/quant/layer_loss.h"
 #include "core/gptq_format/checkpoint_format.h"
 #include "core/gptq_format/modules_to_skip.h"
+#include "core/pipeline/calibration.h"
 #include "core/pipeline/options_from_config.h"
-#include "core/quant/quantize_matrix.h"
+#include "core/pipeline/pack_result.h"
 #include "core/pipeline/quantize_report.h"
 #include "core/pipeline/quantize_work.h"
 
@@ -67,8 +65,8 @@ io::GptqCheckpointOptions writer_options(const QuantizeModelOptions &options, Lo
 
 // What the pipeline knows of a sequential group's input during a block's run.
 struct GroupInput {
-  const Matrix *seen = nullptr;                  // the input its first member ran on
-  std::optional<std::vector<float>> hessian;     // kept until the group is quantized
+  const Activations *seen = nullptr;             // the input its first member ran on
+  std::unique_ptr<LayerHessian> hessian;         // kept until the group is quantized
 };
 
 }  // namespace
@@ -79,7 +77,8 @@ namespace {
 // calibration, no forward pass, columns in order.
 schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const schema::QuantizeConfigT &config,
                                            io::GptqCheckpointWriter &writer, ThreadPool &pool,
-                                           const Progress &progress, Clock::time_point t_start) {
+                                           const QuantizeEngine &quantizer, const Progress &progress,
+                                           Clock::time_point t_start) {
   const model::ModelSpec &spec = source.spec();
   const QuantOptions opt = quant_options(config);
   const CheckpointFormat format = checkpoint_format(config);
@@ -87,7 +86,7 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
   const QuantizeWork work(spec, config, 0, 0);
   ProgressMeter meter(progress, "quantize", work.total());
   const Compute compute(pool, &meter);
-  schema::QuantizeReportT report = start_report(config, "cpu");
+  schema::QuantizeReportT report = start_report(config, std::string(quantizer.backend()));
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
     const std::string prefix = model::block_prefix(*spec.arch, layer);
@@ -97,7 +96,7 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
       meter.begin_step(work.rtn(layer, name));
       const model::LinearWeights &lin = block.linear(name);
       const auto t0 = Clock::now();
-      QuantResult r = rtn_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+      QuantResult r = quantizer.rtn(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
       add_layer_report(report, full, r, seconds_since(t0), std::nullopt).loss = -1.0;
       writer.add_quantized(full, pack_gptq(r, format));
       meter.end_step();
@@ -113,6 +112,7 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
 schema::QuantizeReportT quantize_model(const model::Model &source, const schema::QuantizeConfigT &config,
                                        const std::filesystem::path &out_dir,
                                        const QuantizeModelOptions &options, ThreadPool &pool,
+                                       const QuantizeEngine &quantizer, const ForwardEngine &forward,
                                        const Progress &progress, Logger &log) {
   const auto t_start = Clock::now();
   const model::ModelSpec &spec = source.spec();
@@ -126,8 +126,9 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     schema::QuantizeConfigT rtn_config = config;
     rtn_config.desc_act = false;
     rtn_config.static_groups = false;
-    io::GptqCheckpointWriter writer(source.weights(), rtn_config, model::block_linears(source.spec()), out_dir, writer_options(options, log));
-    return quantize_model_rtn(source, rtn_config, writer, pool, progress, t_start);
+    io::GptqCheckpointWriter writer(source.weights(), rtn_config, model::block_linears(source.spec()), out_dir,
+                                    writer_options(options, log));
+    return quantize_model_rtn(source, rtn_config, writer, pool, quantizer, progress, t_start);
   }
   const QuantOptions opt = quant_options(config);
   const CheckpointFormat format = checkpoint_format(config);
@@ -150,15 +151,15 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   const QuantizeWork work(spec, config, batch, seq);
   ProgressMeter meter(progress, "quantize", work.total());
   const Compute compute(pool, &meter);
-  Matrix hidden;
+  std::unique_ptr<Activations> hidden;
   {
     const model::GlobalWeights globals = model::load_global_weights(spec, source.weights());
-    hidden = model::embed(compute, spec, globals, ids, batch, seq);
+    hidden = forward.embed(compute, spec, globals, ids, batch, seq);
   }
 
   const auto &groups = spec.arch->sequential_groups;
 
-  schema::QuantizeReportT report = start_report(config, "cpu");
+  schema::QuantizeReportT report = start_report(config, std::string(quantizer.backend()));
   // The report says what was used: seqlen 0 became a length, and token ids
   // may hold fewer windows than nsamples.
   if (!report.config->calibration) report.config->calibration = std::make_unique<schema::CalibrationConfigT>(calib_config);
@@ -169,7 +170,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     // Quantizes the members of group g from the Hessian of their shared input
     // and puts the dequantized weights in place.
-    auto quantize_group = [&](std::size_t g, const std::vector<float> &h) {
+    auto quantize_group = [&](std::size_t g, const LayerHessian &h) {
       for (std::string_view name : groups[g]) {
         const std::string full = prefix + std::string(name);
         if (is_module_skipped(config, full)) continue;
@@ -181,14 +182,14 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         {
           // The solve's share of the step, then the RTN comparison's.
           const auto part = compute.part(0.0, options.compare_rtn ? 0.9 : 1.0);
-          r = quantize_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, h.data(), opt, full);
+          r = quantizer.solve(compute, lin.weight.data(), lin.out_features, lin.in_features, h, opt, full);
         }
         const double secs = seconds_since(t0);
         if (options.compare_rtn) {
           const QuantResult rtn =
-              rtn_matrix(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
-          rtn_loss = layer_loss(compute, lin.weight.data(), rtn.dequant.data(), h.data(), lin.out_features,
-                                lin.in_features);
+              quantizer.rtn(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+          rtn_loss = quantizer.loss(compute, lin.weight.data(), rtn.dequant.data(), h, lin.out_features,
+                                    lin.in_features);
         }
         add_layer_report(report, full, r, secs, rtn_loss);
         log.debug("quantize: " + full + " loss " + std::to_string(r.loss));
@@ -198,11 +199,11 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
       }
     };
     // The group's Hessian, as one progress step.
-    auto hessian_of = [&](std::size_t g, const Matrix &input) {
+    auto hessian_of = [&](std::size_t g, const Activations &input) {
       meter.begin_step(work.hessian(layer, g));
-      HessianAccumulator hessian(input.cols, opt.hessian_fp64);
-      hessian.add_batch(compute, input.data.data(), input.rows, batch);
-      std::vector<float> h = hessian.hessian(compute);
+      std::unique_ptr<LayerHessian> h = quantizer.new_hessian(input.cols(), opt.hessian_fp64);
+      quantizer.accumulate(compute, *h, input, batch);
+      quantizer.finish(compute, *h);
       meter.end_step();
       return h;
     };
@@ -221,7 +222,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     // The members of a group share one input (ArchitectureSpec), so its
     // Hessian is accumulated once, from the first member the block runs.
     std::vector<GroupInput> inputs(groups.size());
-    auto observe = [&](std::string_view name, const Matrix &input, bool quantize_now) {
+    auto observe = [&](std::string_view name, const Activations &input, bool quantize_now) {
       const std::size_t g = group_of(groups, name, layer);
       if (inputs[g].seen) {
         if (inputs[g].seen != &input)
@@ -231,9 +232,9 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
       inputs[g].seen = &input;
       forward_step_ends();
       if (!group_skipped(config, prefix, groups[g])) {
-        std::vector<float> h = hessian_of(g, input);
+        std::unique_ptr<LayerHessian> h = hessian_of(g, input);
         if (quantize_now) {
-          quantize_group(g, h);
+          quantize_group(g, *h);
         } else {
           inputs[g].hessian = std::move(h);
         }
@@ -245,24 +246,24 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
       // reaches it, so its linears — and everything downstream — run with the
       // quantized weights of the groups before it, as the reference's run per
       // group computes them; the output is the quantized block's.
-      model::block_forward(compute, spec, block, hidden, batch, seq,
-                           [&](std::string_view name, const Matrix &input) { observe(name, input, true); });
+      forward.run_block(compute, spec, block, *hidden, batch, seq,
+                        [&](std::string_view name, const Activations &input) { observe(name, input, true); });
       forward_step_ends();
     } else {
       // Every group's input from the float block, then all quantized, then
       // the quantized block's output for the next block.
-      Matrix scratch = hidden;
-      model::block_forward(compute, spec, block, scratch, batch, seq,
-                           [&](std::string_view name, const Matrix &input) { observe(name, input, false); });
+      std::unique_ptr<Activations> scratch = forward.copy(*hidden);
+      forward.run_block(compute, spec, block, *scratch, batch, seq,
+                        [&](std::string_view name, const Activations &input) { observe(name, input, false); });
       forward_step_ends();
-      scratch = Matrix();
+      scratch.reset();
       for (std::size_t g = 0; g < groups.size(); ++g) {
         if (!inputs[g].hessian) continue;  // skipped
         quantize_group(g, *inputs[g].hessian);
         inputs[g].hessian.reset();
       }
       meter.begin_step(work.block_forward());
-      model::block_forward(compute, spec, block, hidden, batch, seq);
+      forward.run_block(compute, spec, block, *hidden, batch, seq, {});
       meter.end_step();
     }
     for (std::size_t g = 0; g < groups.size(); ++g)

@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <functional>
 
+#include "core/backend/forward_engine.h"
+#include "core/backend/quantize_engine.h"
 #include "core/cpu/thread_pool.h"
 #include "core/base/log.h"
 #include "core/base/progress.h"
@@ -33,7 +35,9 @@ struct QuantizeModelOptions {
 };
 
 // Quantizes `source` (a float model) as `config` says and writes the GPTQ
-// checkpoint to out_dir, atomically, all on `pool`. Before any work (GPTQ
+// checkpoint to out_dir, atomically: the Hessians, solves and RTN on
+// `quantizer`, the calibration forward passes on `forward`, CPU work on
+// `pool`; the report names quantizer's backend. Before any work (GPTQ
 // and RTN alike), the source's files pass core/model/checkpoint_preflight.h.
 // Progress: stage "quantize", units of estimated work
 // (core/pipeline/quantize_work.h: the forward passes, Hessians and solves, each
@@ -47,6 +51,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source,
                                        const schema::QuantizeConfigT &config,
                                        const std::filesystem::path &out_dir,
                                        const QuantizeModelOptions &options, ThreadPool &pool,
+                                       const QuantizeEngine &quantizer, const ForwardEngine &forward,
                                        const Progress &progress, Logger &log);
 
 }  // namespace gptq::quant

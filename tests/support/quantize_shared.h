@@ -18,6 +18,7 @@
 #include "core/pipeline/quantize_model.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
+#include "tests/support/test_engines.h"
 
 namespace gptq::testing {
 
@@ -32,7 +33,7 @@ inline std::filesystem::path quantize_shared_model(const std::filesystem::path &
   std::filesystem::remove_all(out);
   Logger log;
   quant::quantize_model(*model::Model::open(source), config::parse_quantize_config(cfg.dump()), out, {}, test_pool(),
-                        Progress(), log);
+                        test_quantize_engine(), test_forward_engine(), Progress(), log);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "core/model/model.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
+#include "tests/support/test_engines.h"
 
 namespace gptq::eval {
 namespace {
@@ -20,13 +21,13 @@ class Generate : public ::testing::Test {
   void SetUp() override {
     GPTQ_REQUIRE_SHARED(dir, "models/docs-llama-16m");
     model_ = model::Model::open(dir);
-    forward_ = std::make_unique<model::Forward>(model_->spec(), model_->weights());
+    forward_ = test_prepare(*model_);
   }
   GenerationResult run(const std::string &config_json, const TokenSink &sink = {}) {
-    return generate(test_pool(), *forward_, *model_->tokenizer(), kPrompt, config::parse_generation_config(config_json), sink);
+    return generate(test_pool(), test_forward_engine(), *forward_, *model_->tokenizer(), kPrompt, config::parse_generation_config(config_json), sink);
   }
   std::unique_ptr<model::Model> model_;
-  std::unique_ptr<model::Forward> forward_;
+  std::shared_ptr<const PreparedModel> forward_;
 };
 
 TEST_F(Generate, GreedyContinuesAsTheReadmeSays) {

@@ -24,12 +24,12 @@
 
 #include "core/eval/perplexity.h"
 #include "core/io/read_file.h"
-#include "core/model/forward.h"
 #include "core/model/model.h"
 #include "tests/support/quantize_shared.h"
 #include "tests/support/sanitizers.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
+#include "tests/support/test_engines.h"
 
 namespace gptq::eval {
 namespace {
@@ -53,9 +53,9 @@ void check(const nlohmann::json &ref) {
   double ppl = 0;
   {
     const auto model = model::Model::open(dir);
-    const model::Forward forward(model->spec(), model->weights());
+    const auto forward = test_prepare(*model);
     const std::vector<std::int32_t> ids = model->tokenizer()->encode(io::read_text_file(text, 64 << 20));
-    ppl = perplexity(test_pool(), forward, ids, {ref["seqlen"].get<std::int64_t>(), ref["windows"].get<std::int64_t>()}).ppl;
+    ppl = perplexity(test_pool(), test_forward_engine(), *forward, ids, {ref["seqlen"].get<std::int64_t>(), ref["windows"].get<std::int64_t>()}).ppl;
   }
   std::filesystem::remove_all(dir);
   std::vector<double> runs = ref["reference_reordered_ppl"];

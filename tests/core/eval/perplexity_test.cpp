@@ -24,6 +24,7 @@
 #include "core/model/model.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
+#include "tests/support/test_engines.h"
 
 namespace gptq::eval {
 namespace {
@@ -58,7 +59,7 @@ class PerplexityOnModels : public ::testing::TestWithParam<std::tuple<const char
     GPTQ_REQUIRE_SHARED(dir, std::string("models/") + std::get<0>(GetParam()));
     GPTQ_REQUIRE_SHARED(text, std::string("data/") + std::get<1>(GetParam()));
     model_ = model::Model::open(dir);
-    forward_ = std::make_unique<model::Forward>(model_->spec(), model_->weights());
+    forward_ = test_prepare(*model_);
     ids_ = model_->tokenizer()->encode(read_text(text));
   }
   // The reference row of ppl_fp16_models.json for this model, file and fp32 compute.
@@ -73,12 +74,12 @@ class PerplexityOnModels : public ::testing::TestWithParam<std::tuple<const char
     return {};
   }
   std::unique_ptr<model::Model> model_;
-  std::unique_ptr<model::Forward> forward_;
+  std::shared_ptr<const PreparedModel> forward_;
   std::vector<std::int32_t> ids_;
 };
 
 TEST_P(PerplexityOnModels, PrefixMatchesTheReference) {
-  const PerplexityResult r = perplexity(test_pool(), *forward_, ids_, {512, kWindows});
+  const PerplexityResult r = perplexity(test_pool(), test_forward_engine(), *forward_, ids_, {512, kWindows});
   ASSERT_EQ(r.windows, kWindows);
   EXPECT_EQ(r.tokens, kWindows * 511);
   ASSERT_EQ(r.window_nll.size(), static_cast<std::size_t>(kWindows));
@@ -111,7 +112,7 @@ TEST_P(PerplexityOnModels, FullFileMatchesTransformers) {
   const char *full = std::getenv("GPTQ_FULL_PPL");
   if (!full || std::string(full) != "1") GTEST_SKIP() << "set GPTQ_FULL_PPL=1 to score the whole file (minutes)";
   const nlohmann::json ref = reference_row();
-  const PerplexityResult r = perplexity(test_pool(), *forward_, ids_, {512, 0});
+  const PerplexityResult r = perplexity(test_pool(), test_forward_engine(), *forward_, ids_, {512, 0});
   EXPECT_EQ(r.windows, ref["windows"].get<std::int64_t>());
   EXPECT_EQ(r.tokens, ref["tokens"].get<std::int64_t>());
   EXPECT_NEAR(r.ppl / ref["ppl"].get<double>(), 1.0, 1e-3) << "libgptq " << r.ppl << " vs " << ref["ppl"];
@@ -124,20 +125,20 @@ INSTANTIATE_TEST_SUITE_P(ModelsAndTexts, PerplexityOnModels,
 TEST(Perplexity, ProtocolEdgeCases) {
   GPTQ_REQUIRE_SHARED(dir, "models/docs-opt-15m");
   const auto model = model::Model::open(dir);
-  const model::Forward forward(model->spec(), model->weights());
+  const auto forward = test_prepare(*model);
   const std::vector<std::int32_t> ids = model->tokenizer()->encode("The quick brown fox jumps over the lazy dog.");
   // Windows of 6 tokens: the remainder is dropped.
   const auto n = static_cast<std::int64_t>(ids.size());
   ASSERT_GE(n, 13);
   ASSERT_NE(n % 6, 0);
-  const PerplexityResult two = perplexity(test_pool(), forward, ids, {6, 2});
+  const PerplexityResult two = perplexity(test_pool(), test_forward_engine(), *forward, ids, {6, 2});
   EXPECT_EQ(two.windows, 2);
   EXPECT_EQ(two.tokens, 10);
   EXPECT_NEAR(std::log(two.ppl), (two.window_nll[0] + two.window_nll[1]) / 2, 1e-12);
-  EXPECT_EQ(perplexity(test_pool(), forward, ids, {6, 0}).windows, n / 6);
-  EXPECT_EQ(perplexity(test_pool(), forward, ids, {6, 1}).window_nll[0], two.window_nll[0]);
-  EXPECT_THROW(perplexity(test_pool(), forward, ids, {n + 1, 0}), Error);  // no whole window
-  EXPECT_THROW(perplexity(test_pool(), forward, ids, {1, 0}), Error);
+  EXPECT_EQ(perplexity(test_pool(), test_forward_engine(), *forward, ids, {6, 0}).windows, n / 6);
+  EXPECT_EQ(perplexity(test_pool(), test_forward_engine(), *forward, ids, {6, 1}).window_nll[0], two.window_nll[0]);
+  EXPECT_THROW(perplexity(test_pool(), test_forward_engine(), *forward, ids, {n + 1, 0}), Error);  // no whole window
+  EXPECT_THROW(perplexity(test_pool(), test_forward_engine(), *forward, ids, {1, 0}), Error);
   // The first call (0 of 2, before any window) cancels: nothing more runs.
   int calls = 0;
   const Progress cancel([&](std::string_view stage, uint64_t done, uint64_t total) {
@@ -148,7 +149,7 @@ TEST(Perplexity, ProtocolEdgeCases) {
     return false;
   });
   try {
-    perplexity(test_pool(), forward, ids, {6, 2}, cancel);
+    perplexity(test_pool(), test_forward_engine(), *forward, ids, {6, 2}, cancel);
     FAIL() << "not cancelled";
   } catch (const Error &e) {
     EXPECT_EQ(e.status(), Status::Cancelled);

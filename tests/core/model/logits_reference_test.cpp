@@ -30,6 +30,7 @@
 #include "tests/support/quantize_shared.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
+#include "tests/support/test_engines.h"
 
 namespace gptq::model {
 namespace {
@@ -64,6 +65,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
   {
     const auto model = Model::open(dir);
     const Forward forward(model->spec(), model->weights());
+    const auto prepared = test_prepare(*model);  // what generation runs on
     double worst = 0;  // printed: the figure kTolerance is set against
     double smallest_margin = INFINITY;  // between the two best logits of a greedy step, printed
     const auto near = [&](double ours, double want, const std::string &what) {
@@ -107,7 +109,7 @@ void check_model(const nlohmann::json &ref, const nlohmann::json &entry) {
       const auto config = config::parse_generation_config(
           R"({"temperature": 0, "max_new_tokens": )" + std::to_string(ref["new_tokens"].get<int>()) + "}");
       const eval::GenerationResult g =
-          eval::generate(test_pool(), forward, *model->tokenizer(), p["prompt"].get<std::string>(), config);
+          eval::generate(test_pool(), test_forward_engine(), *prepared, *model->tokenizer(), p["prompt"].get<std::string>(), config);
       std::vector<std::int32_t> want = p["greedy_ids"];
       const auto eos = std::find_first_of(want.begin(), want.end(), model->spec().eos_token_ids.begin(),
                                           model->spec().eos_token_ids.end());

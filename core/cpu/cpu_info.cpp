@@ -1,4 +1,4 @@
-#include "core/cpu/cpu_backend.h"
+#include "core/cpu/cpu_info.h"
 
 #include <sched.h>
 
@@ -7,23 +7,6 @@
 #include <thread>
 
 namespace gptq {
-namespace {
-
-class CpuBackend final : public Backend {
- public:
-  explicit CpuBackend(int threads) : threads_(threads), model_(cpu_model_name()) {}
-  std::string_view name() const override { return "cpu"; }
-  std::string device_name() const override {
-    return model_ + " (" + std::to_string(threads_) + " threads)";
-  }
-  void self_test() override {}  // The CPU computes whatever core computes.
-
- private:
-  int threads_;
-  std::string model_;
-};
-
-}  // namespace
 
 std::string cpu_model_name() {
   std::ifstream in("/proc/cpuinfo");
@@ -50,7 +33,5 @@ int resolve_cpu_threads(int threads) {
   const unsigned n = std::thread::hardware_concurrency();
   return n > 0 ? static_cast<int>(n) : 1;
 }
-
-std::unique_ptr<Backend> open_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
 
 }  // namespace gptq

@@ -1,0 +1,154 @@
+/* The table through which libgptq.so drives a backend that lives in its own
+ * shared object (today: the CUDA backend, libgptq-cuda.so), as ONNX Runtime
+ * loads execution providers and ggml its backends. Plain C types only, so no
+ * C++ object, exception or CUDA type crosses the dlopen boundary.
+ *
+ * Not a public API: the plugin and the library are built from the same tree
+ * and the loader (core/backend/backend_loader.cpp) insists on the exact
+ * GPTQ_BACKEND_PLUGIN_VERSION and table size.
+ *
+ * Version 2. Every entry that can fail returns a gptq_plugin_status (0 on
+ * success) and, on failure, writes a NUL-terminated reason into err (capacity
+ * err_cap); the core raises it with the status it maps to, so a device that
+ * runs out of memory surfaces as GPTQ_ERR_OUT_OF_MEMORY with the plugin's
+ * words. Entries below "optional" may be NULL: not supported by this plugin.
+ * The core then runs that operation on the CPU backend and says so once in
+ * the context's log. Handles (buffers, Hessians, prepared models, KV caches)
+ * are opaque to the core and belong to the state that made them. */
+#ifndef GPTQ_CORE_BACKEND_PLUGIN_H
+#define GPTQ_CORE_BACKEND_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GPTQ_BACKEND_PLUGIN_VERSION 2
+/* The one symbol a plugin exports: returns its table (static storage). */
+#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v2"
+
+/* Values equal gptq_status's (capi/include/gptq/gptq.h) and gptq::Status's
+ * (core/error.h) for the same failure; a static_assert in the loader keeps
+ * them in step. A value outside this list is mapped to GPTQ_ERR_INTERNAL. */
+typedef enum gptq_plugin_status {
+  GPTQ_PLUGIN_OK = 0,
+  GPTQ_PLUGIN_ERR_INVALID_ARGUMENT = 1, /* a shape or option the plugin refuses */
+  GPTQ_PLUGIN_ERR_UNSUPPORTED = 4,      /* e.g. a bit width without a kernel */
+  GPTQ_PLUGIN_ERR_OUT_OF_MEMORY = 5,    /* device (or pinned host) memory exhausted */
+  GPTQ_PLUGIN_ERR_DEVICE = 6,           /* driver/runtime/library failure: name the call */
+  GPTQ_PLUGIN_ERR_NUMERICAL = 7,        /* e.g. no damping makes H positive definite */
+  GPTQ_PLUGIN_ERR_CANCELLED = 8,        /* host->cancelled() said so */
+  GPTQ_PLUGIN_ERR_INTERNAL = 9          /* a bug in the plugin */
+} gptq_plugin_status;
+
+/* What the core lends a plugin for the life of a state (handed to open).
+ * Both functions may be called from any thread that runs a plugin entry. */
+typedef struct gptq_backend_host {
+  uint32_t size; /* sizeof(gptq_backend_host) */
+  void *user;    /* passed back to the functions below */
+  /* A line in the context's log; level as gptq_log_level (1 error, 2 warn,
+   * 3 info, 4 debug). */
+  void (*log)(void *user, int level, const char *message);
+  /* Non-zero when the library call in progress on the calling thread was
+   * cancelled (its progress callback asked to stop): return
+   * GPTQ_PLUGIN_ERR_CANCELLED soon, leaving no work queued. Cheap to call
+   * between kernels. */
+  int (*cancelled)(void *user);
+} gptq_backend_host;
+
+/* Opaque handles, each owned by the state that made it. */
+typedef struct gptq_plugin_buffer gptq_plugin_buffer;   /* device memory */
+typedef struct gptq_plugin_hessian gptq_plugin_hessian; /* a layer's H on the device */
+typedef struct gptq_plugin_model gptq_plugin_model;     /* prepared (repacked, uploaded) weights */
+typedef struct gptq_plugin_cache gptq_plugin_cache;     /* a KV cache */
+
+/* The solve's options, as gptq::quant::QuantOptions. */
+typedef struct gptq_plugin_quant_options {
+  int32_t bits;          /* 2, 3, 4 or 8 */
+  int32_t group_size;    /* -1: one group per row */
+  int32_t sym;           /* non-zero: symmetric grid */
+  int32_t desc_act;      /* non-zero: act-order */
+  int32_t static_groups; /* non-zero: groups fitted before the solve */
+  int32_t positive_zero; /* non-zero: asymmetric zero points kept >= 1 */
+  float damp_percent;
+  float damp_auto_increment;
+  int32_t block_size;
+  int32_t mse;           /* non-zero: MSE clipping with the three fields below */
+  float mse_norm;
+  int32_t mse_grid;
+  float mse_max_shrink;
+} gptq_plugin_quant_options;
+
+/* Where a solve writes its result: host arrays the core allocated, of the
+ * sizes gptq::quant::QuantResult documents (G groups, N rows, K columns). */
+typedef struct gptq_plugin_quant_result {
+  uint8_t *codes;   /* [N][K] */
+  float *scales;    /* [G][N] */
+  int32_t *zeros;   /* [G][N] */
+  int32_t *g_idx;   /* [K] */
+  int32_t *perm;    /* [K]; left alone without act-order */
+  float *dequant;   /* [N][K] */
+  double loss;
+  double damp_percent; /* finally used */
+} gptq_plugin_quant_result;
+
+typedef struct gptq_backend_plugin {
+  uint32_t size;    /* sizeof(gptq_backend_plugin) of the plugin's build */
+  uint32_t version; /* GPTQ_BACKEND_PLUGIN_VERSION of the plugin's build */
+  const char *name; /* "cuda" */
+
+  /* Required. */
+  /* Number of usable devices; fails with the driver's reason when none. */
+  int (*device_count)(int *count, char *err, size_t err_cap);
+  /* Opens `device` (stream, workspaces); *state is the plugin's handle. The
+   * host services stay valid until close. */
+  int (*open)(int device, const gptq_backend_host *host, void **state, char *err, size_t err_cap);
+  void (*close)(void *state);
+  /* The device's name, NUL-terminated, truncated to cap. */
+  int (*device_name)(void *state, char *buf, size_t cap, char *err, size_t err_cap);
+  /* Runs a kernel and checks its result on the host. */
+  int (*self_test)(void *state, char *err, size_t err_cap);
+
+  /* Optional from here on: NULL when not supported. */
+  /* Free and total bytes of the device's memory. */
+  int (*memory_info)(void *state, uint64_t *free_bytes, uint64_t *total_bytes, char *err, size_t err_cap);
+
+  /* Buffers of device memory (the activations of the calibration pipeline). */
+  int (*buffer_alloc)(void *state, size_t bytes, gptq_plugin_buffer **out, char *err, size_t err_cap);
+  void (*buffer_free)(void *state, gptq_plugin_buffer *buffer);
+  int (*buffer_write)(void *state, gptq_plugin_buffer *dst, size_t offset, const void *src, size_t bytes,
+                      char *err, size_t err_cap);
+  int (*buffer_read)(void *state, const gptq_plugin_buffer *src, size_t offset, void *dst, size_t bytes,
+                     char *err, size_t err_cap);
+
+  /* Quantize engine (issue 16); used only when every entry of the group is
+   * set. H = 2/n sum x^T x over rows of fp32 activations [rows][columns]. */
+  int (*hessian_create)(void *state, int64_t columns, int fp64, gptq_plugin_hessian **out, char *err,
+                        size_t err_cap);
+  void (*hessian_free)(void *state, gptq_plugin_hessian *h);
+  int (*hessian_accumulate)(void *state, gptq_plugin_hessian *h, const gptq_plugin_buffer *x, int64_t rows,
+                            int64_t samples, char *err, size_t err_cap);
+  int (*hessian_finish)(void *state, gptq_plugin_hessian *h, char *err, size_t err_cap);
+  /* GPTQ solve of w (host, [rows][cols] fp32) with a finished H. */
+  int (*quantize_solve)(void *state, const gptq_plugin_hessian *h, const float *w, int64_t rows, int64_t cols,
+                        const gptq_plugin_quant_options *options, gptq_plugin_quant_result *out, char *err,
+                        size_t err_cap);
+
+  /* Forward engine (issue 15); used only when every entry of the group is
+   * set. prepare reads the checkpoint's tensors through `read_tensor` (the
+   * core's safetensors reader; name -> bytes as stored) and repacks them. */
+  int (*model_prepare)(void *state, const char *config_json,
+                       int (*read_tensor)(void *reader, const char *name, const void **data, size_t *bytes,
+                                          char *dtype, size_t dtype_cap),
+                       void *reader, gptq_plugin_model **out, char *err, size_t err_cap);
+  void (*model_free)(void *state, gptq_plugin_model *model);
+  int (*cache_create)(void *state, const gptq_plugin_model *model, int64_t batch, int64_t capacity,
+                      gptq_plugin_cache **out, char *err, size_t err_cap);
+  void (*cache_free)(void *state, gptq_plugin_cache *cache);
+  /* ids [batch][seq]; logits (host) [batch * seq][vocab], or [batch][vocab]
+   * with last_only; cache may be NULL. */
+  int (*model_run)(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
+                   gptq_plugin_cache *cache, int last_only, float *logits, char *err, size_t err_cap);
+} gptq_backend_plugin;
+
+typedef const gptq_backend_plugin *(*gptq_backend_plugin_entry_fn)(void);
+
+#endif /* GPTQ_CORE_BACKEND_PLUGIN_H */

@@ -1,0 +1,86 @@
+// ForwardEngine: the forward pass of a backend. Two uses:
+//  - whole model (perplexity, generation): prepare() a model once — where a
+//    GPU engine (issue 15) repacks the int4 weights into its kernels' layout
+//    and uploads them —, then run() batches of token ids on it, continuing a
+//    SequenceCache (the KV cache, owned by the engine, on its device), and get
+//    the logits back on the host;
+//  - block by block (the calibration pipeline, which streams one block's
+//    float weights at a time and replaces them as it quantizes): embed() the
+//    calibration ids into Activations, run_block() them through each block,
+//    the observer seeing every linear's input.
+// The CPU engine (cpu_forward_engine.h) is the reference.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "core/backend/activations.h"
+#include "core/cpu/compute.h"
+#include "core/io/sharded_checkpoint.h"
+#include "core/model/block_weights.h"
+#include "core/model/model_config.h"
+#include "core/tensor/matrix.h"
+
+namespace gptq {
+
+// A model's weights in the layout of the engine that prepared it, on its
+// device. Read-only once made: several threads may run it at once, each with
+// its own SequenceCache.
+class PreparedModel {
+ public:
+  virtual ~PreparedModel() = default;
+  virtual const model::ModelSpec &spec() const = 0;
+};
+
+// The keys and values of `batch` sequences of up to `capacity` positions,
+// every layer, where the engine that made it computes.
+class SequenceCache {
+ public:
+  virtual ~SequenceCache() = default;
+  virtual std::int64_t batch() const = 0;
+  virtual std::int64_t capacity() const = 0;
+  // Positions held (the same for every sequence and layer between runs).
+  virtual std::int64_t length() const = 0;
+};
+
+// Every operation takes the library call's Compute (progress, cancellation;
+// the context's threads for the CPU engine) and throws Error: InvalidArgument
+// for shapes or ids that do not fit (naming them), OutOfMemory when the
+// device runs out.
+class ForwardEngine {
+ public:
+  virtual ~ForwardEngine() = default;
+
+  // The backend that computes ("cpu", "cuda").
+  virtual std::string_view backend() const = 0;
+
+  // Loads every weight of the checkpoint (float or GPTQ) in the engine's
+  // layout. Errors as the weight loaders (core/model/block_weights.h).
+  virtual std::shared_ptr<const PreparedModel> prepare(const model::ModelSpec &spec,
+                                                       const io::ShardedCheckpoint &checkpoint) const = 0;
+  virtual std::unique_ptr<SequenceCache> make_cache(const PreparedModel &model, std::int64_t batch,
+                                                    std::int64_t capacity) const = 0;
+  // Runs ids ([batch * seq], sequence-major): logits of every row
+  // ([batch * seq, vocab]), or with last_only of each sequence's last row
+  // ([batch, vocab]). With a cache, the sequences continue after what it
+  // holds and it is extended. Progress (blocks done) goes to the compute's
+  // current range.
+  virtual Matrix run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
+                     std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only) const = 0;
+
+  // Block 0's input: the embeddings of ids ([batch * seq], sequence-major).
+  virtual std::unique_ptr<Activations> embed(const Compute &compute, const model::ModelSpec &spec,
+                                             const model::GlobalWeights &globals, std::span<const std::int32_t> ids,
+                                             std::int64_t batch, std::int64_t seq) const = 0;
+  // A copy of `a`, where it lives.
+  virtual std::unique_ptr<Activations> copy(const Activations &a) const = 0;
+  // Runs block w.layer on `hidden` (made by this engine), replacing it with
+  // the block's output; every sequence starts at position 0.
+  virtual void run_block(const Compute &compute, const model::ModelSpec &spec, const model::BlockWeights &w,
+                         Activations &hidden, std::int64_t batch, std::int64_t seq,
+                         const ActivationsObserver &observe) const = 0;
+};
+
+}  // namespace gptq
