@@ -4,7 +4,7 @@ one run: is the new build slower? For refactors that must not cost speed
 (issue 13). Each round runs, for the old build then the new one:
 quantize_matrix_bench (Hessian and solve), tokenizer_bench (encode and load
 of the real tokenizers), cpu_forward_bench (prefill and decode of both shared
-models) and one `gptq quantize` of docs-llama-16m. "ours" is the median over
+models, when both are there) and one `gptq quantize` of docs-llama-16m. "ours" is the median over
 rounds of the new build, "baseline" the old build's; speedup > 1: the new one
 is faster.
 
@@ -46,15 +46,24 @@ def bench_rows(cmd, out):
         return {r["case"]: (r["ours"], r["unit"]) for r in json.load(f)["rows"]}
 
 
+def tokenizers(shared):
+    """The real tokenizers of ../shared that are there (a machine may be given a few)."""
+    names = [t for t in ("llama3", "qwen2.5", "mistral-v0.1", "gpt2")
+             if os.path.isdir(os.path.join(shared, "tokenizers", t))]
+    if not names:
+        sys.exit(f"no tokenizer under {shared}/tokenizers")
+    return [os.path.join(shared, "tokenizers", t) for t in names]
+
+
 def one_round(build, a, work):
     rows = {}
     out = os.path.join(work, "r.json")
     rows.update(bench_rows([binary(build, "quantize_matrix_bench"), "--threads", str(a.threads), "--reps", "5",
                             "--reps-big", "2", "--json", out], out))
-    toks = [os.path.join(a.shared, "tokenizers", t) for t in ("llama3", "qwen2.5", "mistral-v0.1", "gpt2")]
     rows.update(bench_rows([binary(build, "tokenizer_bench"), "--runs", "10", "--out", out,
-                            os.path.join(a.shared, "data", "wikitext2_test.txt"), *toks], out))
-    rows.update(bench_rows([binary(build, "cpu_forward_bench"), a.shared, out], out))
+                            os.path.join(a.shared, "data", "wikitext2_test.txt"), *tokenizers(a.shared)], out))
+    if all(os.path.isdir(os.path.join(a.shared, "models", m)) for m in ("docs-llama-16m", "docs-opt-15m")):
+        rows.update(bench_rows([binary(build, "cpu_forward_bench"), a.shared, out], out))
     config = os.path.join(work, "q.json")
     with open(config, "w") as f:  # every option spelled out: both builds do the same work
         json.dump({"bits": 4, "group_size": 128, "desc_act": False, "sym": True, "damp_percent": 0.01,
