@@ -4,29 +4,20 @@
 // use-after-free there rather than a silent pass.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 
 #include <algorithm>
 #include <array>
 #include <string>
 
 #include "gptq/gptq.h"
+#include "tests/support/process_threads.h"
 #include "tests/support/shared_data.h"
 
 namespace {
 
 std::string demo_model() { return (gptq::testing::source_dir() / "demo" / "docs-llama-tiny").string(); }
 
-// Threads of this process (/proc/self/task).
-int process_threads() {
-  int n = 0;
-  DIR *d = opendir("/proc/self/task");
-  if (!d) return -1;
-  while (dirent *e = readdir(d))
-    if (e->d_name[0] != '.') ++n;
-  closedir(d);
-  return n;
-}
+using ::gptq::testing::process_threads;
 
 struct Text {
   std::string text;

@@ -7,7 +7,6 @@
 #include <cblas.h>
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +20,7 @@
 
 #include "gptq/gptq.h"
 #include "tests/support/random_matrix.h"
+#include "tests/support/process_threads.h"
 #include "tests/support/shared_data.h"
 
 namespace {
@@ -35,16 +35,7 @@ std::string read_file(const fs::path &p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Threads of this process (/proc/self/task).
-int process_threads() {
-  int n = 0;
-  DIR *d = opendir("/proc/self/task");
-  if (!d) return -1;
-  while (dirent *e = readdir(d))
-    if (e->d_name[0] != '.') ++n;
-  closedir(d);
-  return n;
-}
+using ::gptq::testing::process_threads;
 
 using ::gptq::testing::random_matrix;
 
