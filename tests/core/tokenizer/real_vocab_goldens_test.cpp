@@ -47,8 +47,8 @@ class RealVocab : public ::testing::TestWithParam<const char *> {};
 TEST_P(RealVocab, MatchesHfTokenizers) {
   const std::string family = GetParam();
   GPTQ_REQUIRE_SHARED(dir, "tokenizers/" + family);
-  const auto &golden = data("real_vocab_goldens.json")["families"][family]["cases"];
-  const auto &cases = data("real_vocab_cases.json");
+  const nlohmann::json golden = data("real_vocab_goldens.json")["families"][family]["cases"];  // a copy: data() returns a temporary
+  const nlohmann::json cases = data("real_vocab_cases.json");
   const Tokenizer t = load_family(dir);
   int failures = 0;
   for (const auto &c : cases) {
@@ -76,7 +76,7 @@ TEST_P(RealVocab, MatchesHfTokenizers) {
 // Llama-3 (llama-bpe), Qwen2, GPT-2 and Phi-3: the vocabularies of ours that llama.cpp
 // recorded (none for Mistral v0.1).
 TEST(RealVocabFiles, MatchIdsRecordedByLlamaCpp) {
-  const auto &fams = data("llamacpp_vocab_cases.json")["families"];
+  const nlohmann::json fams = data("llamacpp_vocab_cases.json")["families"];  // a copy: data() returns a temporary
   ASSERT_EQ(fams.size(), 4u);
   for (const auto &[family, entry] : fams.items()) {
     GPTQ_REQUIRE_SHARED(dir, "tokenizers/" + family);
