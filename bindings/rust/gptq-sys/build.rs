@@ -1,11 +1,12 @@
 //! Finds libgptq to link against, in this order:
-//!  1. GPTQ_LIB_DIR: a folder holding libgptq.so (a build tree's lib/, e.g.
-//!     build/default/lib; the ctest test sets it);
-//!  2. pkg-config's `gptq` (gptq.pc of an installed prefix; PKG_CONFIG_PATH
-//!     may point at <prefix>/lib/pkgconfig).
+//! 1. GPTQ_LIB_DIR: a folder holding libgptq.so (a build tree's lib/, e.g.
+//!    build/default/lib; the ctest test sets it);
+//! 2. pkg-config's `gptq` (gptq.pc of an installed prefix; PKG_CONFIG_PATH
+//!    may point at <prefix>/lib/pkgconfig).
+//!
 //! No crate does this for us: the build stays free of crates.io dependencies.
-//! The folder is also passed on as DEP_GPTQ_LIB_DIR to the crates that depend
-//! on this one (the `links` key), which need it at run time (rpath).
+//! Programs find libgptq.so at run time as any shared library (a system
+//! folder, or LD_LIBRARY_PATH); no rpath is set.
 use std::env;
 use std::path::Path;
 use std::process::Command;
@@ -20,7 +21,6 @@ fn main() {
         }
         println!("cargo:rustc-link-search=native={}", dir.display());
         println!("cargo:rustc-link-lib=dylib=gptq");
-        println!("cargo:lib_dir={}", dir.display());
         return;
     }
     let out = Command::new("pkg-config").args(["--libs", "gptq"]).output();
@@ -36,7 +36,6 @@ fn main() {
     for flag in flags.split_whitespace() {
         if let Some(dir) = flag.strip_prefix("-L") {
             println!("cargo:rustc-link-search=native={dir}");
-            println!("cargo:lib_dir={dir}");
         } else if let Some(lib) = flag.strip_prefix("-l") {
             println!("cargo:rustc-link-lib=dylib={lib}");
         }

@@ -73,13 +73,14 @@ pub(crate) fn progress_fn<F: FnMut(&Progress) -> ControlFlow<()>>(_: &Catch<F>) 
     Some(progress_trampoline::<F>)
 }
 
-/// A progress closure given to one call, or none.
-pub(crate) type ProgressArg<'a> = Option<&'a mut dyn FnMut(&Progress) -> ControlFlow<()>>;
+/// A progress closure given to one call, or None. Returning
+/// `ControlFlow::Break(())` cancels the call (Status::Cancelled).
+pub type ProgressCallback<'a> = Option<&'a mut dyn FnMut(&Progress) -> ControlFlow<()>>;
 
 /// Runs `call` with the C function and user of `progress` (NULL, NULL for
 /// none), then resumes the closure's panic, if any.
 pub(crate) fn with_progress<R>(
-    progress: ProgressArg<'_>,
+    progress: ProgressCallback<'_>,
     call: impl FnOnce(sys::gptq_progress_fn, *mut c_void) -> R,
 ) -> R {
     match progress {

@@ -1,5 +1,4 @@
 //! The context: backend, device, CPU threads and log sink.
-use std::ops::ControlFlow;
 use std::os::raw::{c_char, c_void};
 use std::path::Path;
 use std::ptr::{self, NonNull};
@@ -7,7 +6,7 @@ use std::sync::Arc;
 
 use gptq_sys as sys;
 
-use crate::callbacks::{log_trampoline, with_progress, LogLevel, LogSlot, Progress};
+use crate::callbacks::{log_trampoline, with_progress, LogLevel, LogSlot, ProgressCallback};
 use crate::error::{check, Result};
 use crate::eval::EvalReport;
 use crate::model::Model;
@@ -108,7 +107,7 @@ impl Context {
         model_dir: impl AsRef<Path>,
         options: &QuantizeOptions,
         out_dir: impl AsRef<Path>,
-        progress: Option<&mut dyn FnMut(&Progress) -> ControlFlow<()>>,
+        progress: ProgressCallback<'_>,
     ) -> Result<String> {
         let model_dir = c_path("model directory", model_dir.as_ref())?;
         let out_dir = c_path("output directory", out_dir.as_ref())?;
@@ -128,7 +127,7 @@ impl Context {
         model: &Model,
         text: &str,
         options: &EvalOptions,
-        progress: Option<&mut dyn FnMut(&Progress) -> ControlFlow<()>>,
+        progress: ProgressCallback<'_>,
     ) -> Result<EvalReport> {
         let json = c_string("eval options", &options.to_json())?;
         let mut report = ptr::null();

@@ -16,6 +16,17 @@
 //! session.generate("To create a table", |piece, _id| { print!("{piece}"); ControlFlow::Continue(()) })?;
 //! # Ok::<(), gptq::Error>(())
 //! ```
+//!
+//! A context and a session are used from one thread at a time (gptq.h), so
+//! they are not `Sync`:
+//! ```compile_fail
+//! fn shared_by_threads<T: Sync>() {}
+//! shared_by_threads::<gptq::Context>();
+//! ```
+//! ```compile_fail
+//! fn shared_by_threads<T: Sync>() {}
+//! shared_by_threads::<gptq::Session>();
+//! ```
 mod callbacks;
 mod context;
 mod error;
@@ -30,7 +41,7 @@ mod tokenizer;
 
 use std::ffi::CStr;
 
-pub use callbacks::{LogLevel, Progress};
+pub use callbacks::{LogLevel, Progress, ProgressCallback};
 pub use context::Context;
 pub use error::{Error, Result, Status};
 pub use eval::EvalReport;
