@@ -8,6 +8,14 @@
 //! callbacks are closures, whose panics are caught before they reach the
 //! library and resumed once the call returns.
 //!
+//! Every function of gptq.h has its safe form here except these, reachable
+//! through `gptq::sys`: gptq_perplexity (deprecated; `Context::evaluate`
+//! returns its numbers in the EvalReport), and the gptq_matrix_result_*_copy
+//! accessors (for languages that cannot hold a borrowed array; MatrixResult
+//! lends its arrays as slices instead). gptq_last_error and gptq_status_name
+//! are inside `Error`, which copies the message at once, so gptq_clear_error
+//! has no use either (tests/coverage.rs holds this list).
+//!
 //! ```no_run
 //! use std::ops::ControlFlow;
 //! let ctx = gptq::Context::new(&gptq::RuntimeOptions::default())?;
@@ -28,6 +36,7 @@
 //! shared_by_threads::<gptq::Session>();
 //! ```
 mod callbacks;
+mod config;
 mod context;
 mod error;
 mod eval;
@@ -42,6 +51,7 @@ mod tokenizer;
 use std::ffi::CStr;
 
 pub use callbacks::{LogLevel, Progress, ProgressCallback};
+pub use config::{config_schema, convert_config, ConfigKind, Encoding};
 pub use context::Context;
 pub use error::{Error, Result, Status};
 pub use eval::EvalReport;
@@ -59,6 +69,11 @@ pub use gptq_sys as sys;
 pub fn version() -> &'static str {
     // Static storage (gptq.h).
     unsafe { CStr::from_ptr(sys::gptq_version()) }.to_str().unwrap_or("")
+}
+
+/// The library's version as MAJOR * 10000 + MINOR * 100 + PATCH.
+pub fn version_number() -> u32 {
+    unsafe { sys::gptq_version_number() }
 }
 
 /// The library's ABI version; this crate was generated for `sys::GPTQ_ABI_VERSION`.

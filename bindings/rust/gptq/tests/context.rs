@@ -73,3 +73,23 @@ fn send_and_sync_are_what_gptq_h_documents() {
     send_sync::<gptq::MatrixResult>(); // never changes once made
     send_sync::<gptq::Error>();
 }
+
+#[test]
+fn configs_convert_with_defaults_and_name_a_bad_field() {
+    use gptq::{convert_config, ConfigKind, Encoding};
+    let json = convert_config(ConfigKind::Quantize, b"{}", Encoding::Json, Encoding::Json).unwrap();
+    let v = gptq::json::parse(std::str::from_utf8(&json).unwrap()).unwrap();
+    assert_eq!(v.get("bits").unwrap().as_i64(), Some(4));
+    // An option struct's JSON, through the binary flatbuffer and back.
+    let opts = gptq::GenerationOptions { max_new_tokens: Some(7), stop: Some(vec!["\n\n".into()]), ..Default::default() };
+    let bin = convert_config(ConfigKind::Generation, opts.to_json().as_bytes(), Encoding::Json, Encoding::Binary).unwrap();
+    let back = convert_config(ConfigKind::Generation, &bin, Encoding::Binary, Encoding::Json).unwrap();
+    let v = gptq::json::parse(std::str::from_utf8(&back).unwrap()).unwrap();
+    assert_eq!(v.get("max_new_tokens").unwrap().as_i64(), Some(7));
+    assert_eq!(v.get("stop").unwrap().as_array().unwrap()[0].as_str(), Some("\n\n"));
+    let e = convert_config(ConfigKind::Quantize, br#"{"bits": 5}"#, Encoding::Json, Encoding::Json).unwrap_err();
+    assert_eq!(e.status, Status::InvalidArgument);
+    assert!(e.message.contains("bits"), "{e}");
+    assert!(gptq::config_schema().contains("table QuantizeConfig"));
+    assert_eq!(gptq::version_number() / 10000, gptq::sys::GPTQ_VERSION_MAJOR);
+}
