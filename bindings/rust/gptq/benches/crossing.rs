@@ -1,6 +1,8 @@
 //! What the safe API adds to a call, measured against the same call made
 //! straight through gptq.h (gptq-sys: the C ABI call a C program makes), in
-//! one run, interleaved, after a warm-up; medians of 15 repetitions.
+//! one run, interleaved, after a warm-up; medians of 15 repetitions. Both
+//! contexts compute on one thread, so that neither's idle workers take the
+//! other's cores.
 //!   cargo bench --offline --bench crossing -- [--json FILE]
 use std::ffi::CStr;
 use std::ops::ControlFlow;
@@ -47,7 +49,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let json_out = args.iter().position(|a| a == "--json").map(|i| PathBuf::from(&args[i + 1]));
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
-    let ctx = gptq::Context::new(&RuntimeOptions { backend: Some("cpu".into()), ..Default::default() }).unwrap();
+    let ctx = gptq::Context::new(&RuntimeOptions { backend: Some("cpu".into()), threads: Some(1), ..Default::default() }).unwrap();
     let model = ctx.open_model(root.join("demo/docs-llama-tiny")).unwrap();
     let tok = model.tokenizer().unwrap();
     let mut rows = Vec::new();
@@ -144,7 +146,7 @@ fn main() {
 /// The C API's own handles for the baselines: a model and a session made
 /// through gptq.h, on a context of their own (never freed: the process ends).
 fn raw_ctx_model(root: &std::path::Path) -> (*mut sys::gptq_context, *mut sys::gptq_model) {
-    let runtime = std::ffi::CString::new(r#"{"backend": "cpu"}"#).unwrap();
+    let runtime = std::ffi::CString::new(r#"{"backend": "cpu", "threads": 1}"#).unwrap();
     let dir = std::ffi::CString::new(root.join("demo/docs-llama-tiny").to_str().unwrap()).unwrap();
     let (mut ctx, mut model) = (std::ptr::null_mut(), std::ptr::null_mut());
     unsafe {

@@ -48,7 +48,10 @@ impl<'m> Tokenizer<'m> {
     pub fn tokenize(&self, text: impl AsRef<[u8]>, add_special: bool) -> Result<Vec<i32>> {
         let text = text.as_ref();
         let flags = if add_special { 0 } else { sys::GPTQ_TOKENIZE_NO_SPECIAL };
-        let mut ids: Vec<i32> = Vec::new();
+        // Room for one id per byte and a few special tokens: one call is then
+        // enough for any BPE text (every token but a special one covers a
+        // byte at least); the size the library reports covers the rest.
+        let mut ids: Vec<i32> = vec![0; text.len() + 8];
         loop {
             let mut n = 0usize;
             let st = unsafe {
