@@ -12,7 +12,12 @@ packages=(
   libopenblas-dev liblapacke-dev
   # tests, sanitizers and fuzzing
   libgtest-dev libgmock-dev clang libclang-rt-14-dev binutils python3 python3-numpy
+  # Rust bindings: bindgen regenerates bindings/rust/gptq-sys (a test diffs it)
+  bindgen
 )
+# Debian's rustc and cargo (1.63) only where the machine has no cargo of its own
+# (e.g. rustup's): the crates build with either.
+command -v cargo >/dev/null || packages+=(rustc cargo)
 
 missing=()
 for p in "${packages[@]}"; do
