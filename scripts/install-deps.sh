@@ -12,6 +12,8 @@ packages=(
   libopenblas-dev liblapacke-dev
   # tests, sanitizers and fuzzing
   libgtest-dev libgmock-dev clang libclang-rt-14-dev binutils python3 python3-numpy
+  # bindings: SWIG generates the Go module; go runs its tests and example
+  swig golang-go
 )
 
 missing=()
