@@ -344,6 +344,13 @@ func CallbackTakePanic(key uintptr) (panicVal interface{}, panicked bool) {
 	return v, true
 }
 
+// CallbackCount is the number of callbacks registered now (for leak tests).
+func CallbackCount() int {
+	swigCallbacks.Lock()
+	defer swigCallbacks.Unlock()
+	return len(swigCallbacks.m)
+}
+
 func swigCallbackRegister(fn interface{}) uintptr { return CallbackRegister(fn) }
 
 func swigCallbackRelease(key uintptr) {
