@@ -220,6 +220,79 @@ GPTQ_KEPT_CALLBACK(gptq_progress_fn, gptq_swig_progress_trampoline)
 %insert(go_wrapper) "go_runtime.go.in"
 #endif /* SWIGGO */
 
+/* ======================================================================== */
+#if defined(SWIGJAVA) || defined(SWIGCSHARP)
+/* ======================================================================== */
+/* Errors: one %exception for every function that returns a gptq_status; it
+ * reads the message on the failing call's thread and raises the language's
+ * error with the status and the message. Not yet done for these languages
+ * (see bindings/README.md): T **out as returned objects, borrowed strings,
+ * slices, callbacks. */
+%exception {
+  $action
+  if (result != GPTQ_OK) {
+    GPTQ_SWIG_RAISE(result);
+    return $null;
+  }
+}
+/* Enum values and macros as compile-time constants: no wrapper, no check. */
+#ifdef SWIGJAVA
+%javaconst(1);
+%javaconstvalue(1) GPTQ_TOKENIZE_NO_SPECIAL;    /* 1u is no Java literal */
+%javaconstvalue(1) GPTQ_DETOKENIZE_SKIP_SPECIAL;
+#else
+%csconst(1);
+#endif
+/* Functions that return no status. */
+%noexception gptq_version;
+%noexception gptq_version_number;
+%noexception gptq_abi_version;
+%noexception gptq_status_name;
+%noexception gptq_config_schema;
+%noexception gptq_context_destroy;
+%noexception gptq_model_destroy;
+%noexception gptq_tokenizer_destroy;
+%noexception gptq_matrix_result_destroy;
+%noexception gptq_session_destroy;
+#endif
+
+#ifdef SWIGJAVA
+%pragma(java) modulecode=%{
+  /** A failed call: the library's status and its message. */
+  public static class GptqException extends RuntimeException {
+    public final int status;
+    public GptqException(int status, String message) {
+      super(message);
+      this.status = status;
+    }
+  }
+%}
+%{
+#define GPTQ_SWIG_RAISE(status) gptq_swig_java_throw(jenv, (status))
+static void gptq_swig_java_throw(JNIEnv *jenv, gptq_status status) {
+  jclass cls = (*jenv)->FindClass(jenv, "org/libgptq/swig/gptq$GptqException");
+  jmethodID ctor;
+  jstring msg;
+  if (!cls) return; /* NoClassDefFoundError is pending */
+  ctor = (*jenv)->GetMethodID(jenv, cls, "<init>", "(ILjava/lang/String;)V");
+  msg = (*jenv)->NewStringUTF(jenv, gptq_last_error());
+  if (ctor && msg)
+    (*jenv)->Throw(jenv, (jthrowable)(*jenv)->NewObject(jenv, cls, ctor, (jint)status, msg));
+}
+%}
+#endif
+
+#ifdef SWIGCSHARP
+%{
+#define GPTQ_SWIG_RAISE(status) gptq_swig_csharp_raise(status)
+static void gptq_swig_csharp_raise(gptq_status status) {
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s: %s", gptq_status_name(status), gptq_last_error());
+  SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException, buf);
+}
+%}
+#endif
+
 /* A session's progress callback outlives the call that sets it: declared
  * again under other parameter names so that the kept-callback typemap, not
  * the call-scoped one, applies. */
