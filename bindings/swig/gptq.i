@@ -157,7 +157,8 @@ GPTQ_SLICE(uint16_t, uint16, (uint16_t *out, size_t cap))
 GPTQ_SLICE(float, float32, (float *out, size_t cap))
 GPTQ_SLICE(char, byte, (char *buf, size_t cap), (void *out, size_t out_cap))
 /* Input matrices: nil is NULL (hessian or activations left out). Their
- * lengths are checked against rows and cols by the Go helpers. */
+ * lengths are checked against rows and cols by package gptq (MatrixInput)
+ * before the call; internal/capi cannot be imported from outside. */
 %typemap(gotype) const float *weights, const float *hessian, const float *activations "[]float32"
 %typemap(in) const float *weights, const float *hessian, const float *activations
 %{ $1 = ($1_ltype)$input.array; %}
