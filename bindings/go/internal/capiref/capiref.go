@@ -5,6 +5,7 @@ package capiref
 
 /*
 #cgo pkg-config: gptq
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ static long capiref_greedy(const char *dir, const char *prompt, int max_new, int
   gptq_context_destroy(ctx);
   return result;
 }
+
+static size_t capiref_malloc_in_use(void) { return mallinfo2().uordblks; }
 */
 import "C"
 
@@ -64,3 +67,7 @@ func GreedyIDs(dir, prompt string, maxNew int) ([]int32, error) {
 	}
 	return ids[:n], nil
 }
+
+// MallocInUse is the bytes the C heap (glibc malloc) has handed out and not
+// got back: a leak test's exact measure of what C allocated.
+func MallocInUse() int64 { return int64(C.capiref_malloc_in_use()) }
