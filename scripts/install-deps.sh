@@ -14,6 +14,8 @@ packages=(
   libgtest-dev libgmock-dev clang libclang-rt-14-dev binutils python3 python3-numpy
   # Rust bindings: bindgen regenerates bindings/rust/gptq-sys (a test diffs it)
   bindgen
+  # bindings: SWIG generates the Go module; go runs its tests and example
+  swig golang-go
 )
 # Debian's rustc and cargo (1.63) only where the machine has no cargo of its own
 # (e.g. rustup's): the crates build with either.

@@ -1,0 +1,3 @@
+module libgptq/bindings/go
+
+go 1.19
