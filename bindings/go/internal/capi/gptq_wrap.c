@@ -6,7 +6,7 @@
  * the SWIG interface file instead.
  * ----------------------------------------------------------------------------- */
 
-/* source: /work/wt/swig/bindings/swig/gptq.i */
+/* source: bindings/swig/gptq.i */
 
 
 
