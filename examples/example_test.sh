@@ -15,7 +15,11 @@ prompt="To create a table in PostgreSQL, use the"
 run() {
   "$@" "$root/demo/docs-llama-tiny" "$root/demo/text/calib.txt" "$work/out" "$prompt"
 }
-run "$@" >"$work/first.log" 2>&1 || { cat "$work/first.log"; exit 1; }
+# 77: the runner said its tool is missing (tests/bindings/run_tool.sh): skip.
+rc=0
+run "$@" >"$work/first.log" 2>&1 || rc=$?
+[ $rc -eq 77 ] && { cat "$work/first.log"; exit 77; }
+[ $rc -ne 0 ] && { cat "$work/first.log"; exit 1; }
 cat "$work/first.log"
 grep -q "^quantizing: 100%" "$work/first.log"
 grep -q "^wrote $work/out" "$work/first.log"

@@ -1,12 +1,12 @@
-// A libgptq program in Go: quantize a model (or load a quantized one) and
-// stream a greedy generation from it.
+// A libgptq program in Go: quantize a model to 4 bits with GPTQ (or load the
+// GPTQ checkpoint already in the output folder) and stream a greedy
+// continuation of a prompt.
 //
-//	go run . -model ../../demo/docs-llama-tiny -calib ../../demo/text/calib.txt -out /tmp/tiny-gptq
-//	go run . -model /tmp/tiny-gptq            # load the quantized model only
+//	go run . <model_dir> <calibration.txt> <out_dir> [prompt]
+//	go run . ../../demo/docs-llama-tiny ../../demo/text/calib.txt /tmp/tiny-gptq "To create a table"
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
 
@@ -14,43 +14,54 @@ import (
 )
 
 func main() {
-	model := flag.String("model", "", "model directory (float, or GPTQ when -out is not given)")
-	out := flag.String("out", "", "quantize -model into this directory first")
-	calib := flag.String("calib", "", "calibration text for -out")
-	prompt := flag.String("prompt", "The database", "prompt to continue")
-	flag.Parse()
-	if err := run(*model, *out, *calib, *prompt); err != nil {
+	if len(os.Args) < 4 || len(os.Args) > 5 {
+		fmt.Fprintf(os.Stderr, "usage: %s <model_dir> <calibration.txt> <out_dir> [prompt]\n", os.Args[0])
+		os.Exit(2)
+	}
+	prompt := "To create a table in PostgreSQL, use the"
+	if len(os.Args) == 5 {
+		prompt = os.Args[4]
+	}
+	if err := run(os.Args[1], os.Args[2], os.Args[3], prompt); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelDir, outDir, calib, prompt string) error {
-	ctx, err := gptq.NewContext(&gptq.RuntimeOptions{Backend: "cpu"})
+func run(modelDir, calib, outDir, prompt string) error {
+	ctx, err := gptq.NewContext(nil)
 	if err != nil {
 		return err
 	}
 	defer ctx.Close()
+	backend, _ := ctx.Backend()
+	device, _ := ctx.DeviceName()
+	fmt.Printf("libgptq %s on %s (%s)\n", gptq.Version(), backend, device)
 
-	if outDir != "" {
+	if _, err := os.Stat(outDir); err == nil {
+		fmt.Println("loading the GPTQ checkpoint in", outDir)
+	} else {
 		opts := &gptq.QuantizeOptions{Bits: 4, GroupSize: 128,
 			Calibration: &gptq.CalibrationOptions{Files: []string{calib}, NSamples: 16, Seqlen: 128}}
-		shown := ""
+		lastQuarter := uint64(1 << 63)
 		_, err := ctx.QuantizeModel(modelDir, outDir, opts, func(stage string, done, total uint64) error {
-			if line := fmt.Sprintf("\r%s: %3d%%", stage, done*100/(total+1)); line != shown {
-				fmt.Fprint(os.Stderr, line)
-				shown = line
+			percent := uint64(0)
+			if total > 0 {
+				percent = done * 100 / total
 			}
-			return nil
+			if stage == "quantize" && percent/25 != lastQuarter {
+				lastQuarter = percent / 25
+				fmt.Printf("quantizing: %d%%\n", percent)
+			}
+			return nil // an error would cancel
 		})
-		fmt.Fprintln(os.Stderr)
 		if err != nil {
 			return err
 		}
-		modelDir = outDir
+		fmt.Println("wrote", outDir)
 	}
 
-	model, err := ctx.OpenModel(modelDir)
+	model, err := ctx.OpenModel(outDir)
 	if err != nil {
 		return err
 	}
@@ -61,15 +72,10 @@ func run(modelDir, outDir, calib, prompt string) error {
 	}
 	defer session.Close()
 	fmt.Print(prompt)
-	tokens := 0
 	err = session.Generate(prompt, func(piece string, id int32) bool {
 		fmt.Print(piece)
-		tokens++
-		return true
+		return true // false would stop
 	})
 	fmt.Println()
-	if err == nil && tokens == 0 {
-		err = fmt.Errorf("no token generated")
-	}
 	return err
 }

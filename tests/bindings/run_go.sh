@@ -8,8 +8,4 @@ dir="$1"
 shift
 cd "$dir"
 export GOPROXY=off GOFLAGS=-mod=mod GO111MODULE=on
-# The example writes a fresh checkpoint each run.
-for a in "$@"; do
-  case "$a" in */example-go-out/model) rm -rf "$a" && mkdir -p "$(dirname "$a")" ;; esac
-done
 exec bash "$here/run_tool.sh" go "$@"
