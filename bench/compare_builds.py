@@ -13,7 +13,6 @@ is faster.
         --out bench/results/refactor_speed-cpu-2core.json
 """
 import argparse
-import datetime
 import json
 import os
 import platform
@@ -21,6 +20,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
+
+import bench_json  # bench/bench_json.py: the BENCH.md file writer
 
 HIGHER_IS_BETTER = {"tok/s", "MB/s", "GFLOP/s", "x"}
 
@@ -104,18 +105,8 @@ def main():
         rows.append({"case": case, "unit": unit, "ours": new, "baseline": old,
                      "baseline_name": f"libgptq {a.old_name}", "speedup": speedup})
         print(f"{speedup:6.3f}x  {case}: {new:.4g} vs {old:.4g} {unit}")
-    result = {
-        "bench": "compare_builds",
-        "command": " ".join(sys.argv),
-        "commit": os.environ.get("GPTQ_COMMIT", "unknown"),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "device": a.device,
-        "note": f"median of {a.rounds} interleaved rounds (old, new, old, new, ...) in one run",
-        "rows": rows,
-    }
-    with open(a.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print("wrote", a.out)
+    bench_json.write(a.out, "compare_builds", a.device, rows,
+                     note=f"median of {a.rounds} interleaved rounds (old, new, old, new, ...) in one run")
 
 
 if __name__ == "__main__":

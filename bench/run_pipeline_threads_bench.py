@@ -9,13 +9,14 @@ on 1 thread. Each row is a whole quantization, measured once.
         --device "CPU of the H200 machine" --out FILE
 """
 import argparse
-import datetime
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+
+import bench_json  # bench/bench_json.py: the BENCH.md file writer
 
 
 def main():
@@ -56,18 +57,8 @@ def main():
              "baseline_name": "the same run on 1 thread", "speedup": one / r["seconds"], "threads": t,
              "peak_rss_MB": r["peak_rss_bytes"] / 1e6} for t, r in runs.items()]
     blas = os.environ.get("OPENBLAS_CORETYPE")
-    result = {
-        "bench": "quantize_pipeline_threads",
-        "command": " ".join(sys.argv),
-        "commit": os.environ.get("GPTQ_COMMIT", "unknown"),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "device": a.device + (f", OPENBLAS_CORETYPE={blas}" if blas else ""),
-        "note": "One run per thread count, single measurements (each is a whole quantization).",
-        "rows": rows,
-    }
-    with open(a.out, "w") as f:
-        json.dump(result, f, indent=1)
-    print("wrote", a.out)
+    bench_json.write(a.out, "quantize_pipeline_threads", a.device + (f", OPENBLAS_CORETYPE={blas}" if blas else ""), rows,
+                     note="One run per thread count, single measurements (each is a whole quantization).")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 //! one run, interleaved, after a warm-up; medians of 15 repetitions. Both
 //! contexts compute on one thread, so that neither's idle workers take the
 //! other's cores.
-//!   cargo bench --offline --bench crossing -- [--json FILE]
+//!   cargo bench --offline --bench crossing -- [--json FILE] [--line]
+//! --line: last, the safe API's figures as the one JSON line of
+//! bench/crossing/README.md's protocol (bench/run_crossing_bench.py reads it).
 use std::ffi::CStr;
 use std::ops::ControlFlow;
 use std::os::raw::{c_char, c_int, c_void};
@@ -12,7 +14,10 @@ use std::time::Instant;
 
 use gptq::{sys, GenerationOptions, RuntimeOptions};
 
-const REPS: usize = 15;
+/// Repetitions: 15, or GPTQ_BENCH_REPS (the crossing protocol's override).
+fn reps() -> usize {
+    std::env::var("GPTQ_BENCH_REPS").ok().and_then(|s| s.parse().ok()).filter(|&n| n >= 1).unwrap_or(15)
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -25,7 +30,7 @@ fn compare(per: f64, mut ours: impl FnMut(), mut baseline: impl FnMut()) -> (f64
     ours();
     baseline();
     let (mut a, mut b) = (Vec::new(), Vec::new());
-    for _ in 0..REPS {
+    for _ in 0..reps() {
         let t = Instant::now();
         ours();
         a.push(t.elapsed().as_secs_f64() / per);
@@ -48,6 +53,7 @@ fn shell(cmd: &str, args: &[&str]) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let json_out = args.iter().position(|a| a == "--json").map(|i| PathBuf::from(&args[i + 1]));
+    let line = args.iter().any(|a| a == "--line");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../..");
     let ctx = gptq::Context::new(&RuntimeOptions { backend: Some("cpu".into()), threads: Some(1), ..Default::default() }).unwrap();
     let model = ctx.open_model(root.join("demo/docs-llama-tiny")).unwrap();
@@ -74,6 +80,7 @@ fn main() {
         end += 1;
     }
     let text = &text_all[..end];
+    let text_len = text.len();
     let raw_tok = {
         let mut p = std::ptr::null();
         assert_eq!(unsafe { sys::gptq_model_tokenizer(raw_ctx_model(&root).1, &mut p) }, sys::GPTQ_OK);
@@ -140,6 +147,12 @@ fn main() {
         );
         std::fs::write(&path, json).unwrap();
         println!("wrote {}", path.display());
+    }
+    if line {
+        println!(
+            "{{\"language\": \"rust\", \"version_ns\": {:.4}, \"tokenize_us\": {:.4}, \"tokenize_bytes\": {}, \"per_token_us\": {:.4}}}",
+            rows[0].2, rows[1].2, text_len, rows[2].2
+        );
     }
 }
 
