@@ -57,19 +57,15 @@ static int run(gptq_context *ctx, const char *model_dir, const char *calibration
              "{\"bits\": 4, \"group_size\": 128, \"calibration\": "
              "{\"files\": [\"%s\"], \"nsamples\": 16, \"seqlen\": 128}}",
              calibration); /* a path with '"' or '\\' would need escaping */
-    if (gptq_quantize_model(ctx, model_dir, config, out_dir, on_progress, &last_quarter, &report) != GPTQ_OK)
-      return fail("quantize");
+    if (gptq_quantize_model(ctx, model_dir, config, out_dir, on_progress, &last_quarter, &report)) return fail("quantize");
     printf("wrote %s\n", out_dir);
   }
 
-  if (gptq_model_open(ctx, out_dir, &model) != GPTQ_OK) return fail("open");
-  if (gptq_session_create(ctx, model, "{\"temperature\": 0, \"max_new_tokens\": 24}", &session) != GPTQ_OK) {
-    rc = fail("session");
-  } else {
-    fputs(prompt, stdout);
-    if (gptq_generate(session, prompt, strlen(prompt), on_token, NULL) != GPTQ_OK) rc = fail("generate");
-    putchar('\n');
-  }
+  if (gptq_model_open(ctx, out_dir, &model)) return fail("open");
+  fputs(prompt, stdout);
+  if (gptq_session_create(ctx, model, "{\"temperature\": 0, \"max_new_tokens\": 24}", &session)) rc = fail("session");
+  else if (gptq_generate(session, prompt, strlen(prompt), on_token, NULL)) rc = fail("generate");
+  putchar('\n');
   gptq_session_destroy(session);
   gptq_model_destroy(model);
   return rc;
@@ -82,7 +78,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: %s <model_dir> <calibration.txt> <out_dir> [prompt]\n", argv[0]);
     return 2;
   }
-  if (gptq_context_create(NULL, &ctx) != GPTQ_OK) return fail("context");
+  if (gptq_context_create(NULL, &ctx)) return fail("context"); /* GPTQ_OK is 0 */
   rc = run(ctx, argv[1], argv[2], argv[3], argc == 5 ? argv[4] : "To create a table in PostgreSQL, use the");
   gptq_context_destroy(ctx);
   return rc;
