@@ -1,0 +1,49 @@
+// A libgptq program in C#: quantize a model (or load a quantized one) and
+// stream a greedy generation from it.
+//   mono GptqExample.exe MODEL_DIR CALIB_TXT OUT_DIR   # quantize, then generate
+//   mono GptqExample.exe QUANTIZED_DIR                 # load the quantized model only
+using System;
+using LibGptq;
+
+class Example {
+  static int Main(string[] args) {
+    if (args.Length != 1 && args.Length != 3) {
+      Console.Error.WriteLine("usage: GptqExample.exe MODEL_DIR [CALIB_TXT OUT_DIR]");
+      return 2;
+    }
+    try {
+      Run(args);
+      return 0;
+    } catch (GptqException e) {
+      Console.Error.WriteLine("error: " + e.StatusName + ": " + e.Message);
+      return 1;
+    }
+  }
+
+  static void Run(string[] args) {
+    string modelDir = args[0];
+    using (var ctx = new Context(new RuntimeOptions { Backend = "cpu" })) {
+      if (args.Length == 3) {
+        var options = new QuantizeOptions {
+          Bits = 4, GroupSize = 128, Overwrite = true,
+          Calibration = new CalibrationOptions { Files = new[] { args[1] }, NSamples = 16, Seqlen = 128 } };
+        string shown = "";
+        ctx.QuantizeModel(modelDir, args[2], options, (stage, done, total) => {
+          string line = string.Format("\r{0}: {1,3}%", stage, done * 100 / (total + 1));
+          if (line != shown) Console.Error.Write(shown = line);
+          return true;
+        });
+        Console.Error.WriteLine();
+        modelDir = args[2];
+      }
+
+      int tokens = 0;
+      Console.Write("The database");
+      using (var model = ctx.OpenModel(modelDir))
+      using (var session = ctx.CreateSession(model, new GenerationOptions { MaxNewTokens = 24, Temperature = 0 }))
+        session.Generate("The database", (piece, id) => { Console.Write(piece); tokens++; return true; });
+      Console.WriteLine();
+      if (tokens == 0) throw new GptqException(Status.Internal, "no token generated");
+    }
+  }
+}
