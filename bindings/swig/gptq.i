@@ -429,6 +429,23 @@ void gptq_swig_matrix_result_destroy(gptq_matrix_result *doomed);
 %typemap(in) const char **name, const char **json, const char **report_json
 %{ $1 = ($1_ltype)$input; %}
 
+/* ---- Static strings returned ---------------------------------------------- */
+/* gptq_version, gptq_status_name and gptq_config_schema return static
+ * storage: the pointer itself crosses and is decoded in C#, without SWIG's
+ * string callback (a second crossing, back into managed code). */
+%typemap(ctype) const char *gptq_version, const char *gptq_status_name,
+                const char *gptq_config_schema "const char *"
+%typemap(imtype) const char *gptq_version, const char *gptq_status_name,
+                 const char *gptq_config_schema "global::System.IntPtr"
+%typemap(cstype) const char *gptq_version, const char *gptq_status_name,
+                 const char *gptq_config_schema "string"
+%typemap(out) const char *gptq_version, const char *gptq_status_name,
+              const char *gptq_config_schema %{ $result = $1; %}
+%typemap(csout) const char *gptq_version, const char *gptq_status_name,
+                const char *gptq_config_schema {
+    return LibGptq.Native.Utf8.FromNative($imcall);
+  }
+
 /* ---- Sizes and plain outputs --------------------------------------------- */
 %typemap(ctype) size_t "int64_t"
 %typemap(imtype) size_t "long"
