@@ -11,9 +11,11 @@ if [ "${1:-}" = "--check" ]; then
   out="$(mktemp -d)"
   trap 'rm -rf "$out"' EXIT
 fi
-swig -go -cgo -intgosize 64 -package capi -module gptq \
-  -I"$root/capi/include" -I"$here" \
-  -o "$out/gptq_wrap.c" -outdir "$out" "$here/gptq.i"
+# Run from the root with a relative input: the files name their source, and
+# that must not depend on where the repository is checked out.
+(cd "$root" && swig -go -cgo -intgosize 64 -package capi -module gptq \
+  -Icapi/include -Ibindings/swig \
+  -o "$out/gptq_wrap.c" -outdir "$out" bindings/swig/gptq.i)
 gofmt -w "$out/gptq.go"
 if [ "$out" != "$dest" ]; then
   for f in gptq.go gptq_wrap.c; do
