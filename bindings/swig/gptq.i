@@ -441,9 +441,10 @@ void gptq_swig_matrix_result_destroy(gptq_matrix_result *doomed);
                  const char *gptq_config_schema "string"
 %typemap(out) const char *gptq_version, const char *gptq_status_name,
               const char *gptq_config_schema %{ $result = $1; %}
-%typemap(csout) const char *gptq_version, const char *gptq_status_name,
+%typemap(csout, excode=SWIGEXCODE) const char *gptq_version, const char *gptq_status_name,
                 const char *gptq_config_schema {
-    return LibGptq.Native.Utf8.FromNative($imcall);
+    string ret = LibGptq.Native.Utf8.FromNative($imcall);$excode
+    return ret;
   }
 
 /* ---- Sizes and plain outputs --------------------------------------------- */
