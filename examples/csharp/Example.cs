@@ -21,29 +21,34 @@ class Example {
   }
 
   static void Run(string[] args) {
-    string modelDir = args[0];
-    using (var ctx = new Context(new RuntimeOptions { Backend = "cpu" })) {
-      if (args.Length == 3) {
-        var options = new QuantizeOptions {
-          Bits = 4, GroupSize = 128, Overwrite = true,
-          Calibration = new CalibrationOptions { Files = new[] { args[1] }, NSamples = 16, Seqlen = 128 } };
-        string shown = "";
-        ctx.QuantizeModel(modelDir, args[2], options, (stage, done, total) => {
-          string line = string.Format("\r{0}: {1,3}%", stage, done * 100 / (total + 1));
-          if (line != shown) Console.Error.Write(shown = line);
-          return true;
-        });
-        Console.Error.WriteLine();
-        modelDir = args[2];
-      }
-
-      int tokens = 0;
-      Console.Write("The database");
-      using (var model = ctx.OpenModel(modelDir))
-      using (var session = ctx.CreateSession(model, new GenerationOptions { MaxNewTokens = 24, Temperature = 0 }))
-        session.Generate("The database", (piece, id) => { Console.Write(piece); tokens++; return true; });
-      Console.WriteLine();
-      if (tokens == 0) throw new GptqException(Status.Internal, "no token generated");
+    string dir = args[0];
+    if (args.Length == 3) {
+      Quantize(dir, args[1], args[2]);
+      dir = args[2];
     }
+    int tokens = 0;
+    Console.Write("The database");
+    // The core (bindings/README.md and the README quote it):
+    using (var ctx = new Context(new RuntimeOptions { Backend = "cpu" }))
+    using (var model = ctx.OpenModel(dir))
+    using (var session = ctx.CreateSession(model, new GenerationOptions { MaxNewTokens = 24, Temperature = 0 }))
+      session.Generate("The database", (piece, id) => { Console.Write(piece); tokens++; return true; });
+    Console.WriteLine();
+    if (tokens == 0) throw new GptqException(Status.Internal, "no token generated");
+  }
+
+  // GPTQ 4-bit of the float model in dir, written to outDir, with a progress line.
+  static void Quantize(string dir, string calib, string outDir) {
+    var options = new QuantizeOptions {
+      Bits = 4, GroupSize = 128, Overwrite = true,
+      Calibration = new CalibrationOptions { Files = new[] { calib }, NSamples = 16, Seqlen = 128 } };
+    string shown = "";
+    using (var ctx = new Context(new RuntimeOptions { Backend = "cpu" }))
+      ctx.QuantizeModel(dir, outDir, options, (stage, done, total) => {
+        string line = string.Format("\r{0}: {1,3}%", stage, done * 100 / (total + 1));
+        if (line != shown) Console.Error.Write(shown = line);
+        return true;
+      });
+    Console.Error.WriteLine();
   }
 }
