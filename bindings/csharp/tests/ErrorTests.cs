@@ -12,12 +12,16 @@ namespace LibGptq.Tests {
 public class ErrorTests {
   [Test]
   public void MissingDirectory() {
-    string missing = Path.Combine(Support.TempDir(), "no-such-model");
-    using (var ctx = Support.CpuContext()) {
-      var e = Assert.Throws<GptqException>(() => ctx.OpenModel(missing));
-      Assert.AreEqual(Status.IO, e.Status);
-      Assert.AreEqual("IO", e.StatusName);
-      StringAssert.Contains(missing, e.Message);
+    string tmp = Support.TempDir(), missing = Path.Combine(tmp, "no-such-model");
+    try {
+      using (var ctx = Support.CpuContext()) {
+        var e = Assert.Throws<GptqException>(() => ctx.OpenModel(missing));
+        Assert.AreEqual(Status.IO, e.Status);
+        Assert.AreEqual("IO", e.StatusName);
+        StringAssert.Contains(missing, e.Message);
+      }
+    } finally {
+      Directory.Delete(tmp, true);
     }
   }
 

@@ -8,8 +8,8 @@ using NUnit.Framework;
 namespace LibGptq.Tests {
 
 static class Support {
-  // The repository root: GPTQ_SOURCE_DIR (set by ctest) or four levels up
-  // from the test assembly's build folder is not knowable; ctest sets it.
+  // The repository root, GPTQ_SOURCE_DIR (ctest sets it: the test assembly
+  // lives in the build tree, which may be anywhere).
   internal static string SourceDir {
     get {
       string d = Environment.GetEnvironmentVariable("GPTQ_SOURCE_DIR");
