@@ -65,6 +65,25 @@ public class ErrorTests {
     }
     Assert.AreEqual("{}", new QuantizeOptions().ToJson());
   }
+
+  [Test]
+  public void ConfigurationFunctions() {
+    string full = Configuration.Normalize(ConfigKind.Generation, new GenerationOptions { TopK = 40 });
+    var o = System.Json.JsonValue.Parse(full);
+    Assert.AreEqual(40, (int)o["top_k"]);
+    Assert.AreEqual(128, (int)o["max_new_tokens"], "a default filled in");
+    // Longer than the first guess of the buffer (4 KiB): the retry.
+    var skip = new string[400];
+    for (int i = 0; i < skip.Length; i++) skip[i] = "model.layers." + i + ".mlp.down_proj";
+    StringAssert.Contains("model.layers.399.mlp.down_proj",
+                          Configuration.Normalize(ConfigKind.Quantize, new QuantizeOptions { ModulesToSkip = skip }));
+    var e = Assert.Throws<GptqException>(() => Configuration.Normalize(ConfigKind.Quantize, new RawConfig("{\"bits\": 5}")));
+    StringAssert.Contains("bits", e.Message);
+    StringAssert.Contains("table QuantizeConfig", Configuration.Schema);
+    Assert.AreEqual(0u, Configuration.AbiVersion);
+    int[] v = Array.ConvertAll(Context.Version.Split('.'), int.Parse);
+    Assert.AreEqual((uint)(10000 * v[0] + 100 * v[1] + v[2]), Configuration.VersionNumber);
+  }
 }
 
 }
