@@ -26,15 +26,13 @@ class Example {
       Quantize(dir, args[1], args[2]);
       dir = args[2];
     }
-    int tokens = 0;
     Console.Write("The database");
     // The core (bindings/README.md and the README quote it):
     using (var ctx = new Context(new RuntimeOptions { Backend = "cpu" }))
     using (var model = ctx.OpenModel(dir))
     using (var session = ctx.CreateSession(model, new GenerationOptions { MaxNewTokens = 24, Temperature = 0 }))
-      session.Generate("The database", (piece, id) => { Console.Write(piece); tokens++; return true; });
+      session.Generate("The database", (piece, id) => { Console.Write(piece); return true; });
     Console.WriteLine();
-    if (tokens == 0) throw new GptqException(Status.Internal, "no token generated");
   }
 
   // GPTQ 4-bit of the float model in dir, written to outDir, with a progress line.
