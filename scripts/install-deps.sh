@@ -16,6 +16,8 @@ packages=(
   bindgen
   # bindings: SWIG generates the Go module; go runs its tests and example
   swig golang-go
+  # C# binding: Mono's mcs builds LibGptq.dll, mono and NUnit 2.6 run its tests
+  mono-mcs mono-devel nunit-console libnunit-cil-dev
 )
 # Debian's rustc and cargo (1.63) only where the machine has no cargo of its own
 # (e.g. rustup's): the crates build with either.

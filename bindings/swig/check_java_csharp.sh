@@ -39,26 +39,29 @@ JAVA
 javac -cp "$work/java/classes" -d "$work/java" "$work/java/Check.java"
 java -Djava.library.path="$work/java" -cp "$work/java/classes:$work/java" Check
 
-# C#
-mkdir -p "$work/cs"
-swig -csharp -namespace LibGptq.Swig -dllimport gptq_csharp "${inc[@]}" -outdir "$work/cs" \
+# C# (built and tested by CMake in bindings/csharp; this is the same build
+# by hand): the module compiles only with the LibGptq assembly's sources.
+mkdir -p "$work/cs/gen"
+swig -csharp -namespace LibGptq.Native -dllimport gptq_csharp "${inc[@]}" -outdir "$work/cs/gen" \
   -o "$work/cs/gptq_wrap.c" "$here/gptq.i"
-mcs -warnaserror -target:library -out:"$work/cs/LibGptqSwig.dll" "$work"/cs/*.cs
+mcs -warnaserror -unsafe -target:library -r:System.Json.dll -r:System.Core.dll \
+  -out:"$work/cs/LibGptq.dll" "$work"/cs/gen/*.cs "$root"/bindings/csharp/src/*.cs \
+  "$root"/bindings/csharp/src/Native/*.cs
 "${cc[@]}" "$work/cs/gptq_wrap.c" -o "$work/cs/libgptq_csharp.so" -lgptq
 cat > "$work/cs/Check.cs" <<'CS'
 using System;
-using LibGptq.Swig;
+using LibGptq;
 class Check {
   static void Main() {
     try {
-      gptq.tokenizer_open("/nonexistent", null);
+      Tokenizer.Open("/nonexistent");
       throw new Exception("no exception");
-    } catch (ApplicationException e) {
-      if (!e.Message.StartsWith("INVALID_ARGUMENT: ")) throw;
-      Console.WriteLine("csharp: " + gptq.version() + ", raised " + e.Message);
+    } catch (GptqException e) {
+      if (e.Status != Status.IO || !e.Message.Contains("/nonexistent")) throw;
+      Console.WriteLine("csharp: " + Context.Version + ", raised " + e.StatusName + ": " + e.Message);
     }
   }
 }
 CS
-mcs -r:"$work/cs/LibGptqSwig.dll" -out:"$work/cs/Check.exe" "$work/cs/Check.cs"
-LD_LIBRARY_PATH="$work/cs" MONO_PATH="$work/cs" mono "$work/cs/Check.exe"
+mcs -r:"$work/cs/LibGptq.dll" -out:"$work/cs/Check.exe" "$work/cs/Check.cs"
+MONO_PATH="$work/cs" mono "$work/cs/Check.exe"

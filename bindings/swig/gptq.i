@@ -284,14 +284,261 @@ static void gptq_swig_java_throw(JNIEnv *jenv, gptq_status status) {
 #endif
 
 #ifdef SWIGCSHARP
+/* C#: the module is the raw layer (namespace LibGptq.Native, internal) of the
+ * LibGptq assembly; it compiles together with bindings/csharp/src/Native/,
+ * which holds the SafeHandles, callback boxes and UTF-8 helpers named here,
+ * and the idiomatic classes users see (bindings/csharp/src). */
+%pragma(csharp) moduleclassmodifiers="internal class"
+%typemap(csclassmodifiers) enum SWIGTYPE "internal enum"
+
+/* size_t is 64 bits wherever the module is built (C# long). */
 %{
-#define GPTQ_SWIG_RAISE(status) gptq_swig_csharp_raise(status)
-static void gptq_swig_csharp_raise(gptq_status status) {
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s: %s", gptq_status_name(status), gptq_last_error());
-  SWIG_CSharpSetPendingException(SWIG_CSharpApplicationException, buf);
+typedef char gptq_swig_size_t_is_64_bits[sizeof(size_t) == 8 ? 1 : -1];
+%}
+
+/* ---- Errors ------------------------------------------------------------- */
+/* The shared %exception above calls GPTQ_SWIG_RAISE on the failing call's
+ * thread: it hands the status and gptq_last_error() to a managed callback
+ * (registered once, below) that leaves a LibGptq.GptqException pending; the
+ * C# method throws it when the wrapper returns. A status-returning function
+ * returns void in C# (the wrapper still returns the status to the import). */
+%{
+typedef void (SWIGSTDCALL *gptq_swig_cs_raise_fn)(int status, const char *message);
+typedef int (SWIGSTDCALL *gptq_swig_cs_progress_fn)(void *user, const char *stage, uint64_t done,
+                                                   uint64_t total);
+typedef int (SWIGSTDCALL *gptq_swig_cs_token_fn)(void *user, const char *piece, int32_t id);
+typedef void (SWIGSTDCALL *gptq_swig_cs_log_fn)(void *user, int level, const char *msg);
+static gptq_swig_cs_raise_fn gptq_swig_cs_raise;
+static gptq_swig_cs_progress_fn gptq_swig_cs_progress;
+static gptq_swig_cs_token_fn gptq_swig_cs_token;
+static gptq_swig_cs_log_fn gptq_swig_cs_log;
+#ifdef __cplusplus
+extern "C"
+#endif
+SWIGEXPORT void SWIGSTDCALL gptq_swig_cs_register(gptq_swig_cs_raise_fn raise,
+                                                  gptq_swig_cs_progress_fn progress,
+                                                  gptq_swig_cs_token_fn token,
+                                                  gptq_swig_cs_log_fn log) {
+  gptq_swig_cs_raise = raise;
+  gptq_swig_cs_progress = progress;
+  gptq_swig_cs_token = token;
+  gptq_swig_cs_log = log;
+}
+#define GPTQ_SWIG_RAISE(status) gptq_swig_cs_raise((int)(status), gptq_last_error())
+%}
+%pragma(csharp) imclasscode=%{
+  // The managed ends of gptq.i's C trampolines, registered with the wrapper
+  // when this class is first used and kept in static fields for the life of
+  // the process (the C side holds their function pointers).
+  static readonly LibGptq.Native.Trampolines.RaiseFn gptqRaise = LibGptq.Native.Trampolines.Raise;
+  static readonly LibGptq.Native.Trampolines.ProgressFn gptqProgress = LibGptq.Native.Trampolines.Progress;
+  static readonly LibGptq.Native.Trampolines.TokenFn gptqToken = LibGptq.Native.Trampolines.Token;
+  static readonly LibGptq.Native.Trampolines.LogFn gptqLog = LibGptq.Native.Trampolines.Log;
+  [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="gptq_swig_cs_register")]
+  static extern void gptq_swig_cs_register(LibGptq.Native.Trampolines.RaiseFn raise,
+      LibGptq.Native.Trampolines.ProgressFn progress, LibGptq.Native.Trampolines.TokenFn token,
+      LibGptq.Native.Trampolines.LogFn log);
+  internal static readonly bool gptqRegistered = RegisterTrampolines();
+  static bool RegisterTrampolines() {
+    gptq_swig_cs_register(gptqRaise, gptqProgress, gptqToken, gptqLog);
+    return true;
+  }
+%}
+%typemap(ctype) gptq_status "int"
+%typemap(imtype) gptq_status "int"
+%typemap(cstype, out="void") gptq_status "int"
+%typemap(in) gptq_status %{ $1 = (gptq_status)$input; %}
+%typemap(csin) gptq_status "$csinput"
+%typemap(out) gptq_status %{ $result = (int)$1; %}
+%typemap(csout, excode=SWIGEXCODE) gptq_status { $imcall;$excode }
+
+/* ---- Handles ------------------------------------------------------------- */
+/* Each handle type is a SafeHandle (LibGptq.Native.*Handle): P/Invoke holds a
+ * reference on it for the length of every call (a Dispose on another thread
+ * waits for the call), `T **out` becomes an `out` SafeHandle filled
+ * atomically, and its ReleaseHandle calls the destroy function, which takes
+ * the raw pointer (parameter `doomed`, redeclared below). */
+%define GPTQ_CS_HANDLE(T, CSCLASS)
+%typemap(ctype) T *, const T * "void *"
+%typemap(imtype) T *, const T * #CSCLASS
+%typemap(cstype) T *, const T * #CSCLASS
+%typemap(csin) T *, const T * "$csinput"
+%typemap(in) T *, const T * %{ $1 = ($1_ltype)$input; %}
+%typemap(ctype) T **out "void **"
+%typemap(imtype) T **out "out " #CSCLASS
+%typemap(cstype) T **out "out " #CSCLASS
+%typemap(csin) T **out "out $csinput"
+%typemap(in) T **out %{ $1 = ($1_ltype)$input; %}
+%typemap(ctype) T *doomed "void *"
+%typemap(imtype) T *doomed "global::System.IntPtr"
+%typemap(cstype) T *doomed "global::System.IntPtr"
+%typemap(csin) T *doomed "$csinput"
+%typemap(in) T *doomed %{ $1 = ($1_ltype)$input; %}
+%enddef
+GPTQ_CS_HANDLE(gptq_context, LibGptq.Native.ContextHandle)
+GPTQ_CS_HANDLE(gptq_model, LibGptq.Native.ModelHandle)
+GPTQ_CS_HANDLE(gptq_tokenizer, LibGptq.Native.TokenizerHandle)
+GPTQ_CS_HANDLE(gptq_session, LibGptq.Native.SessionHandle)
+GPTQ_CS_HANDLE(gptq_matrix_result, LibGptq.Native.MatrixResultHandle)
+/* The model's tokenizer is lent: a raw pointer that LibGptq.Tokenizer wraps
+ * in a handle that frees nothing and uses only while its model is open. */
+%typemap(ctype) const gptq_tokenizer **out "void **"
+%typemap(imtype) const gptq_tokenizer **out "out global::System.IntPtr"
+%typemap(cstype) const gptq_tokenizer **out "out global::System.IntPtr"
+%typemap(csin) const gptq_tokenizer **out "out $csinput"
+%typemap(in) const gptq_tokenizer **out %{ $1 = ($1_ltype)$input; %}
+
+%ignore gptq_context_destroy;
+%ignore gptq_model_destroy;
+%ignore gptq_tokenizer_destroy;
+%ignore gptq_session_destroy;
+%ignore gptq_matrix_result_destroy;
+%noexception gptq_swig_context_destroy;
+%noexception gptq_swig_model_destroy;
+%noexception gptq_swig_tokenizer_destroy;
+%noexception gptq_swig_session_destroy;
+%noexception gptq_swig_matrix_result_destroy;
+%rename(context_destroy) gptq_swig_context_destroy;
+%rename(model_destroy) gptq_swig_model_destroy;
+%rename(tokenizer_destroy) gptq_swig_tokenizer_destroy;
+%rename(session_destroy) gptq_swig_session_destroy;
+%rename(matrix_result_destroy) gptq_swig_matrix_result_destroy;
+%{
+#define gptq_swig_context_destroy gptq_context_destroy
+#define gptq_swig_model_destroy gptq_model_destroy
+#define gptq_swig_tokenizer_destroy gptq_tokenizer_destroy
+#define gptq_swig_session_destroy gptq_session_destroy
+#define gptq_swig_matrix_result_destroy gptq_matrix_result_destroy
+%}
+void gptq_swig_context_destroy(gptq_context *doomed);
+void gptq_swig_model_destroy(gptq_model *doomed);
+void gptq_swig_tokenizer_destroy(gptq_tokenizer *doomed);
+void gptq_swig_session_destroy(gptq_session *doomed);
+void gptq_swig_matrix_result_destroy(gptq_matrix_result *doomed);
+
+/* ---- Borrowed strings: const char ** ------------------------------------- */
+/* Copied into a C# string as soon as the call returns, before anything else
+ * can call on the owning handle. */
+%typemap(ctype) const char **name, const char **json, const char **report_json "const char **"
+%typemap(imtype) const char **name, const char **json, const char **report_json
+  "out global::System.IntPtr"
+%typemap(cstype) const char **name, const char **json, const char **report_json "out string"
+%typemap(csin, pre="    global::System.IntPtr $csinput_borrowed = global::System.IntPtr.Zero;",
+         post="      $csinput = LibGptq.Native.Utf8.FromNative($csinput_borrowed);")
+  const char **name, const char **json, const char **report_json "out $csinput_borrowed"
+%typemap(in) const char **name, const char **json, const char **report_json
+%{ $1 = ($1_ltype)$input; %}
+
+/* ---- Static strings returned ---------------------------------------------- */
+/* gptq_version, gptq_status_name and gptq_config_schema return static
+ * storage: the pointer itself crosses and is decoded in C#, without SWIG's
+ * string callback (a second crossing, back into managed code). */
+%typemap(ctype) const char *gptq_version, const char *gptq_status_name,
+                const char *gptq_config_schema "const char *"
+%typemap(imtype) const char *gptq_version, const char *gptq_status_name,
+                 const char *gptq_config_schema "global::System.IntPtr"
+%typemap(cstype) const char *gptq_version, const char *gptq_status_name,
+                 const char *gptq_config_schema "string"
+%typemap(out) const char *gptq_version, const char *gptq_status_name,
+              const char *gptq_config_schema %{ $result = $1; %}
+%typemap(csout, excode=SWIGEXCODE) const char *gptq_version, const char *gptq_status_name,
+                const char *gptq_config_schema {
+    string ret = LibGptq.Native.Utf8.FromNative($imcall);$excode
+    return ret;
+  }
+
+/* ---- Sizes and plain outputs --------------------------------------------- */
+%typemap(ctype) size_t "int64_t"
+%typemap(imtype) size_t "long"
+%typemap(cstype) size_t "long"
+%typemap(csin) size_t "$csinput"
+%typemap(in) size_t %{ $1 = (size_t)$input; %}
+/* Written straight into the caller's variable, so a size reported with
+ * GPTQ_ERR_BUFFER_TOO_SMALL reaches the helper that retries. */
+%define GPTQ_CS_OUT_SCALAR(CT, CSTYPE, NAMES...)
+%typemap(ctype) NAMES #CT " *"
+%typemap(imtype) NAMES "out " #CSTYPE
+%typemap(cstype) NAMES "out " #CSTYPE
+%typemap(csin) NAMES "out $csinput"
+%typemap(in) NAMES %{ $1 = ($1_ltype)$input; %}
+%enddef
+GPTQ_CS_OUT_SCALAR(int64_t, long, size_t *out_size, size_t *n, size_t *len, size_t *count,
+                   int64_t *rows, int64_t *cols)
+GPTQ_CS_OUT_SCALAR(double, double, double *loss, double *damp_percent)
+
+/* ---- Arrays: (ptr, cap) and (ptr, n) -------------------------------------- */
+/* The pointer becomes a C# array (pinned by P/Invoke for the call, no copy)
+ * and the count beside it a long; LibGptq always passes the array's Length,
+ * sizes the outputs and retries on GPTQ_ERR_BUFFER_TOO_SMALL. UTF-8 text in
+ * is bytes. */
+%define GPTQ_CS_ARRAY(CT, CSTYPE, NAMES...)
+%typemap(ctype) NAMES #CT " *"
+%typemap(imtype) NAMES #CSTYPE "[]"
+%typemap(cstype) NAMES #CSTYPE "[]"
+%typemap(csin) NAMES "$csinput"
+%typemap(in) NAMES %{ $1 = ($1_ltype)$input; %}
+%enddef
+GPTQ_CS_ARRAY(int32_t, int, int32_t *ids, const int32_t *ids, int32_t *out)
+GPTQ_CS_ARRAY(uint16_t, ushort, uint16_t *out)
+GPTQ_CS_ARRAY(float, float, float *out, const float *weights, const float *hessian,
+              const float *activations)
+GPTQ_CS_ARRAY(char, byte, char *buf, const char *text, const char *prompt)
+GPTQ_CS_ARRAY(void, byte, void *out, const void *in)
+
+/* ---- Callbacks ----------------------------------------------------------- */
+/* `user` is a GCHandle of a LibGptq.Native callback box; the C trampolines
+ * call the managed functions registered above with it, which find the box
+ * and call its delegate. A box catches what its delegate throws (nothing
+ * crosses the C frames), answers "stop", and the exception is thrown again
+ * when the call returns. */
+%{
+static int gptq_swig_progress_trampoline(void *user, const char *stage, uint64_t done,
+                                         uint64_t total) {
+  return gptq_swig_cs_progress(user, stage, done, total);
+}
+static int gptq_swig_token_trampoline(void *user, const char *piece, int32_t id) {
+  return gptq_swig_cs_token(user, piece, id);
+}
+static void gptq_swig_log_trampoline(void *user, gptq_log_level level, const char *msg) {
+  gptq_swig_cs_log(user, (int)level, msg);
 }
 %}
+/* Callbacks used only during the call: boxed before it, freed after it. */
+%define GPTQ_CS_CALL_CALLBACK(FN_T, CSTYPE, TRAMPOLINE)
+%typemap(ctype) (FN_T CALL_FN, void *CALL_USER) "void *"
+%typemap(imtype) (FN_T CALL_FN, void *CALL_USER) "global::System.IntPtr"
+%typemap(cstype) (FN_T CALL_FN, void *CALL_USER) #CSTYPE
+%typemap(csin, pre="    var $csinput_box = LibGptq.Native.CallbackBox.ForCall($csinput);",
+         post="      LibGptq.Native.CallbackBox.EndCall($csinput_box);")
+  (FN_T CALL_FN, void *CALL_USER) "LibGptq.Native.CallbackBox.Pointer($csinput_box)"
+%typemap(in) (FN_T CALL_FN, void *CALL_USER) %{
+  $1 = $input ? TRAMPOLINE : NULL;
+  $2 = $input;
+%}
+%enddef
+GPTQ_CS_CALL_CALLBACK(gptq_progress_fn, LibGptq.ProgressCallback, gptq_swig_progress_trampoline)
+GPTQ_CS_CALL_CALLBACK(gptq_token_fn, LibGptq.TokenCallback, gptq_swig_token_trampoline)
+%apply (gptq_progress_fn CALL_FN, void *CALL_USER) {
+  (gptq_progress_fn fn, void *user), (gptq_progress_fn progress, void *user) };
+%apply (gptq_token_fn CALL_FN, void *CALL_USER) { (gptq_token_fn on_token, void *user) };
+
+/* Callbacks that outlive the call (a context's log sink, a session's
+ * progress): the caller passes the GCHandle of a box it keeps and frees when
+ * the handle's resources go, as gptq.h asks. */
+%define GPTQ_CS_KEPT_CALLBACK(FN_T, TRAMPOLINE)
+%typemap(ctype) (FN_T KEPT_FN, void *KEPT_USER) "void *"
+%typemap(imtype) (FN_T KEPT_FN, void *KEPT_USER) "global::System.IntPtr"
+%typemap(cstype) (FN_T KEPT_FN, void *KEPT_USER) "global::System.IntPtr"
+%typemap(csin) (FN_T KEPT_FN, void *KEPT_USER) "$csinput"
+%typemap(in) (FN_T KEPT_FN, void *KEPT_USER) %{
+  $1 = $input ? TRAMPOLINE : NULL;
+  $2 = $input;
+%}
+%enddef
+GPTQ_CS_KEPT_CALLBACK(gptq_log_fn, gptq_swig_log_trampoline)
+GPTQ_CS_KEPT_CALLBACK(gptq_progress_fn, gptq_swig_progress_trampoline)
+%apply (gptq_log_fn KEPT_FN, void *KEPT_USER) { (gptq_log_fn fn, void *user) };
+%apply (gptq_progress_fn KEPT_FN, void *KEPT_USER) { (gptq_progress_fn kept_fn, void *kept_user) };
 #endif
 
 /* A session's progress callback outlives the call that sets it: declared
