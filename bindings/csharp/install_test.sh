@@ -21,5 +21,5 @@ unset MONO_PATH LD_LIBRARY_PATH
 ldd "$(dirname "$(dirname "$asm")")/libgptq_csharp.so" | grep -q "libgptq.so.0 => $prefix/"
 (cd / && "$mono" "$work/app/Example.exe" "$root/demo/docs-llama-tiny" "$root/demo/text/calib.txt" \
   "$work/model") | tee "$work/run.log"
-grep -Eq "^The database.+" "$work/run.log"
+grep -Eq "^To create a table in PostgreSQL, use the .+" "$work/run.log"
 echo "install_test: LibGptq.dll from $prefix loaded its wrapper through the dllmap and ran"

@@ -1,18 +1,20 @@
-// A libgptq program in C#: quantize a model (or load a quantized one) and
-// stream a greedy generation from it.
-//   mono GptqExample.exe MODEL_DIR CALIB_TXT OUT_DIR   # quantize, then generate
-//   mono GptqExample.exe QUANTIZED_DIR                 # load the quantized model only
+// A libgptq program in C#: quantize a model to 4 bits with GPTQ (or load the
+// GPTQ checkpoint already in the output folder) and stream a greedy
+// continuation of a prompt.
+//   mono GptqExample.exe <model_dir> <calibration.txt> <out_dir> [prompt]
 using System;
+using System.IO;
 using LibGptq;
 
 class Example {
   static int Main(string[] args) {
-    if (args.Length != 1 && args.Length != 3) {
-      Console.Error.WriteLine("usage: GptqExample.exe MODEL_DIR [CALIB_TXT OUT_DIR]");
+    if (args.Length < 3 || args.Length > 4) {
+      Console.Error.WriteLine("usage: GptqExample.exe <model_dir> <calibration.txt> <out_dir> [prompt]");
       return 2;
     }
+    string prompt = args.Length == 4 ? args[3] : "To create a table in PostgreSQL, use the";
     try {
-      Run(args);
+      Run(args[0], args[1], args[2], prompt);
       return 0;
     } catch (GptqException e) {
       Console.Error.WriteLine("error: " + e.StatusName + ": " + e.Message);
@@ -20,33 +22,31 @@ class Example {
     }
   }
 
-  static void Run(string[] args) {
-    string dir = args[0];
-    if (args.Length == 3) {
-      Quantize(dir, args[1], args[2]);
-      dir = args[2];
+  static void Run(string modelDir, string calibration, string outDir, string prompt) {
+    using (var ctx = new Context(new RuntimeOptions()))
+    {
+      Console.WriteLine("libgptq {0} on {1} ({2})", Context.Version, ctx.Backend, ctx.DeviceName);
+      if (Directory.Exists(outDir)) {
+        Console.WriteLine("loading the GPTQ checkpoint in " + outDir);
+      } else {
+        var options = new QuantizeOptions { Bits = 4, GroupSize = 128,
+          Calibration = new CalibrationOptions { Files = new[] { calibration }, NSamples = 16, Seqlen = 128 } };
+        ulong lastQuarter = ulong.MaxValue;
+        ctx.QuantizeModel(modelDir, outDir, options, (stage, done, total) => {
+          ulong percent = total > 0 ? done * 100 / total : 0;
+          if (stage == "quantize" && percent / 25 != lastQuarter) {
+            lastQuarter = percent / 25;
+            Console.WriteLine("quantizing: {0}%", percent);
+          }
+          return true;  // false would cancel
+        });
+        Console.WriteLine("wrote " + outDir);
+      }
+      Console.Write(prompt);
+      using (var model = ctx.OpenModel(outDir))
+      using (var session = ctx.CreateSession(model, new GenerationOptions { MaxNewTokens = 24, Temperature = 0 }))
+        session.Generate(prompt, (piece, id) => { Console.Write(piece); return true; });  // false would stop
+      Console.WriteLine();
     }
-    Console.Write("The database");
-    // The core (bindings/README.md and the README quote it):
-    using (var ctx = new Context(new RuntimeOptions { Backend = "cpu" }))
-    using (var model = ctx.OpenModel(dir))
-    using (var session = ctx.CreateSession(model, new GenerationOptions { MaxNewTokens = 24, Temperature = 0 }))
-      session.Generate("The database", (piece, id) => { Console.Write(piece); return true; });
-    Console.WriteLine();
-  }
-
-  // GPTQ 4-bit of the float model in dir, written to outDir, with a progress line.
-  static void Quantize(string dir, string calib, string outDir) {
-    var options = new QuantizeOptions {
-      Bits = 4, GroupSize = 128, Overwrite = true,
-      Calibration = new CalibrationOptions { Files = new[] { calib }, NSamples = 16, Seqlen = 128 } };
-    string shown = "";
-    using (var ctx = new Context(new RuntimeOptions { Backend = "cpu" }))
-      ctx.QuantizeModel(dir, outDir, options, (stage, done, total) => {
-        string line = string.Format("\r{0}: {1,3}%", stage, done * 100 / (total + 1));
-        if (line != shown) Console.Error.Write(shown = line);
-        return true;
-      });
-    Console.Error.WriteLine();
   }
 }
