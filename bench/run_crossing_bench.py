@@ -60,6 +60,13 @@ def programs(build):
                               "--line"], rust_env(build))
     else:
         found["rust"] = "the Rust bindings are not configured in this build (GPTQ_BUILD_RUST)"
+    cs = os.path.join(build, "bindings", "csharp")
+    if os.path.exists(os.path.join(cs, "CrossingBench.exe")):
+        # LibGptq.dll and libgptq_csharp.so are in the build's lib/
+        found["csharp"] = ([], ["mono", os.path.join(cs, "CrossingBench.exe"), MODEL, TEXT],
+                           {"MONO_PATH": os.path.join(build, "lib")})
+    else:
+        found["csharp"] = "the C# binding is not built (GPTQ_BUILD_CSHARP)"
     return found
 
 
