@@ -1,4 +1,4 @@
-// A backend plugin built in the tests (not a GPU backend): exports the v2
+// A backend plugin built in the tests (not a GPU backend): exports the v3
 // entry symbol and behaves as $GPTQ_FAKE_PLUGIN_MODE says, so the loader,
 // the status mapping and the CPU fallback are exercised on any machine.
 //   oom:      open fails with GPTQ_PLUGIN_ERR_OUT_OF_MEMORY and a message;
@@ -78,6 +78,6 @@ const gptq_backend_plugin kTable = make_table();
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v2(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v3(void) {
   return &kTable;
 }
