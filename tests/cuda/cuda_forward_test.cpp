@@ -7,11 +7,16 @@
 // greedy continuations of 32 tokens of three prompts (identical tokens,
 // through the KV cache), perplexity on docs_heldout (within 0.3%); and a
 // KV cache too large for the device (out of memory naming the sizes).
+// Qwen2 and Mistral have no shared model: their paths run on the Llama
+// model's weights renamed by config.json, with random q/k/v biases and
+// dynamic RoPE (qwen2), a 64-position sliding window and llama3 RoPE
+// (mistral).
 // Without a GPU every test skips, saying why.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -24,6 +29,7 @@
 #include "core/eval/generate.h"
 #include "core/eval/perplexity.h"
 #include "core/io/read_file.h"
+#include "core/io/safetensors_writer.h"
 #include "core/model/model.h"
 #include "tests/support/quantize_shared.h"
 #include "tests/support/shared_data.h"
@@ -77,9 +83,63 @@ struct Checkpoint {
   }
 };
 
+// The Llama model's files as another architecture of the same layout:
+// config.json rewritten, the shards and tokenizer linked, and (qwen2) q/k/v
+// biases in a shard of their own, added to the index.
+void make_variant(const std::filesystem::path &source, const std::string &kind, Checkpoint &c) {
+  namespace fs = std::filesystem;
+  c.dir = fs::temp_directory_path() / ("gptq_cuda_forward_" + kind + "_" + std::to_string(::getpid()));
+  fs::remove_all(c.dir);
+  fs::create_directories(c.dir);
+  c.made = true;
+  for (const auto &e : fs::directory_iterator(source)) {
+    const std::string name = e.path().filename().string();
+    if (name != "config.json" && name != "model.safetensors.index.json") fs::create_symlink(e.path(), c.dir / name);
+  }
+  nlohmann::json config = nlohmann::json::parse(io::read_text_file(source / "config.json", 1 << 20));
+  nlohmann::json index = nlohmann::json::parse(io::read_text_file(source / "model.safetensors.index.json", 1 << 24));
+  if (kind == "qwen2") {
+    config["model_type"] = "qwen2";
+    config["architectures"] = {"Qwen2ForCausalLM"};
+    config["max_position_embeddings"] = 128;  // x 4: 512 positions, dynamic scaling past 128
+    config["rope_parameters"] = {{"rope_theta", 10000.0}, {"rope_type", "dynamic"}, {"factor", 4.0}};
+    const std::int64_t layers = config["num_hidden_layers"], heads = config["num_attention_heads"],
+                       kv_heads = config["num_key_value_heads"], head_dim = config["head_dim"];
+    std::vector<std::vector<float>> values;
+    std::vector<io::TensorSource> tensors;
+    std::uint32_t state = 12345;
+    for (std::int64_t l = 0; l < layers; ++l)
+      for (const char *proj : {"q_proj", "k_proj", "v_proj"}) {
+        const std::int64_t n = (proj[0] == 'q' ? heads : kv_heads) * head_dim;
+        std::vector<float> &b = values.emplace_back(static_cast<std::size_t>(n));
+        for (float &v : b) {
+          state = state * 1664525u + 1013904223u;
+          v = (static_cast<float>(state >> 8) / 16777216.0f - 0.5f) * 0.5f;
+        }
+        const std::string name = "model.layers." + std::to_string(l) + ".self_attn." + proj + ".bias";
+        tensors.push_back({name, DType::F32, {n}, std::as_bytes(std::span(b)), {}});
+        index["weight_map"][name] = "biases.safetensors";
+      }
+    io::write_safetensors(c.dir / "biases.safetensors", tensors);
+  } else {
+    config["model_type"] = "mistral";
+    config["architectures"] = {"MistralForCausalLM"};
+    config["sliding_window"] = 64;
+    config["rope_parameters"] = {{"rope_theta", 10000.0},     {"rope_type", "llama3"},
+                                 {"factor", 8.0},             {"low_freq_factor", 1.0},
+                                 {"high_freq_factor", 4.0},   {"original_max_position_embeddings", 256}};
+  }
+  std::ofstream(c.dir / "config.json") << config.dump(2);
+  std::ofstream(c.dir / "model.safetensors.index.json") << index.dump(2);
+}
+
 void make_checkpoint(const std::filesystem::path &source, const std::string &kind, Checkpoint &c) {
   if (kind == "float") {
     c.dir = source;
+    return;
+  }
+  if (kind == "qwen2" || kind == "mistral") {
+    make_variant(source, kind, c);
     return;
   }
   const nlohmann::json cfg = kind == "w4g128" ? nlohmann::json{{"bits", 4}, {"group_size", 128}, {"method", "rtn"}}
@@ -151,6 +211,20 @@ void compare_engines(const std::string &name, const std::string &kind) {
               "host sampling)\n",
               what.c_str(), same, 96.0 / gpu_seconds);
 
+  // Decode speed, for the record (not checked): single-token steps on a
+  // 512-position cache after a 128-token prompt, batch 1.
+  {
+    auto cache = cuda.make_cache(*on_gpu, 1, 512);
+    (void)cuda.run(test_compute(), *on_gpu, std::span(ids.data(), 128), 1, 128, cache.get(), true);
+    const int steps = 256;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i)
+      (void)cuda.run(test_compute(), *on_gpu, std::span(ids.data() + 128 + i, 1), 1, 1, cache.get(), true);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("%s: decode %.0f tokens/s (batch 1, positions 128..383, logits to the host each step)\n",
+                what.c_str(), steps / s);
+  }
+
   // Perplexity, the project's protocol.
   const eval::PerplexityOptions options{512, 8};
   const double ppl_cpu = eval::perplexity(test_pool(), cpu, *on_cpu, ids, options).ppl;
@@ -171,6 +245,14 @@ TEST(CudaForward, LlamaW4G128) {
 TEST(CudaForward, LlamaW3G128Asym) {
   GPTQ_REQUIRE_GPU();
   compare_engines("docs-llama-16m", "w3g128");
+}
+TEST(CudaForward, Qwen2BiasesDynamicRope) {
+  GPTQ_REQUIRE_GPU();
+  compare_engines("docs-llama-16m", "qwen2");
+}
+TEST(CudaForward, MistralSlidingWindowLlama3Rope) {
+  GPTQ_REQUIRE_GPU();
+  compare_engines("docs-llama-16m", "mistral");
 }
 TEST(CudaForward, OptFloat) {
   GPTQ_REQUIRE_GPU();
