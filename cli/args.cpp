@@ -167,4 +167,14 @@ std::string Args::help() const {
   return out.str();
 }
 
+std::string Args::get_choice(const std::string &name, const std::vector<std::string> &choices,
+                             const std::string &fallback) const {
+  const std::string value = get_or(name, fallback);
+  for (const auto &c : choices)
+    if (c == value) return value;
+  std::string list;
+  for (const auto &c : choices) list += (list.empty() ? "" : ", ") + c;
+  throw UsageError{"--" + name + " expects one of " + list + " (got '" + value + "')"};
+}
+
 }  // namespace gptq::cli

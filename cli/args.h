@@ -41,6 +41,10 @@ class Args {
   // UsageError when not one (or out of range, or NaN/Inf).
   std::optional<long long> get_int(const std::string &name) const;
   std::optional<double> get_double(const std::string &name) const;
+  // The option's value, or `fallback` when not given; UsageError naming the
+  // choices when it is not one of them.
+  std::string get_choice(const std::string &name, const std::vector<std::string> &choices,
+                         const std::string &fallback) const;
   // UsageError unless every value given for the option (or positional) is
   // valid UTF-8, for values the library takes inside JSON, whose strings are
   // UTF-8; `why` tells the user what to do instead.

@@ -27,8 +27,12 @@ struct Session {
   }
 
   // A CPU context, with `threads` when the command's --threads gave it.
-  gptq_status create_cpu_context(std::optional<long long> threads) {
-    std::string json = "{\"backend\": \"cpu\"";
+  gptq_status create_cpu_context(std::optional<long long> threads) { return create_backend_context("cpu", threads); }
+
+  // A context on `backend` ("auto", "cpu" or "cuda": the command's
+  // --backend, checked by backend_option), with `threads` when given.
+  gptq_status create_backend_context(const std::string &backend, std::optional<long long> threads) {
+    std::string json = "{\"backend\": \"" + backend + "\"";
     if (threads) json += ", \"threads\": " + std::to_string(*threads);
     return create_context(json + "}");
   }

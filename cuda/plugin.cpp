@@ -1,30 +1,45 @@
-// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v2):
+// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v3):
 // the only extern "C" outside capi/, because dlsym needs an unmangled name.
 // Every entry catches everything and returns a gptq_plugin_status with the
 // reason as text: cudaErrorMemoryAllocation and std::bad_alloc as out of
-// memory, other CUDA failures as device errors. The engine entries (buffers,
-// Hessian, solve, prepared model, KV cache) stay NULL until the CUDA
-// quantizer and runtime (issues 15, 16) fill them; the core runs that work
-// on the CPU meanwhile.
+// memory, other CUDA failures as device errors, the runtime's refusals
+// (cuda/runtime/runtime_errors.h) as invalid arguments or cancellation. The
+// forward group (prepared model, KV cache, run) is the CUDA runtime
+// (cuda/runtime/); the quantize entries (buffers, Hessian, solve) stay NULL
+// until the CUDA quantizer (issue 16) fills them, and the core runs that
+// work on the CPU meanwhile.
 #include <dlfcn.h>
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <string>
 
 #include "core/backend/backend_plugin.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_state.h"
+#include "cuda/runtime/device_model.h"
+#include "cuda/runtime/forward_device.h"
+#include "cuda/runtime/runtime_errors.h"
 
 namespace gptq::cuda {
 namespace {
 
-// What `open` hands back: the device and the host services it was lent.
+// What `open` hands back: the device and the host services it was lent,
+// and what whole-model runs share (made on the first model).
 struct PluginState {
   PluginState(int device, const gptq_backend_host *h) : state(device), host(h) {}
+  const ForwardDevice &forward() {
+    const std::lock_guard<std::mutex> lock(forward_mutex);
+    if (!forward_device) forward_device = std::make_unique<ForwardDevice>(state.stream(), host);
+    return *forward_device;
+  }
   DeviceState state;
   const gptq_backend_host *host;
+  std::mutex forward_mutex;
+  std::unique_ptr<ForwardDevice> forward_device;
 };
 
 PluginState &state_of(void *state) { return *static_cast<PluginState *>(state); }
@@ -52,6 +67,12 @@ int boundary(char *err, size_t cap, Body &&body) noexcept {
   } catch (const std::bad_alloc &) {
     write_reason(err, cap, "out of host memory in the CUDA backend");
     return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
+  } catch (const InvalidArgument &e) {
+    write_reason(err, cap, e.what());
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  } catch (const Cancelled &e) {
+    write_reason(err, cap, "cancelled between layers of the forward pass");
+    return GPTQ_PLUGIN_ERR_CANCELLED;
   } catch (const std::exception &e) {
     write_reason(err, cap, e.what());
   } catch (...) {
@@ -113,6 +134,82 @@ int memory_info(void *state, uint64_t *free_bytes, uint64_t *total_bytes, char *
   });
 }
 
+// The opaque handles of backend_plugin.h are these types.
+DeviceModel &model_of(gptq_plugin_model *m) { return *reinterpret_cast<DeviceModel *>(m); }
+const DeviceModel &model_of(const gptq_plugin_model *m) { return *reinterpret_cast<const DeviceModel *>(m); }
+DeviceCache *cache_of(gptq_plugin_cache *c) { return reinterpret_cast<DeviceCache *>(c); }
+
+int model_begin(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_model **out, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!spec || !out) throw InvalidArgument("model_begin needs a spec and an out handle");
+    state_of(state).state.activate();
+    *out = reinterpret_cast<gptq_plugin_model *>(new DeviceModel(*spec));
+  });
+}
+
+int model_set_dense(void *state, gptq_plugin_model *model, int32_t layer, int32_t role,
+                    const gptq_plugin_dense *tensor, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!model || !tensor) throw InvalidArgument("model_set_dense needs a model and a tensor");
+    state_of(state).state.activate();
+    model_of(model).set_dense(layer, role, *tensor);
+  });
+}
+
+int model_set_gptq(void *state, gptq_plugin_model *model, int32_t layer, int32_t role,
+                   const gptq_plugin_gptq_linear *linear, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!model || !linear) throw InvalidArgument("model_set_gptq needs a model and a linear");
+    PluginState &s = state_of(state);
+    s.state.activate();
+    model_of(model).set_gptq(layer, role, *linear, s.state.stream());
+  });
+}
+
+int model_finish(void *state, gptq_plugin_model *model, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!model) throw InvalidArgument("model_finish needs a model");
+    PluginState &s = state_of(state);
+    s.state.activate();
+    (void)s.forward();  // cuBLAS now, so a failure shows at prepare, not mid-generation
+    model_of(model).finish();
+  });
+}
+
+void model_free(void *state, gptq_plugin_model *model) {
+  (void)boundary(nullptr, 0, [&] {
+    state_of(state).state.activate();
+    delete &model_of(model);
+  });
+}
+
+int cache_create(void *state, const gptq_plugin_model *model, int64_t batch, int64_t capacity,
+                 gptq_plugin_cache **out, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!model || !out) throw InvalidArgument("cache_create needs a model and an out handle");
+    state_of(state).state.activate();
+    *out = reinterpret_cast<gptq_plugin_cache *>(model_of(model).make_cache(batch, capacity).release());
+  });
+}
+
+void cache_free(void *state, gptq_plugin_cache *cache) {
+  (void)boundary(nullptr, 0, [&] {
+    state_of(state).state.activate();
+    delete cache_of(cache);
+  });
+}
+
+int model_run(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
+              gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits, char *err,
+              size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!model) throw InvalidArgument("model_run needs a model");
+    PluginState &s = state_of(state);
+    s.state.activate();
+    model_of(model).run(s.forward(), ids, batch, seq, cache_of(cache), last_only != 0, inv_freq, logits);
+  });
+}
+
 gptq_backend_plugin make_table() {
   gptq_backend_plugin t{};  // every optional entry NULL unless set below
   t.size = sizeof(gptq_backend_plugin);
@@ -124,6 +221,14 @@ gptq_backend_plugin make_table() {
   t.device_name = device_name;
   t.self_test = self_test;
   t.memory_info = memory_info;
+  t.model_begin = model_begin;
+  t.model_set_dense = model_set_dense;
+  t.model_set_gptq = model_set_gptq;
+  t.model_finish = model_finish;
+  t.model_free = model_free;
+  t.cache_create = cache_create;
+  t.cache_free = cache_free;
+  t.model_run = model_run;
   return t;
 }
 
@@ -132,6 +237,6 @@ const gptq_backend_plugin kTable = make_table();
 }  // namespace
 }  // namespace gptq::cuda
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v2(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v3(void) {
   return &gptq::cuda::kTable;
 }

@@ -45,6 +45,7 @@ int run_generate(int argc, char **argv) {
       .option("seed", "N", "seed of the sampler (default " + default_text(d["seed"]) + ")")
       .option("stop", "S", "stop before this string (repeatable; not printed)")
       .flag("ignore-eos", "keep going past the end-of-sequence token")
+      .option("backend", "NAME", "where the model runs: cpu (default), cuda, or auto (CUDA when a GPU is usable)")
       .option("threads", "N", "CPU threads (default: one per core)");
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("prompt")) throw UsageError{"missing -p TEXT"};
@@ -65,7 +66,9 @@ int run_generate(int argc, char **argv) {
   if (args.has("ignore-eos")) config["stop_at_eos"] = false;
 
   Session session;
-  if (gptq_status st = session.create_cpu_context(args.get_int("threads")); st != GPTQ_OK) return report_failure(st);
+  const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "cpu");
+  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads")); st != GPTQ_OK)
+    return report_failure(st);
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
   GenerationSession gen;
   if (gptq_status st = gptq_session_create(session.context, session.model, config.dump().c_str(), &gen.handle);

@@ -10,18 +10,12 @@
 #include <vector>
 
 #include "core/backend/backend_plugin.h"
+#include "core/backend/plugin_forward_engine.h"
+#include "core/backend/plugin_status.h"
 #include "core/base/error.h"
 
 namespace gptq {
 namespace {
-
-static_assert(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT == static_cast<int>(Status::InvalidArgument));
-static_assert(GPTQ_PLUGIN_ERR_UNSUPPORTED == static_cast<int>(Status::Unsupported));
-static_assert(GPTQ_PLUGIN_ERR_OUT_OF_MEMORY == static_cast<int>(Status::OutOfMemory));
-static_assert(GPTQ_PLUGIN_ERR_DEVICE == static_cast<int>(Status::Device));
-static_assert(GPTQ_PLUGIN_ERR_NUMERICAL == static_cast<int>(Status::Numerical));
-static_assert(GPTQ_PLUGIN_ERR_CANCELLED == static_cast<int>(Status::Cancelled));
-static_assert(GPTQ_PLUGIN_ERR_INTERNAL == static_cast<int>(Status::Internal));
 
 #ifdef GPTQ_WITH_CUDA_BACKEND
 // Plugin file name; the suffix is the ABI version so a plugin of another ABI
@@ -62,31 +56,6 @@ std::vector<std::string> plugin_candidates() {
   return out;
 }
 
-// A plugin's status as the core's; an unknown value is a bug in the plugin.
-Status status_of(int rc) {
-  switch (rc) {
-    case GPTQ_PLUGIN_ERR_INVALID_ARGUMENT:
-    case GPTQ_PLUGIN_ERR_UNSUPPORTED:
-    case GPTQ_PLUGIN_ERR_OUT_OF_MEMORY:
-    case GPTQ_PLUGIN_ERR_DEVICE:
-    case GPTQ_PLUGIN_ERR_NUMERICAL:
-    case GPTQ_PLUGIN_ERR_CANCELLED:
-    case GPTQ_PLUGIN_ERR_INTERNAL:
-      return static_cast<Status>(rc);
-    default:
-      return Status::Internal;
-  }
-}
-
-// Throws the failure of a plugin entry: its status, "<plugin>: <what>: <reason>".
-void check(int rc, const char *plugin, const std::string &what, const char *err) {
-  if (rc == GPTQ_PLUGIN_OK) return;
-  std::string message = std::string(plugin) + ": " + what + ": " + (*err ? err : "failed without a reason");
-  if (status_of(rc) == Status::Internal && rc != GPTQ_PLUGIN_ERR_INTERNAL)
-    message += " (unknown plugin status " + std::to_string(rc) + ")";
-  fail(status_of(rc), message);
-}
-
 // The host services a plugin state gets (gptq_backend_host): the context's
 // log, and the cancellation of the library call on the calling thread.
 struct HostBridge {
@@ -111,6 +80,7 @@ class PluginBackend final : public Backend {
   PluginBackend(void *library, const gptq_backend_plugin *table, std::unique_ptr<HostBridge> bridge, void *state)
       : library_(library), table_(table), bridge_(std::move(bridge)), state_(state) {}
   ~PluginBackend() override {
+    forward_.reset();
     table_->close(state_);
     // The library stays loaded: CUDA runtimes do not like being unloaded while
     // the process runs, and a later context will want it again.
@@ -124,36 +94,43 @@ class PluginBackend final : public Backend {
   std::string device_name() const override {
     char buf[256] = {0};
     char err[512] = {0};
-    check(table_->device_name(state_, buf, sizeof buf, err, sizeof err), table_->name, "device name", err);
+    check_plugin(table_->device_name(state_, buf, sizeof buf, err, sizeof err), table_->name, "device name", err);
     return buf;
   }
 
   void self_test() override {
     char err[512] = {0};
-    check(table_->self_test(state_, err, sizeof err), table_->name, "self-test failed", err);
+    check_plugin(table_->self_test(state_, err, sizeof err), table_->name, "self-test failed", err);
   }
 
   std::optional<DeviceMemory> memory() const override {
     if (!table_->memory_info) return std::nullopt;
     char err[512] = {0};
     DeviceMemory m;
-    check(table_->memory_info(state_, &m.free, &m.total, err, sizeof err), table_->name, "memory query", err);
+    check_plugin(table_->memory_info(state_, &m.free, &m.total, err, sizeof err), table_->name, "memory query", err);
     return m;
   }
 
-  // The engines stay null (the core runs their work on the CPU, saying so
-  // once): the quantize and forward entries of the v2 table are declared for
-  // the CUDA quantizer and runtime (issues 15 and 16), whose engines will
-  // drive them.
+  // The forward engine when the plugin fills every entry of that group; the
+  // quantize engine stays null (the core runs quantization on the CPU,
+  // saying so once) until the CUDA quantizer (issue 16) drives its entries.
+  const ForwardEngine *forward_engine() const override { return forward_.get(); }
+
+  // Made once the backend has its final address (the engine keeps the state).
+  void make_engines() {
+    if (PluginForwardEngine::supported(*table_))
+      forward_ = std::make_unique<PluginForwardEngine>(*table_, state_, *bridge_->log);
+  }
 
  private:
   void *library_;
   const gptq_backend_plugin *table_;
   std::unique_ptr<HostBridge> bridge_;  // lent to the state: outlives it
   void *state_;
+  std::unique_ptr<PluginForwardEngine> forward_;  // uses state_: destroyed before close
 };
 
-// The required entries of a v2 table, by name, for the error message.
+// The required entries of a table, by name, for the error message.
 const char *missing_required_entry(const gptq_backend_plugin &t) {
   if (!t.name) return "name";
   if (!t.device_count) return "device_count";
@@ -208,19 +185,20 @@ std::unique_ptr<Backend> open_cuda_backend(int device, Logger &log) {
 
   char err[512] = {0};
   int count = 0;
-  check(table->device_count(&count, err, sizeof err), table->name, "device count", err);
+  check_plugin(table->device_count(&count, err, sizeof err), table->name, "device count", err);
   if (device < 0 || device >= count)
     fail(Status::Device, "cuda: device " + std::to_string(device) + " does not exist (" +
                              std::to_string(count) + " CUDA device(s) present)");
   auto bridge = std::make_unique<HostBridge>(log);
   bridge->name = table->name;
   void *state = nullptr;
-  check(table->open(device, &bridge->host, &state, err, sizeof err), table->name,
+  check_plugin(table->open(device, &bridge->host, &state, err, sizeof err), table->name,
         "opening device " + std::to_string(device), err);
   auto backend = std::make_unique<PluginBackend>(lib, table, std::move(bridge), state);
   // A kernel round trip now, so a fatbin without this GPU's architecture or a
   // broken driver shows up here, with its reason, rather than mid-work.
   backend->self_test();
+  backend->make_engines();
   return backend;
 }
 

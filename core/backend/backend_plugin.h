@@ -7,7 +7,7 @@
  * and the loader (core/backend/backend_loader.cpp) insists on the exact
  * GPTQ_BACKEND_PLUGIN_VERSION and table size.
  *
- * Version 2. Every entry that can fail returns a gptq_plugin_status (0 on
+ * Version 3 (2 had the plugin read the checkpoint itself). Every entry that can fail returns a gptq_plugin_status (0 on
  * success) and, on failure, writes a NUL-terminated reason into err (capacity
  * err_cap); the core raises it with the status it maps to, so a device that
  * runs out of memory surfaces as GPTQ_ERR_OUT_OF_MEMORY with the plugin's
@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GPTQ_BACKEND_PLUGIN_VERSION 2
+#define GPTQ_BACKEND_PLUGIN_VERSION 3
 /* The one symbol a plugin exports: returns its table (static storage). */
-#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v2"
+#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v3"
 
 /* Values equal gptq_status's (capi/include/gptq/gptq.h) and gptq::Status's
  * (core/error.h) for the same failure; a static_assert in the loader keeps
@@ -90,6 +90,91 @@ typedef struct gptq_plugin_quant_result {
   double damp_percent; /* finally used */
 } gptq_plugin_quant_result;
 
+/* The forward pass's shape, as the core's model spec (core/model/
+ * model_config.h) resolves it from config.json and the architecture table:
+ * what differs between llama, mistral, qwen2 and opt, as data. */
+typedef enum gptq_plugin_norm { GPTQ_PLUGIN_NORM_RMS = 0, GPTQ_PLUGIN_NORM_LAYER = 1 } gptq_plugin_norm;
+typedef enum gptq_plugin_positions {
+  GPTQ_PLUGIN_POSITIONS_ROPE = 0,   /* rotate-half RoPE on q and k */
+  GPTQ_PLUGIN_POSITIONS_LEARNED = 1 /* a table added to the embeddings */
+} gptq_plugin_positions;
+typedef enum gptq_plugin_activation {
+  GPTQ_PLUGIN_ACT_SILU = 0,
+  GPTQ_PLUGIN_ACT_RELU = 1,
+  GPTQ_PLUGIN_ACT_GELU = 2,      /* erf form */
+  GPTQ_PLUGIN_ACT_GELU_TANH = 3
+} gptq_plugin_activation;
+
+typedef struct gptq_plugin_model_spec {
+  uint32_t size;          /* sizeof(gptq_plugin_model_spec) */
+  const char *model_type; /* for messages: "llama", "opt", ... */
+  int64_t hidden_size;
+  int64_t num_layers;
+  int64_t num_heads;
+  int64_t num_kv_heads;      /* divides num_heads (GQA) */
+  int64_t head_dim;
+  int64_t intermediate_size;
+  int64_t vocab_size;
+  int64_t embed_width;       /* word_embed_proj_dim (OPT); = hidden_size elsewhere */
+  int64_t max_positions;     /* the model's context: positions beyond are refused */
+  int32_t positions;         /* gptq_plugin_positions */
+  int64_t position_offset;   /* learned positions: rows of the table before position 0 */
+  int32_t norm;              /* gptq_plugin_norm */
+  double norm_eps;
+  int32_t norm_before;       /* non-zero: pre-norm blocks, x + f(norm(x)); else norm(x + f(x)) */
+  int32_t final_norm;        /* non-zero: a norm after the last block */
+  int32_t gated_mlp;         /* non-zero: down(act(gate(x)) * up(x)); else down(act(up(x))) */
+  int32_t activation;        /* gptq_plugin_activation */
+  int32_t tie_word_embeddings; /* non-zero: logits use embed_tokens; no lm_head is set */
+  int32_t project_embeddings;  /* non-zero: project_in / project_out are set (OPT) */
+  int64_t sliding_window;    /* > 0: a query at p sees keys at positions > p - window */
+} gptq_plugin_model_spec;
+
+/* What a tensor is for. Block roles (layer >= 0) and model-level roles
+ * (layer -1); a norm's weight and bias come as one dense tensor. */
+typedef enum gptq_plugin_role {
+  GPTQ_PLUGIN_ROLE_ATTN_NORM = 0,
+  GPTQ_PLUGIN_ROLE_MLP_NORM = 1,
+  GPTQ_PLUGIN_ROLE_Q = 2,
+  GPTQ_PLUGIN_ROLE_K = 3,
+  GPTQ_PLUGIN_ROLE_V = 4,
+  GPTQ_PLUGIN_ROLE_O = 5,
+  GPTQ_PLUGIN_ROLE_GATE = 6,
+  GPTQ_PLUGIN_ROLE_UP = 7,
+  GPTQ_PLUGIN_ROLE_DOWN = 8,
+  GPTQ_PLUGIN_ROLE_EMBED_TOKENS = 16,    /* [vocab][embed_width] */
+  GPTQ_PLUGIN_ROLE_EMBED_POSITIONS = 17, /* [max_positions + position_offset][hidden] */
+  GPTQ_PLUGIN_ROLE_FINAL_NORM = 18,
+  GPTQ_PLUGIN_ROLE_LM_HEAD = 19,         /* [vocab][embed_width] */
+  GPTQ_PLUGIN_ROLE_PROJECT_IN = 20,      /* [hidden][embed_width] */
+  GPTQ_PLUGIN_ROLE_PROJECT_OUT = 21      /* [embed_width][hidden] */
+} gptq_plugin_role;
+
+/* A float tensor: weight [rows][cols] row-major (a norm: rows 1, cols its
+ * width); bias [rows] (a norm: [cols]) or NULL. */
+typedef struct gptq_plugin_dense {
+  int64_t rows;
+  int64_t cols;
+  const float *weight;
+  const float *bias;
+} gptq_plugin_dense;
+
+/* A GPTQ linear unpacked by the core's one reader of quantized linears,
+ * whatever the checkpoint's format or writer: w[n][k] = scales[g][n] *
+ * (codes[n][k] - zeros[g][n]), g = g_idx[k]. As cuda/device_linear.h's
+ * HostGptqLinear. */
+typedef struct gptq_plugin_gptq_linear {
+  int32_t bits;          /* 2, 3, 4 or 8 */
+  int64_t out_features;  /* N */
+  int64_t in_features;   /* K */
+  int64_t groups;        /* G */
+  const uint8_t *codes;  /* [N][K], each < 2^bits */
+  const int32_t *zeros;  /* [G][N], true zero points */
+  const float *scales;   /* [G][N], fp16 values widened */
+  const int32_t *g_idx;  /* [K], any order (act-order) */
+  const float *bias;     /* [N] or NULL */
+} gptq_plugin_gptq_linear;
+
 typedef struct gptq_backend_plugin {
   uint32_t size;    /* sizeof(gptq_backend_plugin) of the plugin's build */
   uint32_t version; /* GPTQ_BACKEND_PLUGIN_VERSION of the plugin's build */
@@ -133,20 +218,40 @@ typedef struct gptq_backend_plugin {
                         size_t err_cap);
 
   /* Forward engine (issue 15); used only when every entry of the group is
-   * set. prepare reads the checkpoint's tensors through `read_tensor` (the
-   * core's safetensors reader; name -> bytes as stored) and repacks them. */
-  int (*model_prepare)(void *state, const char *config_json,
-                       int (*read_tensor)(void *reader, const char *name, const void **data, size_t *bytes,
-                                          char *dtype, size_t dtype_cap),
-                       void *reader, gptq_plugin_model **out, char *err, size_t err_cap);
+   * set. The core reads the checkpoint (its one reader of config.json and of
+   * quantized linears) and hands the plugin what it read, normalized: the
+   * spec (model_begin), then every tensor of the model by role
+   * (model_set_dense for float ones, model_set_gptq for GPTQ linears,
+   * unpacked), one layer at a time, then model_finish. A model is usable
+   * only after model_finish returned OK; model_free frees it in any state. */
+  int (*model_begin)(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_model **out, char *err,
+                     size_t err_cap);
+  /* layer: the block (0 <= layer < num_layers) or -1 for a model-level
+   * tensor; the arrays are the core's, read during the call only. */
+  int (*model_set_dense)(void *state, gptq_plugin_model *model, int32_t layer, int32_t role,
+                         const gptq_plugin_dense *tensor, char *err, size_t err_cap);
+  int (*model_set_gptq)(void *state, gptq_plugin_model *model, int32_t layer, int32_t role,
+                        const gptq_plugin_gptq_linear *linear, char *err, size_t err_cap);
+  /* Fails naming the first tensor the spec needs that was not set. */
+  int (*model_finish)(void *state, gptq_plugin_model *model, char *err, size_t err_cap);
   void (*model_free)(void *state, gptq_plugin_model *model);
+  /* Keys and values of `batch` sequences of up to `capacity` positions;
+   * device memory that cannot be had is GPTQ_PLUGIN_ERR_OUT_OF_MEMORY naming
+   * the bytes asked and free. */
   int (*cache_create)(void *state, const gptq_plugin_model *model, int64_t batch, int64_t capacity,
                       gptq_plugin_cache **out, char *err, size_t err_cap);
   void (*cache_free)(void *state, gptq_plugin_cache *cache);
-  /* ids [batch][seq]; logits (host) [batch * seq][vocab], or [batch][vocab]
-   * with last_only; cache may be NULL. */
+  /* ids [batch][seq] (the core checked them against the vocabulary and the
+   * context); logits (host, fp32) [batch * seq][vocab], or [batch][vocab]
+   * with last_only. With a cache the sequences continue after the positions
+   * it holds and it is extended by seq, only when the run succeeds; cache
+   * may be NULL (every sequence from position 0). inv_freq: the head_dim / 2
+   * RoPE inverse frequencies for this call (the core computes them from the
+   * config's rope type, which for dynamic scaling depends on the positions
+   * covered); NULL for learned positions. */
   int (*model_run)(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
-                   gptq_plugin_cache *cache, int last_only, float *logits, char *err, size_t err_cap);
+                   gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits, char *err,
+                   size_t err_cap);
 } gptq_backend_plugin;
 
 typedef const gptq_backend_plugin *(*gptq_backend_plugin_entry_fn)(void);

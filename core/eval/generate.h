@@ -1,6 +1,8 @@
-// Text generation on the CPU forward pass: the prompt is tokenized as
-// transformers' tokenizer(prompt) (special tokens added), run once into a KV
-// cache, then one token at a time is chosen by the Sampler and fed back.
+// Text generation on a forward engine (the CPU's or the CUDA runtime's): the
+// prompt is tokenized as transformers' tokenizer(prompt) (special tokens
+// added), run once into the engine's KV cache, then one token at a time is
+// chosen by the Sampler, on the host from the engine's fp32 logits, and fed
+// back.
 // Text is streamed through the tokenizer's StreamDecoder (special tokens left
 // out) and a StopStringFilter, so each piece handed to the sink is final:
 // whole UTF-8 characters, never part of a stop string.

@@ -48,12 +48,13 @@ NormWeights load_norm(const ModelSpec &spec, const io::ShardedCheckpoint &checkp
 // A linear whose ".weight" template is present; empty weights otherwise.
 LinearWeights load_linear_module(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
                                  const std::vector<TensorTemplate> &templates, std::string_view module,
-                                 const std::string &prefix) {
+                                 const std::string &prefix,
+                                 QuantizedLinears quantized = QuantizedLinears::Dequantize) {
   const TensorTemplate *w = find_template(spec, templates, module, "weight");
   if (!w) return {};
   const std::vector<std::int64_t> shape = resolve(spec, w->shape);
   const bool bias = find_template(spec, templates, module, "bias") != nullptr;
-  return load_linear(checkpoint, spec, prefix + std::string(module), shape[0], shape[1], bias);
+  return load_linear(checkpoint, spec, prefix + std::string(module), shape[0], shape[1], bias, quantized);
 }
 
 }  // namespace
@@ -79,7 +80,7 @@ const NormWeights &BlockWeights::norm(std::string_view name) const {
 }
 
 BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
-                                std::int64_t layer) {
+                                std::int64_t layer, QuantizedLinears quantized) {
   if (layer < 0 || layer >= spec.num_layers)
     fail(Status::InvalidArgument, "layer " + std::to_string(layer) + " is outside [0, " +
                                       std::to_string(spec.num_layers) + ")");
@@ -91,7 +92,7 @@ BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoi
     const std::string_view module = t.name.substr(0, t.name.rfind('.'));
     if (b.linears.contains(module) || b.norms.contains(module)) continue;
     if (is_linear(arch, module)) {
-      b.linears.emplace(module, load_linear_module(spec, checkpoint, arch.block_tensors, module, prefix));
+      b.linears.emplace(module, load_linear_module(spec, checkpoint, arch.block_tensors, module, prefix, quantized));
     } else {
       b.norms.emplace(module, load_norm(spec, checkpoint, arch.block_tensors, module, prefix));
     }

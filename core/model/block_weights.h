@@ -47,8 +47,10 @@ struct BlockWeights {
 
 // Loads block `layer` (0 <= layer < spec.num_layers, else InvalidArgument):
 // every tensor the architecture's templates name for it, shapes checked.
+// GPTQ linears as `quantized` says (linear_weights.h).
 BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
-                                std::int64_t layer);
+                                std::int64_t layer,
+                                QuantizedLinears quantized = QuantizedLinears::Dequantize);
 
 // The model-level weights: token (and learned position) embeddings, the final
 // norm, the output projection and OPT's embedding projections.

@@ -22,7 +22,7 @@ std::vector<float> dequantize_checkpoint_linear(const io::ShardedCheckpoint &che
 
 LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSpec &spec,
                           const std::string &prefix, std::int64_t out_features,
-                          std::int64_t in_features, bool has_bias) {
+                          std::int64_t in_features, bool has_bias, QuantizedLinears quantized) {
   LinearWeights w;
   w.out_features = out_features;
   w.in_features = in_features;
@@ -33,7 +33,11 @@ LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSp
     if (!spec.quantization)
       fail(Status::Unsupported, "tensor " + prefix + ".qweight is GPTQ-packed but config.json has no "
                                 "quantization_config with quant_method \"gptq\"");
-    w.weight = dequantize_checkpoint_linear(checkpoint, *spec.quantization, prefix, out_features, in_features);
+    if (quantized == QuantizedLinears::Unpack)
+      w.gptq = quant::unpack_gptq(
+          quant::read_packed_linear(checkpoint, *spec.quantization, prefix, out_features, in_features));
+    else
+      w.weight = dequantize_checkpoint_linear(checkpoint, *spec.quantization, prefix, out_features, in_features);
   }
   w.bias = load_linear_bias(checkpoint, spec, prefix, out_features, has_bias);
   return w;

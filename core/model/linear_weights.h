@@ -14,16 +14,26 @@
 #include <string>
 #include <vector>
 
+#include "core/gptq_format/gptq_packing.h"
 #include "core/io/sharded_checkpoint.h"
 #include "core/model/model_config.h"
 
 namespace gptq::model {
+
+// What the loaders do with a GPTQ linear: dequantize it to fp32 `weight`
+// (the CPU forward pass, the calibration pipeline), or hand it over unpacked
+// in `gptq` with `weight` empty (an engine with kernels of its own for the
+// quantized layer: the CUDA runtime).
+enum class QuantizedLinears { Dequantize, Unpack };
 
 struct LinearWeights {
   std::int64_t out_features = 0;
   std::int64_t in_features = 0;
   std::vector<float> weight;  // [out_features, in_features] row-major, y = x W^T + b
   std::vector<float> bias;    // [out_features], or empty for none
+  // With QuantizedLinears::Unpack and a GPTQ layer: the layer as the
+  // checkpoint holds it (bits > 0); bits 0 otherwise.
+  quant::UnpackedGptq gptq;
 };
 
 // Loads the linear `prefix` (e.g. "model.layers.0.self_attn.q_proj") of shape
@@ -36,7 +46,8 @@ struct LinearWeights {
 // config.json has no GPTQ quantization_config, or scales that are not F16.
 LinearWeights load_linear(const io::ShardedCheckpoint &checkpoint, const ModelSpec &spec,
                           const std::string &prefix, std::int64_t out_features,
-                          std::int64_t in_features, bool has_bias);
+                          std::int64_t in_features, bool has_bias,
+                          QuantizedLinears quantized = QuantizedLinears::Dequantize);
 
 // The bias of `prefix`, [out_features], or empty: with `has_bias`
 // "<prefix>.bias" must be there (Error(Format) naming it for a missing

@@ -1,0 +1,289 @@
+#include "core/backend/plugin_forward_engine.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/backend/backend_loader.h"
+#include "core/backend/plugin_status.h"
+#include "core/base/error.h"
+#include "core/model/block_weights.h"
+#include "core/model/context_length.h"
+#include "core/model/cpu_ops.h"
+#include "core/model/rope.h"
+
+namespace gptq {
+namespace {
+
+class PluginModel final : public PreparedModel {
+ public:
+  PluginModel(const gptq_backend_plugin &table, void *state, model::ModelSpec spec)
+      : table_(&table), state_(state), spec_(std::move(spec)) {}
+  ~PluginModel() override {
+    if (handle) table_->model_free(state_, handle);
+  }
+  PluginModel(const PluginModel &) = delete;
+  PluginModel &operator=(const PluginModel &) = delete;
+  const model::ModelSpec &spec() const override { return spec_; }
+
+  gptq_plugin_model *handle = nullptr;
+
+ private:
+  const gptq_backend_plugin *table_;
+  void *state_;
+  model::ModelSpec spec_;
+};
+
+class PluginCache final : public SequenceCache {
+ public:
+  PluginCache(const gptq_backend_plugin &table, void *state, std::int64_t batch, std::int64_t capacity)
+      : table_(&table), state_(state), batch_(batch), capacity_(capacity) {}
+  ~PluginCache() override {
+    if (handle) table_->cache_free(state_, handle);
+  }
+  PluginCache(const PluginCache &) = delete;
+  PluginCache &operator=(const PluginCache &) = delete;
+  std::int64_t batch() const override { return batch_; }
+  std::int64_t capacity() const override { return capacity_; }
+  std::int64_t length() const override { return length_; }
+
+  gptq_plugin_cache *handle = nullptr;
+  std::int64_t length_ = 0;  // the plugin extends its cache only when a run succeeds; so does this
+
+ private:
+  const gptq_backend_plugin *table_;
+  void *state_;
+  std::int64_t batch_, capacity_;
+};
+
+template <class T, class Base>
+T &mine(Base &b, const char *what) {
+  auto *t = dynamic_cast<T *>(&b);
+  if (!t) fail(Status::Internal, std::string("plugin forward engine: ") + what + " made by another engine");
+  return *t;
+}
+
+gptq_plugin_activation plugin_activation(std::string_view name) {
+  switch (model::parse_activation(name)) {
+    case model::Activation::Silu: return GPTQ_PLUGIN_ACT_SILU;
+    case model::Activation::Relu: return GPTQ_PLUGIN_ACT_RELU;
+    case model::Activation::Gelu: return GPTQ_PLUGIN_ACT_GELU;
+    case model::Activation::GeluTanh: return GPTQ_PLUGIN_ACT_GELU_TANH;
+  }
+  fail(Status::Internal, "unknown activation");
+}
+
+gptq_plugin_model_spec plugin_spec(const model::ModelSpec &s, const model::GlobalWeights &g) {
+  gptq_plugin_model_spec p{};
+  p.size = sizeof p;
+  p.model_type = s.model_type.c_str();
+  p.hidden_size = s.hidden_size;
+  p.num_layers = s.num_layers;
+  p.num_heads = s.num_heads;
+  p.num_kv_heads = s.num_kv_heads;
+  p.head_dim = s.head_dim;
+  p.intermediate_size = s.intermediate_size;
+  p.vocab_size = s.vocab_size;
+  p.embed_width = s.word_embed_proj_dim;
+  p.max_positions = model::context_length(s);
+  p.positions = s.positions == model::PositionKind::Rope ? GPTQ_PLUGIN_POSITIONS_ROPE : GPTQ_PLUGIN_POSITIONS_LEARNED;
+  p.position_offset = s.position_offset;
+  p.norm = s.norm == model::NormKind::RmsNorm ? GPTQ_PLUGIN_NORM_RMS : GPTQ_PLUGIN_NORM_LAYER;
+  p.norm_eps = s.norm_eps;
+  p.norm_before = s.norm_before ? 1 : 0;
+  // The loader decides (a post-norm OPT has none, whatever the flag says).
+  p.final_norm = g.final_norm.weight.empty() ? 0 : 1;
+  p.gated_mlp = s.arch->block_layout.gate.empty() ? 0 : 1;
+  p.activation = plugin_activation(s.activation);
+  p.tie_word_embeddings = g.lm_head.weight.empty() ? 1 : 0;
+  p.project_embeddings = g.project_in.weight.empty() ? 0 : 1;
+  p.sliding_window = s.sliding_window.value_or(0);
+  return p;
+}
+
+// Hands tensors to a model being made, naming each in a failure.
+class Uploader {
+ public:
+  Uploader(const gptq_backend_plugin &table, void *state, gptq_plugin_model *model)
+      : t_(&table), state_(state), model_(model) {}
+
+  void norm(std::int32_t layer, gptq_plugin_role role, const model::NormWeights &n, const std::string &name) {
+    if (n.weight.empty()) return;
+    const gptq_plugin_dense d{1, static_cast<std::int64_t>(n.weight.size()), n.weight.data(),
+                              n.bias.empty() ? nullptr : n.bias.data()};
+    char err[512] = {0};
+    check_plugin(t_->model_set_dense(state_, model_, layer, role, &d, err, sizeof err), t_->name,
+                 "uploading " + name, err);
+  }
+
+  void table(gptq_plugin_role role, const std::vector<float> &w, std::int64_t rows, const std::string &name) {
+    if (w.empty()) return;
+    const gptq_plugin_dense d{rows, static_cast<std::int64_t>(w.size()) / rows, w.data(), nullptr};
+    char err[512] = {0};
+    check_plugin(t_->model_set_dense(state_, model_, -1, role, &d, err, sizeof err), t_->name, "uploading " + name,
+                 err);
+  }
+
+  void linear(std::int32_t layer, gptq_plugin_role role, const model::LinearWeights &w, const std::string &name) {
+    char err[512] = {0};
+    const float *bias = w.bias.empty() ? nullptr : w.bias.data();
+    if (w.gptq.bits > 0) {
+      const quant::UnpackedGptq &q = w.gptq;
+      const gptq_plugin_gptq_linear l{q.bits, q.out_features, q.in_features, q.groups, q.codes.data(),
+                                      q.zeros.data(), q.scales.data(), q.g_idx.data(), bias};
+      check_plugin(t_->model_set_gptq(state_, model_, layer, role, &l, err, sizeof err), t_->name,
+                   "uploading " + name, err);
+      return;
+    }
+    if (w.weight.empty()) return;
+    const gptq_plugin_dense d{w.out_features, w.in_features, w.weight.data(), bias};
+    check_plugin(t_->model_set_dense(state_, model_, layer, role, &d, err, sizeof err), t_->name,
+                 "uploading " + name, err);
+  }
+
+ private:
+  const gptq_backend_plugin *t_;
+  void *state_;
+  gptq_plugin_model *model_;
+};
+
+}  // namespace
+
+bool PluginForwardEngine::supported(const gptq_backend_plugin &t) {
+  return t.model_begin && t.model_set_dense && t.model_set_gptq && t.model_finish && t.model_free &&
+         t.cache_create && t.cache_free && t.model_run;
+}
+
+PluginForwardEngine::PluginForwardEngine(const gptq_backend_plugin &table, void *state, Logger &log)
+    : table_(&table), state_(state), log_(&log) {}
+
+std::shared_ptr<const PreparedModel> PluginForwardEngine::prepare(const model::ModelSpec &spec,
+                                                                  const io::ShardedCheckpoint &checkpoint) const {
+  // Model-level tensors in fp32 (a quantized lm_head, rare, dequantized);
+  // blocks with their GPTQ linears unpacked, for the plugin's own kernels.
+  const model::GlobalWeights globals = model::load_global_weights(spec, checkpoint);
+  const gptq_plugin_model_spec ps = plugin_spec(spec, globals);
+  auto prepared = std::make_shared<PluginModel>(*table_, state_, spec);
+  char err[512] = {0};
+  check_plugin(table_->model_begin(state_, &ps, &prepared->handle, err, sizeof err), table_->name,
+               "preparing a " + spec.model_type + " model", err);
+  Uploader up(*table_, state_, prepared->handle);
+  const model::GlobalLayout &gl = spec.arch->global_layout;
+  up.table(GPTQ_PLUGIN_ROLE_EMBED_TOKENS, globals.embed_tokens, spec.vocab_size, std::string(gl.embed_tokens));
+  if (spec.positions == model::PositionKind::Learned)
+    up.table(GPTQ_PLUGIN_ROLE_EMBED_POSITIONS, globals.embed_positions,
+             static_cast<std::int64_t>(globals.embed_positions.size()) / spec.hidden_size,
+             std::string(gl.embed_positions));
+  up.norm(-1, GPTQ_PLUGIN_ROLE_FINAL_NORM, globals.final_norm, std::string(gl.final_norm));
+  up.linear(-1, GPTQ_PLUGIN_ROLE_LM_HEAD, globals.lm_head, std::string(gl.lm_head));
+  up.linear(-1, GPTQ_PLUGIN_ROLE_PROJECT_IN, globals.project_in, std::string(gl.project_in));
+  up.linear(-1, GPTQ_PLUGIN_ROLE_PROJECT_OUT, globals.project_out, std::string(gl.project_out));
+  const model::BlockLayout &l = spec.arch->block_layout;
+  for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    // One block in host memory at a time.
+    const model::BlockWeights b =
+        model::load_block_weights(spec, checkpoint, layer, model::QuantizedLinears::Unpack);
+    const auto li = static_cast<std::int32_t>(layer);
+    const std::string prefix = model::block_prefix(*spec.arch, layer);
+    up.norm(li, GPTQ_PLUGIN_ROLE_ATTN_NORM, b.norm(l.attn_norm), prefix + std::string(l.attn_norm));
+    up.norm(li, GPTQ_PLUGIN_ROLE_MLP_NORM, b.norm(l.mlp_norm), prefix + std::string(l.mlp_norm));
+    const std::pair<gptq_plugin_role, std::string_view> linears[] = {
+        {GPTQ_PLUGIN_ROLE_Q, l.q},       {GPTQ_PLUGIN_ROLE_K, l.k},   {GPTQ_PLUGIN_ROLE_V, l.v},
+        {GPTQ_PLUGIN_ROLE_O, l.o},       {GPTQ_PLUGIN_ROLE_GATE, l.gate}, {GPTQ_PLUGIN_ROLE_UP, l.up},
+        {GPTQ_PLUGIN_ROLE_DOWN, l.down}};
+    for (const auto &[role, name] : linears)
+      if (!name.empty()) up.linear(li, role, b.linear(name), prefix + std::string(name));
+  }
+  check_plugin(table_->model_finish(state_, prepared->handle, err, sizeof err), table_->name,
+               "preparing a " + spec.model_type + " model", err);
+  return prepared;
+}
+
+std::unique_ptr<SequenceCache> PluginForwardEngine::make_cache(const PreparedModel &model, std::int64_t batch,
+                                                               std::int64_t capacity) const {
+  const auto &m = mine<const PluginModel>(model, "a prepared model");
+  if (batch <= 0 || capacity <= 0)
+    fail(Status::InvalidArgument, "a KV cache needs batch and capacity > 0, got batch " + std::to_string(batch) +
+                                      " and capacity " + std::to_string(capacity));
+  auto cache = std::make_unique<PluginCache>(*table_, state_, batch, capacity);
+  char err[512] = {0};
+  check_plugin(table_->cache_create(state_, m.handle, batch, capacity, &cache->handle, err, sizeof err), table_->name,
+               "KV cache for batch " + std::to_string(batch) + " x " + std::to_string(capacity) + " positions", err);
+  return cache;
+}
+
+Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
+                                std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only) const {
+  const auto &m = mine<const PluginModel>(model, "a prepared model");
+  PluginCache *c = cache ? &mine<PluginCache>(*cache, "a KV cache") : nullptr;
+  const model::ModelSpec &spec = m.spec();
+  if (batch <= 0 || seq <= 0 || static_cast<std::int64_t>(ids.size()) != batch * seq)
+    fail(Status::InvalidArgument, "forward: " + std::to_string(ids.size()) + " ids for batch " +
+                                      std::to_string(batch) + " x seq " + std::to_string(seq));
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= spec.vocab_size)
+      fail(Status::InvalidArgument, "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
+                                        " is outside the vocabulary [0, " + std::to_string(spec.vocab_size) + ")");
+  const std::int64_t past = c ? c->length_ : 0;
+  if (past + seq > model::context_length(spec))
+    fail(Status::InvalidArgument, "positions up to " + std::to_string(past + seq) +
+                                      " exceed the model's context of " + model::context_text(spec));
+  if (c && (c->batch() != batch || past + seq > c->capacity()))
+    fail(Status::InvalidArgument, "the KV cache holds batch " + std::to_string(c->batch()) + " x " +
+                                      std::to_string(c->capacity()) + " positions (" + std::to_string(past) +
+                                      " used); this run needs batch " + std::to_string(batch) + " x " +
+                                      std::to_string(past + seq));
+  std::vector<float> inv_freq;
+  if (spec.positions == model::PositionKind::Rope)
+    inv_freq = model::rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings, past + seq);
+  Matrix logits(last_only ? batch : batch * seq, spec.vocab_size);
+  char err[512] = {0};
+  int rc = GPTQ_PLUGIN_OK;
+  {
+    // The plugin asks between layers whether the call was cancelled.
+    const PluginCallScope scope([&compute] {
+      try {
+        compute.poll();
+        return false;
+      } catch (const Error &e) {
+        return e.status() == Status::Cancelled;
+      } catch (...) {
+        return false;
+      }
+    });
+    rc = table_->model_run(state_, m.handle, ids.data(), batch, seq, c ? c->handle : nullptr, last_only ? 1 : 0,
+                           inv_freq.empty() ? nullptr : inv_freq.data(), logits.data.data(), err, sizeof err);
+  }
+  if (rc == GPTQ_PLUGIN_ERR_CANCELLED)
+    fail(Status::Cancelled, std::string("cancelled by the progress callback during the forward pass"));
+  check_plugin(rc, table_->name, "forward pass of batch " + std::to_string(batch) + " x " + std::to_string(seq), err);
+  if (c) c->length_ += seq;
+  compute.progress(1.0);
+  return logits;
+}
+
+void PluginForwardEngine::log_block_fallback() const {
+  std::call_once(block_fallback_logged_, [&] {
+    log_->warn("backend " + std::string(table_->name) +
+               " has no block-by-block forward; the calibration forward runs on the CPU");
+  });
+}
+
+std::unique_ptr<Activations> PluginForwardEngine::embed(const Compute &compute, const model::ModelSpec &spec,
+                                                        const model::GlobalWeights &globals,
+                                                        std::span<const std::int32_t> ids, std::int64_t batch,
+                                                        std::int64_t seq) const {
+  log_block_fallback();
+  return cpu_.embed(compute, spec, globals, ids, batch, seq);
+}
+
+std::unique_ptr<Activations> PluginForwardEngine::copy(const Activations &a) const { return cpu_.copy(a); }
+
+void PluginForwardEngine::run_block(const Compute &compute, const model::ModelSpec &spec,
+                                    const model::BlockWeights &w, Activations &hidden, std::int64_t batch,
+                                    std::int64_t seq, const ActivationsObserver &observe) const {
+  log_block_fallback();
+  cpu_.run_block(compute, spec, w, hidden, batch, seq, observe);
+}
+
+}  // namespace gptq

@@ -1,0 +1,77 @@
+// A model on the device, made from what the core hands over (backend_plugin.h:
+// the spec, then each tensor by role, then finish), its KV cache, and the
+// whole-model forward pass: embeddings, the blocks (pre- or post-norm,
+// RoPE or learned positions, GQA attention over the cache, gated or plain
+// MLP), the final norm and the logits, in fp32, to the host.
+//
+// Numerics: linear inputs and outputs, the KV cache and the attention output
+// in fp16; the residual stream, norms, RoPE angles, softmax and the logits
+// in fp32.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/backend/backend_plugin.h"
+#include "cuda/device_linear.h"
+#include "cuda/runtime/dense_linear.h"
+#include "cuda/runtime/device_buffer.h"
+#include "cuda/runtime/forward_device.h"
+#include "cuda/runtime/kernels.h"
+
+namespace gptq::cuda {
+
+// Keys and values of `batch` sequences, every layer: keys
+// [layer][batch][kv_heads][capacity][head_dim] fp16, then the values alike.
+struct DeviceCache {
+  std::int64_t batch = 0, capacity = 0;
+  std::int64_t length = 0;          // positions held; grows only when a run succeeds
+  std::int64_t layer_elements = 0;  // per layer, of keys (and of values)
+  DeviceBuffer memory;
+};
+
+class DeviceModel {
+ public:
+  // Checks the spec (InvalidArgument naming the field).
+  explicit DeviceModel(const gptq_plugin_model_spec &spec);
+
+  void set_dense(std::int32_t layer, std::int32_t role, const gptq_plugin_dense &t);
+  void set_gptq(std::int32_t layer, std::int32_t role, const gptq_plugin_gptq_linear &l, cudaStream_t stream);
+  // InvalidArgument naming the first tensor the spec needs that is missing.
+  void finish();
+
+  std::unique_ptr<DeviceCache> make_cache(std::int64_t batch, std::int64_t capacity) const;
+
+  // See backend_plugin.h's model_run.
+  void run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
+           DeviceCache *cache, bool last_only, const float *inv_freq, float *logits) const;
+
+ private:
+  struct Norm {
+    DeviceBuffer weight, bias;  // fp32; bias empty for RMSNorm
+  };
+  struct Block {
+    Norm attn_norm, mlp_norm;
+    std::unique_ptr<DeviceLinear> q, k, v, o, gate, up, down;
+  };
+  std::unique_ptr<DeviceLinear> *linear_slot(std::int32_t layer, std::int32_t role);
+  std::string tensor_name(std::int32_t layer, std::int32_t role) const;
+  void check_shape(std::int32_t layer, std::int32_t role, std::int64_t rows, std::int64_t cols) const;
+  void run_block(const Block &b, std::int64_t layer, struct RunBuffers &r, const LinearCall &call) const;
+
+  gptq_plugin_model_spec spec_;
+  std::string model_type_;
+  NormKind norm_kind_;
+  ActKind act_;
+  std::shared_ptr<const DeviceBuffer> embed_tokens_;  // fp16 [vocab][embed_width]
+  DeviceBuffer embed_positions_;                      // fp16 [positions][hidden]
+  Norm final_norm_;
+  std::unique_ptr<DenseLinear> lm_head_;
+  std::unique_ptr<DeviceLinear> project_in_, project_out_;
+  std::vector<Block> blocks_;
+  bool finished_ = false;
+};
+
+}  // namespace gptq::cuda

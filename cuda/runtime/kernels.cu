@@ -1,0 +1,242 @@
+#include "cuda/runtime/kernels.h"
+
+#include <cmath>
+
+#include "cuda/cuda_check.h"
+
+namespace gptq::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(std::int64_t n) {
+  const std::int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(b < 65535 * 32 ? b : 65535 * 32);
+}
+
+// Grid-stride loop over [0, n).
+#define GPTQ_FOR_EACH(i, n) \
+  for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
+
+void check_launch() { GPTQ_CUDA_CHECK(cudaGetLastError()); }
+
+__global__ void embed_rows_kernel(const std::int32_t *ids, const __half *table, std::int64_t rows, std::int64_t width,
+                                  __half *out) {
+  GPTQ_FOR_EACH(i, rows * width) {
+    const std::int64_t r = i / width, c = i % width;
+    out[i] = table[static_cast<std::int64_t>(ids[r]) * width + c];
+  }
+}
+
+__global__ void to_hidden_kernel(const __half *src, const __half *positions, std::int64_t rows, std::int64_t width,
+                                 std::int64_t seq, std::int64_t past, std::int64_t offset, float *hidden) {
+  GPTQ_FOR_EACH(i, rows * width) {
+    const std::int64_t r = i / width, c = i % width;
+    float v = __half2float(src[i]);
+    if (positions) v += __half2float(positions[(past + r % seq + offset) * width + c]);
+    hidden[i] = v;
+  }
+}
+
+// Sum over the block (blockDim.x a multiple of 32, at most 1024).
+__device__ float block_sum(float v, float *scratch) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();  // scratch may still be read by a previous call
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  const int warps = blockDim.x / 32;
+  v = lane < warps ? scratch[lane] : 0.0f;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+template <class Out>
+__device__ Out from_float(float v);
+template <>
+__device__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
+template <>
+__device__ float from_float<float>(float v) {
+  return v;
+}
+
+// One block per row. In place is safe: each element is read before it is
+// written, by the same thread.
+template <class Out>
+__global__ void norm_kernel(bool layer_norm, const float *x, const float *weight, const float *bias, float eps,
+                            std::int64_t width, Out *out) {
+  __shared__ float scratch[32];
+  const float *in = x + blockIdx.x * width;
+  Out *o = out + blockIdx.x * width;
+  float mean = 0.0f;
+  if (layer_norm) {
+    float s = 0.0f;
+    for (std::int64_t c = threadIdx.x; c < width; c += blockDim.x) s += in[c];
+    mean = block_sum(s, scratch) / static_cast<float>(width);
+  }
+  float ss = 0.0f;
+  for (std::int64_t c = threadIdx.x; c < width; c += blockDim.x) {
+    const float d = in[c] - mean;
+    ss += d * d;
+  }
+  const float inv = rsqrtf(block_sum(ss, scratch) / static_cast<float>(width) + eps);
+  for (std::int64_t c = threadIdx.x; c < width; c += blockDim.x) {
+    float v = (in[c] - mean) * inv * weight[c];
+    if (bias) v += bias[c];
+    o[c] = from_float<Out>(v);
+  }
+}
+
+__global__ void to_half_kernel(const float *x, std::int64_t n, __half *out) {
+  GPTQ_FOR_EACH(i, n) out[i] = __float2half_rn(x[i]);
+}
+
+__global__ void add_residual_kernel(float *hidden, const __half *y, std::int64_t n) {
+  GPTQ_FOR_EACH(i, n) hidden[i] += __half2float(y[i]);
+}
+
+__device__ float act(ActKind a, float x) {
+  switch (a) {
+    case ActKind::Silu: return x / (1.0f + expf(-x));
+    case ActKind::Relu: return x > 0.0f ? x : 0.0f;
+    case ActKind::Gelu: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case ActKind::GeluTanh: {
+      const float c = 0.79788456080286536f;  // sqrt(2 / pi)
+      return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
+    }
+  }
+  return x;
+}
+
+__global__ void activate_kernel(ActKind a, __half *gate, const __half *up, std::int64_t n) {
+  GPTQ_FOR_EACH(i, n) {
+    float v = act(a, __half2float(gate[i]));
+    if (up) v *= __half2float(up[i]);
+    gate[i] = __float2half_rn(v);
+  }
+}
+
+template <class T>
+__global__ void add_bias_kernel(T *y, const float *bias, std::int64_t rows, std::int64_t cols) {
+  GPTQ_FOR_EACH(i, rows * cols) {
+    if constexpr (sizeof(T) == 2)
+      y[i] = __float2half_rn(__half2float(y[i]) + bias[i % cols]);
+    else
+      y[i] += bias[i % cols];
+  }
+}
+
+// One block per row: the q heads' pairs, then k's (into the cache), then v.
+__global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, const float *inv_freq,
+                                  std::int64_t seq, std::int64_t past, std::int64_t heads, std::int64_t kv_heads,
+                                  std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity) {
+  const std::int64_t r = blockIdx.x, b = r / seq, pos = past + r % seq;
+  const std::int64_t half = head_dim / 2;
+  const std::int64_t q_pairs = heads * half, k_pairs = kv_heads * half, v_count = kv_heads * head_dim;
+  __half *qr = q + r * heads * head_dim;
+  const __half *kr = k + r * kv_heads * head_dim;
+  const __half *vr = v + r * kv_heads * head_dim;
+  for (std::int64_t t = threadIdx.x; t < q_pairs + k_pairs + v_count; t += blockDim.x) {
+    if (t < q_pairs + k_pairs) {
+      const bool is_q = t < q_pairs;
+      const std::int64_t p = is_q ? t : t - q_pairs;
+      const std::int64_t h = p / half, i = p % half;
+      const __half *src = is_q ? qr + h * head_dim : kr + h * head_dim;
+      float x1 = __half2float(src[i]), x2 = __half2float(src[i + half]);
+      if (inv_freq) {
+        const float angle = static_cast<float>(pos) * inv_freq[i];
+        const float c = cosf(angle), s = sinf(angle);
+        const float y1 = x1 * c - x2 * s, y2 = x2 * c + x1 * s;
+        x1 = y1;
+        x2 = y2;
+      }
+      __half *dst = is_q ? qr + h * head_dim : k_cache + ((b * kv_heads + h) * capacity + pos) * head_dim;
+      dst[i] = __float2half_rn(x1);
+      dst[i + half] = __float2half_rn(x2);
+    } else {
+      const std::int64_t j = t - q_pairs - k_pairs, h = j / head_dim, d = j % head_dim;
+      v_cache[((b * kv_heads + h) * capacity + pos) * head_dim + d] = vr[j];
+    }
+  }
+}
+
+__global__ void last_rows_kernel(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width,
+                                 float *out) {
+  GPTQ_FOR_EACH(i, batch * width) {
+    const std::int64_t b = i / width, c = i % width;
+    out[i] = x[(b * seq + seq - 1) * width + c];
+  }
+}
+
+}  // namespace
+
+void embed_rows(const std::int32_t *ids, const __half *table, std::int64_t rows, std::int64_t width, __half *out,
+                cudaStream_t stream) {
+  embed_rows_kernel<<<blocks_for(rows * width), kThreads, 0, stream>>>(ids, table, rows, width, out);
+  check_launch();
+}
+
+void to_hidden(const __half *src, const __half *positions, std::int64_t rows, std::int64_t width, std::int64_t seq,
+               std::int64_t past, std::int64_t offset, float *hidden, cudaStream_t stream) {
+  to_hidden_kernel<<<blocks_for(rows * width), kThreads, 0, stream>>>(src, positions, rows, width, seq, past, offset,
+                                                                       hidden);
+  check_launch();
+}
+
+void norm_rows(NormKind kind, const float *x, const float *weight, const float *bias, double eps, std::int64_t rows,
+               std::int64_t width, __half *out, cudaStream_t stream) {
+  norm_kernel<__half><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+      kind == NormKind::Layer, x, weight, bias, static_cast<float>(eps), width, out);
+  check_launch();
+}
+
+void norm_rows(NormKind kind, const float *x, const float *weight, const float *bias, double eps, std::int64_t rows,
+               std::int64_t width, float *out, cudaStream_t stream) {
+  norm_kernel<float><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(kind == NormKind::Layer, x, weight, bias,
+                                                                           static_cast<float>(eps), width, out);
+  check_launch();
+}
+
+void to_half(const float *x, std::int64_t n, __half *out, cudaStream_t stream) {
+  to_half_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, n, out);
+  check_launch();
+}
+
+void add_residual(float *hidden, const __half *y, std::int64_t n, cudaStream_t stream) {
+  add_residual_kernel<<<blocks_for(n), kThreads, 0, stream>>>(hidden, y, n);
+  check_launch();
+}
+
+void activate(ActKind a, __half *gate, const __half *up, std::int64_t n, cudaStream_t stream) {
+  activate_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, gate, up, n);
+  check_launch();
+}
+
+void add_bias(__half *y, const float *bias, std::int64_t rows, std::int64_t cols, cudaStream_t stream) {
+  add_bias_kernel<__half><<<blocks_for(rows * cols), kThreads, 0, stream>>>(y, bias, rows, cols);
+  check_launch();
+}
+
+void add_bias(float *y, const float *bias, std::int64_t rows, std::int64_t cols, cudaStream_t stream) {
+  add_bias_kernel<float><<<blocks_for(rows * cols), kThreads, 0, stream>>>(y, bias, rows, cols);
+  check_launch();
+}
+
+void rope_and_store_kv(__half *q, const __half *k, const __half *v, const float *inv_freq, std::int64_t batch,
+                       std::int64_t seq, std::int64_t past, std::int64_t heads, std::int64_t kv_heads,
+                       std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity,
+                       cudaStream_t stream) {
+  rope_store_kernel<<<static_cast<unsigned>(batch * seq), kThreads, 0, stream>>>(
+      q, k, v, inv_freq, seq, past, heads, kv_heads, head_dim, k_cache, v_cache, capacity);
+  check_launch();
+}
+
+void last_rows(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width, float *out,
+               cudaStream_t stream) {
+  last_rows_kernel<<<blocks_for(batch * width), kThreads, 0, stream>>>(x, batch, seq, width, out);
+  check_launch();
+}
+
+}  // namespace gptq::cuda
