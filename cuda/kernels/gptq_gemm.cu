@@ -1,0 +1,151 @@
+// The int4/int8 product for many rows (m > 64, prefill): mma.sync
+// m16n8k16 tiles of 128 (m) x 128 (n) per 256-thread block, 8 warps as 2 x 4,
+// each warp 64 rows x 32 columns. The activations of a k-tile (128 x 64 fp16)
+// come through a 3-stage cp.async pipeline in shared memory; the weights of
+// the next k-tile are loaded straight into registers (one 128-bit load per
+// lane per 16 columns, the layout of gptq_repack.h) while the current one is
+// dequantized and multiplied, so they never touch shared memory. K may be
+// split over blocks (fp32 partial sums, reduced in order by
+// launch_reduce_splits) when the tiles alone do not fill the GPU.
+#include "cuda/cuda_check.h"
+#include "cuda/kernels/gptq_device.cuh"
+
+namespace gptq::cuda::kernels {
+namespace {
+
+constexpr int kBm = 128;        // rows of a block
+constexpr int kStages = 3;
+constexpr int kRowHalves = 72;  // 64 + 8: rows 144 bytes apart, so a lane's
+                                // 16-byte reads of 8 rows hit distinct banks
+constexpr int kSmemBytes = kStages * kBm * kRowHalves * 2;
+
+__device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool valid) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  const int bytes = valid ? 16 : 0;  // 0: fill with zeros, read nothing
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
+
+template <int BITS>
+struct WarpB {
+  uint4 q[2][BITS / 4];  // two 16-column tiles
+  GroupConst c[2];
+};
+
+template <int BITS>
+__device__ __forceinline__ void load_b(const PackedWeights &w, int nt0, int kt, int lane,
+                                       WarpB<BITS> &b) {
+  constexpr int kUpl = BITS / 4;
+  const int g = lane / 4, t = lane % 4;
+  const int group = w.chunk_group[kt * 4 + t];
+#pragma unroll
+  for (int j = 0; j < 2; ++j) {
+    const int nt = nt0 + j;
+    if (nt < w.n_tiles) {
+      const uint4 *src = w.qweight + (static_cast<std::size_t>(nt) * w.k_tiles + kt) * 32 * kUpl + lane * kUpl;
+#pragma unroll
+      for (int u = 0; u < kUpl; ++u) b.q[j][u] = load_stream(src + u);
+      b.c[j] = group_const<BITS>(w, nt, group, g);
+    } else {
+#pragma unroll
+      for (int u = 0; u < kUpl; ++u) b.q[j][u] = make_uint4(0, 0, 0, 0);
+      b.c[j] = GroupConst{__float2half2_rn(0.0f), __float2half2_rn(0.0f), __float2half2_rn(0.0f)};
+    }
+  }
+}
+
+template <int BITS>
+__global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, const Product p) {
+  extern __shared__ uint4 smem[];
+  __half *sx = reinterpret_cast<__half *>(smem);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int wm = warp / 4, wn = warp % 4;
+  const int m0 = blockIdx.y * kBm;
+  const int nt0 = blockIdx.x * 8 + wn * 2;
+  const int split = blockIdx.z;
+  const int k_begin = split * p.k_tiles_per_split;
+  const int k_end = min(k_begin + p.k_tiles_per_split, w.k_tiles);
+
+  // 128 rows x 8 chunks of 16 bytes per stage: 4 chunks per thread.
+  auto load_a = [&](int kt, int stage) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int idx = threadIdx.x + i * 256, row = idx / 8, chunk = idx % 8;
+      const int gr = m0 + row;
+      const bool valid = gr < p.m;
+      const __half *src = p.x + static_cast<std::size_t>(valid ? gr : 0) * p.ldx + kt * 64 + chunk * 8;
+      cp_async16(sx + (stage * kBm + row) * kRowHalves + chunk * 8, src, valid);
+    }
+  };
+
+  float acc[4][4][4];
+#pragma unroll
+  for (int a = 0; a < 4; ++a)
+#pragma unroll
+    for (int b = 0; b < 4; ++b)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) acc[a][b][c] = 0.0f;
+
+  if (k_begin < k_end) load_a(k_begin, 0);
+  cp_async_commit();
+  if (k_begin + 1 < k_end) load_a(k_begin + 1, 1);
+  cp_async_commit();
+  WarpB<BITS> cur, next;
+  if (k_begin < k_end) load_b<BITS>(w, nt0, k_begin, lane, cur);
+
+  for (int kt = k_begin; kt < k_end; ++kt) {
+    const int it = kt - k_begin;
+    cp_async_wait_one();
+    __syncthreads();  // tile kt landed for all; everyone is done with tile kt-1's stage
+    if (kt + 2 < k_end) load_a(kt + 2, (it + 2) % kStages);
+    cp_async_commit();
+    if (kt + 1 < k_end) load_b<BITS>(w, nt0, kt + 1, lane, next);
+
+    std::uint32_t b[2][4][2][2];
+#pragma unroll
+    for (int j = 0; j < 2; ++j) dequant_tile<BITS>(cur.q[j], cur.c[j], b[j]);
+    const __half *stage = sx + (it % kStages) * kBm * kRowHalves;
+#pragma unroll
+    for (int mt = 0; mt < 4; ++mt) {
+      const __half *r0 = stage + (wm * 64 + mt * 16 + g) * kRowHalves + 16 * t;
+      const __half *r1 = r0 + 8 * kRowHalves;
+      const RowWords lo = row_words(*reinterpret_cast<const uint4 *>(r0), *reinterpret_cast<const uint4 *>(r0 + 8));
+      const RowWords hi = row_words(*reinterpret_cast<const uint4 *>(r1), *reinterpret_cast<const uint4 *>(r1 + 8));
+#pragma unroll
+      for (int j = 0; j < 2; ++j) mma_tile(acc[mt][2 * j], acc[mt][2 * j + 1], lo, hi, b[j]);
+    }
+    cur = next;
+  }
+
+#pragma unroll
+  for (int mt = 0; mt < 4; ++mt)
+#pragma unroll
+    for (int nb = 0; nb < 4; ++nb)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int row = m0 + wm * 64 + mt * 16 + g + (c >= 2 ? 8 : 0);
+        const int col = (nt0 + nb / 2) * 16 + (nb % 2) * 8 + 2 * t + (c & 1);
+        store_out(w, p, split, row, col, acc[mt][nb][c]);
+      }
+}
+
+}  // namespace
+
+void prepare_gemm(int bits) {
+  if (bits == 4)
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemm_kernel<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+  else
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemm_kernel<8>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+}
+
+void launch_gemm(const PackedWeights &w, const Product &p, cudaStream_t stream) {
+  const dim3 grid((w.n_tiles + 7) / 8, (p.m + kBm - 1) / kBm, p.splits), block(256);
+  if (w.bits == 4)
+    gemm_kernel<4><<<grid, block, kSmemBytes, stream>>>(w, p);
+  else
+    gemm_kernel<8><<<grid, block, kSmemBytes, stream>>>(w, p);
+  GPTQ_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace gptq::cuda::kernels

@@ -1,0 +1,61 @@
+// Host-side launchers of the int4/int8 GPTQ kernels (gptq_gemv.cu,
+// gptq_gemm.cu, gptq_aux.cu). They only enqueue on the given stream; the
+// choice between them and the split of K is made by GptqLinear
+// (gptq_linear.cu). Weights are in the layout of gptq_repack.h.
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace gptq::cuda::kernels {
+
+// One repacked layer on the device.
+struct PackedWeights {
+  int bits = 0;
+  const uint4 *qweight = nullptr;     // [n_tiles][k_tiles][32][bits/4] uint4
+  const __half2 *scales = nullptr;    // [n_tiles][groups][8]
+  const __half2 *zeros = nullptr;     // same, or null when symmetric
+  const int *chunk_group = nullptr;   // [k_tiles * 4]
+  const float *bias = nullptr;        // [n] or null
+  int n = 0;
+  int n_tiles = 0;
+  int k_tiles = 0;                    // k_pad / 64
+  int groups = 0;
+};
+
+// One product: y[m][n] = x[m][k_pad] * W^T (+ bias). x holds the repacked
+// column order, rows ldx halves apart (ldx a multiple of 8, x 16-byte
+// aligned). With splits > 1 each split of K writes fp32 partial sums to
+// partial[split][m][n] and reduce_splits() finishes.
+struct Product {
+  const __half *x = nullptr;
+  int ldx = 0;
+  int m = 0;
+  __half *y = nullptr;
+  float *partial = nullptr;
+  int splits = 1;
+  int k_tiles_per_split = 0;
+};
+
+// m <= 16 * m_tiles, m_tiles in {1, 2, 4}: weights streamed straight into
+// registers, K split over the warps of a block (and over `splits` blocks).
+void launch_gemv(const PackedWeights &w, const Product &p, int m_tiles, cudaStream_t stream);
+
+// Any m: tensor-core tiles of 128 x 128, activations through a 3-stage
+// cp.async pipeline in shared memory, weights into registers.
+void launch_gemm(const PackedWeights &w, const Product &p, cudaStream_t stream);
+// Raises the GEMM's dynamic shared-memory limit on the current device.
+void prepare_gemm(int bits);
+
+// xw[r][kk] = x[r][perm[kk]] (0 where perm[kk] < 0), or x[r][kk] for kk < k
+// when perm is null: the repacked column order and a 16-byte aligned row.
+void launch_permute(const __half *x, int m, int k, const int *perm, int k_pad, __half *xw,
+                    cudaStream_t stream);
+
+// y[r][c] = sum over splits of partial[s][r][c] (+ bias[c]), in split order.
+void launch_reduce_splits(const float *partial, int splits, int m, int n, const float *bias,
+                          __half *y, cudaStream_t stream);
+
+}  // namespace gptq::cuda::kernels

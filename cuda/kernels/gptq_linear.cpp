@@ -1,0 +1,161 @@
+// GptqLinear: the uploaded layer and the per-call choice of kernel and split.
+#include "cuda/kernels/gptq_linear.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cuda/cuda_check.h"
+#include "cuda/kernels/gptq_kernels.h"
+
+namespace gptq::cuda {
+namespace {
+
+struct DeviceFree {
+  void operator()(void *p) const noexcept { cudaFree(p); }
+};
+using DevicePtr = std::unique_ptr<void, DeviceFree>;
+
+template <class T>
+DevicePtr upload(const std::vector<T> &v, cudaStream_t stream, std::size_t *bytes) {
+  if (v.empty()) return DevicePtr(nullptr);
+  void *d = nullptr;
+  GPTQ_CUDA_CHECK(cudaMalloc(&d, v.size() * sizeof(T)));
+  DevicePtr owned(d);
+  GPTQ_CUDA_CHECK(cudaMemcpyAsync(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream));
+  *bytes += v.size() * sizeof(T);
+  return owned;
+}
+
+constexpr std::size_t align256(std::size_t b) { return (b + 255) / 256 * 256; }
+
+// How one product runs: which kernel, how K is split.
+struct Plan {
+  int m_tiles = 0;  // 1, 2, 4: the GEMV; 0: the GEMM
+  int splits = 1;
+  int k_tiles_per_split = 0;
+};
+
+class GptqLinear final : public DeviceLinear {
+ public:
+  GptqLinear(const GptqPacked &p, cudaStream_t stream) : n_(p.n), k_(p.k), k_pad_(p.k_pad) {
+    qweight_ = upload(p.qweight, stream, &bytes_);
+    scales_ = upload(p.scales, stream, &bytes_);
+    zeros_ = upload(p.zeros, stream, &bytes_);
+    chunk_group_ = upload(p.chunk_group, stream, &bytes_);
+    perm_ = upload(p.perm, stream, &bytes_);
+    bias_ = upload(p.bias, stream, &bytes_);
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    int device = 0;
+    GPTQ_CUDA_CHECK(cudaGetDevice(&device));
+    GPTQ_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device));
+    kernels::prepare_gemm(p.bits);
+    w_.bits = p.bits;
+    w_.qweight = static_cast<const uint4 *>(qweight_.get());
+    w_.scales = static_cast<const __half2 *>(scales_.get());
+    w_.zeros = static_cast<const __half2 *>(zeros_.get());
+    w_.chunk_group = static_cast<const int *>(chunk_group_.get());
+    w_.bias = static_cast<const float *>(bias_.get());
+    w_.n = static_cast<int>(p.n);
+    w_.n_tiles = static_cast<int>(p.n_tiles);
+    w_.k_tiles = static_cast<int>(p.k_pad / 64);
+    w_.groups = static_cast<int>(p.groups);
+  }
+
+  std::int64_t in_features() const override { return k_; }
+  std::int64_t out_features() const override { return n_; }
+  std::size_t device_bytes() const override { return bytes_; }
+
+  std::size_t workspace_bytes(std::int64_t m) const override {
+    if (m <= 0) return 0;
+    const Plan plan = plan_for(m);
+    std::size_t b = align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half));
+    if (plan.splits > 1) b += static_cast<std::size_t>(plan.splits) * m * n_ * sizeof(float);
+    return b;
+  }
+
+  void forward(const __half *x, __half *y, std::int64_t m, const LinearCall &call) const override {
+    if (m < 0) throw CudaError("GPTQ linear forward: m = " + std::to_string(m), cudaErrorInvalidValue);
+    if (m == 0) return;
+    // Every kernel offset is a 32-bit int.
+    if (m > 65535 || m * k_pad_ >= (std::int64_t{1} << 31) || m * n_ >= (std::int64_t{1} << 31))
+      throw CudaError("GPTQ linear forward: m = " + std::to_string(m) + " rows is too many for one call",
+                      cudaErrorInvalidValue);
+    const std::size_t need = workspace_bytes(m);
+    if (call.workspace_bytes < need || !call.workspace ||
+        reinterpret_cast<std::uintptr_t>(call.workspace) % 256 != 0)
+      throw CudaError("GPTQ linear forward: the workspace is " + std::to_string(call.workspace_bytes) +
+                          " bytes at " + std::to_string(reinterpret_cast<std::uintptr_t>(call.workspace)) +
+                          "; m = " + std::to_string(m) + " needs " + std::to_string(need) +
+                          " bytes, 256-byte aligned",
+                      cudaErrorInvalidValue);
+    const Plan plan = plan_for(m);
+    const int mi = static_cast<int>(m);
+    char *ws = static_cast<char *>(call.workspace);
+
+    kernels::Product p;
+    p.x = x;
+    p.ldx = static_cast<int>(k_);
+    p.m = mi;
+    p.y = y;
+    // The kernels read rows of the repacked column order with 16-byte loads.
+    if (perm_ || reinterpret_cast<std::uintptr_t>(x) % 16 != 0) {
+      __half *xw = reinterpret_cast<__half *>(ws);
+      kernels::launch_permute(x, mi, static_cast<int>(k_), static_cast<const int *>(perm_.get()),
+                              static_cast<int>(k_pad_), xw, call.stream);
+      p.x = xw;
+      p.ldx = static_cast<int>(k_pad_);
+    }
+    if (plan.splits > 1)
+      p.partial = reinterpret_cast<float *>(ws + align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half)));
+    p.splits = plan.splits;
+    p.k_tiles_per_split = plan.k_tiles_per_split;
+    if (plan.m_tiles > 0)
+      kernels::launch_gemv(w_, p, plan.m_tiles, call.stream);
+    else
+      kernels::launch_gemm(w_, p, call.stream);
+    if (plan.splits > 1)
+      kernels::launch_reduce_splits(p.partial, plan.splits, mi, w_.n, w_.bias, y, call.stream);
+  }
+
+ private:
+  // Split K over blocks only when the tiles alone leave SMs idle: the split
+  // costs a second launch and a pass over fp32 partial sums.
+  Plan plan_for(std::int64_t m) const {
+    Plan plan;
+    const int k_tiles = w_.k_tiles;
+    int blocks = 0, max_splits = 1;
+    if (m <= 64) {
+      plan.m_tiles = m <= 16 ? 1 : m <= 32 ? 2 : 4;
+      blocks = w_.n_tiles;
+      max_splits = std::max(1, k_tiles / 8);  // a k-tile per warp at least
+      if (blocks < sms_) plan.splits = std::min((2 * sms_ + blocks - 1) / blocks, max_splits);
+    } else {
+      blocks = ((w_.n_tiles + 7) / 8) * static_cast<int>((m + 127) / 128);
+      max_splits = std::max(1, std::min(4, k_tiles / 8));
+      if (blocks < sms_) plan.splits = std::min((sms_ + blocks - 1) / blocks, max_splits);
+    }
+    plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
+    plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+    return plan;
+  }
+
+  std::int64_t n_, k_, k_pad_;
+  std::size_t bytes_ = 0;
+  int sms_ = 1;
+  DevicePtr qweight_, scales_, zeros_, chunk_group_, perm_, bias_;
+  kernels::PackedWeights w_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceLinear> make_gptq_linear(const GptqPacked &packed, cudaStream_t stream) {
+  return std::make_unique<GptqLinear>(packed, stream);
+}
+
+std::unique_ptr<DeviceLinear> make_gptq_linear(const HostGptqLinear &w, cudaStream_t stream) {
+  return make_gptq_linear(repack_gptq(w), stream);
+}
+
+}  // namespace gptq::cuda
