@@ -28,6 +28,16 @@ __global__ void reduce_kernel(const float *partial, int splits, int m, int n, co
 
 }  // namespace
 
+ConstsLimits prepare_kernels(int bits) {
+  int device = 0, optin = 0;
+  GPTQ_CUDA_CHECK(cudaGetDevice(&device));
+  GPTQ_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  ConstsLimits limits;
+  prepare_gemv(bits, optin, limits.gemv);
+  limits.gemm = prepare_gemm(bits, optin);
+  return limits;
+}
+
 void launch_permute(const __half *x, int m, int k, const int *perm, int k_pad, __half *xw,
                     cudaStream_t stream) {
   const dim3 grid((k_pad + 255) / 256, m < 1024 ? m : 1024);

@@ -49,15 +49,70 @@ struct GroupConst {
 };
 
 template <int BITS>
-__device__ __forceinline__ GroupConst group_const(const PackedWeights &w, int n_tile, int group,
-                                                  int g) {
+__device__ __forceinline__ GroupConst make_group_const(__half2 scale, const __half2 *zero) {
   GroupConst c;
-  const int at = (n_tile * w.groups + group) * 8 + g;
-  c.scale = w.scales[at];
-  __half2 z = w.zeros ? w.zeros[at] : __float2half2_rn(static_cast<float>(1 << (BITS - 1)));
+  c.scale = scale;
+  const __half2 z = zero ? *zero : __float2half2_rn(static_cast<float>(1 << (BITS - 1)));
   c.zero_lo = __hadd2(z, __float2half2_rn(1024.0f));
   c.zero_hi = __hsub2(__float2half2_rn(-64.0f), z);
   return c;
+}
+
+// From device memory: a dependent load (chunk -> group -> scale); the
+// fallback when the block's constants do not fit in shared memory.
+template <int BITS>
+__device__ __forceinline__ GroupConst group_const(const PackedWeights &w, int n_tile, int group,
+                                                  int g) {
+  const int at = (n_tile * w.groups + group) * 8 + g;
+  return make_group_const<BITS>(w.scales[at], w.zeros ? w.zeros + at : nullptr);
+}
+
+// The group constants a block needs, copied to shared memory at its start so
+// that no k-tile waits on a chain of dependent global loads: the scales (and
+// zeros) of the groups [g_lo, g_lo + ng) that k-tiles [k_begin, k_end) touch,
+// for n-tiles [nt0, nt0 + ntiles), and the group of each 16 columns. Groups
+// are contiguous and in order in the repacked K, so that range is all.
+struct StagedConsts {
+  const __half2 *scale = nullptr;  // [ntiles][ng][8]
+  const __half2 *zero = nullptr;   // same, or null when symmetric
+  const int *chunk = nullptr;      // [(k_end - k_begin) * 4]
+  int g_lo = 0, ng = 0, k_begin = 0;
+};
+
+// Every thread of the block calls it; the caller syncs before reading.
+__device__ __forceinline__ StagedConsts stage_consts(const PackedWeights &w, int nt0, int ntiles, int k_begin,
+                                                     int k_end, void *smem) {
+  StagedConsts c;
+  if (k_begin >= k_end) return c;
+  c.k_begin = k_begin;
+  c.g_lo = w.chunk_group[k_begin * 4];
+  c.ng = w.chunk_group[k_end * 4 - 1] - c.g_lo + 1;
+  __half2 *scale = static_cast<__half2 *>(smem);
+  __half2 *zero = w.zeros ? scale + ntiles * c.ng * 8 : nullptr;
+  int *chunk = reinterpret_cast<int *>(scale + ntiles * c.ng * 8 * (w.zeros ? 2 : 1));
+  const int per_tile = c.ng * 8;
+  for (int i = threadIdx.x; i < ntiles * per_tile; i += blockDim.x) {
+    const int j = i / per_tile, nt = nt0 + j;
+    if (nt >= w.n_tiles) {
+      scale[i] = __float2half2_rn(0.0f);
+      if (zero) zero[i] = __float2half2_rn(0.0f);
+      continue;
+    }
+    const int at = (nt * w.groups + c.g_lo) * 8 + (i - j * per_tile);
+    scale[i] = w.scales[at];
+    if (zero) zero[i] = w.zeros[at];
+  }
+  for (int i = threadIdx.x; i < (k_end - k_begin) * 4; i += blockDim.x) chunk[i] = w.chunk_group[k_begin * 4 + i];
+  c.scale = scale;
+  c.zero = zero;
+  c.chunk = chunk;
+  return c;
+}
+
+template <int BITS>
+__device__ __forceinline__ GroupConst staged_const(const StagedConsts &c, int j, int kt, int t, int g) {
+  const int at = (j * c.ng + c.chunk[(kt - c.k_begin) * 4 + t] - c.g_lo) * 8 + g;
+  return make_group_const<BITS>(c.scale[at], c.zero ? c.zero + at : nullptr);
 }
 
 // The B fragments of one lane for one k-tile: b[s][nb][r] = the two fp16

@@ -27,31 +27,23 @@ __device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool va
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 __device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
 
+// One warp's raw weights of one k-tile: two 16-column tiles.
 template <int BITS>
 struct WarpB {
-  uint4 q[2][BITS / 4];  // two 16-column tiles
-  GroupConst c[2];
+  uint4 q[2][BITS / 4];
 };
 
 template <int BITS>
-__device__ __forceinline__ void load_b(const PackedWeights &w, int nt0, int kt, int lane,
-                                       WarpB<BITS> &b) {
+__device__ __forceinline__ void load_b(const PackedWeights &w, int nt0, int kt, int lane, WarpB<BITS> &b) {
   constexpr int kUpl = BITS / 4;
-  const int g = lane / 4, t = lane % 4;
-  const int group = w.chunk_group[kt * 4 + t];
 #pragma unroll
   for (int j = 0; j < 2; ++j) {
     const int nt = nt0 + j;
-    if (nt < w.n_tiles) {
-      const uint4 *src = w.qweight + (static_cast<std::size_t>(nt) * w.k_tiles + kt) * 32 * kUpl + lane * kUpl;
 #pragma unroll
-      for (int u = 0; u < kUpl; ++u) b.q[j][u] = load_stream(src + u);
-      b.c[j] = group_const<BITS>(w, nt, group, g);
-    } else {
-#pragma unroll
-      for (int u = 0; u < kUpl; ++u) b.q[j][u] = make_uint4(0, 0, 0, 0);
-      b.c[j] = GroupConst{__float2half2_rn(0.0f), __float2half2_rn(0.0f), __float2half2_rn(0.0f)};
-    }
+    for (int u = 0; u < kUpl; ++u)
+      b.q[j][u] = nt < w.n_tiles
+                      ? load_stream(w.qweight + (static_cast<std::size_t>(nt) * w.k_tiles + kt) * 32 * kUpl + lane * kUpl + u)
+                      : make_uint4(0, 0, 0, 0);
   }
 }
 
@@ -87,24 +79,37 @@ __global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, con
 #pragma unroll
       for (int c = 0; c < 4; ++c) acc[a][b][c] = 0.0f;
 
+  // Weights two k-tiles ahead in registers, activations two ahead in
+  // shared memory, group constants staged once.
+  WarpB<BITS> cur, next, after;
+  if (k_begin < k_end) load_b<BITS>(w, nt0, k_begin, lane, cur);
+  if (k_begin + 1 < k_end) load_b<BITS>(w, nt0, k_begin + 1, lane, next);
   if (k_begin < k_end) load_a(k_begin, 0);
   cp_async_commit();
   if (k_begin + 1 < k_end) load_a(k_begin + 1, 1);
   cp_async_commit();
-  WarpB<BITS> cur, next;
-  if (k_begin < k_end) load_b<BITS>(w, nt0, k_begin, lane, cur);
+  const bool staged = p.consts_smem > 0;
+  StagedConsts sc;
+  if (staged) sc = stage_consts(w, blockIdx.x * 8, 8, k_begin, k_end, sx + kStages * kBm * kRowHalves);
 
   for (int kt = k_begin; kt < k_end; ++kt) {
     const int it = kt - k_begin;
     cp_async_wait_one();
     __syncthreads();  // tile kt landed for all; everyone is done with tile kt-1's stage
-    if (kt + 2 < k_end) load_a(kt + 2, (it + 2) % kStages);
+    if (kt + 2 < k_end) {
+      load_a(kt + 2, (it + 2) % kStages);
+      load_b<BITS>(w, nt0, kt + 2, lane, after);
+    }
     cp_async_commit();
-    if (kt + 1 < k_end) load_b<BITS>(w, nt0, kt + 1, lane, next);
 
     std::uint32_t b[2][4][2][2];
 #pragma unroll
-    for (int j = 0; j < 2; ++j) dequant_tile<BITS>(cur.q[j], cur.c[j], b[j]);
+    for (int j = 0; j < 2; ++j) {
+      const GroupConst gc = staged ? staged_const<BITS>(sc, wn * 2 + j, kt, t, g)
+                          : nt0 + j < w.n_tiles ? group_const<BITS>(w, nt0 + j, w.chunk_group[kt * 4 + t], g)
+                                                : make_group_const<BITS>(__float2half2_rn(0.0f), nullptr);
+      dequant_tile<BITS>(cur.q[j], gc, b[j]);
+    }
     const __half *stage = sx + (it % kStages) * kBm * kRowHalves;
 #pragma unroll
     for (int mt = 0; mt < 4; ++mt) {
@@ -116,6 +121,7 @@ __global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, con
       for (int j = 0; j < 2; ++j) mma_tile(acc[mt][2 * j], acc[mt][2 * j + 1], lo, hi, b[j]);
     }
     cur = next;
+    next = after;
   }
 
 #pragma unroll
@@ -132,19 +138,21 @@ __global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, con
 
 }  // namespace
 
-void prepare_gemm(int bits) {
+int prepare_gemm(int bits, int optin) {
   if (bits == 4)
-    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemm_kernel<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemm_kernel<4>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
   else
-    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemm_kernel<8>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemm_kernel<8>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+  return optin - kSmemBytes;
 }
 
 void launch_gemm(const PackedWeights &w, const Product &p, cudaStream_t stream) {
   const dim3 grid((w.n_tiles + 7) / 8, (p.m + kBm - 1) / kBm, p.splits), block(256);
+  const std::size_t smem = static_cast<std::size_t>(kSmemBytes + p.consts_smem);
   if (w.bits == 4)
-    gemm_kernel<4><<<grid, block, kSmemBytes, stream>>>(w, p);
+    gemm_kernel<4><<<grid, block, smem, stream>>>(w, p);
   else
-    gemm_kernel<8><<<grid, block, kSmemBytes, stream>>>(w, p);
+    gemm_kernel<8><<<grid, block, smem, stream>>>(w, p);
   GPTQ_CUDA_CHECK(cudaGetLastError());
 }
 

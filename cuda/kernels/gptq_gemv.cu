@@ -18,9 +18,33 @@ namespace {
 constexpr int kWarps = 8;
 
 template <int BITS, int M_TILES>
-__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const PackedWeights w, const Product p) {
+__device__ __forceinline__ void load_x(const Product &p, int kt, int t, int g, uint4 (&dst)[M_TILES][4]) {
+#pragma unroll
+  for (int mt = 0; mt < M_TILES; ++mt) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = mt * 16 + g + 8 * h;
+      if (r < p.m) {
+        const uint4 *xr = reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r) * p.ldx + kt * 64 + 16 * t);
+        dst[mt][2 * h] = __ldg(xr);
+        dst[mt][2 * h + 1] = __ldg(xr + 1);
+      } else {
+        dst[mt][2 * h] = dst[mt][2 * h + 1] = make_uint4(0, 0, 0, 0);
+      }
+    }
+  }
+}
+
+// Blocks per SM the GEMV is built for: two for m <= 16 (registers allow it
+// and it doubles the loads in flight), one above.
+template <int M_TILES>
+constexpr int kMinBlocks = M_TILES == 1 ? 2 : 1;
+
+template <int BITS, int M_TILES>
+__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<M_TILES>) gemv_kernel(const PackedWeights w, const Product p) {
   constexpr int kUpl = BITS / 4;          // uint4 per lane per k-tile
   constexpr int kDepth = 8 / kUpl;        // k-tiles in flight per warp
+  extern __shared__ uint4 dyn_smem[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int nt = blockIdx.x, split = blockIdx.y;
   const int k_begin = split * p.k_tiles_per_split;
@@ -37,6 +61,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const PackedWeights w
 #pragma unroll
       for (int c = 0; c < 4; ++c) acc[mt][nb][c] = 0.0f;
 
+  // The weight loads go out first; the constants and activations follow.
   const uint4 *wp = w.qweight + (static_cast<std::size_t>(nt) * w.k_tiles + first) * 32 * kUpl + lane * kUpl;
   uint4 ring[kDepth][kUpl];
 #pragma unroll
@@ -44,6 +69,17 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const PackedWeights w
     if (j < count)
 #pragma unroll
       for (int u = 0; u < kUpl; ++u) ring[j][u] = load_stream(wp + j * 32 * kUpl + u);
+
+  const bool staged = p.consts_smem > 0;
+  StagedConsts sc;
+  if (staged) sc = stage_consts(w, nt, 1, k_begin, k_end, dyn_smem);
+  // For one m-tile the next k-tile's activations are loaded one tile ahead
+  // (the first touch on an SM comes from L2); more m-tiles have no registers
+  // left for that and read them as they go.
+  constexpr bool kPrefetchX = M_TILES == 1;
+  uint4 xn[M_TILES][4];
+  if (kPrefetchX && count > 0) load_x<BITS, M_TILES>(p, first, t, g, xn);
+  __syncthreads();
 
   for (int base = 0; base < count; base += kDepth) {
 #pragma unroll
@@ -56,28 +92,25 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const PackedWeights w
       if (i + kDepth < count)
 #pragma unroll
         for (int u = 0; u < kUpl; ++u) ring[j][u] = load_stream(wp + (i + kDepth) * 32 * kUpl + u);
-
       const int kt = first + i;
-      const GroupConst gc = group_const<BITS>(w, nt, w.chunk_group[kt * 4 + t], g);
+      uint4 xc[M_TILES][4];
+      if constexpr (kPrefetchX) {
+#pragma unroll
+        for (int mt = 0; mt < M_TILES; ++mt)
+#pragma unroll
+          for (int q = 0; q < 4; ++q) xc[mt][q] = xn[mt][q];
+        if (i + 1 < count) load_x<BITS, M_TILES>(p, kt + 1, t, g, xn);
+      } else {
+        load_x<BITS, M_TILES>(p, kt, t, g, xc);
+      }
+
+      const GroupConst gc = staged ? staged_const<BITS>(sc, 0, kt, t, g)
+                                   : group_const<BITS>(w, nt, w.chunk_group[kt * 4 + t], g);
       std::uint32_t b[4][2][2];
       dequant_tile<BITS>(cur, gc, b);
 #pragma unroll
-      for (int mt = 0; mt < M_TILES; ++mt) {
-        const int r0 = mt * 16 + g, r1 = r0 + 8;
-        const uint4 zero = make_uint4(0, 0, 0, 0);
-        uint4 a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-        if (r0 < p.m) {
-          const uint4 *xr = reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r0) * p.ldx + kt * 64 + 16 * t);
-          a0 = __ldg(xr);
-          a1 = __ldg(xr + 1);
-        }
-        if (r1 < p.m) {
-          const uint4 *xr = reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r1) * p.ldx + kt * 64 + 16 * t);
-          a2 = __ldg(xr);
-          a3 = __ldg(xr + 1);
-        }
-        mma_tile(acc[mt][0], acc[mt][1], row_words(a0, a1), row_words(a2, a3), b);
-      }
+      for (int mt = 0; mt < M_TILES; ++mt)
+        mma_tile(acc[mt][0], acc[mt][1], row_words(xc[mt][0], xc[mt][1]), row_words(xc[mt][2], xc[mt][3]), b);
     }
   }
 
@@ -105,15 +138,37 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const PackedWeights w
 template <int BITS>
 void launch_bits(const PackedWeights &w, const Product &p, int m_tiles, cudaStream_t stream) {
   const dim3 grid(w.n_tiles, p.splits), block(kWarps * 32);
+  const std::size_t smem = static_cast<std::size_t>(p.consts_smem);
   switch (m_tiles) {
-    case 1: gemv_kernel<BITS, 1><<<grid, block, 0, stream>>>(w, p); break;
-    case 2: gemv_kernel<BITS, 2><<<grid, block, 0, stream>>>(w, p); break;
-    case 4: gemv_kernel<BITS, 4><<<grid, block, 0, stream>>>(w, p); break;
+    case 1: gemv_kernel<BITS, 1><<<grid, block, smem, stream>>>(w, p); break;
+    case 2: gemv_kernel<BITS, 2><<<grid, block, smem, stream>>>(w, p); break;
+    case 4: gemv_kernel<BITS, 4><<<grid, block, smem, stream>>>(w, p); break;
     default: throw CudaError("launch_gemv: m_tiles = " + std::to_string(m_tiles) + " (1, 2 or 4)");
   }
 }
 
+// The reduction's static shared memory plus the constants must fit the
+// device's opt-in limit.
+template <int BITS, int M_TILES>
+int prepare_one(int optin) {
+  const int room = optin - kWarps * M_TILES * 8 * 32 * static_cast<int>(sizeof(float));
+  GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, M_TILES>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
+  return room;
+}
+
 }  // namespace
+
+void prepare_gemv(int bits, int optin, int (&limits)[3]) {
+  if (bits == 4) {
+    limits[0] = prepare_one<4, 1>(optin);
+    limits[1] = prepare_one<4, 2>(optin);
+    limits[2] = prepare_one<4, 4>(optin);
+  } else {
+    limits[0] = prepare_one<8, 1>(optin);
+    limits[1] = prepare_one<8, 2>(optin);
+    limits[2] = prepare_one<8, 4>(optin);
+  }
+}
 
 void launch_gemv(const PackedWeights &w, const Product &p, int m_tiles, cudaStream_t stream) {
   if (w.bits == 4)

@@ -37,6 +37,22 @@ struct Product {
   float *partial = nullptr;
   int splits = 1;
   int k_tiles_per_split = 0;
+  // Dynamic shared memory for the block's group constants
+  // (staged_consts_bytes), or 0: read them from device memory instead.
+  int consts_smem = 0;
+};
+
+// Shared memory that stage_consts() (gptq_device.cuh) uses for ng groups of
+// ntiles 16-column tiles over k_tiles k-tiles.
+inline int staged_consts_bytes(int ntiles, int ng, int k_tiles, bool zeros) {
+  return ntiles * ng * 8 * 4 * (zeros ? 2 : 1) + k_tiles * 4 * 4;
+}
+
+// The most shared memory each kernel may give its group constants on the
+// current device (after prepare_kernels()).
+struct ConstsLimits {
+  int gemv[3] = {0, 0, 0};  // m_tiles 1, 2, 4
+  int gemm = 0;
 };
 
 // m <= 16 * m_tiles, m_tiles in {1, 2, 4}: weights streamed straight into
@@ -46,8 +62,12 @@ void launch_gemv(const PackedWeights &w, const Product &p, int m_tiles, cudaStre
 // Any m: tensor-core tiles of 128 x 128, activations through a 3-stage
 // cp.async pipeline in shared memory, weights into registers.
 void launch_gemm(const PackedWeights &w, const Product &p, cudaStream_t stream);
-// Raises the GEMM's dynamic shared-memory limit on the current device.
-void prepare_gemm(int bits);
+// Raises the kernels' dynamic shared-memory limits on the current device to
+// what it allows, and says how much that leaves for group constants.
+ConstsLimits prepare_kernels(int bits);
+// Its two halves; `optin` is the device's per-block opt-in limit.
+void prepare_gemv(int bits, int optin, int (&limits)[3]);
+int prepare_gemm(int bits, int optin);
 
 // xw[r][kk] = x[r][perm[kk]] (0 where perm[kk] < 0), or x[r][kk] for kk < k
 // when perm is null: the repacked column order and a 16-byte aligned row.

@@ -39,7 +39,8 @@ struct Plan {
 
 class GptqLinear final : public DeviceLinear {
  public:
-  GptqLinear(const GptqPacked &p, cudaStream_t stream) : n_(p.n), k_(p.k), k_pad_(p.k_pad) {
+  GptqLinear(const GptqPacked &p, cudaStream_t stream)
+      : n_(p.n), k_(p.k), k_pad_(p.k_pad), has_zeros_(!p.zeros.empty()), chunk_group_host_(p.chunk_group) {
     qweight_ = upload(p.qweight, stream, &bytes_);
     scales_ = upload(p.scales, stream, &bytes_);
     zeros_ = upload(p.zeros, stream, &bytes_);
@@ -50,7 +51,7 @@ class GptqLinear final : public DeviceLinear {
     int device = 0;
     GPTQ_CUDA_CHECK(cudaGetDevice(&device));
     GPTQ_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device));
-    kernels::prepare_gemm(p.bits);
+    limits_ = kernels::prepare_kernels(p.bits);
     w_.bits = p.bits;
     w_.qweight = static_cast<const uint4 *>(qweight_.get());
     w_.scales = static_cast<const __half2 *>(scales_.get());
@@ -111,6 +112,7 @@ class GptqLinear final : public DeviceLinear {
       p.partial = reinterpret_cast<float *>(ws + align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half)));
     p.splits = plan.splits;
     p.k_tiles_per_split = plan.k_tiles_per_split;
+    p.consts_smem = consts_smem(plan);
     if (plan.m_tiles > 0)
       kernels::launch_gemv(w_, p, plan.m_tiles, call.stream);
     else
@@ -141,7 +143,30 @@ class GptqLinear final : public DeviceLinear {
     return plan;
   }
 
+  // Shared memory for the group constants of the largest split's block
+  // (staged_consts_bytes), or 0 when that exceeds what the kernel may use.
+  int consts_smem(const Plan &plan) const {
+    const int ntiles = plan.m_tiles > 0 ? 1 : 8;
+    int most = 0;
+    for (int s = 0; s < plan.splits; ++s) {
+      const int kb = s * plan.k_tiles_per_split;
+      const int ke = std::min(kb + plan.k_tiles_per_split, w_.k_tiles);
+      if (kb >= ke) continue;
+      const int ng = chunk_group_host_[static_cast<std::size_t>(ke) * 4 - 1] -
+                     chunk_group_host_[static_cast<std::size_t>(kb) * 4] + 1;
+      most = std::max(most, kernels::staged_consts_bytes(ntiles, ng, ke - kb, has_zeros_));
+    }
+    const int room = plan.m_tiles == 1   ? limits_.gemv[0]
+                     : plan.m_tiles == 2 ? limits_.gemv[1]
+                     : plan.m_tiles == 4 ? limits_.gemv[2]
+                                         : limits_.gemm;
+    return most <= room ? most : 0;
+  }
+
   std::int64_t n_, k_, k_pad_;
+  bool has_zeros_;
+  std::vector<std::int32_t> chunk_group_host_;
+  kernels::ConstsLimits limits_;
   std::size_t bytes_ = 0;
   int sms_ = 1;
   DevicePtr qweight_, scales_, zeros_, chunk_group_, perm_, bias_;
