@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -86,6 +87,14 @@ double time_graph(cudaStream_t stream, int calls, Body body) {
   return 1000.0 * ms[kReps / 2] / calls;
 }
 
+__global__ void copy_kernel(const uint4 *__restrict__ src, uint4 *__restrict__ dst, std::size_t n) {
+  for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n;
+       i += std::size_t{gridDim.x} * blockDim.x)
+    dst[i] = src[i];
+}
+
+__global__ void empty_kernel() {}
+
 // Device-to-device copy of 1 GiB, counting bytes read + written, in GB/s;
 // a graph of 8 copies, so that the clocks are up (the idle GPU starts at a
 // fraction of its SM clock).
@@ -93,11 +102,19 @@ double copy_bandwidth(cudaStream_t stream) {
   const std::size_t bytes = std::size_t{1} << 30;
   DeviceArray<char> src(bytes), dst(bytes);
   GPTQ_CUDA_CHECK(cudaMemsetAsync(src.p, 1, bytes, stream));
-  const double us = time_graph(stream, 8, [&] {
+  const double us_memcpy = time_graph(stream, 8, [&] {
     for (int i = 0; i < 8; ++i)
       GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst.p, src.p, bytes, cudaMemcpyDeviceToDevice, stream));
   });
-  return 2.0 * static_cast<double>(bytes) / (us * 1e3);
+  // A copy kernel too: a memcpy node of a graph may run on a copy engine,
+  // slower than the SMs' own loads and stores.
+  const double us_kernel = time_graph(stream, 8, [&] {
+    for (int i = 0; i < 8; ++i) copy_kernel<<<132 * 16, 256, 0, stream>>>(
+        reinterpret_cast<const uint4 *>(src.p), reinterpret_cast<uint4 *>(dst.p), bytes / 16);
+  });
+  std::printf("copy 1 GiB: cudaMemcpyAsync %.0f GB/s, copy kernel %.0f GB/s (read + write)\n",
+              2.0 * static_cast<double>(bytes) / (us_memcpy * 1e3), 2.0 * static_cast<double>(bytes) / (us_kernel * 1e3));
+  return 2.0 * static_cast<double>(bytes) / (std::min(us_memcpy, us_kernel) * 1e3);
 }
 
 // A random 4-bit layer, symmetric, groups of 128 in order (the common GPTQ
@@ -132,12 +149,19 @@ struct Row {
 
 int main(int argc, char **argv) {
   std::string out_path = "bench/results/cuda_linear-h200.json";
-  bool quick = false;
+  bool quick = false, probe = false;
+  int one_n = 0, one_k = 0, one_m = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick")
       quick = true;
-    else
+    else if (a == "--probe")
+      probe = true;
+    else if (a == "--one" && i + 3 < argc) {
+      one_n = std::atoi(argv[++i]);
+      one_k = std::atoi(argv[++i]);
+      one_m = std::atoi(argv[++i]);
+    } else
       out_path = a;
   }
   try {
@@ -151,8 +175,46 @@ int main(int argc, char **argv) {
     DeviceArray<char> blas_ws(std::size_t{64} << 20);
     GPTQ_CUBLAS_CHECK(cublasSetWorkspace(blas, blas_ws.p, std::size_t{64} << 20));
 
+    if (one_n > 0) {
+      // A few plain launches of one product, for a profiler.
+      const GptqPacked packed = random_layer(one_n, one_k, 4, 1u);
+      auto l = make_gptq_linear(packed, stream);
+      DeviceArray<__half> x(static_cast<std::size_t>(one_m) * one_k), y(static_cast<std::size_t>(one_m) * one_n);
+      fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(one_m) * one_k, 5u, 1.0f);
+      DeviceArray<char> ws(l->workspace_bytes(one_m));
+      const LinearCall call{stream, blas, ws.p, l->workspace_bytes(one_m)};
+      for (int i = 0; i < 5; ++i) l->forward(x.p, y.p, one_m, call);
+      GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+      return 0;
+    }
     copy_bandwidth(stream);  // warm-up
     const double copy_gbps = copy_bandwidth(stream);
+    if (probe) {
+      const double empty = time_graph(stream, 32, [&] {
+        for (int i = 0; i < 32; ++i) empty_kernel<<<264, 256, 0, stream>>>();
+      });
+      std::printf("empty kernel (264 x 256 threads) in a graph: %.2f us per node\n", empty);
+      for (auto nk : std::vector<std::pair<int, int>>{{4096, 4096}, {14336, 4096}}) {
+        const GptqPacked packed = random_layer(nk.first, nk.second, 4, 1u);
+        std::vector<std::unique_ptr<DeviceLinear>> ls;
+        for (int c = 0; c < 32; ++c) ls.push_back(make_gptq_linear(packed, stream));
+        for (int m : {1, 16, 64}) {
+          DeviceArray<__half> x(static_cast<std::size_t>(m) * nk.second), y(static_cast<std::size_t>(m) * nk.first);
+          fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(m) * nk.second, 5u, 1.0f);
+          DeviceArray<char> ws(ls[0]->workspace_bytes(m));
+          const LinearCall call{stream, blas, ws.p, ls[0]->workspace_bytes(m)};
+          const double hot = time_graph(stream, 32, [&] {
+            for (int c = 0; c < 32; ++c) ls[0]->forward(x.p, y.p, m, call);
+          });
+          const double cold = time_graph(stream, 32, [&] {
+            for (auto &l : ls) l->forward(x.p, y.p, m, call);
+          });
+          std::printf("N=%d K=%d m=%d: same weights (L2) %.2f us, 32 copies (HBM) %.2f us, %zu bytes\n",
+                      nk.first, nk.second, m, hot, cold, ls[0]->device_bytes());
+        }
+      }
+      return 0;
+    }
     std::printf("device: %s (%d SMs), device-to-device copy %.0f GB/s (read + write)\n", prop.name,
                 prop.multiProcessorCount, copy_gbps);
 

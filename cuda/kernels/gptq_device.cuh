@@ -48,13 +48,27 @@ struct GroupConst {
   __half2 zero_hi;
 };
 
+// fp16 pairs as bit patterns: __float2half2_rn is inline assembly that the
+// compiler does not fold, so constants built with it cost instructions in
+// every k-tile.
+constexpr std::uint32_t kH2_1024 = 0x64006400u;       // (1024, 1024)
+constexpr std::uint32_t kH2_Minus64 = 0xd400d400u;    // (-64, -64)
+constexpr std::uint32_t kH2_Sixteenth = 0x2c002c00u;  // (1/16, 1/16)
+
 template <int BITS>
 __device__ __forceinline__ GroupConst make_group_const(__half2 scale, const __half2 *zero) {
   GroupConst c;
   c.scale = scale;
-  const __half2 z = zero ? *zero : __float2half2_rn(static_cast<float>(1 << (BITS - 1)));
-  c.zero_lo = __hadd2(z, __float2half2_rn(1024.0f));
-  c.zero_hi = __hsub2(__float2half2_rn(-64.0f), z);
+  if (zero) {
+    c.zero_lo = __hadd2(*zero, as_h2(kH2_1024));
+    c.zero_hi = __hsub2(as_h2(kH2_Minus64), *zero);
+  } else if constexpr (BITS == 4) {  // zero 8: 1032 and -72
+    c.zero_lo = as_h2(0x64086408u);
+    c.zero_hi = as_h2(0xd480d480u);
+  } else {  // zero 128: 1152 (zero_hi serves 4 bits only)
+    c.zero_lo = as_h2(0x64806480u);
+    c.zero_hi = as_h2(0u);
+  }
   return c;
 }
 
@@ -94,8 +108,8 @@ __device__ __forceinline__ StagedConsts stage_consts(const PackedWeights &w, int
   for (int i = threadIdx.x; i < ntiles * per_tile; i += blockDim.x) {
     const int j = i / per_tile, nt = nt0 + j;
     if (nt >= w.n_tiles) {
-      scale[i] = __float2half2_rn(0.0f);
-      if (zero) zero[i] = __float2half2_rn(0.0f);
+      scale[i] = as_h2(0u);
+      if (zero) zero[i] = as_h2(0u);
       continue;
     }
     const int at = (nt * w.groups + c.g_lo) * 8 + (i - j * per_tile);
@@ -115,26 +129,31 @@ __device__ __forceinline__ GroupConst staged_const(const StagedConsts &c, int j,
   return make_group_const<BITS>(c.scale[at], c.zero ? c.zero + at : nullptr);
 }
 
-// The B fragments of one lane for one k-tile: b[s][nb][r] = the two fp16
-// weights of register r of n8 block nb in k-step s.
+// The weights are the A operand of m16n8k16 (16 output columns x 16 k) and
+// the activations the B operand (16 k x 8 rows of the batch): "swap AB".
+// Then a lane's dequantized pairs land in A's register order and a lane's
+// activation pairs are adjacent words of its 16-byte loads, so no register
+// is moved to form an operand, and a batch of <= 8 rows costs one mma per
+// k-step instead of a 16-row tile that is mostly zeros.
+//
+// a[s] = the A fragment of k-step s: {row g (k, k+1), row g+8 (k, k+1),
+// row g (k+2, k+3), row g+8 (k+2, k+3)}, k = 16t + 4s of the tile.
 template <int BITS>
 __device__ __forceinline__ void dequant_tile(const uint4 (&q)[BITS / 4], const GroupConst &c,
-                                             std::uint32_t (&b)[4][2][2]) {
+                                             std::uint32_t (&a)[4][4]) {
   const __half2 s_lo = __low2half2(c.scale), s_hi = __high2half2(c.scale);
   const __half2 zl_lo = __low2half2(c.zero_lo), zl_hi = __high2half2(c.zero_lo);
   if constexpr (BITS == 4) {
     const __half2 zh_lo = __low2half2(c.zero_hi), zh_hi = __high2half2(c.zero_hi);
-    const __half2 sixteenth = __float2half2_rn(1.0f / 16.0f);
+    const __half2 sixteenth = as_h2(kH2_Sixteenth);
     const std::uint32_t words[4] = {q[0].x, q[0].y, q[0].z, q[0].w};
 #pragma unroll
     for (int s = 0; s < 4; ++s) {
       const std::uint32_t w0 = words[s], w1 = words[s] >> 8;
-      b[s][0][0] = as_u32(__hmul2(__hsub2(as_h2(and_or(w0, 0x000f000fu, 0x64006400u)), zl_lo), s_lo));
-      b[s][0][1] = as_u32(
-          __hmul2(__hfma2(as_h2(and_or(w0, 0x00f000f0u, 0x64006400u)), sixteenth, zh_lo), s_lo));
-      b[s][1][0] = as_u32(__hmul2(__hsub2(as_h2(and_or(w1, 0x000f000fu, 0x64006400u)), zl_hi), s_hi));
-      b[s][1][1] = as_u32(
-          __hmul2(__hfma2(as_h2(and_or(w1, 0x00f000f0u, 0x64006400u)), sixteenth, zh_hi), s_hi));
+      a[s][0] = as_u32(__hmul2(__hsub2(as_h2(and_or(w0, 0x000f000fu, kH2_1024)), zl_lo), s_lo));
+      a[s][2] = as_u32(__hmul2(__hfma2(as_h2(and_or(w0, 0x00f000f0u, kH2_1024)), sixteenth, zh_lo), s_lo));
+      a[s][1] = as_u32(__hmul2(__hsub2(as_h2(and_or(w1, 0x000f000fu, kH2_1024)), zl_hi), s_hi));
+      a[s][3] = as_u32(__hmul2(__hfma2(as_h2(and_or(w1, 0x00f000f0u, kH2_1024)), sixteenth, zh_hi), s_hi));
     }
   } else {
     const std::uint32_t words[8] = {q[0].x, q[0].y, q[0].z, q[0].w, q[1].x, q[1].y, q[1].z, q[1].w};
@@ -144,32 +163,22 @@ __device__ __forceinline__ void dequant_tile(const uint4 (&q)[BITS / 4], const G
       for (int nb = 0; nb < 2; ++nb) {
         const std::uint32_t w = words[2 * s + nb];
         const __half2 zl = nb ? zl_hi : zl_lo, sc = nb ? s_hi : s_lo;
-        b[s][nb][0] = as_u32(__hmul2(__hsub2(as_h2(__byte_perm(w, 0x64646464u, 0x5140u)), zl), sc));
-        b[s][nb][1] = as_u32(__hmul2(__hsub2(as_h2(__byte_perm(w, 0x64646464u, 0x5342u)), zl), sc));
+        a[s][nb] = as_u32(__hmul2(__hsub2(as_h2(__byte_perm(w, 0x64646464u, 0x5140u)), zl), sc));
+        a[s][nb + 2] = as_u32(__hmul2(__hsub2(as_h2(__byte_perm(w, 0x64646464u, 0x5342u)), zl), sc));
       }
     }
   }
 }
 
-// The 16 activations of one row that a lane's k-tile words pair with
-// (columns 16t..16t+15 of the tile), as 8 words: word 2s and 2s+1 feed
-// k-step s.
-struct RowWords {
-  std::uint32_t w[8];
-};
-
-__device__ __forceinline__ RowWords row_words(uint4 a, uint4 b) {
-  return RowWords{{a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w}};
-}
-
-// acc0, acc1 (n8 blocks 0, 1) += rows (r, r + 8) of the activations times the lane's B fragments.
-__device__ __forceinline__ void mma_tile(float (&acc0)[4], float (&acc1)[4], const RowWords &lo,
-                                         const RowWords &hi, const std::uint32_t (&b)[4][2][2]) {
-#pragma unroll
-  for (int s = 0; s < 4; ++s) {
-    mma_16816(acc0, lo.w[2 * s], hi.w[2 * s], lo.w[2 * s + 1], hi.w[2 * s + 1], b[s][0][0], b[s][0][1]);
-    mma_16816(acc1, lo.w[2 * s], hi.w[2 * s], lo.w[2 * s + 1], hi.w[2 * s + 1], b[s][1][0], b[s][1][1]);
-  }
+// acc (16 columns x 8 batch rows) += a lane's A fragments times its 16
+// activations of one batch row (columns 16t..16t+15 of the tile, as two
+// 16-byte loads): words 2s, 2s+1 are k-step s's B fragment.
+__device__ __forceinline__ void mma_tile(float (&acc)[4], const std::uint32_t (&a)[4][4], uint4 x0,
+                                         uint4 x1) {
+  mma_16816(acc, a[0][0], a[0][1], a[0][2], a[0][3], x0.x, x0.y);
+  mma_16816(acc, a[1][0], a[1][1], a[1][2], a[1][3], x0.z, x0.w);
+  mma_16816(acc, a[2][0], a[2][1], a[2][2], a[2][3], x1.x, x1.y);
+  mma_16816(acc, a[3][0], a[3][1], a[3][2], a[3][3], x1.z, x1.w);
 }
 
 // Writes one accumulator element: fp32 partial sum, or fp16 with the bias.

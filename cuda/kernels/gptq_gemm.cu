@@ -1,6 +1,7 @@
 // The int4/int8 product for many rows (m > 64, prefill): mma.sync
-// m16n8k16 tiles of 128 (m) x 128 (n) per 256-thread block, 8 warps as 2 x 4,
-// each warp 64 rows x 32 columns. The activations of a k-tile (128 x 64 fp16)
+// m16n8k16 (weights as A, activations as B: gptq_device.cuh) over tiles of
+// 128 (m) x 128 (n) per 256-thread block, 8 warps as 2 x 4, each warp 64
+// rows x 32 columns. The activations of a k-tile (128 x 64 fp16)
 // come through a 3-stage cp.async pipeline in shared memory; the weights of
 // the next k-tile are loaded straight into registers (one 128-bit load per
 // lane per 16 columns, the layout of gptq_repack.h) while the current one is
@@ -71,11 +72,12 @@ __global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, con
     }
   };
 
-  float acc[4][4][4];
+  // acc[j][bg]: 16 columns of n-tile j x 8 batch rows of group bg.
+  float acc[2][8][4];
 #pragma unroll
-  for (int a = 0; a < 4; ++a)
+  for (int a = 0; a < 2; ++a)
 #pragma unroll
-    for (int b = 0; b < 4; ++b)
+    for (int b = 0; b < 8; ++b)
 #pragma unroll
       for (int c = 0; c < 4; ++c) acc[a][b][c] = 0.0f;
 
@@ -102,37 +104,35 @@ __global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, con
     }
     cp_async_commit();
 
-    std::uint32_t b[2][4][2][2];
+    std::uint32_t a[2][4][4];
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
       const GroupConst gc = staged ? staged_const<BITS>(sc, wn * 2 + j, kt, t, g)
                           : nt0 + j < w.n_tiles ? group_const<BITS>(w, nt0 + j, w.chunk_group[kt * 4 + t], g)
-                                                : make_group_const<BITS>(__float2half2_rn(0.0f), nullptr);
-      dequant_tile<BITS>(cur.q[j], gc, b[j]);
+                                                : make_group_const<BITS>(as_h2(0u), nullptr);
+      dequant_tile<BITS>(cur.q[j], gc, a[j]);
     }
     const __half *stage = sx + (it % kStages) * kBm * kRowHalves;
 #pragma unroll
-    for (int mt = 0; mt < 4; ++mt) {
-      const __half *r0 = stage + (wm * 64 + mt * 16 + g) * kRowHalves + 16 * t;
-      const __half *r1 = r0 + 8 * kRowHalves;
-      const RowWords lo = row_words(*reinterpret_cast<const uint4 *>(r0), *reinterpret_cast<const uint4 *>(r0 + 8));
-      const RowWords hi = row_words(*reinterpret_cast<const uint4 *>(r1), *reinterpret_cast<const uint4 *>(r1 + 8));
+    for (int bg = 0; bg < 8; ++bg) {
+      const uint4 *row = reinterpret_cast<const uint4 *>(stage + (wm * 64 + bg * 8 + g) * kRowHalves + 16 * t);
+      const uint4 x0 = row[0], x1 = row[1];
 #pragma unroll
-      for (int j = 0; j < 2; ++j) mma_tile(acc[mt][2 * j], acc[mt][2 * j + 1], lo, hi, b[j]);
+      for (int j = 0; j < 2; ++j) mma_tile(acc[j][bg], a[j], x0, x1);
     }
     cur = next;
     next = after;
   }
 
 #pragma unroll
-  for (int mt = 0; mt < 4; ++mt)
+  for (int j = 0; j < 2; ++j)
 #pragma unroll
-    for (int nb = 0; nb < 4; ++nb)
+    for (int bg = 0; bg < 8; ++bg)
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
-        const int row = m0 + wm * 64 + mt * 16 + g + (c >= 2 ? 8 : 0);
-        const int col = (nt0 + nb / 2) * 16 + (nb % 2) * 8 + 2 * t + (c & 1);
-        store_out(w, p, split, row, col, acc[mt][nb][c]);
+        const int row = m0 + wm * 64 + bg * 8 + 2 * t + (c & 1);
+        const int col = (nt0 + j) * 16 + g + (c >= 2 ? 8 : 0);
+        store_out(w, p, split, row, col, acc[j][bg][c]);
       }
 }
 

@@ -17,33 +17,43 @@ namespace {
 
 constexpr int kWarps = 8;
 
-template <int BITS, int M_TILES>
-__device__ __forceinline__ void load_x(const Product &p, int kt, int t, int g, uint4 (&dst)[M_TILES][4]) {
+// The lane's activation row of each group of 8 batch rows (row g of the
+// group) at column 16t, or null past m; a k-tile is 8 uint4 further on.
+template <int MB>
+struct XRows {
+  const uint4 *row[MB];
+};
+
+template <int MB>
+__device__ __forceinline__ XRows<MB> x_rows(const Product &p, int t, int g) {
+  XRows<MB> x;
 #pragma unroll
-  for (int mt = 0; mt < M_TILES; ++mt) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int r = mt * 16 + g + 8 * h;
-      if (r < p.m) {
-        const uint4 *xr = reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r) * p.ldx + kt * 64 + 16 * t);
-        dst[mt][2 * h] = __ldg(xr);
-        dst[mt][2 * h + 1] = __ldg(xr + 1);
-      } else {
-        dst[mt][2 * h] = dst[mt][2 * h + 1] = make_uint4(0, 0, 0, 0);
-      }
-    }
+  for (int mb = 0; mb < MB; ++mb) {
+    const int r = mb * 8 + g;
+    x.row[mb] = r < p.m ? reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r) * p.ldx + 16 * t) : nullptr;
+  }
+  return x;
+}
+
+__device__ __forceinline__ void load_x(const uint4 *row, int kt, uint4 &x0, uint4 &x1) {
+  if (row) {
+    x0 = __ldg(row + kt * 8);
+    x1 = __ldg(row + kt * 8 + 1);
+  } else {
+    x0 = x1 = make_uint4(0, 0, 0, 0);
   }
 }
 
 // Blocks per SM the GEMV is built for: two for m <= 16 (registers allow it
 // and it doubles the loads in flight), one above.
-template <int M_TILES>
-constexpr int kMinBlocks = M_TILES == 1 ? 2 : 1;
+template <int MB>
+constexpr int kMinBlocks = MB <= 2 ? 2 : 1;
 
-template <int BITS, int M_TILES>
-__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<M_TILES>) gemv_kernel(const PackedWeights w, const Product p) {
+// MB groups of 8 batch rows (m <= 8 * MB).
+template <int BITS, int MB>
+__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const PackedWeights w, const Product p) {
   constexpr int kUpl = BITS / 4;          // uint4 per lane per k-tile
-  constexpr int kDepth = 8 / kUpl;        // k-tiles in flight per warp
+  constexpr int kDepth = 8 / kUpl;        // k-tiles in flight per warp (even)
   extern __shared__ uint4 dyn_smem[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int nt = blockIdx.x, split = blockIdx.y;
@@ -53,13 +63,11 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<M_TILES>) gemv_kernel(
   const int first = k_begin + warp * per_warp;
   const int count = max(0, min(first + per_warp, k_end) - first);
 
-  float acc[M_TILES][2][4];
+  float acc[MB][4];
 #pragma unroll
-  for (int mt = 0; mt < M_TILES; ++mt)
+  for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
-    for (int nb = 0; nb < 2; ++nb)
-#pragma unroll
-      for (int c = 0; c < 4; ++c) acc[mt][nb][c] = 0.0f;
+    for (int c = 0; c < 4; ++c) acc[mb][c] = 0.0f;
 
   // The weight loads go out first; the constants and activations follow.
   const uint4 *wp = w.qweight + (static_cast<std::size_t>(nt) * w.k_tiles + first) * 32 * kUpl + lane * kUpl;
@@ -73,64 +81,55 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<M_TILES>) gemv_kernel(
   const bool staged = p.consts_smem > 0;
   StagedConsts sc;
   if (staged) sc = stage_consts(w, nt, 1, k_begin, k_end, dyn_smem);
-  // For one m-tile the next k-tile's activations are loaded one tile ahead
-  // (the first touch on an SM comes from L2); more m-tiles have no registers
-  // left for that and read them as they go.
-  constexpr bool kPrefetchX = M_TILES == 1;
-  uint4 xn[M_TILES][4];
-  if (kPrefetchX && count > 0) load_x<BITS, M_TILES>(p, first, t, g, xn);
+  // With one group of rows the next k-tile's activations are loaded a tile
+  // ahead (the first touch on an SM comes from L2) into a pair of slots
+  // picked at compile time; more groups read them as they go.
+  const XRows<MB> xr = x_rows<MB>(p, t, g);
+  uint4 xs[2][2];
+  if (MB == 1 && count > 0) load_x(xr.row[0], first, xs[0][0], xs[0][1]);
   __syncthreads();
 
   for (int base = 0; base < count; base += kDepth) {
 #pragma unroll
     for (int j = 0; j < kDepth; ++j) {
-      const int i = base + j;
+      const int i = base + j, kt = first + i;
       if (i >= count) break;
-      uint4 cur[kUpl];
-#pragma unroll
-      for (int u = 0; u < kUpl; ++u) cur[u] = ring[j][u];
+      const GroupConst gc = staged ? staged_const<BITS>(sc, 0, kt, t, g)
+                                   : group_const<BITS>(w, nt, w.chunk_group[kt * 4 + t], g);
+      std::uint32_t a[4][4];
+      dequant_tile<BITS>(ring[j], gc, a);
       if (i + kDepth < count)
 #pragma unroll
         for (int u = 0; u < kUpl; ++u) ring[j][u] = load_stream(wp + (i + kDepth) * 32 * kUpl + u);
-      const int kt = first + i;
-      uint4 xc[M_TILES][4];
-      if constexpr (kPrefetchX) {
-#pragma unroll
-        for (int mt = 0; mt < M_TILES; ++mt)
-#pragma unroll
-          for (int q = 0; q < 4; ++q) xc[mt][q] = xn[mt][q];
-        if (i + 1 < count) load_x<BITS, M_TILES>(p, kt + 1, t, g, xn);
+      if constexpr (MB == 1) {
+        if (i + 1 < count) load_x(xr.row[0], kt + 1, xs[(j + 1) % 2][0], xs[(j + 1) % 2][1]);
+        mma_tile(acc[0], a, xs[j % 2][0], xs[j % 2][1]);
       } else {
-        load_x<BITS, M_TILES>(p, kt, t, g, xc);
-      }
-
-      const GroupConst gc = staged ? staged_const<BITS>(sc, 0, kt, t, g)
-                                   : group_const<BITS>(w, nt, w.chunk_group[kt * 4 + t], g);
-      std::uint32_t b[4][2][2];
-      dequant_tile<BITS>(cur, gc, b);
 #pragma unroll
-      for (int mt = 0; mt < M_TILES; ++mt)
-        mma_tile(acc[mt][0], acc[mt][1], row_words(xc[mt][0], xc[mt][1]), row_words(xc[mt][2], xc[mt][3]), b);
+        for (int mb = 0; mb < MB; ++mb) {
+          uint4 x0, x1;
+          load_x(xr.row[mb], kt, x0, x1);
+          mma_tile(acc[mb], a, x0, x1);
+        }
+      }
     }
   }
 
   // The warps' sums, added in warp order so that the result is bit-stable.
-  __shared__ float red[kWarps][M_TILES * 8][32];
+  __shared__ float red[kWarps][MB * 4][32];
 #pragma unroll
-  for (int mt = 0; mt < M_TILES; ++mt)
+  for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
-    for (int nb = 0; nb < 2; ++nb)
-#pragma unroll
-      for (int c = 0; c < 4; ++c) red[warp][(mt * 2 + nb) * 4 + c][lane] = acc[mt][nb][c];
+    for (int c = 0; c < 4; ++c) red[warp][mb * 4 + c][lane] = acc[mb][c];
   __syncthreads();
-  for (int idx = threadIdx.x; idx < M_TILES * 8 * 32; idx += kWarps * 32) {
+  for (int idx = threadIdx.x; idx < MB * 4 * 32; idx += kWarps * 32) {
     const int j = idx / 32, l = idx % 32;
     float v = 0.0f;
 #pragma unroll
     for (int wi = 0; wi < kWarps; ++wi) v += red[wi][j][l];
-    const int mt = j / 8, nb = (j / 4) % 2, c = j % 4;
-    const int row = mt * 16 + l / 4 + (c >= 2 ? 8 : 0);
-    const int col = nt * 16 + nb * 8 + 2 * (l % 4) + (c & 1);
+    const int mb = j / 4, c = j % 4;
+    const int row = mb * 8 + 2 * (l % 4) + (c & 1);
+    const int col = nt * 16 + l / 4 + (c >= 2 ? 8 : 0);
     store_out(w, p, split, row, col, v);
   }
 }
@@ -143,30 +142,33 @@ void launch_bits(const PackedWeights &w, const Product &p, int m_tiles, cudaStre
     case 1: gemv_kernel<BITS, 1><<<grid, block, smem, stream>>>(w, p); break;
     case 2: gemv_kernel<BITS, 2><<<grid, block, smem, stream>>>(w, p); break;
     case 4: gemv_kernel<BITS, 4><<<grid, block, smem, stream>>>(w, p); break;
-    default: throw CudaError("launch_gemv: m_tiles = " + std::to_string(m_tiles) + " (1, 2 or 4)");
+    case 8: gemv_kernel<BITS, 8><<<grid, block, smem, stream>>>(w, p); break;
+    default: throw CudaError("launch_gemv: row groups = " + std::to_string(m_tiles) + " (1, 2, 4 or 8)");
   }
 }
 
 // The reduction's static shared memory plus the constants must fit the
 // device's opt-in limit.
-template <int BITS, int M_TILES>
+template <int BITS, int MB>
 int prepare_one(int optin) {
-  const int room = optin - kWarps * M_TILES * 8 * 32 * static_cast<int>(sizeof(float));
-  GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, M_TILES>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
+  const int room = optin - kWarps * MB * 4 * 32 * static_cast<int>(sizeof(float));
+  GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, MB>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
   return room;
 }
 
 }  // namespace
 
-void prepare_gemv(int bits, int optin, int (&limits)[3]) {
+void prepare_gemv(int bits, int optin, int (&limits)[4]) {
   if (bits == 4) {
     limits[0] = prepare_one<4, 1>(optin);
     limits[1] = prepare_one<4, 2>(optin);
     limits[2] = prepare_one<4, 4>(optin);
+    limits[3] = prepare_one<4, 8>(optin);
   } else {
     limits[0] = prepare_one<8, 1>(optin);
     limits[1] = prepare_one<8, 2>(optin);
     limits[2] = prepare_one<8, 4>(optin);
+    limits[3] = prepare_one<8, 8>(optin);
   }
 }
 

@@ -51,12 +51,13 @@ inline int staged_consts_bytes(int ntiles, int ng, int k_tiles, bool zeros) {
 // The most shared memory each kernel may give its group constants on the
 // current device (after prepare_kernels()).
 struct ConstsLimits {
-  int gemv[3] = {0, 0, 0};  // m_tiles 1, 2, 4
+  int gemv[4] = {0, 0, 0, 0};  // row groups 1, 2, 4, 8
   int gemm = 0;
 };
 
-// m <= 16 * m_tiles, m_tiles in {1, 2, 4}: weights streamed straight into
-// registers, K split over the warps of a block (and over `splits` blocks).
+// m <= 8 * m_tiles, m_tiles (groups of 8 batch rows) in {1, 2, 4, 8}:
+// weights streamed straight into registers, K split over the warps of a
+// block (and over `splits` blocks).
 void launch_gemv(const PackedWeights &w, const Product &p, int m_tiles, cudaStream_t stream);
 
 // Any m: tensor-core tiles of 128 x 128, activations through a 3-stage
@@ -66,7 +67,7 @@ void launch_gemm(const PackedWeights &w, const Product &p, cudaStream_t stream);
 // what it allows, and says how much that leaves for group constants.
 ConstsLimits prepare_kernels(int bits);
 // Its two halves; `optin` is the device's per-block opt-in limit.
-void prepare_gemv(int bits, int optin, int (&limits)[3]);
+void prepare_gemv(int bits, int optin, int (&limits)[4]);
 int prepare_gemm(int bits, int optin);
 
 // xw[r][kk] = x[r][perm[kk]] (0 where perm[kk] < 0), or x[r][kk] for kk < k

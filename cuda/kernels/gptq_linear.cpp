@@ -32,7 +32,7 @@ constexpr std::size_t align256(std::size_t b) { return (b + 255) / 256 * 256; }
 
 // How one product runs: which kernel, how K is split.
 struct Plan {
-  int m_tiles = 0;  // 1, 2, 4: the GEMV; 0: the GEMM
+  int m_tiles = 0;  // 1, 2, 4, 8 groups of 8 rows: the GEMV; 0: the GEMM
   int splits = 1;
   int k_tiles_per_split = 0;
 };
@@ -129,7 +129,7 @@ class GptqLinear final : public DeviceLinear {
     const int k_tiles = w_.k_tiles;
     int blocks = 0, max_splits = 1;
     if (m <= 64) {
-      plan.m_tiles = m <= 16 ? 1 : m <= 32 ? 2 : 4;
+      plan.m_tiles = m <= 8 ? 1 : m <= 16 ? 2 : m <= 32 ? 4 : 8;
       blocks = w_.n_tiles;
       max_splits = std::max(1, k_tiles / 8);  // a k-tile per warp at least
       if (blocks < sms_) plan.splits = std::min((2 * sms_ + blocks - 1) / blocks, max_splits);
@@ -159,6 +159,7 @@ class GptqLinear final : public DeviceLinear {
     const int room = plan.m_tiles == 1   ? limits_.gemv[0]
                      : plan.m_tiles == 2 ? limits_.gemv[1]
                      : plan.m_tiles == 4 ? limits_.gemv[2]
+                     : plan.m_tiles == 8 ? limits_.gemv[3]
                                          : limits_.gemm;
     return most <= room ? most : 0;
   }
