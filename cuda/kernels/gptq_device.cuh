@@ -39,6 +39,16 @@ __device__ __forceinline__ __half2 as_h2(std::uint32_t u) {
 // Weights are read once: stream them past L1 and let L2 evict them first.
 __device__ __forceinline__ uint4 load_stream(const uint4 *p) { return __ldcs(p); }
 
+// 16 bytes global -> shared without registers; zero-filled when !valid.
+__device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool valid) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  const int bytes = valid ? 16 : 0;  // 0: fill with zeros, read nothing
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::); }
+
 // The per-(row g, row g+8) constants of one lane's group: the scale, and the
 // zero as 1024 + z (subtracted from a code or-ed into 0x6400) and -(64 + z)
 // (added to a high nibble scaled by 1/16). Both are exact in fp16.
@@ -72,20 +82,12 @@ __device__ __forceinline__ GroupConst make_group_const(__half2 scale, const __ha
   return c;
 }
 
-// From device memory: a dependent load (chunk -> group -> scale); the
-// fallback when the block's constants do not fit in shared memory.
-template <int BITS>
-__device__ __forceinline__ GroupConst group_const(const PackedWeights &w, int n_tile, int group,
-                                                  int g) {
-  const int at = (n_tile * w.groups + group) * 8 + g;
-  return make_group_const<BITS>(w.scales[at], w.zeros ? w.zeros + at : nullptr);
-}
-
 // The group constants a block needs, copied to shared memory at its start so
 // that no k-tile waits on a chain of dependent global loads: the scales (and
 // zeros) of the groups [g_lo, g_lo + ng) that k-tiles [k_begin, k_end) touch,
 // for n-tiles [nt0, nt0 + ntiles), and the group of each 16 columns. Groups
-// are contiguous and in order in the repacked K, so that range is all.
+// are contiguous and in order in the repacked K, so that range is all; the
+// host splits K until it fits (gptq_linear.cpp).
 struct StagedConsts {
   const __half2 *scale = nullptr;  // [ntiles][ng][8]
   const __half2 *zero = nullptr;   // same, or null when symmetric
@@ -97,11 +99,12 @@ struct StagedConsts {
 __device__ __forceinline__ StagedConsts stage_consts(const PackedWeights &w, int nt0, int ntiles, int k_begin,
                                                      int k_end, void *smem) {
   StagedConsts c;
+  __half2 *scale = static_cast<__half2 *>(smem);
+  c.scale = scale;
   if (k_begin >= k_end) return c;
   c.k_begin = k_begin;
   c.g_lo = w.chunk_group[k_begin * 4];
   c.ng = w.chunk_group[k_end * 4 - 1] - c.g_lo + 1;
-  __half2 *scale = static_cast<__half2 *>(smem);
   __half2 *zero = w.zeros ? scale + ntiles * c.ng * 8 : nullptr;
   int *chunk = reinterpret_cast<int *>(scale + ntiles * c.ng * 8 * (w.zeros ? 2 : 1));
   const int per_tile = c.ng * 8;

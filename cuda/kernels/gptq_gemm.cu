@@ -20,14 +20,6 @@ constexpr int kRowHalves = 72;  // 64 + 8: rows 144 bytes apart, so a lane's
                                 // 16-byte reads of 8 rows hit distinct banks
 constexpr int kSmemBytes = kStages * kBm * kRowHalves * 2;
 
-__device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool valid) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  const int bytes = valid ? 16 : 0;  // 0: fill with zeros, read nothing
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-__device__ __forceinline__ void cp_async_wait_one() { asm volatile("cp.async.wait_group 1;\n" ::); }
-
 // One warp's raw weights of one k-tile: two 16-column tiles.
 template <int BITS>
 struct WarpB {
@@ -90,9 +82,7 @@ __global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, con
   cp_async_commit();
   if (k_begin + 1 < k_end) load_a(k_begin + 1, 1);
   cp_async_commit();
-  const bool staged = p.consts_smem > 0;
-  StagedConsts sc;
-  if (staged) sc = stage_consts(w, blockIdx.x * 8, 8, k_begin, k_end, sx + kStages * kBm * kRowHalves);
+  const StagedConsts sc = stage_consts(w, blockIdx.x * 8, 8, k_begin, k_end, sx + kStages * kBm * kRowHalves);
 
   for (int kt = k_begin; kt < k_end; ++kt) {
     const int it = kt - k_begin;
@@ -107,10 +97,7 @@ __global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, con
     std::uint32_t a[2][4][4];
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
-      const GroupConst gc = staged ? staged_const<BITS>(sc, wn * 2 + j, kt, t, g)
-                          : nt0 + j < w.n_tiles ? group_const<BITS>(w, nt0 + j, w.chunk_group[kt * 4 + t], g)
-                                                : make_group_const<BITS>(as_h2(0u), nullptr);
-      dequant_tile<BITS>(cur.q[j], gc, a[j]);
+      dequant_tile<BITS>(cur.q[j], staged_const<BITS>(sc, wn * 2 + j, kt, t, g), a[j]);
     }
     const __half *stage = sx + (it % kStages) * kBm * kRowHalves;
 #pragma unroll

@@ -49,8 +49,11 @@ __device__ __forceinline__ void load_x(const uint4 *row, int kt, uint4 &x0, uint
 template <int MB>
 constexpr int kMinBlocks = MB <= 2 ? 2 : 1;
 
-// MB groups of 8 batch rows (m <= 8 * MB).
-template <int BITS, int MB>
+// MB groups of 8 batch rows (m <= 8 * MB). XS: the block's activations
+// (rows < m, its range of K) are copied to shared memory once, beside the
+// group constants, instead of read through L1 tile by tile (each read would
+// wait on L2 the first time an SM touches it, k-tile after k-tile).
+template <int BITS, int MB, bool XS>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const PackedWeights w, const Product p) {
   constexpr int kUpl = BITS / 4;          // uint4 per lane per k-tile
   constexpr int kDepth = 8 / kUpl;        // k-tiles in flight per warp (even)
@@ -78,15 +81,27 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const
 #pragma unroll
       for (int u = 0; u < kUpl; ++u) ring[j][u] = load_stream(wp + j * 32 * kUpl + u);
 
-  const bool staged = p.consts_smem > 0;
-  StagedConsts sc;
-  if (staged) sc = stage_consts(w, nt, 1, k_begin, k_end, dyn_smem);
-  // With one group of rows the next k-tile's activations are loaded a tile
-  // ahead (the first touch on an SM comes from L2) into a pair of slots
-  // picked at compile time; more groups read them as they go.
+  const StagedConsts sc = stage_consts(w, nt, 1, k_begin, k_end, dyn_smem);
+  // The staged activations: row r of the block's K range at x_stage + r *
+  // row_halves (16 bytes of padding per row keep a warp's reads of 8 rows
+  // on distinct banks).
+  __half *x_stage = reinterpret_cast<__half *>(reinterpret_cast<char *>(dyn_smem) + p.consts_smem);
+  const int row_halves = (k_end - k_begin) * 64 + 8;
+  if constexpr (XS) {
+    const int chunks = (k_end - k_begin) * 8;
+    for (int idx = threadIdx.x; idx < p.m * chunks; idx += kWarps * 32) {
+      const int r = idx / chunks, c = idx % chunks;
+      cp_async16(x_stage + r * row_halves + c * 8, p.x + static_cast<std::size_t>(r) * p.ldx + k_begin * 64 + c * 8, true);
+    }
+    cp_async_commit();
+    cp_async_wait_all();
+  }
+  // Without the stage: with one group of rows the next k-tile's activations
+  // are loaded a tile ahead into a pair of slots picked at compile time; more
+  // groups read them as they go.
   const XRows<MB> xr = x_rows<MB>(p, t, g);
   uint4 xs[2][2];
-  if (MB == 1 && count > 0) load_x(xr.row[0], first, xs[0][0], xs[0][1]);
+  if (!XS && MB == 1 && count > 0) load_x(xr.row[0], first, xs[0][0], xs[0][1]);
   __syncthreads();
 
   for (int base = 0; base < count; base += kDepth) {
@@ -94,14 +109,24 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const
     for (int j = 0; j < kDepth; ++j) {
       const int i = base + j, kt = first + i;
       if (i >= count) break;
-      const GroupConst gc = staged ? staged_const<BITS>(sc, 0, kt, t, g)
-                                   : group_const<BITS>(w, nt, w.chunk_group[kt * 4 + t], g);
       std::uint32_t a[4][4];
-      dequant_tile<BITS>(ring[j], gc, a);
+      dequant_tile<BITS>(ring[j], staged_const<BITS>(sc, 0, kt, t, g), a);
       if (i + kDepth < count)
 #pragma unroll
         for (int u = 0; u < kUpl; ++u) ring[j][u] = load_stream(wp + (i + kDepth) * 32 * kUpl + u);
-      if constexpr (MB == 1) {
+      if constexpr (XS) {
+#pragma unroll
+        for (int mb = 0; mb < MB; ++mb) {
+          const int r = mb * 8 + g;
+          uint4 x0 = make_uint4(0, 0, 0, 0), x1 = x0;
+          if (r < p.m) {
+            const uint4 *src = reinterpret_cast<const uint4 *>(x_stage + r * row_halves + (kt - k_begin) * 64 + 16 * t);
+            x0 = src[0];
+            x1 = src[1];
+          }
+          mma_tile(acc[mb], a, x0, x1);
+        }
+      } else if constexpr (MB == 1) {
         if (i + 1 < count) load_x(xr.row[0], kt + 1, xs[(j + 1) % 2][0], xs[(j + 1) % 2][1]);
         mma_tile(acc[0], a, xs[j % 2][0], xs[j % 2][1]);
       } else {
@@ -137,12 +162,13 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const
 template <int BITS>
 void launch_bits(const PackedWeights &w, const Product &p, int m_tiles, cudaStream_t stream) {
   const dim3 grid(w.n_tiles, p.splits), block(kWarps * 32);
-  const std::size_t smem = static_cast<std::size_t>(p.consts_smem);
+  const std::size_t smem = static_cast<std::size_t>(p.consts_smem + p.x_smem);
+  const bool xs = p.x_smem > 0;
   switch (m_tiles) {
-    case 1: gemv_kernel<BITS, 1><<<grid, block, smem, stream>>>(w, p); break;
-    case 2: gemv_kernel<BITS, 2><<<grid, block, smem, stream>>>(w, p); break;
-    case 4: gemv_kernel<BITS, 4><<<grid, block, smem, stream>>>(w, p); break;
-    case 8: gemv_kernel<BITS, 8><<<grid, block, smem, stream>>>(w, p); break;
+    case 1: xs ? gemv_kernel<BITS, 1, true><<<grid, block, smem, stream>>>(w, p) : gemv_kernel<BITS, 1, false><<<grid, block, smem, stream>>>(w, p); break;
+    case 2: xs ? gemv_kernel<BITS, 2, true><<<grid, block, smem, stream>>>(w, p) : gemv_kernel<BITS, 2, false><<<grid, block, smem, stream>>>(w, p); break;
+    case 4: gemv_kernel<BITS, 4, false><<<grid, block, smem, stream>>>(w, p); break;
+    case 8: gemv_kernel<BITS, 8, false><<<grid, block, smem, stream>>>(w, p); break;
     default: throw CudaError("launch_gemv: row groups = " + std::to_string(m_tiles) + " (1, 2, 4 or 8)");
   }
 }
@@ -152,7 +178,9 @@ void launch_bits(const PackedWeights &w, const Product &p, int m_tiles, cudaStre
 template <int BITS, int MB>
 int prepare_one(int optin) {
   const int room = optin - kWarps * MB * 4 * 32 * static_cast<int>(sizeof(float));
-  GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, MB>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
+  GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, MB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
+  if constexpr (MB <= 2)
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, MB, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
   return room;
 }
 

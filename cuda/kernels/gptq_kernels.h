@@ -38,8 +38,11 @@ struct Product {
   int splits = 1;
   int k_tiles_per_split = 0;
   // Dynamic shared memory for the block's group constants
-  // (staged_consts_bytes), or 0: read them from device memory instead.
+  // (staged_consts_bytes, a multiple of 16; the host splits K until it fits).
   int consts_smem = 0;
+  // GEMV only, m <= 16: shared memory for the block's activations
+  // (gemv_x_stage_bytes), or 0 to read them through L1.
+  int x_smem = 0;
 };
 
 // Shared memory that stage_consts() (gptq_device.cuh) uses for ng groups of
@@ -47,6 +50,10 @@ struct Product {
 inline int staged_consts_bytes(int ntiles, int ng, int k_tiles, bool zeros) {
   return ntiles * ng * 8 * 4 * (zeros ? 2 : 1) + k_tiles * 4 * 4;
 }
+
+// Shared memory for m rows of activations over k_tiles k-tiles (16 bytes of
+// padding per row).
+inline int gemv_x_stage_bytes(int m, int k_tiles) { return m * (k_tiles * 128 + 16); }
 
 // The most shared memory each kernel may give its group constants on the
 // current device (after prepare_kernels()).

@@ -35,7 +35,13 @@ struct Plan {
   int m_tiles = 0;  // 1, 2, 4, 8 groups of 8 rows: the GEMV; 0: the GEMM
   int splits = 1;
   int k_tiles_per_split = 0;
+  int consts_smem = 0;  // kernels::Product::consts_smem
+  int x_smem = 0;       // kernels::Product::x_smem
 };
+
+// The most shared memory a GEMV block stages activations in: two blocks of
+// m <= 16 rows still fit on an SM beside their constants.
+constexpr int kXStageBudget = 96 * 1024;
 
 class GptqLinear final : public DeviceLinear {
  public:
@@ -112,7 +118,8 @@ class GptqLinear final : public DeviceLinear {
       p.partial = reinterpret_cast<float *>(ws + align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half)));
     p.splits = plan.splits;
     p.k_tiles_per_split = plan.k_tiles_per_split;
-    p.consts_smem = consts_smem(plan);
+    p.consts_smem = plan.consts_smem;
+    p.x_smem = plan.x_smem;
     if (plan.m_tiles > 0)
       kernels::launch_gemv(w_, p, plan.m_tiles, call.stream);
     else
@@ -122,30 +129,39 @@ class GptqLinear final : public DeviceLinear {
   }
 
  private:
-  // Split K over blocks only when the tiles alone leave SMs idle: the split
-  // costs a second launch and a pass over fp32 partial sums.
+  // Split K over blocks only when the tiles alone leave SMs idle (the split
+  // costs a second launch and a pass over fp32 partial sums), or when a
+  // block's group constants would not fit in shared memory otherwise.
   Plan plan_for(std::int64_t m) const {
     Plan plan;
     const int k_tiles = w_.k_tiles;
-    int blocks = 0, max_splits = 1;
+    int room = 0;
     if (m <= 64) {
       plan.m_tiles = m <= 8 ? 1 : m <= 16 ? 2 : m <= 32 ? 4 : 8;
-      blocks = w_.n_tiles;
-      max_splits = std::max(1, k_tiles / 8);  // a k-tile per warp at least
-      if (blocks < sms_) plan.splits = std::min((2 * sms_ + blocks - 1) / blocks, max_splits);
+      room = limits_.gemv[plan.m_tiles == 1 ? 0 : plan.m_tiles == 2 ? 1 : plan.m_tiles == 4 ? 2 : 3];
+      const int blocks = w_.n_tiles;
+      if (blocks < sms_) plan.splits = std::min((2 * sms_ + blocks - 1) / blocks, std::max(1, k_tiles / 8));
     } else {
-      blocks = ((w_.n_tiles + 7) / 8) * static_cast<int>((m + 127) / 128);
-      max_splits = std::max(1, std::min(4, k_tiles / 8));
-      if (blocks < sms_) plan.splits = std::min((sms_ + blocks - 1) / blocks, max_splits);
+      room = limits_.gemm;
+      const int blocks = ((w_.n_tiles + 7) / 8) * static_cast<int>((m + 127) / 128);
+      if (blocks < sms_) plan.splits = std::min((sms_ + blocks - 1) / blocks, std::max(1, std::min(4, k_tiles / 8)));
     }
-    plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
-    plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+    for (;; ++plan.splits) {
+      plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
+      plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+      plan.consts_smem = consts_bytes(plan);
+      if (plan.consts_smem <= room || plan.k_tiles_per_split == 1) break;
+    }
+    if (plan.m_tiles > 0 && plan.m_tiles <= 2) {
+      const int x = kernels::gemv_x_stage_bytes(static_cast<int>(m), plan.k_tiles_per_split);
+      if (x <= kXStageBudget && plan.consts_smem + x <= room) plan.x_smem = x;
+    }
     return plan;
   }
 
   // Shared memory for the group constants of the largest split's block
-  // (staged_consts_bytes), or 0 when that exceeds what the kernel may use.
-  int consts_smem(const Plan &plan) const {
+  // (kernels::staged_consts_bytes), rounded up to 16 bytes.
+  int consts_bytes(const Plan &plan) const {
     const int ntiles = plan.m_tiles > 0 ? 1 : 8;
     int most = 0;
     for (int s = 0; s < plan.splits; ++s) {
@@ -156,12 +172,7 @@ class GptqLinear final : public DeviceLinear {
                      chunk_group_host_[static_cast<std::size_t>(kb) * 4] + 1;
       most = std::max(most, kernels::staged_consts_bytes(ntiles, ng, ke - kb, has_zeros_));
     }
-    const int room = plan.m_tiles == 1   ? limits_.gemv[0]
-                     : plan.m_tiles == 2 ? limits_.gemv[1]
-                     : plan.m_tiles == 4 ? limits_.gemv[2]
-                     : plan.m_tiles == 8 ? limits_.gemv[3]
-                                         : limits_.gemm;
-    return most <= room ? most : 0;
+    return (most + 15) / 16 * 16;
   }
 
   std::int64_t n_, k_, k_pad_;

@@ -211,6 +211,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"asym8_g128_actorder", 8, 96, 640, 128, false, true, false},
                       Case{"sym8_g32_bias", 8, 24, 160, 32, true, false, true},
                       Case{"sym8_wide_long", 8, 2200, 4672, 128, true, false, false},
+                      // Rows of K too long to stage in shared memory: the L1 path.
+                      Case{"asym4_wide_k8320", 4, 2112, 8320, 128, false, false, false},
                       Case{"asym4_g128_n1000_k2048_actorder", 4, 1000, 2048, 128, false, true, true}),
     [](const ::testing::TestParamInfo<Case> &p) { return std::string(p.param.name); });
 
