@@ -173,15 +173,26 @@ __device__ __forceinline__ void dequant_tile(const uint4 (&q)[BITS / 4], const G
   }
 }
 
-// acc (16 columns x 8 batch rows) += a lane's A fragments times its 16
-// activations of one batch row (columns 16t..16t+15 of the tile, as two
-// 16-byte loads): words 2s, 2s+1 are k-step s's B fragment.
-__device__ __forceinline__ void mma_tile(float (&acc)[4], const std::uint32_t (&a)[4][4], uint4 x0,
-                                         uint4 x1) {
-  mma_16816(acc, a[0][0], a[0][1], a[0][2], a[0][3], x0.x, x0.y);
-  mma_16816(acc, a[1][0], a[1][1], a[1][2], a[1][3], x0.z, x0.w);
-  mma_16816(acc, a[2][0], a[2][1], a[2][2], a[2][3], x1.x, x1.y);
-  mma_16816(acc, a[3][0], a[3][1], a[3][2], a[3][3], x1.z, x1.w);
+// One k-step: acc (16 columns x 8 batch rows) += the lane's A fragment of
+// k-step s times the B fragment in its activation words (columns
+// 16t..16t+15 of the tile as two 16-byte loads: words 2s, 2s+1 are k-step
+// s's).
+template <int S>
+__device__ __forceinline__ void mma_step(float (&acc)[4], const std::uint32_t (&a)[4][4], uint4 x0, uint4 x1) {
+  if constexpr (S == 0) mma_16816(acc, a[0][0], a[0][1], a[0][2], a[0][3], x0.x, x0.y);
+  if constexpr (S == 1) mma_16816(acc, a[1][0], a[1][1], a[1][2], a[1][3], x0.z, x0.w);
+  if constexpr (S == 2) mma_16816(acc, a[2][0], a[2][1], a[2][2], a[2][3], x1.x, x1.y);
+  if constexpr (S == 3) mma_16816(acc, a[3][0], a[3][1], a[3][2], a[3][3], x1.z, x1.w);
+}
+
+// A whole k-tile into two accumulators (even and odd k-steps), so that
+// consecutive mma do not wait on each other's result.
+__device__ __forceinline__ void mma_tile(float (&even)[4], float (&odd)[4], const std::uint32_t (&a)[4][4],
+                                         uint4 x0, uint4 x1) {
+  mma_step<0>(even, a, x0, x1);
+  mma_step<1>(odd, a, x0, x1);
+  mma_step<2>(even, a, x0, x1);
+  mma_step<3>(odd, a, x0, x1);
 }
 
 // Writes one accumulator element: fp32 partial sum, or fp16 with the bias.

@@ -100,12 +100,25 @@ __global__ void __launch_bounds__(256, 1) gemm_kernel(const PackedWeights w, con
       dequant_tile<BITS>(cur.q[j], staged_const<BITS>(sc, wn * 2 + j, kt, t, g), a[j]);
     }
     const __half *stage = sx + (it % kStages) * kBm * kRowHalves;
+    // Two groups of 8 rows at a time, k-step outermost: four independent
+    // accumulators between an mma and the next one on the same.
 #pragma unroll
-    for (int bg = 0; bg < 8; ++bg) {
-      const uint4 *row = reinterpret_cast<const uint4 *>(stage + (wm * 64 + bg * 8 + g) * kRowHalves + 16 * t);
-      const uint4 x0 = row[0], x1 = row[1];
+    for (int bp = 0; bp < 8; bp += 2) {
+      uint4 x[2][2];
 #pragma unroll
-      for (int j = 0; j < 2; ++j) mma_tile(acc[j][bg], a[j], x0, x1);
+      for (int b = 0; b < 2; ++b) {
+        const uint4 *row = reinterpret_cast<const uint4 *>(stage + (wm * 64 + (bp + b) * 8 + g) * kRowHalves + 16 * t);
+        x[b][0] = row[0];
+        x[b][1] = row[1];
+      }
+#define GPTQ_GEMM_STEP(S)                                                   \
+  for (int b = 0; b < 2; ++b)                                               \
+    for (int j = 0; j < 2; ++j) mma_step<S>(acc[j][bp + b], a[j], x[b][0], x[b][1]);
+      GPTQ_GEMM_STEP(0)
+      GPTQ_GEMM_STEP(1)
+      GPTQ_GEMM_STEP(2)
+      GPTQ_GEMM_STEP(3)
+#undef GPTQ_GEMM_STEP
     }
     cur = next;
     next = after;

@@ -44,17 +44,18 @@ __device__ __forceinline__ void load_x(const uint4 *row, int kt, uint4 &x0, uint
   }
 }
 
-// Blocks per SM the GEMV is built for: two for m <= 16 (registers allow it
-// and it doubles the loads in flight), one above.
-template <int MB>
-constexpr int kMinBlocks = MB <= 2 ? 2 : 1;
+// Blocks per SM the GEMV is built for (more blocks, more loads in flight):
+// three for m <= 8 with staged activations (80 registers, no spill), two for
+// m <= 16, one above.
+template <int MB, bool XS>
+constexpr int kMinBlocks = MB == 1 && XS ? 3 : MB <= 2 ? 2 : 1;
 
 // MB groups of 8 batch rows (m <= 8 * MB). XS: the block's activations
 // (rows < m, its range of K) are copied to shared memory once, beside the
 // group constants, instead of read through L1 tile by tile (each read would
 // wait on L2 the first time an SM touches it, k-tile after k-tile).
 template <int BITS, int MB, bool XS>
-__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const PackedWeights w, const Product p) {
+__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(const PackedWeights w, const Product p) {
   constexpr int kUpl = BITS / 4;          // uint4 per lane per k-tile
   constexpr int kDepth = 8 / kUpl;        // k-tiles in flight per warp (even)
   extern __shared__ uint4 dyn_smem[];
@@ -66,11 +67,11 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const
   const int first = k_begin + warp * per_warp;
   const int count = max(0, min(first + per_warp, k_end) - first);
 
-  float acc[MB][4];
+  float acc[MB][2][4];  // even and odd k-steps, added at the end
 #pragma unroll
   for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
-    for (int c = 0; c < 4; ++c) acc[mb][c] = 0.0f;
+    for (int c = 0; c < 4; ++c) acc[mb][0][c] = acc[mb][1][c] = 0.0f;
 
   // The weight loads go out first; the constants and activations follow.
   const uint4 *wp = w.qweight + (static_cast<std::size_t>(nt) * w.k_tiles + first) * 32 * kUpl + lane * kUpl;
@@ -124,17 +125,17 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const
             x0 = src[0];
             x1 = src[1];
           }
-          mma_tile(acc[mb], a, x0, x1);
+          mma_tile(acc[mb][0], acc[mb][1], a, x0, x1);
         }
       } else if constexpr (MB == 1) {
         if (i + 1 < count) load_x(xr.row[0], kt + 1, xs[(j + 1) % 2][0], xs[(j + 1) % 2][1]);
-        mma_tile(acc[0], a, xs[j % 2][0], xs[j % 2][1]);
+        mma_tile(acc[0][0], acc[0][1], a, xs[j % 2][0], xs[j % 2][1]);
       } else {
 #pragma unroll
         for (int mb = 0; mb < MB; ++mb) {
           uint4 x0, x1;
           load_x(xr.row[mb], kt, x0, x1);
-          mma_tile(acc[mb], a, x0, x1);
+          mma_tile(acc[mb][0], acc[mb][1], a, x0, x1);
         }
       }
     }
@@ -145,7 +146,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB>) gemv_kernel(const
 #pragma unroll
   for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
-    for (int c = 0; c < 4; ++c) red[warp][mb * 4 + c][lane] = acc[mb][c];
+    for (int c = 0; c < 4; ++c) red[warp][mb * 4 + c][lane] = acc[mb][0][c] + acc[mb][1][c];
   __syncthreads();
   for (int idx = threadIdx.x; idx < MB * 4 * 32; idx += kWarps * 32) {
     const int j = idx / 32, l = idx % 32;
