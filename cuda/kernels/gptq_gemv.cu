@@ -83,6 +83,8 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
       for (int u = 0; u < kUpl; ++u) ring[j][u] = load_stream(wp + j * 32 * kUpl + u);
 
   const StagedConsts sc = stage_consts(w, nt, 1, k_begin, k_end, dyn_smem);
+  allow_next_kernel();
+  wait_for_previous_kernel();  // the activations may come from it
   // The staged activations: row r of the block's K range at x_stage + r *
   // row_halves (16 bytes of padding per row keep a warp's reads of 8 rows
   // on distinct banks).
@@ -166,10 +168,10 @@ void launch_bits(const PackedWeights &w, const Product &p, int m_tiles, cudaStre
   const std::size_t smem = static_cast<std::size_t>(p.consts_smem + p.x_smem);
   const bool xs = p.x_smem > 0;
   switch (m_tiles) {
-    case 1: xs ? gemv_kernel<BITS, 1, true><<<grid, block, smem, stream>>>(w, p) : gemv_kernel<BITS, 1, false><<<grid, block, smem, stream>>>(w, p); break;
-    case 2: xs ? gemv_kernel<BITS, 2, true><<<grid, block, smem, stream>>>(w, p) : gemv_kernel<BITS, 2, false><<<grid, block, smem, stream>>>(w, p); break;
-    case 4: gemv_kernel<BITS, 4, false><<<grid, block, smem, stream>>>(w, p); break;
-    case 8: gemv_kernel<BITS, 8, false><<<grid, block, smem, stream>>>(w, p); break;
+    case 1: launch_pdl(xs ? gemv_kernel<BITS, 1, true> : gemv_kernel<BITS, 1, false>, grid, block, smem, stream, w, p); break;
+    case 2: launch_pdl(xs ? gemv_kernel<BITS, 2, true> : gemv_kernel<BITS, 2, false>, grid, block, smem, stream, w, p); break;
+    case 4: launch_pdl(gemv_kernel<BITS, 4, false>, grid, block, smem, stream, w, p); break;
+    case 8: launch_pdl(gemv_kernel<BITS, 8, false>, grid, block, smem, stream, w, p); break;
     default: throw CudaError("launch_gemv: row groups = " + std::to_string(m_tiles) + " (1, 2, 4 or 8)");
   }
 }

@@ -43,6 +43,8 @@ struct Product {
   // GEMV only, m <= 16: shared memory for the block's activations
   // (gemv_x_stage_bytes), or 0 to read them through L1.
   int x_smem = 0;
+  // GEMV only: launch with programmatic dependent launch (sm_90 and later).
+  bool pdl = false;
 };
 
 // Shared memory that stage_consts() (gptq_device.cuh) uses for ng groups of
