@@ -84,6 +84,11 @@ int prepare_gemm(int bits, int optin);
 void launch_permute(const __half *x, int m, int k, const int *perm, int k_pad, __half *xw,
                     cudaStream_t stream);
 
+// Rows [n0, n0 + rows) of the weight as fp16, [rows][k_pad] in the repacked
+// column order (n0 a multiple of 16): for large m, where cuBLAS on the
+// dequantized weight beats launch_gemm (gptq_linear.cpp says by how much).
+void launch_dequant(const PackedWeights &w, int n0, int rows, __half *out, cudaStream_t stream);
+
 // y[r][c] = sum over splits of partial[s][r][c] (+ bias[c]), in split order.
 void launch_reduce_splits(const float *partial, int splits, int m, int n, const float *bias,
                           __half *y, cudaStream_t stream);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_kernels.h"
 
@@ -32,7 +33,8 @@ constexpr std::size_t align256(std::size_t b) { return (b + 255) / 256 * 256; }
 
 // How one product runs: which kernel, how K is split.
 struct Plan {
-  int m_tiles = 0;  // 1, 2, 4, 8 groups of 8 rows: the GEMV; 0: the GEMM
+  int m_tiles = 0;  // 1, 2, 4, 8 groups of 8 rows: the GEMV; 0: the GEMM;
+                    // -1: dequantize + cuBLAS
   int splits = 1;
   int k_tiles_per_split = 0;
   int consts_smem = 0;  // kernels::Product::consts_smem
@@ -45,6 +47,14 @@ struct Plan {
 // took 11.4 us where reading through L1 took 7.9, while 28 KiB (m = 1,
 // K = 14336) took 16.0 us against 22.3.
 constexpr int kXStageBudget = 32 * 1024;
+
+// From this many rows on, the product dequantizes the weight to fp16 (in
+// chunks of rows of at most kDequantChunkBytes) and multiplies with cuBLAS:
+// measured on H200 at m = 256 and 1024, launch_gemm (mma.sync) ran at 0.19-0.26x
+// cuBLAS fp16 while the weight's dequantization costs about one fp16 write of
+// it. Below, the GEMV and GEMM stream the 4-bit weight once.
+constexpr std::int64_t kCublasMinRows = 128;
+constexpr std::size_t kDequantChunkBytes = std::size_t{64} << 20;
 
 class GptqLinear final : public DeviceLinear {
  public:
@@ -84,7 +94,12 @@ class GptqLinear final : public DeviceLinear {
     if (m <= 0) return 0;
     const Plan plan = plan_for(m);
     std::size_t b = align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half));
-    if (plan.splits > 1) b += static_cast<std::size_t>(plan.splits) * m * n_ * sizeof(float);
+    if (plan.m_tiles < 0) {
+      b += align256(static_cast<std::size_t>(chunk_rows()) * k_pad_ * sizeof(__half));
+      if (w_.bias) b += static_cast<std::size_t>(m) * n_ * sizeof(float);
+    } else if (plan.splits > 1) {
+      b += static_cast<std::size_t>(plan.splits) * m * n_ * sizeof(float);
+    }
     return b;
   }
 
@@ -120,8 +135,12 @@ class GptqLinear final : public DeviceLinear {
       p.x = xw;
       p.ldx = static_cast<int>(k_pad_);
     }
-    if (plan.splits > 1)
-      p.partial = reinterpret_cast<float *>(ws + align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half)));
+    char *after_x = ws + align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half));
+    if (plan.m_tiles < 0) {
+      dequant_cublas(p, reinterpret_cast<__half *>(after_x), call);
+      return;
+    }
+    if (plan.splits > 1) p.partial = reinterpret_cast<float *>(after_x);
     p.splits = plan.splits;
     p.k_tiles_per_split = plan.k_tiles_per_split;
     p.consts_smem = plan.consts_smem;
@@ -136,6 +155,40 @@ class GptqLinear final : public DeviceLinear {
   }
 
  private:
+  // Rows of the weight dequantized at a time (a multiple of 16).
+  int chunk_rows() const {
+    const std::size_t rows = kDequantChunkBytes / (static_cast<std::size_t>(k_pad_) * sizeof(__half)) / 16 * 16;
+    return static_cast<int>(std::min<std::size_t>(std::max<std::size_t>(rows, 16), static_cast<std::size_t>(w_.n_tiles) * 16));
+  }
+
+  // y = x W^T through cuBLAS on the dequantized weight, chunk by chunk of
+  // rows; fp32 output and the bias added by launch_reduce_splits when there
+  // is a bias (one rounding to fp16, as in the kernels).
+  void dequant_cublas(const kernels::Product &p, __half *wbuf, const LinearCall &call) const {
+    if (!call.blas)
+      throw CudaError("GPTQ linear forward: m = " + std::to_string(p.m) + " rows need the call's cuBLAS handle",
+                      cudaErrorInvalidValue);
+    const int rows_per = chunk_rows(), k_pad = static_cast<int>(k_pad_), n = w_.n;
+    float *out32 = w_.bias ? reinterpret_cast<float *>(reinterpret_cast<char *>(wbuf) +
+                                                       align256(static_cast<std::size_t>(rows_per) * k_pad * sizeof(__half)))
+                           : nullptr;
+    const float one = 1.0f, zero = 0.0f;
+    for (int n0 = 0; n0 < n; n0 += rows_per) {
+      const int rows = std::min(rows_per, n - n0);
+      kernels::launch_dequant(w_, n0, rows, wbuf, call.stream);
+      // Column-major: C (rows x m, ld n) = W^T (rows x k_pad) * x (k_pad x m).
+      if (out32)
+        GPTQ_CUBLAS_CHECK(cublasGemmEx(call.blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p.m, k_pad, &one, wbuf, CUDA_R_16F,
+                                       k_pad, p.x, CUDA_R_16F, p.ldx, &zero, out32 + n0, CUDA_R_32F, n,
+                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+      else
+        GPTQ_CUBLAS_CHECK(cublasGemmEx(call.blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p.m, k_pad, &one, wbuf, CUDA_R_16F,
+                                       k_pad, p.x, CUDA_R_16F, p.ldx, &zero, p.y + n0, CUDA_R_16F, n,
+                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    }
+    if (out32) kernels::launch_reduce_splits(out32, 1, p.m, n, w_.bias, p.y, call.stream);
+  }
+
   // Split K over blocks only when the tiles alone leave SMs idle (the split
   // costs a second launch and a pass over fp32 partial sums), or when a
   // block's group constants would not fit in shared memory otherwise.
@@ -143,6 +196,11 @@ class GptqLinear final : public DeviceLinear {
     Plan plan;
     const int k_tiles = w_.k_tiles;
     int room = 0;
+    if (m >= kCublasMinRows) {
+      plan.m_tiles = -1;
+      plan.k_tiles_per_split = k_tiles;
+      return plan;
+    }
     if (m <= 64) {
       plan.m_tiles = m <= 8 ? 1 : m <= 16 ? 2 : m <= 32 ? 4 : 8;
       room = limits_.gemv[plan.m_tiles == 1 ? 0 : plan.m_tiles == 2 ? 1 : plan.m_tiles == 4 ? 2 : 3];
