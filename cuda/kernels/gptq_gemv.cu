@@ -1,14 +1,14 @@
-// The int4/int8 product for few rows (m <= 64): bandwidth-bound, so the
-// design is about bytes in flight. One block owns one 16-column tile of N and
-// a range of K; its 8 warps split that range, and each warp keeps 8
-// 128-bit weight loads (8 KiB per warp, 16 KiB per 256-thread block of a
-// 4-bit layer) in flight in a register ring while it dequantizes and
-// multiplies the ones that arrived. No shared memory on the weight path and
-// no block-wide barrier until the final cross-warp sum, so a few blocks per
-// SM keep HBM busy (Marlin, built for Ampere, stalls on H200 for lack of
-// exactly this: its cp.async pipeline holds too few bytes per SM for
-// Hopper's latency x bandwidth). The activations are small and shared by
-// all blocks: read through L1.
+// The int4/int8 product for few rows (m <= 64), the decode path. One block
+// owns one 16-column tile of N and a range of K; its 8 warps split that
+// range, and each warp keeps 8 128-bit weight loads (4 KiB per warp) in
+// flight in a register ring while it dequantizes and multiplies the ones
+// that arrived: no shared memory on the weight path. What a block needs
+// besides (its group constants, and for m <= 16 its activations when they
+// fit in 32 KiB) is staged in shared memory once at its start, so that no
+// k-tile waits on a chain of dependent loads; the weights of the next call
+// start streaming while the previous kernel drains (programmatic dependent
+// launch). TUNING.md has the measurements behind each of these choices and
+// what still limits the kernel (instructions per weight, per-block latency).
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_device.cuh"
 

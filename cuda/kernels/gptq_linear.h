@@ -1,6 +1,9 @@
 // The DeviceLinear of a 4- or 8-bit GPTQ layer: its weights repacked once
 // (gptq_repack.h) and uploaded, and the product that picks, per call, the
-// register-streaming GEMV (m <= 64) or the tensor-core GEMM (m > 64).
+// register-streaming GEMV (m <= 64), the mma.sync GEMM (65..127 rows) or,
+// from 128 rows, the weight dequantized to fp16 in chunks and multiplied by
+// cuBLAS through the call's handle (which then needs a workspace of its own
+// set with cublasSetWorkspace for the product to be captured in a graph).
 #pragma once
 
 #include <memory>

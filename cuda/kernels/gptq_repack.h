@@ -2,8 +2,9 @@
 // layout the int4/int8 kernels read (gptq_kernels.cuh). Host only; done once
 // per layer, never per call.
 //
-// Layout, chosen so that each lane of a warp loads its mma.sync B fragments
-// with one 128-bit load and no shared memory:
+// Layout, chosen so that each lane of a warp loads the weights of its
+// mma.sync A fragments (the weights are the A operand, gptq_device.cuh) with
+// one 128-bit load and no shared memory:
 //  - K is reordered so that each group is contiguous (act-order, as ExLlama
 //    does; the activations are permuted into the workspace at run time),
 //    each group starts on a multiple of 16 (a lane's 16 consecutive k share
