@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <stdexcept>
 #include <string>
 
 #include "core/backend/backend_plugin.h"
@@ -67,7 +68,9 @@ int boundary(char *err, size_t cap, Body &&body) noexcept {
   } catch (const std::bad_alloc &) {
     write_reason(err, cap, "out of host memory in the CUDA backend");
     return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
-  } catch (const InvalidArgument &e) {
+  } catch (const std::invalid_argument &e) {
+    // The runtime's InvalidArgument and the kernels' repack refusals (a
+    // layer the checkpoint holds wrongly), each naming the field.
     write_reason(err, cap, e.what());
     return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
   } catch (const Cancelled &e) {

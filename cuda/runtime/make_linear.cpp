@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "cuda/kernels/gptq_linear.h"
 #include "cuda/runtime/dense_linear.h"
 #include "cuda/runtime/runtime_errors.h"
 
@@ -29,8 +30,9 @@ std::unique_ptr<DeviceLinear> make_linear(const HostGptqLinear &l, cudaStream_t 
     if (l.g_idx[c] < 0 || l.g_idx[c] >= l.groups)
       throw InvalidArgument(what + ": g_idx[" + std::to_string(c) + "] = " + std::to_string(l.g_idx[c]) +
                             " is outside [0, " + std::to_string(l.groups) + ")");
-  (void)stream;  // for the fast kernels' uploads
-  // MERGE (issue 15 kernels branch): route bits 4 and 8 here to make_gptq_linear(l, stream).
+  // Bits 4 and 8 have fast kernels (cuda/kernels/); 2 and 3 the generic
+  // path, dequantized to fp16 once at load and multiplied by cuBLAS.
+  if (l.bits == 4 || l.bits == 8) return make_gptq_linear(l, stream);
   return make_dequantized_linear(l, what);
 }
 

@@ -1,0 +1,314 @@
+// The int4 GPTQ product (cuda/kernels, make_gptq_linear) against cuBLAS fp16
+// (cublasGemmEx, fp16 operands, fp32 accumulation) in the same run, on the
+// shapes of a 7B-class decoder layer, for batch 1..1024 (ISSUE 15's table).
+//
+// Both sides read their weights from HBM, not L2: each side holds enough
+// copies of its weights to fill >= 256 MiB and one CUDA graph calls them in
+// turn; the time of one call is a graph replay / copies, median of 25
+// replays (after 3 warm-ups). The device-to-device copy bandwidth (bytes read
+// + written) is measured too, and each row gives our weight-read bandwidth
+// (repacked bytes / time) as a share of it.
+//
+// Usage: cuda_linear_bench [output.json] [--quick]
+//   --quick: batches 1, 16, 256 only.
+// Writes bench/results/cuda_linear-h200.json's format (BENCH.md).
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/bench_record.h"
+#include "cuda/cublas_check.h"
+#include "cuda/cuda_check.h"
+#include "cuda/kernels/gptq_linear.h"
+
+using namespace gptq::cuda;
+
+namespace {
+
+constexpr std::size_t kRotateBytes = std::size_t{256} << 20;
+constexpr int kReps = 25;
+
+__global__ void fill_random_half(__half *p, std::size_t n, std::uint32_t seed, float scale) {
+  for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n;
+       i += std::size_t{gridDim.x} * blockDim.x) {
+    std::uint32_t h = static_cast<std::uint32_t>(i) * 2654435761u ^ seed;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    p[i] = __float2half_rn(scale * (static_cast<float>(h & 0xffff) / 32768.0f - 1.0f));
+  }
+}
+
+template <class T>
+struct DeviceArray {
+  T *p = nullptr;
+  explicit DeviceArray(std::size_t count) { GPTQ_CUDA_CHECK(cudaMalloc(&p, std::max<std::size_t>(count, 1) * sizeof(T))); }
+  ~DeviceArray() { cudaFree(p); }
+  DeviceArray(const DeviceArray &) = delete;
+  DeviceArray &operator=(const DeviceArray &) = delete;
+};
+
+// Median time of one call, in microseconds: `body` enqueues `calls` calls on
+// `stream`; they are captured once into a graph that is replayed.
+template <class Body>
+double time_graph(cudaStream_t stream, int calls, Body body) {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  GPTQ_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  body();
+  GPTQ_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  GPTQ_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  cudaEvent_t a, b;
+  GPTQ_CUDA_CHECK(cudaEventCreate(&a));
+  GPTQ_CUDA_CHECK(cudaEventCreate(&b));
+  for (int i = 0; i < 3; ++i) GPTQ_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+  std::vector<float> ms(kReps);
+  for (int i = 0; i < kReps; ++i) {
+    GPTQ_CUDA_CHECK(cudaEventRecord(a, stream));
+    GPTQ_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    GPTQ_CUDA_CHECK(cudaEventRecord(b, stream));
+    GPTQ_CUDA_CHECK(cudaEventSynchronize(b));
+    GPTQ_CUDA_CHECK(cudaEventElapsedTime(&ms[static_cast<std::size_t>(i)], a, b));
+  }
+  std::sort(ms.begin(), ms.end());
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  return 1000.0 * ms[kReps / 2] / calls;
+}
+
+__global__ void copy_kernel(const uint4 *__restrict__ src, uint4 *__restrict__ dst, std::size_t n) {
+  for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n;
+       i += std::size_t{gridDim.x} * blockDim.x)
+    dst[i] = src[i];
+}
+
+__global__ void empty_kernel() {}
+
+// Device-to-device copy of 1 GiB, counting bytes read + written, in GB/s;
+// a graph of 8 copies, so that the clocks are up (the idle GPU starts at a
+// fraction of its SM clock).
+double copy_bandwidth(cudaStream_t stream) {
+  const std::size_t bytes = std::size_t{1} << 30;
+  DeviceArray<char> src(bytes), dst(bytes);
+  GPTQ_CUDA_CHECK(cudaMemsetAsync(src.p, 1, bytes, stream));
+  const double us_memcpy = time_graph(stream, 8, [&] {
+    for (int i = 0; i < 8; ++i)
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst.p, src.p, bytes, cudaMemcpyDeviceToDevice, stream));
+  });
+  // A copy kernel too: a memcpy node of a graph may run on a copy engine,
+  // slower than the SMs' own loads and stores.
+  const double us_kernel = time_graph(stream, 8, [&] {
+    for (int i = 0; i < 8; ++i) copy_kernel<<<132 * 16, 256, 0, stream>>>(
+        reinterpret_cast<const uint4 *>(src.p), reinterpret_cast<uint4 *>(dst.p), bytes / 16);
+  });
+  std::printf("copy 1 GiB: cudaMemcpyAsync %.0f GB/s, copy kernel %.0f GB/s (read + write)\n",
+              2.0 * static_cast<double>(bytes) / (us_memcpy * 1e3), 2.0 * static_cast<double>(bytes) / (us_kernel * 1e3));
+  return 2.0 * static_cast<double>(bytes) / (std::min(us_memcpy, us_kernel) * 1e3);
+}
+
+// A random 4-bit layer, symmetric, groups of 128 in order (the common GPTQ
+// checkpoint), repacked once.
+GptqPacked random_layer(std::int64_t n, std::int64_t k, int bits, std::uint32_t seed) {
+  const std::int64_t gs = 128, groups = (k + gs - 1) / gs;
+  std::mt19937 rng(seed);
+  std::vector<std::uint8_t> codes(static_cast<std::size_t>(n * k));
+  std::uint32_t state = seed | 1u;
+  for (auto &c : codes) {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    c = static_cast<std::uint8_t>(state & ((1u << bits) - 1));
+  }
+  std::vector<std::int32_t> zeros(static_cast<std::size_t>(groups * n), 1 << (bits - 1));
+  std::vector<float> scales(static_cast<std::size_t>(groups * n));
+  std::uniform_real_distribution<float> sd(0.002f, 0.03f);
+  for (auto &s : scales) s = __half2float(__float2half_rn(sd(rng)));
+  std::vector<std::int32_t> g_idx(static_cast<std::size_t>(k));
+  for (std::int64_t i = 0; i < k; ++i) g_idx[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i / gs);
+  const HostGptqLinear w{bits, n, k, groups, codes.data(), zeros.data(), scales.data(), g_idx.data(), nullptr};
+  return repack_gptq(w);
+}
+
+struct Row {
+  std::string name;
+  double ours, cublas, weight_gbps, of_copy, limit;
+};
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  std::string out_path = "bench/results/cuda_linear-h200.json";
+  bool quick = false, probe = false;
+  int one_n = 0, one_k = 0, one_m = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quick")
+      quick = true;
+    else if (a == "--probe")
+      probe = true;
+    else if (a == "--one" && i + 3 < argc) {
+      one_n = std::atoi(argv[++i]);
+      one_k = std::atoi(argv[++i]);
+      one_m = std::atoi(argv[++i]);
+    } else
+      out_path = a;
+  }
+  try {
+    cudaDeviceProp prop{};
+    GPTQ_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+    cudaStream_t stream = nullptr;
+    GPTQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    cublasHandle_t blas = nullptr;
+    GPTQ_CUBLAS_CHECK(cublasCreate(&blas));
+    GPTQ_CUBLAS_CHECK(cublasSetStream(blas, stream));
+    DeviceArray<char> blas_ws(std::size_t{64} << 20);
+    GPTQ_CUBLAS_CHECK(cublasSetWorkspace(blas, blas_ws.p, std::size_t{64} << 20));
+
+    if (one_n > 0) {
+      // A few plain launches of one product, for a profiler.
+      const GptqPacked packed = random_layer(one_n, one_k, 4, 1u);
+      auto l = make_gptq_linear(packed, stream);
+      DeviceArray<__half> x(static_cast<std::size_t>(one_m) * one_k), y(static_cast<std::size_t>(one_m) * one_n);
+      fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(one_m) * one_k, 5u, 1.0f);
+      DeviceArray<char> ws(l->workspace_bytes(one_m));
+      const LinearCall call{stream, blas, ws.p, l->workspace_bytes(one_m)};
+      for (int i = 0; i < 5; ++i) l->forward(x.p, y.p, one_m, call);
+      GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+      return 0;
+    }
+    copy_bandwidth(stream);  // warm-up
+    const double copy_gbps = copy_bandwidth(stream);
+    if (probe) {
+      const double empty = time_graph(stream, 32, [&] {
+        for (int i = 0; i < 32; ++i) empty_kernel<<<264, 256, 0, stream>>>();
+      });
+      std::printf("empty kernel (264 x 256 threads) in a graph: %.2f us per node\n", empty);
+      for (auto nk : std::vector<std::pair<int, int>>{{4096, 4096}, {14336, 4096}}) {
+        const GptqPacked packed = random_layer(nk.first, nk.second, 4, 1u);
+        std::vector<std::unique_ptr<DeviceLinear>> ls;
+        for (int c = 0; c < 32; ++c) ls.push_back(make_gptq_linear(packed, stream));
+        for (int m : {1, 16, 64}) {
+          DeviceArray<__half> x(static_cast<std::size_t>(m) * nk.second), y(static_cast<std::size_t>(m) * nk.first);
+          fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(m) * nk.second, 5u, 1.0f);
+          DeviceArray<char> ws(ls[0]->workspace_bytes(m));
+          const LinearCall call{stream, blas, ws.p, ls[0]->workspace_bytes(m)};
+          const double hot = time_graph(stream, 32, [&] {
+            for (int c = 0; c < 32; ++c) ls[0]->forward(x.p, y.p, m, call);
+          });
+          const double cold = time_graph(stream, 32, [&] {
+            for (auto &l : ls) l->forward(x.p, y.p, m, call);
+          });
+          std::printf("N=%d K=%d m=%d: same weights (L2) %.2f us, 32 copies (HBM) %.2f us, %zu bytes\n",
+                      nk.first, nk.second, m, hot, cold, ls[0]->device_bytes());
+        }
+      }
+      return 0;
+    }
+    std::printf("device: %s (%d SMs), device-to-device copy %.0f GB/s (read + write)\n", prop.name,
+                prop.multiProcessorCount, copy_gbps);
+
+    const std::vector<std::pair<int, int>> shapes = {{4096, 4096},  {11008, 4096}, {4096, 11008},
+                                                     {14336, 4096}, {4096, 14336}, {12288, 4096}};
+    const std::vector<int> batches =
+        quick ? std::vector<int>{1, 16, 256} : std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
+    std::vector<Row> rows;
+    std::printf("%-34s %10s %10s %8s %10s %8s\n", "case", "ours_us", "cublas_us", "speedup",
+                "ours_GB/s", "of_copy");
+    for (const auto &shape : shapes) {
+      const int n = shape.first, k = shape.second;
+      const GptqPacked packed = random_layer(n, k, 4, static_cast<std::uint32_t>(n * 31 + k));
+      std::vector<std::unique_ptr<DeviceLinear>> ours;
+      ours.push_back(make_gptq_linear(packed, stream));
+      const std::size_t ours_bytes = ours[0]->device_bytes();
+      const int ours_copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + ours_bytes - 1) / ours_bytes));
+      while (static_cast<int>(ours.size()) < ours_copies) ours.push_back(make_gptq_linear(packed, stream));
+
+      const std::size_t w16 = static_cast<std::size_t>(n) * k;
+      const int blas_copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + w16 * 2 - 1) / (w16 * 2)));
+      DeviceArray<__half> wfp16(w16 * blas_copies);
+      fill_random_half<<<1024, 256, 0, stream>>>(wfp16.p, w16 * blas_copies, 17u, 0.02f);
+      GPTQ_CUDA_CHECK(cudaGetLastError());
+
+      for (int m : batches) {
+        DeviceArray<__half> x(static_cast<std::size_t>(m) * k), y(static_cast<std::size_t>(m) * n);
+        fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(m) * k, 5u, 1.0f);
+        GPTQ_CUDA_CHECK(cudaGetLastError());
+        const std::size_t ws_bytes = ours[0]->workspace_bytes(m);
+        DeviceArray<char> ws(ws_bytes);
+        const LinearCall call{stream, blas, ws.p, ws_bytes};
+        const double t_ours = time_graph(stream, ours_copies, [&] {
+          for (auto &l : ours) l->forward(x.p, y.p, m, call);
+        });
+        const float one = 1.0f, zero = 0.0f;
+        const double t_blas = time_graph(stream, blas_copies, [&] {
+          for (int c = 0; c < blas_copies; ++c)
+            GPTQ_CUBLAS_CHECK(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one,
+                                           wfp16.p + static_cast<std::size_t>(c) * w16, CUDA_R_16F, k,
+                                           x.p, CUDA_R_16F, k, &zero, y.p, CUDA_R_16F, n,
+                                           CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        });
+        Row r;
+        r.name = "N=" + std::to_string(n) + " K=" + std::to_string(k) + " batch=" + std::to_string(m) +
+                 " 4-bit g128 sym";
+        r.ours = t_ours;
+        r.cublas = t_blas;
+        r.weight_gbps = static_cast<double>(ours_bytes) / (t_ours * 1e3);
+        r.of_copy = r.weight_gbps / copy_gbps;
+        r.limit = static_cast<double>(ours_bytes) / (copy_gbps * 1e3);
+        rows.push_back(r);
+        std::printf("%-34s %10.2f %10.2f %8.2f %10.0f %7.0f%%\n", r.name.c_str(), t_ours, t_blas,
+                    t_blas / t_ours, r.weight_gbps, 100.0 * r.of_copy);
+        std::fflush(stdout);
+      }
+    }
+
+    const std::string tmp = out_path + ".tmp";
+    FILE *f = std::fopen(tmp.c_str(), "w");
+    if (!f) {
+      std::fprintf(stderr, "cannot write %s\n", tmp.c_str());
+      return 1;
+    }
+    std::fprintf(f,
+                 "{\n  \"bench\": \"cuda_linear\",\n  \"device\": \"%s\",\n  \"commit\": \"%s\",\n"
+                 "  \"date\": \"%s\",\n  \"command\": \"cuda_linear_bench%s\",\n"
+                 "  \"copy_bandwidth_GBps\": %.1f,\n"
+                 "  \"method\": \"CUDA graph of one call per weight copy (>= 256 MiB of copies per side, "
+                 "so weights come from HBM), median of %d replays / copies; limit = our repacked bytes at "
+                 "the device-to-device copy bandwidth\",\n  \"rows\": [\n",
+                 prop.name, gptq::bench::commit().c_str(), gptq::bench::utc_now().c_str(),
+                 quick ? " --quick" : "", copy_gbps, kReps);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const Row &r = rows[i];
+      std::fprintf(f,
+                   "    {\"case\": \"%s\", \"unit\": \"us\", \"ours\": %.3f, \"baseline\": %.3f, "
+                   "\"baseline_name\": \"cublas_fp16_gemmex_fp32acc\", \"speedup\": %.3f, "
+                   "\"limit\": %.3f, \"of_limit\": %.3f, \"ours_weight_GBps\": %.1f}%s\n",
+                   r.name.c_str(), r.ours, r.cublas, r.cublas / r.ours, r.limit, r.limit / r.ours,
+                   r.weight_gbps, i + 1 < rows.size() ? "," : "");
+    }
+    std::fprintf(f, "  ]\n}\n");
+    std::fclose(f);
+    if (std::rename(tmp.c_str(), out_path.c_str()) != 0) {
+      std::fprintf(stderr, "cannot rename %s to %s\n", tmp.c_str(), out_path.c_str());
+      return 1;
+    }
+    std::printf("wrote %s\n", out_path.c_str());
+    cublasDestroy(blas);
+    cudaStreamDestroy(stream);
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "cuda_linear_bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

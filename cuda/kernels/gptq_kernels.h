@@ -1,0 +1,96 @@
+// Host-side launchers of the int4/int8 GPTQ kernels (gptq_gemv.cu,
+// gptq_gemm.cu, gptq_aux.cu). They only enqueue on the given stream; the
+// choice between them and the split of K is made by GptqLinear
+// (gptq_linear.cu). Weights are in the layout of gptq_repack.h.
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace gptq::cuda::kernels {
+
+// One repacked layer on the device.
+struct PackedWeights {
+  int bits = 0;
+  const uint4 *qweight = nullptr;     // [n_tiles][k_tiles][32][bits/4] uint4
+  const __half2 *scales = nullptr;    // [n_tiles][groups][8]
+  const __half2 *zeros = nullptr;     // same, or null when symmetric
+  const int *chunk_group = nullptr;   // [k_tiles * 4]
+  const float *bias = nullptr;        // [n] or null
+  int n = 0;
+  int n_tiles = 0;
+  int k_tiles = 0;                    // k_pad / 64
+  int groups = 0;
+};
+
+// One product: y[m][n] = x[m][k_pad] * W^T (+ bias). x holds the repacked
+// column order, rows ldx halves apart (ldx a multiple of 8, x 16-byte
+// aligned). With splits > 1 each split of K writes fp32 partial sums to
+// partial[split][m][n] and reduce_splits() finishes.
+struct Product {
+  const __half *x = nullptr;
+  int ldx = 0;
+  int m = 0;
+  __half *y = nullptr;
+  float *partial = nullptr;
+  int splits = 1;
+  int k_tiles_per_split = 0;
+  // Dynamic shared memory for the block's group constants
+  // (staged_consts_bytes, a multiple of 16; the host splits K until it fits).
+  int consts_smem = 0;
+  // GEMV only, m <= 16: shared memory for the block's activations
+  // (gemv_x_stage_bytes), or 0 to read them through L1.
+  int x_smem = 0;
+  // GEMV only: launch with programmatic dependent launch (sm_90 and later).
+  bool pdl = false;
+};
+
+// Shared memory that stage_consts() (gptq_device.cuh) uses for ng groups of
+// ntiles 16-column tiles over k_tiles k-tiles.
+inline int staged_consts_bytes(int ntiles, int ng, int k_tiles, bool zeros) {
+  return ntiles * ng * 8 * 4 * (zeros ? 2 : 1) + k_tiles * 4 * 4;
+}
+
+// Shared memory for m rows of activations over k_tiles k-tiles (16 bytes of
+// padding per row).
+inline int gemv_x_stage_bytes(int m, int k_tiles) { return m * (k_tiles * 128 + 16); }
+
+// The most shared memory each kernel may give its group constants on the
+// current device (after prepare_kernels()).
+struct ConstsLimits {
+  int gemv[4] = {0, 0, 0, 0};  // row groups 1, 2, 4, 8
+  int gemm = 0;
+};
+
+// m <= 8 * m_tiles, m_tiles (groups of 8 batch rows) in {1, 2, 4, 8}:
+// weights streamed straight into registers, K split over the warps of a
+// block (and over `splits` blocks).
+void launch_gemv(const PackedWeights &w, const Product &p, int m_tiles, cudaStream_t stream);
+
+// Any m: tensor-core tiles of 128 x 128, activations through a 3-stage
+// cp.async pipeline in shared memory, weights into registers.
+void launch_gemm(const PackedWeights &w, const Product &p, cudaStream_t stream);
+// Raises the kernels' dynamic shared-memory limits on the current device to
+// what it allows, and says how much that leaves for group constants.
+ConstsLimits prepare_kernels(int bits);
+// Its two halves; `optin` is the device's per-block opt-in limit.
+void prepare_gemv(int bits, int optin, int (&limits)[4]);
+int prepare_gemm(int bits, int optin);
+
+// xw[r][kk] = x[r][perm[kk]] (0 where perm[kk] < 0), or x[r][kk] for kk < k
+// when perm is null: the repacked column order and a 16-byte aligned row.
+void launch_permute(const __half *x, int m, int k, const int *perm, int k_pad, __half *xw,
+                    cudaStream_t stream);
+
+// Rows [n0, n0 + rows) of the weight as fp16, [rows][k_pad] in the repacked
+// column order (n0 a multiple of 16): for large m, where cuBLAS on the
+// dequantized weight beats launch_gemm (gptq_linear.cpp says by how much).
+void launch_dequant(const PackedWeights &w, int n0, int rows, __half *out, cudaStream_t stream);
+
+// y[r][c] = sum over splits of partial[s][r][c] (+ bias[c]), in split order.
+void launch_reduce_splits(const float *partial, int splits, int m, int n, const float *bias,
+                          __half *y, cudaStream_t stream);
+
+}  // namespace gptq::cuda::kernels

@@ -1,0 +1,264 @@
+// GptqLinear: the uploaded layer and the per-call choice of kernel and split.
+#include "cuda/kernels/gptq_linear.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cuda/cublas_check.h"
+#include "cuda/cuda_check.h"
+#include "cuda/kernels/gptq_kernels.h"
+
+namespace gptq::cuda {
+namespace {
+
+struct DeviceFree {
+  void operator()(void *p) const noexcept { cudaFree(p); }
+};
+using DevicePtr = std::unique_ptr<void, DeviceFree>;
+
+template <class T>
+DevicePtr upload(const std::vector<T> &v, cudaStream_t stream, std::size_t *bytes) {
+  if (v.empty()) return DevicePtr(nullptr);
+  void *d = nullptr;
+  GPTQ_CUDA_CHECK(cudaMalloc(&d, v.size() * sizeof(T)));
+  DevicePtr owned(d);
+  GPTQ_CUDA_CHECK(cudaMemcpyAsync(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream));
+  *bytes += v.size() * sizeof(T);
+  return owned;
+}
+
+constexpr std::size_t align256(std::size_t b) { return (b + 255) / 256 * 256; }
+
+// How one product runs: which kernel, how K is split.
+struct Plan {
+  int m_tiles = 0;  // 1, 2, 4, 8 groups of 8 rows: the GEMV; 0: the GEMM;
+                    // -1: dequantize + cuBLAS
+  int splits = 1;
+  int k_tiles_per_split = 0;
+  int consts_smem = 0;  // kernels::Product::consts_smem
+  int x_smem = 0;       // kernels::Product::x_smem
+};
+
+// The most shared memory a GEMV block stages activations in. Each block
+// copies its own, so the copy must stay small beside the block's weights
+// (16 x K / 2 bytes): measured on H200, staging 64 KiB (m = 8, K = 4096)
+// took 11.4 us where reading through L1 took 7.9, while 28 KiB (m = 1,
+// K = 14336) took 16.0 us against 22.3.
+constexpr int kXStageBudget = 32 * 1024;
+
+// From this many rows on, the product dequantizes the weight to fp16 (in
+// chunks of rows of at most kDequantChunkBytes) and multiplies with cuBLAS:
+// measured on H200 at m = 256 and 1024, launch_gemm (mma.sync) ran at 0.19-0.26x
+// cuBLAS fp16 while the weight's dequantization costs about one fp16 write of
+// it. Below, the GEMV and GEMM stream the 4-bit weight once.
+constexpr std::int64_t kCublasMinRows = 128;
+constexpr std::size_t kDequantChunkBytes = std::size_t{64} << 20;
+
+class GptqLinear final : public DeviceLinear {
+ public:
+  GptqLinear(const GptqPacked &p, cudaStream_t stream)
+      : n_(p.n), k_(p.k), k_pad_(p.k_pad), has_zeros_(!p.zeros.empty()), chunk_group_host_(p.chunk_group) {
+    qweight_ = upload(p.qweight, stream, &bytes_);
+    scales_ = upload(p.scales, stream, &bytes_);
+    zeros_ = upload(p.zeros, stream, &bytes_);
+    chunk_group_ = upload(p.chunk_group, stream, &bytes_);
+    perm_ = upload(p.perm, stream, &bytes_);
+    bias_ = upload(p.bias, stream, &bytes_);
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    int device = 0;
+    GPTQ_CUDA_CHECK(cudaGetDevice(&device));
+    GPTQ_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device));
+    int major = 0;
+    GPTQ_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+    pdl_ = major >= 9;
+    limits_ = kernels::prepare_kernels(p.bits);
+    w_.bits = p.bits;
+    w_.qweight = static_cast<const uint4 *>(qweight_.get());
+    w_.scales = static_cast<const __half2 *>(scales_.get());
+    w_.zeros = static_cast<const __half2 *>(zeros_.get());
+    w_.chunk_group = static_cast<const int *>(chunk_group_.get());
+    w_.bias = static_cast<const float *>(bias_.get());
+    w_.n = static_cast<int>(p.n);
+    w_.n_tiles = static_cast<int>(p.n_tiles);
+    w_.k_tiles = static_cast<int>(p.k_pad / 64);
+    w_.groups = static_cast<int>(p.groups);
+  }
+
+  std::int64_t in_features() const override { return k_; }
+  std::int64_t out_features() const override { return n_; }
+  std::size_t device_bytes() const override { return bytes_; }
+
+  std::size_t workspace_bytes(std::int64_t m) const override {
+    if (m <= 0) return 0;
+    const Plan plan = plan_for(m);
+    std::size_t b = align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half));
+    if (plan.m_tiles < 0) {
+      b += align256(static_cast<std::size_t>(chunk_rows()) * k_pad_ * sizeof(__half));
+      if (w_.bias) b += static_cast<std::size_t>(m) * n_ * sizeof(float);
+    } else if (plan.splits > 1) {
+      b += static_cast<std::size_t>(plan.splits) * m * n_ * sizeof(float);
+    }
+    return b;
+  }
+
+  void forward(const __half *x, __half *y, std::int64_t m, const LinearCall &call) const override {
+    if (m < 0) throw CudaError("GPTQ linear forward: m = " + std::to_string(m), cudaErrorInvalidValue);
+    if (m == 0) return;
+    // Every kernel offset is a 32-bit int.
+    if (m > 65535 || m * k_pad_ >= (std::int64_t{1} << 31) || m * n_ >= (std::int64_t{1} << 31))
+      throw CudaError("GPTQ linear forward: m = " + std::to_string(m) + " rows is too many for one call",
+                      cudaErrorInvalidValue);
+    const std::size_t need = workspace_bytes(m);
+    if (call.workspace_bytes < need || !call.workspace ||
+        reinterpret_cast<std::uintptr_t>(call.workspace) % 256 != 0)
+      throw CudaError("GPTQ linear forward: the workspace is " + std::to_string(call.workspace_bytes) +
+                          " bytes at " + std::to_string(reinterpret_cast<std::uintptr_t>(call.workspace)) +
+                          "; m = " + std::to_string(m) + " needs " + std::to_string(need) +
+                          " bytes, 256-byte aligned",
+                      cudaErrorInvalidValue);
+    const Plan plan = plan_for(m);
+    const int mi = static_cast<int>(m);
+    char *ws = static_cast<char *>(call.workspace);
+
+    kernels::Product p;
+    p.x = x;
+    p.ldx = static_cast<int>(k_);
+    p.m = mi;
+    p.y = y;
+    // The kernels read rows of the repacked column order with 16-byte loads.
+    if (perm_ || reinterpret_cast<std::uintptr_t>(x) % 16 != 0) {
+      __half *xw = reinterpret_cast<__half *>(ws);
+      kernels::launch_permute(x, mi, static_cast<int>(k_), static_cast<const int *>(perm_.get()),
+                              static_cast<int>(k_pad_), xw, call.stream);
+      p.x = xw;
+      p.ldx = static_cast<int>(k_pad_);
+    }
+    char *after_x = ws + align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half));
+    if (plan.m_tiles < 0) {
+      dequant_cublas(p, reinterpret_cast<__half *>(after_x), call);
+      return;
+    }
+    if (plan.splits > 1) p.partial = reinterpret_cast<float *>(after_x);
+    p.splits = plan.splits;
+    p.k_tiles_per_split = plan.k_tiles_per_split;
+    p.consts_smem = plan.consts_smem;
+    p.x_smem = plan.x_smem;
+    p.pdl = pdl_;
+    if (plan.m_tiles > 0)
+      kernels::launch_gemv(w_, p, plan.m_tiles, call.stream);
+    else
+      kernels::launch_gemm(w_, p, call.stream);
+    if (plan.splits > 1)
+      kernels::launch_reduce_splits(p.partial, plan.splits, mi, w_.n, w_.bias, y, call.stream);
+  }
+
+ private:
+  // Rows of the weight dequantized at a time (a multiple of 16).
+  int chunk_rows() const {
+    const std::size_t rows = kDequantChunkBytes / (static_cast<std::size_t>(k_pad_) * sizeof(__half)) / 16 * 16;
+    return static_cast<int>(std::min<std::size_t>(std::max<std::size_t>(rows, 16), static_cast<std::size_t>(w_.n_tiles) * 16));
+  }
+
+  // y = x W^T through cuBLAS on the dequantized weight, chunk by chunk of
+  // rows; fp32 output and the bias added by launch_reduce_splits when there
+  // is a bias (one rounding to fp16, as in the kernels).
+  void dequant_cublas(const kernels::Product &p, __half *wbuf, const LinearCall &call) const {
+    if (!call.blas)
+      throw CudaError("GPTQ linear forward: m = " + std::to_string(p.m) + " rows need the call's cuBLAS handle",
+                      cudaErrorInvalidValue);
+    const int rows_per = chunk_rows(), k_pad = static_cast<int>(k_pad_), n = w_.n;
+    float *out32 = w_.bias ? reinterpret_cast<float *>(reinterpret_cast<char *>(wbuf) +
+                                                       align256(static_cast<std::size_t>(rows_per) * k_pad * sizeof(__half)))
+                           : nullptr;
+    const float one = 1.0f, zero = 0.0f;
+    for (int n0 = 0; n0 < n; n0 += rows_per) {
+      const int rows = std::min(rows_per, n - n0);
+      kernels::launch_dequant(w_, n0, rows, wbuf, call.stream);
+      // Column-major: C (rows x m, ld n) = W^T (rows x k_pad) * x (k_pad x m).
+      if (out32)
+        GPTQ_CUBLAS_CHECK(cublasGemmEx(call.blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p.m, k_pad, &one, wbuf, CUDA_R_16F,
+                                       k_pad, p.x, CUDA_R_16F, p.ldx, &zero, out32 + n0, CUDA_R_32F, n,
+                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+      else
+        GPTQ_CUBLAS_CHECK(cublasGemmEx(call.blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p.m, k_pad, &one, wbuf, CUDA_R_16F,
+                                       k_pad, p.x, CUDA_R_16F, p.ldx, &zero, p.y + n0, CUDA_R_16F, n,
+                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    }
+    if (out32) kernels::launch_reduce_splits(out32, 1, p.m, n, w_.bias, p.y, call.stream);
+  }
+
+  // Split K over blocks only when the tiles alone leave SMs idle (the split
+  // costs a second launch and a pass over fp32 partial sums), or when a
+  // block's group constants would not fit in shared memory otherwise.
+  Plan plan_for(std::int64_t m) const {
+    Plan plan;
+    const int k_tiles = w_.k_tiles;
+    int room = 0;
+    if (m >= kCublasMinRows) {
+      plan.m_tiles = -1;
+      plan.k_tiles_per_split = k_tiles;
+      return plan;
+    }
+    if (m <= 64) {
+      plan.m_tiles = m <= 8 ? 1 : m <= 16 ? 2 : m <= 32 ? 4 : 8;
+      room = limits_.gemv[plan.m_tiles == 1 ? 0 : plan.m_tiles == 2 ? 1 : plan.m_tiles == 4 ? 2 : 3];
+      const int blocks = w_.n_tiles;
+      if (blocks < sms_) plan.splits = std::min((2 * sms_ + blocks - 1) / blocks, std::max(1, k_tiles / 8));
+    } else {
+      room = limits_.gemm;
+      const int blocks = ((w_.n_tiles + 7) / 8) * static_cast<int>((m + 127) / 128);
+      if (blocks < sms_) plan.splits = std::min((sms_ + blocks - 1) / blocks, std::max(1, std::min(4, k_tiles / 8)));
+    }
+    for (;; ++plan.splits) {
+      plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
+      plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+      plan.consts_smem = consts_bytes(plan);
+      if (plan.consts_smem <= room || plan.k_tiles_per_split == 1) break;
+    }
+    if (plan.m_tiles > 0 && plan.m_tiles <= 2) {
+      const int x = kernels::gemv_x_stage_bytes(static_cast<int>(m), plan.k_tiles_per_split);
+      if (x <= kXStageBudget && plan.consts_smem + x <= room) plan.x_smem = x;
+    }
+    return plan;
+  }
+
+  // Shared memory for the group constants of the largest split's block
+  // (kernels::staged_consts_bytes), rounded up to 16 bytes.
+  int consts_bytes(const Plan &plan) const {
+    const int ntiles = plan.m_tiles > 0 ? 1 : 8;
+    int most = 0;
+    for (int s = 0; s < plan.splits; ++s) {
+      const int kb = s * plan.k_tiles_per_split;
+      const int ke = std::min(kb + plan.k_tiles_per_split, w_.k_tiles);
+      if (kb >= ke) continue;
+      const int ng = chunk_group_host_[static_cast<std::size_t>(ke) * 4 - 1] -
+                     chunk_group_host_[static_cast<std::size_t>(kb) * 4] + 1;
+      most = std::max(most, kernels::staged_consts_bytes(ntiles, ng, ke - kb, has_zeros_));
+    }
+    return (most + 15) / 16 * 16;
+  }
+
+  std::int64_t n_, k_, k_pad_;
+  bool has_zeros_;
+  std::vector<std::int32_t> chunk_group_host_;
+  kernels::ConstsLimits limits_;
+  std::size_t bytes_ = 0;
+  int sms_ = 1;
+  bool pdl_ = false;
+  DevicePtr qweight_, scales_, zeros_, chunk_group_, perm_, bias_;
+  kernels::PackedWeights w_;
+};
+
+}  // namespace
+
+std::unique_ptr<DeviceLinear> make_gptq_linear(const GptqPacked &packed, cudaStream_t stream) {
+  return std::make_unique<GptqLinear>(packed, stream);
+}
+
+std::unique_ptr<DeviceLinear> make_gptq_linear(const HostGptqLinear &w, cudaStream_t stream) {
+  return make_gptq_linear(repack_gptq(w), stream);
+}
+
+}  // namespace gptq::cuda

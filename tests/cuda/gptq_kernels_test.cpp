@@ -1,0 +1,304 @@
+// The int4/int8 GPTQ kernels (cuda/kernels) against dequantize-on-the-host
+// + cuBLAS (fp16 operands, fp32 accumulation) on odd shapes: N not a multiple
+// of 16, K not a multiple of 64 (or 16), small N (split K), act-order with a
+// shuffled g_idx, ragged groups, sym and asym, with and without bias, for
+// every kernel the dispatch picks (m = 1..300). Also: two runs give the same
+// bits, every output is written, and bad layers are refused with the field
+// named (those cases need no GPU).
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cuda/cublas_check.h"
+#include "cuda/cuda_check.h"
+#include "cuda/kernels/gptq_linear.h"
+
+namespace gptq::cuda {
+namespace {
+
+// A GPU, or the reason there is none.
+bool have_gpu(std::string *why) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    *why = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+    return false;
+  }
+  if (count == 0) {
+    *why = "no CUDA device";
+    return false;
+  }
+  return true;
+}
+
+struct Case {
+  const char *name;
+  int bits;
+  std::int64_t n, k;
+  int group_size;  // -1: one group; 0: 5 groups of random, ragged membership
+  bool symmetric;
+  bool act_order;  // g_idx shuffled
+  bool bias;
+};
+
+// A layer in the normalized form the core hands over, and what it stands for.
+struct Layer {
+  std::vector<std::uint8_t> codes;
+  std::vector<std::int32_t> zeros, g_idx;
+  std::vector<float> scales, bias;
+  HostGptqLinear host;
+  std::vector<__half> dequant;  // [n][k]: fp16(scale * (code - zero))
+};
+
+Layer make_layer(const Case &c, std::mt19937 &rng) {
+  Layer l;
+  const std::int64_t n = c.n, k = c.k;
+  std::int64_t groups = c.group_size > 0 ? (k + c.group_size - 1) / c.group_size : c.group_size < 0 ? 1 : 5;
+  l.g_idx.resize(static_cast<std::size_t>(k));
+  for (std::int64_t i = 0; i < k; ++i)
+    l.g_idx[static_cast<std::size_t>(i)] =
+        c.group_size > 0 ? static_cast<std::int32_t>(i / c.group_size)
+        : c.group_size < 0 ? 0
+                           : static_cast<std::int32_t>(rng() % groups);
+  if (c.act_order) std::shuffle(l.g_idx.begin(), l.g_idx.end(), rng);
+  const int levels = 1 << c.bits;
+  l.codes.resize(static_cast<std::size_t>(n * k));
+  for (auto &v : l.codes) v = static_cast<std::uint8_t>(rng() % levels);
+  l.zeros.resize(static_cast<std::size_t>(groups * n));
+  for (auto &z : l.zeros) z = c.symmetric ? levels / 2 : static_cast<std::int32_t>(rng() % levels);
+  std::uniform_real_distribution<float> sd(0.002f, 0.03f);
+  l.scales.resize(static_cast<std::size_t>(groups * n));
+  for (auto &s : l.scales) s = __half2float(__float2half_rn(sd(rng)));
+  if (c.bias) {
+    std::uniform_real_distribution<float> bd(-1.0f, 1.0f);
+    l.bias.resize(static_cast<std::size_t>(n));
+    for (auto &b : l.bias) b = bd(rng);
+  }
+  l.host = HostGptqLinear{c.bits, n, k, groups, l.codes.data(), l.zeros.data(), l.scales.data(),
+                          l.g_idx.data(), c.bias ? l.bias.data() : nullptr};
+  l.dequant.resize(static_cast<std::size_t>(n * k));
+  for (std::int64_t r = 0; r < n; ++r)
+    for (std::int64_t i = 0; i < k; ++i) {
+      const std::size_t gi = static_cast<std::size_t>(l.g_idx[static_cast<std::size_t>(i)] * n + r);
+      const float code = l.codes[static_cast<std::size_t>(r * k + i)];
+      l.dequant[static_cast<std::size_t>(r * k + i)] =
+          __float2half_rn(l.scales[gi] * (code - static_cast<float>(l.zeros[gi])));
+    }
+  return l;
+}
+
+template <class T>
+struct DeviceArray {
+  T *p = nullptr;
+  explicit DeviceArray(std::size_t count) { GPTQ_CUDA_CHECK(cudaMalloc(&p, std::max<std::size_t>(count, 1) * sizeof(T))); }
+  ~DeviceArray() { cudaFree(p); }
+  DeviceArray(const DeviceArray &) = delete;
+  DeviceArray &operator=(const DeviceArray &) = delete;
+};
+
+class GptqLinearTest : public ::testing::TestWithParam<Case> {};
+
+// y = x W^T in fp32 through cuBLAS (row-major x [m][k], W [n][k], y [m][n]).
+void cublas_reference(cublasHandle_t h, const __half *x, const __half *w, float *y, int m, int n, int k) {
+  const float one = 1.0f, zero = 0.0f;
+  GPTQ_CUBLAS_CHECK(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, w, CUDA_R_16F, k, x,
+                                 CUDA_R_16F, k, &zero, y, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
+                                 CUBLAS_GEMM_DEFAULT));
+}
+
+TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
+  std::string why;
+  if (!have_gpu(&why)) GTEST_SKIP() << "no usable GPU: " << why;
+  const Case c = GetParam();
+  std::mt19937 rng(1234u + static_cast<unsigned>(c.n * 7 + c.k));
+  const Layer l = make_layer(c, rng);
+  cudaStream_t stream = nullptr;
+  GPTQ_CUDA_CHECK(cudaStreamCreate(&stream));
+  cublasHandle_t blas = nullptr;
+  GPTQ_CUBLAS_CHECK(cublasCreate(&blas));
+  GPTQ_CUBLAS_CHECK(cublasSetStream(blas, stream));
+  const auto linear = make_gptq_linear(l.host, stream);
+  ASSERT_EQ(linear->in_features(), c.k);
+  ASSERT_EQ(linear->out_features(), c.n);
+
+  const int n = static_cast<int>(c.n), k = static_cast<int>(c.k);
+  // |W|, for the error bound's sum of |x_k w_k|.
+  std::vector<__half> wabs(l.dequant.size());
+  for (std::size_t i = 0; i < wabs.size(); ++i) wabs[i] = __habs(l.dequant[i]);
+  DeviceArray<__half> dw(l.dequant.size()), dwabs(wabs.size());
+  GPTQ_CUDA_CHECK(cudaMemcpy(dw.p, l.dequant.data(), l.dequant.size() * 2, cudaMemcpyHostToDevice));
+  GPTQ_CUDA_CHECK(cudaMemcpy(dwabs.p, wabs.data(), wabs.size() * 2, cudaMemcpyHostToDevice));
+
+  for (int m : {1, 7, 16, 17, 33, 64, 65, 300}) {
+    SCOPED_TRACE("m = " + std::to_string(m));
+    std::uniform_real_distribution<float> xd(-1.0f, 1.0f);
+    std::vector<__half> x(static_cast<std::size_t>(m) * k), xabs(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      x[i] = __float2half_rn(xd(rng));
+      xabs[i] = __habs(x[i]);
+    }
+    DeviceArray<__half> dx(x.size()), dxabs(x.size()), dy(static_cast<std::size_t>(m) * n);
+    DeviceArray<float> dref(static_cast<std::size_t>(m) * n), dbound(static_cast<std::size_t>(m) * n);
+    GPTQ_CUDA_CHECK(cudaMemcpy(dx.p, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    GPTQ_CUDA_CHECK(cudaMemcpy(dxabs.p, xabs.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    cublas_reference(blas, dx.p, dw.p, dref.p, m, n, k);
+    cublas_reference(blas, dxabs.p, dwabs.p, dbound.p, m, n, k);
+
+    const std::size_t ws_bytes = linear->workspace_bytes(m);
+    DeviceArray<char> ws(ws_bytes);
+    const LinearCall call{stream, blas, ws.p, ws_bytes};
+    std::vector<std::vector<std::uint16_t>> runs;
+    for (int run = 0; run < 2; ++run) {
+      // NaN everywhere first: an output the kernels skip fails below.
+      GPTQ_CUDA_CHECK(cudaMemsetAsync(dy.p, 0xff, static_cast<std::size_t>(m) * n * 2, stream));
+      GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.p, 0xff, ws_bytes, stream));
+      linear->forward(dx.p, dy.p, m, call);
+      runs.emplace_back(static_cast<std::size_t>(m) * n);
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(runs.back().data(), dy.p, runs.back().size() * 2,
+                                      cudaMemcpyDeviceToHost, stream));
+      GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+    EXPECT_EQ(runs[0], runs[1]) << "two runs of the same product differ (a race?)";
+
+    std::vector<float> ref(static_cast<std::size_t>(m) * n), bound(ref.size());
+    GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.p, ref.size() * 4, cudaMemcpyDeviceToHost));
+    GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.p, bound.size() * 4, cudaMemcpyDeviceToHost));
+    // Both sides multiply the same fp16 operands exactly and add in fp32 in
+    // different orders (tensor cores may truncate each addition): each sum is
+    // within k * 2^-23 * sum|x w| of the exact one. Ours is then rounded to
+    // fp16: half an ulp, 2^-11 relative (2^-25 absolute among subnormals).
+    int bad = 0;
+    double err2 = 0, ref2 = 0;
+    for (int r = 0; r < m; ++r)
+      for (int j = 0; j < n; ++j) {
+        const std::size_t i = static_cast<std::size_t>(r) * n + j;
+        const double want = ref[i] + (c.bias ? l.bias[static_cast<std::size_t>(j)] : 0.0f);
+        const double got = __half2float(__ushort_as_half(runs[0][i]));
+        const double sum_abs = bound[i] + (c.bias ? std::fabs(l.bias[static_cast<std::size_t>(j)]) : 0.0);
+        const double tol = std::ldexp(std::fabs(want), -11) + k * std::ldexp(sum_abs, -22) + std::ldexp(1.0, -24);
+        err2 += (got - want) * (got - want);
+        ref2 += want * want;
+        if (!(std::fabs(got - want) <= tol) && bad++ < 5)
+          ADD_FAILURE() << "y[" << r << "][" << j << "] = " << got << ", reference " << want
+                        << " (tolerance " << tol << ")";
+      }
+    EXPECT_EQ(bad, 0) << "outputs out of tolerance";
+    EXPECT_LT(std::sqrt(err2 / std::max(ref2, 1e-30)), 1e-3) << "relative Frobenius error";
+  }
+  cublasDestroy(blas);
+  cudaStreamDestroy(stream);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, GptqLinearTest,
+    ::testing::Values(Case{"sym4_g128", 4, 256, 512, 128, true, false, false},
+                      Case{"asym4_g128_actorder_bias", 4, 72, 384, 128, false, true, true},
+                      Case{"asym4_g32_k416_bias", 4, 136, 416, 32, false, false, true},
+                      Case{"sym4_onegroup_k300", 4, 40, 300, -1, true, false, false},
+                      Case{"asym4_ragged_groups_actorder", 4, 48, 200, 0, false, true, true},
+                      Case{"asym4_wide_short", 4, 2200, 256, 128, false, false, true},
+                      Case{"asym4_wide_long_actorder", 4, 2200, 4672, 128, false, true, true},
+                      Case{"asym8_g128_actorder", 8, 96, 640, 128, false, true, false},
+                      Case{"sym8_g32_bias", 8, 24, 160, 32, true, false, true},
+                      Case{"sym8_wide_long", 8, 2200, 4672, 128, true, false, false},
+                      // Rows of K too long to stage in shared memory: the L1 path.
+                      Case{"asym4_wide_k8320", 4, 2112, 8320, 128, false, false, false},
+                      Case{"asym4_g128_n1000_k2048_actorder", 4, 1000, 2048, 128, false, true, true}),
+    [](const ::testing::TestParamInfo<Case> &p) { return std::string(p.param.name); });
+
+TEST(GptqLinearWorkspace, TooSmallIsAnError) {
+  std::string why;
+  if (!have_gpu(&why)) GTEST_SKIP() << "no usable GPU: " << why;
+  std::mt19937 rng(7);
+  const Layer l = make_layer(Case{"small", 4, 32, 128, 64, false, true, false}, rng);
+  const auto linear = make_gptq_linear(l.host, nullptr);
+  ASSERT_GT(linear->workspace_bytes(4), 0u);
+  DeviceArray<__half> x(4 * 128), y(4 * 32);
+  const LinearCall call{nullptr, nullptr, nullptr, 0};
+  try {
+    linear->forward(x.p, y.p, 4, call);
+    FAIL() << "a missing workspace was accepted";
+  } catch (const CudaError &e) {
+    EXPECT_NE(std::string(e.what()).find("workspace"), std::string::npos) << e.what();
+  }
+}
+
+// Bad layers are refused before anything touches the device (no GPU needed).
+std::string refusal(const HostGptqLinear &w) {
+  try {
+    repack_gptq(w);
+  } catch (const std::invalid_argument &e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(GptqRepack, RefusesWhatTheKernelsCannotRun) {
+  std::mt19937 rng(3);
+  Layer l = make_layer(Case{"v", 4, 16, 64, 32, false, false, false}, rng);
+  HostGptqLinear w = l.host;
+  w.bits = 3;
+  EXPECT_NE(refusal(w).find("bits = 3 has no fast kernel"), std::string::npos) << refusal(w);
+  w = l.host;
+  w.bits = 5;
+  EXPECT_NE(refusal(w).find("bits = 5"), std::string::npos) << refusal(w);
+  w = l.host;
+  l.codes[1 * 64 + 2] = 16;
+  EXPECT_NE(refusal(w).find("codes[1][2] = 16"), std::string::npos) << refusal(w);
+  l.codes[1 * 64 + 2] = 15;
+  l.g_idx[5] = 2;
+  EXPECT_NE(refusal(w).find("g_idx[5] = 2"), std::string::npos) << refusal(w);
+  l.g_idx[5] = 0;
+  l.zeros[17] = 2000;
+  EXPECT_NE(refusal(w).find("zeros[1][1] = 2000"), std::string::npos) << refusal(w);
+  l.zeros[17] = 3;
+  l.scales[3] = INFINITY;
+  EXPECT_NE(refusal(w).find("scales[0][3]"), std::string::npos) << refusal(w);
+  l.scales[3] = 0.01f;
+  w.codes = nullptr;
+  EXPECT_NE(refusal(w).find("codes is null"), std::string::npos) << refusal(w);
+  w = l.host;
+  w.in_features = 0;
+  EXPECT_NE(refusal(w).find("in_features = 0"), std::string::npos) << refusal(w);
+  EXPECT_EQ(refusal(l.host), "");
+}
+
+// The layout facts the kernels rely on: groups start on multiples of 16,
+// K is padded to 64, identity needs no permutation, symmetry is detected.
+TEST(GptqRepack, OrdersGroupsAndPads) {
+  std::mt19937 rng(5);
+  Layer plain = make_layer(Case{"p", 4, 16, 256, 128, true, false, false}, rng);
+  GptqPacked p = repack_gptq(plain.host);
+  EXPECT_TRUE(p.perm.empty());
+  EXPECT_TRUE(p.symmetric);
+  EXPECT_EQ(p.k_pad, 256);
+  EXPECT_EQ(p.qweight.size(), 1u * 4 * 32 * 4);
+
+  Layer ragged = make_layer(Case{"r", 8, 16, 200, 0, false, true, false}, rng);
+  p = repack_gptq(ragged.host);
+  EXPECT_FALSE(p.symmetric);
+  ASSERT_EQ(static_cast<std::int64_t>(p.perm.size()), p.k_pad);
+  EXPECT_EQ(p.k_pad % 64, 0);
+  std::vector<int> seen(200, 0);
+  for (std::int64_t kk = 0; kk < p.k_pad; ++kk) {
+    const int src = p.perm[static_cast<std::size_t>(kk)];
+    if (src < 0) continue;
+    ++seen[static_cast<std::size_t>(src)];
+    EXPECT_EQ(ragged.g_idx[static_cast<std::size_t>(src)], p.chunk_group[static_cast<std::size_t>(kk / 16)])
+        << "column " << kk;
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), 200) << "every column exactly once";
+}
+
+}  // namespace
+}  // namespace gptq::cuda
