@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/backend/backend_plugin.h"
+#include "core/backend/plugin_quantize_engine.h"
 #include "core/base/error.h"
 
 namespace gptq {
@@ -111,6 +112,7 @@ class PluginBackend final : public Backend {
   PluginBackend(void *library, const gptq_backend_plugin *table, std::unique_ptr<HostBridge> bridge, void *state)
       : library_(library), table_(table), bridge_(std::move(bridge)), state_(state) {}
   ~PluginBackend() override {
+    quantize_.reset();
     table_->close(state_);
     // The library stays loaded: CUDA runtimes do not like being unloaded while
     // the process runs, and a later context will want it again.
@@ -141,16 +143,20 @@ class PluginBackend final : public Backend {
     return m;
   }
 
-  // The engines stay null (the core runs their work on the CPU, saying so
-  // once): the quantize and forward entries of the v2 table are declared for
-  // the CUDA quantizer and runtime (issues 15 and 16), whose engines will
-  // drive them.
+  // The forward engine stays null (the core runs that work on the CPU,
+  // saying so once) until the CUDA runtime (issue 15) drives its entries.
+  // The quantize engine: the plugin's quantize group when it sets all of it.
+  const QuantizeEngine *quantize_engine() const override { return quantize_.get(); }
+  void make_engines() {
+    if (PluginQuantizeEngine::supported(*table_)) quantize_ = std::make_unique<PluginQuantizeEngine>(*table_, state_);
+  }
 
  private:
   void *library_;
   const gptq_backend_plugin *table_;
   std::unique_ptr<HostBridge> bridge_;  // lent to the state: outlives it
   void *state_;
+  std::unique_ptr<PluginQuantizeEngine> quantize_;  // uses state_: destroyed before close
 };
 
 // The required entries of a v2 table, by name, for the error message.
@@ -218,6 +224,7 @@ std::unique_ptr<Backend> open_cuda_backend(int device, Logger &log) {
   check(table->open(device, &bridge->host, &state, err, sizeof err), table->name,
         "opening device " + std::to_string(device), err);
   auto backend = std::make_unique<PluginBackend>(lib, table, std::move(bridge), state);
+  backend->make_engines();
   // A kernel round trip now, so a fatbin without this GPU's architecture or a
   // broken driver shows up here, with its reason, rather than mid-work.
   backend->self_test();
