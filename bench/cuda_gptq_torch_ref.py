@@ -10,8 +10,8 @@ upper cholesky in float64), "solve" everything else (grids, dead inputs,
 act-order, the block loop, the permutation back).
 
 Inputs are those of the C++ bench, from the same formula: element i of a
-tensor with seed s is ((i * 7919 + s * 104729) mod 1000003) / 1000003 - 0.5
-(activations; weights times 0.04). Median of --reps runs after one warm-up.
+tensor with seed s is (((i mod p)^2 mod p * 7919 + i * 104729 + s * 15485863)
+mod p) / p - 0.5 with p = 1000003 (activations; weights times 0.04). Median of --reps runs after one warm-up.
 
 Usage: python3 bench/cuda_gptq_torch_ref.py --reps 3 --out FILE
 """
@@ -33,9 +33,11 @@ SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008), (14336, 4096)]
 
 
 def pattern(count, seed, scale):
+    p = 1000003
     i = torch.arange(count, dtype=torch.int64)
-    m = (i * 7919 + seed * 104729) % 1000003
-    return ((m.double() / 1000003.0 - 0.5) * scale).float()
+    q = (i % p) * (i % p) % p
+    m = (q * 7919 + i * 104729 + seed * 15485863) % p
+    return ((m.double() / p - 0.5) * scale).float()
 
 
 def sync_time():

@@ -2,12 +2,13 @@
 // core/quant/hessian.h keeps it on the host: the plain sum of X^T X is
 // accumulated (upper part only) and scaled by 2/n once, at finish().
 //
-// fp32 (the default): each batch is rounded to TF32 and multiplied on the
-// tensor cores with fp32 accumulation. Rounding to nearest makes the error of
-// each product unbiased, so over n rows the error of H[a][b] is about
-// 2^-11 / sqrt(n) of sqrt(H[a][a] H[b][b]) — below what fp32 summation
-// itself leaves at the calibration sizes GPTQ uses; cuda_quantize_test
-// checks H against the CPU's and the codes solved from both.
+// fp32 (the default): each batch is split into bf16 parts, x = hi + lo +
+// O(2^-16 x), and hi*hi + hi*lo + lo*hi is summed on the tensor cores with
+// fp32 accumulation (one product over the three pairs stacked): each
+// product's error is then ~2^-16 relative and unbiased, about what fp32
+// summation leaves in H, at the bf16 rate. (Plain TF32 — 2^-11 per input —
+// moved 0.13% of the codes and the act-order of near-equal columns in
+// cuda_quantize_test, more than the CPU's own summation order does.)
 // fp64: the batch widened to double, DGEMM (exact products, as the CPU's
 // fp64 accumulator).
 //
@@ -51,7 +52,7 @@ class DeviceHessian {
   std::int64_t n_ = 0;
   DeviceArray<float> sum32_;
   DeviceArray<double> sum64_;
-  DeviceArray<float> scratch32_;   // a chunk of rows rounded to TF32
+  DeviceArray<std::uint16_t> scratch16_;  // a chunk of rows split into bf16 [lo; hi; hi; lo]
   DeviceArray<double> scratch64_;  // a chunk of rows in double
   DeviceArray<unsigned long long> flag_;
   DeviceArray<float> h_;  // set by finish() or write()

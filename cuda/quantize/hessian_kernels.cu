@@ -12,15 +12,24 @@ unsigned blocks_for(std::size_t count) {
   return static_cast<unsigned>(b < 65535u * 16u ? b : 65535u * 16u);  // grid-stride beyond
 }
 
-__global__ void round_tf32_kernel(const float *x, float *y, std::size_t count) {
+__device__ __forceinline__ std::uint16_t bf16_rn(float v) {
+  unsigned u = __float_as_uint(v);
+  if ((u & 0x7f800000u) != 0x7f800000u) u += 0x7fffu + ((u >> 16) & 1u);  // Inf and NaN kept: the check finds them
+  else if (u & 0x007fffffu) u |= 0x00400000u;                              // a NaN stays a NaN
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
+__global__ void split_bf16_kernel(const float *x, std::int64_t m, std::int64_t k, std::uint16_t *z) {
+  const std::size_t count = static_cast<std::size_t>(m) * static_cast<std::size_t>(k);
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < count;
        i += static_cast<std::size_t>(gridDim.x) * blockDim.x) {
-    unsigned u = __float_as_uint(x[i]);
-    if ((u & 0x7f800000u) != 0x7f800000u) {  // leave Inf and NaN alone: the check finds them
-      u += 0x0fffu + ((u >> 13) & 1u);
-      u &= 0xffffe000u;
-    }
-    y[i] = __uint_as_float(u);
+    const float v = x[i];
+    const std::uint16_t hi = bf16_rn(v);
+    const std::uint16_t lo = bf16_rn(v - __uint_as_float(static_cast<unsigned>(hi) << 16));
+    z[i] = lo;
+    z[count + i] = hi;
+    z[2 * count + i] = hi;
+    z[3 * count + i] = lo;
   }
 }
 
@@ -56,9 +65,10 @@ __global__ void scale_symmetric_kernel(const float *c32, const double *c64, std:
 
 }  // namespace
 
-void round_to_tf32(const float *x, float *y, std::size_t count, cudaStream_t stream) {
+void split_bf16(const float *x, std::int64_t m, std::int64_t k, std::uint16_t *z, cudaStream_t stream) {
+  const std::size_t count = static_cast<std::size_t>(m) * static_cast<std::size_t>(k);
   if (count == 0) return;
-  round_tf32_kernel<<<blocks_for(count), kThreads, 0, stream>>>(x, y, count);
+  split_bf16_kernel<<<blocks_for(count), kThreads, 0, stream>>>(x, m, k, z);
   GPTQ_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -10,10 +10,12 @@
 
 namespace gptq::cuda {
 
-// y = x rounded to the nearest TF32 value (10 mantissa bits, ties to even):
-// the tensor cores then see exactly these values, and the rounding errors of
-// the products are unbiased (truncation would shrink every product).
-void round_to_tf32(const float *x, float *y, std::size_t count, cudaStream_t stream);
+// The bf16 split of m rows of x ([m][k] fp32): x = hi + lo + r with hi =
+// bf16(x), lo = bf16(x - hi) (both rounded to nearest) and |r| <= 2^-16 |x|.
+// z (4m rows of k, bf16 bits) = [lo; hi; hi; lo], so one product of rows
+// [m, 4m) by rows [0, 3m) sums hi*hi + hi*lo + lo*hi (bf16x3): fp32's
+// accuracy from the bf16 tensor cores.
+void split_bf16(const float *x, std::int64_t m, std::int64_t k, std::uint16_t *z, cudaStream_t stream);
 // y = x in double (the fp64 Hessian).
 void widen_to_double(const float *x, double *y, std::size_t count, cudaStream_t stream);
 

@@ -15,8 +15,8 @@ QuantizeDevice::QuantizeDevice(const DeviceState &state, const gptq_backend_host
   try {
     GPTQ_CUBLAS_CHECK(cublasCreate(&blas_));
     GPTQ_CUBLAS_CHECK(cublasSetStream(blas_, state.stream()));
-    // Plain fp32 products unless a call names TF32 itself (the Hessian's
-    // compute type): the lazy update must round as the CPU's sgemm does.
+    // Plain fp32 products (no TF32): the lazy update must round as the CPU's
+    // sgemm does. The Hessian names its bf16 inputs itself.
     GPTQ_CUBLAS_CHECK(cublasSetMathMode(blas_, CUBLAS_DEFAULT_MATH));
     GPTQ_CUSOLVER_CHECK(cusolverDnCreate(&solver_));
     GPTQ_CUSOLVER_CHECK(cusolverDnSetStream(solver_, state.stream()));

@@ -7,11 +7,13 @@
 // group 128, sym, act-order on and off. H from 128 batches of 2048 tokens
 // (a pool of 4 batches on the device, reused in turn, as the reference does).
 // Inputs are the same values on both sides: element i of a tensor with seed s
-// is ((i * 7919 + s * 104729) mod 1000003) / 1000003 - 0.5 (activations;
-// weights times 0.04), computed here and by the reference from the formula.
+// is (((i mod p)^2 mod p * 7919 + i * 104729 + s * 15485863) mod p) / p - 0.5
+// with p = 1000003 (activations; weights times 0.04), computed here and by
+// the reference from the formula (a quadratic residue sequence: no low-rank
+// pattern, as an affine one would have).
 // Rows (median of --reps timed repetitions after one warm-up, the device
 // synchronized at the end of each phase):
-//   hessian K: create + 128 accumulates + finish (fp32 on TF32 tensor cores);
+//   hessian K: create + 128 accumulates + finish (fp32: bf16x3 on the tensor cores);
 //   cholesky NxK: damping, potrf, trtri, the reversals;
 //   solve NxK: everything else of the solve (upload, grids, act-order, the
 //     blocks with their lazy updates, results back to the host).
@@ -47,8 +49,11 @@ constexpr int kTokens = 2048, kBatches = 128, kPool = 4;
 std::vector<float> pattern(std::size_t count, long seed, float scale) {
   std::vector<float> v(count);
   for (std::size_t i = 0; i < count; ++i) {
-    const long long m = (static_cast<long long>(i) * 7919 + seed * 104729) % 1000003;
-    v[i] = static_cast<float>((static_cast<double>(m) / 1000003.0 - 0.5) * scale);
+    constexpr long long p = 1000003;
+    const auto ii = static_cast<long long>(i);
+    const long long q = (ii % p) * (ii % p) % p;
+    const long long m = (q * 7919 + ii * 104729 + seed * 15485863) % p;
+    v[i] = static_cast<float>((static_cast<double>(m) / static_cast<double>(p) - 0.5) * scale);
   }
   return v;
 }
