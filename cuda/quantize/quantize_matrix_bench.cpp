@@ -177,6 +177,7 @@ int main(int argc, char **argv) {
       if (cases.is_object() && cases.contains(name)) {
         const double b = cases[name]["median_s"];
         row["baseline"] = b;
+        if (cases[name].contains("reps")) row["baseline_reps"] = cases[name]["reps"];
         row["speedup"] = b / s;
         std::printf("%-40s ours %9.2f ms  torch %9.2f ms  %6.2fx\n", name.c_str(), 1e3 * s, 1e3 * b, b / s);
       } else {
