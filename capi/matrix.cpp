@@ -1,5 +1,6 @@
 // gptq_quantize_matrix, gptq_rtn_matrix and the gptq_matrix_result
 // accessors: the GPTQ solver alone across the ABI.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -9,8 +10,8 @@
 #include "capi/context_handle.h"
 #include "capi/matrix_result_handle.h"
 #include "capi/output_buffer.h"
+#include "core/backend/activations.h"
 #include "core/config/typed.h"
-#include "core/quant/hessian.h"
 #include "core/gptq_format/checkpoint_format.h"
 #include "core/gptq_format/modules_to_skip.h"
 #include "core/pipeline/options_from_config.h"
@@ -53,6 +54,24 @@ std::unique_ptr<gptq_matrix_result> make_result(gptq::quant::QuantResult r,
   }
   return h;
 }
+
+// The caller's activations as the engines take them: copied into the
+// engine's scratch when it reads them on the host.
+class CallerActivations final : public gptq::Activations {
+ public:
+  CallerActivations(const float *x, int64_t rows, int64_t cols) : x_(x), rows_(rows), cols_(cols) {}
+  int64_t rows() const override { return rows_; }
+  int64_t cols() const override { return cols_; }
+  const gptq::Matrix &host(gptq::Matrix &scratch) const override {
+    scratch = gptq::Matrix(rows_, cols_);
+    std::copy(x_, x_ + rows_ * cols_, scratch.data.begin());
+    return scratch;
+  }
+
+ private:
+  const float *x_;
+  int64_t rows_, cols_;
+};
 
 const gptq::quant::PackedGptq &packed_of(const gptq_matrix_result *r) {
   if (!r->packed) gptq::fail(r->pack_status, "no packed tensors for this matrix: " + r->pack_error);
@@ -103,20 +122,24 @@ GPTQ_API gptq_status gptq_quantize_matrix(gptq_context *ctx, const float *weight
     const auto config = gptq::config::parse_quantize_config(quantize_json ? quantize_json : "");
     const auto options = gptq::quant::quant_options(config);
     const gptq::Compute compute(*ctx->runtime.pool());
-    gptq::quant::QuantResult r;
+    // The context's quantize engine (CUDA's when the context has a GPU):
+    // the Hessian lives where that engine computes.
+    const auto engine = ctx->runtime.quantize_engine();
+    gptq::quant::validate_options(options, cols, "matrix");
+    std::unique_ptr<gptq::LayerHessian> h;
     if (hessian) {
       if (n != 0)
         gptq::fail(Status::InvalidArgument, "argument 'n' is " + std::to_string(n) +
                                                 " but 'activations' is NULL (give 0 with a Hessian)");
       elements(cols, cols, "cols", "cols");
-      r = gptq::quant::quantize_matrix(compute, weights, rows, cols, hessian, options, "matrix");
+      h = engine->load_hessian(compute, hessian, cols);
     } else {
       elements(n, cols, "n", "cols");
-      gptq::quant::HessianAccumulator acc(cols, options.hessian_fp64);
-      acc.add_batch(compute, activations, n);
-      const std::vector<float> h = acc.hessian(compute);
-      r = gptq::quant::quantize_matrix(compute, weights, rows, cols, h.data(), options, "matrix");
+      h = engine->new_hessian(cols, options.hessian_fp64);
+      engine->accumulate(compute, *h, CallerActivations(activations, n, cols), n);
+      engine->finish(compute, *h);
     }
+    gptq::quant::QuantResult r = engine->solve(compute, weights, rows, cols, *h, options, "matrix");
     *out = make_result(std::move(r), config).release();
   });
 }

@@ -3,11 +3,11 @@
 // Every entry catches everything and returns a gptq_plugin_status with the
 // reason as text: cudaErrorMemoryAllocation and std::bad_alloc as out of
 // memory, other CUDA failures as device errors, the runtime's refusals
-// (cuda/runtime/runtime_errors.h) as invalid arguments or cancellation. The
-// forward group (prepared model, KV cache, run) is the CUDA runtime
-// (cuda/runtime/); the quantize entries (buffers, Hessian, solve) stay NULL
-// until the CUDA quantizer (issue 16) fills them, and the core runs that
-// work on the CPU meanwhile.
+// (cuda/runtime/runtime_errors.h) and the kernels' as invalid arguments or
+// cancellation, the quantizer's (cuda/quantize/quantize_error.h) with their
+// own status. The forward group (prepared model, KV cache, run) is the CUDA
+// runtime (cuda/runtime/); the quantize group (buffers, Hessian, solve) is
+// the CUDA quantizer (cuda/quantize/).
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -21,6 +21,11 @@
 #include "core/backend/backend_plugin.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_state.h"
+#include "cuda/quantize/device_array.h"
+#include "cuda/quantize/device_hessian.h"
+#include "cuda/quantize/gptq_solve.h"
+#include "cuda/quantize/quantize_device.h"
+#include "cuda/quantize/quantize_error.h"
 #include "cuda/runtime/device_model.h"
 #include "cuda/runtime/forward_device.h"
 #include "cuda/runtime/runtime_errors.h"
@@ -41,6 +46,15 @@ struct PluginState {
   const gptq_backend_host *host;
   std::mutex forward_mutex;
   std::unique_ptr<ForwardDevice> forward_device;
+
+  // The quantizer's cuBLAS/cuSOLVER handles, made on first use.
+  const QuantizeDevice &quantizer() {
+    const std::lock_guard<std::mutex> lock(quantize_mutex);
+    if (!quantize_device) quantize_device = std::make_unique<QuantizeDevice>(state, host);
+    return *quantize_device;
+  }
+  std::mutex quantize_mutex;
+  std::unique_ptr<QuantizeDevice> quantize_device;
 };
 
 PluginState &state_of(void *state) { return *static_cast<PluginState *>(state); }
@@ -62,6 +76,9 @@ int boundary(char *err, size_t cap, Body &&body) noexcept {
   try {
     body();
     return GPTQ_PLUGIN_OK;
+  } catch (const QuantizeError &e) {
+    write_reason(err, cap, e.what());
+    return e.status();
   } catch (const CudaError &e) {
     write_reason(err, cap, e.what());
     return e.code() == cudaErrorMemoryAllocation ? GPTQ_PLUGIN_ERR_OUT_OF_MEMORY : GPTQ_PLUGIN_ERR_DEVICE;
@@ -213,6 +230,123 @@ int model_run(void *state, const gptq_plugin_model *model, const int32_t *ids, i
   });
 }
 
+// The quantize group (issue 16). The opaque handles are these types.
+struct PluginBuffer {
+  DeviceArray<unsigned char> bytes;
+};
+PluginBuffer &buffer_of(gptq_plugin_buffer *b) { return *reinterpret_cast<PluginBuffer *>(b); }
+const PluginBuffer &buffer_of(const gptq_plugin_buffer *b) { return *reinterpret_cast<const PluginBuffer *>(b); }
+DeviceHessian &hessian_of(gptq_plugin_hessian *h) { return *reinterpret_cast<DeviceHessian *>(h); }
+const DeviceHessian &hessian_of(const gptq_plugin_hessian *h) { return *reinterpret_cast<const DeviceHessian *>(h); }
+
+void check_range(std::size_t size, std::size_t offset, std::size_t bytes, const char *what) {
+  if (offset > size || bytes > size - offset)
+    throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT,
+                        std::string(what) + ": bytes [" + std::to_string(offset) + ", " +
+                            std::to_string(offset + bytes) + ") outside the buffer's " + std::to_string(size));
+}
+
+int buffer_alloc(void *state, size_t bytes, gptq_plugin_buffer **out, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    state_of(state).state.activate();
+    auto b = std::make_unique<PluginBuffer>();
+    b->bytes = DeviceArray<unsigned char>(bytes, "a buffer of activations");
+    *out = reinterpret_cast<gptq_plugin_buffer *>(b.release());
+  });
+}
+
+void buffer_free(void *state, gptq_plugin_buffer *buffer) {
+  (void)boundary(nullptr, 0, [&] {
+    state_of(state).state.activate();
+    delete &buffer_of(buffer);
+  });
+}
+
+int buffer_write(void *state, gptq_plugin_buffer *dst, size_t offset, const void *src, size_t bytes, char *err,
+                 size_t cap) {
+  return boundary(err, cap, [&] {
+    PluginState &s = state_of(state);
+    s.state.activate();
+    PluginBuffer &b = buffer_of(dst);
+    check_range(b.bytes.size(), offset, bytes, "buffer_write");
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(b.bytes.get() + offset, src, bytes, cudaMemcpyHostToDevice, s.state.stream()));
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
+  });
+}
+
+int buffer_read(void *state, const gptq_plugin_buffer *src, size_t offset, void *dst, size_t bytes, char *err,
+                size_t cap) {
+  return boundary(err, cap, [&] {
+    PluginState &s = state_of(state);
+    s.state.activate();
+    const PluginBuffer &b = buffer_of(src);
+    check_range(b.bytes.size(), offset, bytes, "buffer_read");
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst, b.bytes.get() + offset, bytes, cudaMemcpyDeviceToHost, s.state.stream()));
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
+  });
+}
+
+int hessian_create(void *state, int64_t columns, int fp64, gptq_plugin_hessian **out, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    PluginState &s = state_of(state);
+    s.state.activate();
+    auto h = std::make_unique<DeviceHessian>(s.quantizer(), columns, fp64 != 0);
+    *out = reinterpret_cast<gptq_plugin_hessian *>(h.release());
+  });
+}
+
+void hessian_free(void *state, gptq_plugin_hessian *h) {
+  (void)boundary(nullptr, 0, [&] {
+    state_of(state).state.activate();
+    delete &hessian_of(h);
+  });
+}
+
+int hessian_accumulate(void *state, gptq_plugin_hessian *h, const gptq_plugin_buffer *x, int64_t rows,
+                       int64_t samples, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    state_of(state).state.activate();
+    DeviceHessian &hs = hessian_of(h);
+    const PluginBuffer &b = buffer_of(x);
+    if (rows <= 0) throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT, "hessian_accumulate: rows must be > 0");
+    check_range(b.bytes.size(), 0,
+                static_cast<std::size_t>(rows) * static_cast<std::size_t>(hs.columns()) * sizeof(float),
+                "hessian_accumulate");
+    hs.accumulate(reinterpret_cast<const float *>(b.bytes.get()), rows, samples);
+  });
+}
+
+int hessian_finish(void *state, gptq_plugin_hessian *h, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    state_of(state).state.activate();
+    hessian_of(h).finish();
+  });
+}
+
+int hessian_write(void *state, gptq_plugin_hessian *h, const float *src, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    state_of(state).state.activate();
+    hessian_of(h).write(src);
+  });
+}
+
+int hessian_read(void *state, const gptq_plugin_hessian *h, float *dst, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    state_of(state).state.activate();
+    hessian_of(h).read(dst);
+  });
+}
+
+int quantize_solve(void *state, const gptq_plugin_hessian *h, const float *w, int64_t rows, int64_t cols,
+                   const gptq_plugin_quant_options *options, gptq_plugin_quant_result *out, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    PluginState &s = state_of(state);
+    s.state.activate();
+    if (!options || !out) throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT, "quantize_solve: options or out is null");
+    gptq_solve(s.quantizer(), hessian_of(h), w, rows, cols, *options, *out);
+  });
+}
+
 gptq_backend_plugin make_table() {
   gptq_backend_plugin t{};  // every optional entry NULL unless set below
   t.size = sizeof(gptq_backend_plugin);
@@ -232,6 +366,17 @@ gptq_backend_plugin make_table() {
   t.cache_create = cache_create;
   t.cache_free = cache_free;
   t.model_run = model_run;
+  t.buffer_alloc = buffer_alloc;
+  t.buffer_free = buffer_free;
+  t.buffer_write = buffer_write;
+  t.buffer_read = buffer_read;
+  t.hessian_create = hessian_create;
+  t.hessian_free = hessian_free;
+  t.hessian_accumulate = hessian_accumulate;
+  t.hessian_finish = hessian_finish;
+  t.hessian_write = hessian_write;
+  t.hessian_read = hessian_read;
+  t.quantize_solve = quantize_solve;
   return t;
 }
 

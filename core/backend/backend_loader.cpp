@@ -11,6 +11,7 @@
 
 #include "core/backend/backend_plugin.h"
 #include "core/backend/plugin_forward_engine.h"
+#include "core/backend/plugin_quantize_engine.h"
 #include "core/backend/plugin_status.h"
 #include "core/base/error.h"
 
@@ -81,6 +82,7 @@ class PluginBackend final : public Backend {
       : library_(library), table_(table), bridge_(std::move(bridge)), state_(state) {}
   ~PluginBackend() override {
     forward_.reset();
+    quantize_.reset();
     table_->close(state_);
     // The library stays loaded: CUDA runtimes do not like being unloaded while
     // the process runs, and a later context will want it again.
@@ -111,15 +113,16 @@ class PluginBackend final : public Backend {
     return m;
   }
 
-  // The forward engine when the plugin fills every entry of that group; the
-  // quantize engine stays null (the core runs quantization on the CPU,
-  // saying so once) until the CUDA quantizer (issue 16) drives its entries.
+  // Each engine when the plugin fills every entry of its group; the core
+  // runs what a missing one would do on the CPU, saying so once.
   const ForwardEngine *forward_engine() const override { return forward_.get(); }
+  const QuantizeEngine *quantize_engine() const override { return quantize_.get(); }
 
-  // Made once the backend has its final address (the engine keeps the state).
+  // Made once the backend has its final address (the engines keep the state).
   void make_engines() {
     if (PluginForwardEngine::supported(*table_))
       forward_ = std::make_unique<PluginForwardEngine>(*table_, state_, *bridge_->log);
+    if (PluginQuantizeEngine::supported(*table_)) quantize_ = std::make_unique<PluginQuantizeEngine>(*table_, state_);
   }
 
  private:
@@ -127,7 +130,8 @@ class PluginBackend final : public Backend {
   const gptq_backend_plugin *table_;
   std::unique_ptr<HostBridge> bridge_;  // lent to the state: outlives it
   void *state_;
-  std::unique_ptr<PluginForwardEngine> forward_;  // uses state_: destroyed before close
+  std::unique_ptr<PluginForwardEngine> forward_;    // use state_: destroyed before close
+  std::unique_ptr<PluginQuantizeEngine> quantize_;
 };
 
 // The required entries of a table, by name, for the error message.
@@ -193,7 +197,7 @@ std::unique_ptr<Backend> open_cuda_backend(int device, Logger &log) {
   bridge->name = table->name;
   void *state = nullptr;
   check_plugin(table->open(device, &bridge->host, &state, err, sizeof err), table->name,
-        "opening device " + std::to_string(device), err);
+               "opening device " + std::to_string(device), err);
   auto backend = std::make_unique<PluginBackend>(lib, table, std::move(bridge), state);
   // A kernel round trip now, so a fatbin without this GPU's architecture or a
   // broken driver shows up here, with its reason, rather than mid-work.

@@ -216,6 +216,12 @@ typedef struct gptq_backend_plugin {
   int (*quantize_solve)(void *state, const gptq_plugin_hessian *h, const float *w, int64_t rows, int64_t cols,
                         const gptq_plugin_quant_options *options, gptq_plugin_quant_result *out, char *err,
                         size_t err_cap);
+  /* A finished H from the host ([columns][columns] row-major fp32) into a
+   * Hessian just created (gptq_quantize_matrix's caller gives H itself), and
+   * a finished H back to the host (the layer loss of the RTN comparison runs
+   * on the CPU). Part of the group: set with the entries above. */
+  int (*hessian_write)(void *state, gptq_plugin_hessian *h, const float *src, char *err, size_t err_cap);
+  int (*hessian_read)(void *state, const gptq_plugin_hessian *h, float *dst, char *err, size_t err_cap);
 
   /* Forward engine (issue 15); used only when every entry of the group is
    * set. The core reads the checkpoint (its one reader of config.json and of

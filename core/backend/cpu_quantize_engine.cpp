@@ -1,6 +1,7 @@
 #include "core/backend/cpu_quantize_engine.h"
 
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/base/error.h"
@@ -13,11 +14,14 @@ namespace {
 
 class CpuHessian final : public LayerHessian {
  public:
-  CpuHessian(std::int64_t columns, bool fp64) : acc(columns, fp64) {}
-  std::int64_t columns() const override { return acc.cols(); }
+  CpuHessian(std::int64_t columns, bool fp64) : cols(columns), acc(std::in_place, columns, fp64) {}
+  // A finished H given whole: no accumulator.
+  CpuHessian(std::int64_t columns, std::vector<float> matrix) : cols(columns), h(std::move(matrix)) {}
+  std::int64_t columns() const override { return cols; }
 
-  quant::HessianAccumulator acc;
-  std::optional<std::vector<float>> h;  // set by finish()
+  std::int64_t cols;
+  std::optional<quant::HessianAccumulator> acc;  // reset by finish()
+  std::optional<std::vector<float>> h;           // set by finish()
 };
 
 CpuHessian &cpu(LayerHessian &h) {
@@ -45,13 +49,21 @@ void CpuQuantizeEngine::accumulate(const Compute &compute, LayerHessian &h, cons
   if (c.h) fail(Status::Internal, "cpu quantize engine: accumulating into a finished Hessian");
   Matrix scratch;
   const Matrix &x = input.host(scratch);
-  c.acc.add_batch(compute, x.data.data(), x.rows, samples);
+  c.acc->add_batch(compute, x.data.data(), x.rows, samples);
 }
 
 void CpuQuantizeEngine::finish(const Compute &compute, LayerHessian &h) const {
   CpuHessian &c = cpu(h);
   if (c.h) fail(Status::Internal, "cpu quantize engine: the Hessian was finished twice");
-  c.h = c.acc.hessian(compute);
+  c.h = c.acc->hessian(compute);
+  c.acc.reset();
+}
+
+std::unique_ptr<LayerHessian> CpuQuantizeEngine::load_hessian(const Compute &, const float *h,
+                                                              std::int64_t columns) const {
+  if (columns <= 0) fail(Status::InvalidArgument, "cpu quantize engine: columns must be > 0");
+  const auto kk = static_cast<std::size_t>(columns) * static_cast<std::size_t>(columns);
+  return std::make_unique<CpuHessian>(columns, std::vector<float>(h, h + kk));
 }
 
 quant::QuantResult CpuQuantizeEngine::solve(const Compute &compute, const float *w, std::int64_t rows,

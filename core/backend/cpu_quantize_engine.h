@@ -14,6 +14,8 @@ class CpuQuantizeEngine final : public QuantizeEngine {
   void accumulate(const Compute &compute, LayerHessian &h, const Activations &input,
                   std::int64_t samples) const override;
   void finish(const Compute &compute, LayerHessian &h) const override;
+  std::unique_ptr<LayerHessian> load_hessian(const Compute &compute, const float *h,
+                                             std::int64_t columns) const override;
   quant::QuantResult solve(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
                            const LayerHessian &h, const quant::QuantOptions &options,
                            std::string_view layer) const override;

@@ -45,6 +45,10 @@ class QuantizeEngine {
                           std::int64_t samples) const = 0;
   // Ends accumulation (scaling by 2/n); called once.
   virtual void finish(const Compute &compute, LayerHessian &h) const = 0;
+  // A finished Hessian holding `h` ([columns][columns] row-major, finite,
+  // symmetric: a caller's H, as gptq_quantize_matrix takes it).
+  virtual std::unique_ptr<LayerHessian> load_hessian(const Compute &compute, const float *h,
+                                                     std::int64_t columns) const = 0;
 
   // The GPTQ solve of w ([rows, cols] fp32, host) with a finished Hessian:
   // codes, scales, zeros, g_idx, perm, loss and the dequantized weights (which

@@ -1,0 +1,45 @@
+// The quantize engine of a backend plugin (today the CUDA one): the plugin's
+// quantize group (backend_plugin.h: buffers, hessian_*, quantize_solve)
+// behind QuantizeEngine. Activations go up into a plugin buffer and the
+// Hessian stays on the device from accumulation to solve; only W goes up and
+// the results the checkpoint needs come back. RTN runs on the CPU engine
+// (it needs no Hessian and is memory-bound); so does the layer loss of the
+// RTN comparison, with H read back from the device.
+#pragma once
+
+#include "core/backend/backend_plugin.h"
+#include "core/backend/cpu_quantize_engine.h"
+#include "core/backend/quantize_engine.h"
+
+namespace gptq {
+
+class PluginQuantizeEngine final : public QuantizeEngine {
+ public:
+  // Whether `table` sets every entry of the quantize group.
+  static bool supported(const gptq_backend_plugin &table);
+
+  // `state` is the plugin's open state; both outlive the engine.
+  PluginQuantizeEngine(const gptq_backend_plugin &table, void *state);
+
+  std::string_view backend() const override { return table_->name; }
+  std::unique_ptr<LayerHessian> new_hessian(std::int64_t columns, bool fp64) const override;
+  void accumulate(const Compute &compute, LayerHessian &h, const Activations &input,
+                  std::int64_t samples) const override;
+  void finish(const Compute &compute, LayerHessian &h) const override;
+  std::unique_ptr<LayerHessian> load_hessian(const Compute &compute, const float *h,
+                                             std::int64_t columns) const override;
+  quant::QuantResult solve(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
+                           const LayerHessian &h, const quant::QuantOptions &options,
+                           std::string_view layer) const override;
+  quant::QuantResult rtn(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
+                         const quant::QuantOptions &options, std::string_view layer) const override;
+  double loss(const Compute &compute, const float *w, const float *w_hat, const LayerHessian &h,
+              std::int64_t rows, std::int64_t cols) const override;
+
+ private:
+  const gptq_backend_plugin *table_;
+  void *state_;
+  CpuQuantizeEngine cpu_;
+};
+
+}  // namespace gptq
