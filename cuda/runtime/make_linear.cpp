@@ -2,7 +2,6 @@
 
 #include <vector>
 
-#include "cuda/kernels/gptq_linear.h"
 #include "cuda/runtime/dense_linear.h"
 #include "cuda/runtime/runtime_errors.h"
 
@@ -30,9 +29,15 @@ std::unique_ptr<DeviceLinear> make_linear(const HostGptqLinear &l, cudaStream_t 
     if (l.g_idx[c] < 0 || l.g_idx[c] >= l.groups)
       throw InvalidArgument(what + ": g_idx[" + std::to_string(c) + "] = " + std::to_string(l.g_idx[c]) +
                             " is outside [0, " + std::to_string(l.groups) + ")");
-  // Bits 4 and 8 have fast kernels (cuda/kernels/); 2 and 3 the generic
-  // path, dequantized to fp16 once at load and multiplied by cuBLAS.
-  if (l.bits == 4 || l.bits == 8) return make_gptq_linear(l, stream);
+  // Every width takes the generic path for now. The int4/int8 kernels of
+  // cuda/kernels/ (make_gptq_linear: 1.4-2.3x cuBLAS at batch 1-16 on the
+  // H200) pass their own tests, but with them the greedy text of
+  // docs-llama-16m RTN w4g128 on the H200 left the CPU's on 2 of 8 prompts
+  // (48 tokens each; the generic path: 8 of 8, as for every other checkpoint
+  // tested) with or without programmatic dependent launch: their error is
+  // larger than the tests' bound catches. They are wired in here once it is
+  // found.
+  (void)stream;
   return make_dequantized_linear(l, what);
 }
 
