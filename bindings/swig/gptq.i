@@ -263,9 +263,6 @@ GPTQ_KEPT_CALLBACK(gptq_progress_fn, gptq_swig_progress_trampoline)
  * String, a double, a Java array) or void, and throws on failure. The C
  * runtime these typemaps call (text conversions, trampolines, the helpers
  * that size and retry buffers) is java_runtime.c.in. */
-%insert(runtime) %{
-#include <stdint.h>
-%}
 %insert(header) "java_runtime.c.in"
 %{
 #define GPTQ_SWIG_RAISE(status) gptq_java_throw_status(jenv, (status))
@@ -453,6 +450,8 @@ GPTQ_JAVA_KEPT_CALLBACK(gptq_java_progress_trampoline, (gptq_progress_fn kept_fn
 %rename(callback_free) gptq_java_callback_free;
 %noexception gptq_java_callbacks_alive;
 %rename(callbacks_alive) gptq_java_callbacks_alive;
+%noexception gptq_java_malloc_in_use;
+%rename(malloc_in_use) gptq_java_malloc_in_use;
 %rename(tokenize) gptq_java_tokenize;
 %rename(detokenize) gptq_java_detokenize;
 %rename(config_convert) gptq_java_config_convert;
@@ -464,6 +463,7 @@ jlong gptq_java_log_callback_new(JNIEnv *env, jobject listener);
 jlong gptq_java_progress_callback_new(JNIEnv *env, jobject listener);
 void gptq_java_callback_free(JNIEnv *env, jlong key);
 long gptq_java_callbacks_alive(void);
+long gptq_java_malloc_in_use(void);
 gptq_status gptq_java_tokenize(JNIEnv *env, const gptq_tokenizer *tokenizer, const char *text, size_t len,
                                uint32_t flags, jintArray *ids_out);
 gptq_status gptq_java_detokenize(JNIEnv *env, const gptq_tokenizer *tokenizer, jintArray ids,
