@@ -8,7 +8,6 @@ import org.libgptq.swig.gptq;
  */
 public final class Model implements AutoCloseable {
   final NativeHandle handle;
-  private Tokenizer tokenizer;
 
   Model(long ptr, ContextResources resources) {
     handle = new NativeHandle("Model", ptr, gptq::model_destroy, null, resources);
@@ -31,16 +30,16 @@ public final class Model implements AutoCloseable {
     }
   }
 
-  /** The model's tokenizer, usable while the model is open. */
-  public synchronized Tokenizer tokenizer() {
-    if (tokenizer == null) {
-      long h = handle.acquire();
-      try {
-        tokenizer = new Tokenizer(new NativeHandle("Tokenizer", gptq.model_tokenizer(h), null, handle, null));
-      } finally {
-        handle.release();
-      }
+  /**
+   * The model's tokenizer, usable while the model is open (each call gives a new view of
+   * it; closing one does not close the others or the model).
+   */
+  public Tokenizer tokenizer() {
+    long h = handle.acquire();
+    try {
+      return new Tokenizer(new NativeHandle("Tokenizer", gptq.model_tokenizer(h), null, handle, null));
+    } finally {
+      handle.release();
     }
-    return tokenizer;
   }
 }

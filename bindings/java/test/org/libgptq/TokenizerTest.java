@@ -48,6 +48,12 @@ class TokenizerTest {
       assertEquals(Status.INVALID_ARGUMENT, e.status());
       assertTrue(e.getMessage().contains("ids[1]"), e.getMessage());
 
+      // Closing a view of the model's tokenizer closes that view alone.
+      Tokenizer view = m.tokenizer();
+      view.close();
+      assertThrows(GptqException.class, () -> view.tokenize("a"));
+      assertEquals(2, m.tokenizer().tokenize("a").length);
+
       m.close();
       e = assertThrows(GptqException.class, () -> tok.tokenize("a"));
       assertEquals(Status.INVALID_ARGUMENT, e.status());
