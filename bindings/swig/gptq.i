@@ -346,7 +346,9 @@ GPTQ_JAVA_RETURNS(gptq_java_matrix_halves, jshortArray, short[])
 %typemap(in) gptq_status status %{ $1 = (gptq_status)$input; %}
 
 /* ---- Handles: pointers as long, T **out returned ------------------------- */
-%define GPTQ_JAVA_HANDLE(T)
+/* A call that made its handle and still throws (a callback threw, e.g. the log
+ * sink while a model opened) destroys the handle: nothing else could. */
+%define GPTQ_JAVA_HANDLE(T, DESTROY)
 %typemap(jni) T *, const T * "jlong"
 %typemap(jtype) T *, const T * "long"
 %typemap(jstype) T *, const T * "long"
@@ -354,17 +356,20 @@ GPTQ_JAVA_RETURNS(gptq_java_matrix_halves, jshortArray, short[])
 %typemap(in) T *, const T * %{ $1 = ($1_ltype)(intptr_t)$input; %}
 %typemap(in, numinputs=0) T **out ($*1_ltype temp = NULL), const T **out ($*1_ltype temp = NULL)
 %{ $1 = &temp; %}
-%typemap(argout) T **out, const T **out %{ if (GPTQ_JAVA_OK) $result = (jlong)(intptr_t)temp$argnum; %}
+%typemap(argout) T **out, const T **out %{
+  if (GPTQ_JAVA_OK) $result = (jlong)(intptr_t)temp$argnum;
+  else if (result == GPTQ_OK) DESTROY(($*1_ltype)temp$argnum);
+%}
 %enddef
-GPTQ_JAVA_HANDLE(gptq_context)
-GPTQ_JAVA_HANDLE(gptq_model)
-GPTQ_JAVA_HANDLE(gptq_tokenizer)
-GPTQ_JAVA_HANDLE(gptq_session)
-GPTQ_JAVA_HANDLE(gptq_matrix_result)
+GPTQ_JAVA_HANDLE(gptq_context, gptq_context_destroy)
+GPTQ_JAVA_HANDLE(gptq_model, gptq_model_destroy)
+GPTQ_JAVA_HANDLE(gptq_tokenizer, gptq_tokenizer_destroy) /* a no-op on a model's (borrowed) one */
+GPTQ_JAVA_HANDLE(gptq_session, gptq_session_destroy)
+GPTQ_JAVA_HANDLE(gptq_matrix_result, gptq_matrix_result_destroy)
 
 /* ---- Strings: exact UTF-8 both ways (java_runtime.c.in says why) --------- */
 %typemap(in) const char * %{ $1 = gptq_java_utf8(jenv, $input, NULL); %}
-%typemap(freearg) const char * %{ free((char *)$1); %}
+%typemap(freearg) const char * %{ gptq_java_utf8_free((char *)$1); %}
 %typemap(out) const char * %{ $result = gptq_java_string(jenv, $1); %}
 %typemap(jni) (const char *text, size_t len), (const char *prompt, size_t len) "jstring"
 %typemap(jtype) (const char *text, size_t len), (const char *prompt, size_t len) "String"
@@ -372,7 +377,8 @@ GPTQ_JAVA_HANDLE(gptq_matrix_result)
 %typemap(javain) (const char *text, size_t len), (const char *prompt, size_t len) "$javainput"
 %typemap(in) (const char *text, size_t len), (const char *prompt, size_t len)
 %{ $1 = gptq_java_utf8(jenv, $input, &$2); %}
-%typemap(freearg) (const char *text, size_t len), (const char *prompt, size_t len) %{ free($1); %}
+%typemap(freearg) (const char *text, size_t len), (const char *prompt, size_t len)
+%{ gptq_java_utf8_free($1); %}
 /* Borrowed strings, copied into a String before the wrapper returns. */
 %typemap(in, numinputs=0) const char **name (const char *temp = NULL),
                           const char **json (const char *temp = NULL),
@@ -452,6 +458,8 @@ GPTQ_JAVA_KEPT_CALLBACK(gptq_java_progress_trampoline, (gptq_progress_fn kept_fn
 %rename(callbacks_alive) gptq_java_callbacks_alive;
 %noexception gptq_java_malloc_in_use;
 %rename(malloc_in_use) gptq_java_malloc_in_use;
+%noexception gptq_java_strings_alive;
+%rename(strings_alive) gptq_java_strings_alive;
 %rename(tokenize) gptq_java_tokenize;
 %rename(detokenize) gptq_java_detokenize;
 %rename(config_convert) gptq_java_config_convert;
@@ -464,6 +472,7 @@ jlong gptq_java_progress_callback_new(JNIEnv *env, jobject listener);
 void gptq_java_callback_free(JNIEnv *env, jlong key);
 long gptq_java_callbacks_alive(void);
 long gptq_java_malloc_in_use(void);
+long gptq_java_strings_alive(void);
 gptq_status gptq_java_tokenize(JNIEnv *env, const gptq_tokenizer *tokenizer, const char *text, size_t len,
                                uint32_t flags, jintArray *ids_out);
 gptq_status gptq_java_detokenize(JNIEnv *env, const gptq_tokenizer *tokenizer, jintArray ids,
