@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Checks that gptq.i also generates Java and C# modules that compile (javac,
-# gcc against JNI, mcs) and that a failing call raises the language's error
-# with the library's status and message. Not yet in CI: the JDK and Mono are
-# not in scripts/install-deps.sh until the Java and C# layers exist.
+# Checks by hand that gptq.i generates a C# module that compiles (gcc, mcs)
+# and that a failing call raises the language's error with the library's
+# status and message. (Java: CMake builds and tests it, bindings/java.)
 #   bindings/swig/check_java_csharp.sh BUILD_LIB_DIR   (e.g. build/default/lib)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

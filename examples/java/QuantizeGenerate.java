@@ -58,10 +58,7 @@ public final class QuantizeGenerate {
       try (Model model = ctx.openModel(outDir);
           Session session = ctx.newSession(model, GenerationOptions.builder().maxNewTokens(24).temperature(0).build())) {
         System.out.print(prompt);
-        session.generate(prompt, (piece, id) -> {
-          System.out.print(piece);
-          return true; // false would stop
-        });
+        session.generate(prompt, (piece, id) -> { System.out.print(piece); return true; }); // false would stop
         System.out.println();
       }
     }
