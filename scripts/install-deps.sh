@@ -18,6 +18,8 @@ packages=(
   swig golang-go
   # C# binding: Mono's mcs builds LibGptq.dll, mono and NUnit 2.6 run its tests
   mono-mcs mono-devel nunit-console libnunit-cil-dev
+  # Java binding: javac/jar/jni.h and JUnit 5's console launcher for its tests
+  default-jdk-headless junit5
 )
 # Debian's rustc and cargo (1.63) only where the machine has no cargo of its own
 # (e.g. rustup's): the crates build with either.

@@ -258,29 +258,255 @@ GPTQ_KEPT_CALLBACK(gptq_progress_fn, gptq_swig_progress_trampoline)
 #endif
 
 #ifdef SWIGJAVA
-%pragma(java) modulecode=%{
-  /** A failed call: the library's status and its message. */
-  public static class GptqException extends RuntimeException {
-    public final int status;
-    public GptqException(int status, String message) {
-      super(message);
-      this.status = status;
-    }
-  }
-%}
+/* ---- Java (package org.libgptq.swig; the users' layer is org.libgptq) ------
+ * Every gptq_status function returns its one output (a handle as a long, a
+ * String, a double, a Java array) or void, and throws on failure. The C
+ * runtime these typemaps call (text conversions, trampolines, the helpers
+ * that size and retry buffers) is java_runtime.c.in. */
+%insert(header) "java_runtime.c.in"
 %{
-#define GPTQ_SWIG_RAISE(status) gptq_swig_java_throw(jenv, (status))
-static void gptq_swig_java_throw(JNIEnv *jenv, gptq_status status) {
-  jclass cls = (*jenv)->FindClass(jenv, "org/libgptq/swig/gptq$GptqException");
-  jmethodID ctor;
-  jstring msg;
-  if (!cls) return; /* NoClassDefFoundError is pending */
-  ctor = (*jenv)->GetMethodID(jenv, cls, "<init>", "(ILjava/lang/String;)V");
-  msg = (*jenv)->NewStringUTF(jenv, gptq_last_error());
-  if (ctor && msg)
-    (*jenv)->Throw(jenv, (jthrowable)(*jenv)->NewObject(jenv, cls, ctor, (jint)status, msg));
-}
+#define GPTQ_SWIG_RAISE(status) gptq_java_throw_status(jenv, (status))
 %}
+%include "enumtypeunsafe.swg" /* enums as int constants, as gptq.h's */
+
+%pragma(java) jniclasscode=%{
+  static { org.libgptq.NativeLibrary.load(); }
+%}
+
+/* Errors. Replaces the shared %exception above for Java: no wrapper returns
+ * early, so that every freearg (the UTF-8 copies of strings, the pinned
+ * arrays) runs on failure too; the exception is thrown by
+ * gptq_java_call_end (the callback's own exception when one threw, else a
+ * GptqException with the message read on this thread) and the outputs are
+ * written only when GPTQ_JAVA_OK. A Java exception already pending from
+ * converting the arguments skips the call. */
+%exception {
+  gptq_java_call swig_call;
+  gptq_java_call_begin(&swig_call);
+  if ((*jenv)->ExceptionCheck(jenv)) {
+    result = GPTQ_ERR_INVALID_ARGUMENT;
+  } else {
+    $action
+  }
+  gptq_java_call_end(jenv, &swig_call, result);
+}
+%{
+#define GPTQ_JAVA_OK (result == GPTQ_OK && !(*jenv)->ExceptionCheck(jenv))
+%}
+
+/* A gptq_status returns nothing (void, throwing on failure) or the function's
+ * one output, with the Java type listed here for each function. An unlisted
+ * function does not compile (javac: a missing return), so a function added to
+ * gptq.h cannot slip through unbound. (jstype has no default: the enum's own
+ * constants take their type from it.) */
+%typemap(jni) gptq_status "void"
+%typemap(jtype) gptq_status "void"
+%typemap(javaout) gptq_status { $jnicall; }
+%typemap(out) gptq_status ""
+%define GPTQ_JAVA_RETURNS_VOID(FUNC)
+%typemap(jstype) gptq_status FUNC "void"
+%enddef
+GPTQ_JAVA_RETURNS_VOID(gptq_context_set_log)
+GPTQ_JAVA_RETURNS_VOID(gptq_swig_session_set_progress)
+GPTQ_JAVA_RETURNS_VOID(gptq_generate)
+%define GPTQ_JAVA_RETURNS(FUNC, JNITYPE, JAVATYPE)
+%typemap(jni) gptq_status FUNC #JNITYPE
+%typemap(jtype) gptq_status FUNC #JAVATYPE
+%typemap(jstype) gptq_status FUNC #JAVATYPE
+%typemap(javaout) gptq_status FUNC { return $jnicall; }
+%enddef
+GPTQ_JAVA_RETURNS(gptq_context_create, jlong, long)
+GPTQ_JAVA_RETURNS(gptq_model_open, jlong, long)
+GPTQ_JAVA_RETURNS(gptq_tokenizer_open, jlong, long)
+GPTQ_JAVA_RETURNS(gptq_model_tokenizer, jlong, long)
+GPTQ_JAVA_RETURNS(gptq_quantize_matrix, jlong, long)
+GPTQ_JAVA_RETURNS(gptq_rtn_matrix, jlong, long)
+GPTQ_JAVA_RETURNS(gptq_session_create, jlong, long)
+GPTQ_JAVA_RETURNS(gptq_context_backend, jstring, String)
+GPTQ_JAVA_RETURNS(gptq_context_device_name, jstring, String)
+GPTQ_JAVA_RETURNS(gptq_context_runtime_json, jstring, String)
+GPTQ_JAVA_RETURNS(gptq_model_info_json, jstring, String)
+GPTQ_JAVA_RETURNS(gptq_quantize_model, jstring, String)
+GPTQ_JAVA_RETURNS(gptq_evaluate, jstring, String)
+GPTQ_JAVA_RETURNS(gptq_matrix_result_loss, jdouble, double)
+GPTQ_JAVA_RETURNS(gptq_matrix_result_damp_percent, jdouble, double)
+GPTQ_JAVA_RETURNS(gptq_java_tokenize, jintArray, int[])
+GPTQ_JAVA_RETURNS(gptq_java_detokenize, jstring, String)
+GPTQ_JAVA_RETURNS(gptq_java_config_convert, jbyteArray, byte[])
+GPTQ_JAVA_RETURNS(gptq_java_matrix_shape, jlongArray, long[])
+GPTQ_JAVA_RETURNS(gptq_java_matrix_ints, jintArray, int[])
+GPTQ_JAVA_RETURNS(gptq_java_matrix_floats, jfloatArray, float[])
+GPTQ_JAVA_RETURNS(gptq_java_matrix_halves, jshortArray, short[])
+
+/* gptq_status_name takes a status as a plain int. */
+%typemap(jni) gptq_status status "jint"
+%typemap(jtype) gptq_status status "int"
+%typemap(jstype) gptq_status status "int"
+%typemap(javain) gptq_status status "$javainput"
+%typemap(in) gptq_status status %{ $1 = (gptq_status)$input; %}
+
+/* ---- Handles: pointers as long, T **out returned ------------------------- */
+/* A call that made its handle and still throws (a callback threw, e.g. the log
+ * sink while a model opened) destroys the handle: nothing else could. */
+%define GPTQ_JAVA_HANDLE(T, DESTROY)
+%typemap(jni) T *, const T * "jlong"
+%typemap(jtype) T *, const T * "long"
+%typemap(jstype) T *, const T * "long"
+%typemap(javain) T *, const T * "$javainput"
+%typemap(in) T *, const T * %{ $1 = ($1_ltype)(intptr_t)$input; %}
+%typemap(in, numinputs=0) T **out ($*1_ltype temp = NULL), const T **out ($*1_ltype temp = NULL)
+%{ $1 = &temp; %}
+%typemap(argout) T **out, const T **out %{
+  if (GPTQ_JAVA_OK) $result = (jlong)(intptr_t)temp$argnum;
+  else if (result == GPTQ_OK) DESTROY(($*1_ltype)temp$argnum);
+%}
+%enddef
+GPTQ_JAVA_HANDLE(gptq_context, gptq_context_destroy)
+GPTQ_JAVA_HANDLE(gptq_model, gptq_model_destroy)
+GPTQ_JAVA_HANDLE(gptq_tokenizer, gptq_tokenizer_destroy) /* a no-op on a model's (borrowed) one */
+GPTQ_JAVA_HANDLE(gptq_session, gptq_session_destroy)
+GPTQ_JAVA_HANDLE(gptq_matrix_result, gptq_matrix_result_destroy)
+
+/* ---- Strings: exact UTF-8 both ways (java_runtime.c.in says why) --------- */
+%typemap(in) const char * %{ $1 = gptq_java_utf8(jenv, $input, NULL); %}
+%typemap(freearg) const char * %{ gptq_java_utf8_free((char *)$1); %}
+%typemap(out) const char * %{ $result = gptq_java_string(jenv, $1); %}
+%typemap(jni) (const char *text, size_t len), (const char *prompt, size_t len) "jstring"
+%typemap(jtype) (const char *text, size_t len), (const char *prompt, size_t len) "String"
+%typemap(jstype) (const char *text, size_t len), (const char *prompt, size_t len) "String"
+%typemap(javain) (const char *text, size_t len), (const char *prompt, size_t len) "$javainput"
+%typemap(in) (const char *text, size_t len), (const char *prompt, size_t len)
+%{ $1 = gptq_java_utf8(jenv, $input, &$2); %}
+%typemap(freearg) (const char *text, size_t len), (const char *prompt, size_t len)
+%{ gptq_java_utf8_free($1); %}
+/* Borrowed strings, copied into a String before the wrapper returns. */
+%typemap(in, numinputs=0) const char **name (const char *temp = NULL),
+                          const char **json (const char *temp = NULL),
+                          const char **report_json (const char *temp = NULL) %{ $1 = ($1_ltype)&temp; %}
+%typemap(argout) const char **name, const char **json, const char **report_json
+%{ if (GPTQ_JAVA_OK) $result = gptq_java_string(jenv, temp$argnum); %}
+
+/* ---- Plain outputs and input arrays --------------------------------------- */
+%typemap(in, numinputs=0) double *loss (double temp = 0), double *damp_percent (double temp = 0)
+%{ $1 = &temp; %}
+%typemap(argout) double *loss, double *damp_percent %{ if (GPTQ_JAVA_OK) $result = temp$argnum; %}
+/* Input matrices: null is NULL (hessian or activations left out). Copied in
+ * (the call may run long; a critical region would hold the GC off); their
+ * lengths are checked against rows and cols by org.libgptq.MatrixInput. */
+%typemap(jni) const float *weights, const float *hessian, const float *activations "jfloatArray"
+%typemap(jtype) const float *weights, const float *hessian, const float *activations "float[]"
+%typemap(jstype) const float *weights, const float *hessian, const float *activations "float[]"
+%typemap(javain) const float *weights, const float *hessian, const float *activations "$javainput"
+%typemap(in) const float *weights, const float *hessian, const float *activations
+%{ $1 = $input ? (*jenv)->GetFloatArrayElements(jenv, $input, NULL) : NULL; %}
+%typemap(freearg) const float *weights, const float *hessian, const float *activations
+%{ if ($1) (*jenv)->ReleaseFloatArrayElements(jenv, $input, (jfloat *)$1, JNI_ABORT); %}
+
+/* ---- Callbacks ------------------------------------------------------------ */
+/* Used only during the call: the listener object itself (java_runtime.c.in). */
+%define GPTQ_JAVA_CALL_CALLBACK(FN_T, JAVATYPE, TRAMPOLINE, METHOD)
+%typemap(jni) (FN_T CALL_FN, void *CALL_USER) "jobject"
+%typemap(jtype) (FN_T CALL_FN, void *CALL_USER) #JAVATYPE
+%typemap(jstype) (FN_T CALL_FN, void *CALL_USER) #JAVATYPE
+%typemap(javain) (FN_T CALL_FN, void *CALL_USER) "$javainput"
+%typemap(in) (FN_T CALL_FN, void *CALL_USER) (gptq_java_callback cb) %{
+  $1 = gptq_java_callback_init(jenv, &cb, $input, METHOD) ? TRAMPOLINE : NULL;
+  $2 = &cb;
+%}
+%enddef
+GPTQ_JAVA_CALL_CALLBACK(gptq_progress_fn, org.libgptq.ProgressListener, gptq_java_progress_trampoline,
+                        GPTQ_JAVA_PROGRESS_METHOD)
+GPTQ_JAVA_CALL_CALLBACK(gptq_token_fn, org.libgptq.TokenListener, gptq_java_token_trampoline,
+                        GPTQ_JAVA_TOKEN_METHOD)
+%apply (gptq_progress_fn CALL_FN, void *CALL_USER) {
+  (gptq_progress_fn fn, void *user), (gptq_progress_fn progress, void *user) };
+%apply (gptq_token_fn CALL_FN, void *CALL_USER) { (gptq_token_fn on_token, void *user) };
+/* Kept past the call (a context's log sink, a session's progress): a key
+ * from log_callback_new/progress_callback_new, freed with callback_free when
+ * the library no longer calls it (org.libgptq's handles do that). */
+%define GPTQ_JAVA_KEPT_CALLBACK(TRAMPOLINE, NAMES...)
+%typemap(jni) NAMES "jlong"
+%typemap(jtype) NAMES "long"
+%typemap(jstype) NAMES "long"
+%typemap(javain) NAMES "$javainput"
+%typemap(in) NAMES %{
+  $1 = $input ? TRAMPOLINE : NULL;
+  $2 = (void *)(intptr_t)$input;
+%}
+%enddef
+GPTQ_JAVA_KEPT_CALLBACK(gptq_java_log_trampoline, (gptq_log_fn fn, void *user))
+GPTQ_JAVA_KEPT_CALLBACK(gptq_java_progress_trampoline, (gptq_progress_fn kept_fn, void *kept_user))
+
+/* ---- The Java helpers of java_runtime.c.in -------------------------------- */
+/* The wrapper's JNIEnv, and the outputs the helpers make. */
+%typemap(in, numinputs=0) JNIEnv *env %{ $1 = jenv; %}
+%typemap(in, numinputs=0) jintArray *ints_out (jintArray temp = NULL), jintArray *ids_out (jintArray temp = NULL),
+                          jstring *text_out (jstring temp = NULL), jbyteArray *bytes_out (jbyteArray temp = NULL),
+                          jlongArray *longs_out (jlongArray temp = NULL),
+                          jfloatArray *floats_out (jfloatArray temp = NULL),
+                          jshortArray *shorts_out (jshortArray temp = NULL) %{ $1 = &temp; %}
+%typemap(argout) jintArray *ints_out, jintArray *ids_out, jstring *text_out, jbyteArray *bytes_out,
+                 jlongArray *longs_out, jfloatArray *floats_out, jshortArray *shorts_out
+%{ if (GPTQ_JAVA_OK) $result = temp$argnum; %}
+%noexception gptq_java_log_callback_new;
+%noexception gptq_java_progress_callback_new;
+%noexception gptq_java_callback_free;
+%rename(log_callback_new) gptq_java_log_callback_new;
+%rename(progress_callback_new) gptq_java_progress_callback_new;
+%rename(callback_free) gptq_java_callback_free;
+%noexception gptq_java_callbacks_alive;
+%rename(callbacks_alive) gptq_java_callbacks_alive;
+%noexception gptq_java_malloc_in_use;
+%rename(malloc_in_use) gptq_java_malloc_in_use;
+%noexception gptq_java_strings_alive;
+%rename(strings_alive) gptq_java_strings_alive;
+%rename(tokenize) gptq_java_tokenize;
+%rename(detokenize) gptq_java_detokenize;
+%rename(config_convert) gptq_java_config_convert;
+%rename(matrix_result_shape) gptq_java_matrix_shape;
+%rename(matrix_result_ints) gptq_java_matrix_ints;
+%rename(matrix_result_floats) gptq_java_matrix_floats;
+%rename(matrix_result_halves) gptq_java_matrix_halves;
+jlong gptq_java_log_callback_new(JNIEnv *env, jobject listener);
+jlong gptq_java_progress_callback_new(JNIEnv *env, jobject listener);
+void gptq_java_callback_free(JNIEnv *env, jlong key);
+long gptq_java_callbacks_alive(void);
+long gptq_java_malloc_in_use(void);
+long gptq_java_strings_alive(void);
+gptq_status gptq_java_tokenize(JNIEnv *env, const gptq_tokenizer *tokenizer, const char *text, size_t len,
+                               uint32_t flags, jintArray *ids_out);
+gptq_status gptq_java_detokenize(JNIEnv *env, const gptq_tokenizer *tokenizer, jintArray ids,
+                                 uint32_t flags, jstring *text_out);
+gptq_status gptq_java_config_convert(JNIEnv *env, gptq_config_kind kind, jbyteArray in,
+                                     gptq_config_encoding in_encoding, gptq_config_encoding out_encoding,
+                                     jbyteArray *bytes_out);
+gptq_status gptq_java_matrix_shape(JNIEnv *env, const gptq_matrix_result *result, int which,
+                                   jlongArray *longs_out);
+gptq_status gptq_java_matrix_ints(JNIEnv *env, const gptq_matrix_result *result, int which,
+                                  jintArray *ints_out);
+gptq_status gptq_java_matrix_floats(JNIEnv *env, const gptq_matrix_result *result, int which,
+                                    jfloatArray *floats_out);
+gptq_status gptq_java_matrix_halves(JNIEnv *env, const gptq_matrix_result *result, jshortArray *shorts_out);
+enum {
+  GPTQ_JAVA_QWEIGHT = 1,
+  GPTQ_JAVA_QZEROS = 2,
+  GPTQ_JAVA_SCALES_FP16 = 3,
+  GPTQ_JAVA_G_IDX = 4,
+  GPTQ_JAVA_DEQUANTIZED = 5,
+  GPTQ_JAVA_SCALES = 6,
+  GPTQ_JAVA_ZEROS = 7
+};
+/* The caller's-buffer functions: the helpers above size and retry them. */
+%ignore gptq_tokenize;
+%ignore gptq_detokenize;
+%ignore gptq_config_convert;
+%ignore gptq_matrix_result_qweight_copy;
+%ignore gptq_matrix_result_qzeros_copy;
+%ignore gptq_matrix_result_scales_fp16_copy;
+%ignore gptq_matrix_result_g_idx_copy;
+%ignore gptq_matrix_result_dequantized_copy;
+%ignore gptq_matrix_result_scales_copy;
+%ignore gptq_matrix_result_zeros_copy;
 #endif
 
 #ifdef SWIGCSHARP
