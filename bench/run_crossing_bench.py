@@ -60,6 +60,13 @@ def programs(build):
                               "--line"], rust_env(build))
     else:
         found["rust"] = "the Rust bindings are not configured in this build (GPTQ_BUILD_RUST)"
+    java = os.path.join(build, "bindings", "java")
+    if os.path.exists(os.path.join(java, "bench-classes", "CrossingBench.class")):
+        found["java"] = ([], ["java", "-Djava.library.path=" + os.path.join(build, "lib"), "-cp",
+                              os.path.join(java, "gptq.jar") + ":" + os.path.join(java, "bench-classes"),
+                              "CrossingBench", MODEL, TEXT], {})
+    else:
+        found["java"] = "the Java binding is not built (GPTQ_BUILD_JAVA)"
     cs = os.path.join(build, "bindings", "csharp")
     if os.path.exists(os.path.join(cs, "CrossingBench.exe")):
         # LibGptq.dll and libgptq_csharp.so are in the build's lib/
