@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
   static int32_t ids[4096];
   const char *reps_env = getenv("GPTQ_BENCH_REPS");
   int reps = reps_env ? atoi(reps_env) : 15, r;
-  double *version_ns, *tokenize_us, *token_us;
+  double *version_ns, *tokenize_us, *token_us, *callback_us;
   size_t len, checksum = 0;
   gptq_context *ctx = NULL;
   gptq_model *model = NULL;
@@ -79,6 +79,7 @@ int main(int argc, char **argv) {
   version_ns = calloc((size_t)reps, sizeof(double));
   tokenize_us = calloc((size_t)reps, sizeof(double));
   token_us = calloc((size_t)reps, sizeof(double));
+  callback_us = calloc((size_t)reps, sizeof(double));
   len = read_text(argv[2], text, sizeof text);
   check(gptq_context_create("{\"backend\": \"cpu\", \"threads\": 1}", &ctx), "context");
   check(gptq_model_open(ctx, argv[1], &model), "open");
@@ -109,16 +110,22 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (r >= 0) token_us[r] = (now() - t0) / NEW_TOKENS * 1e6;
+
+    /* The same generation without a callback: what the callback adds. */
+    t0 = now();
+    check(gptq_generate(session, prompt, strlen(prompt), NULL, NULL), "generate");
+    if (r >= 0) callback_us[r] = token_us[r] - (now() - t0) / NEW_TOKENS * 1e6;
   }
   fprintf(stderr, "(checksum %zu)\n", checksum);
   printf("{\"language\": \"c\", \"version_ns\": %.4f, \"tokenize_us\": %.4f, \"tokenize_bytes\": %zu, "
-         "\"per_token_us\": %.4f}\n",
-         median(version_ns, reps), median(tokenize_us, reps), len, median(token_us, reps));
+         "\"per_token_us\": %.4f, \"callback_us\": %.4f}\n",
+         median(version_ns, reps), median(tokenize_us, reps), len, median(token_us, reps), median(callback_us, reps));
   gptq_session_destroy(session);
   gptq_model_destroy(model);
   gptq_context_destroy(ctx);
   free(version_ns);
   free(tokenize_us);
   free(token_us);
+  free(callback_us);
   return 0;
 }

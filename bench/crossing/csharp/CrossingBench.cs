@@ -58,20 +58,33 @@ class CrossingBench {
         for (int i = 0; i < Tokenizes; i++) checksum += tok.Tokenize(text, TokenizeFlags.NoSpecial).Length;
       }) * 1e6;
 
-      // 3. 256 greedy tokens streamed to a C# callback that counts them.
-      double perTokenUs;
+      // 3. 256 greedy tokens streamed to a C# callback that counts them; and
+      // what the callback adds: the same generation without one, interleaved.
+      var perToken = new double[reps];
+      var callback = new double[reps];
       using (var session = ctx.CreateSession(model, new GenerationOptions {
                Temperature = 0, MaxNewTokens = 256, StopAtEos = false })) {
-        perTokenUs = Time(reps, 256, () => {
+        for (int r = -1; r < reps; r++) {  // r = -1: the warm-up
           int n = 0;
+          var sw = Stopwatch.StartNew();
           session.Generate("To create a table", (piece, id) => { n++; return true; });
+          double with = sw.Elapsed.TotalSeconds / 256 * 1e6;
           if (n < 256) throw new Exception(n + " tokens streamed, fewer than 256");
-        }) * 1e6;
+          sw = Stopwatch.StartNew();
+          session.Generate("To create a table");
+          double without = sw.Elapsed.TotalSeconds / 256 * 1e6;
+          if (r >= 0) {
+            perToken[r] = with;
+            callback[r] = with - without;
+          }
+        }
       }
+      double perTokenUs = Median(perToken), callbackUs = Median(callback);
       Console.Error.WriteLine("checksum {0}", checksum);
       Console.WriteLine(string.Format(CultureInfo.InvariantCulture,
           "{{\"language\": \"csharp\", \"version_ns\": {0:0.###}, \"tokenize_us\": {1:0.###}, " +
-          "\"tokenize_bytes\": {2}, \"per_token_us\": {3:0.###}}}", versionNs, tokenizeUs, end, perTokenUs));
+          "\"tokenize_bytes\": {2}, \"per_token_us\": {3:0.###}, \"callback_us\": {4:0.###}}}", versionNs, tokenizeUs, end,
+          perTokenUs, callbackUs));
     }
     return 0;
   }

@@ -13,6 +13,7 @@ import org.libgptq.Gptq;
 import org.libgptq.Model;
 import org.libgptq.RuntimeOptions;
 import org.libgptq.Session;
+import org.libgptq.TokenListener;
 import org.libgptq.Tokenizer;
 
 public final class CrossingBench {
@@ -48,6 +49,7 @@ public final class CrossingBench {
             GenerationOptions.builder().temperature(0).maxNewTokens(NEW_TOKENS).stopAtEos(false).build())) {
       Tokenizer tok = model.tokenizer();
       double[] versionNs = new double[reps], tokenizeUs = new double[reps], tokenUs = new double[reps];
+      double[] callbackUs = new double[reps];
       long checksum = 0;
       for (int r = -1; r < reps; r++) { // r = -1: the warm-up
         long t0 = System.nanoTime();
@@ -66,7 +68,12 @@ public final class CrossingBench {
         });
         double g = (System.nanoTime() - t0) / 1e3 / NEW_TOKENS;
         if (tokens[0] < NEW_TOKENS) throw new IllegalStateException("generated " + tokens[0] + " tokens, expected " + NEW_TOKENS);
+        // The same generation without a listener: what the listener adds.
+        t0 = System.nanoTime();
+        session.generate("To create a table", (TokenListener) null);
+        double c = g - (System.nanoTime() - t0) / 1e3 / NEW_TOKENS;
         if (r >= 0) {
+          callbackUs[r] = c;
           versionNs[r] = v;
           tokenizeUs[r] = t;
           tokenUs[r] = g;
@@ -74,8 +81,8 @@ public final class CrossingBench {
       }
       System.err.println("(checksum " + checksum + ")");
       System.out.println(String.format(Locale.ROOT,
-          "{\"language\": \"java\", \"version_ns\": %.4f, \"tokenize_us\": %.4f, \"tokenize_bytes\": %d, \"per_token_us\": %.4f}",
-          median(versionNs), median(tokenizeUs), end, median(tokenUs)));
+          "{\"language\": \"java\", \"version_ns\": %.4f, \"tokenize_us\": %.4f, \"tokenize_bytes\": %d, \"per_token_us\": %.4f, \"callback_us\": %.4f}",
+          median(versionNs), median(tokenizeUs), end, median(tokenUs), median(callbackUs)));
     }
   }
 }

@@ -5,7 +5,8 @@
 //! other's cores.
 //!   cargo bench --offline --bench crossing -- [--json FILE] [--line]
 //! --line: last, the safe API's figures as the one JSON line of
-//! bench/crossing/README.md's protocol (bench/run_crossing_bench.py reads it).
+//! bench/crossing/README.md's protocol (bench/run_crossing_bench.py reads it);
+//! its callback_us is the closure's per-token time minus the C callback's.
 use std::ffi::CStr;
 use std::ops::ControlFlow;
 use std::os::raw::{c_char, c_int, c_void};
@@ -150,8 +151,8 @@ fn main() {
     }
     if line {
         println!(
-            "{{\"language\": \"rust\", \"version_ns\": {:.4}, \"tokenize_us\": {:.4}, \"tokenize_bytes\": {}, \"per_token_us\": {:.4}}}",
-            rows[0].2, rows[1].2, text_len, rows[2].2
+            "{{\"language\": \"rust\", \"version_ns\": {:.4}, \"tokenize_us\": {:.4}, \"tokenize_bytes\": {}, \"per_token_us\": {:.4}, \"callback_us\": {:.4}}}",
+            rows[0].2, rows[1].2, text_len, rows[2].2, rows[2].2 - rows[2].3
         );
     }
 }
