@@ -26,9 +26,6 @@ struct Session {
     return gptq_context_create(runtime_json.c_str(), &context);
   }
 
-  // A CPU context, with `threads` when the command's --threads gave it.
-  gptq_status create_cpu_context(std::optional<long long> threads) { return create_backend_context("cpu", threads); }
-
   // A context on `backend` ("auto", "cpu" or "cuda": the command's
   // --backend, checked by backend_option), with `threads` when given.
   gptq_status create_backend_context(const std::string &backend, std::optional<long long> threads) {
