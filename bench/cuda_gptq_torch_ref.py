@@ -4,8 +4,7 @@ tests/reference/gptq_ref.py run as written on CUDA tensors (torch's default
 device set to cuda), with the phases timed apart. The Hessian is
 gptq_ref.Hessian.add_batch over 128 batches of 2048 tokens (fp32 matmul,
 TF32 off as torch's default); the factorization and the solve are
-gptq_ref.gptq's code with timing marks between its phases (the arithmetic
-unchanged): "cholesky" is the damping loop (cholesky, cholesky_inverse,
+gptq_ref.gptq timed through its phase marks: "cholesky" is the damping loop (cholesky, cholesky_inverse,
 upper cholesky in float64), "solve" everything else (grids, dead inputs,
 act-order, the block loop, the permutation back).
 
@@ -26,7 +25,6 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "reference"))
 import gptq_ref  # noqa: E402
-from gptq_ref import Grid, code, dequant  # noqa: E402
 
 TOKENS, BATCHES, POOL = 2048, 128, 4
 SHAPES = [(4096, 4096), (11008, 4096), (4096, 11008), (14336, 4096)]
@@ -45,93 +43,11 @@ def sync_time():
     return time.perf_counter()
 
 
-def gptq_phases(W, H, bits=4, group_size=-1, sym=True, desc_act=False, static_groups=False,
-                damp_percent=0.01, damp_auto_increment=0.0025, block_size=128, mse=False,
-                norm=2.4, grid=100, max_shrink=0.8):
+def gptq_phases(W, H, **opts):
     """gptq_ref.gptq with the seconds of its phases: returns (result, cholesky_s, solve_s)."""
-    t0 = sync_time()
-    W = W.clone().float()
-    H = H.clone().float()
-    N, K = W.shape
-    quant = Grid(bits, sym, mse, norm, grid, max_shrink)
-    maxq = quant.maxq
-    grouped = group_size > 0
-    g = group_size if grouped else K
-    G = K // g
-    scales = torch.zeros(G, N)
-    zeros = torch.zeros(G, N)
-    if not grouped:
-        scales[0], zeros[0] = quant.fit(W)
-    dead = torch.diag(H) == 0
-    H[dead, dead] = 1
-    W[:, dead] = 0
-    if grouped and static_groups:
-        for gi in range(G):
-            scales[gi], zeros[gi] = quant.fit(W[:, gi * g:(gi + 1) * g])
-    perm = torch.arange(K)
-    if desc_act:
-        perm = torch.sort(torch.diag(H), descending=True, stable=True)[1]
-        W = W[:, perm]
-        H = H[perm][:, perm]
-    t1 = sync_time()
-    pct = damp_percent
-    mean_diag = torch.mean(torch.diag(H))
-    while True:
-        Hd = H.clone()
-        idx = torch.arange(K)
-        Hd[idx, idx] += pct * mean_diag
-        L, info = torch.linalg.cholesky_ex(Hd.double())
-        ok = info.item() == 0
-        if ok:
-            Hinv = torch.cholesky_inverse(L)
-            U, info = torch.linalg.cholesky_ex(Hinv, upper=True)
-            U = U.float()
-            ok = info.item() == 0
-        if ok:
-            break
-        if damp_auto_increment <= 0 or pct + damp_auto_increment > 1 + 1e-9:
-            raise ValueError(f"not positive definite at damp_percent {pct}")
-        pct += damp_auto_increment
-    t2 = sync_time()
-    Q = torch.zeros_like(W)
-    codes = torch.zeros_like(W)
-    loss = 0.0
-    for i1 in range(0, K, block_size):
-        i2 = min(i1 + block_size, K)
-        n = i2 - i1
-        W1 = W[:, i1:i2].clone()
-        Err1 = torch.zeros_like(W1)
-        U1 = U[i1:i2, i1:i2]
-        for i in range(n):
-            col = i1 + i
-            gi = 0
-            if grouped and not static_groups:
-                gi = col // g
-                if col % g == 0:
-                    cur = W[:, col:col + g].clone()
-                    inb = min(i2, col + g) - col
-                    cur[:, :inb] = W1[:, i:i + inb]
-                    if col + g > i2 and i > 0:
-                        cur[:, inb:] -= Err1[:, :i].matmul(U[i1:col, i2:col + g])
-                    scales[gi], zeros[gi] = quant.fit(cur)
-            elif grouped:
-                gi = int(perm[col]) // g
-            w = W1[:, i]
-            d = U1[i, i]
-            c = code(w, scales[gi], zeros[gi], maxq)
-            q = dequant(c, scales[gi], zeros[gi])
-            codes[:, col] = c
-            Q[:, col] = q
-            err = (w - q) / d
-            loss += float((err.double() ** 2).sum())
-            W1[:, i:] -= err.unsqueeze(1).matmul(U1[i, i:].unsqueeze(0))
-            Err1[:, i] = err
-        W[:, i2:] -= Err1.matmul(U[i1:i2, i2:])
-    invperm = torch.argsort(perm)
-    codes = codes[:, invperm]
-    Q = Q[:, invperm]
-    t3 = sync_time()
-    return dict(codes=codes, Q=Q, loss=loss / 2, damp=pct), t2 - t1, (t1 - t0) + (t3 - t2)
+    t = {"start": sync_time()}
+    res = gptq_ref.gptq(W, H, mark=lambda phase: t.__setitem__(phase, sync_time()), **opts)
+    return res, t["solve"] - t["factor"], (t["factor"] - t["start"]) + (t["end"] - t["solve"])
 
 
 def main():

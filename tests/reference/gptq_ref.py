@@ -90,8 +90,12 @@ class Hessian:
 
 def gptq(W, H, bits=4, group_size=-1, sym=True, desc_act=False, static_groups=False,
          damp_percent=0.01, damp_auto_increment=0.0025, block_size=128, mse=False,
-         norm=2.4, grid=100, max_shrink=0.8):
-    """Returns dict(codes [N,K] int, scales [G,N], zeros [G,N], g_idx [K], Q [N,K], loss, damp)."""
+         norm=2.4, grid=100, max_shrink=0.8, mark=None):
+    """Returns dict(codes [N,K] int, scales [G,N], zeros [G,N], g_idx [K], Q [N,K], loss, damp).
+    mark, when given, is called with "factor" as the damping and inverse Cholesky begin, "solve"
+    as the block loop begins and "end" after it (bench/cuda_gptq_torch_ref.py times the phases
+    so); the arithmetic does not depend on it."""
+    mark = mark or (lambda phase: None)
     W = W.clone().float()
     H = H.clone().float()
     N, K = W.shape
@@ -118,6 +122,7 @@ def gptq(W, H, bits=4, group_size=-1, sym=True, desc_act=False, static_groups=Fa
         W = W[:, perm]
         H = H[perm][:, perm]
 
+    mark("factor")
     # Damping with retries (GPTQModel's policy), then the upper Cholesky
     # factor of H^-1 the published way, but in float64 rounded once to float32
     # (libgptq's choice: the float32 factor carries ~1e-5 relative error).
@@ -140,6 +145,7 @@ def gptq(W, H, bits=4, group_size=-1, sym=True, desc_act=False, static_groups=Fa
             raise ValueError(f"not positive definite at damp_percent {pct}")
         pct += damp_auto_increment
 
+    mark("solve")
     Q = torch.zeros_like(W)
     codes = torch.zeros_like(W)
     loss = 0.0
@@ -180,6 +186,7 @@ def gptq(W, H, bits=4, group_size=-1, sym=True, desc_act=False, static_groups=Fa
     invperm = torch.argsort(perm)
     codes = codes[:, invperm]
     Q = Q[:, invperm]
+    mark("end")
     if not grouped:
         g_idx = torch.zeros(K, dtype=torch.int32)
     elif static_groups:
