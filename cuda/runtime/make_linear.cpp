@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "cuda/kernels/gptq_linear.h"
 #include "cuda/runtime/dense_linear.h"
 #include "cuda/runtime/runtime_errors.h"
 
@@ -29,16 +30,9 @@ std::unique_ptr<DeviceLinear> make_linear(const HostGptqLinear &l, cudaStream_t 
     if (l.g_idx[c] < 0 || l.g_idx[c] >= l.groups)
       throw InvalidArgument(what + ": g_idx[" + std::to_string(c) + "] = " + std::to_string(l.g_idx[c]) +
                             " is outside [0, " + std::to_string(l.groups) + ")");
-  // Every width takes the generic path for now. The int4/int8 kernels of
-  // cuda/kernels/ (make_gptq_linear: 1.4-2.3x cuBLAS at batch 1-16 on the
-  // H200) are as close to the CPU as this path (docs-llama-16m RTN w4g128 and
-  // w8g128 on the H200, windows of 8, 32, 100 and 512 tokens: perplexity
-  // within 1.5e-5 of the CPU's either way), but with them the greedy text of
-  // 2 of 8 prompts leaves the CPU's (this path: 8 of 8), which
-  // cuda_forward_test's strict greedy check refuses. They are wired in here
-  // once that check tells a near-tie (both fp16 paths differ from the fp32
-  // CPU) from an error, and has been run on the GPU with them.
-  (void)stream;
+  // Bits 4 and 8 have fast kernels (cuda/kernels/); 2 and 3 the generic
+  // path, dequantized to fp16 once at load and multiplied by cuBLAS.
+  if (l.bits == 4 || l.bits == 8) return make_gptq_linear(l, stream);
   return make_dequantized_linear(l, what);
 }
 

@@ -14,12 +14,14 @@
 // Without a GPU every test skips, saying why.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/backend/backend_loader.h"
@@ -172,17 +174,27 @@ void compare_engines(const std::string &name, const std::string &kind) {
   const Matrix got = cuda.run(test_compute(), *on_gpu, window, 2, seq, nullptr, false);
   ASSERT_EQ(got.rows, want.rows);
   ASSERT_EQ(got.cols, vocab);
-  double worst = 1.0;
+  double worst = 1.0, max_diff = 0.0;
   std::int64_t worst_row = 0;
-  for (std::int64_t r = 0; r < got.rows; ++r) {
-    const double c = cosine(got.row(r), want.row(r), vocab);
-    if (!(c >= worst)) {
-      worst = c;
-      worst_row = r;
+  // The long batch runs the matmuls of many rows; a short window those of a
+  // decode step (the kernels differ by the number of rows).
+  const std::int64_t short_seq = 12;
+  const std::span<const std::int32_t> short_window(ids.data() + 2 * seq, static_cast<std::size_t>(short_seq));
+  const Matrix want_short = cpu.run(test_compute(), *on_cpu, short_window, 1, short_seq, nullptr, false);
+  const Matrix got_short = cuda.run(test_compute(), *on_gpu, short_window, 1, short_seq, nullptr, false);
+  for (const auto &[g, w] : {std::pair<const Matrix *, const Matrix *>{&got, &want}, {&got_short, &want_short}})
+    for (std::int64_t r = 0; r < g->rows; ++r) {
+      const double c = cosine(g->row(r), w->row(r), vocab);
+      if (!(c >= worst)) {
+        worst = c;
+        worst_row = r;
+      }
+      for (std::int64_t v = 0; v < vocab; ++v)
+        max_diff = std::max(max_diff, static_cast<double>(std::fabs(g->row(r)[v] - w->row(r)[v])));
     }
-  }
-  std::printf("%s: logits cosine vs CPU, worst of %lld positions: %.7f (row %lld)\n", what.c_str(),
-              static_cast<long long>(got.rows), worst, static_cast<long long>(worst_row));
+  std::printf("%s: logits vs CPU, %lld + %lld positions: worst cosine %.7f (row %lld), largest difference %.3g\n",
+              what.c_str(), static_cast<long long>(got.rows), static_cast<long long>(short_seq), worst,
+              static_cast<long long>(worst_row), max_diff);
   EXPECT_GE(worst, 0.9999) << what << ": row " << worst_row;
 
   // Greedy continuations through the KV cache.
@@ -190,8 +202,14 @@ void compare_engines(const std::string &name, const std::string &kind) {
   greedy.max_new_tokens = 32;
   greedy.temperature = 0.0f;
   greedy.stop_at_eos = false;
-  const char *prompts[] = {"The quantized model", "To install the library, run",
-                           "A tokenizer splits text into"};
+  // The GPU computes in fp16 and the CPU in fp32, so where the CPU's two best
+  // logits are closer than the engines' logits differ, either may win. A
+  // continuation may so leave the CPU's only at a step where the CPU's margin
+  // for its token over the GPU's is within twice the largest difference seen
+  // above; at least 3 of the 5 must be identical throughout (the bar).
+  const char *prompts[] = {"The quantized model", "To install the library, run", "A tokenizer splits text into",
+                           "The database server", "An index on a column"};
+  const double tie = 2.0 * max_diff;
   int same = 0;
   double gpu_seconds = 0;
   for (const char *prompt : prompts) {
@@ -199,17 +217,29 @@ void compare_engines(const std::string &name, const std::string &kind) {
     const auto t0 = std::chrono::steady_clock::now();
     const auto b = eval::generate(test_pool(), cuda, *on_gpu, *model->tokenizer(), prompt, greedy);
     gpu_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_EQ(a.tokens.size(), 32u) << what << ": " << prompt;
     ASSERT_EQ(b.tokens.size(), 32u) << what << ": " << prompt;
     if (a.tokens == b.tokens) {
       ++same;
-    } else {
-      ADD_FAILURE() << what << ": greedy continuations of '" << prompt << "' differ:\n cpu: " << a.text
-                    << "\n gpu: " << b.text;
+      continue;
     }
+    const auto first = static_cast<std::size_t>(
+        std::mismatch(a.tokens.begin(), a.tokens.end(), b.tokens.begin()).first - a.tokens.begin());
+    std::vector<std::int32_t> context = a.prompt_ids;
+    context.insert(context.end(), a.tokens.begin(), a.tokens.begin() + static_cast<std::ptrdiff_t>(first));
+    const auto n = static_cast<std::int64_t>(context.size());
+    const Matrix last = cpu.run(test_compute(), *on_cpu, context, 1, n, nullptr, true);
+    const double margin = last.row(0)[a.tokens[first]] - last.row(0)[b.tokens[first]];
+    std::printf("%s: '%s' leaves the CPU's continuation at token %zu, where the CPU prefers its token by %.3g "
+                "(near-tie bound %.3g)\n",
+                what.c_str(), prompt, first, margin, tie);
+    EXPECT_LE(margin, tie) << what << ": greedy continuations of '" << prompt << "' differ at token " << first
+                           << " where the CPU's choice is no near-tie:\n cpu: " << a.text << "\n gpu: " << b.text;
   }
-  std::printf("%s: greedy 32 tokens identical on %d of 3 prompts; GPU %.1f tokens/s (prefill + 32 decode steps, "
+  std::printf("%s: greedy 32 tokens identical on %d of 5 prompts; GPU %.1f tokens/s (prefill + 32 decode steps, "
               "host sampling)\n",
-              what.c_str(), same, 96.0 / gpu_seconds);
+              what.c_str(), same, 160.0 / gpu_seconds);
+  EXPECT_GE(same, 3) << what;
 
   // Decode speed, for the record (not checked): single-token steps on a
   // 512-position cache after a 128-token prompt, batch 1.
