@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -254,7 +255,10 @@ TEST_F(CudaQuantize, DampingRetryAndItsLimit) {
 class CudaQuantizePlugin : public ::testing::Test {
  protected:
   void SetUp() override {
-    lib_ = dlopen(GPTQ_CUDA_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+    // $GPTQ_CUDA_PLUGIN first, as the library's loader: the plugin every
+    // other test of the run loads (a carried build lives elsewhere).
+    const char *env = std::getenv("GPTQ_CUDA_PLUGIN");
+    lib_ = dlopen(env && *env ? env : GPTQ_CUDA_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
     ASSERT_NE(lib_, nullptr) << dlerror();
     auto entry = reinterpret_cast<gptq_backend_plugin_entry_fn>(dlsym(lib_, GPTQ_BACKEND_PLUGIN_ENTRY));
     ASSERT_NE(entry, nullptr);
