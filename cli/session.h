@@ -1,6 +1,7 @@
 // The context and model a command works on, freed on every path out.
 #pragma once
 
+#include <cstdio>
 #include <optional>
 #include <string>
 
@@ -27,11 +28,22 @@ struct Session {
   }
 
   // A context on `backend` ("auto", "cpu" or "cuda": the command's
-  // --backend, checked by backend_option), with `threads` when given.
-  gptq_status create_backend_context(const std::string &backend, std::optional<long long> threads) {
+  // --backend, checked by backend_option), with `threads` when given. With
+  // `announce`, says on stderr where the work runs — auto's choice is not
+  // the user's, so the line is how they learn it; a --json run leaves it to
+  // the report's "backend" and keeps stderr for errors.
+  gptq_status create_backend_context(const std::string &backend, std::optional<long long> threads,
+                                     bool announce) {
     std::string json = "{\"backend\": \"" + backend + "\"";
     if (threads) json += ", \"threads\": " + std::to_string(*threads);
-    return create_context(json + "}");
+    if (gptq_status st = create_context(json + "}"); st != GPTQ_OK || !announce) return st;
+    const char *chosen = nullptr, *device = nullptr;
+    if (gptq_status st = gptq_context_backend(context, &chosen); st != GPTQ_OK) return st;
+    if (gptq_status st = gptq_context_device_name(context, &device); st != GPTQ_OK) return st;
+    const bool fell_back = backend == "auto" && std::string(chosen) == "cpu";
+    std::fprintf(stderr, "backend: %s (%s)%s\n", chosen, device,
+                 fell_back ? "; auto found no usable CUDA device (gptq info --backend cuda says why)" : "");
+    return GPTQ_OK;
   }
 
   gptq_status open_model(const std::string &dir) {

@@ -31,13 +31,13 @@ int run_eval(int argc, char **argv) {
   Args args("eval", "MODEL_DIR --ppl FILE [--seqlen N] [--max-windows N] [--json]",
             "Perplexity of the model on a UTF-8 text file: the whole text tokenized as\n"
             "transformers does, cut into non-overlapping windows of --seqlen tokens (the\n"
-            "remainder dropped), exp(mean NLL) of the next-token predictions. Runs on the CPU\n"
-            "unless --backend says otherwise.");
+            "remainder dropped), exp(mean NLL) of the next-token predictions. Runs on a CUDA\n"
+            "GPU when one is usable, else on the CPU, unless --backend says otherwise.");
   args.positional("MODEL_DIR", "the model directory (float or GPTQ)")
       .option("ppl", "FILE", "the text to measure perplexity on")
       .option("seqlen", "N", "tokens per window (default " + default_text(d["seqlen"]) + ")")
       .option("max-windows", "N", "evaluate only the first N windows (default: all)")
-      .option("backend", "NAME", "where the model runs: cpu (default), cuda, or auto (CUDA when a GPU is usable)")
+      .option("backend", "NAME", "where the model runs: auto (default: CUDA when a GPU is usable, else the CPU), cpu or cuda")
       .option("threads", "N", "CPU threads (default: one per core)")
       .flag("json", "print the library's EvalReport (ppl, nll, windows, tokens, ...) as JSON on stdout");
   if (!args.parse(argc, argv)) return 0;
@@ -51,8 +51,8 @@ int run_eval(int argc, char **argv) {
   if (!read_file(path, &text)) return 1;
 
   Session session;
-  const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "cpu");
-  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads")); st != GPTQ_OK)
+  const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "auto");
+  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json")); st != GPTQ_OK)
     return report_failure(st);
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
   const bool json = args.has("json");

@@ -45,7 +45,7 @@ int run_generate(int argc, char **argv) {
       .option("seed", "N", "seed of the sampler (default " + default_text(d["seed"]) + ")")
       .option("stop", "S", "stop before this string (repeatable; not printed)")
       .flag("ignore-eos", "keep going past the end-of-sequence token")
-      .option("backend", "NAME", "where the model runs: cpu (default), cuda, or auto (CUDA when a GPU is usable)")
+      .option("backend", "NAME", "where the model runs: auto (default: CUDA when a GPU is usable, else the CPU), cpu or cuda")
       .option("threads", "N", "CPU threads (default: one per core)");
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("prompt")) throw UsageError{"missing -p TEXT"};
@@ -66,8 +66,8 @@ int run_generate(int argc, char **argv) {
   if (args.has("ignore-eos")) config["stop_at_eos"] = false;
 
   Session session;
-  const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "cpu");
-  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads")); st != GPTQ_OK)
+  const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "auto");
+  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json")); st != GPTQ_OK)
     return report_failure(st);
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
   GenerationSession gen;

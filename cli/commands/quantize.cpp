@@ -125,8 +125,8 @@ int run_quantize(int argc, char **argv) {
       .flag("compare-rtn", "also report each layer's round-to-nearest loss on the same inputs")
       .flag("force", "replace DIR if it is empty or a checkpoint gptq wrote (once the new one is complete)")
       .option("backend", "NAME",
-              "where the Hessians and solves run: cpu (default), cuda, or auto (CUDA when a GPU is usable); "
-              "the calibration forward passes run on the CPU")
+              "where the Hessians and solves run: auto (default: CUDA when a GPU is usable, else the CPU), cpu or "
+              "cuda; the calibration forward passes run on the CPU")
       .option("threads", "N", "CPU threads (default: one per core)")
       .flag("json", "print the QuantizeReport JSON on stdout instead of the table");
   if (!args.parse(argc, argv)) return 0;
@@ -134,8 +134,8 @@ int run_quantize(int argc, char **argv) {
   if (!out) throw UsageError{"missing --out DIR"};
   const nlohmann::json cfg = config_from_args(args);
   Session session;
-  const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "cpu");
-  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads")); st != GPTQ_OK)
+  const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "auto");
+  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json")); st != GPTQ_OK)
     return report_failure(st);
   ProgressBar bar;
   ProgressBar::cancel_on_interrupt();

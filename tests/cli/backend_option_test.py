@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """gptq generate/eval/quantize --backend through the real binary (path in
 argv[1]): a name outside auto|cpu|cuda is a usage error; cpu runs on the CPU;
-cuda runs on the GPU where one is usable (the same greedy text as the CPU, the
+auto (the default) takes the GPU when one is usable and says on stderr
+which it took; cuda runs on the GPU where one is usable (the same greedy text as the CPU, the
 perplexity within 0.3%, a checkpoint quantized there within 0.5% of the CPU's
 in perplexity, the reports naming the backend) and fails with the library's
 reason where none is."""
@@ -39,6 +40,26 @@ class BackendOption(unittest.TestCase):
     def test_cpu_runs_on_the_cpu(self):
         report = json.loads(run(*EVAL, "--backend", "cpu", check_rc=0).stdout)
         self.assertEqual(report["backend"], "cpu")
+
+    def test_default_is_auto_and_says_where_it_runs(self):
+        usable = gpu_usable()
+        for cmd in (EVAL[:-1], GENERATE):
+            p = run(*cmd, check_rc=0)
+            if usable:
+                self.assertRegex(p.stderr, r"(?m)^backend: cuda \(.+\)$")
+            else:
+                self.assertRegex(p.stderr, r"(?m)^backend: cpu \(.+\); auto found no usable CUDA device")
+        # --json: the report names the backend; stderr stays quiet.
+        p = run(*EVAL, check_rc=0)
+        self.assertEqual(json.loads(p.stdout)["backend"], "cuda" if usable else "cpu")
+        self.assertNotIn("backend:", p.stderr)
+        with tempfile.TemporaryDirectory() as work:
+            p = run("quantize", DEMO, "--out", os.path.join(work, "q"), "--method", "rtn", check_rc=0)
+            self.assertIn("backend: cuda" if usable else "backend: cpu", p.stderr)
+        # A backend the user named is not second-guessed: no fallback note.
+        p = run(*EVAL[:-1], "--backend", "cpu", check_rc=0)
+        self.assertRegex(p.stderr, r"(?m)^backend: cpu \(.*\)$")
+        self.assertNotIn("auto found", p.stderr)
 
     def test_cuda_runs_on_the_gpu_or_says_why_not(self):
         if not gpu_usable():

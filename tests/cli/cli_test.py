@@ -240,7 +240,10 @@ class Quantize(unittest.TestCase):
         proc = subprocess.Popen([cli.GPTQ, "quantize", DEMO, "--out", out, "--calib", DEMO_CALIB,
                                  "--nsamples", "64", "--seqlen", "256"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        proc.stderr.readline()  # the first progress line: the pipeline runs
+        # The first progress line (after the line naming the backend): the
+        # pipeline runs, and the interrupt handler is in place.
+        while proc.stderr.readline().startswith("backend:"):
+            pass
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=300)
         self.assertEqual(proc.returncode, 1, err)
