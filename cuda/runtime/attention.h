@@ -18,7 +18,12 @@ struct AttentionArgs {
   const __half *k_cache = nullptr;  // [batch][kv_heads][capacity][head_dim]
   const __half *v_cache = nullptr;
   __half *out = nullptr;            // [batch * seq][heads * head_dim]
+  // past: the position of each sequence's first row; the launch's shape
+  // follows it. With past_at (device memory) the kernels read the position
+  // there instead and past is the largest it will be: a decode step captured
+  // in a CUDA graph replays as the cache grows.
   std::int64_t batch = 0, seq = 0, past = 0, capacity = 0;
+  const std::int64_t *past_at = nullptr;
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;
   std::int64_t window = 0;  // > 0: keys at positions > p - window
 };

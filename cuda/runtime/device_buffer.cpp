@@ -77,6 +77,7 @@ DeviceBuffer upload(const T *host, std::size_t count, const std::string &what) {
 template DeviceBuffer upload<float>(const float *, std::size_t, const std::string &);
 template DeviceBuffer upload<std::int32_t>(const std::int32_t *, std::size_t, const std::string &);
 template DeviceBuffer upload<__half>(const __half *, std::size_t, const std::string &);
+template DeviceBuffer upload<std::int64_t>(const std::int64_t *, std::size_t, const std::string &);
 
 DeviceBuffer upload_half(const float *host, std::size_t count, const std::string &what) {
   std::vector<__half> h(count);

@@ -1,6 +1,7 @@
 #include "cuda/runtime/device_model.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include "cuda/cuda_check.h"
@@ -10,18 +11,26 @@
 
 namespace gptq::cuda {
 
-// One run's activations, carved from one stream-ordered allocation.
+// One run's activations and inputs, carved from one allocation.
 struct RunBuffers {
-  std::int64_t batch = 0, seq = 0, rows = 0, past = 0;
-  const float *inv_freq = nullptr;
+  std::int64_t batch = 0, seq = 0, rows = 0;
+  std::int64_t past = 0;             // the first row's position, or (a captured step) its largest value
+  bool last_only = false;
+  std::int64_t out_rows = 0;         // rows of logits: batch with last_only, else rows
+  std::int64_t *past_at = nullptr;   // the first row's position, on the device
+  std::int32_t *ids = nullptr;
+  float *inv_freq = nullptr;         // null for learned positions
   __half *k_cache = nullptr, *v_cache = nullptr;  // layer 0's; a layer is layer_elements further
+  __half *scratch_k = nullptr, *scratch_v = nullptr;  // one layer's keys and values without a cache
   std::int64_t capacity = 0, layer_elements = 0;
   float *hidden = nullptr;
   __half *x = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *attn = nullptr, *y = nullptr;
   __half *gate = nullptr, *up = nullptr;
+  float *final_rows = nullptr, *logits = nullptr;
+  __half *final_x = nullptr, *final_p = nullptr;
+  char *workspace = nullptr;
+  std::size_t workspace_bytes = 0;
 };
-
-namespace {
 
 // Bump allocation of 256-byte aligned slices of one buffer.
 class Carver {
@@ -40,6 +49,26 @@ class Carver {
   std::vector<std::pair<void **, std::size_t>> slots_;
   std::size_t offset_ = 0;
 };
+
+// A decode step of one cache, captured: its arena (inputs, activations,
+// logits) at fixed addresses, and the executable graph.
+struct DecodeGraph {
+  DecodeGraph() = default;
+  DecodeGraph(const DecodeGraph &) = delete;
+  DecodeGraph &operator=(const DecodeGraph &) = delete;
+  ~DecodeGraph() {
+    if (exec) cudaGraphExecDestroy(exec);
+  }
+  const void *model = nullptr;  // the DeviceModel captured
+  RunBuffers r;
+  DeviceBuffer arena;
+  cudaGraphExec_t exec = nullptr;
+};
+
+DeviceCache::DeviceCache() = default;
+DeviceCache::~DeviceCache() = default;
+
+namespace {
 
 bool is_block_role(std::int32_t role) { return role >= GPTQ_PLUGIN_ROLE_ATTN_NORM && role <= GPTQ_PLUGIN_ROLE_DOWN; }
 
@@ -242,6 +271,8 @@ std::unique_ptr<DeviceCache> DeviceModel::make_cache(std::int64_t batch, std::in
   const auto half_bytes = static_cast<std::size_t>(elements) * sizeof(__half);
   // Keys and values in one allocation, so the message names the whole cache.
   cache->memory = DeviceBuffer(2 * half_bytes, what);
+  const char *graphs = std::getenv("GPTQ_CUDA_GRAPHS");
+  cache->graphs = !(graphs && std::string(graphs) == "0");
   return cache;
 }
 
@@ -255,7 +286,7 @@ void DeviceModel::run_block(const Block &b, std::int64_t layer, RunBuffers &r, c
     b.k->forward(x, r.k, rows, call);
     b.v->forward(x, r.v, rows, call);
     __half *kc = r.k_cache + layer * r.layer_elements, *vc = r.v_cache + layer * r.layer_elements;
-    rope_and_store_kv(r.q, r.k, r.v, r.inv_freq, r.batch, r.seq, r.past, s.num_heads, s.num_kv_heads, s.head_dim,
+    rope_and_store_kv(r.q, r.k, r.v, r.inv_freq, r.batch, r.seq, r.past_at, s.num_heads, s.num_kv_heads, s.head_dim,
                       kc, vc, r.capacity, st);
     AttentionArgs a;
     a.q = r.q;
@@ -265,6 +296,7 @@ void DeviceModel::run_block(const Block &b, std::int64_t layer, RunBuffers &r, c
     a.batch = r.batch;
     a.seq = r.seq;
     a.past = r.past;
+    a.past_at = r.past_at;
     a.capacity = r.capacity;
     a.heads = s.num_heads;
     a.kv_heads = s.num_kv_heads;
@@ -307,6 +339,128 @@ void DeviceModel::run_block(const Block &b, std::int64_t layer, RunBuffers &r, c
   }
 }
 
+void DeviceModel::lay_out(RunBuffers &r, Carver &carve) const {
+  const gptq_plugin_model_spec &s = spec_;
+  const std::int64_t rows = r.rows, hidden = s.hidden_size, wide = std::max(s.hidden_size, s.embed_width);
+  const std::int64_t qw = s.num_heads * s.head_dim, kvw = s.num_kv_heads * s.head_dim;
+  r.workspace_bytes = 0;
+  for (const Block &b : blocks_)
+    for (const auto *l : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down})
+      if (*l) r.workspace_bytes = std::max(r.workspace_bytes, (*l)->workspace_bytes(rows));
+  if (project_in_) r.workspace_bytes = std::max(r.workspace_bytes, project_in_->workspace_bytes(rows));
+  if (project_out_) r.workspace_bytes = std::max(r.workspace_bytes, project_out_->workspace_bytes(r.out_rows));
+  carve.add(&r.past_at, 1);
+  carve.add(&r.ids, rows);
+  if (s.positions == GPTQ_PLUGIN_POSITIONS_ROPE) carve.add(&r.inv_freq, s.head_dim / 2);
+  carve.add(&r.hidden, rows * hidden);
+  carve.add(&r.x, rows * wide);
+  carve.add(&r.q, rows * qw);
+  carve.add(&r.k, rows * kvw);
+  carve.add(&r.v, rows * kvw);
+  carve.add(&r.attn, rows * qw);
+  carve.add(&r.y, rows * wide);
+  carve.add(&r.gate, rows * s.intermediate_size);
+  carve.add(&r.up, rows * s.intermediate_size);
+  carve.add(&r.final_rows, r.out_rows * hidden);
+  carve.add(&r.final_x, r.out_rows * wide);
+  carve.add(&r.final_p, r.out_rows * wide);
+  carve.add(&r.logits, r.out_rows * s.vocab_size);
+  // Without a cache, each layer's keys and values live in one layer's worth
+  // of scratch, reused by the next layer (bind_cache decides).
+  carve.add(&r.scratch_k, rows * kvw);
+  carve.add(&r.scratch_v, rows * kvw);
+  carve.add(&r.workspace, static_cast<std::int64_t>(r.workspace_bytes));
+}
+
+void DeviceModel::bind_cache(RunBuffers &r, DeviceCache *cache) const {
+  if (cache) {
+    r.k_cache = cache->memory.as<__half>();
+    r.v_cache = r.k_cache + spec_.num_layers * cache->layer_elements;
+    r.capacity = cache->capacity;
+    r.layer_elements = cache->layer_elements;
+  } else {
+    r.k_cache = r.scratch_k;
+    r.v_cache = r.scratch_v;
+    r.capacity = r.seq;
+    r.layer_elements = 0;
+  }
+}
+
+void DeviceModel::enqueue(RunBuffers &r, const LinearCall &call, const ForwardDevice *cancel) const {
+  const gptq_plugin_model_spec &s = spec_;
+  const cudaStream_t st = call.stream;
+  const std::int64_t rows = r.rows, hidden = s.hidden_size;
+  embed_rows(r.ids, embed_tokens_->as<const __half>(), rows, s.embed_width, r.x, st);
+  const __half *embedded = r.x;
+  if (project_in_) {
+    project_in_->forward(r.x, r.y, rows, call);
+    embedded = r.y;
+  }
+  to_hidden(embedded, embed_positions_.get() ? embed_positions_.as<const __half>() : nullptr, rows, hidden, r.seq,
+            r.past_at, s.position_offset, r.hidden, st);
+
+  for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
+    run_block(blocks_[layer], static_cast<std::int64_t>(layer), r, call);
+    if (cancel && cancel->cancelled()) {
+      GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));  // no work left queued
+      throw Cancelled();
+    }
+  }
+
+  const float *last = r.hidden;
+  if (r.last_only) {
+    last_rows(r.hidden, r.batch, r.seq, hidden, r.final_rows, st);
+    last = r.final_rows;
+  }
+  if (s.final_norm)
+    norm_rows(norm_kind_, last, final_norm_.weight.as<float>(), final_norm_.bias.as<float>(), s.norm_eps, r.out_rows,
+              hidden, r.final_x, st);
+  else
+    to_half(last, r.out_rows * hidden, r.final_x, st);
+  const __half *head_in = r.final_x;
+  if (project_out_) {
+    project_out_->forward(r.final_x, r.final_p, r.out_rows, call);
+    head_in = r.final_p;
+  }
+  lm_head_->forward_f32(head_in, r.logits, r.out_rows, call);
+}
+
+DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &device) const {
+  if (cache.decode && cache.decode->model == this) return *cache.decode;
+  cache.decode.reset();
+  const cudaStream_t st = device.stream();
+  auto g = std::make_unique<DecodeGraph>();
+  RunBuffers &r = g->r;
+  r.batch = cache.batch;
+  r.seq = 1;
+  r.rows = cache.batch;
+  r.out_rows = cache.batch;  // one row per sequence: every row is a last row
+  r.past = cache.capacity - 1;  // the launches' shape covers every position the cache can reach
+  Carver carve;
+  lay_out(r, carve);
+  g->arena = DeviceBuffer(carve.bytes(), "the activations of a batch " + std::to_string(r.batch) + " decode step");
+  carve.assign(g->arena.get());
+  bind_cache(r, &cache);
+  const LinearCall call{st, device.blas(), r.workspace, r.workspace_bytes};
+  // Thread-local capture: other threads' CUDA calls go on as usual.
+  GPTQ_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+  cudaGraph_t graph = nullptr;
+  try {
+    enqueue(r, call, nullptr);
+  } catch (...) {
+    if (cudaStreamEndCapture(st, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+    (void)cudaGetLastError();
+    throw;
+  }
+  GPTQ_CUDA_CHECK(cudaStreamEndCapture(st, &graph));
+  const cudaError_t made = cudaGraphInstantiate(&g->exec, graph, 0);
+  cudaGraphDestroy(graph);
+  GPTQ_CUDA_CHECK(made);
+  g->model = this;
+  cache.decode = std::move(g);
+  return *cache.decode;
+}
+
 void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
                       DeviceCache *cache, bool last_only, const float *inv_freq, float *logits) const {
   const gptq_plugin_model_spec &s = spec_;
@@ -330,111 +484,50 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
 
   const std::lock_guard<std::mutex> lock(device.mutex());
   const cudaStream_t st = device.stream();
-  const std::int64_t hidden = s.hidden_size, wide = std::max(s.hidden_size, s.embed_width);
-  const std::int64_t qw = s.num_heads * s.head_dim, kvw = s.num_kv_heads * s.head_dim;
-  const std::int64_t out_rows = last_only ? batch : rows;
+  // Inputs and logits go through the run's arena; pageable host sources
+  // are staged before the copies return, so the host arrays may go then.
+  auto upload_inputs = [&](const RunBuffers &r) {
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(r.ids, ids, static_cast<std::size_t>(rows) * sizeof(std::int32_t),
+                                    cudaMemcpyHostToDevice, st));
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(r.past_at, &past, sizeof past, cudaMemcpyHostToDevice, st));
+    if (inv_freq)
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(r.inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
+                                      cudaMemcpyHostToDevice, st));
+  };
+  auto fetch_logits = [&](const RunBuffers &r) {
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(logits, r.logits, static_cast<std::size_t>(r.out_rows * s.vocab_size) * sizeof(float),
+                                    cudaMemcpyDeviceToHost, st));
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));
+  };
+
+  if (cache && seq == 1 && cache->graphs) {
+    if (device.cancelled()) throw Cancelled();
+    DecodeGraph &g = decode_graph(*cache, device);
+    upload_inputs(g.r);
+    GPTQ_CUDA_CHECK(cudaGraphLaunch(g.exec, st));
+    fetch_logits(g.r);
+    cache->length += seq;
+    return;
+  }
 
   RunBuffers r;
   r.batch = batch;
   r.seq = seq;
   r.rows = rows;
   r.past = past;
-  std::int32_t *d_ids = nullptr;
-  float *d_inv_freq = nullptr, *final_rows = nullptr, *d_logits = nullptr;
-  __half *final_x = nullptr, *final_p = nullptr, *scratch_k = nullptr, *scratch_v = nullptr;
-  char *workspace = nullptr;
-  std::size_t workspace_bytes = 0;
-  for (const Block &b : blocks_)
-    for (const auto *l : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down})
-      if (*l) workspace_bytes = std::max(workspace_bytes, (*l)->workspace_bytes(rows));
-  if (project_in_) workspace_bytes = std::max(workspace_bytes, project_in_->workspace_bytes(rows));
-  if (project_out_) workspace_bytes = std::max(workspace_bytes, project_out_->workspace_bytes(out_rows));
+  r.last_only = last_only && seq > 1;  // one row per sequence is its last row already
+  r.out_rows = r.last_only ? batch : rows;
   Carver carve;
-  carve.add(&d_ids, rows);
-  carve.add(&d_inv_freq, s.head_dim / 2);
-  carve.add(&r.hidden, rows * hidden);
-  carve.add(&r.x, rows * wide);
-  carve.add(&r.q, rows * qw);
-  carve.add(&r.k, rows * kvw);
-  carve.add(&r.v, rows * kvw);
-  carve.add(&r.attn, rows * qw);
-  carve.add(&r.y, rows * wide);
-  carve.add(&r.gate, rows * s.intermediate_size);
-  carve.add(&r.up, rows * s.intermediate_size);
-  carve.add(&final_rows, out_rows * hidden);
-  carve.add(&final_x, out_rows * wide);
-  carve.add(&final_p, out_rows * wide);
-  carve.add(&d_logits, out_rows * s.vocab_size);
-  if (!cache) {
-    // Without a cache, each layer's keys and values live in one layer's
-    // worth of scratch, reused by the next layer.
-    carve.add(&scratch_k, rows * kvw);
-    carve.add(&scratch_v, rows * kvw);
-  }
-  carve.add(&workspace, static_cast<std::int64_t>(workspace_bytes));
+  lay_out(r, carve);
   const DeviceBuffer arena(carve.bytes(),
                            "the activations of a batch " + std::to_string(batch) + " x " + std::to_string(seq) +
                                " forward pass",
                            st);
   carve.assign(arena.get());
-  if (cache) {
-    r.k_cache = cache->memory.as<__half>();
-    r.v_cache = r.k_cache + s.num_layers * cache->layer_elements;
-    r.capacity = cache->capacity;
-    r.layer_elements = cache->layer_elements;
-  } else {
-    r.k_cache = scratch_k;
-    r.v_cache = scratch_v;
-    r.capacity = seq;
-    r.layer_elements = 0;
-  }
-  const LinearCall call{st, device.blas(), workspace, workspace_bytes};
-
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(d_ids, ids, static_cast<std::size_t>(rows) * sizeof(std::int32_t),
-                                  cudaMemcpyHostToDevice, st));
-  if (inv_freq) {
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(d_inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
-                                    cudaMemcpyHostToDevice, st));
-    r.inv_freq = d_inv_freq;
-  }
-  // Pageable host sources: the copies above are staged before they return,
-  // so the host arrays may go once run returns.
-  embed_rows(d_ids, embed_tokens_->as<const __half>(), rows, s.embed_width, r.x, st);
-  const __half *embedded = r.x;
-  if (project_in_) {
-    project_in_->forward(r.x, r.y, rows, call);
-    embedded = r.y;
-  }
-  to_hidden(embedded, embed_positions_.get() ? embed_positions_.as<const __half>() : nullptr, rows, hidden, seq, past,
-            s.position_offset, r.hidden, st);
-
-  for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
-    run_block(blocks_[layer], static_cast<std::int64_t>(layer), r, call);
-    if (device.cancelled()) {
-      GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));  // no work left queued
-      throw Cancelled();
-    }
-  }
-
-  const float *last = r.hidden;
-  if (last_only) {
-    last_rows(r.hidden, batch, seq, hidden, final_rows, st);
-    last = final_rows;
-  }
-  if (s.final_norm)
-    norm_rows(norm_kind_, last, final_norm_.weight.as<float>(), final_norm_.bias.as<float>(), s.norm_eps, out_rows,
-              hidden, final_x, st);
-  else
-    to_half(last, out_rows * hidden, final_x, st);
-  const __half *head_in = final_x;
-  if (project_out_) {
-    project_out_->forward(final_x, final_p, out_rows, call);
-    head_in = final_p;
-  }
-  lm_head_->forward_f32(head_in, d_logits, out_rows, call);
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(logits, d_logits, static_cast<std::size_t>(out_rows * s.vocab_size) * sizeof(float),
-                                  cudaMemcpyDeviceToHost, st));
-  GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));
+  bind_cache(r, cache);
+  upload_inputs(r);
+  enqueue(r, LinearCall{st, device.blas(), r.workspace, r.workspace_bytes}, &device);
+  fetch_logits(r);
   if (cache) cache->length += seq;
 }
 

@@ -23,13 +23,27 @@
 
 namespace gptq::cuda {
 
+// Defined in device_model.cpp.
+struct DecodeGraph;
+struct RunBuffers;
+class Carver;
+
 // Keys and values of `batch` sequences, every layer: keys
 // [layer][batch][kv_heads][capacity][head_dim] fp16, then the values alike.
+// Its decode steps (one token per sequence) run as one CUDA graph, captured
+// on the first step and replayed on the next ones: a step of a 7B model is
+// hundreds of kernels, whose launches would otherwise cost as much host time
+// as the kernels take on the GPU. GPTQ_CUDA_GRAPHS=0 in the environment when
+// the cache is made turns that off (to measure it, or to rule it out).
 struct DeviceCache {
+  DeviceCache();
+  ~DeviceCache();
   std::int64_t batch = 0, capacity = 0;
   std::int64_t length = 0;          // positions held; grows only when a run succeeds
   std::int64_t layer_elements = 0;  // per layer, of keys (and of values)
   DeviceBuffer memory;
+  bool graphs = true;
+  std::unique_ptr<DecodeGraph> decode;
 };
 
 class DeviceModel {
@@ -59,7 +73,17 @@ class DeviceModel {
   std::unique_ptr<DeviceLinear> *linear_slot(std::int32_t layer, std::int32_t role);
   std::string tensor_name(std::int32_t layer, std::int32_t role) const;
   void check_shape(std::int32_t layer, std::int32_t role, std::int64_t rows, std::int64_t cols) const;
-  void run_block(const Block &b, std::int64_t layer, struct RunBuffers &r, const LinearCall &call) const;
+  void run_block(const Block &b, std::int64_t layer, RunBuffers &r, const LinearCall &call) const;
+  // The slices of one run's arena (RunBuffers), for batch x seq rows.
+  void lay_out(RunBuffers &r, Carver &carve) const;
+  // Points r at the cache's keys and values, or at the arena's scratch.
+  void bind_cache(RunBuffers &r, DeviceCache *cache) const;
+  // Enqueues the forward pass from r's device inputs (ids, past, RoPE
+  // frequencies) to its device logits; between layers asks `cancel` (null:
+  // never, as when captured).
+  void enqueue(RunBuffers &r, const LinearCall &call, const ForwardDevice *cancel) const;
+  // The cache's captured decode step for this model, made on first use.
+  DecodeGraph &decode_graph(DeviceCache &cache, const ForwardDevice &device) const;
 
   gptq_plugin_model_spec spec_;
   std::string model_type_;

@@ -1,7 +1,9 @@
 // What whole-model runs on one open device share: its stream, a cuBLAS
 // handle bound to it, and a lock, so runs from several host threads take
 // turns (one cuBLAS handle, one stream); plus the host services, for
-// cancellation between layers.
+// cancellation between layers. The handle has a workspace of its own, so
+// that its GEMMs can be captured in a CUDA graph (the decode step, see
+// device_model.cpp) without allocating.
 #pragma once
 
 #include <cublas_v2.h>
@@ -10,6 +12,7 @@
 #include <mutex>
 
 #include "core/backend/backend_plugin.h"
+#include "cuda/runtime/device_buffer.h"
 
 namespace gptq::cuda {
 
@@ -30,6 +33,7 @@ class ForwardDevice {
   cudaStream_t stream_;
   const gptq_backend_host *host_;
   cublasHandle_t blas_ = nullptr;
+  DeviceBuffer blas_workspace_;
   mutable std::mutex mutex_;
 };
 

@@ -29,7 +29,8 @@ __global__ void embed_rows_kernel(const std::int32_t *ids, const __half *table, 
 }
 
 __global__ void to_hidden_kernel(const __half *src, const __half *positions, std::int64_t rows, std::int64_t width,
-                                 std::int64_t seq, std::int64_t past, std::int64_t offset, float *hidden) {
+                                 std::int64_t seq, const std::int64_t *past_at, std::int64_t offset, float *hidden) {
+  const std::int64_t past = *past_at;
   GPTQ_FOR_EACH(i, rows * width) {
     const std::int64_t r = i / width, c = i % width;
     float v = __half2float(src[i]);
@@ -130,9 +131,9 @@ __global__ void add_bias_kernel(T *y, const float *bias, std::int64_t rows, std:
 
 // One block per row: the q heads' pairs, then k's (into the cache), then v.
 __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, const float *inv_freq,
-                                  std::int64_t seq, std::int64_t past, std::int64_t heads, std::int64_t kv_heads,
+                                  std::int64_t seq, const std::int64_t *past, std::int64_t heads, std::int64_t kv_heads,
                                   std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity) {
-  const std::int64_t r = blockIdx.x, b = r / seq, pos = past + r % seq;
+  const std::int64_t r = blockIdx.x, b = r / seq, pos = *past + r % seq;
   const std::int64_t half = head_dim / 2;
   const std::int64_t q_pairs = heads * half, k_pairs = kv_heads * half, v_count = kv_heads * head_dim;
   __half *qr = q + r * heads * head_dim;
@@ -179,7 +180,7 @@ void embed_rows(const std::int32_t *ids, const __half *table, std::int64_t rows,
 }
 
 void to_hidden(const __half *src, const __half *positions, std::int64_t rows, std::int64_t width, std::int64_t seq,
-               std::int64_t past, std::int64_t offset, float *hidden, cudaStream_t stream) {
+               const std::int64_t *past, std::int64_t offset, float *hidden, cudaStream_t stream) {
   to_hidden_kernel<<<blocks_for(rows * width), kThreads, 0, stream>>>(src, positions, rows, width, seq, past, offset,
                                                                        hidden);
   check_launch();
@@ -225,7 +226,7 @@ void add_bias(float *y, const float *bias, std::int64_t rows, std::int64_t cols,
 }
 
 void rope_and_store_kv(__half *q, const __half *k, const __half *v, const float *inv_freq, std::int64_t batch,
-                       std::int64_t seq, std::int64_t past, std::int64_t heads, std::int64_t kv_heads,
+                       std::int64_t seq, const std::int64_t *past, std::int64_t heads, std::int64_t kv_heads,
                        std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity,
                        cudaStream_t stream) {
   rope_store_kernel<<<static_cast<unsigned>(batch * seq), kThreads, 0, stream>>>(

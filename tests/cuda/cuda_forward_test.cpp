@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <cstdio>
 #include <memory>
@@ -241,18 +243,40 @@ void compare_engines(const std::string &name, const std::string &kind) {
               what.c_str(), same, 160.0 / gpu_seconds);
   EXPECT_GE(same, 3) << what;
 
-  // Decode speed, for the record (not checked): single-token steps on a
-  // 512-position cache after a 128-token prompt, batch 1.
+  // Decode steps replayed from a CUDA graph (the default) give the bits of
+  // the same steps launched one kernel at a time (GPTQ_CUDA_GRAPHS=0); the
+  // speed of each, for the record (not checked): single-token steps on a
+  // 512-position cache after a 128-token prompt, batch 2.
   {
-    auto cache = cuda.make_cache(*on_gpu, 1, 512);
-    (void)cuda.run(test_compute(), *on_gpu, std::span(ids.data(), 128), 1, 128, cache.get(), true);
-    const int steps = 256;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < steps; ++i)
-      (void)cuda.run(test_compute(), *on_gpu, std::span(ids.data() + 128 + i, 1), 1, 1, cache.get(), true);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("%s: decode %.0f tokens/s (batch 1, positions 128..383, logits to the host each step)\n",
-                what.c_str(), steps / s);
+    const int steps = 128;
+    const std::int64_t batch = 2;
+    std::vector<std::int32_t> prompt(ids.begin(), ids.begin() + 2 * 128);
+    auto decode = [&](bool graphs, std::vector<float> &all, double &tokens_per_s) {
+      if (graphs)
+        ::unsetenv("GPTQ_CUDA_GRAPHS");
+      else
+        ::setenv("GPTQ_CUDA_GRAPHS", "0", 1);
+      auto cache = cuda.make_cache(*on_gpu, batch, 512);
+      ::unsetenv("GPTQ_CUDA_GRAPHS");
+      (void)cuda.run(test_compute(), *on_gpu, prompt, batch, 128, cache.get(), true);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < steps; ++i) {
+        const std::int32_t next[2] = {ids[static_cast<std::size_t>(256 + i)], ids[static_cast<std::size_t>(512 + i)]};
+        const Matrix l = cuda.run(test_compute(), *on_gpu, next, batch, 1, cache.get(), true);
+        all.insert(all.end(), l.data.begin(), l.data.end());
+      }
+      tokens_per_s = steps / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    std::vector<float> replayed, launched;
+    double graph_speed = 0, launch_speed = 0;
+    decode(false, launched, launch_speed);
+    decode(true, replayed, graph_speed);
+    ASSERT_EQ(replayed.size(), launched.size());
+    EXPECT_EQ(std::memcmp(replayed.data(), launched.data(), replayed.size() * sizeof(float)), 0)
+        << what << ": decode steps replayed from a CUDA graph differ from the same steps launched";
+    std::printf("%s: decode steps of batch 2 (positions 128..255, logits to the host each step): %.0f steps/s "
+                "from a CUDA graph, %.0f launched kernel by kernel\n",
+                what.c_str(), graph_speed, launch_speed);
   }
 
   // Perplexity, the project's protocol.

@@ -90,6 +90,15 @@ void check_attention(const AttentionCase &c) {
   GPTQ_CUDA_CHECK(cudaDeviceSynchronize());
   EXPECT_EQ(std::memcmp(got.data(), from_device_half(out, got.size()).data(), got.size() * sizeof(float)), 0)
       << "not bit-stable";
+  // The position read from device memory (a captured decode step), with
+  // past only bounding it: the same bits.
+  const DeviceBuffer past_at = upload(&c.past, 1, "test");
+  a.past_at = past_at.as<const std::int64_t>();
+  a.past = c.capacity - c.seq;
+  causal_attention(a, nullptr);
+  GPTQ_CUDA_CHECK(cudaDeviceSynchronize());
+  EXPECT_EQ(std::memcmp(got.data(), from_device_half(out, got.size()).data(), got.size() * sizeof(float)), 0)
+      << "the position read from device memory gives other results";
 
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
   double worst = 0;
@@ -184,8 +193,9 @@ TEST(RuntimeKernels, RopeRotatesQAndStoresKeysAndValues) {
   const DeviceBuffer df = upload(inv_freq.data(), inv_freq.size(), "test");
   const std::size_t cache_n = static_cast<std::size_t>(batch * kv_heads * capacity * hd);
   const DeviceBuffer kc = to_device_half(std::vector<float>(cache_n, 0.0f)), vc = to_device_half(std::vector<float>(cache_n, 0.0f));
+  const DeviceBuffer dpast = upload(&past, 1, "test");
   rope_and_store_kv(dq.as<__half>(), dk.as<const __half>(), dv.as<const __half>(), df.as<const float>(), batch, seq,
-                    past, heads, kv_heads, hd, kc.as<__half>(), vc.as<__half>(), capacity, nullptr);
+                    dpast.as<const std::int64_t>(), heads, kv_heads, hd, kc.as<__half>(), vc.as<__half>(), capacity, nullptr);
   const auto gq = from_device_half(dq, q.size()), gk = from_device_half(kc, cache_n), gv = from_device_half(vc, cache_n);
   const auto rotate = [&](const float *x, std::int64_t pos, std::int64_t i, bool second) {
     const double a = static_cast<double>(static_cast<float>(pos) * inv_freq[static_cast<std::size_t>(i)]);
