@@ -26,11 +26,13 @@ The tokenizer of Mistral-7B-v0.1 (the Llama-2 form, 32000 tokens:
 ../shared/tokenizers/mistral-v0.1, or --tokenizer DIR) is copied in, so that
 libgptq and transformers both load the directory as a model.
 
-Random numbers come from torch, on the GPU when there is one (--device), one
-generator per tensor seeded from --seed and the tensor's index: the same
-seed and device give the same files. Shards of about --shard-mb MB, written
-as the HF index names them; the safetensors files are written here (8-byte
-header length, JSON header, raw bytes), tensor by tensor. OUT_DIR must not
+Random numbers come from torch, on the GPU when there is one (--device), or
+from numpy where torch is not installed (the CI machine:
+tests/cli/random_llama_test.py), one generator per tensor seeded from --seed
+and the tensor's index: the same seed and device give the same files. Shards
+of about --shard-mb MB, written as the HF index names them; the safetensors
+files are written here (8-byte header length, JSON header, raw bytes),
+tensor by tensor. OUT_DIR must not
 exist (or --force); the checkpoint is built in OUT_DIR.partial-PID and
 renamed into place when complete.
 """
@@ -42,6 +44,8 @@ import shutil
 import struct
 import sys
 import time
+
+import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_TOKENIZER = os.path.join(HERE, "..", "..", "shared", "tokenizers", "mistral-v0.1")
@@ -76,7 +80,9 @@ def parse_args(argv=None):
     p.add_argument("--std", type=float, default=0.02, help="std of the random weights")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard-mb", type=float, default=2000.0, help="shard size in MB (1e6 bytes)")
-    p.add_argument("--device", default="auto", help="where torch draws the numbers: auto (cuda when there is a GPU), cpu, cuda")
+    p.add_argument("--device", choices=("auto", "cuda", "cpu", "numpy"), default="auto",
+                   help="where the numbers are drawn: torch on cuda or cpu, or numpy; auto: cuda when torch sees a "
+                        "GPU, else torch's cpu, else numpy")
     p.add_argument("--tokenizer", default=DEFAULT_TOKENIZER, help="directory with tokenizer.json and tokenizer_config.json")
     p.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists")
     a = p.parse_args(argv)
@@ -155,12 +161,57 @@ def quantization_config(a):
     }
 
 
+class TorchDraws:
+    """Random tensors from torch on `device`, as numpy arrays."""
+
+    def __init__(self, torch, device):
+        self.torch, self.device = torch, device
+
+    def normal(self, shape, seed, std):
+        g = self.torch.Generator(device=self.device)
+        g.manual_seed(seed)
+        # fp32 draws rounded to fp16: CPU torch draws no fp16 normals.
+        return (self.torch.randn(shape, generator=g, device=self.device) * std).half().cpu().numpy()
+
+    def words(self, shape, seed):
+        g = self.torch.Generator(device=self.device)
+        g.manual_seed(seed)
+        t = self.torch.randint(-2**31, 2**31, shape, generator=g, device=self.device, dtype=self.torch.int64)
+        return t.to(self.torch.int32).cpu().numpy()
+
+
+class NumpyDraws:
+    """Random tensors from numpy's default generator (PCG64)."""
+
+    def normal(self, shape, seed, std):
+        return (np.random.default_rng(seed).standard_normal(shape, dtype=np.float32) * np.float32(std)).astype(
+            np.float16)
+
+    def words(self, shape, seed):
+        return np.random.default_rng(seed).integers(0, 2**32, shape, dtype=np.uint32).view(np.int32)
+
+
+def draws_for(device):
+    """(draws, device name) for --device."""
+    if device == "numpy":
+        return NumpyDraws(), "numpy"
+    try:
+        import torch
+    except ImportError:
+        if device != "auto":
+            sys.exit(f"--device {device}: torch is not installed")
+        return NumpyDraws(), "numpy"
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return TorchDraws(torch, device), f"torch {device}"
+
+
 class Tensors:
     """The checkpoint's tensors in HF's order, each made on demand: name, dtype,
     shape and a function returning its bytes."""
 
-    def __init__(self, a, torch, device):
-        self.a, self.torch, self.device = a, torch, device
+    def __init__(self, a, draws):
+        self.a, self.draws = a, draws
         self.items = []
         head_dim = a.hidden // a.heads
         widths = {"hidden": a.hidden, "intermediate": a.intermediate, "q": a.heads * head_dim,
@@ -179,37 +230,26 @@ class Tensors:
         self.add_ones("model.norm.weight", [a.hidden])
         self.add_normal("lm_head.weight", [a.vocab, a.hidden])
 
-    def generator(self):
+    def seed(self):
         # One generator per tensor: a tensor's values depend on the seed and
         # its index only, not on the shapes drawn before it.
-        g = self.torch.Generator(device=self.device)
-        g.manual_seed(self.a.seed * 1_000_003 + len(self.items))
-        return g
-
-    def to_bytes(self, t):
-        return t.contiguous().cpu().numpy().tobytes()
+        return self.a.seed * 1_000_003 + len(self.items)
 
     def add_normal(self, name, shape):
-        g, torch, std = self.generator(), self.torch, self.a.std
-
-        def make():
-            # fp32 draws rounded to fp16: CPU torch draws no fp16 normals.
-            return self.to_bytes((torch.randn(shape, generator=g, device=self.device) * std).half())
-
-        self.items.append((name, "F16", shape, make))
+        seed = self.seed()
+        self.items.append((name, "F16", shape, lambda: self.draws.normal(shape, seed, self.a.std).tobytes()))
 
     def add_ones(self, name, shape):
-        self.items.append((name, "F16", shape, lambda: self.to_bytes(self.torch.ones(shape, dtype=self.torch.float16))))
+        self.items.append((name, "F16", shape, lambda: np.ones(shape, dtype=np.float16).tobytes()))
 
     def add_gptq(self, prefix, n, k):
-        torch, a = self.torch, self.a
+        a = self.a
         groups = k // a.group_size
         per_word = 32 // a.bits
-        g = self.generator()
+        seed = self.seed()
         # Every bit pattern of a word is a valid run of codes: uniform codes.
         self.items.append((prefix + ".qweight", "I32", [k // per_word, n],
-                           lambda: self.to_bytes(torch.randint(-2**31, 2**31, (k // per_word, n), generator=g,
-                                                               device=self.device, dtype=torch.int64).to(torch.int32))))
+                           lambda: self.draws.words((k // per_word, n), seed).tobytes()))
         # v1 stores z - 1: the symmetric zero 2^(bits-1) as 2^(bits-1) - 1 in every field.
         stored = (1 << (a.bits - 1)) - 1
         word = 0
@@ -217,13 +257,13 @@ class Tensors:
             word |= stored << (i * a.bits)
         word = word - 2**32 if word >= 2**31 else word
         self.items.append((prefix + ".qzeros", "I32", [groups, n // per_word],
-                           lambda: self.to_bytes(torch.full((groups, n // per_word), word, dtype=torch.int32))))
+                           lambda: np.full((groups, n // per_word), word, dtype=np.int32).tobytes()))
         # E[(q - z)^2] for q uniform in [0, 2^b), z = 2^(b-1): (4^b + 2) / 12.
         scale = a.std / math.sqrt((4**a.bits + 2) / 12)
         self.items.append((prefix + ".scales", "F16", [groups, n],
-                           lambda: self.to_bytes(torch.full((groups, n), scale, dtype=torch.float16))))
+                           lambda: np.full((groups, n), scale, dtype=np.float16).tobytes()))
         self.items.append((prefix + ".g_idx", "I32", [k],
-                           lambda: self.to_bytes(torch.arange(k, dtype=torch.int32) // a.group_size)))
+                           lambda: (np.arange(k, dtype=np.int32) // a.group_size).tobytes()))
 
 
 DTYPE_BYTES = {"F16": 2, "I32": 4}
@@ -271,13 +311,9 @@ def write_shard(path, items):
 
 def main(argv=None):
     a = parse_args(argv)
-    import torch  # after the arguments: --help needs no torch
-
-    device = a.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    draws, device = draws_for(a.device)
     t0 = time.time()
-    tensors = Tensors(a, torch, device)
+    tensors = Tensors(a, draws)
     shards = shard_plan(tensors.items, int(a.shard_mb * 1e6))
     tmp = f"{a.out.rstrip('/')}.partial-{os.getpid()}"
     os.makedirs(tmp)
