@@ -55,7 +55,8 @@ def parse_args():
     ap.add_argument("--seqlen", type=int, default=2048)
     ap.add_argument("--tokenizer", help="for make_random_llama.py (default: its own)")
     ap.add_argument("--keep", action="store_true", help="keep the quantized checkpoint")
-    ap.add_argument("--timeout", type=int, default=540, help="seconds for gptq quantize")
+    ap.add_argument("--timeout", type=int, default=480,
+                    help="seconds for gptq quantize (a device call has 600 in all)")
     for flag in ("--hidden", "--intermediate", "--layers", "--heads", "--kv-heads"):
         ap.add_argument(flag, type=int)
     a = ap.parse_args()
@@ -165,14 +166,23 @@ def main():
     sampler = GpuMemorySampler()
     sampler.start()
     t0 = time.time()
-    try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=a.timeout)
-    finally:
-        wall = time.time() - t0
-        sampler.stop()
+    # stderr (the progress bar) to a file: after a timeout it says how far the run got.
+    log = os.path.join(a.work, "quantize.stderr.log")
+    with open(log, "w") as err:
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, timeout=a.timeout)
+        except subprocess.TimeoutExpired:
+            p = None
+        finally:
+            wall = time.time() - t0
+            sampler.stop()
+    with open(log, errors="replace") as f:
+        tail = f.read()[-1500:].replace("\r", "\n")
+    if p is None:
+        sys.exit(f"{tail}\ngptq quantize did not finish in --timeout {a.timeout} s (stopped; nothing measured): "
+                 f"try fewer --layers, or a longer call")
     if p.returncode != 0:
-        sys.stderr.write(p.stderr[-4000:])
-        sys.exit(f"gptq quantize failed with exit code {p.returncode} after {wall:.1f} s")
+        sys.exit(f"{tail}\ngptq quantize failed with exit code {p.returncode} after {wall:.1f} s")
     report = json.loads(p.stdout)
     ckpt_bytes = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
     if not a.keep:
