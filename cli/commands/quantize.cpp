@@ -85,6 +85,14 @@ void print_table(const nlohmann::json &report, bool rtn) {
   }
   std::printf("\n%zu layers in %.1f s, peak memory %.1f MB\n", report["layers"].size(),
               report["seconds"].get<double>(), report["peak_rss_bytes"].get<double>() / 1e6);
+  if (!report.contains("phases")) return;
+  const nlohmann::json &p = report["phases"];
+  const std::string forward_on = report.value("forward_backend", "");
+  std::printf("time: read %.1f s, calibration text %.1f s, forward %.1f s%s, Hessians %.1f s, solves %.1f s, "
+              "packing %.1f s, writing %.1f s\n",
+              p.value("read", 0.0), p.value("calibration", 0.0), p.value("forward", 0.0),
+              forward_on.empty() ? "" : (" (" + forward_on + ")").c_str(), p.value("hessian", 0.0),
+              p.value("solve", 0.0), p.value("pack", 0.0), p.value("write", 0.0));
 }
 
 }  // namespace

@@ -63,6 +63,17 @@ io::GptqCheckpointOptions writer_options(const QuantizeModelOptions &options, Lo
   return o;
 }
 
+// Packs a layer's result (its time: Pack) and hands it to the writer (Write).
+void add_packed(PhaseClock &clock, io::GptqCheckpointWriter &writer, const std::string &name, const QuantResult &r,
+                CheckpointFormat format) {
+  PackedGptq packed = [&] {
+    auto s = clock.scope(Phase::Pack);
+    return pack_gptq(r, format);
+  }();
+  auto s = clock.scope(Phase::Write);
+  writer.add_quantized(name, packed);
+}
+
 // What the pipeline knows of a sequential group's input during a block's run.
 struct GroupInput {
   const Activations *seen = nullptr;             // the input its first member ran on
@@ -87,8 +98,12 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
   ProgressMeter meter(progress, "quantize", work.total());
   const Compute compute(pool, &meter);
   schema::QuantizeReportT report = start_report(config, std::string(quantizer.backend()));
+  PhaseClock clock;
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
-    model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
+    model::BlockWeights block = [&] {
+      auto s = clock.scope(Phase::Read);
+      return model::load_block_weights(spec, source.weights(), layer);
+    }();
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     for (const auto &name : names) {
       const std::string full = prefix + name;
@@ -96,13 +111,20 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
       meter.begin_step(work.rtn(layer, name));
       const model::LinearWeights &lin = block.linear(name);
       const auto t0 = Clock::now();
-      QuantResult r = quantizer.rtn(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+      QuantResult r = [&] {
+        auto s = clock.scope(Phase::Solve);
+        return quantizer.rtn(compute, lin.weight.data(), lin.out_features, lin.in_features, opt, full);
+      }();
       add_layer_report(report, full, r, seconds_since(t0), std::nullopt).loss = -1.0;
-      writer.add_quantized(full, pack_gptq(r, format));
+      add_packed(clock, writer, full, r, format);
       meter.end_step();
     }
   }
-  writer.finish(progress);
+  {
+    auto s = clock.scope(Phase::Write);
+    writer.finish(progress);
+  }
+  set_phases(report, clock);
   finish_report(report, seconds_since(t_start));
   return report;
 }
@@ -137,7 +159,11 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   // The writer refuses an existing out_dir before any work is done.
   io::GptqCheckpointWriter writer(source.weights(), config, model::block_linears(source.spec()), out_dir, writer_options(options, log));
 
-  const CalibrationData calib = make_calibration(calib_config, source);
+  PhaseClock clock;
+  const CalibrationData calib = [&] {
+    auto s = clock.scope(Phase::Calibration);
+    return make_calibration(calib_config, source);
+  }();
   const std::int64_t batch = static_cast<std::int64_t>(calib.size());
   const std::int64_t seq = calib.seqlen;
   log.info("quantize: " + std::to_string(batch) + " calibration windows of " + std::to_string(seq) +
@@ -153,7 +179,9 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   const Compute compute(pool, &meter);
   std::unique_ptr<Activations> hidden;
   {
+    auto reading = clock.scope(Phase::Read);
     const model::GlobalWeights globals = model::load_global_weights(spec, source.weights());
+    auto embedding = clock.scope(Phase::Forward);
     hidden = forward.embed(compute, spec, globals, ids, batch, seq);
   }
 
@@ -166,7 +194,10 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   report.config->calibration->seqlen = static_cast<std::int32_t>(seq);
   report.config->calibration->nsamples = static_cast<std::int32_t>(batch);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
-    model::BlockWeights block = model::load_block_weights(spec, source.weights(), layer);
+    model::BlockWeights block = [&] {
+      auto s = clock.scope(Phase::Read);
+      return model::load_block_weights(spec, source.weights(), layer);
+    }();
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     // Quantizes the members of group g from the Hessian of their shared input
     // and puts the dequantized weights in place.
@@ -182,6 +213,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         {
           // The solve's share of the step, then the RTN comparison's.
           const auto part = compute.part(0.0, options.compare_rtn ? 0.9 : 1.0);
+          auto s = clock.scope(Phase::Solve);
           r = quantizer.solve(compute, lin.weight.data(), lin.out_features, lin.in_features, h, opt, full);
         }
         const double secs = seconds_since(t0);
@@ -193,7 +225,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         }
         add_layer_report(report, full, r, secs, rtn_loss);
         log.debug("quantize: " + full + " loss " + std::to_string(r.loss));
-        writer.add_quantized(full, pack_gptq(r, format));
+        add_packed(clock, writer, full, r, format);
         lin.weight = std::move(r.dequant);
         meter.end_step();
       }
@@ -201,6 +233,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
     // The group's Hessian, as one progress step.
     auto hessian_of = [&](std::size_t g, const Activations &input) {
       meter.begin_step(work.hessian(layer, g));
+      auto s = clock.scope(Phase::Hessian);
       std::unique_ptr<LayerHessian> h = quantizer.new_hessian(input.cols(), opt.hessian_fp64);
       quantizer.accumulate(compute, *h, input, batch);
       quantizer.finish(compute, *h);
@@ -246,15 +279,22 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
       // reaches it, so its linears — and everything downstream — run with the
       // quantized weights of the groups before it, as the reference's run per
       // group computes them; the output is the quantized block's.
-      forward.run_block(compute, spec, block, *hidden, batch, seq,
-                        [&](std::string_view name, const Activations &input) { observe(name, input, true); });
+      {
+        auto s = clock.scope(Phase::Forward);
+        forward.run_block(compute, spec, block, *hidden, batch, seq,
+                          [&](std::string_view name, const Activations &input) { observe(name, input, true); });
+      }
       forward_step_ends();
     } else {
       // Every group's input from the float block, then all quantized, then
       // the quantized block's output for the next block.
-      std::unique_ptr<Activations> scratch = forward.copy(*hidden);
-      forward.run_block(compute, spec, block, *scratch, batch, seq,
-                        [&](std::string_view name, const Activations &input) { observe(name, input, false); });
+      std::unique_ptr<Activations> scratch;
+      {
+        auto s = clock.scope(Phase::Forward);
+        scratch = forward.copy(*hidden);
+        forward.run_block(compute, spec, block, *scratch, batch, seq,
+                          [&](std::string_view name, const Activations &input) { observe(name, input, false); });
+      }
       forward_step_ends();
       scratch.reset();
       for (std::size_t g = 0; g < groups.size(); ++g) {
@@ -263,13 +303,21 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         inputs[g].hessian.reset();
       }
       meter.begin_step(work.block_forward());
-      forward.run_block(compute, spec, block, *hidden, batch, seq, {});
+      {
+        auto s = clock.scope(Phase::Forward);
+        forward.run_block(compute, spec, block, *hidden, batch, seq, {});
+      }
       meter.end_step();
     }
     for (std::size_t g = 0; g < groups.size(); ++g)
       if (!inputs[g].seen) fail(Status::Internal, prefix + std::string(groups[g].front()) + " was never run");
   }
-  writer.finish(progress);
+  {
+    auto s = clock.scope(Phase::Write);
+    writer.finish(progress);
+  }
+  set_phases(report, clock);
+  report.forward_backend = std::string(forward.backend());
   finish_report(report, seconds_since(t_start));
   return report;
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "core/base/error.h"
 
@@ -48,6 +49,28 @@ void finish_report(schema::QuantizeReportT &report, double seconds) {
   require_finite(seconds, "the total seconds");
   report.seconds = seconds;
   report.peak_rss_bytes = peak_rss_bytes();
+}
+
+Phase PhaseClock::switch_to(Phase next) {
+  const auto now = std::chrono::steady_clock::now();
+  seconds_[static_cast<std::size_t>(current_)] += std::chrono::duration<double>(now - since_).count();
+  since_ = now;
+  const Phase previous = current_;
+  current_ = next;
+  return previous;
+}
+
+void set_phases(schema::QuantizeReportT &report, const PhaseClock &clock) {
+  auto p = std::make_unique<schema::QuantizePhasesT>();
+  const std::pair<double *, Phase> slots[] = {{&p->read, Phase::Read},       {&p->calibration, Phase::Calibration},
+                                              {&p->forward, Phase::Forward}, {&p->hessian, Phase::Hessian},
+                                              {&p->solve, Phase::Solve},     {&p->pack, Phase::Pack},
+                                              {&p->write, Phase::Write}};
+  for (const auto &[slot, phase] : slots) {
+    *slot = clock.seconds(phase);
+    require_finite(*slot, "a phase's seconds");
+  }
+  report.phases = std::move(p);
 }
 
 std::uint64_t peak_rss_bytes() {

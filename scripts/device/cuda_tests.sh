@@ -7,18 +7,11 @@
 #   scripts/device/cuda_tests.sh DIR [NAME] [gtest filter]
 set -uo pipefail
 dir=${1:?usage: cuda_tests.sh DIR [NAME] [FILTER]} name=${2:-$(basename "$1")} filter=${3:-*}
-[ -d "$dir" ] || tar xJf "$dir.tar.xz" -C "$(dirname "$dir")" || exit 1
-dir=$(realpath "$dir")
+source scripts/device/bundle_env.sh "$dir" || exit 1
+dir=$BUNDLE
 out=${OUT:-/tmp/out}/tests-$name
 mkdir -p "$out"
-deps=/opt/deps multi=/opt/deps/usr/lib/x86_64-linux-gnu
-if [ ! -d $deps/usr ]; then
-  mkdir -p $deps && tar xJf .carry/deps/deps-tree.tar.xz -C $deps
-  for l in libblas.so.3 liblapack.so.3 libopenblas.so.0; do ln -sf openblas-pthread/$l $multi/$l; done
-fi
-export LD_LIBRARY_PATH=$dir/lib:$multi:$multi/openblas-pthread:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export GPTQ_SHARED_DIR=$(realpath "${SHARED:-.carry/shared-dev}") GPTQ_SOURCE_DIR=$PWD
-export GPTQ_CUDA_PLUGIN=$dir/lib/libgptq-cuda.so
 for t in $(cat "$dir/cuda_tests.txt"); do
   s=$(date +%s.%N)
   timeout 300 "$dir/bin/$t" --gtest_filter="$filter" >"$out/$t.log" 2>&1; rc=$?

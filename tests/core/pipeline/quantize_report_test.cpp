@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +41,38 @@ TEST(QuantizeReport, LayersTotalsAndJson) {
   EXPECT_EQ(j["config"]["bits"], 3);
   EXPECT_EQ(j["backend"], "cpu");
   EXPECT_GE(j["seconds"].get<double>(), 3.0);
+}
+
+// A scope inside another takes its time out of the outer one: every moment
+// counts once, so the phases sum to no more than the time that passed (and a
+// clock that counted the inner time twice would pass it by 30 ms).
+TEST(QuantizeReport, PhaseClockCountsEachMomentOnce) {
+  using namespace std::chrono_literals;
+  Stopwatch elapsed;
+  PhaseClock clock;
+  {
+    auto forward = clock.scope(Phase::Forward);
+    std::this_thread::sleep_for(20ms);
+    {
+      auto hessian = clock.scope(Phase::Hessian);
+      std::this_thread::sleep_for(30ms);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  const double total = elapsed.seconds();
+  const double forward = clock.seconds(Phase::Forward), hessian = clock.seconds(Phase::Hessian);
+  EXPECT_GE(hessian, 0.030);
+  EXPECT_GE(forward, 0.030);
+  EXPECT_LE(forward + hessian + clock.seconds(Phase::Other), total)
+      << "forward " << forward << " s, hessian " << hessian << " s in " << total << " s";
+  EXPECT_EQ(clock.seconds(Phase::Solve), 0.0);
+
+  auto report = start_report(config::parse_quantize_config(""), "cpu");
+  set_phases(report, clock);
+  const auto j = nlohmann::json::parse(config::to_json(report));
+  EXPECT_EQ(j["phases"]["forward"].get<double>(), forward);
+  EXPECT_EQ(j["phases"]["hessian"].get<double>(), hessian);
+  EXPECT_EQ(j["phases"]["write"].get<double>(), 0.0);
 }
 
 TEST(QuantizeReport, RefusesWhatCannotBeSerialized) {

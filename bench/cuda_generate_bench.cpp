@@ -1,0 +1,385 @@
+// End-to-end speed of the CUDA forward engine (issue 15) on a whole model,
+// fed token ids directly (no tokenizer, no sampling, no C API session):
+//   prefill: a --prefill-token prompt (2048) at batch 1 into an empty KV
+//            cache, last row's logits, median of --reps runs after warm-up;
+//   decode:  batch 1 after --contexts tokens of context (128, 2048): greedy
+//            (argmax of the last logits fed back), --steps steps (64) after
+//            warm-up, median step time; every step brings its logits to the
+//            host, as generation does;
+//   batched: --batches sequences (16, 64) decoding together over one cache
+//            of that batch after --batch-context tokens each (the engine's
+//            batched run: the C API's sessions hold one sequence each);
+//   memory:  the device's free memory before and after prepare and after
+//            each cache, against the theory: the weights as the runtime
+//            holds them (the int4/int8 kernels' repacked layout, see
+//            weight_theory below) and the KV cache's formula.
+// Token ids are random (seeded), uniform over the vocabulary past the
+// special tokens: the weights of a benchmark model are random too
+// (bench/make_random_llama.py), so no text is more telling.
+//
+// Writes the measurements as JSON for bench/run_cuda_e2e_bench.py, which adds
+// the transformers baseline and writes BENCH.md's result file. Without a
+// usable GPU it prints why and exits 77 (skipped), writing nothing.
+// --backend cpu runs the same measurements on the CPU engine (no memory
+// figures: the CPU backend reports none): how the bench itself is checked
+// on a machine without a GPU, on a small model.
+//
+// Usage: cuda_generate_bench MODEL_DIR OUT.json [--prefill N] [--contexts A,B]
+//          [--steps N] [--batches A,B] [--batch-context N] [--reps N]
+//          [--backend cuda|cpu]
+// $GPTQ_CUDA_PLUGIN names the plugin (libgptq-cuda.so) when it is not found
+// beside the library.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/bench_record.h"
+#include "core/backend/backend_loader.h"
+#include "core/backend/cpu_backend.h"
+#include "core/backend/forward_engine.h"
+#include "core/base/error.h"
+#include "core/model/model.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+constexpr int kSkipped = 77;  // ctest's and automake's "skipped"
+constexpr int kWarmup = 3;
+
+struct Options {
+  fs::path model, out;
+  std::int64_t prefill = 2048;
+  std::vector<std::int64_t> contexts{128, 2048};
+  std::int64_t steps = 64;
+  std::vector<std::int64_t> batches{16, 64};
+  std::int64_t batch_context = 128;
+  int reps = 10;
+  std::string backend = "cuda";
+};
+
+[[noreturn]] void usage(const std::string &why) {
+  std::fprintf(stderr,
+               "cuda_generate_bench: %s\nusage: cuda_generate_bench MODEL_DIR OUT.json [--prefill N] "
+               "[--contexts A,B] [--steps N] [--batches A,B] [--batch-context N] [--reps N] [--backend cuda|cpu]\n",
+               why.c_str());
+  std::exit(2);
+}
+
+std::int64_t positive(const std::string &flag, const std::string &v) {
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(v, &used);
+  } catch (const std::exception &) {
+    used = 0;
+  }
+  if (used != v.size() || n <= 0) usage(flag + " takes a positive integer, not '" + v + "'");
+  return n;
+}
+
+std::vector<std::int64_t> positive_list(const std::string &flag, const std::string &v) {
+  std::vector<std::int64_t> out;
+  std::size_t start = 0;
+  while (start <= v.size()) {
+    const std::size_t comma = std::min(v.find(',', start), v.size());
+    out.push_back(positive(flag, v.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return out;
+}
+
+Options parse(int argc, char **argv) {
+  Options o;
+  std::vector<std::string> pos;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--prefill") o.prefill = positive(a, value());
+    else if (a == "--contexts") o.contexts = positive_list(a, value());
+    else if (a == "--steps") o.steps = positive(a, value());
+    else if (a == "--batches") o.batches = positive_list(a, value());
+    else if (a == "--batch-context") o.batch_context = positive(a, value());
+    else if (a == "--reps") o.reps = static_cast<int>(positive(a, value()));
+    else if (a == "--backend") {
+      o.backend = value();
+      if (o.backend != "cuda" && o.backend != "cpu") usage("--backend is cuda or cpu, not '" + o.backend + "'");
+    }
+    else if (a.rfind("--", 0) == 0) usage("unknown option " + a);
+    else pos.push_back(a);
+  }
+  if (pos.size() != 2) usage("give MODEL_DIR and OUT.json");
+  o.model = pos[0];
+  o.out = pos[1];
+  return o;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Bytes of a linear as the CUDA runtime holds it (cuda/runtime/make_linear.cpp):
+// 4 and 8 bits repacked for the kernels (cuda/kernels/gptq_repack.h: codes in
+// 16-row tiles of K padded to whole 64-column tiles, each group starting on a
+// multiple of 16; fp16 scales per row and group; fp16 zeros unless symmetric;
+// one int32 group index per 16 columns; an int32 column permutation when the
+// order is not the identity — act-order), 2 and 3 bits and float layers as
+// fp16 weights. No bias (the Llama shape has none).
+json linear_theory(std::int64_t n, std::int64_t k, const std::optional<gptq::model::GptqQuantizationConfig> &q) {
+  if (!q || (q->bits != 4 && q->bits != 8)) return {{"codes", 2 * n * k}};
+  const std::int64_t gs = q->group_size < 0 ? k : q->group_size;
+  const std::int64_t groups = (k + gs - 1) / gs;
+  std::int64_t k_pad = 0;
+  for (std::int64_t g = 0; g < groups; ++g) {
+    if (g > 0) k_pad = (k_pad + 15) / 16 * 16;
+    k_pad += std::min(gs, k - g * gs);
+  }
+  k_pad = (k_pad + 63) / 64 * 64;
+  const std::int64_t n_pad = (n + 15) / 16 * 16;
+  const bool permuted = q->desc_act || k_pad != k;
+  return {{"codes", n_pad * k_pad * q->bits / 8},
+          {"scales", n_pad * groups * 2},
+          {"zeros", q->sym ? 0 : n_pad * groups * 2},
+          {"chunk_group", k_pad / 16 * 4},
+          {"perm", permuted ? k_pad * 4 : 0}};
+}
+
+// The whole model's weights on the device: the block linears, fp16
+// embeddings and lm_head (one table when tied), fp32 norm weights.
+json weight_theory(const gptq::model::ModelSpec &s) {
+  const std::int64_t h = s.hidden_size, q = s.num_heads * s.head_dim, kv = s.num_kv_heads * s.head_dim,
+                     inter = s.intermediate_size;
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{q, h},     {kv, h},    {kv, h},   {h, q},
+                                                                    {inter, h}, {inter, h}, {h, inter}};
+  json block = json::object();
+  for (const auto &[n, k] : shapes) {
+    const json linear = linear_theory(n, k, s.quantization);
+    for (const auto &[part, bytes] : linear.items()) {
+      const std::int64_t sum = block.value(part, std::int64_t{0}) + bytes.get<std::int64_t>();
+      block[part] = sum;
+    }
+  }
+  std::int64_t linears = 0;
+  for (const auto &[part, bytes] : block.items()) linears += bytes.get<std::int64_t>() * s.num_layers;
+  const std::int64_t embed = 2 * s.vocab_size * h, lm_head = s.tie_word_embeddings ? 0 : 2 * s.vocab_size * h;
+  const std::int64_t norms = 4 * h * (2 * s.num_layers + 1);
+  return {{"block_linears_per_layer", block},
+          {"block_linears", linears},
+          {"embed_tokens", embed},
+          {"lm_head", lm_head},
+          {"norms", norms},
+          {"total", linears + embed + lm_head + norms}};
+}
+
+// Keys and values, fp16, every layer (cuda/runtime/device_model.h's DeviceCache).
+std::int64_t cache_theory(const gptq::model::ModelSpec &s, std::int64_t batch, std::int64_t capacity) {
+  return 2 * s.num_layers * batch * s.num_kv_heads * capacity * s.head_dim * 2;
+}
+
+class Bench {
+ public:
+  Bench(const gptq::Backend &backend, const gptq::model::Model &model, std::shared_ptr<const gptq::PreparedModel> p,
+        const gptq::Compute &compute)
+      : backend_(backend), engine_(*backend.forward_engine()), spec_(model.spec()), prepared_(std::move(p)),
+        compute_(compute) {}
+
+  // `n` random ids past the special tokens.
+  std::vector<std::int32_t> random_ids(std::int64_t n) {
+    std::uniform_int_distribution<std::int32_t> pick(3, static_cast<std::int32_t>(spec_.vocab_size - 1));
+    std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
+    for (auto &id : ids) id = pick(rng_);
+    return ids;
+  }
+
+  // Bytes of device memory taken between two readings of the free memory;
+  // null for a backend that reports none (the CPU).
+  std::optional<std::uint64_t> free_bytes() const {
+    const auto m = backend_.memory();
+    return m ? std::optional(m->free) : std::nullopt;
+  }
+  static json taken(std::optional<std::uint64_t> before, std::optional<std::uint64_t> after) {
+    if (!before || !after) return nullptr;
+    return static_cast<std::int64_t>(*before) - static_cast<std::int64_t>(*after);
+  }
+
+  json prefill(std::int64_t tokens, int reps) {
+    const std::vector<std::int32_t> ids = random_ids(tokens);
+    std::vector<double> times;
+    for (int i = 0; i < kWarmup + reps; ++i) {
+      const auto cache = engine_.make_cache(*prepared_, 1, tokens);
+      const auto t0 = Clock::now();
+      engine_.run(compute_, *prepared_, ids, 1, tokens, cache.get(), true);
+      if (i >= kWarmup) times.push_back(seconds_since(t0));
+    }
+    const double m = median(times);
+    std::printf("prefill %lld tokens, batch 1: %.2f ms, %.0f tok/s\n", static_cast<long long>(tokens), m * 1e3,
+                static_cast<double>(tokens) / m);
+    return {{"batch", 1}, {"tokens", tokens}, {"reps", reps}, {"median_s", m},
+            {"tok_s", static_cast<double>(tokens) / m}, {"times_s", times}};
+  }
+
+  // Greedy decode of `batch` sequences after `context` tokens each.
+  json decode(std::int64_t batch, std::int64_t context, std::int64_t steps, json &memory) {
+    const std::int64_t capacity = context + kWarmup + steps;
+    const auto before = free_bytes();
+    const auto cache = engine_.make_cache(*prepared_, batch, capacity);
+    memory["caches"].push_back({{"batch", batch},
+                                {"capacity", capacity},
+                                {"measured", taken(before, free_bytes())},
+                                {"theory", cache_theory(spec_, batch, capacity)}});
+    const std::vector<std::int32_t> prompt = random_ids(batch * context);
+    const auto t_prompt = Clock::now();
+    gptq::Matrix logits = engine_.run(compute_, *prepared_, prompt, batch, context, cache.get(), true);
+    const double prompt_s = seconds_since(t_prompt);
+    std::vector<std::int32_t> next(static_cast<std::size_t>(batch));
+    std::vector<double> times;
+    std::vector<std::int32_t> first_tokens;
+    for (std::int64_t i = 0; i < kWarmup + steps; ++i) {
+      for (std::int64_t b = 0; b < batch; ++b) {
+        const float *row = logits.row(b);
+        next[static_cast<std::size_t>(b)] =
+            static_cast<std::int32_t>(std::max_element(row, row + spec_.vocab_size) - row);
+      }
+      if (static_cast<std::int64_t>(first_tokens.size()) < 16) first_tokens.push_back(next[0]);
+      const auto t0 = Clock::now();
+      logits = engine_.run(compute_, *prepared_, next, batch, 1, cache.get(), true);
+      if (i >= kWarmup) times.push_back(seconds_since(t0));
+    }
+    for (const float v : logits.data)
+      if (!std::isfinite(v))
+        throw std::runtime_error("decode batch " + std::to_string(batch) + ": non-finite logits");
+    const double m = median(times);
+    std::printf("decode batch %lld after %lld tokens: %.3f ms per step, %.1f tok/s\n", static_cast<long long>(batch),
+                static_cast<long long>(context), m * 1e3, static_cast<double>(batch) / m);
+    return {{"batch", batch},
+            {"context", context},
+            {"steps", steps},
+            {"prompt_s", prompt_s},
+            {"median_step_s", m},
+            {"tok_s", static_cast<double>(batch) / m},
+            {"step_times_s", times},
+            {"greedy_tokens_seq0", first_tokens}};
+  }
+
+ private:
+  const gptq::Backend &backend_;
+  const gptq::ForwardEngine &engine_;
+  const gptq::model::ModelSpec &spec_;
+  std::shared_ptr<const gptq::PreparedModel> prepared_;
+  const gptq::Compute &compute_;
+  std::mt19937 rng_{20261130};
+};
+
+}  // namespace
+
+int main(int argc, char **argv) try {
+  const Options o = parse(argc, argv);
+  // The model and the lengths first: a bad input fails before a GPU is looked for.
+  const auto model = gptq::model::Model::open(o.model);
+  const gptq::model::ModelSpec &spec = model->spec();
+  const std::int64_t longest = std::max(o.prefill, *std::max_element(o.contexts.begin(), o.contexts.end()) +
+                                                       kWarmup + o.steps);
+  if (longest > spec.max_position_embeddings)
+    usage("the longest sequence (" + std::to_string(longest) + " positions) passes the model's " +
+          std::to_string(spec.max_position_embeddings));
+  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  gptq::Logger log;
+  std::unique_ptr<gptq::Backend> backend;
+  if (o.backend == "cpu") {
+    backend = std::make_unique<gptq::CpuBackend>(threads);
+  } else {
+    try {
+      backend = gptq::open_cuda_backend(0, log);
+    } catch (const gptq::Error &e) {
+      std::printf("cuda_generate_bench: skipped: no usable GPU: %s\n", e.what());
+      return kSkipped;
+    }
+    if (!backend->memory()) throw std::runtime_error("the CUDA backend does not report its memory");
+  }
+  if (!backend->forward_engine()) throw std::runtime_error("the " + o.backend + " backend has no forward engine");
+  gptq::ThreadPool pool(threads);
+  const gptq::Compute compute(pool);
+  const std::string device = backend->device_name();
+  std::printf("%s, %s\n", device.c_str(), o.model.c_str());
+
+  const auto free_now = [&]() -> json {
+    if (const auto m = backend->memory()) return m->free;
+    return nullptr;
+  };
+  json memory = {{"total", backend->memory() ? json(backend->memory()->total) : json(nullptr)},
+                 {"caches", json::array()}};
+  memory["free_before_prepare"] = free_now();
+  const auto t_prepare = Clock::now();
+  auto prepared = backend->forward_engine()->prepare(spec, model->weights());
+  const double prepare_s = seconds_since(t_prepare);
+  memory["free_after_prepare"] = free_now();
+  const json theory = weight_theory(spec);
+  memory["weights_measured"] =
+      memory["free_before_prepare"].is_null()
+          ? json(nullptr)
+          : json(memory["free_before_prepare"].get<std::int64_t>() - memory["free_after_prepare"].get<std::int64_t>());
+  memory["weights_theory"] = theory;
+  std::printf("prepare: %.1f s; weights: theory %.3f GB, on the device %s\n", prepare_s,
+              theory["total"].get<double>() / 1e9,
+              memory["weights_measured"].is_null()
+                  ? "not measured (the backend reports no memory)"
+                  : (std::to_string(memory["weights_measured"].get<double>() / 1e9) + " GB (free memory before - after)").c_str());
+
+  Bench bench(*backend, *model, std::move(prepared), compute);
+  json result = {{"device", device},
+                 {"backend", o.backend},
+                 {"commit", gptq::bench::commit()},
+                 {"date", gptq::bench::utc_now()},
+                 {"model", o.model.string()},
+                 {"spec",
+                  {{"hidden", spec.hidden_size},
+                   {"intermediate", spec.intermediate_size},
+                   {"layers", spec.num_layers},
+                   {"heads", spec.num_heads},
+                   {"kv_heads", spec.num_kv_heads},
+                   {"head_dim", spec.head_dim},
+                   {"vocab", spec.vocab_size},
+                   {"bits", spec.quantization ? spec.quantization->bits : 16},
+                   {"group_size", spec.quantization ? spec.quantization->group_size : 0}}},
+                 {"prepare_s", prepare_s},
+                 {"batched_sessions_in_c_api", false},
+                 {"batched_note",
+                  "batched decode runs the forward engine's batched run over one cache of that batch; the C API's "
+                  "sessions (gptq_session) hold one sequence each"}};
+  result["prefill"] = bench.prefill(o.prefill, o.reps);
+  result["decode"] = json::array();
+  for (std::int64_t c : o.contexts) result["decode"].push_back(bench.decode(1, c, o.steps, memory));
+  for (std::int64_t b : o.batches) result["decode"].push_back(bench.decode(b, o.batch_context, o.steps, memory));
+  result["memory"] = memory;
+  const fs::path tmp = o.out.string() + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << result.dump(1) << "\n";
+    if (!f) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::rename(tmp, o.out);
+  std::printf("wrote %s\n", o.out.c_str());
+  return 0;
+} catch (const std::exception &e) {
+  std::fprintf(stderr, "cuda_generate_bench: %s\n", e.what());
+  return 1;
+}
