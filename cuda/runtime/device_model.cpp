@@ -5,64 +5,15 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/runtime/attention.h"
+#include "cuda/runtime/block_forward.h"
 #include "cuda/runtime/make_linear.h"
 #include "cuda/runtime/runtime_errors.h"
 
 namespace gptq::cuda {
 
-// One run's activations, carved from one stream-ordered allocation.
-struct RunBuffers {
-  std::int64_t batch = 0, seq = 0, rows = 0, past = 0;
-  const float *inv_freq = nullptr;
-  __half *k_cache = nullptr, *v_cache = nullptr;  // layer 0's; a layer is layer_elements further
-  std::int64_t capacity = 0, layer_elements = 0;
-  float *hidden = nullptr;
-  __half *x = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *attn = nullptr, *y = nullptr;
-  __half *gate = nullptr, *up = nullptr;
-};
-
 namespace {
 
-// Bump allocation of 256-byte aligned slices of one buffer.
-class Carver {
- public:
-  template <class T>
-  void add(T **slot, std::int64_t count) {
-    slots_.push_back({reinterpret_cast<void **>(slot), offset_});
-    offset_ += (static_cast<std::size_t>(count) * sizeof(T) + 255) / 256 * 256;
-  }
-  std::size_t bytes() const { return offset_; }
-  void assign(void *base) {
-    for (auto &s : slots_) *s.first = static_cast<char *>(base) + s.second;
-  }
-
- private:
-  std::vector<std::pair<void **, std::size_t>> slots_;
-  std::size_t offset_ = 0;
-};
-
 bool is_block_role(std::int32_t role) { return role >= GPTQ_PLUGIN_ROLE_ATTN_NORM && role <= GPTQ_PLUGIN_ROLE_DOWN; }
-
-const char *role_name(std::int32_t role) {
-  switch (role) {
-    case GPTQ_PLUGIN_ROLE_ATTN_NORM: return "attention norm";
-    case GPTQ_PLUGIN_ROLE_MLP_NORM: return "MLP norm";
-    case GPTQ_PLUGIN_ROLE_Q: return "q projection";
-    case GPTQ_PLUGIN_ROLE_K: return "k projection";
-    case GPTQ_PLUGIN_ROLE_V: return "v projection";
-    case GPTQ_PLUGIN_ROLE_O: return "o projection";
-    case GPTQ_PLUGIN_ROLE_GATE: return "MLP gate";
-    case GPTQ_PLUGIN_ROLE_UP: return "MLP up";
-    case GPTQ_PLUGIN_ROLE_DOWN: return "MLP down";
-    case GPTQ_PLUGIN_ROLE_EMBED_TOKENS: return "token embeddings";
-    case GPTQ_PLUGIN_ROLE_EMBED_POSITIONS: return "position embeddings";
-    case GPTQ_PLUGIN_ROLE_FINAL_NORM: return "final norm";
-    case GPTQ_PLUGIN_ROLE_LM_HEAD: return "lm_head";
-    case GPTQ_PLUGIN_ROLE_PROJECT_IN: return "project_in";
-    case GPTQ_PLUGIN_ROLE_PROJECT_OUT: return "project_out";
-    default: return nullptr;
-  }
-}
 
 void require(bool ok, const std::string &what) {
   if (!ok) throw InvalidArgument(what);
@@ -71,23 +22,9 @@ void require(bool ok, const std::string &what) {
 }  // namespace
 
 DeviceModel::DeviceModel(const gptq_plugin_model_spec &s) : spec_(s) {
-  require(s.size == sizeof(gptq_plugin_model_spec), "model spec of another size (built from another libgptq)");
+  check_model_spec(s);
   model_type_ = s.model_type ? s.model_type : "model";
   spec_.model_type = model_type_.c_str();
-  const std::string where = model_type_ + " spec: ";
-  require(s.hidden_size > 0 && s.num_layers > 0 && s.num_heads > 0 && s.num_kv_heads > 0 && s.head_dim > 0 &&
-              s.intermediate_size > 0 && s.vocab_size > 0 && s.embed_width > 0 && s.max_positions > 0,
-          where + "every size must be positive");
-  require(s.num_heads % s.num_kv_heads == 0, where + std::to_string(s.num_heads) + " heads do not group over " +
-                                                 std::to_string(s.num_kv_heads) + " KV heads");
-  require(s.head_dim % 2 == 0 && s.head_dim <= kMaxHeadDim,
-          where + "head_dim " + std::to_string(s.head_dim) + " must be even and at most " +
-              std::to_string(kMaxHeadDim));
-  require(s.norm == GPTQ_PLUGIN_NORM_RMS || s.norm == GPTQ_PLUGIN_NORM_LAYER, where + "unknown norm kind");
-  require(s.positions == GPTQ_PLUGIN_POSITIONS_ROPE || s.positions == GPTQ_PLUGIN_POSITIONS_LEARNED,
-          where + "unknown position kind");
-  require(s.activation >= GPTQ_PLUGIN_ACT_SILU && s.activation <= GPTQ_PLUGIN_ACT_GELU_TANH,
-          where + "unknown activation");
   norm_kind_ = s.norm == GPTQ_PLUGIN_NORM_RMS ? NormKind::Rms : NormKind::Layer;
   act_ = static_cast<ActKind>(s.activation);
   blocks_.resize(static_cast<std::size_t>(s.num_layers));
@@ -121,26 +58,7 @@ std::unique_ptr<DeviceLinear> *DeviceModel::linear_slot(std::int32_t layer, std:
 // The shape the spec gives each role ([rows][cols]; a norm's width in cols).
 void DeviceModel::check_shape(std::int32_t layer, std::int32_t role, std::int64_t rows, std::int64_t cols) const {
   const gptq_plugin_model_spec &s = spec_;
-  const std::int64_t qw = s.num_heads * s.head_dim, kvw = s.num_kv_heads * s.head_dim;
-  std::int64_t er = 0, ec = 0;
-  switch (role) {
-    case GPTQ_PLUGIN_ROLE_ATTN_NORM:
-    case GPTQ_PLUGIN_ROLE_MLP_NORM: er = 1, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_Q: er = qw, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_K:
-    case GPTQ_PLUGIN_ROLE_V: er = kvw, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_O: er = s.hidden_size, ec = qw; break;
-    case GPTQ_PLUGIN_ROLE_GATE:
-    case GPTQ_PLUGIN_ROLE_UP: er = s.intermediate_size, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_DOWN: er = s.hidden_size, ec = s.intermediate_size; break;
-    case GPTQ_PLUGIN_ROLE_EMBED_TOKENS:
-    case GPTQ_PLUGIN_ROLE_LM_HEAD: er = s.vocab_size, ec = s.embed_width; break;
-    case GPTQ_PLUGIN_ROLE_EMBED_POSITIONS: er = s.max_positions + s.position_offset, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_FINAL_NORM: er = 1, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_PROJECT_IN: er = s.hidden_size, ec = s.embed_width; break;
-    case GPTQ_PLUGIN_ROLE_PROJECT_OUT: er = s.embed_width, ec = s.hidden_size; break;
-    default: throw InvalidArgument("unknown tensor role " + std::to_string(role));
-  }
+  const auto [er, ec] = role_shape(s, role);
   require(is_block_role(role) == (layer >= 0) && layer < s.num_layers,
           tensor_name(layer, role) + ": no such tensor in a " + model_type_ + " of " + std::to_string(s.num_layers) +
               " layers");
@@ -245,68 +163,6 @@ std::unique_ptr<DeviceCache> DeviceModel::make_cache(std::int64_t batch, std::in
   return cache;
 }
 
-void DeviceModel::run_block(const Block &b, std::int64_t layer, RunBuffers &r, const LinearCall &call) const {
-  const gptq_plugin_model_spec &s = spec_;
-  const cudaStream_t st = call.stream;
-  const std::int64_t rows = r.rows, hidden = s.hidden_size;
-  const std::int64_t n_hidden = rows * hidden;
-  auto attention = [&](const __half *x) {
-    b.q->forward(x, r.q, rows, call);
-    b.k->forward(x, r.k, rows, call);
-    b.v->forward(x, r.v, rows, call);
-    __half *kc = r.k_cache + layer * r.layer_elements, *vc = r.v_cache + layer * r.layer_elements;
-    rope_and_store_kv(r.q, r.k, r.v, r.inv_freq, r.batch, r.seq, r.past, s.num_heads, s.num_kv_heads, s.head_dim,
-                      kc, vc, r.capacity, st);
-    AttentionArgs a;
-    a.q = r.q;
-    a.k_cache = kc;
-    a.v_cache = vc;
-    a.out = r.attn;
-    a.batch = r.batch;
-    a.seq = r.seq;
-    a.past = r.past;
-    a.capacity = r.capacity;
-    a.heads = s.num_heads;
-    a.kv_heads = s.num_kv_heads;
-    a.head_dim = s.head_dim;
-    a.window = s.sliding_window;
-    causal_attention(a, st);
-    b.o->forward(r.attn, r.y, rows, call);
-    add_residual(r.hidden, r.y, n_hidden, st);
-  };
-  auto mlp = [&](const __half *x) {
-    const std::int64_t n = rows * s.intermediate_size;
-    if (b.gate) {
-      b.gate->forward(x, r.gate, rows, call);
-      b.up->forward(x, r.up, rows, call);
-      activate(act_, r.gate, r.up, n, st);
-    } else {
-      b.up->forward(x, r.gate, rows, call);
-      activate(act_, r.gate, nullptr, n, st);
-    }
-    b.down->forward(r.gate, r.y, rows, call);
-    add_residual(r.hidden, r.y, n_hidden, st);
-  };
-  const double eps = s.norm_eps;
-  if (s.norm_before) {
-    norm_rows(norm_kind_, r.hidden, b.attn_norm.weight.as<float>(), b.attn_norm.bias.as<float>(), eps, rows, hidden,
-              r.x, st);
-    attention(r.x);
-    norm_rows(norm_kind_, r.hidden, b.mlp_norm.weight.as<float>(), b.mlp_norm.bias.as<float>(), eps, rows, hidden,
-              r.x, st);
-    mlp(r.x);
-  } else {
-    to_half(r.hidden, n_hidden, r.x, st);
-    attention(r.x);
-    norm_rows(norm_kind_, r.hidden, b.attn_norm.weight.as<float>(), b.attn_norm.bias.as<float>(), eps, rows, hidden,
-              r.hidden, st);
-    to_half(r.hidden, n_hidden, r.x, st);
-    mlp(r.x);
-    norm_rows(norm_kind_, r.hidden, b.mlp_norm.weight.as<float>(), b.mlp_norm.bias.as<float>(), eps, rows, hidden,
-              r.hidden, st);
-  }
-}
-
 void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
                       DeviceCache *cache, bool last_only, const float *inv_freq, float *logits) const {
   const gptq_plugin_model_spec &s = spec_;
@@ -331,7 +187,7 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   const std::lock_guard<std::mutex> lock(device.mutex());
   const cudaStream_t st = device.stream();
   const std::int64_t hidden = s.hidden_size, wide = std::max(s.hidden_size, s.embed_width);
-  const std::int64_t qw = s.num_heads * s.head_dim, kvw = s.num_kv_heads * s.head_dim;
+  const std::int64_t kvw = s.num_kv_heads * s.head_dim;
   const std::int64_t out_rows = last_only ? batch : rows;
 
   RunBuffers r;
@@ -353,14 +209,7 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   carve.add(&d_ids, rows);
   carve.add(&d_inv_freq, s.head_dim / 2);
   carve.add(&r.hidden, rows * hidden);
-  carve.add(&r.x, rows * wide);
-  carve.add(&r.q, rows * qw);
-  carve.add(&r.k, rows * kvw);
-  carve.add(&r.v, rows * kvw);
-  carve.add(&r.attn, rows * qw);
-  carve.add(&r.y, rows * wide);
-  carve.add(&r.gate, rows * s.intermediate_size);
-  carve.add(&r.up, rows * s.intermediate_size);
+  carve_block(carve, r, s, rows, wide);
   carve.add(&final_rows, out_rows * hidden);
   carve.add(&final_x, out_rows * wide);
   carve.add(&final_p, out_rows * wide);
@@ -409,7 +258,21 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
             s.position_offset, r.hidden, st);
 
   for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
-    run_block(blocks_[layer], static_cast<std::int64_t>(layer), r, call);
+    const Block &b = blocks_[layer];
+    const BlockNorms norms{b.attn_norm.weight.as<const float>(), b.attn_norm.bias.as<const float>(),
+                           b.mlp_norm.weight.as<const float>(), b.mlp_norm.bias.as<const float>()};
+    const LinearFor linear = [&b](std::int32_t role, const __half *, std::int64_t) -> const DeviceLinear & {
+      switch (role) {
+        case GPTQ_PLUGIN_ROLE_Q: return *b.q;
+        case GPTQ_PLUGIN_ROLE_K: return *b.k;
+        case GPTQ_PLUGIN_ROLE_V: return *b.v;
+        case GPTQ_PLUGIN_ROLE_O: return *b.o;
+        case GPTQ_PLUGIN_ROLE_GATE: return *b.gate;
+        case GPTQ_PLUGIN_ROLE_UP: return *b.up;
+        default: return *b.down;
+      }
+    };
+    run_block(spec_, norm_kind_, act_, norms, linear, static_cast<std::int64_t>(layer), r, call);
     if (device.cancelled()) {
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));  // no work left queued
       throw Cancelled();

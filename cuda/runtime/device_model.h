@@ -59,7 +59,6 @@ class DeviceModel {
   std::unique_ptr<DeviceLinear> *linear_slot(std::int32_t layer, std::int32_t role);
   std::string tensor_name(std::int32_t layer, std::int32_t role) const;
   void check_shape(std::int32_t layer, std::int32_t role, std::int64_t rows, std::int64_t cols) const;
-  void run_block(const Block &b, std::int64_t layer, struct RunBuffers &r, const LinearCall &call) const;
 
   gptq_plugin_model_spec spec_;
   std::string model_type_;
