@@ -104,7 +104,7 @@ void BlockRunner::run(const ForwardDevice &device, float *hidden, std::int64_t b
   Carver carve;
   RunSlices sl;
   carve_run(carve, sl, s, rows);
-  const DeviceBuffer arena(carve.bytes(),
+  DeviceBuffer arena(carve.bytes(),
                            "the activations of a batch " + std::to_string(batch) + " x " + std::to_string(seq) +
                                " calibration block",
                            st);
@@ -144,11 +144,15 @@ void BlockRunner::run(const ForwardDevice &device, float *hidden, std::int64_t b
                            mlp_norm_.weight.as<const float>(), mlp_norm_.bias.as<const float>()};
     const LinearCall call{st, device.blas(), nullptr, 0};
     run_block(s, norm_kind_, act_, norms, linear, 0, r, call);
-    GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));
   } catch (...) {
-    (void)cudaStreamSynchronize(st);  // no work left queued on the caller's buffers
+    // No work left queued on the caller's buffers, and the scratch back in
+    // the device's free memory before the caller looks.
+    arena = DeviceBuffer();
+    (void)cudaStreamSynchronize(st);
     throw;
   }
+  arena = DeviceBuffer();
+  GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));
 }
 
 }  // namespace gptq::cuda
