@@ -49,6 +49,7 @@ std::unique_ptr<DenseLinear> make_dense_linear(const float *weight, const float 
                                                DeviceBuffer &staging, cudaStream_t stream) {
   const auto count = static_cast<std::size_t>(out_features * in_features);
   if (staging.bytes() < count * sizeof(float)) {
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));  // the last conversion may still read it
     staging = DeviceBuffer();
     staging = DeviceBuffer(count * sizeof(float), what + " weight (fp32 on its way to fp16)");
   }
