@@ -355,6 +355,17 @@ void set_dense(const BlockRun &run, std::int32_t role, const gptq_plugin_dense &
                "uploading " + name, err);
 }
 
+// Linear `name`'s weight as it is now goes up.
+void upload_linear(const BlockRun &run, std::int32_t role, std::string_view name) {
+  const model::LinearWeights &lin = run.w->linear(name);
+  const std::string full = run.prefix + std::string(name);
+  if (lin.weight.empty())
+    fail(Status::InvalidArgument, full + " has no float weight to run the calibration forward with");
+  const gptq_plugin_dense d{lin.out_features, lin.in_features, lin.weight.data(),
+                            lin.bias.empty() ? nullptr : lin.bias.data()};
+  set_dense(run, role, d, full);
+}
+
 // Before each linear: the pipeline's observer (which may quantize it and
 // the linears after it), then the linear's weight as it is now goes up.
 int observe_linear(void *user, std::int32_t role, const gptq_plugin_buffer *input, std::int64_t rows,
@@ -365,7 +376,7 @@ int observe_linear(void *user, std::int32_t role, const gptq_plugin_buffer *inpu
     if (name.empty())
       fail(Status::Internal, run.prefix + ": the plugin ran linear role " + std::to_string(role) +
                                  ", which this architecture does not have");
-    if (*run.observe) {
+    {
       PluginActivations *seen = nullptr;
       for (const auto &a : run.inputs)
         if (a->handle_in(*run.table, run.state) == input) seen = a.get();
@@ -376,13 +387,7 @@ int observe_linear(void *user, std::int32_t role, const gptq_plugin_buffer *inpu
         fail(Status::Internal, run.prefix + std::string(name) + ": one input buffer shown with two shapes");
       (*run.observe)(name, *seen);
     }
-    const model::LinearWeights &lin = run.w->linear(name);
-    const std::string full = run.prefix + std::string(name);
-    if (lin.weight.empty())
-      fail(Status::InvalidArgument, full + " has no float weight to run the calibration forward with");
-    const gptq_plugin_dense d{lin.out_features, lin.in_features, lin.weight.data(),
-                              lin.bias.empty() ? nullptr : lin.bias.data()};
-    set_dense(run, role, d, full);
+    upload_linear(run, role, name);
     return GPTQ_PLUGIN_OK;
   } catch (const Error &e) {
     run.error = std::current_exception();
@@ -437,6 +442,12 @@ void PluginForwardEngine::run_block_on_plugin(const Compute &compute, const mode
                               n.bias.empty() ? nullptr : n.bias.data()};
     set_dense(run, role, d, run.prefix + std::string(name));
   }
+  // Without an observer every weight is final: all go up now, and the
+  // plugin runs the block without stopping (nor widening inputs).
+  if (!observe)
+    for (const std::int32_t role : {GPTQ_PLUGIN_ROLE_Q, GPTQ_PLUGIN_ROLE_K, GPTQ_PLUGIN_ROLE_V, GPTQ_PLUGIN_ROLE_O,
+                                    GPTQ_PLUGIN_ROLE_GATE, GPTQ_PLUGIN_ROLE_UP, GPTQ_PLUGIN_ROLE_DOWN})
+      if (const std::string_view name = linear_name(l, role); !name.empty()) upload_linear(run, role, name);
   std::vector<float> inv_freq;
   if (spec.positions == model::PositionKind::Rope)
     inv_freq = model::rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings, seq);
@@ -456,7 +467,8 @@ void PluginForwardEngine::run_block_on_plugin(const Compute &compute, const mode
       }
     });
     rc = table_->block_run(state_, block.get(), hidden.handle(), batch, seq,
-                           inv_freq.empty() ? nullptr : inv_freq.data(), observe_linear, &run, err, sizeof err);
+                           inv_freq.empty() ? nullptr : inv_freq.data(), observe ? observe_linear : nullptr, &run,
+                           err, sizeof err);
   }
   if (run.error) std::rethrow_exception(run.error);
   if (rc == GPTQ_PLUGIN_ERR_CANCELLED) {

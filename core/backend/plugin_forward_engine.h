@@ -15,7 +15,8 @@
 // and in the observer trampoline shows the pipeline each linear's input
 // (one Activations per plugin buffer, so shared inputs stay shared) and then
 // uploads the linear's weight as it is then — true-sequential's quantized
-// weights are what runs. Without the group they run on the CPU engine. Which
+// weights are what runs (without an observer, every weight goes up before
+// the run). Without the group they run on the CPU engine. Which
 // one runs is said once per engine in the context's log.
 #pragma once
 

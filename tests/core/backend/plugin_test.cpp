@@ -276,6 +276,14 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   for (std::size_t i = 0; i < out.data.size(); ++i)
     ASSERT_NEAR(out.data[i], s1.data[i] + static_cast<float>(sum), 1e-4) << i;
 
+  // Without an observer the weights go up before the run (the plugin gets
+  // none to call): the same sum.
+  auto plain = engine.copy(*copied);
+  engine.run_block(compute, spec, block, *plain, batch, seq, {});
+  const gptq::Matrix &plain_out = plain->host(s2);
+  for (std::size_t i = 0; i < plain_out.data.size(); ++i)
+    ASSERT_NEAR(plain_out.data[i], s1.data[i] + static_cast<float>(sum), 1e-4) << i;
+
   // Weights replaced in the observer (true-sequential) are the ones that
   // run: q_proj's and k_proj's, replaced while q_proj is observed (as the
   // pipeline quantizes the group), add 1 each to the sum.
