@@ -1,4 +1,4 @@
-// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v3):
+// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v4):
 // the only extern "C" outside capi/, because dlsym needs an unmangled name.
 // Every entry catches everything and returns a gptq_plugin_status with the
 // reason as text: cudaErrorMemoryAllocation and std::bad_alloc as out of
@@ -7,7 +7,8 @@
 // cancellation, the quantizer's (cuda/quantize/quantize_error.h) with their
 // own status. The forward group (prepared model, KV cache, run) is the CUDA
 // runtime (cuda/runtime/); the quantize group (buffers, Hessian, solve) is
-// the CUDA quantizer (cuda/quantize/).
+// the CUDA quantizer (cuda/quantize/); the block group (the calibration
+// forward) is the runtime's block runner (cuda/runtime/block_runner.h).
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -26,6 +27,8 @@
 #include "cuda/quantize/gptq_solve.h"
 #include "cuda/quantize/quantize_device.h"
 #include "cuda/quantize/quantize_error.h"
+#include "cuda/runtime/block_forward.h"
+#include "cuda/runtime/block_runner.h"
 #include "cuda/runtime/device_model.h"
 #include "cuda/runtime/forward_device.h"
 #include "cuda/runtime/runtime_errors.h"
@@ -231,8 +234,12 @@ int model_run(void *state, const gptq_plugin_model *model, const int32_t *ids, i
 }
 
 // The quantize group (issue 16). The opaque handles are these types.
+// A buffer the core allocated (owned), or a view the block runner lends an
+// observer (its memory belongs to the run).
 struct PluginBuffer {
-  DeviceArray<unsigned char> bytes;
+  DeviceArray<unsigned char> owned;
+  unsigned char *data = nullptr;
+  std::size_t size = 0;
 };
 PluginBuffer &buffer_of(gptq_plugin_buffer *b) { return *reinterpret_cast<PluginBuffer *>(b); }
 const PluginBuffer &buffer_of(const gptq_plugin_buffer *b) { return *reinterpret_cast<const PluginBuffer *>(b); }
@@ -250,7 +257,9 @@ int buffer_alloc(void *state, size_t bytes, gptq_plugin_buffer **out, char *err,
   return boundary(err, cap, [&] {
     state_of(state).state.activate();
     auto b = std::make_unique<PluginBuffer>();
-    b->bytes = DeviceArray<unsigned char>(bytes, "a buffer of activations");
+    b->owned = DeviceArray<unsigned char>(bytes, "a buffer of activations");
+    b->data = b->owned.get();
+    b->size = bytes;
     *out = reinterpret_cast<gptq_plugin_buffer *>(b.release());
   });
 }
@@ -268,8 +277,8 @@ int buffer_write(void *state, gptq_plugin_buffer *dst, size_t offset, const void
     PluginState &s = state_of(state);
     s.state.activate();
     PluginBuffer &b = buffer_of(dst);
-    check_range(b.bytes.size(), offset, bytes, "buffer_write");
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(b.bytes.get() + offset, src, bytes, cudaMemcpyHostToDevice, s.state.stream()));
+    check_range(b.size, offset, bytes, "buffer_write");
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(b.data + offset, src, bytes, cudaMemcpyHostToDevice, s.state.stream()));
     GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
   });
 }
@@ -280,8 +289,8 @@ int buffer_read(void *state, const gptq_plugin_buffer *src, size_t offset, void 
     PluginState &s = state_of(state);
     s.state.activate();
     const PluginBuffer &b = buffer_of(src);
-    check_range(b.bytes.size(), offset, bytes, "buffer_read");
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst, b.bytes.get() + offset, bytes, cudaMemcpyDeviceToHost, s.state.stream()));
+    check_range(b.size, offset, bytes, "buffer_read");
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst, b.data + offset, bytes, cudaMemcpyDeviceToHost, s.state.stream()));
     GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
   });
 }
@@ -309,10 +318,10 @@ int hessian_accumulate(void *state, gptq_plugin_hessian *h, const gptq_plugin_bu
     DeviceHessian &hs = hessian_of(h);
     const PluginBuffer &b = buffer_of(x);
     if (rows <= 0) throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT, "hessian_accumulate: rows must be > 0");
-    check_range(b.bytes.size(), 0,
+    check_range(b.size, 0,
                 static_cast<std::size_t>(rows) * static_cast<std::size_t>(hs.columns()) * sizeof(float),
                 "hessian_accumulate");
-    hs.accumulate(reinterpret_cast<const float *>(b.bytes.get()), rows, samples);
+    hs.accumulate(reinterpret_cast<const float *>(b.data), rows, samples);
   });
 }
 
@@ -347,6 +356,83 @@ int quantize_solve(void *state, const gptq_plugin_hessian *h, const float *w, in
   });
 }
 
+int buffer_copy(void *state, gptq_plugin_buffer *dst, const gptq_plugin_buffer *src, size_t bytes, char *err,
+                size_t cap) {
+  return boundary(err, cap, [&] {
+    PluginState &s = state_of(state);
+    s.state.activate();
+    if (!dst || !src) throw InvalidArgument("buffer_copy needs two buffers");
+    PluginBuffer &d = buffer_of(dst);
+    const PluginBuffer &from = buffer_of(src);
+    check_range(from.size, 0, bytes, "buffer_copy's source");
+    check_range(d.size, 0, bytes, "buffer_copy's destination");
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(d.data, from.data, bytes, cudaMemcpyDeviceToDevice, s.state.stream()));
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
+  });
+}
+
+// The block group (issue 16): the calibration forward. The handle is this type.
+BlockRunner &block_of(gptq_plugin_block *b) { return *reinterpret_cast<BlockRunner *>(b); }
+
+int block_create(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_block **out, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!spec || !out) throw InvalidArgument("block_create needs a spec and an out handle");
+    state_of(state).state.activate();
+    *out = reinterpret_cast<gptq_plugin_block *>(new BlockRunner(*spec));
+  });
+}
+
+void block_free(void *state, gptq_plugin_block *block) {
+  (void)boundary(nullptr, 0, [&] {
+    state_of(state).state.activate();
+    delete &block_of(block);
+  });
+}
+
+int block_set_dense(void *state, gptq_plugin_block *block, int32_t role, const gptq_plugin_dense *tensor, char *err,
+                    size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!block || !tensor) throw InvalidArgument("block_set_dense needs a block and a tensor");
+    PluginState &s = state_of(state);
+    s.state.activate();
+    block_of(block).set_dense(role, *tensor, s.state.stream());
+  });
+}
+
+int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden, int64_t batch, int64_t seq,
+              const float *inv_freq, gptq_plugin_observer_fn observe, void *user, char *err, size_t cap) {
+  return boundary(err, cap, [&] {
+    if (!block || !hidden) throw InvalidArgument("block_run needs a block and the hidden state");
+    if (batch <= 0 || seq <= 0 || batch > (std::int64_t{1} << 31) / seq)
+      throw InvalidArgument("block_run: batch " + std::to_string(batch) + " x seq " + std::to_string(seq) +
+                            " is not a run");
+    PluginState &s = state_of(state);
+    s.state.activate();
+    BlockRunner &runner = block_of(block);
+    PluginBuffer &h = buffer_of(hidden);
+    check_range(h.size, 0,
+                static_cast<std::size_t>(batch * seq) * static_cast<std::size_t>(runner.hidden_size()) *
+                    sizeof(float),
+                "block_run's hidden state");
+    // One view per distinct input of the block, so linears that share an
+    // input get the same handle.
+    PluginBuffer views[4];
+    BlockObserver seen;
+    if (observe)
+      seen = [&](std::int32_t role, int input, const float *x, std::int64_t rows, std::int64_t cols) {
+        PluginBuffer &v = views[input];
+        v.data = reinterpret_cast<unsigned char *>(const_cast<float *>(x));
+        v.size = static_cast<std::size_t>(rows * cols) * sizeof(float);
+        const int rc = observe(user, role, reinterpret_cast<const gptq_plugin_buffer *>(&v), rows, cols);
+        if (rc != GPTQ_PLUGIN_OK)
+          throw QuantizeError(static_cast<gptq_plugin_status>(rc),
+                              std::string("the observer stopped the block before its ") + role_name(role) +
+                                  " (status " + std::to_string(rc) + ")");
+      };
+    runner.run(s.forward(), reinterpret_cast<float *>(h.data), batch, seq, inv_freq, seen);
+  });
+}
+
 gptq_backend_plugin make_table() {
   gptq_backend_plugin t{};  // every optional entry NULL unless set below
   t.size = sizeof(gptq_backend_plugin);
@@ -377,6 +463,11 @@ gptq_backend_plugin make_table() {
   t.hessian_write = hessian_write;
   t.hessian_read = hessian_read;
   t.quantize_solve = quantize_solve;
+  t.buffer_copy = buffer_copy;
+  t.block_create = block_create;
+  t.block_free = block_free;
+  t.block_set_dense = block_set_dense;
+  t.block_run = block_run;
   return t;
 }
 
@@ -385,6 +476,6 @@ const gptq_backend_plugin kTable = make_table();
 }  // namespace
 }  // namespace gptq::cuda
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v3(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v4(void) {
   return &gptq::cuda::kTable;
 }

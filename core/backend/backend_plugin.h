@@ -7,7 +7,8 @@
  * and the loader (core/backend/backend_loader.cpp) insists on the exact
  * GPTQ_BACKEND_PLUGIN_VERSION and table size.
  *
- * Version 3 (2 had the plugin read the checkpoint itself). Every entry that can fail returns a gptq_plugin_status (0 on
+ * Version 4 (3 had no block forward; 2 had the plugin read the checkpoint
+ * itself). Every entry that can fail returns a gptq_plugin_status (0 on
  * success) and, on failure, writes a NUL-terminated reason into err (capacity
  * err_cap); the core raises it with the status it maps to, so a device that
  * runs out of memory surfaces as GPTQ_ERR_OUT_OF_MEMORY with the plugin's
@@ -21,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GPTQ_BACKEND_PLUGIN_VERSION 3
+#define GPTQ_BACKEND_PLUGIN_VERSION 4
 /* The one symbol a plugin exports: returns its table (static storage). */
-#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v3"
+#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v4"
 
 /* Values equal gptq_status's (capi/include/gptq/gptq.h) and gptq::Status's
  * (core/error.h) for the same failure; a static_assert in the loader keeps
@@ -59,6 +60,7 @@ typedef struct gptq_plugin_buffer gptq_plugin_buffer;   /* device memory */
 typedef struct gptq_plugin_hessian gptq_plugin_hessian; /* a layer's H on the device */
 typedef struct gptq_plugin_model gptq_plugin_model;     /* prepared (repacked, uploaded) weights */
 typedef struct gptq_plugin_cache gptq_plugin_cache;     /* a KV cache */
+typedef struct gptq_plugin_block gptq_plugin_block;     /* runs blocks of one spec (calibration) */
 
 /* The solve's options, as gptq::quant::QuantOptions. */
 typedef struct gptq_plugin_quant_options {
@@ -175,6 +177,14 @@ typedef struct gptq_plugin_gptq_linear {
   const float *bias;     /* [N] or NULL */
 } gptq_plugin_gptq_linear;
 
+/* What block_run calls before each linear of the block runs: role (a
+ * gptq_plugin_role of a linear), its input as fp32 [rows][cols] on the device
+ * (valid during the call only; linears that share an input — q/k/v,
+ * gate/up — get the same handle, distinct inputs distinct handles). Returns
+ * a gptq_plugin_status: non-zero aborts the run with that status. */
+typedef int (*gptq_plugin_observer_fn)(void *user, int32_t role, const gptq_plugin_buffer *input, int64_t rows,
+                                       int64_t cols);
+
 typedef struct gptq_backend_plugin {
   uint32_t size;    /* sizeof(gptq_backend_plugin) of the plugin's build */
   uint32_t version; /* GPTQ_BACKEND_PLUGIN_VERSION of the plugin's build */
@@ -258,6 +268,35 @@ typedef struct gptq_backend_plugin {
   int (*model_run)(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
                    gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits, char *err,
                    size_t err_cap);
+
+  /* Block forward (issue 16: the calibration forward of the layer-by-layer
+   * pipeline on the device); used only when every entry of this group and
+   * of the buffers is set. The hidden state lives in a plugin buffer between
+   * blocks; the core hands a block's float tensors over one at a time, as
+   * the pipeline replaces them. */
+  /* bytes from the start of src to the start of dst, on the device. */
+  int (*buffer_copy)(void *state, gptq_plugin_buffer *dst, const gptq_plugin_buffer *src, size_t bytes, char *err,
+                     size_t err_cap);
+  /* A runner for blocks of models of this spec (the fields a block uses:
+   * sizes, norm, positions, activation, gating, sliding window). */
+  int (*block_create)(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_block **out, char *err,
+                      size_t err_cap);
+  void (*block_free)(void *state, gptq_plugin_block *block);
+  /* A norm (ATTN_NORM, MLP_NORM) or linear (Q .. DOWN) of the block run
+   * next, float, shaped as for model_set_dense; read during the call only.
+   * May be called from the observer of block_run (for that linear and those
+   * not yet run). A run uses each tensor as set when it runs, and forgets
+   * every tensor when it ends: each run sets its own. */
+  int (*block_set_dense)(void *state, gptq_plugin_block *block, int32_t role, const gptq_plugin_dense *tensor,
+                         char *err, size_t err_cap);
+  /* Runs the block on hidden ([batch * seq][hidden_size] fp32), replacing it
+   * with the output; every sequence from position 0; inv_freq as for
+   * model_run (NULL for learned positions). observe (may be NULL) is called
+   * before each linear; a linear whose weight was never set fails the run
+   * (INVALID_ARGUMENT naming it). Checks host->cancelled between linears.
+   * On failure hidden is undefined and no work is left queued. */
+  int (*block_run)(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden, int64_t batch, int64_t seq,
+                   const float *inv_freq, gptq_plugin_observer_fn observe, void *user, char *err, size_t err_cap);
 } gptq_backend_plugin;
 
 typedef const gptq_backend_plugin *(*gptq_backend_plugin_entry_fn)(void);

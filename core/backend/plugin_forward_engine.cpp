@@ -1,5 +1,7 @@
 #include "core/backend/plugin_forward_engine.h"
 
+#include <cstdio>
+#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -154,8 +156,13 @@ bool PluginForwardEngine::supported(const gptq_backend_plugin &t) {
          t.cache_create && t.cache_free && t.model_run;
 }
 
+bool PluginForwardEngine::block_supported(const gptq_backend_plugin &t) {
+  return t.buffer_alloc && t.buffer_free && t.buffer_write && t.buffer_read && t.buffer_copy && t.block_create &&
+         t.block_free && t.block_set_dense && t.block_run;
+}
+
 PluginForwardEngine::PluginForwardEngine(const gptq_backend_plugin &table, void *state, Logger &log)
-    : table_(&table), state_(state), log_(&log) {}
+    : table_(&table), state_(state), log_(&log), blocks_(block_supported(table)) {}
 
 std::shared_ptr<const PreparedModel> PluginForwardEngine::prepare(const model::ModelSpec &spec,
                                                                   const io::ShardedCheckpoint &checkpoint) const {
@@ -262,10 +269,18 @@ Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &mod
   return logits;
 }
 
-void PluginForwardEngine::log_block_fallback() const {
-  std::call_once(block_fallback_logged_, [&] {
-    log_->warn("backend " + std::string(table_->name) +
-               " has no block-by-block forward; the calibration forward runs on the CPU");
+void PluginForwardEngine::log_calibration_engine() const {
+  std::call_once(calibration_logged_, [&] {
+    if (!blocks_) {
+      log_->warn("backend " + std::string(table_->name) +
+                 " has no block-by-block forward; the calibration forward runs on the CPU");
+      return;
+    }
+    char name[256] = {0};
+    char err[512] = {0};
+    if (table_->device_name(state_, name, sizeof name, err, sizeof err) != GPTQ_PLUGIN_OK)
+      std::snprintf(name, sizeof name, "%s", "device name unknown");
+    log_->info("calibration forward on " + std::string(table_->name) + " (" + name + ")");
   });
 }
 
@@ -273,17 +288,194 @@ std::unique_ptr<Activations> PluginForwardEngine::embed(const Compute &compute, 
                                                         const model::GlobalWeights &globals,
                                                         std::span<const std::int32_t> ids, std::int64_t batch,
                                                         std::int64_t seq) const {
-  log_block_fallback();
-  return cpu_.embed(compute, spec, globals, ids, batch, seq);
+  log_calibration_engine();
+  std::unique_ptr<Activations> rows = cpu_.embed(compute, spec, globals, ids, batch, seq);
+  if (!blocks_) return rows;
+  Matrix scratch;
+  const Matrix &m = rows->host(scratch);
+  return std::make_unique<PluginActivations>(*table_, state_, m.rows, m.cols, &m);
 }
 
-std::unique_ptr<Activations> PluginForwardEngine::copy(const Activations &a) const { return cpu_.copy(a); }
+std::unique_ptr<Activations> PluginForwardEngine::copy(const Activations &a) const {
+  const auto *p = dynamic_cast<const PluginActivations *>(&a);
+  const gptq_plugin_buffer *from = p ? p->handle_in(*table_, state_) : nullptr;
+  if (!blocks_ || !from) return cpu_.copy(a);
+  auto made = std::make_unique<PluginActivations>(*table_, state_, a.rows(), a.cols());
+  char err[512] = {0};
+  check_plugin(table_->buffer_copy(state_, made->handle(), from, made->bytes(), err, sizeof err), table_->name,
+               "copying activations", err);
+  return made;
+}
 
 void PluginForwardEngine::run_block(const Compute &compute, const model::ModelSpec &spec,
                                     const model::BlockWeights &w, Activations &hidden, std::int64_t batch,
                                     std::int64_t seq, const ActivationsObserver &observe) const {
-  log_block_fallback();
+  auto *p = dynamic_cast<PluginActivations *>(&hidden);
+  if (blocks_ && p && p->handle_in(*table_, state_)) {
+    run_block_on_plugin(compute, spec, w, *p, batch, seq, observe);
+    return;
+  }
+  log_calibration_engine();
   cpu_.run_block(compute, spec, w, hidden, batch, seq, observe);
+}
+
+namespace {
+
+// What the observer trampoline of one block_run works with.
+struct BlockRun {
+  const gptq_backend_plugin *table;
+  void *state;
+  gptq_plugin_block *block;
+  const model::ModelSpec *spec;
+  const model::BlockWeights *w;
+  const ActivationsObserver *observe;
+  std::string prefix;  // the block's module prefix, for messages
+  // One Activations per input buffer the plugin shows, so the linears that
+  // share an input see the same object (the pipeline compares addresses).
+  std::vector<std::unique_ptr<PluginActivations>> inputs;
+  std::exception_ptr error;  // thrown in the trampoline, rethrown after block_run
+};
+
+std::string_view linear_name(const model::BlockLayout &l, std::int32_t role) {
+  switch (role) {
+    case GPTQ_PLUGIN_ROLE_Q: return l.q;
+    case GPTQ_PLUGIN_ROLE_K: return l.k;
+    case GPTQ_PLUGIN_ROLE_V: return l.v;
+    case GPTQ_PLUGIN_ROLE_O: return l.o;
+    case GPTQ_PLUGIN_ROLE_GATE: return l.gate;
+    case GPTQ_PLUGIN_ROLE_UP: return l.up;
+    case GPTQ_PLUGIN_ROLE_DOWN: return l.down;
+    default: return {};
+  }
+}
+
+void set_dense(const BlockRun &run, std::int32_t role, const gptq_plugin_dense &d, const std::string &name) {
+  char err[512] = {0};
+  check_plugin(run.table->block_set_dense(run.state, run.block, role, &d, err, sizeof err), run.table->name,
+               "uploading " + name, err);
+}
+
+// Linear `name`'s weight as it is now goes up.
+void upload_linear(const BlockRun &run, std::int32_t role, std::string_view name) {
+  const model::LinearWeights &lin = run.w->linear(name);
+  const std::string full = run.prefix + std::string(name);
+  if (lin.weight.empty())
+    fail(Status::InvalidArgument, full + " has no float weight to run the calibration forward with");
+  const gptq_plugin_dense d{lin.out_features, lin.in_features, lin.weight.data(),
+                            lin.bias.empty() ? nullptr : lin.bias.data()};
+  set_dense(run, role, d, full);
+}
+
+// Before each linear: the pipeline's observer (which may quantize it and
+// the linears after it), then the linear's weight as it is now goes up.
+int observe_linear(void *user, std::int32_t role, const gptq_plugin_buffer *input, std::int64_t rows,
+                   std::int64_t cols) {
+  auto &run = *static_cast<BlockRun *>(user);
+  try {
+    const std::string_view name = linear_name(run.spec->arch->block_layout, role);
+    if (name.empty())
+      fail(Status::Internal, run.prefix + ": the plugin ran linear role " + std::to_string(role) +
+                                 ", which this architecture does not have");
+    {
+      PluginActivations *seen = nullptr;
+      for (const auto &a : run.inputs)
+        if (a->handle_in(*run.table, run.state) == input) seen = a.get();
+      if (!seen) seen = run.inputs.emplace_back(
+                                  std::make_unique<PluginActivations>(*run.table, run.state, input, rows, cols))
+                            .get();
+      if (seen->rows() != rows || seen->cols() != cols)
+        fail(Status::Internal, run.prefix + std::string(name) + ": one input buffer shown with two shapes");
+      (*run.observe)(name, *seen);
+    }
+    upload_linear(run, role, name);
+    return GPTQ_PLUGIN_OK;
+  } catch (const Error &e) {
+    run.error = std::current_exception();
+    return static_cast<int>(e.status());
+  } catch (...) {
+    run.error = std::current_exception();
+    return GPTQ_PLUGIN_ERR_INTERNAL;
+  }
+}
+
+// A plugin block runner freed on every path out.
+class BlockHandle {
+ public:
+  BlockHandle(const gptq_backend_plugin &table, void *state, const gptq_plugin_model_spec &spec)
+      : table_(&table), state_(state) {
+    char err[512] = {0};
+    check_plugin(table.block_create(state, &spec, &handle_, err, sizeof err), table.name,
+                 std::string("a block runner for ") + spec.model_type, err);
+  }
+  ~BlockHandle() {
+    if (handle_) table_->block_free(state_, handle_);
+  }
+  BlockHandle(const BlockHandle &) = delete;
+  BlockHandle &operator=(const BlockHandle &) = delete;
+  gptq_plugin_block *get() const { return handle_; }
+
+ private:
+  const gptq_backend_plugin *table_;
+  void *state_;
+  gptq_plugin_block *handle_ = nullptr;
+};
+
+}  // namespace
+
+void PluginForwardEngine::run_block_on_plugin(const Compute &compute, const model::ModelSpec &spec,
+                                              const model::BlockWeights &w, PluginActivations &hidden,
+                                              std::int64_t batch, std::int64_t seq,
+                                              const ActivationsObserver &observe) const {
+  const std::string where = "calibration forward of layer " + std::to_string(w.layer);
+  if (batch <= 0 || seq <= 0 || hidden.rows() != batch * seq || hidden.cols() != spec.hidden_size)
+    fail(Status::InvalidArgument, where + ": hidden is " + std::to_string(hidden.rows()) + "x" +
+                                      std::to_string(hidden.cols()) + ", expected (batch " + std::to_string(batch) +
+                                      " x seq " + std::to_string(seq) + ") x " + std::to_string(spec.hidden_size));
+  const gptq_plugin_model_spec ps = plugin_spec(spec, model::GlobalWeights{});
+  const BlockHandle block(*table_, state_, ps);
+  BlockRun run{table_, state_, block.get(), &spec, &w, &observe, model::block_prefix(*spec.arch, w.layer), {}, {}};
+  const model::BlockLayout &l = spec.arch->block_layout;
+  for (const auto &[role, name] : {std::pair{GPTQ_PLUGIN_ROLE_ATTN_NORM, l.attn_norm},
+                                   std::pair{GPTQ_PLUGIN_ROLE_MLP_NORM, l.mlp_norm}}) {
+    const model::NormWeights &n = w.norm(name);
+    const gptq_plugin_dense d{1, static_cast<std::int64_t>(n.weight.size()), n.weight.data(),
+                              n.bias.empty() ? nullptr : n.bias.data()};
+    set_dense(run, role, d, run.prefix + std::string(name));
+  }
+  // Without an observer every weight is final: all go up now, and the
+  // plugin runs the block without stopping (nor widening inputs).
+  if (!observe)
+    for (const std::int32_t role : {GPTQ_PLUGIN_ROLE_Q, GPTQ_PLUGIN_ROLE_K, GPTQ_PLUGIN_ROLE_V, GPTQ_PLUGIN_ROLE_O,
+                                    GPTQ_PLUGIN_ROLE_GATE, GPTQ_PLUGIN_ROLE_UP, GPTQ_PLUGIN_ROLE_DOWN})
+      if (const std::string_view name = linear_name(l, role); !name.empty()) upload_linear(run, role, name);
+  std::vector<float> inv_freq;
+  if (spec.positions == model::PositionKind::Rope)
+    inv_freq = model::rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings, seq);
+  char err[512] = {0};
+  int rc = GPTQ_PLUGIN_OK;
+  {
+    // The plugin asks between linears whether the call was cancelled (and
+    // the meter hands out its progress as it is asked).
+    const PluginCallScope scope([&compute] {
+      try {
+        compute.poll();
+        return false;
+      } catch (const Error &e) {
+        return e.status() == Status::Cancelled;
+      } catch (...) {
+        return false;
+      }
+    });
+    rc = table_->block_run(state_, block.get(), hidden.handle(), batch, seq,
+                           inv_freq.empty() ? nullptr : inv_freq.data(), observe ? observe_linear : nullptr, &run,
+                           err, sizeof err);
+  }
+  if (run.error) std::rethrow_exception(run.error);
+  if (rc == GPTQ_PLUGIN_ERR_CANCELLED) {
+    compute.poll();  // the call's own Cancelled error
+    fail(Status::Cancelled, "cancelled by the progress callback during the " + where);
+  }
+  check_plugin(rc, table_->name, where, err);
 }
 
 }  // namespace gptq

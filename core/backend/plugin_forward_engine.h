@@ -8,14 +8,22 @@
 // each call (core/model/rope.h, the one place rope types are known) and gets
 // fp32 logits back on the host.
 //
-// The block-by-block entries of the calibration pipeline (embed, run_block)
-// have no plugin entries yet (the CUDA quantizer, issue 16): they run on the
-// CPU engine, said once per engine in the context's log.
+// The block-by-block entries of the calibration pipeline run on the plugin
+// when it has the block group (backend_plugin.h v4): embed is the CPU's (a
+// lookup) uploaded once into a plugin buffer, and the hidden state stays
+// there (plugin_activations.h); run_block hands the plugin the block's norms,
+// and in the observer trampoline shows the pipeline each linear's input
+// (one Activations per plugin buffer, so shared inputs stay shared) and then
+// uploads the linear's weight as it is then — true-sequential's quantized
+// weights are what runs (without an observer, every weight goes up before
+// the run). Without the group they run on the CPU engine. Which
+// one runs is said once per engine in the context's log.
 #pragma once
 
 #include <mutex>
 
 #include "core/backend/backend_plugin.h"
+#include "core/backend/plugin_activations.h"
 #include "core/backend/cpu_forward_engine.h"
 #include "core/backend/forward_engine.h"
 #include "core/base/log.h"
@@ -42,7 +50,7 @@ class PluginForwardEngine final : public ForwardEngine {
   Matrix run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
              std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only) const override;
 
-  // On the CPU engine (see above).
+  // On the plugin with its block group, else on the CPU engine (see above).
   std::unique_ptr<Activations> embed(const Compute &compute, const model::ModelSpec &spec,
                                      const model::GlobalWeights &globals, std::span<const std::int32_t> ids,
                                      std::int64_t batch, std::int64_t seq) const override;
@@ -52,13 +60,19 @@ class PluginForwardEngine final : public ForwardEngine {
                  const ActivationsObserver &observe) const override;
 
  private:
-  void log_block_fallback() const;
+  // Whether `table` fills the block group (and the buffers it uses).
+  static bool block_supported(const gptq_backend_plugin &table);
+  void log_calibration_engine() const;
+  void run_block_on_plugin(const Compute &compute, const model::ModelSpec &spec, const model::BlockWeights &w,
+                           PluginActivations &hidden, std::int64_t batch, std::int64_t seq,
+                           const ActivationsObserver &observe) const;
 
   const gptq_backend_plugin *table_;
   void *state_;
   Logger *log_;
   CpuForwardEngine cpu_;
-  mutable std::once_flag block_fallback_logged_;
+  bool blocks_;  // block_supported(*table_)
+  mutable std::once_flag calibration_logged_;
 };
 
 }  // namespace gptq

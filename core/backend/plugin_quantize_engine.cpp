@@ -1,9 +1,11 @@
 #include "core/backend/plugin_quantize_engine.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/backend/backend_loader.h"
+#include "core/backend/plugin_activations.h"
 #include "core/backend/plugin_status.h"
 #include "core/base/error.h"
 #include "core/quant/finite_scan.h"
@@ -35,25 +37,6 @@ const PluginHessian &plugin(const LayerHessian &h) {
   if (!p) fail(Status::Internal, "plugin quantize engine: a Hessian made by another engine");
   return *p;
 }
-
-// A plugin buffer freed on every path out.
-class Buffer {
- public:
-  Buffer(const gptq_backend_plugin &table, void *state, std::size_t bytes) : table_(&table), state_(state) {
-    char err[512] = {0};
-    check_plugin(table.buffer_alloc(state, bytes, &handle_, err, sizeof err), table.name,
-                 "allocating " + std::to_string(bytes) + " bytes of activations", err);
-  }
-  ~Buffer() { table_->buffer_free(state_, handle_); }
-  Buffer(const Buffer &) = delete;
-  Buffer &operator=(const Buffer &) = delete;
-  gptq_plugin_buffer *get() const { return handle_; }
-
- private:
-  const gptq_backend_plugin *table_;
-  void *state_;
-  gptq_plugin_buffer *handle_ = nullptr;
-};
 
 // While it lives, the plugin's host->cancelled() answers the call's
 // cancellation (the progress callback asking to stop).
@@ -94,15 +77,20 @@ void PluginQuantizeEngine::accumulate(const Compute &compute, LayerHessian &h, c
   if (input.cols() != p.columns())
     fail(Status::InvalidArgument, "plugin quantize engine: activations of " + std::to_string(input.cols()) +
                                       " columns for a Hessian of " + std::to_string(p.columns()));
-  Matrix scratch;
-  const Matrix &x = input.host(scratch);
-  const std::size_t bytes = x.data.size() * sizeof(float);
-  Buffer buffer(*table_, state_, bytes);
   char err[512] = {0};
-  check_plugin(table_->buffer_write(state_, buffer.get(), 0, x.data.data(), bytes, err, sizeof err), table_->name,
-               "uploading activations", err);
+  // Rows already in a buffer of this state (the plugin's calibration
+  // forward) are used where they are; others go up first.
+  const auto *on_device = dynamic_cast<const PluginActivations *>(&input);
+  const gptq_plugin_buffer *handle = on_device ? on_device->handle_in(*table_, state_) : nullptr;
+  std::unique_ptr<PluginActivations> uploaded;
+  if (!handle) {
+    Matrix scratch;
+    const Matrix &x = input.host(scratch);
+    uploaded = std::make_unique<PluginActivations>(*table_, state_, x.rows, x.cols, &x);
+    handle = uploaded->handle();
+  }
   const auto scope = cancel_scope(compute);
-  check_plugin(table_->hessian_accumulate(state_, p.handle(), buffer.get(), x.rows, samples, err, sizeof err),
+  check_plugin(table_->hessian_accumulate(state_, p.handle(), handle, input.rows(), samples, err, sizeof err),
                table_->name, "accumulating the Hessian", err);
   compute.progress(1.0);
 }

@@ -1,8 +1,10 @@
 // The quantize engine of a backend plugin (today the CUDA one): the plugin's
 // quantize group (backend_plugin.h: buffers, hessian_*, quantize_solve)
-// behind QuantizeEngine. Activations go up into a plugin buffer and the
-// Hessian stays on the device from accumulation to solve; only W goes up and
-// the results the checkpoint needs come back. RTN runs on the CPU engine
+// behind QuantizeEngine. Activations go up into a plugin buffer, unless they
+// are in one of the same state already (the plugin's calibration forward,
+// plugin_activations.h), and the Hessian stays on the device from
+// accumulation to solve; only W goes up and the results the checkpoint needs
+// come back. RTN runs on the CPU engine
 // (it needs no Hessian and is memory-bound); so does the layer loss of the
 // RTN comparison, with H read back from the device.
 #pragma once

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "cuda/cublas_check.h"
+#include "cuda/cuda_check.h"
 #include "cuda/runtime/kernels.h"
 
 namespace gptq::cuda {
@@ -39,6 +40,23 @@ std::unique_ptr<DenseLinear> make_dense_linear(const float *weight, const float 
                                                std::int64_t in_features, const std::string &what) {
   auto w = std::make_shared<const DeviceBuffer>(
       upload_half(weight, static_cast<std::size_t>(out_features * in_features), what + " weight"));
+  DeviceBuffer b = bias ? upload(bias, static_cast<std::size_t>(out_features), what + " bias") : DeviceBuffer();
+  return std::make_unique<DenseLinear>(std::move(w), std::move(b), out_features, in_features);
+}
+
+std::unique_ptr<DenseLinear> make_dense_linear(const float *weight, const float *bias, std::int64_t out_features,
+                                               std::int64_t in_features, const std::string &what,
+                                               DeviceBuffer &staging, cudaStream_t stream) {
+  const auto count = static_cast<std::size_t>(out_features * in_features);
+  if (staging.bytes() < count * sizeof(float)) {
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));  // the last conversion may still read it
+    staging = DeviceBuffer();
+    staging = DeviceBuffer(count * sizeof(float), what + " weight (fp32 on its way to fp16)");
+  }
+  auto w = std::make_shared<DeviceBuffer>(count * sizeof(__half), what + " weight");
+  // From pageable memory the copy is staged before it returns.
+  GPTQ_CUDA_CHECK(cudaMemcpyAsync(staging.get(), weight, count * sizeof(float), cudaMemcpyHostToDevice, stream));
+  to_half(staging.as<const float>(), static_cast<std::int64_t>(count), w->as<__half>(), stream);
   DeviceBuffer b = bias ? upload(bias, static_cast<std::size_t>(out_features), what + " bias") : DeviceBuffer();
   return std::make_unique<DenseLinear>(std::move(w), std::move(b), out_features, in_features);
 }

@@ -38,4 +38,13 @@ class DenseLinear final : public DeviceLinear {
 std::unique_ptr<DenseLinear> make_dense_linear(const float *weight, const float *bias, std::int64_t out_features,
                                                std::int64_t in_features, const std::string &what);
 
+// The same, rounded to fp16 on the device (to nearest even, as upload_half)
+// through `staging`, fp32 device scratch the caller keeps and this grows as
+// needed: for weights uploaded often (the calibration runner's, replaced as
+// they are quantized), where the host's conversion would cost more than the
+// copy. Enqueued on `stream`; the host arrays may go when it returns.
+std::unique_ptr<DenseLinear> make_dense_linear(const float *weight, const float *bias, std::int64_t out_features,
+                                               std::int64_t in_features, const std::string &what,
+                                               DeviceBuffer &staging, cudaStream_t stream);
+
 }  // namespace gptq::cuda

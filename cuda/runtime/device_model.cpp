@@ -6,48 +6,26 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/runtime/attention.h"
+#include "cuda/runtime/block_forward.h"
 #include "cuda/runtime/make_linear.h"
 #include "cuda/runtime/runtime_errors.h"
 
 namespace gptq::cuda {
 
-// One run's activations and inputs, carved from one allocation.
-struct RunBuffers {
-  std::int64_t batch = 0, seq = 0, rows = 0;
-  std::int64_t past = 0;             // the first row's position, or (a captured step) its largest value
+// One whole-model run's slices of its arena: the blocks' (RunBuffers) and
+// the inputs and outputs around them.
+struct ModelRun {
+  RunBuffers r;
   bool last_only = false;
-  std::int64_t out_rows = 0;         // rows of logits: batch with last_only, else rows
-  std::int64_t *past_at = nullptr;   // the first row's position, on the device
+  std::int64_t out_rows = 0;  // rows of logits: batch with last_only, else batch * seq
+  std::int64_t *past_at = nullptr;
   std::int32_t *ids = nullptr;
-  float *inv_freq = nullptr;         // null for learned positions
-  __half *k_cache = nullptr, *v_cache = nullptr;  // layer 0's; a layer is layer_elements further
+  float *inv_freq = nullptr;  // RoPE models only
   __half *scratch_k = nullptr, *scratch_v = nullptr;  // one layer's keys and values without a cache
-  std::int64_t capacity = 0, layer_elements = 0;
-  float *hidden = nullptr;
-  __half *x = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *attn = nullptr, *y = nullptr;
-  __half *gate = nullptr, *up = nullptr;
   float *final_rows = nullptr, *logits = nullptr;
   __half *final_x = nullptr, *final_p = nullptr;
   char *workspace = nullptr;
   std::size_t workspace_bytes = 0;
-};
-
-// Bump allocation of 256-byte aligned slices of one buffer.
-class Carver {
- public:
-  template <class T>
-  void add(T **slot, std::int64_t count) {
-    slots_.push_back({reinterpret_cast<void **>(slot), offset_});
-    offset_ += (static_cast<std::size_t>(count) * sizeof(T) + 255) / 256 * 256;
-  }
-  std::size_t bytes() const { return offset_; }
-  void assign(void *base) {
-    for (auto &s : slots_) *s.first = static_cast<char *>(base) + s.second;
-  }
-
- private:
-  std::vector<std::pair<void **, std::size_t>> slots_;
-  std::size_t offset_ = 0;
 };
 
 // A decode step of one cache, captured: its arena (inputs, activations,
@@ -60,7 +38,7 @@ struct DecodeGraph {
     if (exec) cudaGraphExecDestroy(exec);
   }
   const void *model = nullptr;  // the DeviceModel captured
-  RunBuffers r;
+  ModelRun m;
   DeviceBuffer arena;
   cudaGraphExec_t exec = nullptr;
 };
@@ -72,27 +50,6 @@ namespace {
 
 bool is_block_role(std::int32_t role) { return role >= GPTQ_PLUGIN_ROLE_ATTN_NORM && role <= GPTQ_PLUGIN_ROLE_DOWN; }
 
-const char *role_name(std::int32_t role) {
-  switch (role) {
-    case GPTQ_PLUGIN_ROLE_ATTN_NORM: return "attention norm";
-    case GPTQ_PLUGIN_ROLE_MLP_NORM: return "MLP norm";
-    case GPTQ_PLUGIN_ROLE_Q: return "q projection";
-    case GPTQ_PLUGIN_ROLE_K: return "k projection";
-    case GPTQ_PLUGIN_ROLE_V: return "v projection";
-    case GPTQ_PLUGIN_ROLE_O: return "o projection";
-    case GPTQ_PLUGIN_ROLE_GATE: return "MLP gate";
-    case GPTQ_PLUGIN_ROLE_UP: return "MLP up";
-    case GPTQ_PLUGIN_ROLE_DOWN: return "MLP down";
-    case GPTQ_PLUGIN_ROLE_EMBED_TOKENS: return "token embeddings";
-    case GPTQ_PLUGIN_ROLE_EMBED_POSITIONS: return "position embeddings";
-    case GPTQ_PLUGIN_ROLE_FINAL_NORM: return "final norm";
-    case GPTQ_PLUGIN_ROLE_LM_HEAD: return "lm_head";
-    case GPTQ_PLUGIN_ROLE_PROJECT_IN: return "project_in";
-    case GPTQ_PLUGIN_ROLE_PROJECT_OUT: return "project_out";
-    default: return nullptr;
-  }
-}
-
 void require(bool ok, const std::string &what) {
   if (!ok) throw InvalidArgument(what);
 }
@@ -100,23 +57,9 @@ void require(bool ok, const std::string &what) {
 }  // namespace
 
 DeviceModel::DeviceModel(const gptq_plugin_model_spec &s) : spec_(s) {
-  require(s.size == sizeof(gptq_plugin_model_spec), "model spec of another size (built from another libgptq)");
+  check_model_spec(s);
   model_type_ = s.model_type ? s.model_type : "model";
   spec_.model_type = model_type_.c_str();
-  const std::string where = model_type_ + " spec: ";
-  require(s.hidden_size > 0 && s.num_layers > 0 && s.num_heads > 0 && s.num_kv_heads > 0 && s.head_dim > 0 &&
-              s.intermediate_size > 0 && s.vocab_size > 0 && s.embed_width > 0 && s.max_positions > 0,
-          where + "every size must be positive");
-  require(s.num_heads % s.num_kv_heads == 0, where + std::to_string(s.num_heads) + " heads do not group over " +
-                                                 std::to_string(s.num_kv_heads) + " KV heads");
-  require(s.head_dim % 2 == 0 && s.head_dim <= kMaxHeadDim,
-          where + "head_dim " + std::to_string(s.head_dim) + " must be even and at most " +
-              std::to_string(kMaxHeadDim));
-  require(s.norm == GPTQ_PLUGIN_NORM_RMS || s.norm == GPTQ_PLUGIN_NORM_LAYER, where + "unknown norm kind");
-  require(s.positions == GPTQ_PLUGIN_POSITIONS_ROPE || s.positions == GPTQ_PLUGIN_POSITIONS_LEARNED,
-          where + "unknown position kind");
-  require(s.activation >= GPTQ_PLUGIN_ACT_SILU && s.activation <= GPTQ_PLUGIN_ACT_GELU_TANH,
-          where + "unknown activation");
   norm_kind_ = s.norm == GPTQ_PLUGIN_NORM_RMS ? NormKind::Rms : NormKind::Layer;
   act_ = static_cast<ActKind>(s.activation);
   blocks_.resize(static_cast<std::size_t>(s.num_layers));
@@ -150,26 +93,7 @@ std::unique_ptr<DeviceLinear> *DeviceModel::linear_slot(std::int32_t layer, std:
 // The shape the spec gives each role ([rows][cols]; a norm's width in cols).
 void DeviceModel::check_shape(std::int32_t layer, std::int32_t role, std::int64_t rows, std::int64_t cols) const {
   const gptq_plugin_model_spec &s = spec_;
-  const std::int64_t qw = s.num_heads * s.head_dim, kvw = s.num_kv_heads * s.head_dim;
-  std::int64_t er = 0, ec = 0;
-  switch (role) {
-    case GPTQ_PLUGIN_ROLE_ATTN_NORM:
-    case GPTQ_PLUGIN_ROLE_MLP_NORM: er = 1, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_Q: er = qw, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_K:
-    case GPTQ_PLUGIN_ROLE_V: er = kvw, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_O: er = s.hidden_size, ec = qw; break;
-    case GPTQ_PLUGIN_ROLE_GATE:
-    case GPTQ_PLUGIN_ROLE_UP: er = s.intermediate_size, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_DOWN: er = s.hidden_size, ec = s.intermediate_size; break;
-    case GPTQ_PLUGIN_ROLE_EMBED_TOKENS:
-    case GPTQ_PLUGIN_ROLE_LM_HEAD: er = s.vocab_size, ec = s.embed_width; break;
-    case GPTQ_PLUGIN_ROLE_EMBED_POSITIONS: er = s.max_positions + s.position_offset, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_FINAL_NORM: er = 1, ec = s.hidden_size; break;
-    case GPTQ_PLUGIN_ROLE_PROJECT_IN: er = s.hidden_size, ec = s.embed_width; break;
-    case GPTQ_PLUGIN_ROLE_PROJECT_OUT: er = s.embed_width, ec = s.hidden_size; break;
-    default: throw InvalidArgument("unknown tensor role " + std::to_string(role));
-  }
+  const auto [er, ec] = role_shape(s, role);
   require(is_block_role(role) == (layer >= 0) && layer < s.num_layers,
           tensor_name(layer, role) + ": no such tensor in a " + model_type_ + " of " + std::to_string(s.num_layers) +
               " layers");
@@ -276,131 +200,80 @@ std::unique_ptr<DeviceCache> DeviceModel::make_cache(std::int64_t batch, std::in
   return cache;
 }
 
-void DeviceModel::run_block(const Block &b, std::int64_t layer, RunBuffers &r, const LinearCall &call) const {
+void DeviceModel::lay_out(ModelRun &m, Carver &carve) const {
   const gptq_plugin_model_spec &s = spec_;
-  const cudaStream_t st = call.stream;
-  const std::int64_t rows = r.rows, hidden = s.hidden_size;
-  const std::int64_t n_hidden = rows * hidden;
-  auto attention = [&](const __half *x) {
-    b.q->forward(x, r.q, rows, call);
-    b.k->forward(x, r.k, rows, call);
-    b.v->forward(x, r.v, rows, call);
-    __half *kc = r.k_cache + layer * r.layer_elements, *vc = r.v_cache + layer * r.layer_elements;
-    rope_and_store_kv(r.q, r.k, r.v, r.inv_freq, r.batch, r.seq, r.past_at, s.num_heads, s.num_kv_heads, s.head_dim,
-                      kc, vc, r.capacity, st);
-    AttentionArgs a;
-    a.q = r.q;
-    a.k_cache = kc;
-    a.v_cache = vc;
-    a.out = r.attn;
-    a.batch = r.batch;
-    a.seq = r.seq;
-    a.past = r.past;
-    a.past_at = r.past_at;
-    a.capacity = r.capacity;
-    a.heads = s.num_heads;
-    a.kv_heads = s.num_kv_heads;
-    a.head_dim = s.head_dim;
-    a.window = s.sliding_window;
-    causal_attention(a, st);
-    b.o->forward(r.attn, r.y, rows, call);
-    add_residual(r.hidden, r.y, n_hidden, st);
-  };
-  auto mlp = [&](const __half *x) {
-    const std::int64_t n = rows * s.intermediate_size;
-    if (b.gate) {
-      b.gate->forward(x, r.gate, rows, call);
-      b.up->forward(x, r.up, rows, call);
-      activate(act_, r.gate, r.up, n, st);
-    } else {
-      b.up->forward(x, r.gate, rows, call);
-      activate(act_, r.gate, nullptr, n, st);
-    }
-    b.down->forward(r.gate, r.y, rows, call);
-    add_residual(r.hidden, r.y, n_hidden, st);
-  };
-  const double eps = s.norm_eps;
-  if (s.norm_before) {
-    norm_rows(norm_kind_, r.hidden, b.attn_norm.weight.as<float>(), b.attn_norm.bias.as<float>(), eps, rows, hidden,
-              r.x, st);
-    attention(r.x);
-    norm_rows(norm_kind_, r.hidden, b.mlp_norm.weight.as<float>(), b.mlp_norm.bias.as<float>(), eps, rows, hidden,
-              r.x, st);
-    mlp(r.x);
-  } else {
-    to_half(r.hidden, n_hidden, r.x, st);
-    attention(r.x);
-    norm_rows(norm_kind_, r.hidden, b.attn_norm.weight.as<float>(), b.attn_norm.bias.as<float>(), eps, rows, hidden,
-              r.hidden, st);
-    to_half(r.hidden, n_hidden, r.x, st);
-    mlp(r.x);
-    norm_rows(norm_kind_, r.hidden, b.mlp_norm.weight.as<float>(), b.mlp_norm.bias.as<float>(), eps, rows, hidden,
-              r.hidden, st);
-  }
-}
-
-void DeviceModel::lay_out(RunBuffers &r, Carver &carve) const {
-  const gptq_plugin_model_spec &s = spec_;
+  RunBuffers &r = m.r;
   const std::int64_t rows = r.rows, hidden = s.hidden_size, wide = std::max(s.hidden_size, s.embed_width);
-  const std::int64_t qw = s.num_heads * s.head_dim, kvw = s.num_kv_heads * s.head_dim;
-  r.workspace_bytes = 0;
+  const std::int64_t kvw = s.num_kv_heads * s.head_dim;
+  m.workspace_bytes = 0;
   for (const Block &b : blocks_)
     for (const auto *l : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down})
-      if (*l) r.workspace_bytes = std::max(r.workspace_bytes, (*l)->workspace_bytes(rows));
-  if (project_in_) r.workspace_bytes = std::max(r.workspace_bytes, project_in_->workspace_bytes(rows));
-  if (project_out_) r.workspace_bytes = std::max(r.workspace_bytes, project_out_->workspace_bytes(r.out_rows));
-  carve.add(&r.past_at, 1);
-  carve.add(&r.ids, rows);
-  if (s.positions == GPTQ_PLUGIN_POSITIONS_ROPE) carve.add(&r.inv_freq, s.head_dim / 2);
+      if (*l) m.workspace_bytes = std::max(m.workspace_bytes, (*l)->workspace_bytes(rows));
+  if (project_in_) m.workspace_bytes = std::max(m.workspace_bytes, project_in_->workspace_bytes(rows));
+  if (project_out_) m.workspace_bytes = std::max(m.workspace_bytes, project_out_->workspace_bytes(m.out_rows));
+  carve.add(&m.past_at, 1);
+  carve.add(&m.ids, rows);
+  if (s.positions == GPTQ_PLUGIN_POSITIONS_ROPE) carve.add(&m.inv_freq, s.head_dim / 2);
   carve.add(&r.hidden, rows * hidden);
-  carve.add(&r.x, rows * wide);
-  carve.add(&r.q, rows * qw);
-  carve.add(&r.k, rows * kvw);
-  carve.add(&r.v, rows * kvw);
-  carve.add(&r.attn, rows * qw);
-  carve.add(&r.y, rows * wide);
-  carve.add(&r.gate, rows * s.intermediate_size);
-  carve.add(&r.up, rows * s.intermediate_size);
-  carve.add(&r.final_rows, r.out_rows * hidden);
-  carve.add(&r.final_x, r.out_rows * wide);
-  carve.add(&r.final_p, r.out_rows * wide);
-  carve.add(&r.logits, r.out_rows * s.vocab_size);
+  carve_block(carve, r, s, rows, wide);
+  carve.add(&m.final_rows, m.out_rows * hidden);
+  carve.add(&m.final_x, m.out_rows * wide);
+  carve.add(&m.final_p, m.out_rows * wide);
+  carve.add(&m.logits, m.out_rows * s.vocab_size);
   // Without a cache, each layer's keys and values live in one layer's worth
   // of scratch, reused by the next layer (bind_cache decides).
-  carve.add(&r.scratch_k, rows * kvw);
-  carve.add(&r.scratch_v, rows * kvw);
-  carve.add(&r.workspace, static_cast<std::int64_t>(r.workspace_bytes));
+  carve.add(&m.scratch_k, rows * kvw);
+  carve.add(&m.scratch_v, rows * kvw);
+  carve.add(&m.workspace, static_cast<std::int64_t>(m.workspace_bytes));
 }
 
-void DeviceModel::bind_cache(RunBuffers &r, DeviceCache *cache) const {
+void DeviceModel::bind_cache(ModelRun &m, DeviceCache *cache) const {
+  RunBuffers &r = m.r;
+  r.past_at = m.past_at;
+  r.inv_freq = m.inv_freq;
   if (cache) {
     r.k_cache = cache->memory.as<__half>();
     r.v_cache = r.k_cache + spec_.num_layers * cache->layer_elements;
     r.capacity = cache->capacity;
     r.layer_elements = cache->layer_elements;
   } else {
-    r.k_cache = r.scratch_k;
-    r.v_cache = r.scratch_v;
+    r.k_cache = m.scratch_k;
+    r.v_cache = m.scratch_v;
     r.capacity = r.seq;
     r.layer_elements = 0;
   }
 }
 
-void DeviceModel::enqueue(RunBuffers &r, const LinearCall &call, const ForwardDevice *cancel) const {
+void DeviceModel::enqueue(ModelRun &m, const LinearCall &call, const ForwardDevice *cancel) const {
   const gptq_plugin_model_spec &s = spec_;
+  RunBuffers &r = m.r;
   const cudaStream_t st = call.stream;
   const std::int64_t rows = r.rows, hidden = s.hidden_size;
-  embed_rows(r.ids, embed_tokens_->as<const __half>(), rows, s.embed_width, r.x, st);
+  embed_rows(m.ids, embed_tokens_->as<const __half>(), rows, s.embed_width, r.x, st);
   const __half *embedded = r.x;
   if (project_in_) {
     project_in_->forward(r.x, r.y, rows, call);
     embedded = r.y;
   }
   to_hidden(embedded, embed_positions_.get() ? embed_positions_.as<const __half>() : nullptr, rows, hidden, r.seq,
-            r.past_at, s.position_offset, r.hidden, st);
+            m.past_at, s.position_offset, r.hidden, st);
 
   for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
-    run_block(blocks_[layer], static_cast<std::int64_t>(layer), r, call);
+    const Block &b = blocks_[layer];
+    const BlockNorms norms{b.attn_norm.weight.as<const float>(), b.attn_norm.bias.as<const float>(),
+                           b.mlp_norm.weight.as<const float>(), b.mlp_norm.bias.as<const float>()};
+    const LinearFor linear = [&b](std::int32_t role, const __half *, std::int64_t) -> const DeviceLinear & {
+      switch (role) {
+        case GPTQ_PLUGIN_ROLE_Q: return *b.q;
+        case GPTQ_PLUGIN_ROLE_K: return *b.k;
+        case GPTQ_PLUGIN_ROLE_V: return *b.v;
+        case GPTQ_PLUGIN_ROLE_O: return *b.o;
+        case GPTQ_PLUGIN_ROLE_GATE: return *b.gate;
+        case GPTQ_PLUGIN_ROLE_UP: return *b.up;
+        default: return *b.down;
+      }
+    };
+    run_block(spec_, norm_kind_, act_, norms, linear, static_cast<std::int64_t>(layer), r, call);
     if (cancel && cancel->cancelled()) {
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));  // no work left queued
       throw Cancelled();
@@ -408,21 +281,21 @@ void DeviceModel::enqueue(RunBuffers &r, const LinearCall &call, const ForwardDe
   }
 
   const float *last = r.hidden;
-  if (r.last_only) {
-    last_rows(r.hidden, r.batch, r.seq, hidden, r.final_rows, st);
-    last = r.final_rows;
+  if (m.last_only) {
+    last_rows(r.hidden, r.batch, r.seq, hidden, m.final_rows, st);
+    last = m.final_rows;
   }
   if (s.final_norm)
-    norm_rows(norm_kind_, last, final_norm_.weight.as<float>(), final_norm_.bias.as<float>(), s.norm_eps, r.out_rows,
-              hidden, r.final_x, st);
+    norm_rows(norm_kind_, last, final_norm_.weight.as<float>(), final_norm_.bias.as<float>(), s.norm_eps, m.out_rows,
+              hidden, m.final_x, st);
   else
-    to_half(last, r.out_rows * hidden, r.final_x, st);
-  const __half *head_in = r.final_x;
+    to_half(last, m.out_rows * hidden, m.final_x, st);
+  const __half *head_in = m.final_x;
   if (project_out_) {
-    project_out_->forward(r.final_x, r.final_p, r.out_rows, call);
-    head_in = r.final_p;
+    project_out_->forward(m.final_x, m.final_p, m.out_rows, call);
+    head_in = m.final_p;
   }
-  lm_head_->forward_f32(head_in, r.logits, r.out_rows, call);
+  lm_head_->forward_f32(head_in, m.logits, m.out_rows, call);
 }
 
 DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &device) const {
@@ -430,23 +303,23 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
   cache.decode.reset();
   const cudaStream_t st = device.stream();
   auto g = std::make_unique<DecodeGraph>();
-  RunBuffers &r = g->r;
-  r.batch = cache.batch;
-  r.seq = 1;
-  r.rows = cache.batch;
-  r.out_rows = cache.batch;  // one row per sequence: every row is a last row
-  r.past = cache.capacity - 1;  // the launches' shape covers every position the cache can reach
+  ModelRun &m = g->m;
+  m.r.batch = cache.batch;
+  m.r.seq = 1;
+  m.r.rows = cache.batch;
+  m.out_rows = cache.batch;       // one row per sequence: every row is a last row
+  m.r.past = cache.capacity - 1;  // the launches' shape covers every position the cache can reach
   Carver carve;
-  lay_out(r, carve);
-  g->arena = DeviceBuffer(carve.bytes(), "the activations of a batch " + std::to_string(r.batch) + " decode step");
+  lay_out(m, carve);
+  g->arena = DeviceBuffer(carve.bytes(), "the activations of a batch " + std::to_string(m.r.batch) + " decode step");
   carve.assign(g->arena.get());
-  bind_cache(r, &cache);
-  const LinearCall call{st, device.blas(), r.workspace, r.workspace_bytes};
+  bind_cache(m, &cache);
+  const LinearCall call{st, device.blas(), m.workspace, m.workspace_bytes};
   // Thread-local capture: other threads' CUDA calls go on as usual.
   GPTQ_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
   cudaGraph_t graph = nullptr;
   try {
-    enqueue(r, call, nullptr);
+    enqueue(m, call, nullptr);
   } catch (...) {
     if (cudaStreamEndCapture(st, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
     (void)cudaGetLastError();
@@ -486,16 +359,17 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   const cudaStream_t st = device.stream();
   // Inputs and logits go through the run's arena; pageable host sources
   // are staged before the copies return, so the host arrays may go then.
-  auto upload_inputs = [&](const RunBuffers &r) {
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(r.ids, ids, static_cast<std::size_t>(rows) * sizeof(std::int32_t),
+  auto upload_inputs = [&](const ModelRun &m) {
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.ids, ids, static_cast<std::size_t>(rows) * sizeof(std::int32_t),
                                     cudaMemcpyHostToDevice, st));
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(r.past_at, &past, sizeof past, cudaMemcpyHostToDevice, st));
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.past_at, &past, sizeof past, cudaMemcpyHostToDevice, st));
     if (inv_freq)
-      GPTQ_CUDA_CHECK(cudaMemcpyAsync(r.inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
                                       cudaMemcpyHostToDevice, st));
   };
-  auto fetch_logits = [&](const RunBuffers &r) {
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(logits, r.logits, static_cast<std::size_t>(r.out_rows * s.vocab_size) * sizeof(float),
+  auto fetch_logits = [&](const ModelRun &m) {
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(logits, m.logits,
+                                    static_cast<std::size_t>(m.out_rows * s.vocab_size) * sizeof(float),
                                     cudaMemcpyDeviceToHost, st));
     GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));
   };
@@ -503,31 +377,31 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   if (cache && seq == 1 && cache->graphs) {
     if (device.cancelled()) throw Cancelled();
     DecodeGraph &g = decode_graph(*cache, device);
-    upload_inputs(g.r);
+    upload_inputs(g.m);
     GPTQ_CUDA_CHECK(cudaGraphLaunch(g.exec, st));
-    fetch_logits(g.r);
+    fetch_logits(g.m);
     cache->length += seq;
     return;
   }
 
-  RunBuffers r;
-  r.batch = batch;
-  r.seq = seq;
-  r.rows = rows;
-  r.past = past;
-  r.last_only = last_only && seq > 1;  // one row per sequence is its last row already
-  r.out_rows = r.last_only ? batch : rows;
+  ModelRun m;
+  m.r.batch = batch;
+  m.r.seq = seq;
+  m.r.rows = rows;
+  m.r.past = past;
+  m.last_only = last_only && seq > 1;  // one row per sequence is its last row already
+  m.out_rows = m.last_only ? batch : rows;
   Carver carve;
-  lay_out(r, carve);
+  lay_out(m, carve);
   const DeviceBuffer arena(carve.bytes(),
                            "the activations of a batch " + std::to_string(batch) + " x " + std::to_string(seq) +
                                " forward pass",
                            st);
   carve.assign(arena.get());
-  bind_cache(r, cache);
-  upload_inputs(r);
-  enqueue(r, LinearCall{st, device.blas(), r.workspace, r.workspace_bytes}, &device);
-  fetch_logits(r);
+  bind_cache(m, cache);
+  upload_inputs(m);
+  enqueue(m, LinearCall{st, device.blas(), m.workspace, m.workspace_bytes}, &device);
+  fetch_logits(m);
   if (cache) cache->length += seq;
 }
 

@@ -16,6 +16,7 @@
 
 #include "core/backend/backend_plugin.h"
 #include "cuda/device_linear.h"
+#include "cuda/runtime/block_forward.h"
 #include "cuda/runtime/dense_linear.h"
 #include "cuda/runtime/device_buffer.h"
 #include "cuda/runtime/forward_device.h"
@@ -25,8 +26,7 @@ namespace gptq::cuda {
 
 // Defined in device_model.cpp.
 struct DecodeGraph;
-struct RunBuffers;
-class Carver;
+struct ModelRun;
 
 // Keys and values of `batch` sequences, every layer: keys
 // [layer][batch][kv_heads][capacity][head_dim] fp16, then the values alike.
@@ -73,15 +73,14 @@ class DeviceModel {
   std::unique_ptr<DeviceLinear> *linear_slot(std::int32_t layer, std::int32_t role);
   std::string tensor_name(std::int32_t layer, std::int32_t role) const;
   void check_shape(std::int32_t layer, std::int32_t role, std::int64_t rows, std::int64_t cols) const;
-  void run_block(const Block &b, std::int64_t layer, RunBuffers &r, const LinearCall &call) const;
-  // The slices of one run's arena (RunBuffers), for batch x seq rows.
-  void lay_out(RunBuffers &r, Carver &carve) const;
-  // Points r at the cache's keys and values, or at the arena's scratch.
-  void bind_cache(RunBuffers &r, DeviceCache *cache) const;
-  // Enqueues the forward pass from r's device inputs (ids, past, RoPE
-  // frequencies) to its device logits; between layers asks `cancel` (null:
-  // never, as when captured).
-  void enqueue(RunBuffers &r, const LinearCall &call, const ForwardDevice *cancel) const;
+  // The slices of one run's arena (ModelRun), for batch x seq rows.
+  void lay_out(ModelRun &m, Carver &carve) const;
+  // Points the run at the cache's keys and values, or at its scratch.
+  void bind_cache(ModelRun &m, DeviceCache *cache) const;
+  // Enqueues the forward pass from the run's device inputs (ids, position,
+  // RoPE frequencies) to its device logits; between layers asks `cancel`
+  // (null: never, as when captured).
+  void enqueue(ModelRun &m, const LinearCall &call, const ForwardDevice *cancel) const;
   // The cache's captured decode step for this model, made on first use.
   DecodeGraph &decode_graph(DeviceCache &cache, const ForwardDevice &device) const;
 

@@ -94,6 +94,10 @@ __global__ void to_half_kernel(const float *x, std::int64_t n, __half *out) {
   GPTQ_FOR_EACH(i, n) out[i] = __float2half_rn(x[i]);
 }
 
+__global__ void to_float_kernel(const __half *x, std::int64_t n, float *out) {
+  GPTQ_FOR_EACH(i, n) out[i] = __half2float(x[i]);
+}
+
 __global__ void add_residual_kernel(float *hidden, const __half *y, std::int64_t n) {
   GPTQ_FOR_EACH(i, n) hidden[i] += __half2float(y[i]);
 }
@@ -202,6 +206,11 @@ void norm_rows(NormKind kind, const float *x, const float *weight, const float *
 
 void to_half(const float *x, std::int64_t n, __half *out, cudaStream_t stream) {
   to_half_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, n, out);
+  check_launch();
+}
+
+void to_float(const __half *x, std::int64_t n, float *out, cudaStream_t stream) {
+  to_float_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, n, out);
   check_launch();
 }
 

@@ -38,6 +38,10 @@ void norm_rows(NormKind kind, const float *x, const float *weight, const float *
 // out[i] = x[i] rounded to fp16.
 void to_half(const float *x, std::int64_t n, __half *out, cudaStream_t stream);
 
+// out[i] = x[i] widened to fp32 (a linear's input as the calibration
+// observer sees it).
+void to_float(const __half *x, std::int64_t n, float *out, cudaStream_t stream);
+
 // hidden[i] += y[i].
 void add_residual(float *hidden, const __half *y, std::int64_t n, cudaStream_t stream);
 

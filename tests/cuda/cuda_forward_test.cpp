@@ -11,11 +11,18 @@
 // model's weights renamed by config.json, with random q/k/v biases and
 // dynamic RoPE (qwen2), a 64-position sliding window and llama3 RoPE
 // (mistral).
+// The calibration forward (CudaCalibration.*): the plugin's block runner
+// against the CPU engine's run_block, block by block (observer calls,
+// inputs, outputs, weights replaced inside the observer), the whole GPTQ
+// pipeline on the CUDA engines against the CPU's (heldout perplexity), and a
+// run stopped by its observer or cancelled mid-block (the status, and the
+// device's free memory as before).
 // Without a GPU every test skips, saying why.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -34,7 +41,11 @@
 #include "core/eval/perplexity.h"
 #include "core/io/read_file.h"
 #include "core/io/safetensors_writer.h"
+#include "core/base/progress.h"
+#include "core/config/typed.h"
+#include "core/model/block_weights.h"
 #include "core/model/model.h"
+#include "core/pipeline/quantize_model.h"
 #include "tests/support/quantize_shared.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
@@ -47,11 +58,13 @@ struct Gpu {
   Logger log;
   std::unique_ptr<Backend> backend;
   std::string why;
+  std::vector<std::string> lines;  // the context log's lines
 };
 
 Gpu &gpu() {
   static Gpu *g = [] {
     auto *out = new Gpu;  // lives as long as the process: engines keep its logger
+    out->log.set_sink([out](LogLevel, const std::string &m) { out->lines.push_back(m); });
     try {
       out->backend = open_cuda_backend(0, out->log);
     } catch (const Error &e) {
@@ -354,6 +367,253 @@ TEST(CudaForward, CacheTooLargeIsOutOfMemoryWithTheSizes) {
     EXPECT_EQ(e.status(), Status::InvalidArgument) << e.what();
   }
   EXPECT_EQ(cache->length(), 3);
+}
+
+// ---- The calibration forward on the device ----
+
+// ||a - b|| / ||b|| over all elements.
+double relative_l2(const std::vector<float> &a, const std::vector<float> &b) {
+  double d = 0, n = 0;
+  for (std::size_t i = 0; i < b.size() && i < a.size(); ++i) {
+    d += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    n += static_cast<double>(b[i]) * b[i];
+  }
+  return a.size() == b.size() ? std::sqrt(d / n) : INFINITY;
+}
+
+// Bound on the normwise relative difference of one block's linear inputs
+// and output between the device (fp16 linear inputs, weights and outputs,
+// fp32 elsewhere) and the CPU (fp32): every value on the way to a linear's
+// input has passed at most 8 roundings to fp16 (down_proj's input: the
+// block input's to the attention, q/k/v weights and outputs, the attention
+// output, o's weight and output, the MLP input, gate/up's weights and
+// outputs, the activation's product), each at most 2^-11 relative; the sum of
+// 8, doubled for what cancellation in the products can amplify.
+constexpr double kBlockBound = 16.0 / 2048.0;
+
+// What an observer saw: names, whether each input was the previous one's
+// object, and the inputs on the host.
+struct Seen {
+  std::vector<std::string> names;
+  std::vector<bool> shares_previous;
+  std::vector<std::vector<float>> inputs;
+  const Activations *last = nullptr;
+  ActivationsObserver observer(std::function<void(std::string_view)> also = {}) {
+    return [this, also](std::string_view name, const Activations &a) {
+      names.emplace_back(name);
+      shares_previous.push_back(&a == last);
+      last = &a;
+      Matrix scratch;
+      const auto &d = a.host(scratch).data;
+      inputs.emplace_back(d.begin(), d.end());
+      if (also) also(name);
+    };
+  }
+};
+
+std::vector<float> rows_of(const Activations &a) {
+  Matrix scratch;
+  const auto &d = a.host(scratch).data;
+  return {d.begin(), d.end()};
+}
+
+void compare_calibration_blocks(const std::string &name) {
+  GPTQ_REQUIRE_SHARED(source, "models/" + name);
+  GPTQ_REQUIRE_SHARED(text_path, "data/docs_calib.txt");
+  const auto model = model::Model::open(source);
+  const model::ModelSpec &spec = model->spec();
+  const ForwardEngine &cuda = *gpu().backend->forward_engine();
+  const ForwardEngine &cpu = test_forward_engine();
+  const std::vector<std::int32_t> all = model->tokenizer()->encode(io::read_text_file(text_path, 64 << 20));
+  const std::int64_t batch = 4, seq = 256;
+  ASSERT_GE(static_cast<std::int64_t>(all.size()), batch * seq);
+  const std::span<const std::int32_t> ids(all.data(), static_cast<std::size_t>(batch * seq));
+  const model::GlobalWeights globals = model::load_global_weights(spec, model->weights());
+  auto hidden = cuda.embed(test_compute(), spec, globals, ids, batch, seq);
+  {
+    Matrix scratch;
+    EXPECT_EQ(&hidden->host(scratch), &scratch) << "the hidden state is not in the device's memory";
+    EXPECT_EQ(std::vector<float>(scratch.data.begin(), scratch.data.end()),
+              rows_of(*cpu.embed(test_compute(), spec, globals, ids, batch, seq)));
+  }
+  const auto &layout = spec.arch->block_layout;
+  const std::int64_t last = spec.num_layers - 1;
+  for (std::int64_t layer = 0; layer <= last; ++layer) {
+    const model::BlockWeights w = model::load_block_weights(spec, model->weights(), layer);
+    if (layer != 0 && layer != last) {
+      cuda.run_block(test_compute(), spec, w, *hidden, batch, seq, {});
+      continue;
+    }
+    const std::string what = name + " layer " + std::to_string(layer);
+    // The same input for both engines: the device's, read back.
+    const auto input = cuda.copy(*hidden);
+    auto on_cpu = cpu.copy(*hidden);
+    Seen seen_cpu, seen_gpu;
+    cpu.run_block(test_compute(), spec, w, *on_cpu, batch, seq, seen_cpu.observer());
+    cuda.run_block(test_compute(), spec, w, *hidden, batch, seq, seen_gpu.observer());
+    EXPECT_EQ(seen_gpu.names, seen_cpu.names) << what;
+    EXPECT_EQ(seen_gpu.shares_previous, seen_cpu.shares_previous) << what << ": shared inputs";
+    for (std::size_t i = 0; i < seen_cpu.inputs.size() && i < seen_gpu.inputs.size(); ++i) {
+      const double rel = relative_l2(seen_gpu.inputs[i], seen_cpu.inputs[i]);
+      std::printf("%s: input of %-22s relative L2 difference %.3g (bound %.3g)\n", what.c_str(),
+                  seen_cpu.names[i].c_str(), rel, kBlockBound);
+      EXPECT_LE(rel, kBlockBound) << what << " " << seen_cpu.names[i];
+    }
+    const std::vector<float> out_cpu = rows_of(*on_cpu), out_gpu = rows_of(*hidden);
+    const double rel_out = relative_l2(out_gpu, out_cpu);
+    std::printf("%s: block output relative L2 difference %.3g (bound %.3g)\n", what.c_str(), rel_out, kBlockBound);
+    EXPECT_LE(rel_out, kBlockBound) << what;
+
+    // True-sequential: weights replaced inside the observer of the first
+    // linear (its own, one later in the group, one in the MLP) are the ones
+    // that run, on both engines alike.
+    auto replace = [&](model::BlockWeights &b) {
+      for (std::string_view n : {layout.q, layout.k, layout.down})
+        for (float &v : b.linear(n).weight) v *= 0.5f;
+    };
+    model::BlockWeights w_cpu = w, w_gpu = w;
+    auto replaced_cpu = cpu.copy(*input);
+    const auto replaced_gpu = cuda.copy(*input);
+    cpu.run_block(test_compute(), spec, w_cpu, *replaced_cpu, batch, seq, [&](std::string_view n, const Activations &) {
+      if (n == layout.q) replace(w_cpu);
+    });
+    cuda.run_block(test_compute(), spec, w_gpu, *replaced_gpu, batch, seq, [&](std::string_view n, const Activations &) {
+      if (n == layout.q) replace(w_gpu);
+    });
+    const std::vector<float> rc = rows_of(*replaced_cpu), rg = rows_of(*replaced_gpu);
+    const double effect = relative_l2(rc, out_cpu), rel_replaced = relative_l2(rg, rc);
+    std::printf("%s: weights replaced in the observer: output moved by %.3g on the CPU; GPU vs CPU %.3g\n",
+                what.c_str(), effect, rel_replaced);
+    EXPECT_LE(rel_replaced, kBlockBound) << what;
+    EXPECT_GE(effect, 10 * rel_replaced) << what << ": the replacement must move the output far more than the "
+                                                    "engines differ";
+  }
+}
+
+TEST(CudaCalibration, LlamaBlocksMatchTheCpuEngine) {
+  GPTQ_REQUIRE_GPU();
+  compare_calibration_blocks("docs-llama-16m");
+}
+
+// Learned positions, LayerNorm with biases, ReLU, an ungated MLP, linear biases.
+TEST(CudaCalibration, OptBlocksMatchTheCpuEngine) {
+  GPTQ_REQUIRE_GPU();
+  compare_calibration_blocks("docs-opt-15m");
+}
+
+double heldout_ppl(const std::filesystem::path &dir, const std::vector<std::int32_t> &ids) {
+  const auto m = model::Model::open(dir);
+  return eval::perplexity(test_pool(), test_forward_engine(), *test_prepare(*m), ids, eval::PerplexityOptions{512, 16})
+      .ppl;
+}
+
+// GPTQ w4 g128, true-sequential, 32 x 512 calibration tokens: the pipeline
+// on the CUDA engines (calibration forward and Hessians on the device)
+// against the CPU's, each checkpoint evaluated on the CPU.
+TEST(CudaCalibration, GptqOnTheCudaEnginesMatchesTheCpuPipeline) {
+  GPTQ_REQUIRE_GPU();
+  GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
+  GPTQ_REQUIRE_SHARED(calib, "data/docs_calib.txt");
+  GPTQ_REQUIRE_SHARED(heldout, "data/docs_heldout.txt");
+  const QuantizeEngine *gpu_quantizer = gpu().backend->quantize_engine();
+  ASSERT_NE(gpu_quantizer, nullptr);
+  const auto model = model::Model::open(source);
+  const nlohmann::json gptq = {{"bits", 4},
+                               {"group_size", 128},
+                               {"true_sequential", true},
+                               {"calibration", {{"files", {calib.string()}}, {"nsamples", 32}, {"seqlen", 512}}}};
+  const auto run = [&](const nlohmann::json &cfg, const QuantizeEngine &q, const ForwardEngine &f,
+                       const std::string &tag) {
+    const auto out = std::filesystem::temp_directory_path() / ("gptq_cuda_calib_" + tag + "_" + std::to_string(::getpid()));
+    std::filesystem::remove_all(out);
+    const auto t0 = std::chrono::steady_clock::now();
+    quant::quantize_model(*model, config::parse_quantize_config(cfg.dump()), out, {}, test_pool(), q, f, Progress(),
+                          gpu().log);
+    std::printf("quantized on %s in %.2f s\n", tag.c_str(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return out;
+  };
+  const std::size_t said = std::count_if(gpu().lines.begin(), gpu().lines.end(), [](const std::string &l) {
+    return l.find("calibration forward on cuda (") != std::string::npos;
+  });
+  const auto on_gpu = run(gptq, *gpu_quantizer, *gpu().backend->forward_engine(), "cuda");
+  const auto on_cpu = run(gptq, test_quantize_engine(), test_forward_engine(), "cpu");
+  const auto rtn = run({{"bits", 4}, {"group_size", 128}, {"method", "rtn"}}, test_quantize_engine(),
+                       test_forward_engine(), "rtn");
+  const std::vector<std::int32_t> ids = model->tokenizer()->encode(io::read_text_file(heldout, 64 << 20));
+  const double p_gpu = heldout_ppl(on_gpu, ids), p_cpu = heldout_ppl(on_cpu, ids), p_rtn = heldout_ppl(rtn, ids),
+               p_float = heldout_ppl(source, ids);
+  std::printf("heldout perplexity (16 x 512, on the CPU): float %.4f, GPTQ on cuda %.4f, GPTQ on cpu %.4f "
+              "(cuda %+.3f%%), RTN %.4f\n",
+              p_float, p_gpu, p_cpu, 100.0 * (p_gpu / p_cpu - 1.0), p_rtn);
+  EXPECT_NEAR(p_gpu / p_cpu, 1.0, 0.005);
+  EXPECT_LT(p_gpu, p_rtn);
+  const std::size_t now = std::count_if(gpu().lines.begin(), gpu().lines.end(), [](const std::string &l) {
+    return l.find("calibration forward on cuda (") != std::string::npos;
+  });
+  EXPECT_LE(now, 1u) << "said once per engine";
+  EXPECT_TRUE(said == 1 || now == 1) << "the calibration forward did not say it runs on cuda";
+  for (const auto &d : {on_gpu, on_cpu, rtn}) std::filesystem::remove_all(d);
+}
+
+// A block run stopped by its observer, or cancelled, in the middle of the
+// block: the observer's error, or Cancelled, and the device's free memory
+// as before the run; the device runs the block afterwards.
+TEST(CudaCalibration, AStoppedOrCancelledBlockLeavesTheDeviceAsItWas) {
+  GPTQ_REQUIRE_GPU();
+  GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
+  const auto model = model::Model::open(source);
+  const model::ModelSpec &spec = model->spec();
+  const ForwardEngine &cuda = *gpu().backend->forward_engine();
+  const model::GlobalWeights globals = model::load_global_weights(spec, model->weights());
+  std::vector<std::int32_t> ids(8 * 128);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int32_t>((i * 7919) % 1000 + 10);
+  auto hidden = cuda.embed(test_compute(), spec, globals, ids, 8, 128);
+  const model::BlockWeights w = model::load_block_weights(spec, model->weights(), 0);
+  const auto free_bytes = [] { return gpu().backend->memory()->free; };
+  cuda.run_block(test_compute(), spec, w, *hidden, 8, 128, [](std::string_view, const Activations &) {});
+  const std::uint64_t before = free_bytes();
+  std::uint64_t after_first = 0;
+  const std::string down(spec.arch->block_layout.down);
+  for (int pass = 0; pass < 2; ++pass) {
+    try {
+      cuda.run_block(test_compute(), spec, w, *hidden, 8, 128, [&](std::string_view n, const Activations &) {
+        if (n == down) fail(Status::Numerical, "stopped by the test at " + std::string(n));
+      });
+      ADD_FAILURE() << "the observer's error was lost";
+    } catch (const Error &e) {
+      EXPECT_EQ(e.status(), Status::Numerical) << e.what();
+      EXPECT_EQ(std::string(e.what()), "stopped by the test at " + down);
+    }
+    bool stop = false;
+    const Progress progress([&](std::string_view, std::uint64_t, std::uint64_t) { return !stop; });
+    ProgressMeter meter(progress, "quantize", 10);
+    const Compute cancellable(test_pool(), &meter);
+    try {
+      cuda.run_block(cancellable, spec, w, *hidden, 8, 128, [&](std::string_view n, const Activations &) {
+        if (n != spec.arch->block_layout.o) return;
+        stop = true;
+        std::this_thread::sleep_for(ProgressMeter::kInterval * 2);  // the meter asks the callback again
+      });
+      ADD_FAILURE() << "the run was not cancelled";
+    } catch (const Error &e) {
+      EXPECT_EQ(e.status(), Status::Cancelled) << e.what();
+    }
+    // The first pass also loads what the failure paths load once; the
+    // second must end where the first did.
+    const std::uint64_t after = free_bytes();
+    std::printf("pass %d: device free memory %llu bytes after a whole run, %llu after the stopped and the cancelled "
+                "run\n",
+                pass, static_cast<unsigned long long>(before), static_cast<unsigned long long>(after));
+    if (pass == 1) {
+      EXPECT_EQ(after, after_first) << "device memory left behind by the stopped or cancelled run";
+    }
+    after_first = after;
+  }
+  // Still usable: a whole run (the hidden state is undefined after a failed one).
+  auto fresh = cuda.embed(test_compute(), spec, globals, ids, 8, 128);
+  cuda.run_block(test_compute(), spec, w, *fresh, 8, 128, {});
+  EXPECT_EQ(rows_of(*fresh).size(), static_cast<std::size_t>(8 * 128 * spec.hidden_size));
 }
 
 }  // namespace

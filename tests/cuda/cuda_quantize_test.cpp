@@ -344,5 +344,89 @@ TEST_F(CudaQuantizePlugin, ErrorsNameTheirCauseAndLeakNothing) {
   EXPECT_EQ(free_bytes(), before) << "device memory left behind by the failures";
 }
 
+// The block group's refusals through the table: a run whose scratch the
+// device cannot hold is out of memory naming the bytes, a linear never set
+// for the run is named, and neither leaves device memory behind; a run with
+// every tensor set works, and the next run must set them again.
+TEST_F(CudaQuantizePlugin, BlockRunsRefuseClearlyAndLeakNothing) {
+  gptq_plugin_model_spec spec{};
+  spec.size = sizeof spec;
+  spec.model_type = "llama";
+  spec.hidden_size = 64;
+  spec.num_layers = 1;
+  spec.num_heads = 2;
+  spec.num_kv_heads = 2;
+  spec.head_dim = 32;
+  spec.intermediate_size = 96;
+  spec.vocab_size = 16;
+  spec.embed_width = 64;
+  spec.max_positions = 16;
+  spec.positions = GPTQ_PLUGIN_POSITIONS_LEARNED;
+  spec.norm = GPTQ_PLUGIN_NORM_RMS;
+  spec.norm_eps = 1e-6;
+  spec.norm_before = 1;
+  spec.gated_mlp = 1;
+  spec.activation = GPTQ_PLUGIN_ACT_SILU;
+  const std::int64_t rows = 4;
+  std::vector<float> x(static_cast<std::size_t>(rows * 64), 0.25f), ones(256, 1.0f);
+  std::vector<float> w(96 * 64, 0.01f);
+  auto attempt = [&](const gptq_plugin_model_spec &sp, bool set_linears, gptq_plugin_observer_fn observe) {
+    gptq_plugin_block *block = nullptr;
+    gptq_plugin_buffer *hidden = nullptr;
+    EXPECT_EQ(t_->block_create(state_, &sp, &block, err_, sizeof err_), GPTQ_PLUGIN_OK) << err_;
+    EXPECT_EQ(t_->buffer_alloc(state_, x.size() * sizeof(float), &hidden, err_, sizeof err_), GPTQ_PLUGIN_OK);
+    EXPECT_EQ(t_->buffer_write(state_, hidden, 0, x.data(), x.size() * sizeof(float), err_, sizeof err_),
+              GPTQ_PLUGIN_OK);
+    const gptq_plugin_dense norm{1, 64, ones.data(), nullptr};
+    EXPECT_EQ(t_->block_set_dense(state_, block, GPTQ_PLUGIN_ROLE_ATTN_NORM, &norm, err_, sizeof err_), GPTQ_PLUGIN_OK);
+    EXPECT_EQ(t_->block_set_dense(state_, block, GPTQ_PLUGIN_ROLE_MLP_NORM, &norm, err_, sizeof err_), GPTQ_PLUGIN_OK);
+    if (set_linears)
+      for (std::int32_t role = GPTQ_PLUGIN_ROLE_Q; role <= GPTQ_PLUGIN_ROLE_DOWN; ++role) {
+        const bool mlp_in = role == GPTQ_PLUGIN_ROLE_GATE || role == GPTQ_PLUGIN_ROLE_UP;
+        const gptq_plugin_dense d{mlp_in ? 96 : 64, role == GPTQ_PLUGIN_ROLE_DOWN ? 96 : 64, w.data(), nullptr};
+        EXPECT_EQ(t_->block_set_dense(state_, block, role, &d, err_, sizeof err_), GPTQ_PLUGIN_OK) << err_;
+      }
+    const int rc = t_->block_run(state_, block, hidden, 1, rows, nullptr, observe, nullptr, err_, sizeof err_);
+    std::vector<float> out(x.size());
+    EXPECT_EQ(t_->buffer_read(state_, hidden, 0, out.data(), out.size() * sizeof(float), err_, sizeof err_),
+              GPTQ_PLUGIN_OK);
+    if (rc == GPTQ_PLUGIN_OK) {
+      for (const float v : out) EXPECT_TRUE(std::isfinite(v) && v != 0.25f) << v;
+      // The run forgot its tensors: the next one must set them.
+      EXPECT_EQ(t_->block_run(state_, block, hidden, 1, rows, nullptr, nullptr, nullptr, err_, sizeof err_),
+                GPTQ_PLUGIN_ERR_INVALID_ARGUMENT);
+    }
+    t_->buffer_free(state_, hidden);
+    t_->block_free(state_, block);
+    return rc;
+  };
+  auto failures = [&] {
+    // 2^36 intermediate columns: ~2.2 TB of scratch for 4 rows.
+    gptq_plugin_model_spec huge = spec;
+    huge.intermediate_size = std::int64_t{1} << 36;
+    EXPECT_EQ(attempt(huge, false, nullptr), GPTQ_PLUGIN_ERR_OUT_OF_MEMORY);
+    EXPECT_NE(std::string(err_).find("calibration block: "), std::string::npos) << err_;
+    EXPECT_NE(std::string(err_).find(" bytes asked"), std::string::npos) << err_;
+    std::printf("out of memory as expected: %s\n", err_);
+    EXPECT_EQ(attempt(spec, false, nullptr), GPTQ_PLUGIN_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(err_).find("q projection's weight was not set for this run"), std::string::npos) << err_;
+    // An observer that sets nothing: the same.
+    EXPECT_EQ(attempt(spec, false, [](void *, int32_t, const gptq_plugin_buffer *, int64_t, int64_t) { return 0; }),
+              GPTQ_PLUGIN_ERR_INVALID_ARGUMENT);
+    // An observer that stops the run: its status.
+    EXPECT_EQ(attempt(spec, true,
+                      [](void *, int32_t role, const gptq_plugin_buffer *, int64_t, int64_t) {
+                        return role == GPTQ_PLUGIN_ROLE_UP ? static_cast<int>(GPTQ_PLUGIN_ERR_NUMERICAL) : 0;
+                      }),
+              GPTQ_PLUGIN_ERR_NUMERICAL);
+    EXPECT_NE(std::string(err_).find("MLP up"), std::string::npos) << err_;
+  };
+  EXPECT_EQ(attempt(spec, true, nullptr), GPTQ_PLUGIN_OK) << err_;
+  failures();
+  const std::uint64_t before = free_bytes();
+  failures();
+  EXPECT_EQ(free_bytes(), before) << "device memory left behind by the failed block runs";
+}
+
 }  // namespace
 }  // namespace gptq

@@ -1,4 +1,4 @@
-// A backend plugin built in the tests (not a GPU backend): exports the v3
+// A backend plugin built in the tests (not a GPU backend): exports the v4
 // entry symbol and behaves as $GPTQ_FAKE_PLUGIN_MODE says, so the loader,
 // the status mapping and the CPU fallback are exercised on any machine.
 //   oom:      open fails with GPTQ_PLUGIN_ERR_OUT_OF_MEMORY and a message;
@@ -8,11 +8,18 @@
 //   forward:  as ok, plus the forward group: a "model" that checks and
 //             counts what the core hands it (logged at model_finish), a KV
 //             cache that is out of memory above 4096 positions, and a run
-//             whose logits are one-hot at (input id + 1) mod vocab.
+//             whose logits are one-hot at (input id + 1) mod vocab;
+//   blocks:   as forward, plus buffers in host memory and the block group: a
+//             run shows each linear an input buffer (one per distinct input,
+//             filled with the input's number + 1), refuses a linear whose
+//             weight was not set for the run, and adds the sum of every
+//             linear's weight as set when it runs to each hidden value, so
+//             a test sees which weights ran.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "core/backend/backend_plugin.h"
 
@@ -164,7 +171,139 @@ int model_run(void *, const gptq_plugin_model *model, const int32_t *ids, int64_
   return GPTQ_PLUGIN_OK;
 }
 
-gptq_backend_plugin make_table(bool forward) {
+// Buffers in host memory.
+struct FakeBuffer {
+  std::vector<unsigned char> bytes;
+};
+FakeBuffer &buf(gptq_plugin_buffer *b) { return *reinterpret_cast<FakeBuffer *>(b); }
+const FakeBuffer &buf(const gptq_plugin_buffer *b) { return *reinterpret_cast<const FakeBuffer *>(b); }
+
+int buffer_alloc(void *, size_t bytes, gptq_plugin_buffer **out, char *, size_t) {
+  *out = reinterpret_cast<gptq_plugin_buffer *>(new FakeBuffer{std::vector<unsigned char>(bytes)});
+  return GPTQ_PLUGIN_OK;
+}
+void buffer_free(void *, gptq_plugin_buffer *b) { delete &buf(b); }
+int buffer_write(void *, gptq_plugin_buffer *dst, size_t offset, const void *src, size_t bytes, char *err,
+                 size_t cap) {
+  if (offset + bytes > buf(dst).bytes.size()) {
+    reason(err, cap, "buffer_write past the end");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  std::memcpy(buf(dst).bytes.data() + offset, src, bytes);
+  return GPTQ_PLUGIN_OK;
+}
+int buffer_read(void *, const gptq_plugin_buffer *src, size_t offset, void *dst, size_t bytes, char *err,
+                size_t cap) {
+  if (offset + bytes > buf(src).bytes.size()) {
+    reason(err, cap, "buffer_read past the end");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  std::memcpy(dst, buf(src).bytes.data() + offset, bytes);
+  return GPTQ_PLUGIN_OK;
+}
+int buffer_copy(void *, gptq_plugin_buffer *dst, const gptq_plugin_buffer *src, size_t bytes, char *err,
+                size_t cap) {
+  if (bytes > buf(src).bytes.size() || bytes > buf(dst).bytes.size()) {
+    reason(err, cap, "buffer_copy past the end");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  std::memcpy(buf(dst).bytes.data(), buf(src).bytes.data(), bytes);
+  return GPTQ_PLUGIN_OK;
+}
+
+struct FakeBlock {
+  gptq_plugin_model_spec spec{};
+  bool norms[2] = {false, false};
+  bool set[7] = {false, false, false, false, false, false, false};  // by role - Q
+  double sums[7] = {0, 0, 0, 0, 0, 0, 0};
+};
+
+int block_create(void *, const gptq_plugin_model_spec *spec, gptq_plugin_block **out, char *err, size_t cap) {
+  if (spec->size != sizeof(gptq_plugin_model_spec)) {
+    reason(err, cap, "spec of another size");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  auto *b = new FakeBlock;
+  b->spec = *spec;
+  *out = reinterpret_cast<gptq_plugin_block *>(b);
+  return GPTQ_PLUGIN_OK;
+}
+void block_free(void *, gptq_plugin_block *b) { delete reinterpret_cast<FakeBlock *>(b); }
+
+int block_set_dense(void *, gptq_plugin_block *block, int32_t role, const gptq_plugin_dense *t, char *err,
+                    size_t cap) {
+  auto *b = reinterpret_cast<FakeBlock *>(block);
+  if (role == GPTQ_PLUGIN_ROLE_ATTN_NORM || role == GPTQ_PLUGIN_ROLE_MLP_NORM) {
+    if (t->rows != 1 || t->cols != b->spec.hidden_size) {
+      reason(err, cap, "a norm of the wrong width");
+      return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+    }
+    b->norms[role] = true;
+    return GPTQ_PLUGIN_OK;
+  }
+  if (role < GPTQ_PLUGIN_ROLE_Q || role > GPTQ_PLUGIN_ROLE_DOWN) {
+    reason(err, cap, "not a block role");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  double sum = 0;
+  for (int64_t i = 0; i < t->rows * t->cols; ++i) sum += t->weight[i];
+  b->set[role - GPTQ_PLUGIN_ROLE_Q] = true;
+  b->sums[role - GPTQ_PLUGIN_ROLE_Q] = sum;
+  return GPTQ_PLUGIN_OK;
+}
+
+int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden, int64_t batch, int64_t seq,
+              const float *, gptq_plugin_observer_fn observe, void *user, char *err, size_t cap) {
+  auto *b = reinterpret_cast<FakeBlock *>(block);
+  const gptq_plugin_model_spec &s = b->spec;
+  struct Forget {
+    FakeBlock *b;
+    ~Forget() { *b = FakeBlock{b->spec, {false, false}, {}, {}}; }
+  } forget{b};
+  const int64_t rows = batch * seq;
+  if (!b->norms[0] || !b->norms[1]) {
+    reason(err, cap, "norms not set");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  if (buf(hidden).bytes.size() < static_cast<size_t>(rows * s.hidden_size) * sizeof(float)) {
+    reason(err, cap, "hidden too small");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  const int64_t widths[4] = {s.hidden_size, s.num_heads * s.head_dim, s.hidden_size, s.intermediate_size};
+  std::vector<float> inputs[4];
+  for (int g = 0; g < 4; ++g) inputs[g].assign(static_cast<size_t>(rows * widths[g]), static_cast<float>(g + 1));
+  FakeBuffer views[4];
+  const int32_t order[] = {GPTQ_PLUGIN_ROLE_Q, GPTQ_PLUGIN_ROLE_K,    GPTQ_PLUGIN_ROLE_V,  GPTQ_PLUGIN_ROLE_O,
+                           GPTQ_PLUGIN_ROLE_GATE, GPTQ_PLUGIN_ROLE_UP, GPTQ_PLUGIN_ROLE_DOWN};
+  double added = 0;
+  for (const int32_t role : order) {
+    if (role == GPTQ_PLUGIN_ROLE_GATE && !s.gated_mlp) continue;
+    const int g = role <= GPTQ_PLUGIN_ROLE_V ? 0 : role == GPTQ_PLUGIN_ROLE_O ? 1 : role == GPTQ_PLUGIN_ROLE_DOWN ? 3 : 2;
+    if (host_of(state)->cancelled(host_of(state)->user)) {
+      reason(err, cap, "cancelled between linears");
+      return GPTQ_PLUGIN_ERR_CANCELLED;
+    }
+    if (observe) {
+      views[g].bytes.assign(reinterpret_cast<unsigned char *>(inputs[g].data()),
+                            reinterpret_cast<unsigned char *>(inputs[g].data() + inputs[g].size()));
+      const int rc = observe(user, role, reinterpret_cast<const gptq_plugin_buffer *>(&views[g]), rows, widths[g]);
+      if (rc != GPTQ_PLUGIN_OK) {
+        reason(err, cap, "the observer stopped the run");
+        return rc;
+      }
+    }
+    if (!b->set[role - GPTQ_PLUGIN_ROLE_Q]) {
+      std::snprintf(err, cap, "the weight of role %d was not set for this run", role);
+      return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+    }
+    added += b->sums[role - GPTQ_PLUGIN_ROLE_Q];
+  }
+  auto *h = reinterpret_cast<float *>(buf(hidden).bytes.data());
+  for (int64_t i = 0; i < rows * s.hidden_size; ++i) h[i] += static_cast<float>(added);
+  return GPTQ_PLUGIN_OK;
+}
+
+gptq_backend_plugin make_table(bool forward, bool blocks = false) {
   gptq_backend_plugin t{};
   t.size = sizeof t;
   t.version = GPTQ_BACKEND_PLUGIN_VERSION;
@@ -185,6 +324,17 @@ gptq_backend_plugin make_table(bool forward) {
     t.cache_free = cache_free;
     t.model_run = model_run;
   }
+  if (blocks) {
+    t.buffer_alloc = buffer_alloc;
+    t.buffer_free = buffer_free;
+    t.buffer_write = buffer_write;
+    t.buffer_read = buffer_read;
+    t.buffer_copy = buffer_copy;
+    t.block_create = block_create;
+    t.block_free = block_free;
+    t.block_set_dense = block_set_dense;
+    t.block_run = block_run;
+  }
   return t;
 }
 
@@ -192,9 +342,11 @@ gptq_backend_plugin make_table(bool forward) {
 // mode at each load (the loader calls it every time it opens a context).
 const gptq_backend_plugin kTable = make_table(false);
 const gptq_backend_plugin kForwardTable = make_table(true);
+const gptq_backend_plugin kBlocksTable = make_table(true, true);
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v3(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v4(void) {
+  if (std::strcmp(mode(), "blocks") == 0) return &kBlocksTable;
   return std::strcmp(mode(), "forward") == 0 ? &kForwardTable : &kTable;
 }

@@ -1,4 +1,4 @@
-// The backend plugin table v3 end to end, with a fake plugin built in the
+// The backend plugin table v4 end to end, with a fake plugin built in the
 // tests (fake_plugin.cpp) loaded through the loader's $GPTQ_CUDA_PLUGIN:
 // out of memory in the plugin surfaces from the C API as
 // GPTQ_ERR_OUT_OF_MEMORY with the plugin's words; a plugin whose engine
@@ -6,11 +6,16 @@
 // and evaluation run on the CPU, the fallback logged once per engine; a
 // plugin with the forward group gets the model from the core (spec, float
 // tensors, GPTQ linears unpacked) and runs it, the core checking ids and
-// cache positions first, and the calibration forward stays on the CPU.
+// cache positions first, and the calibration forward stays on the CPU; a
+// plugin with the block group runs the calibration forward, the hidden state
+// in its buffers, the core showing the observer each input and uploading
+// each linear's weight as it is when the linear runs.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -18,6 +23,7 @@
 
 #include "core/backend/backend_loader.h"
 #include "core/backend/forward_engine.h"
+#include "core/base/progress.h"
 #include "core/cpu/thread_pool.h"
 #include "core/model/block_weights.h"
 #include "core/model/model.h"
@@ -26,6 +32,7 @@
 #include "core/base/log.h"
 #include "gptq/gptq.h"
 #include "tests/support/shared_data.h"
+#include "tests/support/test_engines.h"
 
 namespace fs = std::filesystem;
 
@@ -211,6 +218,116 @@ TEST_F(FakePlugin, TheForwardGroupGetsTheModelFromTheCoreAndRunsIt) {
     EXPECT_EQ(hidden->rows(), 4);
   }
   EXPECT_EQ(lines.count("cuda has no block-by-block forward; the calibration forward runs on the CPU"), 1);
+}
+
+TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
+  mode("blocks");
+  gptq::Logger log(gptq::LogLevel::Debug);
+  Lines lines;
+  log.set_sink([&](gptq::LogLevel, const std::string &m) { lines.lines.push_back(m); });
+  const auto backend = gptq::open_cuda_backend(0, log);
+  const gptq::ForwardEngine &engine = *backend->forward_engine();
+  const gptq::ForwardEngine &cpu = test_forward_engine();
+  const auto model = gptq::model::Model::open(demo("docs-llama-tiny"));
+  const gptq::model::ModelSpec &spec = model->spec();
+  gptq::ThreadPool pool(1);
+  const gptq::Compute compute(pool);
+  const gptq::model::GlobalWeights globals = gptq::model::load_global_weights(spec, model->weights());
+  const std::int32_t ids[] = {5, 6, 7, 8, 9, 10};
+  const std::int64_t batch = 2, seq = 3;
+
+  // embed: the CPU's rows, uploaded; copy: the plugin's copy.
+  auto hidden = engine.embed(compute, spec, globals, ids, batch, seq);
+  const auto want = cpu.embed(compute, spec, globals, ids, batch, seq);
+  gptq::Matrix s1, s2;
+  EXPECT_EQ(hidden->host(s1).data, want->host(s2).data);
+  EXPECT_EQ(&hidden->host(s1), &s1) << "the rows live in the plugin's buffer, read back on request";
+  const auto copied = engine.copy(*hidden);
+  EXPECT_EQ(copied->host(s2).data, s1.data);
+  EXPECT_EQ(lines.count("calibration forward on cuda (Fake Device)"), 1);
+
+  // The observer: the CPU engine's names in its order, shared inputs shared.
+  gptq::model::BlockWeights block = gptq::model::load_block_weights(spec, model->weights(), 0);
+  std::vector<std::string> names_cpu, names_plugin;
+  std::vector<const gptq::Activations *> seen_cpu, seen_plugin;
+  auto cpu_hidden = cpu.copy(*want);
+  cpu.run_block(compute, spec, block, *cpu_hidden, batch, seq, [&](std::string_view n, const gptq::Activations &a) {
+    names_cpu.emplace_back(n);
+    seen_cpu.push_back(&a);
+  });
+  engine.run_block(compute, spec, block, *hidden, batch, seq, [&](std::string_view n, const gptq::Activations &a) {
+    names_plugin.emplace_back(n);
+    seen_plugin.push_back(&a);
+    gptq::Matrix m;
+    // The fake fills input i (0: attention, 1: o_proj, 2: MLP, 3: down) with i + 1.
+    const float fill = n == "self_attn.o_proj" ? 2.0f : n == "mlp.down_proj" ? 4.0f : n.starts_with("mlp.") ? 3.0f : 1.0f;
+    EXPECT_EQ(a.host(m).data.front(), fill) << n;
+    EXPECT_EQ(a.rows(), batch * seq);
+  });
+  EXPECT_EQ(names_plugin, names_cpu);
+  ASSERT_EQ(seen_plugin.size(), seen_cpu.size());
+  for (std::size_t i = 1; i < seen_cpu.size(); ++i)
+    EXPECT_EQ(seen_plugin[i] == seen_plugin[i - 1], seen_cpu[i] == seen_cpu[i - 1]) << names_cpu[i];
+  // The fake adds the sum of the weights that ran to every hidden value.
+  double sum = 0;
+  for (const auto &n : names_cpu)
+    for (const float v : block.linear(n).weight) sum += v;
+  const gptq::Matrix &out = hidden->host(s2);
+  for (std::size_t i = 0; i < out.data.size(); ++i)
+    ASSERT_NEAR(out.data[i], s1.data[i] + static_cast<float>(sum), 1e-4) << i;
+
+  // Without an observer the weights go up before the run (the plugin gets
+  // none to call): the same sum.
+  auto plain = engine.copy(*copied);
+  engine.run_block(compute, spec, block, *plain, batch, seq, {});
+  const gptq::Matrix &plain_out = plain->host(s2);
+  for (std::size_t i = 0; i < plain_out.data.size(); ++i)
+    ASSERT_NEAR(plain_out.data[i], s1.data[i] + static_cast<float>(sum), 1e-4) << i;
+
+  // Weights replaced in the observer (true-sequential) are the ones that
+  // run: q_proj's and k_proj's, replaced while q_proj is observed (as the
+  // pipeline quantizes the group), add 1 each to the sum.
+  auto again = engine.copy(*copied);
+  engine.run_block(compute, spec, block, *again, batch, seq, [&](std::string_view n, const gptq::Activations &) {
+    if (n != "self_attn.q_proj") return;
+    block.linear("self_attn.q_proj").weight[0] += 1.0f;
+    block.linear("self_attn.k_proj").weight[0] += 1.0f;
+  });
+  const gptq::Matrix &replaced = again->host(s2);
+  for (std::size_t i = 0; i < replaced.data.size(); ++i)
+    ASSERT_NEAR(replaced.data[i], s1.data[i] + static_cast<float>(sum + 2.0), 1e-4) << i;
+
+  // An observer's error comes back as itself, from the middle of the block.
+  int calls = 0;
+  try {
+    engine.run_block(compute, spec, block, *again, batch, seq, [&](std::string_view n, const gptq::Activations &) {
+      ++calls;
+      if (n == "mlp.gate_proj") gptq::fail(gptq::Status::Numerical, "observer says no at " + std::string(n));
+    });
+    ADD_FAILURE() << "the observer's error was lost";
+  } catch (const gptq::Error &e) {
+    EXPECT_EQ(e.status(), gptq::Status::Numerical);
+    EXPECT_STREQ(e.what(), "observer says no at mlp.gate_proj");
+  }
+  EXPECT_EQ(calls, 5) << "q, k, v, o, gate: the run stopped at the failing linear";
+
+  // Cancelled by the progress callback between linears.
+  bool stop = false;
+  const gptq::Progress progress([&](std::string_view, std::uint64_t, std::uint64_t) { return !stop; });
+  gptq::ProgressMeter meter(progress, "quantize", 10);
+  const gptq::Compute cancellable(pool, &meter);
+  try {
+    engine.run_block(cancellable, spec, block, *again, batch, seq, [&](std::string_view n, const gptq::Activations &) {
+      if (n != "self_attn.o_proj") return;
+      stop = true;
+      std::this_thread::sleep_for(gptq::ProgressMeter::kInterval * 2);  // the meter asks the callback again
+    });
+    ADD_FAILURE() << "the run was not cancelled";
+  } catch (const gptq::Error &e) {
+    EXPECT_EQ(e.status(), gptq::Status::Cancelled) << e.what();
+  }
+  EXPECT_EQ(lines.count("calibration forward on cuda (Fake Device)"), 1) << "said once";
+  EXPECT_EQ(lines.count("runs on the CPU"), 0);
 }
 
 TEST(PluginCallScope, LendsTheCallsCancellationToTheThreadItLivesOn) {
