@@ -30,6 +30,7 @@ struct RunBuffers {
   __half *final_x = nullptr, *final_p = nullptr;
   char *workspace = nullptr;
   std::size_t workspace_bytes = 0;
+  char *attn_workspace = nullptr;  // attention_workspace_bytes of this run's shape
 };
 
 // Bump allocation of 256-byte aligned slices of one buffer.
@@ -302,6 +303,7 @@ void DeviceModel::run_block(const Block &b, std::int64_t layer, RunBuffers &r, c
     a.kv_heads = s.num_kv_heads;
     a.head_dim = s.head_dim;
     a.window = s.sliding_window;
+    a.workspace = r.attn_workspace;
     causal_attention(a, st);
     b.o->forward(r.attn, r.y, rows, call);
     add_residual(r.hidden, r.y, n_hidden, st);
@@ -370,6 +372,15 @@ void DeviceModel::lay_out(RunBuffers &r, Carver &carve) const {
   carve.add(&r.scratch_k, rows * kvw);
   carve.add(&r.scratch_v, rows * kvw);
   carve.add(&r.workspace, static_cast<std::int64_t>(r.workspace_bytes));
+  AttentionArgs attn_shape;  // every layer's attention has this shape (past: its bound, when captured)
+  attn_shape.batch = r.batch;
+  attn_shape.seq = r.seq;
+  attn_shape.past = r.past;
+  attn_shape.heads = s.num_heads;
+  attn_shape.kv_heads = s.num_kv_heads;
+  attn_shape.head_dim = s.head_dim;
+  attn_shape.window = s.sliding_window;
+  carve.add(&r.attn_workspace, static_cast<std::int64_t>(attention_workspace_bytes(attn_shape)));
 }
 
 void DeviceModel::bind_cache(RunBuffers &r, DeviceCache *cache) const {
