@@ -2,8 +2,11 @@
 
 #include <cfloat>
 #include <cmath>
+#include <string>
 
 #include "cuda/cuda_check.h"
+#include "cuda/runtime/flash_attention.h"
+#include "cuda/runtime/runtime_errors.h"
 
 namespace gptq::cuda {
 namespace {
@@ -83,7 +86,24 @@ __global__ void attention_kernel(AttentionArgs a, float scale) {
 
 }  // namespace
 
+std::size_t attention_workspace_bytes(const AttentionArgs &a) {
+  return flash_supports(a.head_dim) ? flash_plan(a).workspace_bytes : 0;
+}
+
 void causal_attention(const AttentionArgs &a, cudaStream_t stream) {
+  if (a.heads <= 0 || a.kv_heads <= 0 || a.heads % a.kv_heads != 0 || a.head_dim <= 0 || a.head_dim % 2 != 0 ||
+      a.head_dim > kMaxHeadDim || a.batch <= 0 || a.seq <= 0 || a.past < 0 || a.past + a.seq > a.capacity)
+    throw InvalidArgument("attention: batch " + std::to_string(a.batch) + " seq " + std::to_string(a.seq) +
+                          " past " + std::to_string(a.past) + " capacity " + std::to_string(a.capacity) + ", " +
+                          std::to_string(a.heads) + " heads over " + std::to_string(a.kv_heads) +
+                          " KV heads of head_dim " + std::to_string(a.head_dim) + " is not a shape it takes");
+  if (flash_supports(a.head_dim))
+    flash_attention(a, stream);
+  else
+    generic_attention(a, stream);
+}
+
+void generic_attention(const AttentionArgs &a, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(a.batch * a.seq), static_cast<unsigned>(a.heads));
   const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim)));
   attention_kernel<<<grid, kThreads, 0, stream>>>(a, scale);

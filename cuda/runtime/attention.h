@@ -1,14 +1,20 @@
 // Causal attention with grouped KV heads over a layer's KV cache: the
 // queries of `seq` new rows per sequence (positions past .. past + seq - 1)
 // against the cached keys and values up to their own position (a sliding
-// window when window > 0). One kernel for prefill and decode, online softmax
-// in fp32 (a block per query row and head, the keys in tiles), so no score
-// matrix is materialized; a flash-style tiled prefill is the next step.
+// window when window > 0). Online softmax in fp32, so no score matrix is
+// materialized. One entry point, causal_attention, chooses the kernel:
+//  - head_dim 64 or 128: the tiled tensor-core kernel (flash_attention.h),
+//    for prefill and decode; when it alone would leave the GPU idle (decode:
+//    few query rows per sequence) the keys are split across blocks and the
+//    partial results merged (flash-decoding), in `workspace`;
+//  - any other even head_dim up to 512: the generic kernel (a block per
+//    query row and head, scalar FMAs, keys in tiles of 128).
 #pragma once
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace gptq::cuda {
@@ -26,10 +32,31 @@ struct AttentionArgs {
   const std::int64_t *past_at = nullptr;
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;
   std::int64_t window = 0;  // > 0: keys at positions > p - window
+  // attention_workspace_bytes(*this) bytes of device memory, 16-byte
+  // aligned, that the call may overwrite (null when that is 0).
+  void *workspace = nullptr;
 };
 
+// Bytes of workspace a call with this shape needs (q, k_cache, ... are not
+// read): 0 for prefill of long sequences and for the generic kernel; for a
+// split, the fp32 partial outputs of every (row, head) and split: under
+// 2048 x 64 of them (68 MB at head_dim 128, a decode step of batch 1 at 2048
+// positions of a 7B model 0.5 MB). The same shape always asks for the same
+// bytes and splits the keys the same way (whatever the device), so results
+// are bit-stable from run to run; with past_at, past (the bound) sizes the
+// workspace and the number of splits, and the kernel cuts the actual keys as
+// a call with past = *past_at would (the extra splits stay empty): a
+// captured decode step gives the bits of a launched one.
+std::size_t attention_workspace_bytes(const AttentionArgs &a);
+
 // head_dim up to 512 (InvalidArgument otherwise, checked at model_begin).
+// Only enqueues on `stream` (no allocation, no synchronization: capturable
+// in a CUDA graph). InvalidArgument when the workspace is missing.
 void causal_attention(const AttentionArgs &a, cudaStream_t stream);
+
+// The old kernel for every shape, whatever head_dim: the generic path, kept
+// callable so that benchmarks and tests compare the tiled kernels with it.
+void generic_attention(const AttentionArgs &a, cudaStream_t stream);
 
 constexpr std::int64_t kMaxHeadDim = 512;
 

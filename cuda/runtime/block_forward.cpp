@@ -26,6 +26,15 @@ void carve_block(Carver &carve, RunBuffers &r, const gptq_plugin_model_spec &s, 
   carve.add(&r.y, rows * wide);
   carve.add(&r.gate, rows * s.intermediate_size);
   carve.add(&r.up, rows * s.intermediate_size);
+  AttentionArgs shape;  // every layer's attention has this shape (past: its bound, when captured)
+  shape.batch = r.batch;
+  shape.seq = r.seq;
+  shape.past = r.past;
+  shape.heads = s.num_heads;
+  shape.kv_heads = s.num_kv_heads;
+  shape.head_dim = s.head_dim;
+  shape.window = s.sliding_window;
+  carve.add(&r.attn_workspace, static_cast<std::int64_t>(attention_workspace_bytes(shape)));
 }
 
 void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act, const BlockNorms &norms,
@@ -54,6 +63,7 @@ void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act,
     a.kv_heads = s.num_kv_heads;
     a.head_dim = s.head_dim;
     a.window = s.sliding_window;
+    a.workspace = r.attn_workspace;
     causal_attention(a, st);
     linear(GPTQ_PLUGIN_ROLE_O, r.attn, qw).forward(r.attn, r.y, rows, call);
     add_residual(r.hidden, r.y, n_hidden, st);

@@ -34,6 +34,7 @@ struct RunBuffers {
   float *hidden = nullptr;
   __half *x = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *attn = nullptr, *y = nullptr;
   __half *gate = nullptr, *up = nullptr;
+  char *attn_workspace = nullptr;  // attention_workspace_bytes of this shape (split-KV decode's partials)
 };
 
 // Bump allocation of 256-byte aligned slices of one buffer: add() each
@@ -56,7 +57,8 @@ class Carver {
 };
 
 // The activations slices a block of `s` needs for `rows` rows (x, q, k, v,
-// attn, y, gate, up; `wide` columns for x and y).
+// attn, y, gate, up; `wide` columns for x and y), and the attention's
+// workspace for r's batch, seq and past (set them first).
 void carve_block(Carver &carve, RunBuffers &r, const gptq_plugin_model_spec &s, std::int64_t rows,
                  std::int64_t wide);
 

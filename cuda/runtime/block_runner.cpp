@@ -105,17 +105,17 @@ void BlockRunner::run(const ForwardDevice &device, float *hidden, std::int64_t b
   const std::int64_t rows = batch * seq;
   Carver carve;
   RunSlices sl;
-  carve_run(carve, sl, s, rows);
-  DeviceBuffer arena(carve.bytes(),
-                           "the activations of a batch " + std::to_string(batch) + " x " + std::to_string(seq) +
-                               " calibration block",
-                           st);
-  carve.assign(arena.get());
   RunBuffers &r = sl.r;
-  r.batch = batch;
+  r.batch = batch;  // the shape first: the attention's workspace follows it
   r.seq = seq;
   r.rows = rows;
   r.past = 0;
+  carve_run(carve, sl, s, rows);
+  DeviceBuffer arena(carve.bytes(),
+                     "the activations of a batch " + std::to_string(batch) + " x " + std::to_string(seq) +
+                         " calibration block",
+                     st);
+  carve.assign(arena.get());
   r.past_at = sl.past_at;
   r.hidden = hidden;
   r.k_cache = sl.keys;

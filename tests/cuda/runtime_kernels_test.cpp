@@ -1,6 +1,7 @@
 // The forward runtime's own kernels (cuda/runtime/attention.h, kernels.h)
-// against host references in double on odd shapes: attention for prefill
-// and decode over several 128-key tiles, GQA, a sliding window and a cache
+// against host references in double on odd shapes: attention (the tiled
+// tensor-core kernel, its split-KV decode and the generic kernel) for
+// prefill, continued prefill and decode, GQA/MQA, sliding windows, a cache
 // larger than what is used; RMSNorm and LayerNorm at widths that are not a
 // multiple of the block; RoPE with the store into the cache. Each result is
 // also bit-stable from one launch to the next. No cuBLAS here, so
@@ -10,7 +11,9 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -20,6 +23,7 @@
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/device_buffer.h"
 #include "cuda/runtime/kernels.h"
+#include "cuda/runtime/runtime_errors.h"
 
 namespace gptq::cuda {
 namespace {
@@ -62,12 +66,37 @@ struct AttentionCase {
   std::int64_t batch, seq, past, capacity, heads, kv_heads, head_dim, window;
 };
 
+std::string describe(const AttentionCase &c) {
+  return "batch " + std::to_string(c.batch) + " seq " + std::to_string(c.seq) + " past " + std::to_string(c.past) +
+         " capacity " + std::to_string(c.capacity) + " heads " + std::to_string(c.heads) + "/" +
+         std::to_string(c.kv_heads) + " head_dim " + std::to_string(c.head_dim) + " window " +
+         std::to_string(c.window);
+}
+
+// causal_attention (the tiled kernel for head_dim 64/128, split-KV when it
+// splits; the generic kernel otherwise) against a host reference in double
+// from the same fp16 inputs. Queries in [-3, 3] so that the softmax is far
+// from flat (a key masked wrongly moves the output well past the
+// tolerance); the cache past the positions in use holds NaN, so a key read
+// outside the range shows up as a NaN output.
+//
+// Tolerance per output: the tiled kernel rounds the probabilities (at most
+// 1 after the running max is subtracted) to fp16 for P V: each weight off
+// by at most 2^-11 relatively, or 2^-25 absolutely where it is subnormal,
+// so the output by 2^-11 max|v| + keys * 2^-25 max|v| (the sum of the
+// weights is at least 1); the output is rounded to fp16 (half an ulp:
+// 2^-11 |o|); the fp32 scores (dot products of at most 128 terms, |q k|
+// summing to < 200 here) move each weight by far less than 1e-4
+// relatively.
 void check_attention(const AttentionCase &c) {
+  SCOPED_TRACE(describe(c));
   const std::int64_t rows = c.batch * c.seq, qw = c.heads * c.head_dim;
   const std::int64_t cache_n = c.batch * c.kv_heads * c.capacity * c.head_dim;
-  const auto q = values(static_cast<std::size_t>(rows * qw), 1, 1.0f);
-  const auto k = values(static_cast<std::size_t>(cache_n), 2, 1.0f);
-  const auto v = values(static_cast<std::size_t>(cache_n), 3, 1.0f);
+  const auto q = values(static_cast<std::size_t>(rows * qw), 1, 3.0f);
+  auto k = values(static_cast<std::size_t>(cache_n), 2, 1.0f);
+  auto v = values(static_cast<std::size_t>(cache_n), 3, 1.0f);
+  for (std::int64_t i = 0; i < cache_n; ++i)
+    if ((i / c.head_dim) % c.capacity >= c.past + c.seq) k[i] = v[i] = std::nanf("");
   const DeviceBuffer dq = to_device_half(q), dk = to_device_half(k), dv = to_device_half(v);
   const DeviceBuffer out(static_cast<std::size_t>(rows * qw) * sizeof(__half), "test");
   AttentionArgs a;
@@ -83,6 +112,13 @@ void check_attention(const AttentionCase &c) {
   a.kv_heads = c.kv_heads;
   a.head_dim = c.head_dim;
   a.window = c.window;
+  // Workspace for this call and for the one below whose past only bounds
+  // the position (it may split the keys into more, empty, parts).
+  AttentionArgs bound = a;
+  bound.past = c.capacity - c.seq;
+  const std::size_t ws_bytes = std::max(attention_workspace_bytes(a), attention_workspace_bytes(bound));
+  const DeviceBuffer ws(ws_bytes, "test");
+  a.workspace = ws_bytes ? ws.get() : nullptr;
   causal_attention(a, nullptr);
   GPTQ_CUDA_CHECK(cudaDeviceSynchronize());
   const auto got = from_device_half(out, static_cast<std::size_t>(rows * qw));
@@ -101,7 +137,8 @@ void check_attention(const AttentionCase &c) {
       << "the position read from device memory gives other results";
 
   const double scale = 1.0 / std::sqrt(static_cast<double>(c.head_dim));
-  double worst = 0;
+  double worst = 0, worst_ratio = 0;
+  std::int64_t bad = 0, non_finite = 0;
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t b = r / c.seq, pos = c.past + r % c.seq;
     const std::int64_t lo = c.window > 0 ? std::max<std::int64_t>(0, pos - c.window + 1) : 0;
@@ -118,26 +155,162 @@ void check_attention(const AttentionCase &c) {
         m = std::max(m, s * scale);
       }
       for (double &x : p) sum += (x = std::exp(x - m));
+      std::vector<double> o(static_cast<std::size_t>(c.head_dim), 0.0);
+      double vmax = 0;
+      for (std::int64_t j = lo; j <= pos; ++j)
+        for (std::int64_t d = 0; d < c.head_dim; ++d) {
+          const double vj = v[base + j * c.head_dim + d];
+          o[static_cast<std::size_t>(d)] += p[static_cast<std::size_t>(j - lo)] * vj;
+          vmax = std::max(vmax, std::abs(vj));
+        }
       for (std::int64_t d = 0; d < c.head_dim; ++d) {
-        double o = 0;
-        for (std::int64_t j = lo; j <= pos; ++j) o += p[static_cast<std::size_t>(j - lo)] * v[base + j * c.head_dim + d];
-        worst = std::max(worst, std::abs(o / sum - got[(r * c.heads + h) * c.head_dim + d]));
+        const double want = o[static_cast<std::size_t>(d)] / sum;
+        const float have = got[(r * c.heads + h) * c.head_dim + d];
+        if (!std::isfinite(have)) {
+          ++non_finite;
+          continue;
+        }
+        const double err = std::abs(want - have);
+        const double tol =
+            std::ldexp(vmax + std::abs(want), -11) + std::ldexp(static_cast<double>(pos - lo + 1) * vmax, -25) + 1e-4;
+        worst = std::max(worst, err);
+        worst_ratio = std::max(worst_ratio, err / tol);
+        if (err > tol) ++bad;
       }
     }
   }
-  // fp16 output of values below 1: half an ulp is at most 2^-12; fp32
-  // accumulation adds far less.
-  EXPECT_LE(worst, 6e-4) << "batch " << c.batch << " seq " << c.seq << " past " << c.past << " head_dim "
-                         << c.head_dim << " window " << c.window;
+  std::printf("attention %s (workspace %zu bytes): max |error| %.3g, %.2f of the tolerance\n", describe(c).c_str(),
+              ws_bytes, worst, worst_ratio);
+  EXPECT_EQ(non_finite, 0) << "outputs not finite (a key outside the range was read)";
+  EXPECT_EQ(bad, 0) << "outputs beyond the tolerance; worst error " << worst << " (" << worst_ratio
+                    << " of the tolerance)";
 }
 
 TEST(RuntimeKernels, AttentionMatchesTheHostReference) {
   GPTQ_REQUIRE_DEVICE();
-  check_attention({2, 1, 300, 320, 8, 2, 64, 0});    // decode, 3 tiles of keys, GQA 4:1
-  check_attention({1, 200, 0, 200, 4, 4, 128, 0});   // prefill, 2 tiles
-  check_attention({2, 37, 91, 160, 6, 3, 80, 50});   // continued prefill, sliding window, odd head_dim
+  // The generic kernel (head_dim neither 64 nor 128).
+  check_attention({2, 37, 91, 160, 6, 3, 80, 50});   // continued prefill, sliding window
   check_attention({1, 5, 0, 5, 2, 1, 256, 0});       // 2 output dims per thread
   check_attention({3, 1, 0, 1, 1, 1, 2, 0});         // one key
+  check_attention({1, 70, 0, 70, 4, 2, 96, 0});      // prefill
+  check_attention({2, 1, 700, 800, 4, 1, 96, 0});    // decode, MQA
+}
+
+TEST(RuntimeKernels, TiledAttentionPrefillMatchesTheHostReference) {
+  GPTQ_REQUIRE_DEVICE();
+  check_attention({1, 600, 0, 600, 4, 4, 128, 0});    // rows and keys not multiples of the tiles
+  check_attention({1, 200, 0, 200, 4, 4, 128, 0});
+  check_attention({2, 77, 130, 300, 32, 8, 128, 0});  // continued prefill (chunked), GQA 4:1 packed rows
+  check_attention({1, 129, 0, 129, 32, 32, 64, 0});   // 32/32, head_dim 64
+  check_attention({1, 50, 20, 90, 8, 1, 64, 0});      // MQA: 8 heads share one KV head
+  check_attention({2, 300, 40, 340, 4, 2, 128, 100}); // sliding window: whole tiles masked for some rows
+  check_attention({1, 200, 300, 500, 2, 2, 64, 8});   // a window of 8: most of each tile masked
+  check_attention({1, 9, 0, 9, 32, 32, 128, 0});      // 9 rows: one warp per block, one tile
+  check_attention({3, 40, 1000, 1040, 4, 4, 64, 0});  // 40 new rows after 1000: split, empty splits
+  // Enough blocks that a block walks several tiles (the two-stage pipeline):
+  check_attention({16, 130, 0, 130, 32, 8, 128, 0});  // no split
+  check_attention({4, 300, 0, 300, 16, 16, 64, 0});   // 2 tiles per split
+}
+
+TEST(RuntimeKernels, SplitDecodeMatchesTheHostReference) {
+  GPTQ_REQUIRE_DEVICE();
+  // A cache of 4200 positions: the calls with the position in device memory
+  // and past = 4199 split the keys as for 4200 and must give the same bits.
+  for (std::int64_t past : {0, 1, 63, 64, 65, 1000, 4095})
+    check_attention({2, 1, past, 4200, 32, 8, 128, 0});
+  check_attention({1, 1, 2047, 2048, 32, 32, 128, 0});  // Llama-2-7B shape, batch 1
+  check_attention({3, 1, 511, 600, 32, 32, 64, 0});
+  check_attention({2, 4, 500, 504, 32, 8, 128, 0});     // 4 rows x 4 heads fill one warp's 16 rows
+  check_attention({1, 1, 1500, 1501, 32, 1, 128, 0});   // MQA: 32 rows, two warps' worth
+  check_attention({2, 1, 3000, 3001, 8, 2, 128, 256});  // sliding window in decode
+}
+
+// A decode call captured into a CUDA graph (no allocation or
+// synchronization inside causal_attention), its position in device memory
+// and past bounding it, as DeviceModel captures a decode step: replayed at
+// several positions, it gives the bits of direct calls at those positions.
+TEST(RuntimeKernels, DecodeAttentionReplaysInACudaGraph) {
+  GPTQ_REQUIRE_DEVICE();
+  const std::int64_t batch = 2, heads = 32, kv_heads = 8, hd = 128, capacity = 3000;
+  const auto q = values(static_cast<std::size_t>(batch * heads * hd), 21, 3.0f);
+  const auto kv = values(static_cast<std::size_t>(batch * kv_heads * capacity * hd), 22, 1.0f);
+  const DeviceBuffer dq = to_device_half(q), dk = to_device_half(kv), dv = to_device_half(kv);
+  const DeviceBuffer out(q.size() * sizeof(__half), "test");
+  AttentionArgs a;
+  a.q = dq.as<const __half>();
+  a.k_cache = dk.as<const __half>();
+  a.v_cache = dv.as<const __half>();
+  a.out = out.as<__half>();
+  a.batch = batch;
+  a.seq = 1;
+  a.past = capacity - 1;
+  a.capacity = capacity;
+  a.heads = heads;
+  a.kv_heads = kv_heads;
+  a.head_dim = hd;
+  const std::size_t ws_bytes = attention_workspace_bytes(a);  // the bound asks for the most
+  ASSERT_GT(ws_bytes, 0u) << "this shape was meant to split its keys";
+  const DeviceBuffer ws(ws_bytes, "test");
+  a.workspace = ws.get();
+  const std::int64_t zero = 0;
+  const DeviceBuffer past_at = upload(&zero, 1, "test");
+  AttentionArgs captured = a;
+  captured.past_at = past_at.as<const std::int64_t>();
+  cudaStream_t stream = nullptr;
+  GPTQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  GPTQ_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal));
+  causal_attention(captured, stream);
+  GPTQ_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+  GPTQ_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  for (std::int64_t pos : {0, 5, 700, 2999}) {
+    AttentionArgs direct = a;
+    direct.past = pos;
+    causal_attention(direct, nullptr);
+    GPTQ_CUDA_CHECK(cudaDeviceSynchronize());
+    const auto want = from_device_half(out, q.size());
+    GPTQ_CUDA_CHECK(cudaMemset(out.get(), 0, q.size() * sizeof(__half)));
+    GPTQ_CUDA_CHECK(cudaMemcpy(past_at.get(), &pos, sizeof pos, cudaMemcpyHostToDevice));
+    GPTQ_CUDA_CHECK(cudaDeviceSynchronize());  // the graph's stream does not wait for the legacy one
+    GPTQ_CUDA_CHECK(cudaGraphLaunch(exec, stream));
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    EXPECT_EQ(std::memcmp(want.data(), from_device_half(out, q.size()).data(), want.size() * sizeof(float)), 0)
+        << "the graph replayed at position " << pos << " differs from the direct call";
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cudaStreamDestroy(stream);
+}
+
+// Without a GPU: a decode shape needs workspace (its keys are split) and a
+// long prefill none; asking for the split without workspace is refused
+// before anything is launched.
+TEST(RuntimeKernels, AttentionWorkspaceFollowsTheShape) {
+  AttentionArgs a;
+  a.batch = 1;
+  a.seq = 1;
+  a.past = 2047;
+  a.capacity = 2048;
+  a.heads = a.kv_heads = 32;
+  a.head_dim = 128;
+  const std::size_t decode = attention_workspace_bytes(a);
+  EXPECT_GT(decode, 0u);
+  a.seq = 2048;
+  a.past = 0;
+  EXPECT_EQ(attention_workspace_bytes(a), 0u);
+  a.head_dim = 80;  // the generic kernel splits nothing
+  a.seq = 1;
+  a.past = 2047;
+  EXPECT_EQ(attention_workspace_bytes(a), 0u);
+  a.head_dim = 128;
+  try {
+    causal_attention(a, nullptr);
+    ADD_FAILURE() << "a split without workspace was accepted";
+  } catch (const InvalidArgument &e) {
+    EXPECT_NE(std::string(e.what()).find(std::to_string(decode) + " bytes of workspace"), std::string::npos)
+        << e.what();
+  }
 }
 
 void check_norm(NormKind kind, std::int64_t rows, std::int64_t width, bool bias) {
