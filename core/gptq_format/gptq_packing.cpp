@@ -1,5 +1,6 @@
 #include "core/gptq_format/gptq_packing.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -164,12 +165,35 @@ PackedGptq pack_gptq(const std::uint8_t *codes, const float *scales, const std::
   p.in_features = k;
   p.groups = groups;
   p.format = format;
-  p.qweight.assign(at(k * bits / 32 * n), 0);
-  // Column n's run along K: word w of it is qweight[w][n].
-  for (Index c = 0; c < n; ++c) {
-    const std::uint8_t *row = codes + c * k;
-    auto word = [&](Index w) -> std::int32_t & { return p.qweight[at(w * n + c)]; };
-    for (Index i = 0; i < k; ++i) put_bits(word, i, bits, row[i]);
+  // Column c's run along K: word w of it is qweight[w][c]. The runs of a
+  // tile of columns are made in a scratch tile, each from its row of codes
+  // read in order through a 64-bit accumulator, then stored a word row at a
+  // time: qweight is written contiguously (a 7B model's 6.5e9 codes took
+  // 22 s on the H200 machine's CPU through put_bits's strided writes).
+  const Index words = k * bits / 32;
+  p.qweight.resize(at(words * n));
+  constexpr Index kTile = 64;
+  std::vector<std::uint32_t> tile(at(words * kTile));
+  for (Index c0 = 0; c0 < n; c0 += kTile) {
+    const Index columns = std::min(kTile, n - c0);
+    for (Index t = 0; t < columns; ++t) {
+      const std::uint8_t *row = codes + (c0 + t) * k;
+      std::uint64_t acc = 0;
+      unsigned held = 0;
+      Index w = 0;
+      for (Index i = 0; i < k; ++i) {
+        acc |= static_cast<std::uint64_t>(row[i]) << held;
+        held += static_cast<unsigned>(bits);
+        if (held >= 32) {
+          tile[at(w++ * kTile + t)] = static_cast<std::uint32_t>(acc);
+          acc >>= 32;
+          held -= 32;
+        }
+      }
+    }
+    for (Index w = 0; w < words; ++w)
+      for (Index t = 0; t < columns; ++t)
+        p.qweight[at(w * n + c0 + t)] = static_cast<std::int32_t>(tile[at(w * kTile + t)]);
   }
   p.qzeros = pack_zeros(zeros, n, groups, bits, format);
   p.scales.resize(at(groups * n));

@@ -1,5 +1,6 @@
 #include "cuda/runtime/kernels.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "cuda/cuda_check.h"
@@ -19,6 +20,13 @@ unsigned blocks_for(std::int64_t n) {
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
 
 void check_launch() { GPTQ_CUDA_CHECK(cudaGetLastError()); }
+
+// Threads of a norm's block: about 4 elements each, a multiple of 32, at
+// most 1024 (block_sum's limit).
+unsigned norm_threads(std::int64_t width) {
+  const std::int64_t t = (width / 4 + 31) / 32 * 32;
+  return static_cast<unsigned>(std::clamp<std::int64_t>(t, 32, 1024));
+}
 
 __global__ void embed_rows_kernel(const std::int32_t *ids, const __half *table, std::int64_t rows, std::int64_t width,
                                   __half *out) {
@@ -63,7 +71,9 @@ __device__ float from_float<float>(float v) {
   return v;
 }
 
-// One block per row. In place is safe: each element is read before it is
+// One block per row, as many threads as keep each to about 4 elements (a
+// decode step's single row would otherwise wait on one thread's chain of 16
+// loads per pass). In place is safe: each element is read before it is
 // written, by the same thread.
 template <class Out>
 __global__ void norm_kernel(bool layer_norm, const float *x, const float *weight, const float *bias, float eps,
@@ -133,7 +143,9 @@ __global__ void add_bias_kernel(T *y, const float *bias, std::int64_t rows, std:
   }
 }
 
-// One block per row: the q heads' pairs, then k's (into the cache), then v.
+// Blocks (row, part): a row's work — the q heads' pairs, then k's (into the
+// cache), then v — is cut in gridDim.y parts, so that the few rows of a
+// decode step still spread over the GPU.
 __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, const float *inv_freq,
                                   std::int64_t seq, const std::int64_t *past, std::int64_t heads, std::int64_t kv_heads,
                                   std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity) {
@@ -143,7 +155,9 @@ __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, c
   __half *qr = q + r * heads * head_dim;
   const __half *kr = k + r * kv_heads * head_dim;
   const __half *vr = v + r * kv_heads * head_dim;
-  for (std::int64_t t = threadIdx.x; t < q_pairs + k_pairs + v_count; t += blockDim.x) {
+  const std::int64_t step = static_cast<std::int64_t>(gridDim.y) * blockDim.x;
+  for (std::int64_t t = blockIdx.y * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; t < q_pairs + k_pairs + v_count;
+       t += step) {
     if (t < q_pairs + k_pairs) {
       const bool is_q = t < q_pairs;
       const std::int64_t p = is_q ? t : t - q_pairs;
@@ -192,14 +206,14 @@ void to_hidden(const __half *src, const __half *positions, std::int64_t rows, st
 
 void norm_rows(NormKind kind, const float *x, const float *weight, const float *bias, double eps, std::int64_t rows,
                std::int64_t width, __half *out, cudaStream_t stream) {
-  norm_kernel<__half><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+  norm_kernel<__half><<<static_cast<unsigned>(rows), norm_threads(width), 0, stream>>>(
       kind == NormKind::Layer, x, weight, bias, static_cast<float>(eps), width, out);
   check_launch();
 }
 
 void norm_rows(NormKind kind, const float *x, const float *weight, const float *bias, double eps, std::int64_t rows,
                std::int64_t width, float *out, cudaStream_t stream) {
-  norm_kernel<float><<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(kind == NormKind::Layer, x, weight, bias,
+  norm_kernel<float><<<static_cast<unsigned>(rows), norm_threads(width), 0, stream>>>(kind == NormKind::Layer, x, weight, bias,
                                                                            static_cast<float>(eps), width, out);
   check_launch();
 }
@@ -238,7 +252,10 @@ void rope_and_store_kv(__half *q, const __half *k, const __half *v, const float 
                        std::int64_t seq, const std::int64_t *past, std::int64_t heads, std::int64_t kv_heads,
                        std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity,
                        cudaStream_t stream) {
-  rope_store_kernel<<<static_cast<unsigned>(batch * seq), kThreads, 0, stream>>>(
+  const std::int64_t work = heads * head_dim / 2 + kv_heads * head_dim / 2 + kv_heads * head_dim;
+  const dim3 grid(static_cast<unsigned>(batch * seq),
+                  static_cast<unsigned>(std::min<std::int64_t>((work + kThreads - 1) / kThreads, 64)));
+  rope_store_kernel<<<grid, kThreads, 0, stream>>>(
       q, k, v, inv_freq, seq, past, heads, kv_heads, head_dim, k_cache, v_cache, capacity);
   check_launch();
 }

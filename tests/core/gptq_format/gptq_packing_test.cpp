@@ -207,7 +207,8 @@ TEST(GptqPacking, V1StoresZeroMinusOne) {
 }
 
 TEST(GptqPacking, QuantizedMatrixRoundTrips) {
-  const std::int64_t n = 64, k = 128;
+  // 160 columns: the packer's tiles of 64, two whole and a part.
+  const std::int64_t n = 160, k = 128;
   const auto w = random_matrix(n, k, 21, 0.05f);
   const auto h = hessian_of(correlated_activations(256, k, 22), k);
   for (int bits : {2, 3, 4, 8})
