@@ -1,6 +1,7 @@
 #include "core/pipeline/quantize_model.h"
 
 #include <chrono>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,11 +100,22 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
   const Compute compute(pool, &meter);
   schema::QuantizeReportT report = start_report(config, std::string(quantizer.backend()));
   PhaseClock clock;
+  // The next block's weights are read (mapped, widened to fp32) on a thread
+  // of their own while this one is quantized: at 7B, reading them in turn
+  // took 27 of 111 s on the H200 machine, the GPU waiting. Read counts the
+  // wait only.
+  auto read_block = [&](std::int64_t layer) {
+    return std::async(std::launch::async, [&spec, &source, layer] {
+      return model::load_block_weights(spec, source.weights(), layer);
+    });
+  };
+  std::future<model::BlockWeights> next_block = read_block(0);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     model::BlockWeights block = [&] {
       auto s = clock.scope(Phase::Read);
-      return model::load_block_weights(spec, source.weights(), layer);
+      return next_block.get();
     }();
+    if (layer + 1 < spec.num_layers) next_block = read_block(layer + 1);
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     for (const auto &name : names) {
       const std::string full = prefix + name;
@@ -193,11 +205,22 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   if (!report.config->calibration) report.config->calibration = std::make_unique<schema::CalibrationConfigT>(calib_config);
   report.config->calibration->seqlen = static_cast<std::int32_t>(seq);
   report.config->calibration->nsamples = static_cast<std::int32_t>(batch);
+  // The next block's weights are read (mapped, widened to fp32) on a thread
+  // of their own while this one is quantized: at 7B, reading them in turn
+  // took 27 of 111 s on the H200 machine, the GPU waiting. Read counts the
+  // wait only.
+  auto read_block = [&](std::int64_t layer) {
+    return std::async(std::launch::async, [&spec, &source, layer] {
+      return model::load_block_weights(spec, source.weights(), layer);
+    });
+  };
+  std::future<model::BlockWeights> next_block = read_block(0);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     model::BlockWeights block = [&] {
       auto s = clock.scope(Phase::Read);
-      return model::load_block_weights(spec, source.weights(), layer);
+      return next_block.get();
     }();
+    if (layer + 1 < spec.num_layers) next_block = read_block(layer + 1);
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     // Quantizes the members of group g from the Hessian of their shared input
     // and puts the dequantized weights in place.
