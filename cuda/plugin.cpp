@@ -2,10 +2,9 @@
 // the only extern "C" outside capi/, because dlsym needs an unmangled name.
 // Every entry catches everything and returns a gptq_plugin_status with the
 // reason as text: cudaErrorMemoryAllocation and std::bad_alloc as out of
-// memory, other CUDA failures as device errors, the runtime's refusals
-// (cuda/runtime/runtime_errors.h) and the kernels' as invalid arguments or
-// cancellation, the quantizer's (cuda/quantize/quantize_error.h) with their
-// own status. The forward group (prepared model, KV cache, run) is the CUDA
+// memory, other CUDA failures as device errors, the runtime's and the
+// quantizer's refusals (cuda/plugin_error.h) with their own status, the
+// kernels' repack refusals as invalid arguments. The forward group (prepared model, KV cache, run) is the CUDA
 // runtime (cuda/runtime/); the quantize group (buffers, Hessian, solve) is
 // the CUDA quantizer (cuda/quantize/); the block group (the calibration
 // forward) is the runtime's block runner (cuda/runtime/block_runner.h).
@@ -26,12 +25,12 @@
 #include "cuda/quantize/device_hessian.h"
 #include "cuda/quantize/gptq_solve.h"
 #include "cuda/quantize/quantize_device.h"
-#include "cuda/quantize/quantize_error.h"
+#include "cuda/plugin_error.h"
 #include "cuda/runtime/block_forward.h"
 #include "cuda/runtime/block_runner.h"
 #include "cuda/runtime/device_model.h"
 #include "cuda/runtime/forward_device.h"
-#include "cuda/runtime/runtime_errors.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 namespace {
@@ -79,7 +78,7 @@ int boundary(char *err, size_t cap, Body &&body) noexcept {
   try {
     body();
     return GPTQ_PLUGIN_OK;
-  } catch (const QuantizeError &e) {
+  } catch (const PluginError &e) {
     write_reason(err, cap, e.what());
     return e.status();
   } catch (const CudaError &e) {
@@ -89,13 +88,10 @@ int boundary(char *err, size_t cap, Body &&body) noexcept {
     write_reason(err, cap, "out of host memory in the CUDA backend");
     return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
   } catch (const std::invalid_argument &e) {
-    // The runtime's InvalidArgument and the kernels' repack refusals (a
-    // layer the checkpoint holds wrongly), each naming the field.
+    // The kernels' repack refusals (a layer the checkpoint holds wrongly),
+    // naming the field.
     write_reason(err, cap, e.what());
     return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
-  } catch (const Cancelled &e) {
-    write_reason(err, cap, "cancelled between layers of the forward pass");
-    return GPTQ_PLUGIN_ERR_CANCELLED;
   } catch (const std::exception &e) {
     write_reason(err, cap, e.what());
   } catch (...) {
@@ -248,8 +244,7 @@ const DeviceHessian &hessian_of(const gptq_plugin_hessian *h) { return *reinterp
 
 void check_range(std::size_t size, std::size_t offset, std::size_t bytes, const char *what) {
   if (offset > size || bytes > size - offset)
-    throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT,
-                        std::string(what) + ": bytes [" + std::to_string(offset) + ", " +
+    throw InvalidArgument(std::string(what) + ": bytes [" + std::to_string(offset) + ", " +
                             std::to_string(offset + bytes) + ") outside the buffer's " + std::to_string(size));
 }
 
@@ -317,7 +312,7 @@ int hessian_accumulate(void *state, gptq_plugin_hessian *h, const gptq_plugin_bu
     state_of(state).state.activate();
     DeviceHessian &hs = hessian_of(h);
     const PluginBuffer &b = buffer_of(x);
-    if (rows <= 0) throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT, "hessian_accumulate: rows must be > 0");
+    if (rows <= 0) throw InvalidArgument("hessian_accumulate: rows must be > 0");
     check_range(b.size, 0,
                 static_cast<std::size_t>(rows) * static_cast<std::size_t>(hs.columns()) * sizeof(float),
                 "hessian_accumulate");
@@ -351,7 +346,7 @@ int quantize_solve(void *state, const gptq_plugin_hessian *h, const float *w, in
   return boundary(err, cap, [&] {
     PluginState &s = state_of(state);
     s.state.activate();
-    if (!options || !out) throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT, "quantize_solve: options or out is null");
+    if (!options || !out) throw InvalidArgument("quantize_solve: options or out is null");
     gptq_solve(s.quantizer(), hessian_of(h), w, rows, cols, *options, *out);
   });
 }
@@ -425,8 +420,8 @@ int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden,
         v.size = static_cast<std::size_t>(rows * cols) * sizeof(float);
         const int rc = observe(user, role, reinterpret_cast<const gptq_plugin_buffer *>(&v), rows, cols);
         if (rc != GPTQ_PLUGIN_OK)
-          throw QuantizeError(static_cast<gptq_plugin_status>(rc),
-                              std::string("the observer stopped the block before its ") + role_name(role) +
+          throw PluginError(static_cast<gptq_plugin_status>(rc),
+                            std::string("the observer stopped the block before its ") + role_name(role) +
                                   " (status " + std::to_string(rc) + ")");
       };
     runner.run(s.forward(), reinterpret_cast<float *>(h.data), batch, seq, inv_freq, seen);

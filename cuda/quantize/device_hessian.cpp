@@ -6,7 +6,7 @@
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
 #include "cuda/quantize/hessian_kernels.h"
-#include "cuda/quantize/quantize_error.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 namespace {
@@ -20,7 +20,7 @@ constexpr std::size_t kScratchBytes = std::size_t{256} << 20;
 constexpr unsigned long long kNone = ~0ull;
 
 [[noreturn]] void invalid(const std::string &what) {
-  throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT, "Hessian: " + what);
+  throw InvalidArgument("Hessian: " + what);
 }
 
 }  // namespace

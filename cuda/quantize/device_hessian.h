@@ -32,7 +32,7 @@ class DeviceHessian {
 
   // Adds the rows of x (device, [rows][columns] fp32) as `samples` samples
   // (-1: one per row). A batch holding NaN or Inf (or values whose squares
-  // overflow) throws QuantizeError(INVALID_ARGUMENT) naming the element, and
+  // overflow) throws InvalidArgument naming the element, and
   // the Hessian is unusable from then on.
   void accumulate(const float *x, std::int64_t rows, std::int64_t samples);
   // Scales by 2/n into the finished H; frees the sums.

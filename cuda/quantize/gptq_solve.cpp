@@ -11,7 +11,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/quantize/device_array.h"
 #include "cuda/quantize/inverse_cholesky.h"
-#include "cuda/quantize/quantize_error.h"
+#include "cuda/plugin_error.h"
 #include "cuda/quantize/solve_kernels.h"
 
 namespace gptq::cuda {
@@ -21,7 +21,7 @@ using Index = std::int64_t;
 using Clock = std::chrono::steady_clock;
 
 [[noreturn]] void invalid(const std::string &what) {
-  throw QuantizeError(GPTQ_PLUGIN_ERR_INVALID_ARGUMENT, "quantize_solve: " + what);
+  throw InvalidArgument("quantize_solve: " + what);
 }
 
 void check_options(const gptq_plugin_quant_options &o, Index cols) {

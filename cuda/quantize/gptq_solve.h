@@ -23,7 +23,7 @@ struct SolveTimes {
 
 // w: host [rows][cols] fp32; h: finished, cols x cols. Writes every array of
 // `out` (perm only with desc_act) and its loss and damp_percent. Options are
-// checked (QuantizeError(INVALID_ARGUMENT) naming the field); the core has
+// checked (InvalidArgument naming the field); the core has
 // already checked the weights are finite.
 void gptq_solve(const QuantizeDevice &device, const DeviceHessian &h, const float *w, std::int64_t rows,
                 std::int64_t cols, const gptq_plugin_quant_options &opt, gptq_plugin_quant_result &out,

@@ -6,7 +6,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/cusolver_check.h"
 #include "cuda/quantize/device_array.h"
-#include "cuda/quantize/quantize_error.h"
+#include "cuda/plugin_error.h"
 #include "cuda/quantize/solve_kernels.h"
 
 namespace gptq::cuda {
@@ -76,7 +76,7 @@ double damped_inverse_upper_cholesky(const QuantizeDevice &device, const float *
       msg << "the damped Hessian (" << k << "x" << k << ") is not positive definite at damp_percent " << percent
           << (opt.damp_auto_increment > 0.0f ? " (retries exhausted up to " : " (retry disabled; limit ")
           << kMaxDampPercent << ")";
-      throw QuantizeError(GPTQ_PLUGIN_ERR_NUMERICAL, msg.str());
+      throw PluginError(GPTQ_PLUGIN_ERR_NUMERICAL, msg.str());
     }
     percent = next;
   }

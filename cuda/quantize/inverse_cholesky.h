@@ -20,7 +20,7 @@ constexpr float kMaxDampPercent = 1.0f;
 // h: the k x k H (device, solve order); diag: its diagonal on the host, in
 // the same order (the mean is summed in double in that order, as the CPU
 // does). Writes U (device, row-major k x k) and returns the damp_percent used;
-// throws QuantizeError(NUMERICAL) naming the size and the last damping tried.
+// throws PluginError(NUMERICAL) naming the size and the last damping tried.
 double damped_inverse_upper_cholesky(const QuantizeDevice &device, const float *h, const std::vector<float> &diag,
                                      std::int64_t k, const gptq_plugin_quant_options &opt, float *u);
 

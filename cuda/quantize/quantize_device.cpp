@@ -5,7 +5,7 @@
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cusolver_check.h"
-#include "cuda/quantize/quantize_error.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 
@@ -41,7 +41,7 @@ void QuantizeDevice::sync() const { GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream
 
 void QuantizeDevice::check_cancelled(const char *where) const {
   if (host_ && host_->cancelled && host_->cancelled(host_->user))
-    throw QuantizeError(GPTQ_PLUGIN_ERR_CANCELLED, std::string("cancelled ") + where);
+    throw Cancelled(where);
 }
 
 void QuantizeDevice::debug(const char *line) const {

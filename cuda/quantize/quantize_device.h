@@ -25,7 +25,7 @@ class QuantizeDevice {
   cusolverDnParams_t solver_params() const { return params_; }
   // Waits for the work queued on the stream; throws its failure.
   void sync() const;
-  // Throws QuantizeError(CANCELLED) when the library call was cancelled.
+  // Throws Cancelled when the library call was cancelled.
   void check_cancelled(const char *where) const;
   // Logs a debug line through the host (nothing without one).
   void debug(const char *line) const;

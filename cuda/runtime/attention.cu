@@ -6,7 +6,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/runtime/flash_attention.h"
-#include "cuda/runtime/runtime_errors.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cuda/runtime/attention.h"
-#include "cuda/runtime/runtime_errors.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/runtime/block_forward.h"
-#include "cuda/runtime/runtime_errors.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 namespace {

@@ -8,7 +8,7 @@
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/block_forward.h"
 #include "cuda/runtime/make_linear.h"
-#include "cuda/runtime/runtime_errors.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 

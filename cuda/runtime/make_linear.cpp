@@ -4,7 +4,7 @@
 
 #include "cuda/kernels/gptq_linear.h"
 #include "cuda/runtime/dense_linear.h"
-#include "cuda/runtime/runtime_errors.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 
