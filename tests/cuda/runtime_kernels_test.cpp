@@ -23,7 +23,7 @@
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/device_buffer.h"
 #include "cuda/runtime/kernels.h"
-#include "cuda/runtime/runtime_errors.h"
+#include "cuda/plugin_error.h"
 
 namespace gptq::cuda {
 namespace {
