@@ -17,7 +17,7 @@ for t in $(cat "$dir/cuda_tests.txt"); do
   timeout 300 "$dir/bin/$t" --gtest_filter="$filter" >"$out/$t.log" 2>&1; rc=$?
   printf "%-26s rc=%-3s %6.1f s  %s\n" "$t" "$rc" "$(python3 -c "import time; print(time.time() - $s)")" \
     "$(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$out/$t.log" | tr '\n' ' ')"
-  [ $rc -ne 0 ] && grep -E '^\[  FAILED  \]|Failure|error' "$out/$t.log" | head -12
+  [ $rc -ne 0 ] && grep -E -A4 'Failure' "$out/$t.log" | head -30
 done
 if [ "$filter" = "*" ]; then
   PATH=$dir/bin:$PATH timeout 300 python3 -B tests/cli/backend_option_test.py "$dir/bin/gptq" >"$out/cli.log" 2>&1
