@@ -17,6 +17,7 @@
 #include "core/model/model.h"
 #include "core/gptq_format/checkpoint_format.h"
 #include "core/gptq_format/modules_to_skip.h"
+#include "core/pipeline/background_writer.h"
 #include "core/pipeline/calibration.h"
 #include "core/pipeline/options_from_config.h"
 #include "core/pipeline/pack_result.h"
@@ -170,6 +171,9 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   if (config.calibration) calib_config = *config.calibration;
   // The writer refuses an existing out_dir before any work is done.
   io::GptqCheckpointWriter writer(source.weights(), config, model::block_linears(source.spec()), out_dir, writer_options(options, log));
+  // Packing and writing go on beside the next layers' work; the report's
+  // Pack is then 0 and Write the pipeline's wait for them.
+  BackgroundWriter background(writer, format);
 
   PhaseClock clock;
   const CalibrationData calib = [&] {
@@ -248,8 +252,11 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         }
         add_layer_report(report, full, r, secs, rtn_loss);
         log.debug("quantize: " + full + " loss " + std::to_string(r.loss));
-        add_packed(clock, writer, full, r, format);
         lin.weight = std::move(r.dequant);
+        {
+          auto s = clock.scope(Phase::Write);  // waiting for room in the writer's queue
+          background.add(full, std::move(r));
+        }
         meter.end_step();
       }
     };
@@ -337,6 +344,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   }
   {
     auto s = clock.scope(Phase::Write);
+    background.drain();
     writer.finish(progress);
   }
   set_phases(report, clock);
