@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "core/backend/forward_engine.h"
 #include "core/backend/quantize_engine.h"
 #include "core/base/error.h"
+#include "core/cpu/serial_worker.h"
 #include "core/gptq_format/gptq_checkpoint_writer.h"
 #include "core/model/block_linears.h"
 #include "core/model/block_forward.h"
@@ -17,7 +19,6 @@
 #include "core/model/model.h"
 #include "core/gptq_format/checkpoint_format.h"
 #include "core/gptq_format/modules_to_skip.h"
-#include "core/pipeline/background_writer.h"
 #include "core/pipeline/calibration.h"
 #include "core/pipeline/options_from_config.h"
 #include "core/pipeline/pack_result.h"
@@ -102,13 +103,14 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
   schema::QuantizeReportT report = start_report(config, std::string(quantizer.backend()));
   PhaseClock clock;
   // The next block's weights are read (mapped, widened to fp32) on a thread
-  // of their own while this one is quantized: at 7B, reading them in turn
-  // took 27 of 111 s on the H200 machine, the GPU waiting. Read counts the
-  // wait only.
+  // of their own while this one is quantized; Read counts the wait only.
+  SerialWorker reader(1);
   auto read_block = [&](std::int64_t layer) {
-    return std::async(std::launch::async, [&spec, &source, layer] {
-      return model::load_block_weights(spec, source.weights(), layer);
-    });
+    auto task = std::make_shared<std::packaged_task<model::BlockWeights()>>(
+        [&spec, &source, layer] { return model::load_block_weights(spec, source.weights(), layer); });
+    std::future<model::BlockWeights> block = task->get_future();
+    reader.submit([task] { (*task)(); });
+    return block;
   };
   std::future<model::BlockWeights> next_block = read_block(0);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
@@ -171,9 +173,10 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   if (config.calibration) calib_config = *config.calibration;
   // The writer refuses an existing out_dir before any work is done.
   io::GptqCheckpointWriter writer(source.weights(), config, model::block_linears(source.spec()), out_dir, writer_options(options, log));
-  // Packing and writing go on beside the next layers' work; the report's
-  // Pack is then 0 and Write the pipeline's wait for them.
-  BackgroundWriter background(writer, format);
+  // Finished layers are packed and written in order on a thread of their
+  // own, beside the next layers' work (at most 4 waiting); the report's Pack
+  // is then 0 and Write the pipeline's wait for them.
+  SerialWorker packer(4);
 
   PhaseClock clock;
   const CalibrationData calib = [&] {
@@ -210,13 +213,14 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   report.config->calibration->seqlen = static_cast<std::int32_t>(seq);
   report.config->calibration->nsamples = static_cast<std::int32_t>(batch);
   // The next block's weights are read (mapped, widened to fp32) on a thread
-  // of their own while this one is quantized: at 7B, reading them in turn
-  // took 27 of 111 s on the H200 machine, the GPU waiting. Read counts the
-  // wait only.
+  // of their own while this one is quantized; Read counts the wait only.
+  SerialWorker reader(1);
   auto read_block = [&](std::int64_t layer) {
-    return std::async(std::launch::async, [&spec, &source, layer] {
-      return model::load_block_weights(spec, source.weights(), layer);
-    });
+    auto task = std::make_shared<std::packaged_task<model::BlockWeights()>>(
+        [&spec, &source, layer] { return model::load_block_weights(spec, source.weights(), layer); });
+    std::future<model::BlockWeights> block = task->get_future();
+    reader.submit([task] { (*task)(); });
+    return block;
   };
   std::future<model::BlockWeights> next_block = read_block(0);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
@@ -254,8 +258,9 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
         log.debug("quantize: " + full + " loss " + std::to_string(r.loss));
         lin.weight = std::move(r.dequant);
         {
-          auto s = clock.scope(Phase::Write);  // waiting for room in the writer's queue
-          background.add(full, std::move(r));
+          auto s = clock.scope(Phase::Write);  // waiting for room in the queue
+          auto done = std::make_shared<QuantResult>(std::move(r));
+          packer.submit([&writer, full, done, format] { writer.add_quantized(full, pack_gptq(*done, format)); });
         }
         meter.end_step();
       }
@@ -344,7 +349,7 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   }
   {
     auto s = clock.scope(Phase::Write);
-    background.drain();
+    packer.wait();
     writer.finish(progress);
   }
   set_phases(report, clock);
