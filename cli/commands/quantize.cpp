@@ -133,8 +133,8 @@ int run_quantize(int argc, char **argv) {
       .flag("compare-rtn", "also report each layer's round-to-nearest loss on the same inputs")
       .flag("force", "replace DIR if it is empty or a checkpoint gptq wrote (once the new one is complete)")
       .option("backend", "NAME",
-              "where the Hessians and solves run: auto (default: CUDA when a GPU is usable, else the CPU), cpu or "
-              "cuda; the calibration forward passes run on the CPU")
+              "where the calibration forward passes, Hessians and solves run: auto (default: CUDA when a GPU is "
+              "usable, else the CPU), cpu or cuda")
       .option("threads", "N", "CPU threads (default: one per core)")
       .flag("json", "print the QuantizeReport JSON on stdout instead of the table");
   if (!args.parse(argc, argv)) return 0;
