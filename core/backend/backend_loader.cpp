@@ -154,6 +154,18 @@ PluginCallScope::PluginCallScope(std::function<bool()> cancelled)
   current_call = this;
 }
 
+PluginCallScope::PluginCallScope(const Compute &compute)
+    : PluginCallScope([&compute] {
+        try {
+          compute.poll();
+          return false;
+        } catch (const Error &e) {
+          return e.status() == Status::Cancelled;
+        } catch (...) {
+          return false;
+        }
+      }) {}
+
 PluginCallScope::~PluginCallScope() { current_call = outer_; }
 
 bool plugin_call_cancelled() { return current_call && current_call->cancelled_ && current_call->cancelled_(); }

@@ -7,6 +7,7 @@
 
 #include "core/backend/backend.h"
 #include "core/base/log.h"
+#include "core/cpu/compute.h"
 
 namespace gptq {
 
@@ -27,6 +28,9 @@ std::unique_ptr<Backend> open_cuda_backend(int device, Logger &log);
 class PluginCallScope {
  public:
   explicit PluginCallScope(std::function<bool()> cancelled);
+  // The library call's own: cancelled when compute.poll() says so (its
+  // progress callback asked to stop).
+  explicit PluginCallScope(const Compute &compute);
   ~PluginCallScope();
   PluginCallScope(const PluginCallScope &) = delete;
   PluginCallScope &operator=(const PluginCallScope &) = delete;

@@ -248,16 +248,7 @@ Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &mod
   int rc = GPTQ_PLUGIN_OK;
   {
     // The plugin asks between layers whether the call was cancelled.
-    const PluginCallScope scope([&compute] {
-      try {
-        compute.poll();
-        return false;
-      } catch (const Error &e) {
-        return e.status() == Status::Cancelled;
-      } catch (...) {
-        return false;
-      }
-    });
+    const PluginCallScope scope(compute);
     rc = table_->model_run(state_, m.handle, ids.data(), batch, seq, c ? c->handle : nullptr, last_only ? 1 : 0,
                            inv_freq.empty() ? nullptr : inv_freq.data(), logits.data.data(), err, sizeof err);
   }
@@ -456,16 +447,7 @@ void PluginForwardEngine::run_block_on_plugin(const Compute &compute, const mode
   {
     // The plugin asks between linears whether the call was cancelled (and
     // the meter hands out its progress as it is asked).
-    const PluginCallScope scope([&compute] {
-      try {
-        compute.poll();
-        return false;
-      } catch (const Error &e) {
-        return e.status() == Status::Cancelled;
-      } catch (...) {
-        return false;
-      }
-    });
+    const PluginCallScope scope(compute);
     rc = table_->block_run(state_, block.get(), hidden.handle(), batch, seq,
                            inv_freq.empty() ? nullptr : inv_freq.data(), observe ? observe_linear : nullptr, &run,
                            err, sizeof err);

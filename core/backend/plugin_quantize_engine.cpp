@@ -38,21 +38,6 @@ const PluginHessian &plugin(const LayerHessian &h) {
   return *p;
 }
 
-// While it lives, the plugin's host->cancelled() answers the call's
-// cancellation (the progress callback asking to stop).
-PluginCallScope cancel_scope(const Compute &compute) {
-  return PluginCallScope([&compute] {
-    try {
-      compute.poll();
-      return false;
-    } catch (const Error &e) {
-      return e.status() == Status::Cancelled;
-    } catch (...) {
-      return false;
-    }
-  });
-}
-
 }  // namespace
 
 bool PluginQuantizeEngine::supported(const gptq_backend_plugin &t) {
@@ -89,7 +74,7 @@ void PluginQuantizeEngine::accumulate(const Compute &compute, LayerHessian &h, c
     uploaded = std::make_unique<PluginActivations>(*table_, state_, x.rows, x.cols, &x);
     handle = uploaded->handle();
   }
-  const auto scope = cancel_scope(compute);
+  const PluginCallScope scope(compute);
   check_plugin(table_->hessian_accumulate(state_, p.handle(), handle, input.rows(), samples, err, sizeof err),
                table_->name, "accumulating the Hessian", err);
   compute.progress(1.0);
@@ -167,7 +152,7 @@ quant::QuantResult PluginQuantizeEngine::solve(const Compute &compute, const flo
   char err[512] = {0};
   int rc = GPTQ_PLUGIN_OK;
   {
-    const auto scope = cancel_scope(compute);
+    const PluginCallScope scope(compute);
     rc = table_->quantize_solve(state_, p.handle(), w, rows, cols, &o, &out, err, sizeof err);
   }
   if (rc == GPTQ_PLUGIN_ERR_CANCELLED) compute.poll();  // the call's own Cancelled error
