@@ -77,6 +77,37 @@ void add_packed(PhaseClock &clock, io::GptqCheckpointWriter &writer, const std::
   writer.add_quantized(name, packed);
 }
 
+// The source's blocks in order, each read (mapped, widened to fp32) on a
+// thread of its own while the one before it is quantized; take() charges
+// only its wait to Read.
+class BlocksAhead {
+ public:
+  BlocksAhead(const model::Model &source, PhaseClock &clock) : source_(source), clock_(clock) { read(0); }
+
+  model::BlockWeights take() {
+    model::BlockWeights block = [&] {
+      auto s = clock_.scope(Phase::Read);
+      return next_.get();
+    }();
+    if (++taken_ < source_.spec().num_layers) read(taken_);
+    return block;
+  }
+
+ private:
+  void read(std::int64_t layer) {
+    auto task = std::make_shared<std::packaged_task<model::BlockWeights()>>(
+        [this, layer] { return model::load_block_weights(source_.spec(), source_.weights(), layer); });
+    next_ = task->get_future();
+    reader_.submit([task] { (*task)(); });
+  }
+
+  const model::Model &source_;
+  PhaseClock &clock_;
+  SerialWorker reader_{1};
+  std::future<model::BlockWeights> next_;
+  std::int64_t taken_ = 0;
+};
+
 // What the pipeline knows of a sequential group's input during a block's run.
 struct GroupInput {
   const Activations *seen = nullptr;             // the input its first member ran on
@@ -102,23 +133,9 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
   const Compute compute(pool, &meter);
   schema::QuantizeReportT report = start_report(config, std::string(quantizer.backend()));
   PhaseClock clock;
-  // The next block's weights are read (mapped, widened to fp32) on a thread
-  // of their own while this one is quantized; Read counts the wait only.
-  SerialWorker reader(1);
-  auto read_block = [&](std::int64_t layer) {
-    auto task = std::make_shared<std::packaged_task<model::BlockWeights()>>(
-        [&spec, &source, layer] { return model::load_block_weights(spec, source.weights(), layer); });
-    std::future<model::BlockWeights> block = task->get_future();
-    reader.submit([task] { (*task)(); });
-    return block;
-  };
-  std::future<model::BlockWeights> next_block = read_block(0);
+  BlocksAhead blocks(source, clock);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
-    model::BlockWeights block = [&] {
-      auto s = clock.scope(Phase::Read);
-      return next_block.get();
-    }();
-    if (layer + 1 < spec.num_layers) next_block = read_block(layer + 1);
+    model::BlockWeights block = blocks.take();
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     for (const auto &name : names) {
       const std::string full = prefix + name;
@@ -212,23 +229,9 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   if (!report.config->calibration) report.config->calibration = std::make_unique<schema::CalibrationConfigT>(calib_config);
   report.config->calibration->seqlen = static_cast<std::int32_t>(seq);
   report.config->calibration->nsamples = static_cast<std::int32_t>(batch);
-  // The next block's weights are read (mapped, widened to fp32) on a thread
-  // of their own while this one is quantized; Read counts the wait only.
-  SerialWorker reader(1);
-  auto read_block = [&](std::int64_t layer) {
-    auto task = std::make_shared<std::packaged_task<model::BlockWeights()>>(
-        [&spec, &source, layer] { return model::load_block_weights(spec, source.weights(), layer); });
-    std::future<model::BlockWeights> block = task->get_future();
-    reader.submit([task] { (*task)(); });
-    return block;
-  };
-  std::future<model::BlockWeights> next_block = read_block(0);
+  BlocksAhead blocks(source, clock);
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
-    model::BlockWeights block = [&] {
-      auto s = clock.scope(Phase::Read);
-      return next_block.get();
-    }();
-    if (layer + 1 < spec.num_layers) next_block = read_block(layer + 1);
+    model::BlockWeights block = blocks.take();
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     // Quantizes the members of group g from the Hessian of their shared input
     // and puts the dequantized weights in place.
