@@ -36,6 +36,7 @@ import time
 import traceback
 
 import bench_json  # bench/bench_json.py: the BENCH.md file writer
+from random_checkpoint import random_checkpoint  # bench/random_checkpoint.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -70,27 +71,8 @@ def parse_args():
 
 
 def make_checkpoint(a):
-    if a.model:
-        return a.model
-    shape = []
-    for flag in ("hidden", "intermediate", "layers", "heads", "kv_heads", "max_positions"):
-        v = getattr(a, flag)
-        if v is not None:
-            shape += [f"--{flag.replace('_', '-')}", str(v)]
-    name = "llama-gptq-w4g128" + "".join(f"_{x.lstrip('-')}" for x in shape[::2]) + "".join(
-        f"-{x}" for x in shape[1::2])
-    path = os.path.join(a.work, name)
-    if os.path.isfile(os.path.join(path, "config.json")):
-        print(f"using {path} (made earlier)", flush=True)
-        return path
-    os.makedirs(a.work, exist_ok=True)
-    cmd = [sys.executable, os.path.join(HERE, "make_random_llama.py"), path, "--mode", "gptq"] + shape
-    if a.tokenizer:
-        cmd += ["--tokenizer", a.tokenizer]
-    t0 = time.time()
-    subprocess.run(cmd, check=True)
-    print(f"made {path} in {time.time() - t0:.1f} s", flush=True)
-    return path
+    return random_checkpoint(a, "gptq", "llama-gptq-w4g128", ("hidden", "intermediate", "layers", "heads", "kv_heads",
+                                                                  "max_positions"))
 
 
 def run_ours(a, model):

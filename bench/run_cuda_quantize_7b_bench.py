@@ -36,6 +36,7 @@ import threading
 import time
 
 import bench_json  # bench/bench_json.py: the BENCH.md file writer
+from random_checkpoint import random_checkpoint  # bench/random_checkpoint.py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -67,26 +68,7 @@ def parse_args():
 
 
 def make_checkpoint(a):
-    if a.model:
-        return a.model
-    shape = []
-    for flag in ("hidden", "intermediate", "layers", "heads", "kv_heads"):
-        v = getattr(a, flag)
-        if v is not None:
-            shape += [f"--{flag.replace('_', '-')}", str(v)]
-    path = os.path.join(a.work, "llama-float" + "".join(f"_{k.lstrip('-')}-{v}" for k, v in zip(shape[::2],
-                                                                                                 shape[1::2])))
-    if os.path.isfile(os.path.join(path, "config.json")):
-        print(f"using {path} (made earlier)", flush=True)
-        return path
-    os.makedirs(a.work, exist_ok=True)
-    cmd = [sys.executable, os.path.join(HERE, "make_random_llama.py"), path, "--mode", "float"] + shape
-    if a.tokenizer:
-        cmd += ["--tokenizer", a.tokenizer]
-    t0 = time.time()
-    subprocess.run(cmd, check=True)
-    print(f"made {path} in {time.time() - t0:.1f} s", flush=True)
-    return path
+    return random_checkpoint(a, "float", "llama-float", ("hidden", "intermediate", "layers", "heads", "kv_heads"))
 
 
 class GpuMemorySampler:
