@@ -38,7 +38,10 @@ void carve_block(Carver &carve, RunBuffers &r, const gptq_plugin_model_spec &s, 
 }
 
 void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act, const BlockNorms &norms,
-               const LinearFor &linear, std::int64_t layer, RunBuffers &r, const LinearCall &call) {
+               const LinearFor &linear, std::int64_t layer, RunBuffers &r, const LinearCall &call,
+               const BlockSeams &seams) {
+  if (!s.norm_before && (seams.input_normed || seams.next_weight))
+    throw InvalidArgument("run_block: a post-norm block has no norm to share with its neighbours");
   const cudaStream_t st = call.stream;
   const std::int64_t rows = r.rows, hidden = s.hidden_size;
   const std::int64_t n_hidden = rows * hidden, qw = s.num_heads * s.head_dim;
@@ -66,7 +69,6 @@ void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act,
     a.workspace = r.attn_workspace;
     causal_attention(a, st);
     linear(GPTQ_PLUGIN_ROLE_O, r.attn, qw).forward(r.attn, r.y, rows, call);
-    add_residual(r.hidden, r.y, n_hidden, st);
   };
   auto mlp = [&](const __half *x) {
     const std::int64_t n = rows * s.intermediate_size;
@@ -79,20 +81,26 @@ void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act,
       activate(act, r.gate, nullptr, n, st);
     }
     linear(GPTQ_PLUGIN_ROLE_DOWN, r.gate, s.intermediate_size).forward(r.gate, r.y, rows, call);
-    add_residual(r.hidden, r.y, n_hidden, st);
   };
   const double eps = s.norm_eps;
   if (s.norm_before) {
-    norm_rows(norm_kind, r.hidden, norms.attn_weight, norms.attn_bias, eps, rows, hidden, r.x, st);
+    // Each residual add is done by the kernel of the norm after it.
+    if (!seams.input_normed) norm_rows(norm_kind, r.hidden, norms.attn_weight, norms.attn_bias, eps, rows, hidden, r.x, st);
     attention(r.x);
-    norm_rows(norm_kind, r.hidden, norms.mlp_weight, norms.mlp_bias, eps, rows, hidden, r.x, st);
+    add_residual_norm(norm_kind, r.hidden, r.y, norms.mlp_weight, norms.mlp_bias, eps, rows, hidden, r.x, st);
     mlp(r.x);
+    if (seams.next_weight)
+      add_residual_norm(norm_kind, r.hidden, r.y, seams.next_weight, seams.next_bias, eps, rows, hidden, r.x, st);
+    else
+      add_residual(r.hidden, r.y, n_hidden, st);
   } else {
     to_half(r.hidden, n_hidden, r.x, st);
     attention(r.x);
+    add_residual(r.hidden, r.y, n_hidden, st);
     norm_rows(norm_kind, r.hidden, norms.attn_weight, norms.attn_bias, eps, rows, hidden, r.hidden, st);
     to_half(r.hidden, n_hidden, r.x, st);
     mlp(r.x);
+    add_residual(r.hidden, r.y, n_hidden, st);
     norm_rows(norm_kind, r.hidden, norms.mlp_weight, norms.mlp_bias, eps, rows, hidden, r.hidden, st);
   }
 }

@@ -72,11 +72,21 @@ struct BlockNorms {
 // [rows][cols]); called just before it runs, once per linear.
 using LinearFor = std::function<const DeviceLinear &(std::int32_t role, const __half *x, std::int64_t cols)>;
 
+// Where a pre-norm block meets its neighbours: the norm that opens it may
+// have been computed by the block before it, and its last residual add may
+// compute the norm that comes after it (the next block's attention norm or
+// the model's final norm) into r.x, in one kernel instead of two.
+struct BlockSeams {
+  bool input_normed = false;  // r.x holds the attention norm of r.hidden already
+  const float *next_weight = nullptr, *next_bias = nullptr;  // the norm after the block; null: none
+};
+
 // Runs block `layer` on r.hidden in place: its K/V go to r.k_cache/v_cache
 // at positions r.past.. (a layer's slice when layer_elements > 0). Only
-// enqueues work on call.stream.
+// enqueues work on call.stream. Seams only for pre-norm blocks.
 void run_block(const gptq_plugin_model_spec &s, NormKind norm, ActKind act, const BlockNorms &norms,
-               const LinearFor &linear, std::int64_t layer, RunBuffers &r, const LinearCall &call);
+               const LinearFor &linear, std::int64_t layer, RunBuffers &r, const LinearCall &call,
+               const BlockSeams &seams = {});
 
 // The spec's checks (InvalidArgument naming the field).
 void check_model_spec(const gptq_plugin_model_spec &s);

@@ -258,6 +258,7 @@ void DeviceModel::enqueue(ModelRun &m, const LinearCall &call, const ForwardDevi
   to_hidden(embedded, embed_positions_.get() ? embed_positions_.as<const __half>() : nullptr, rows, hidden, r.seq,
             m.past_at, s.position_offset, r.hidden, st);
 
+  const bool final_in_last_block = s.norm_before && s.final_norm && !m.last_only && !blocks_.empty();
   for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
     const Block &b = blocks_[layer];
     const BlockNorms norms{b.attn_norm.weight.as<const float>(), b.attn_norm.bias.as<const float>(),
@@ -273,26 +274,45 @@ void DeviceModel::enqueue(ModelRun &m, const LinearCall &call, const ForwardDevi
         default: return *b.down;
       }
     };
-    run_block(spec_, norm_kind_, act_, norms, linear, static_cast<std::int64_t>(layer), r, call);
+    // Pre-norm: each block's last residual add computes the next norm (the
+    // next block's, or the final norm when every row goes to the head).
+    BlockSeams seams;
+    if (s.norm_before) {
+      seams.input_normed = layer > 0;
+      if (layer + 1 < blocks_.size()) {
+        seams.next_weight = blocks_[layer + 1].attn_norm.weight.as<const float>();
+        seams.next_bias = blocks_[layer + 1].attn_norm.bias.as<const float>();
+      } else if (final_in_last_block) {
+        seams.next_weight = final_norm_.weight.as<const float>();
+        seams.next_bias = final_norm_.bias.as<const float>();
+      }
+    }
+    run_block(spec_, norm_kind_, act_, norms, linear, static_cast<std::int64_t>(layer), r, call, seams);
     if (cancel && cancel->cancelled()) {
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));  // no work left queued
       throw Cancelled();
     }
   }
 
-  const float *last = r.hidden;
-  if (m.last_only) {
-    last_rows(r.hidden, r.batch, r.seq, hidden, m.final_rows, st);
-    last = m.final_rows;
+  // The head's input: the last block's norm of every row, or the final norm
+  // (or the fp16 copy) of the rows that go to the head.
+  const __half *normed = r.x;
+  if (!final_in_last_block) {
+    const float *last = r.hidden;
+    if (m.last_only) {
+      last_rows(r.hidden, r.batch, r.seq, hidden, m.final_rows, st);
+      last = m.final_rows;
+    }
+    if (s.final_norm)
+      norm_rows(norm_kind_, last, final_norm_.weight.as<float>(), final_norm_.bias.as<float>(), s.norm_eps,
+                m.out_rows, hidden, m.final_x, st);
+    else
+      to_half(last, m.out_rows * hidden, m.final_x, st);
+    normed = m.final_x;
   }
-  if (s.final_norm)
-    norm_rows(norm_kind_, last, final_norm_.weight.as<float>(), final_norm_.bias.as<float>(), s.norm_eps, m.out_rows,
-              hidden, m.final_x, st);
-  else
-    to_half(last, m.out_rows * hidden, m.final_x, st);
-  const __half *head_in = m.final_x;
+  const __half *head_in = normed;
   if (project_out_) {
-    project_out_->forward(m.final_x, m.final_p, m.out_rows, call);
+    project_out_->forward(normed, m.final_p, m.out_rows, call);
     head_in = m.final_p;
   }
   lm_head_->forward_f32(head_in, m.logits, m.out_rows, call);

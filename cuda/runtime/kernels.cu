@@ -71,32 +71,82 @@ __device__ float from_float<float>(float v) {
   return v;
 }
 
+// Elements of a row each thread keeps in registers: rows up to 16 x 1024
+// columns are read once; wider ones are read again for each pass.
+constexpr int kNormCached = 16;
+
+// The row's element c of x, after adding add[c] (when given) and storing the
+// sum back into x: the residual add before a pre-norm, in the same pass.
+__device__ __forceinline__ float norm_input(float *in, const __half *add, std::int64_t c) {
+  float v = in[c];
+  if (add) {
+    v += __half2float(add[c]);
+    in[c] = v;
+  }
+  return v;
+}
+
 // One block per row, as many threads as keep each to about 4 elements (a
 // decode step's single row would otherwise wait on one thread's chain of 16
-// loads per pass). In place is safe: each element is read before it is
-// written, by the same thread.
+// loads per pass). Each thread reads its elements once into registers and
+// sums them in the order of the uncached passes, so both give the same
+// bits. In place is safe: each element is read before it is written, by the
+// same thread.
 template <class Out>
-__global__ void norm_kernel(bool layer_norm, const float *x, const float *weight, const float *bias, float eps,
-                            std::int64_t width, Out *out) {
+__global__ void norm_kernel(bool layer_norm, float *x, const __half *add, const float *weight, const float *bias,
+                            float eps, std::int64_t width, Out *out) {
   __shared__ float scratch[32];
-  const float *in = x + blockIdx.x * width;
+  float *in = x + blockIdx.x * width;
+  const __half *ad = add ? add + blockIdx.x * width : nullptr;
   Out *o = out + blockIdx.x * width;
-  float mean = 0.0f;
-  if (layer_norm) {
-    float s = 0.0f;
-    for (std::int64_t c = threadIdx.x; c < width; c += blockDim.x) s += in[c];
-    mean = block_sum(s, scratch) / static_cast<float>(width);
+  const float n = static_cast<float>(width);
+  if (width <= kNormCached * static_cast<std::int64_t>(blockDim.x)) {
+    float v[kNormCached];
+#pragma unroll
+    for (int j = 0; j < kNormCached; ++j) {
+      const std::int64_t c = threadIdx.x + static_cast<std::int64_t>(j) * blockDim.x;
+      v[j] = c < width ? norm_input(in, ad, c) : 0.0f;
+    }
+    float mean = 0.0f;
+    if (layer_norm) {
+      float s = 0.0f;
+#pragma unroll
+      for (int j = 0; j < kNormCached; ++j)
+        if (threadIdx.x + static_cast<std::int64_t>(j) * blockDim.x < width) s += v[j];
+      mean = block_sum(s, scratch) / n;
+    }
+    float ss = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kNormCached; ++j)
+      if (threadIdx.x + static_cast<std::int64_t>(j) * blockDim.x < width) {
+        const float d = v[j] - mean;
+        ss += d * d;
+      }
+    const float inv = rsqrtf(block_sum(ss, scratch) / n + eps);
+#pragma unroll
+    for (int j = 0; j < kNormCached; ++j) {
+      const std::int64_t c = threadIdx.x + static_cast<std::int64_t>(j) * blockDim.x;
+      if (c >= width) break;
+      float r = (v[j] - mean) * inv * weight[c];
+      if (bias) r += bias[c];
+      o[c] = from_float<Out>(r);
+    }
+    return;
   }
+  float mean = 0.0f;
+  float s = 0.0f;
+  for (std::int64_t c = threadIdx.x; c < width; c += blockDim.x) s += norm_input(in, ad, c);
+  if (layer_norm) mean = block_sum(s, scratch) / n;
   float ss = 0.0f;
   for (std::int64_t c = threadIdx.x; c < width; c += blockDim.x) {
     const float d = in[c] - mean;
     ss += d * d;
   }
-  const float inv = rsqrtf(block_sum(ss, scratch) / static_cast<float>(width) + eps);
+  const float inv = rsqrtf(block_sum(ss, scratch) / n + eps);
   for (std::int64_t c = threadIdx.x; c < width; c += blockDim.x) {
-    float v = (in[c] - mean) * inv * weight[c];
-    if (bias) v += bias[c];
-    o[c] = from_float<Out>(v);
+    float r = (in[c] - mean) * inv * weight[c];
+    if (bias) r += bias[c];
+    o[c] = from_float<Out>(r);
   }
 }
 
@@ -204,18 +254,28 @@ void to_hidden(const __half *src, const __half *positions, std::int64_t rows, st
   check_launch();
 }
 
-void norm_rows(NormKind kind, const float *x, const float *weight, const float *bias, double eps, std::int64_t rows,
-               std::int64_t width, __half *out, cudaStream_t stream) {
-  norm_kernel<__half><<<static_cast<unsigned>(rows), norm_threads(width), 0, stream>>>(
-      kind == NormKind::Layer, x, weight, bias, static_cast<float>(eps), width, out);
+template <class Out>
+void launch_norm(NormKind kind, float *x, const __half *add, const float *weight, const float *bias, double eps,
+                 std::int64_t rows, std::int64_t width, Out *out, cudaStream_t stream) {
+  norm_kernel<Out><<<static_cast<unsigned>(rows), norm_threads(width), 0, stream>>>(
+      kind == NormKind::Layer, x, add, weight, bias, static_cast<float>(eps), width, out);
   check_launch();
 }
 
 void norm_rows(NormKind kind, const float *x, const float *weight, const float *bias, double eps, std::int64_t rows,
+               std::int64_t width, __half *out, cudaStream_t stream) {
+  // Without `add` the kernel only reads x.
+  launch_norm(kind, const_cast<float *>(x), nullptr, weight, bias, eps, rows, width, out, stream);
+}
+
+void norm_rows(NormKind kind, const float *x, const float *weight, const float *bias, double eps, std::int64_t rows,
                std::int64_t width, float *out, cudaStream_t stream) {
-  norm_kernel<float><<<static_cast<unsigned>(rows), norm_threads(width), 0, stream>>>(kind == NormKind::Layer, x, weight, bias,
-                                                                           static_cast<float>(eps), width, out);
-  check_launch();
+  launch_norm(kind, const_cast<float *>(x), nullptr, weight, bias, eps, rows, width, out, stream);
+}
+
+void add_residual_norm(NormKind kind, float *hidden, const __half *y, const float *weight, const float *bias,
+                       double eps, std::int64_t rows, std::int64_t width, __half *out, cudaStream_t stream) {
+  launch_norm(kind, hidden, y, weight, bias, eps, rows, width, out, stream);
 }
 
 void to_half(const float *x, std::int64_t n, __half *out, cudaStream_t stream) {

@@ -45,6 +45,12 @@ void to_float(const __half *x, std::int64_t n, float *out, cudaStream_t stream);
 // hidden[i] += y[i].
 void add_residual(float *hidden, const __half *y, std::int64_t n, cudaStream_t stream);
 
+// add_residual of y [rows][width] into hidden, then norm_rows of hidden into
+// out, in one kernel that reads each row once (a pre-norm block's residual
+// add and the norm after it): the same bits as the two calls.
+void add_residual_norm(NormKind kind, float *hidden, const __half *y, const float *weight, const float *bias,
+                       double eps, std::int64_t rows, std::int64_t width, __half *out, cudaStream_t stream);
+
 // gate[i] = act(gate[i]) * up[i] (up may be null: act alone).
 void activate(ActKind act, __half *gate, const __half *up, std::int64_t n, cudaStream_t stream);
 

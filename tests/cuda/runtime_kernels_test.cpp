@@ -3,7 +3,7 @@
 // tensor-core kernel, its split-KV decode and the generic kernel) for
 // prefill, continued prefill and decode, GQA/MQA, sliding windows, a cache
 // larger than what is used; RMSNorm and LayerNorm at widths that are not a
-// multiple of the block; RoPE with the store into the cache. Each result is
+// multiple of the block, alone and fused with the residual add; RoPE with the store into the cache. Each result is
 // also bit-stable from one launch to the next. No cuBLAS here, so
 // `compute-sanitizer --tool racecheck` checks these kernels alone.
 #include <gtest/gtest.h>
@@ -350,6 +350,46 @@ TEST(RuntimeKernels, NormsMatchTheHostReference) {
   check_norm(NormKind::Rms, 3, 1001, false);
   check_norm(NormKind::Layer, 4, 384, true);
   check_norm(NormKind::Layer, 2, 77, true);
+  check_norm(NormKind::Rms, 2, 20000, false);  // wider than the kernel keeps in registers
+  check_norm(NormKind::Layer, 1, 20000, true);
+}
+
+// The fused residual add + norm against the two kernels it replaces: the
+// same bits in the residual stream and in the normed fp16 rows, in the
+// register-cached path (up to 16 elements per thread, 16384 exactly at the
+// edge) and the re-reading one (20000).
+void check_add_norm(NormKind kind, std::int64_t rows, std::int64_t width) {
+  const auto n = static_cast<std::size_t>(rows * width);
+  const auto x = values(n, 21, 3.0f, false), y = values(n, 22, 1.0f);
+  const auto w = values(static_cast<std::size_t>(width), 23, 1.0f, false);
+  const auto b = values(static_cast<std::size_t>(width), 24, 0.5f, false);
+  const DeviceBuffer dw = upload(w.data(), w.size(), "test"), db = upload(b.data(), b.size(), "test");
+  const float *bias = kind == NormKind::Layer ? db.as<const float>() : nullptr;
+  const DeviceBuffer dy = to_device_half(y);
+  const DeviceBuffer h1 = upload(x.data(), n, "test"), h2 = upload(x.data(), n, "test");
+  const DeviceBuffer o1(n * sizeof(__half), "test"), o2(n * sizeof(__half), "test");
+  add_residual(h1.as<float>(), dy.as<const __half>(), static_cast<std::int64_t>(n), nullptr);
+  norm_rows(kind, h1.as<const float>(), dw.as<const float>(), bias, 1e-5, rows, width, o1.as<__half>(), nullptr);
+  add_residual_norm(kind, h2.as<float>(), dy.as<const __half>(), dw.as<const float>(), bias, 1e-5, rows, width,
+                    o2.as<__half>(), nullptr);
+  std::vector<float> g1(n), g2(n);
+  std::vector<__half> p1(n), p2(n);
+  GPTQ_CUDA_CHECK(cudaMemcpy(g1.data(), h1.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
+  GPTQ_CUDA_CHECK(cudaMemcpy(g2.data(), h2.get(), n * sizeof(float), cudaMemcpyDeviceToHost));
+  GPTQ_CUDA_CHECK(cudaMemcpy(p1.data(), o1.get(), n * sizeof(__half), cudaMemcpyDeviceToHost));
+  GPTQ_CUDA_CHECK(cudaMemcpy(p2.data(), o2.get(), n * sizeof(__half), cudaMemcpyDeviceToHost));
+  EXPECT_EQ(std::memcmp(g1.data(), g2.data(), n * sizeof(float)), 0) << "residual stream, width " << width;
+  EXPECT_EQ(std::memcmp(p1.data(), p2.data(), n * sizeof(__half)), 0) << "normed rows, width " << width;
+  // The sum really happened (y is not all zero).
+  EXPECT_NE(std::memcmp(g2.data(), x.data(), n * sizeof(float)), 0);
+}
+
+TEST(RuntimeKernels, AddResidualNormEqualsAddThenNorm) {
+  GPTQ_REQUIRE_DEVICE();
+  check_add_norm(NormKind::Rms, 3, 4096);
+  check_add_norm(NormKind::Layer, 2, 1001);
+  check_add_norm(NormKind::Rms, 1, 16384);
+  check_add_norm(NormKind::Layer, 2, 20000);
 }
 
 TEST(RuntimeKernels, RopeRotatesQAndStoresKeysAndValues) {
