@@ -189,7 +189,9 @@ std::optional<GptqPacked> fuse_gptq(const std::vector<const GptqPacked *> &membe
     if (b.bits != a.bits) return refuse(i, "has other bits (" + std::to_string(b.bits) + ")");
     if (b.k != a.k) return refuse(i, "has another in_features (" + std::to_string(b.k) + ")");
     if (b.groups != a.groups) return refuse(i, "has other groups (" + std::to_string(b.groups) + ")");
-    if (b.symmetric != a.symmetric) return refuse(i, std::string("is ") + (b.symmetric ? "" : "a") + "symmetric, other");
+    if (b.symmetric != a.symmetric)
+      return refuse(i, std::string("stores ") + (b.symmetric ? "no zeros (symmetric)" : "zeros (asymmetric)") +
+                           ", other");
     if (b.k_pad != a.k_pad || b.perm != a.perm || b.chunk_group != a.chunk_group)
       return refuse(i, "has another column order (act-order g_idx)");
   }
