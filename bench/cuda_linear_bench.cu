@@ -11,6 +11,9 @@
 //
 // Usage: cuda_linear_bench [output.json] [--quick]
 //   --quick: batches 1, 16, 256 only.
+//   --fused: instead, Llama-2-7B's q/k/v (3 x 4096x4096) and gate/up
+//            (2 x 11008x4096) run apart and as one fused product each
+//            (fuse_gptq), batch 1, 4, 16; printed, no JSON.
 // Writes bench/results/cuda_linear-h200.json's format (BENCH.md).
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
@@ -21,6 +24,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <stdexcept>
 #include <random>
 #include <string>
 #include <vector>
@@ -76,7 +81,7 @@ struct Row {
 
 int main(int argc, char **argv) {
   std::string out_path = "bench/results/cuda_linear-h200.json";
-  bool quick = false, probe = false;
+  bool quick = false, probe = false, fused_groups = false;
   int one_n = 0, one_k = 0, one_m = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -84,6 +89,8 @@ int main(int argc, char **argv) {
       quick = true;
     else if (a == "--probe")
       probe = true;
+    else if (a == "--fused")
+      fused_groups = true;
     else if (a == "--one" && i + 3 < argc) {
       one_n = std::atoi(argv[++i]);
       one_k = std::atoi(argv[++i]);
@@ -144,6 +151,65 @@ int main(int argc, char **argv) {
     }
     std::printf("device: %s (%d SMs), device-to-device copy %.0f GB/s (read + write)\n", prop.name,
                 prop.multiProcessorCount, copy_gbps);
+    if (fused_groups) {
+      struct Group {
+        const char *name;
+        std::vector<std::int64_t> n;
+      };
+      const std::int64_t k = 4096;
+      for (const Group &g : {Group{"q/k/v", {4096, 4096, 4096}}, Group{"gate/up", {11008, 11008}}}) {
+        std::vector<GptqPacked> members;
+        std::vector<const GptqPacked *> ptrs;
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < g.n.size(); ++i)
+          members.push_back(random_layer(g.n[i], k, 4, static_cast<std::uint32_t>(7 + i)));
+        for (std::size_t i = 0; i < members.size(); ++i) {
+          ptrs.push_back(&members[i]);
+          names.push_back("member " + std::to_string(i));
+        }
+        std::string why;
+        const std::optional<GptqPacked> packed = fuse_gptq(ptrs, names, &why);
+        if (!packed) throw std::runtime_error("fuse_gptq refused: " + why);
+        std::vector<std::unique_ptr<DeviceLinear>> fused;
+        std::vector<std::vector<std::unique_ptr<DeviceLinear>>> apart;
+        fused.push_back(make_gptq_linear(*packed, stream));
+        const std::size_t bytes = fused[0]->device_bytes();
+        const int copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + bytes - 1) / bytes));
+        while (static_cast<int>(fused.size()) < copies) fused.push_back(make_gptq_linear(*packed, stream));
+        std::size_t apart_bytes = 0;
+        for (int c = 0; c < copies; ++c) {
+          apart.emplace_back();
+          for (const GptqPacked &m : members) apart.back().push_back(make_gptq_linear(m, stream));
+        }
+        for (const auto &l : apart[0]) apart_bytes += l->device_bytes();
+        for (int m : {1, 4, 16}) {
+          DeviceArray<__half> x(static_cast<std::size_t>(m) * k);
+          fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(m) * k, 5u, 1.0f);
+          std::vector<std::unique_ptr<DeviceArray<__half>>> ys;
+          LinearParts out;
+          out.count = static_cast<int>(g.n.size());
+          std::size_t ws_bytes = fused[0]->workspace_bytes(m);
+          for (std::size_t i = 0; i < g.n.size(); ++i) {
+            ys.push_back(std::make_unique<DeviceArray<__half>>(static_cast<std::size_t>(m * g.n[i])));
+            out.y[i] = ys.back()->p;
+            ws_bytes = std::max(ws_bytes, apart[0][i]->workspace_bytes(m));
+          }
+          DeviceArray<char> ws(ws_bytes);
+          const LinearCall call{stream, blas, ws.p, ws_bytes};
+          const double t_apart = time_graph(stream, copies, [&] {
+            for (auto &group : apart)
+              for (std::size_t i = 0; i < group.size(); ++i) group[i]->forward(x.p, out.y[i], m, call);
+          });
+          const double t_fused = time_graph(stream, copies, [&] {
+            for (auto &l : fused) l->forward_parts(x.p, out, m, call);
+          });
+          std::printf("%s batch %d: apart %.2f us, fused %.2f us (%.2fx); device bytes apart %zu, fused %zu\n",
+                      g.name, m, t_apart, t_fused, t_apart / t_fused, apart_bytes, bytes);
+          std::fflush(stdout);
+        }
+      }
+      return 0;
+    }
 
     const std::vector<std::pair<int, int>> shapes = {{4096, 4096},  {11008, 4096}, {4096, 11008},
                                                      {14336, 4096}, {4096, 14336}, {12288, 4096}};

@@ -13,6 +13,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+
+#include "cuda/cuda_check.h"
 
 namespace gptq::cuda {
 
@@ -45,6 +48,16 @@ struct LinearCall {
   std::size_t workspace_bytes = 0;
 };
 
+// The outputs of a linear fused from several of one input (q/k/v, gate/up),
+// whose product reads the input and the weights once: part i, the columns
+// of member i, goes to y[i], row-major [m][part_features(i)], so that each
+// consumer finds the buffer it would find without fusion.
+constexpr int kMaxLinearParts = 3;
+struct LinearParts {
+  int count = 0;
+  __half *y[kMaxLinearParts] = {};
+};
+
 class DeviceLinear {
  public:
   virtual ~DeviceLinear() = default;
@@ -60,6 +73,19 @@ class DeviceLinear {
   // allocation, no synchronization, so that a decode step can be captured in
   // a CUDA graph. Throws CudaError (cuda/cuda_check.h) when a launch fails.
   virtual void forward(const __half *x, __half *y, std::int64_t m, const LinearCall &call) const = 0;
+
+  // Members fused into this linear (1: none) and the out_features of each;
+  // out_features() is their sum.
+  virtual int parts() const { return 1; }
+  virtual std::int64_t part_features(int) const { return out_features(); }
+  // The product with each member's columns written apart; out.count must be
+  // parts(). As forward otherwise (forward itself is for a linear of one part).
+  virtual void forward_parts(const __half *x, const LinearParts &out, std::int64_t m, const LinearCall &call) const {
+    if (out.count != 1)
+      throw CudaError("a linear of one part asked for " + std::to_string(out.count) + " parts",
+                      cudaErrorInvalidValue);
+    forward(x, out.y[0], m, call);
+  }
 };
 
 }  // namespace gptq::cuda

@@ -192,6 +192,7 @@ int model_finish(void *state, gptq_plugin_model *model, char *err, size_t cap) {
     s.state.activate();
     (void)s.forward();  // cuBLAS now, so a failure shows at prepare, not mid-generation
     model_of(model).finish();
+    if (s.host && s.host->log) s.host->log(s.host->user, 3, model_of(model).fusion_summary().c_str());
   });
 }
 

@@ -16,14 +16,17 @@ __global__ void permute_kernel(const __half *x, int m, int k, const int *perm, i
         src >= 0 ? x[static_cast<std::size_t>(r) * k + src] : __float2half_rn(0.0f);
 }
 
-__global__ void reduce_kernel(const float *partial, int splits, int m, int n, const float *bias, __half *y) {
+__global__ void reduce_kernel(const float *partial, int splits, int m, int n, const float *bias,
+                              const OutParts out) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   const std::size_t total = static_cast<std::size_t>(m) * n;
   if (static_cast<std::size_t>(i) >= total) return;
+  __half *y = out_slot(out, i / n, i % n);
+  if (!y) return;
   float v = 0.0f;
   for (int s = 0; s < splits; ++s) v += partial[s * total + i];
   if (bias) v += bias[i % n];
-  y[i] = __float2half_rn(v);
+  *y = __float2half_rn(v);
 }
 
 // One warp per (n-tile, k-tile): the lane's words through the same
@@ -85,9 +88,9 @@ void launch_permute(const __half *x, int m, int k, const int *perm, int k_pad, _
 }
 
 void launch_reduce_splits(const float *partial, int splits, int m, int n, const float *bias,
-                          __half *y, cudaStream_t stream) {
+                          const OutParts &out, cudaStream_t stream) {
   const long long total = static_cast<long long>(m) * n;
-  reduce_kernel<<<static_cast<unsigned>((total + 255) / 256), 256, 0, stream>>>(partial, splits, m, n, bias, y);
+  reduce_kernel<<<static_cast<unsigned>((total + 255) / 256), 256, 0, stream>>>(partial, splits, m, n, bias, out);
   GPTQ_CUDA_CHECK(cudaGetLastError());
 }
 

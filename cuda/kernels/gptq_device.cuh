@@ -231,15 +231,35 @@ __device__ __forceinline__ void mma_tile(float (&even)[4], float (&odd)[4], cons
   mma_step<3>(odd, a, x0, x1);
 }
 
+// Where column `col` of row `row` goes (gptq_kernels.h's OutParts), or null
+// for a column between parts. Selects, not an indexed array: the parts stay
+// in the kernel's parameter space.
+__device__ __forceinline__ __half *out_slot(const OutParts &out, int row, int col) {
+  __half *y = out.y[0];
+  int first = 0, cols = out.cols[0];
+  if (out.count > 1 && col >= out.first[1]) {
+    y = out.y[1];
+    first = out.first[1];
+    cols = out.cols[1];
+  }
+  if (out.count > 2 && col >= out.first[2]) {
+    y = out.y[2];
+    first = out.first[2];
+    cols = out.cols[2];
+  }
+  const int c = col - first;
+  return c < cols ? y + static_cast<std::size_t>(row) * cols + c : nullptr;
+}
+
 // Writes one accumulator element: fp32 partial sum, or fp16 with the bias.
 __device__ __forceinline__ void store_out(const PackedWeights &w, const Product &p, int split,
                                           int row, int col, float v) {
   if (row >= p.m || col >= w.n) return;
   if (p.partial) {
     p.partial[(static_cast<std::size_t>(split) * p.m + row) * w.n + col] = v;
-  } else {
+  } else if (__half *y = out_slot(p.out, row, col)) {
     if (w.bias) v += w.bias[col];
-    p.y[static_cast<std::size_t>(row) * w.n + col] = __float2half_rn(v);
+    *y = __float2half_rn(v);
   }
 }
 

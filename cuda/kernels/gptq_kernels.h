@@ -25,15 +25,29 @@ struct PackedWeights {
   int groups = 0;
 };
 
-// One product: y[m][n] = x[m][k_pad] * W^T (+ bias). x holds the repacked
-// column order, rows ldx halves apart (ldx a multiple of 8, x 16-byte
-// aligned). With splits > 1 each split of K writes fp32 partial sums to
-// partial[split][m][n] and reduce_splits() finishes.
+// Where a product's columns go. A layer fused from several linears of one
+// input (q/k/v, gate/up: gptq_repack.h's fuse_gptq) holds its members one
+// after another, each from a 16-column tile on: part i is columns
+// [first[i], first[i] + cols[i]) of the product, written to its own
+// row-major y[i][m][cols[i]]; the columns between parts (a member's last
+// tile's padding) go nowhere. One part {y, 0, n} for a plain layer.
+constexpr int kMaxOutParts = 3;
+struct OutParts {
+  int count = 1;
+  __half *y[kMaxOutParts] = {};
+  int first[kMaxOutParts] = {};
+  int cols[kMaxOutParts] = {};
+};
+
+// One product: y = x[m][k_pad] * W^T (+ bias), y as `out` says. x holds the
+// repacked column order, rows ldx halves apart (ldx a multiple of 8, x
+// 16-byte aligned). With splits > 1 each split of K writes fp32 partial sums
+// to partial[split][m][n] and reduce_splits() finishes.
 struct Product {
   const __half *x = nullptr;
   int ldx = 0;
   int m = 0;
-  __half *y = nullptr;
+  OutParts out;
   float *partial = nullptr;
   int splits = 1;
   int k_tiles_per_split = 0;
@@ -89,8 +103,9 @@ void launch_permute(const __half *x, int m, int k, const int *perm, int k_pad, _
 // dequantized weight beats launch_gemm (gptq_linear.cpp says by how much).
 void launch_dequant(const PackedWeights &w, int n0, int rows, __half *out, cudaStream_t stream);
 
-// y[r][c] = sum over splits of partial[s][r][c] (+ bias[c]), in split order.
+// y[r][c] = sum over splits of partial[s][r][c] (+ bias[c]), in split order,
+// written where `out` puts column c.
 void launch_reduce_splits(const float *partial, int splits, int m, int n, const float *bias,
-                          __half *y, cudaStream_t stream);
+                          const OutParts &out, cudaStream_t stream);
 
 }  // namespace gptq::cuda::kernels

@@ -59,7 +59,12 @@ constexpr std::size_t kDequantChunkBytes = std::size_t{64} << 20;
 class GptqLinear final : public DeviceLinear {
  public:
   GptqLinear(const GptqPacked &p, cudaStream_t stream)
-      : n_(p.n), k_(p.k), k_pad_(p.k_pad), has_zeros_(!p.zeros.empty()), chunk_group_host_(p.chunk_group) {
+      : n_(p.n), k_(p.k), k_pad_(p.k_pad), has_zeros_(!p.zeros.empty()), chunk_group_host_(p.chunk_group),
+        parts_(p.parts.empty() ? std::vector<std::int64_t>{p.n} : p.parts) {
+    if (parts_.size() > static_cast<std::size_t>(kernels::kMaxOutParts))
+      throw CudaError("GPTQ linear: " + std::to_string(parts_.size()) + " fused parts (at most " +
+                          std::to_string(kernels::kMaxOutParts) + ")",
+                      cudaErrorInvalidValue);
     qweight_ = upload(p.qweight, stream, &bytes_);
     scales_ = upload(p.scales, stream, &bytes_);
     zeros_ = upload(p.zeros, stream, &bytes_);
@@ -87,7 +92,14 @@ class GptqLinear final : public DeviceLinear {
   }
 
   std::int64_t in_features() const override { return k_; }
-  std::int64_t out_features() const override { return n_; }
+  // n_ counts the padding between fused parts; the members' columns do not.
+  std::int64_t out_features() const override {
+    std::int64_t sum = 0;
+    for (std::int64_t c : parts_) sum += c;
+    return sum;
+  }
+  int parts() const override { return static_cast<int>(parts_.size()); }
+  std::int64_t part_features(int i) const override { return parts_.at(static_cast<std::size_t>(i)); }
   std::size_t device_bytes() const override { return bytes_; }
 
   std::size_t workspace_bytes(std::int64_t m) const override {
@@ -104,6 +116,14 @@ class GptqLinear final : public DeviceLinear {
   }
 
   void forward(const __half *x, __half *y, std::int64_t m, const LinearCall &call) const override {
+    forward_parts(x, LinearParts{1, {y}}, m, call);
+  }
+
+  void forward_parts(const __half *x, const LinearParts &dest, std::int64_t m, const LinearCall &call) const override {
+    if (dest.count != parts())
+      throw CudaError("GPTQ linear forward: " + std::to_string(dest.count) + " outputs for a linear of " +
+                          std::to_string(parts()) + " fused parts",
+                      cudaErrorInvalidValue);
     if (m < 0) throw CudaError("GPTQ linear forward: m = " + std::to_string(m), cudaErrorInvalidValue);
     if (m == 0) return;
     // Every kernel offset is a 32-bit int.
@@ -126,7 +146,13 @@ class GptqLinear final : public DeviceLinear {
     p.x = x;
     p.ldx = static_cast<int>(k_);
     p.m = mi;
-    p.y = y;
+    for (int i = 0, first = 0; i < dest.count; ++i) {
+      p.out.y[i] = dest.y[i];
+      p.out.first[i] = first;
+      p.out.cols[i] = static_cast<int>(parts_[static_cast<std::size_t>(i)]);
+      first += (p.out.cols[i] + 15) / 16 * 16;
+    }
+    p.out.count = dest.count;
     // The kernels read rows of the repacked column order with 16-byte loads.
     if (perm_ || reinterpret_cast<std::uintptr_t>(x) % 16 != 0) {
       __half *xw = reinterpret_cast<__half *>(ws);
@@ -151,7 +177,7 @@ class GptqLinear final : public DeviceLinear {
     else
       kernels::launch_gemm(w_, p, call.stream);
     if (plan.splits > 1)
-      kernels::launch_reduce_splits(p.partial, plan.splits, mi, w_.n, w_.bias, y, call.stream);
+      kernels::launch_reduce_splits(p.partial, plan.splits, mi, w_.n, w_.bias, p.out, call.stream);
   }
 
  private:
@@ -161,8 +187,9 @@ class GptqLinear final : public DeviceLinear {
     return static_cast<int>(std::min<std::size_t>(std::max<std::size_t>(rows, 16), static_cast<std::size_t>(w_.n_tiles) * 16));
   }
 
-  // y = x W^T through cuBLAS on the dequantized weight, chunk by chunk of
-  // rows; fp32 output and the bias added by launch_reduce_splits when there
+  // y = x W^T through cuBLAS on the dequantized weight, part by part, chunk
+  // by chunk of rows (a part starts on a 16-column tile, as launch_dequant
+  // wants); fp32 output and the bias added by launch_reduce_splits when there
   // is a bias (one rounding to fp16, as in the kernels).
   void dequant_cublas(const kernels::Product &p, __half *wbuf, const LinearCall &call) const {
     if (!call.blas)
@@ -173,20 +200,23 @@ class GptqLinear final : public DeviceLinear {
                                                        align256(static_cast<std::size_t>(rows_per) * k_pad * sizeof(__half)))
                            : nullptr;
     const float one = 1.0f, zero = 0.0f;
-    for (int n0 = 0; n0 < n; n0 += rows_per) {
-      const int rows = std::min(rows_per, n - n0);
-      kernels::launch_dequant(w_, n0, rows, wbuf, call.stream);
-      // Column-major: C (rows x m, ld n) = W^T (rows x k_pad) * x (k_pad x m).
-      if (out32)
-        GPTQ_CUBLAS_CHECK(cublasGemmEx(call.blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p.m, k_pad, &one, wbuf, CUDA_R_16F,
-                                       k_pad, p.x, CUDA_R_16F, p.ldx, &zero, out32 + n0, CUDA_R_32F, n,
-                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-      else
-        GPTQ_CUBLAS_CHECK(cublasGemmEx(call.blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p.m, k_pad, &one, wbuf, CUDA_R_16F,
-                                       k_pad, p.x, CUDA_R_16F, p.ldx, &zero, p.y + n0, CUDA_R_16F, n,
-                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    for (int part = 0; part < p.out.count; ++part) {
+      const int first = p.out.first[part], cols = p.out.cols[part];
+      for (int n0 = 0; n0 < cols; n0 += rows_per) {
+        const int rows = std::min(rows_per, cols - n0);
+        kernels::launch_dequant(w_, first + n0, rows, wbuf, call.stream);
+        // Column-major: C (rows x m) = W^T (rows x k_pad) * x (k_pad x m).
+        if (out32)
+          GPTQ_CUBLAS_CHECK(cublasGemmEx(call.blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p.m, k_pad, &one, wbuf,
+                                         CUDA_R_16F, k_pad, p.x, CUDA_R_16F, p.ldx, &zero, out32 + first + n0,
+                                         CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        else
+          GPTQ_CUBLAS_CHECK(cublasGemmEx(call.blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, p.m, k_pad, &one, wbuf,
+                                         CUDA_R_16F, k_pad, p.x, CUDA_R_16F, p.ldx, &zero, p.out.y[part] + n0,
+                                         CUDA_R_16F, cols, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+      }
     }
-    if (out32) kernels::launch_reduce_splits(out32, 1, p.m, n, w_.bias, p.y, call.stream);
+    if (out32) kernels::launch_reduce_splits(out32, 1, p.m, n, w_.bias, p.out, call.stream);
   }
 
   // Split K over blocks only when the tiles alone leave SMs idle (the split
@@ -243,6 +273,7 @@ class GptqLinear final : public DeviceLinear {
   std::int64_t n_, k_, k_pad_;
   bool has_zeros_;
   std::vector<std::int32_t> chunk_group_host_;
+  std::vector<std::int64_t> parts_;  // the members' out_features ({n_} when not fused)
   kernels::ConstsLimits limits_;
   std::size_t bytes_ = 0;
   int sms_ = 1;

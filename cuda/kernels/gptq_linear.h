@@ -1,5 +1,7 @@
-// The DeviceLinear of a 4- or 8-bit GPTQ layer: its weights repacked once
-// (gptq_repack.h) and uploaded, and the product that picks, per call, the
+// The DeviceLinear of a 4- or 8-bit GPTQ layer, or of several fused into one
+// (gptq_repack.h's fuse_gptq: forward_parts writes each member's columns to
+// its own buffer): its weights repacked once (gptq_repack.h) and uploaded,
+// and the product that picks, per call, the
 // register-streaming GEMV (m <= 64), the mma.sync GEMM (65..127 rows) or,
 // from 128 rows, the weight dequantized to fp16 in chunks and multiplied by
 // cuBLAS through the call's handle (which then needs a workspace of its own

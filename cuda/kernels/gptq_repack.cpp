@@ -3,6 +3,7 @@
 
 #include <cuda_fp16.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -170,6 +171,60 @@ GptqPacked repack_gptq(const HostGptqLinear &w) {
       }
   if (w.bias) p.bias.assign(w.bias, w.bias + n);
   return p;
+}
+
+std::optional<GptqPacked> fuse_gptq(const std::vector<const GptqPacked *> &members,
+                                    const std::vector<std::string> &names, std::string *why_not) {
+  if (members.size() < 2 || members.size() > 3 || names.size() != members.size())
+    bad("fuse_gptq takes 2 or 3 members, each named (" + std::to_string(members.size()) + " members, " +
+        std::to_string(names.size()) + " names)");
+  const GptqPacked &a = *members[0];
+  auto refuse = [&](std::size_t i, const std::string &what) {
+    *why_not = names[i] + " " + what + " than " + names[0];
+    return std::nullopt;
+  };
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const GptqPacked &b = *members[i];
+    if (!b.parts.empty()) bad(names[i] + " is a fused layer already");
+    if (b.bits != a.bits) return refuse(i, "has other bits (" + std::to_string(b.bits) + ")");
+    if (b.k != a.k) return refuse(i, "has another in_features (" + std::to_string(b.k) + ")");
+    if (b.groups != a.groups) return refuse(i, "has other groups (" + std::to_string(b.groups) + ")");
+    if (b.symmetric != a.symmetric)
+      return refuse(i, std::string("stores ") + (b.symmetric ? "no zeros (symmetric)" : "zeros (asymmetric)") +
+                           ", other");
+    if (b.k_pad != a.k_pad || b.perm != a.perm || b.chunk_group != a.chunk_group)
+      return refuse(i, "has another column order (act-order g_idx)");
+  }
+  GptqPacked f;
+  f.bits = a.bits;
+  f.k = a.k;
+  f.k_pad = a.k_pad;
+  f.groups = a.groups;
+  f.symmetric = a.symmetric;
+  f.chunk_group = a.chunk_group;
+  f.perm = a.perm;
+  bool any_bias = false;
+  // The layouts are tile-major ([n_tile][...]), so the members' tiles one
+  // after another are their arrays one after another.
+  for (const GptqPacked *m : members) {
+    f.qweight.insert(f.qweight.end(), m->qweight.begin(), m->qweight.end());
+    f.scales.insert(f.scales.end(), m->scales.begin(), m->scales.end());
+    f.zeros.insert(f.zeros.end(), m->zeros.begin(), m->zeros.end());
+    f.parts.push_back(m->n);
+    f.n = f.n_tiles * 16 + m->n;
+    f.n_tiles += m->n_tiles;
+    any_bias = any_bias || !m->bias.empty();
+  }
+  // A member without a bias adds zeros (exact).
+  if (any_bias) {
+    f.bias.assign(static_cast<std::size_t>(f.n), 0.0f);
+    std::int64_t first = 0;
+    for (const GptqPacked *m : members) {
+      std::copy(m->bias.begin(), m->bias.end(), f.bias.begin() + first);
+      first += m->n_tiles * 16;
+    }
+  }
+  return f;
 }
 
 }  // namespace gptq::cuda

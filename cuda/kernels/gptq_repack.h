@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct GptqPacked {
   std::vector<std::int32_t> chunk_group; // [k_pad/16]: the group of each 16 columns
   std::vector<std::int32_t> perm;        // [k_pad]: source column, -1 = padding; empty if identity
   std::vector<float> bias;               // [n], empty if none
+  // A fused layer's members (fuse_gptq): the out_features of each, in order,
+  // each member from a 16-column tile on (n counts the padding between them);
+  // empty for a plain layer.
+  std::vector<std::int64_t> parts;
 
   // Words of one lane in one k-tile.
   static constexpr int words_per_lane(int bits) { return bits; }
@@ -57,5 +62,16 @@ struct GptqPacked {
 // Checks `w` (bits 4 or 8, shapes, every code, zero, scale and g_idx entry)
 // and repacks it. Throws std::invalid_argument naming the field and index.
 GptqPacked repack_gptq(const HostGptqLinear &w);
+
+// Linears of one input (q/k/v, gate/up; 2 or 3 plain layers) as one layer
+// whose product writes each member's columns apart (kernels::OutParts): its
+// tiles are the members' tiles one after another, so one pass over the
+// weights does them all. They can be fused only when the kernels see one
+// layout: the same bits, K, groups, column order and group of every 16
+// columns (act-order's g_idx alike) and zeros stored for all or none.
+// Otherwise returns nothing and says in *why_not what differs, naming the
+// members by `names`.
+std::optional<GptqPacked> fuse_gptq(const std::vector<const GptqPacked *> &members,
+                                    const std::vector<std::string> &names, std::string *why_not);
 
 }  // namespace gptq::cuda

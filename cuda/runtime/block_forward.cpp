@@ -46,17 +46,23 @@ void Carver::assign(void *base, cudaStream_t stream) {
 }
 
 void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act, const BlockNorms &norms,
-               const LinearFor &linear, std::int64_t layer, RunBuffers &r, const LinearCall &call,
-               const BlockSeams &seams) {
+               const LinearFor &linear, const FusedFor &fused, std::int64_t layer, RunBuffers &r,
+               const LinearCall &call, const BlockSeams &seams) {
   if (!s.norm_before && (seams.input_normed || seams.next_weight))
     throw InvalidArgument("run_block: a post-norm block has no norm to share with its neighbours");
   const cudaStream_t st = call.stream;
   const std::int64_t rows = r.rows, hidden = s.hidden_size;
   const std::int64_t n_hidden = rows * hidden, qw = s.num_heads * s.head_dim;
+  const DeviceLinear *qkv = fused ? fused(GPTQ_PLUGIN_ROLE_Q) : nullptr;
+  const DeviceLinear *gate_up = fused && s.gated_mlp ? fused(GPTQ_PLUGIN_ROLE_GATE) : nullptr;
   auto attention = [&](const __half *x) {
-    linear(GPTQ_PLUGIN_ROLE_Q, x, hidden).forward(x, r.q, rows, call);
-    linear(GPTQ_PLUGIN_ROLE_K, x, hidden).forward(x, r.k, rows, call);
-    linear(GPTQ_PLUGIN_ROLE_V, x, hidden).forward(x, r.v, rows, call);
+    if (qkv) {
+      qkv->forward_parts(x, LinearParts{3, {r.q, r.k, r.v}}, rows, call);
+    } else {
+      linear(GPTQ_PLUGIN_ROLE_Q, x, hidden).forward(x, r.q, rows, call);
+      linear(GPTQ_PLUGIN_ROLE_K, x, hidden).forward(x, r.k, rows, call);
+      linear(GPTQ_PLUGIN_ROLE_V, x, hidden).forward(x, r.v, rows, call);
+    }
     __half *kc = r.k_cache + layer * r.layer_elements, *vc = r.v_cache + layer * r.layer_elements;
     rope_and_store_kv(r.q, r.k, r.v, r.inv_freq, r.batch, r.seq, r.past_at, s.num_heads, s.num_kv_heads, s.head_dim,
                       kc, vc, r.capacity, st);
@@ -80,7 +86,10 @@ void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act,
   };
   auto mlp = [&](const __half *x) {
     const std::int64_t n = rows * s.intermediate_size;
-    if (s.gated_mlp) {
+    if (gate_up) {
+      gate_up->forward_parts(x, LinearParts{2, {r.gate, r.up}}, rows, call);
+      activate(act, r.gate, r.up, n, st);
+    } else if (s.gated_mlp) {
       linear(GPTQ_PLUGIN_ROLE_GATE, x, hidden).forward(x, r.gate, rows, call);
       linear(GPTQ_PLUGIN_ROLE_UP, x, hidden).forward(x, r.up, rows, call);
       activate(act, r.gate, r.up, n, st);

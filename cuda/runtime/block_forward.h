@@ -86,12 +86,18 @@ struct BlockSeams {
   const float *next_weight = nullptr, *next_bias = nullptr;  // the norm after the block; null: none
 };
 
+// The linear fused from q, k, v (asked with GPTQ_PLUGIN_ROLE_Q) or from gate,
+// up (GPTQ_PLUGIN_ROLE_GATE), whose one product writes r.q, r.k, r.v (r.gate,
+// r.up) as the members would; null when they run apart. An empty FusedFor:
+// every linear apart.
+using FusedFor = std::function<const DeviceLinear *(std::int32_t first_role)>;
+
 // Runs block `layer` on r.hidden in place: its K/V go to r.k_cache/v_cache
 // at positions r.past.. (a layer's slice when layer_elements > 0). Only
 // enqueues work on call.stream. Seams only for pre-norm blocks.
 void run_block(const gptq_plugin_model_spec &s, NormKind norm, ActKind act, const BlockNorms &norms,
-               const LinearFor &linear, std::int64_t layer, RunBuffers &r, const LinearCall &call,
-               const BlockSeams &seams = {});
+               const LinearFor &linear, const FusedFor &fused, std::int64_t layer, RunBuffers &r,
+               const LinearCall &call, const BlockSeams &seams = {});
 
 // The spec's checks (InvalidArgument naming the field).
 void check_model_spec(const gptq_plugin_model_spec &s);

@@ -147,7 +147,9 @@ void BlockRunner::run(const ForwardDevice &device, float *hidden, std::int64_t b
     const BlockNorms norms{attn_norm_.weight.as<const float>(), attn_norm_.bias.as<const float>(),
                            mlp_norm_.weight.as<const float>(), mlp_norm_.bias.as<const float>()};
     const LinearCall call{st, device.blas(), nullptr, 0};
-    run_block(s, norm_kind_, act_, norms, linear, 0, r, call);
+    // Each linear apart: the observer sees each one's input, and the
+    // calibration's weights are replaced one linear at a time.
+    run_block(s, norm_kind_, act_, norms, linear, FusedFor(), 0, r, call);
   } catch (...) {
     // No work left queued on the caller's buffers, and the scratch back in
     // the device's free memory before the caller looks.

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include "cuda/cuda_check.h"
+#include "cuda/kernels/gptq_linear.h"
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/block_forward.h"
 #include "cuda/runtime/make_linear.h"
@@ -130,7 +133,10 @@ void DeviceModel::set_dense(std::int32_t layer, std::int32_t role, const gptq_pl
   }
   std::unique_ptr<DeviceLinear> *slot = linear_slot(layer, role);
   require(slot != nullptr, tensor_name(layer, role) + " is not a dense tensor");
+  check_not_fused(layer, role);
+  if (layer >= 0) blocks_[static_cast<std::size_t>(layer)].waiting.erase(role);
   *slot = make_dense_linear(t.weight, t.bias, t.rows, t.cols, what);
+  settle_group(layer, role);
 }
 
 void DeviceModel::set_gptq(std::int32_t layer, std::int32_t role, const gptq_plugin_gptq_linear &l,
@@ -139,9 +145,83 @@ void DeviceModel::set_gptq(std::int32_t layer, std::int32_t role, const gptq_plu
   check_shape(layer, role, l.out_features, l.in_features);
   std::unique_ptr<DeviceLinear> *slot = linear_slot(layer, role);
   require(slot != nullptr && layer >= 0, tensor_name(layer, role) + " cannot be a GPTQ linear here");
+  check_not_fused(layer, role);
   const HostGptqLinear h{l.bits, l.out_features, l.in_features, l.groups, l.codes, l.zeros, l.scales, l.g_idx,
                          l.bias};
-  *slot = make_linear(h, stream, model_type_ + " " + tensor_name(layer, role));
+  const std::string what = model_type_ + " " + tensor_name(layer, role);
+  Block &b = blocks_[static_cast<std::size_t>(layer)];
+  b.waiting.erase(role);
+  load_stream_ = stream;
+  if (!group_of(role).empty() && has_gptq_kernel(h.bits)) {
+    check_gptq_linear(h, what);
+    try {
+      b.waiting[role] = repack_gptq(h);  // h is borrowed: the group may complete later
+    } catch (const std::invalid_argument &e) {
+      throw InvalidArgument(what + ": " + e.what());
+    }
+    slot->reset();
+  } else {
+    *slot = make_linear(h, stream, what);
+  }
+  settle_group(layer, role);
+}
+
+std::vector<std::int32_t> DeviceModel::group_of(std::int32_t role) const {
+  switch (role) {
+    case GPTQ_PLUGIN_ROLE_Q:
+    case GPTQ_PLUGIN_ROLE_K:
+    case GPTQ_PLUGIN_ROLE_V: return {GPTQ_PLUGIN_ROLE_Q, GPTQ_PLUGIN_ROLE_K, GPTQ_PLUGIN_ROLE_V};
+    case GPTQ_PLUGIN_ROLE_GATE:
+    case GPTQ_PLUGIN_ROLE_UP:
+      if (spec_.gated_mlp) return {GPTQ_PLUGIN_ROLE_GATE, GPTQ_PLUGIN_ROLE_UP};
+      return {};
+    default: return {};
+  }
+}
+
+void DeviceModel::check_not_fused(std::int32_t layer, std::int32_t role) const {
+  if (layer < 0) return;
+  const Block &b = blocks_[static_cast<std::size_t>(layer)];
+  const std::vector<std::int32_t> group = group_of(role);
+  if (group.empty()) return;
+  const bool fused = group[0] == GPTQ_PLUGIN_ROLE_Q ? b.qkv != nullptr : b.gate_up != nullptr;
+  require(!fused, tensor_name(layer, role) + " was set already (and fused with the rest of its group)");
+}
+
+void DeviceModel::settle_group(std::int32_t layer, std::int32_t role) {
+  const std::vector<std::int32_t> group = group_of(role);
+  if (group.empty()) return;
+  Block &b = blocks_[static_cast<std::size_t>(layer)];
+  std::vector<const GptqPacked *> members;
+  std::vector<std::string> names;
+  std::string why;
+  for (std::int32_t r : group) {
+    const auto it = b.waiting.find(r);
+    if (it == b.waiting.end()) {
+      if (!*linear_slot(layer, r)) return;  // not complete yet
+      if (why.empty()) why = std::string(role_name(r)) + " is no 4- or 8-bit GPTQ layer";
+      continue;
+    }
+    members.push_back(&it->second);
+    names.emplace_back(role_name(r));
+  }
+  const bool qkv = group[0] == GPTQ_PLUGIN_ROLE_Q;
+  if (why.empty()) {
+    if (std::optional<GptqPacked> f = fuse_gptq(members, names, &why)) {
+      (qkv ? b.qkv : b.gate_up) = make_gptq_linear(*f, load_stream_);
+      for (std::int32_t r : group) b.waiting.erase(r);
+      ++(qkv ? fused_qkv_ : fused_gate_up_);
+      return;
+    }
+  }
+  for (std::int32_t r : group) {
+    const auto it = b.waiting.find(r);
+    if (it == b.waiting.end()) continue;
+    *linear_slot(layer, r) = make_gptq_linear(it->second, load_stream_);
+    b.waiting.erase(it);
+  }
+  if (first_apart_.empty())
+    first_apart_ = "layer " + std::to_string(layer) + (qkv ? " q/k/v" : " gate/up") + " run apart: " + why;
 }
 
 void DeviceModel::finish() {
@@ -162,16 +242,23 @@ void DeviceModel::finish() {
     const Block &b = blocks_[static_cast<std::size_t>(i)];
     need(b.attn_norm.weight.get() != nullptr, i, GPTQ_PLUGIN_ROLE_ATTN_NORM);
     need(b.mlp_norm.weight.get() != nullptr, i, GPTQ_PLUGIN_ROLE_MLP_NORM);
-    need(b.q != nullptr, i, GPTQ_PLUGIN_ROLE_Q);
-    need(b.k != nullptr, i, GPTQ_PLUGIN_ROLE_K);
-    need(b.v != nullptr, i, GPTQ_PLUGIN_ROLE_V);
+    // A member set but waiting for its group is set: name the one missing.
+    auto set = [&](const std::unique_ptr<DeviceLinear> &slot, const std::unique_ptr<DeviceLinear> &fused,
+                   std::int32_t role) { return slot || fused || b.waiting.count(role) > 0; };
+    need(set(b.q, b.qkv, GPTQ_PLUGIN_ROLE_Q), i, GPTQ_PLUGIN_ROLE_Q);
+    need(set(b.k, b.qkv, GPTQ_PLUGIN_ROLE_K), i, GPTQ_PLUGIN_ROLE_K);
+    need(set(b.v, b.qkv, GPTQ_PLUGIN_ROLE_V), i, GPTQ_PLUGIN_ROLE_V);
     need(b.o != nullptr, i, GPTQ_PLUGIN_ROLE_O);
-    if (s.gated_mlp) need(b.gate != nullptr, i, GPTQ_PLUGIN_ROLE_GATE);
-    need(b.up != nullptr, i, GPTQ_PLUGIN_ROLE_UP);
+    if (s.gated_mlp) need(set(b.gate, b.gate_up, GPTQ_PLUGIN_ROLE_GATE), i, GPTQ_PLUGIN_ROLE_GATE);
+    need(set(b.up, b.gate_up, GPTQ_PLUGIN_ROLE_UP), i, GPTQ_PLUGIN_ROLE_UP);
     need(b.down != nullptr, i, GPTQ_PLUGIN_ROLE_DOWN);
   }
   if (s.tie_word_embeddings)
     lm_head_ = std::make_unique<DenseLinear>(embed_tokens_, DeviceBuffer(), s.vocab_size, s.embed_width);
+  const std::string layers = " of " + std::to_string(s.num_layers) + " layers";
+  fusion_summary_ = model_type_ + ": one product for q/k/v in " + std::to_string(fused_qkv_) + layers;
+  if (s.gated_mlp) fusion_summary_ += ", for gate/up in " + std::to_string(fused_gate_up_) + layers;
+  if (!first_apart_.empty()) fusion_summary_ += " (" + first_apart_ + ")";
   finished_ = true;
 }
 
@@ -207,7 +294,7 @@ void DeviceModel::lay_out(ModelRun &m, Carver &carve) const {
   const std::int64_t kvw = s.num_kv_heads * s.head_dim;
   m.workspace_bytes = 0;
   for (const Block &b : blocks_)
-    for (const auto *l : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down})
+    for (const auto *l : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down, &b.qkv, &b.gate_up})
       if (*l) m.workspace_bytes = std::max(m.workspace_bytes, (*l)->workspace_bytes(rows));
   if (project_in_) m.workspace_bytes = std::max(m.workspace_bytes, project_in_->workspace_bytes(rows));
   if (project_out_) m.workspace_bytes = std::max(m.workspace_bytes, project_out_->workspace_bytes(m.out_rows));
@@ -287,7 +374,10 @@ void DeviceModel::enqueue(ModelRun &m, const LinearCall &call, const ForwardDevi
         seams.next_bias = final_norm_.bias.as<const float>();
       }
     }
-    run_block(spec_, norm_kind_, act_, norms, linear, static_cast<std::int64_t>(layer), r, call, seams);
+    const FusedFor fused = [&b](std::int32_t role) -> const DeviceLinear * {
+      return role == GPTQ_PLUGIN_ROLE_Q ? b.qkv.get() : role == GPTQ_PLUGIN_ROLE_GATE ? b.gate_up.get() : nullptr;
+    };
+    run_block(spec_, norm_kind_, act_, norms, linear, fused, static_cast<std::int64_t>(layer), r, call, seams);
     if (cancel && cancel->cancelled()) {
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));  // no work left queued
       throw Cancelled();

@@ -10,12 +10,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/backend/backend_plugin.h"
 #include "cuda/device_linear.h"
+#include "cuda/kernels/gptq_repack.h"
 #include "cuda/runtime/block_forward.h"
 #include "cuda/runtime/dense_linear.h"
 #include "cuda/runtime/device_buffer.h"
@@ -55,6 +57,9 @@ class DeviceModel {
   void set_gptq(std::int32_t layer, std::int32_t role, const gptq_plugin_gptq_linear &l, cudaStream_t stream);
   // InvalidArgument naming the first tensor the spec needs that is missing.
   void finish();
+  // After finish: which linears run fused, one line for the context's log
+  // (how many layers fuse q/k/v and gate/up, and why the first that does not).
+  const std::string &fusion_summary() const { return fusion_summary_; }
 
   std::unique_ptr<DeviceCache> make_cache(std::int64_t batch, std::int64_t capacity) const;
 
@@ -66,11 +71,26 @@ class DeviceModel {
   struct Norm {
     DeviceBuffer weight, bias;  // fp32; bias empty for RMSNorm
   };
+  // q/k/v, and gate/up of a gated MLP, share their input: when their
+  // weights allow (kernels/gptq_repack.h's fuse_gptq) one product does each
+  // group, held in qkv / gate_up (the members' slots then stay empty). A
+  // group's 4- and 8-bit members wait, repacked on the host, until the group
+  // is complete (settle_group).
   struct Block {
     Norm attn_norm, mlp_norm;
     std::unique_ptr<DeviceLinear> q, k, v, o, gate, up, down;
+    std::unique_ptr<DeviceLinear> qkv, gate_up;
+    std::map<std::int32_t, GptqPacked> waiting;  // by role
   };
   std::unique_ptr<DeviceLinear> *linear_slot(std::int32_t layer, std::int32_t role);
+  // The roles of role's group, first the one the fused linear is asked by
+  // (block_forward.h's FusedFor); empty when role is in none.
+  std::vector<std::int32_t> group_of(std::int32_t role) const;
+  // Refuses to set a member of a group that was fused already.
+  void check_not_fused(std::int32_t layer, std::int32_t role) const;
+  // Once every member of role's group is set: fuses the waiting members, or
+  // uploads them apart and notes why.
+  void settle_group(std::int32_t layer, std::int32_t role);
   std::string tensor_name(std::int32_t layer, std::int32_t role) const;
   void check_shape(std::int32_t layer, std::int32_t role, std::int64_t rows, std::int64_t cols) const;
   // The slices of one run's arena (ModelRun), for batch x seq rows.
@@ -95,6 +115,10 @@ class DeviceModel {
   std::unique_ptr<DeviceLinear> project_in_, project_out_;
   std::vector<Block> blocks_;
   bool finished_ = false;
+  cudaStream_t load_stream_ = nullptr;  // the last set_gptq's: settle_group uploads through it
+  int fused_qkv_ = 0, fused_gate_up_ = 0;
+  std::string first_apart_;  // why the first group left apart is
+  std::string fusion_summary_;
 };
 
 }  // namespace gptq::cuda

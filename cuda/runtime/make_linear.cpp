@@ -21,7 +21,7 @@ std::unique_ptr<DeviceLinear> make_dequantized_linear(const HostGptqLinear &l, c
   return make_dense_linear(w.data(), l.bias, n, k, what);
 }
 
-std::unique_ptr<DeviceLinear> make_linear(const HostGptqLinear &l, cudaStream_t stream, const std::string &what) {
+void check_gptq_linear(const HostGptqLinear &l, const std::string &what) {
   if (l.bits != 2 && l.bits != 3 && l.bits != 4 && l.bits != 8)
     throw InvalidArgument(what + ": " + std::to_string(l.bits) + "-bit GPTQ layers are not supported (2, 3, 4, 8)");
   if (l.out_features <= 0 || l.in_features <= 0 || l.groups <= 0 || !l.codes || !l.zeros || !l.scales || !l.g_idx)
@@ -30,9 +30,13 @@ std::unique_ptr<DeviceLinear> make_linear(const HostGptqLinear &l, cudaStream_t 
     if (l.g_idx[c] < 0 || l.g_idx[c] >= l.groups)
       throw InvalidArgument(what + ": g_idx[" + std::to_string(c) + "] = " + std::to_string(l.g_idx[c]) +
                             " is outside [0, " + std::to_string(l.groups) + ")");
+}
+
+std::unique_ptr<DeviceLinear> make_linear(const HostGptqLinear &l, cudaStream_t stream, const std::string &what) {
+  check_gptq_linear(l, what);
   // Bits 4 and 8 have fast kernels (cuda/kernels/); 2 and 3 the generic
   // path, dequantized to fp16 once at load and multiplied by cuBLAS.
-  if (l.bits == 4 || l.bits == 8) return make_gptq_linear(l, stream);
+  if (has_gptq_kernel(l.bits)) return make_gptq_linear(l, stream);
   return make_dequantized_linear(l, what);
 }
 

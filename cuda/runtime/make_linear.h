@@ -11,6 +11,14 @@
 
 namespace gptq::cuda {
 
+// Whether GPTQ layers of `bits` run the int4/int8 kernels (cuda/kernels/),
+// and so may be fused with others (kernels/gptq_repack.h's fuse_gptq).
+inline bool has_gptq_kernel(int bits) { return bits == 4 || bits == 8; }
+
+// The checks every GPTQ layer passes before it is uploaded (InvalidArgument
+// naming `what` and the field).
+void check_gptq_linear(const HostGptqLinear &linear, const std::string &what);
+
 std::unique_ptr<DeviceLinear> make_dequantized_linear(const HostGptqLinear &linear, const std::string &what);
 
 // What a GPTQ layer runs with (`what` names it in errors).

@@ -1,7 +1,9 @@
 // The CUDA forward engine (cuda/runtime/, reached through the plugin's
 // forward group) against the CPU engine, the reference, on both shared
 // models: float, and checkpoints quantized here by the CPU with
-// round-to-nearest (4-bit g128 symmetric, 3-bit g128 asymmetric). Per model
+// round-to-nearest (4-bit g128 symmetric, 3-bit g128 asymmetric; 4-bit with
+// k and up left float, so that q/k/v and gate/up cannot be fused) or GPTQ
+// (4-bit asymmetric with act-order). Per model
 // and checkpoint: the logits of every position of two 256-token windows run
 // as one batch (cosine >= 0.9999 per row: fp16 activations against fp32),
 // greedy continuations of 32 tokens of three prompts (identical tokens,
@@ -9,8 +11,9 @@
 // KV cache too large for the device (out of memory naming the sizes).
 // Qwen2 and Mistral have no shared model: their paths run on the Llama
 // model's weights renamed by config.json, with random q/k/v biases and
-// dynamic RoPE (qwen2), a 64-position sliding window and llama3 RoPE
-// (mistral).
+// dynamic RoPE (qwen2, also quantized: biases on fused q/k/v), a
+// 64-position sliding window and llama3 RoPE (mistral). Each load's log line
+// says which linears run fused, and the test checks it.
 // The calibration forward (CudaCalibration.*): the plugin's block runner
 // against the CPU engine's run_block, block by block (observer calls,
 // inputs, outputs, weights replaced inside the observer), the whole GPTQ
@@ -159,12 +162,25 @@ void make_checkpoint(const std::filesystem::path &source, const std::string &kin
     make_variant(source, kind, c);
     return;
   }
-  const nlohmann::json cfg = kind == "w4g128" ? nlohmann::json{{"bits", 4}, {"group_size", 128}, {"method", "rtn"}}
-                                              : nlohmann::json{{"bits", 3},
-                                                               {"group_size", 128},
-                                                               {"sym", false},
-                                                               {"method", "rtn"}};
-  c.dir = testing::quantize_shared_model(source, cfg, "cuda_forward_" + kind);
+  nlohmann::json cfg = {{"bits", 4}, {"group_size", 128}, {"method", "rtn"}};
+  if (kind == "w3g128") cfg = {{"bits", 3}, {"group_size", 128}, {"sym", false}, {"method", "rtn"}};
+  // k and up stay float: q/k/v and gate/up cannot run as one product each.
+  if (kind == "w4g128_mixed") cfg["modules_to_skip"] = {"self_attn.k_proj", "mlp.up_proj"};
+  // GPTQ with act-order: each linear's columns permuted by its Hessian, which
+  // q/k/v (and gate/up) share, so that they can still be fused.
+  if (kind == "w4g128_actorder")
+    cfg = {{"bits", 4},
+           {"group_size", 128},
+           {"sym", false},
+           {"desc_act", true},
+           {"calibration", {{"files", {"data/docs_calib.txt"}}, {"nsamples", 16}, {"seqlen", 256}}}};
+  if (kind == "qwen2_w4g128") {  // the qwen2 variant (q/k/v biases) quantized
+    Checkpoint variant;
+    make_variant(source, "qwen2", variant);
+    c.dir = testing::quantize_shared_model(variant.dir, cfg, "cuda_forward_" + kind);
+  } else {
+    c.dir = testing::quantize_shared_model(source, cfg, "cuda_forward_" + kind);
+  }
   c.made = true;
 }
 
@@ -179,6 +195,27 @@ void compare_engines(const std::string &name, const std::string &kind) {
   const auto on_gpu = cuda.prepare(model->spec(), model->weights());
   const auto on_cpu = test_prepare(*model);
   const std::string what = name + " " + kind;
+
+  // What runs fused, as the model's load told the context's log: q/k/v (and
+  // gate/up) as one product in every layer where all are 4-bit GPTQ layers
+  // of one layout, in none otherwise.
+  {
+    const auto said = std::find_if(gpu().lines.rbegin(), gpu().lines.rend(), [](const std::string &l) {
+      return l.find("one product for q/k/v in ") != std::string::npos;
+    });
+    ASSERT_NE(said, gpu().lines.rend()) << what << ": the model's load did not say what it fuses";
+    std::printf("%s: %s\n", what.c_str(), said->c_str());
+    const std::string layers = std::to_string(model->spec().num_layers);
+    const bool fuses = kind == "w4g128" || kind == "w4g128_actorder" || kind == "qwen2_w4g128";
+    const std::string count = fuses ? layers + " of " + layers + " layers" : "0 of " + layers + " layers";
+    EXPECT_NE(said->find("q/k/v in " + count), std::string::npos) << what << ": " << *said;
+    if (said->find("gate/up in ") != std::string::npos) {
+      EXPECT_NE(said->find("gate/up in " + count), std::string::npos) << what << ": " << *said;
+    }
+    if (kind == "w4g128_mixed") {
+      EXPECT_NE(said->find("k projection is no 4- or 8-bit GPTQ layer"), std::string::npos) << what << ": " << *said;
+    }
+  }
   const std::vector<std::int32_t> ids = model->tokenizer()->encode(io::read_text_file(text_path, 64 << 20));
 
   // Logits of two windows as one batch, every position.
@@ -309,6 +346,15 @@ TEST(CudaForward, LlamaW4G128) {
   GPTQ_REQUIRE_GPU();
   compare_engines("docs-llama-16m", "w4g128");
 }
+// Members that cannot be fused run apart (k and up float, the rest 4-bit).
+TEST(CudaForward, LlamaW4G128FusionRefused) {
+  GPTQ_REQUIRE_GPU();
+  compare_engines("docs-llama-16m", "w4g128_mixed");
+}
+TEST(CudaForward, LlamaW4G128ActOrderAsym) {
+  GPTQ_REQUIRE_GPU();
+  compare_engines("docs-llama-16m", "w4g128_actorder");
+}
 TEST(CudaForward, LlamaW3G128Asym) {
   GPTQ_REQUIRE_GPU();
   compare_engines("docs-llama-16m", "w3g128");
@@ -316,6 +362,10 @@ TEST(CudaForward, LlamaW3G128Asym) {
 TEST(CudaForward, Qwen2BiasesDynamicRope) {
   GPTQ_REQUIRE_GPU();
   compare_engines("docs-llama-16m", "qwen2");
+}
+TEST(CudaForward, Qwen2W4G128FusedWithBiases) {
+  GPTQ_REQUIRE_GPU();
+  compare_engines("docs-llama-16m", "qwen2_w4g128");
 }
 TEST(CudaForward, MistralSlidingWindowLlama3Rope) {
   GPTQ_REQUIRE_GPU();

@@ -14,6 +14,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -60,7 +62,9 @@ struct Layer {
   std::vector<__half> dequant;  // [n][k]: fp16(scale * (code - zero))
 };
 
-Layer make_layer(const Case &c, std::mt19937 &rng) {
+// g_idx: another layer's (members of a fused group share it), or null for
+// one drawn here.
+Layer make_layer(const Case &c, std::mt19937 &rng, const std::vector<std::int32_t> *g_idx = nullptr) {
   Layer l;
   const std::int64_t n = c.n, k = c.k;
   std::int64_t groups = c.group_size > 0 ? (k + c.group_size - 1) / c.group_size : c.group_size < 0 ? 1 : 5;
@@ -71,6 +75,7 @@ Layer make_layer(const Case &c, std::mt19937 &rng) {
         : c.group_size < 0 ? 0
                            : static_cast<std::int32_t>(rng() % groups);
   if (c.act_order) std::shuffle(l.g_idx.begin(), l.g_idx.end(), rng);
+  if (g_idx) l.g_idx = *g_idx;
   const int levels = 1 << c.bits;
   l.codes.resize(static_cast<std::size_t>(n * k));
   for (auto &v : l.codes) v = static_cast<std::uint8_t>(rng() % levels);
@@ -114,6 +119,35 @@ void cublas_reference(cublasHandle_t h, const __half *x, const __half *w, float 
   GPTQ_CUBLAS_CHECK(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one, w, CUDA_R_16F, k, x,
                                  CUDA_R_16F, k, &zero, y, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
                                  CUBLAS_GEMM_DEFAULT));
+}
+
+// The product of one layer (bits `got`, [m][n] fp16) against cuBLAS on its
+// dequantized weight (ref, fp32) and the bound's sum |x||w| (bound), the
+// bias added on the host.
+void expect_near_reference(const std::vector<std::uint16_t> &got_bits, const std::vector<float> &ref,
+                           const std::vector<float> &bound, const std::vector<float> &bias, int m, int n, int k) {
+  // Both sides multiply the same fp16 operands exactly and add in fp32 in
+  // different orders (tensor cores may truncate each addition): each sum is
+  // within k * 2^-23 * sum|x w| of the exact one. Ours is then rounded to
+  // fp16: half an ulp, 2^-11 relative (2^-25 absolute among subnormals).
+  int bad = 0;
+  double err2 = 0, ref2 = 0;
+  for (int r = 0; r < m; ++r)
+    for (int j = 0; j < n; ++j) {
+      const std::size_t i = static_cast<std::size_t>(r) * n + j;
+      const float b = bias.empty() ? 0.0f : bias[static_cast<std::size_t>(j)];
+      const double want = ref[i] + b;
+      const double got = __half2float(__ushort_as_half(got_bits[i]));
+      const double sum_abs = bound[i] + std::fabs(b);
+      const double tol = std::ldexp(std::fabs(want), -11) + k * std::ldexp(sum_abs, -22) + std::ldexp(1.0, -24);
+      err2 += (got - want) * (got - want);
+      ref2 += want * want;
+      if (!(std::fabs(got - want) <= tol) && bad++ < 5)
+        ADD_FAILURE() << "y[" << r << "][" << j << "] = " << got << ", reference " << want << " (tolerance " << tol
+                      << ")";
+    }
+  EXPECT_EQ(bad, 0) << "outputs out of tolerance";
+  EXPECT_LT(std::sqrt(err2 / std::max(ref2, 1e-30)), 1e-3) << "relative Frobenius error";
 }
 
 TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
@@ -173,27 +207,7 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
     std::vector<float> ref(static_cast<std::size_t>(m) * n), bound(ref.size());
     GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.p, ref.size() * 4, cudaMemcpyDeviceToHost));
     GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.p, bound.size() * 4, cudaMemcpyDeviceToHost));
-    // Both sides multiply the same fp16 operands exactly and add in fp32 in
-    // different orders (tensor cores may truncate each addition): each sum is
-    // within k * 2^-23 * sum|x w| of the exact one. Ours is then rounded to
-    // fp16: half an ulp, 2^-11 relative (2^-25 absolute among subnormals).
-    int bad = 0;
-    double err2 = 0, ref2 = 0;
-    for (int r = 0; r < m; ++r)
-      for (int j = 0; j < n; ++j) {
-        const std::size_t i = static_cast<std::size_t>(r) * n + j;
-        const double want = ref[i] + (c.bias ? l.bias[static_cast<std::size_t>(j)] : 0.0f);
-        const double got = __half2float(__ushort_as_half(runs[0][i]));
-        const double sum_abs = bound[i] + (c.bias ? std::fabs(l.bias[static_cast<std::size_t>(j)]) : 0.0);
-        const double tol = std::ldexp(std::fabs(want), -11) + k * std::ldexp(sum_abs, -22) + std::ldexp(1.0, -24);
-        err2 += (got - want) * (got - want);
-        ref2 += want * want;
-        if (!(std::fabs(got - want) <= tol) && bad++ < 5)
-          ADD_FAILURE() << "y[" << r << "][" << j << "] = " << got << ", reference " << want
-                        << " (tolerance " << tol << ")";
-      }
-    EXPECT_EQ(bad, 0) << "outputs out of tolerance";
-    EXPECT_LT(std::sqrt(err2 / std::max(ref2, 1e-30)), 1e-3) << "relative Frobenius error";
+    expect_near_reference(runs[0], ref, bound, l.bias, m, n, k);
   }
   cublasDestroy(blas);
   cudaStreamDestroy(stream);
@@ -298,6 +312,205 @@ TEST(GptqRepack, OrdersGroupsAndPads) {
         << "column " << kk;
   }
   EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), 200) << "every column exactly once";
+}
+
+// Linears of one input fused into one product (fuse_gptq: q/k/v, gate/up).
+struct FusedCase {
+  const char *name;
+  int bits;
+  std::int64_t k;
+  int group_size;
+  bool symmetric, act_order;
+  std::vector<std::int64_t> n;  // the members' out_features
+  std::vector<bool> bias;       // which members have one
+};
+
+// The members of `c`, sharing one g_idx (GPTQ gives q/k/v one permutation).
+std::vector<Layer> make_members(const FusedCase &c, std::mt19937 &rng) {
+  std::vector<Layer> members;
+  for (std::size_t i = 0; i < c.n.size(); ++i) {
+    const Case one{"member", c.bits, c.n[i], c.k, c.group_size, c.symmetric, c.act_order, c.bias[i]};
+    members.push_back(make_layer(one, rng, i == 0 ? nullptr : &members[0].g_idx));
+  }
+  return members;
+}
+
+GptqPacked fuse_or_fail(const std::vector<Layer> &members) {
+  std::vector<GptqPacked> packed;
+  std::vector<const GptqPacked *> ptrs;
+  std::vector<std::string> names;
+  for (const Layer &l : members) packed.push_back(repack_gptq(l.host));
+  for (std::size_t i = 0; i < packed.size(); ++i) {
+    ptrs.push_back(&packed[i]);
+    names.push_back("member " + std::to_string(i));
+  }
+  std::string why;
+  std::optional<GptqPacked> f = fuse_gptq(ptrs, names, &why);
+  if (!f) throw std::runtime_error("fusion refused: " + why);
+  return std::move(*f);
+}
+
+class GptqFusedTest : public ::testing::TestWithParam<FusedCase> {};
+
+// Each member's columns land in its own buffer, as the member's own product
+// would put them (within the rounding bound of the single-layer test), for
+// every kernel the dispatch picks; nothing is written past a part (the
+// guard after each stays NaN); two runs give the same bits.
+TEST_P(GptqFusedTest, EachPartMatchesItsMember) {
+  std::string why;
+  if (!have_gpu(&why)) GTEST_SKIP() << "no usable GPU: " << why;
+  const FusedCase c = GetParam();
+  std::mt19937 rng(99u + static_cast<unsigned>(c.k));
+  const std::vector<Layer> members = make_members(c, rng);
+  cudaStream_t stream = nullptr;
+  GPTQ_CUDA_CHECK(cudaStreamCreate(&stream));
+  cublasHandle_t blas = nullptr;
+  GPTQ_CUBLAS_CHECK(cublasCreate(&blas));
+  GPTQ_CUBLAS_CHECK(cublasSetStream(blas, stream));
+  const auto fused = make_gptq_linear(fuse_or_fail(members), stream);
+  const int parts = static_cast<int>(members.size()), k = static_cast<int>(c.k);
+  ASSERT_EQ(fused->parts(), parts);
+  std::int64_t total = 0;
+  for (int i = 0; i < parts; ++i) {
+    EXPECT_EQ(fused->part_features(i), c.n[static_cast<std::size_t>(i)]);
+    total += c.n[static_cast<std::size_t>(i)];
+  }
+  EXPECT_EQ(fused->out_features(), total);
+  EXPECT_EQ(fused->in_features(), c.k);
+
+  std::vector<std::unique_ptr<DeviceArray<__half>>> dw, dwabs;
+  for (const Layer &l : members) {
+    std::vector<__half> wabs(l.dequant.size());
+    for (std::size_t i = 0; i < wabs.size(); ++i) wabs[i] = __habs(l.dequant[i]);
+    dw.push_back(std::make_unique<DeviceArray<__half>>(l.dequant.size()));
+    dwabs.push_back(std::make_unique<DeviceArray<__half>>(wabs.size()));
+    GPTQ_CUDA_CHECK(cudaMemcpy(dw.back()->p, l.dequant.data(), l.dequant.size() * 2, cudaMemcpyHostToDevice));
+    GPTQ_CUDA_CHECK(cudaMemcpy(dwabs.back()->p, wabs.data(), wabs.size() * 2, cudaMemcpyHostToDevice));
+  }
+
+  constexpr std::size_t kGuard = 64;  // halves after each part's [m][n]
+  for (int m : {1, 5, 16, 17, 40, 64, 65, 127, 128, 300}) {
+    SCOPED_TRACE("m = " + std::to_string(m));
+    std::uniform_real_distribution<float> xd(-1.0f, 1.0f);
+    std::vector<__half> x(static_cast<std::size_t>(m) * k), xabs(x.size());
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      x[i] = __float2half_rn(xd(rng));
+      xabs[i] = __habs(x[i]);
+    }
+    DeviceArray<__half> dx(x.size()), dxabs(x.size());
+    GPTQ_CUDA_CHECK(cudaMemcpy(dx.p, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    GPTQ_CUDA_CHECK(cudaMemcpy(dxabs.p, xabs.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    std::vector<std::unique_ptr<DeviceArray<__half>>> dy;
+    LinearParts out;
+    out.count = parts;
+    for (int i = 0; i < parts; ++i) {
+      dy.push_back(std::make_unique<DeviceArray<__half>>(static_cast<std::size_t>(m) * c.n[static_cast<std::size_t>(i)] + kGuard));
+      out.y[i] = dy.back()->p;
+    }
+    const std::size_t ws_bytes = fused->workspace_bytes(m);
+    DeviceArray<char> ws(ws_bytes);
+    const LinearCall call{stream, blas, ws.p, ws_bytes};
+    std::vector<std::vector<std::vector<std::uint16_t>>> runs(2);
+    for (int run = 0; run < 2; ++run) {
+      for (int i = 0; i < parts; ++i)
+        GPTQ_CUDA_CHECK(cudaMemsetAsync(out.y[i], 0xff,
+                                        (static_cast<std::size_t>(m) * c.n[static_cast<std::size_t>(i)] + kGuard) * 2,
+                                        stream));
+      GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.p, 0xff, ws_bytes, stream));
+      fused->forward_parts(dx.p, out, m, call);
+      for (int i = 0; i < parts; ++i) {
+        runs[run].emplace_back(static_cast<std::size_t>(m) * c.n[static_cast<std::size_t>(i)] + kGuard);
+        GPTQ_CUDA_CHECK(cudaMemcpyAsync(runs[run].back().data(), out.y[i], runs[run].back().size() * 2,
+                                        cudaMemcpyDeviceToHost, stream));
+      }
+      GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    }
+    EXPECT_EQ(runs[0], runs[1]) << "two runs of the same fused product differ (a race?)";
+    for (int i = 0; i < parts; ++i) {
+      SCOPED_TRACE("part " + std::to_string(i));
+      const int n = static_cast<int>(c.n[static_cast<std::size_t>(i)]);
+      std::vector<std::uint16_t> &got = runs[0][static_cast<std::size_t>(i)];
+      const std::size_t size = static_cast<std::size_t>(m) * n;
+      EXPECT_EQ(std::count(got.begin() + static_cast<std::ptrdiff_t>(size), got.end(), std::uint16_t{0xffff}),
+                static_cast<std::ptrdiff_t>(kGuard))
+          << "written past the part";
+      got.resize(size);
+      DeviceArray<float> dref(size), dbound(size);
+      cublas_reference(blas, dx.p, dw[static_cast<std::size_t>(i)]->p, dref.p, m, n, k);
+      cublas_reference(blas, dxabs.p, dwabs[static_cast<std::size_t>(i)]->p, dbound.p, m, n, k);
+      std::vector<float> ref(size), bound(size);
+      GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+      GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.p, size * 4, cudaMemcpyDeviceToHost));
+      GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.p, size * 4, cudaMemcpyDeviceToHost));
+      expect_near_reference(got, ref, bound, members[static_cast<std::size_t>(i)].bias, m, n, k);
+    }
+  }
+  // A fused linear has no single output.
+  EXPECT_THROW(fused->forward(nullptr, nullptr, 1, LinearCall{stream, blas, nullptr, 0}), CudaError);
+  cublasDestroy(blas);
+  cudaStreamDestroy(stream);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Groups, GptqFusedTest,
+    ::testing::Values(
+        // q/k/v of odd widths, act-order, the bias on two of three (qwen2's).
+        FusedCase{"qkv_asym4_actorder_bias", 4, 320, 64, false, true, {37, 19, 50}, {true, false, true}},
+        FusedCase{"qkv_sym4_g128_bias", 4, 512, 128, true, false, {64, 16, 16}, {true, true, true}},
+        // gate/up: wide members (the GEMV needs no split of K), no bias, 8 bits.
+        FusedCase{"gateup_sym8_g128", 8, 384, 128, true, false, {1000, 1000}, {false, false}},
+        FusedCase{"gateup_asym4_k2112", 4, 2112, 128, false, false, {2200, 2200}, {false, false}}),
+    [](const ::testing::TestParamInfo<FusedCase> &p) { return std::string(p.param.name); });
+
+// fuse_gptq refuses members the kernels cannot read as one layout, saying
+// what differs; what it makes is the members' tiles one after another (no
+// GPU needed).
+TEST(GptqFuse, RefusesOtherLayoutsAndConcatenatesTiles) {
+  std::mt19937 rng(11);
+  const Case base{"q", 4, 37, 256, 64, false, true, true};
+  const Layer q = make_layer(base, rng);
+  auto with = [&](Case c, bool same_g_idx) { return make_layer(c, rng, same_g_idx ? &q.g_idx : nullptr); };
+  auto refusal = [&](const Layer &other) {
+    const GptqPacked a = repack_gptq(q.host), b = repack_gptq(other.host);
+    std::string why;
+    const std::optional<GptqPacked> f = fuse_gptq({&a, &b}, {"q projection", "k projection"}, &why);
+    return f ? std::string("fused") : why;
+  };
+  Case c = base;
+  c.group_size = 32;
+  EXPECT_NE(refusal(with(c, false)).find("k projection has other groups (8) than q projection"), std::string::npos)
+      << refusal(with(c, false));
+  c = base;  // same group size, another act-order permutation
+  EXPECT_NE(refusal(with(c, false)).find("another column order"), std::string::npos) << refusal(with(c, false));
+  c = base;
+  c.bits = 8;
+  EXPECT_NE(refusal(with(c, true)).find("other bits (8)"), std::string::npos) << refusal(with(c, true));
+  c = base;
+  c.symmetric = true;
+  EXPECT_NE(refusal(with(c, true)).find("k projection stores no zeros (symmetric), other than q projection"), std::string::npos) << refusal(with(c, true));
+  c = base;
+  c.k = 320;
+  EXPECT_NE(refusal(with(c, false)).find("another in_features (320)"), std::string::npos) << refusal(with(c, false));
+
+  c = base;
+  c.n = 21;
+  c.bias = false;
+  const Layer k = with(c, true);
+  const GptqPacked a = repack_gptq(q.host), b = repack_gptq(k.host);
+  std::string why;
+  const std::optional<GptqPacked> f = fuse_gptq({&a, &b}, {"q projection", "k projection"}, &why);
+  ASSERT_TRUE(f.has_value()) << why;
+  EXPECT_EQ(f->parts, (std::vector<std::int64_t>{37, 21}));
+  EXPECT_EQ(f->n_tiles, 3 + 2);
+  EXPECT_EQ(f->n, 48 + 21);  // the second member from tile 3 on
+  std::vector<std::uint32_t> words = a.qweight;
+  words.insert(words.end(), b.qweight.begin(), b.qweight.end());
+  EXPECT_EQ(f->qweight, words);
+  ASSERT_EQ(f->bias.size(), 69u);
+  EXPECT_EQ(f->bias[36], q.bias[36]);
+  EXPECT_EQ(f->bias[47], 0.0f);
+  EXPECT_EQ(f->bias[60], 0.0f) << "k has no bias: zeros";
+  EXPECT_EQ(f->perm, a.perm);
 }
 
 }  // namespace
