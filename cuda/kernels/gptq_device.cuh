@@ -168,6 +168,39 @@ __device__ __forceinline__ GroupConst staged_const(const StagedConsts &c, int j,
   return make_group_const<BITS>(c.scale[at], c.zero ? c.zero + at : nullptr);
 }
 
+// The fast path's constants (gemv_uniform, gptq_kernels.h): groups of
+// 64 << shift columns, so k-tile kt lies in group kt >> shift. Per (group of
+// the block's K range, g): the scale pair as floats (row g, row g + 8), and
+// the four dequant4_codes constants (those of zero 8 when symmetric: one
+// load either way, no branch per tile), computed once here instead of in
+// every k-tile.
+struct UniformConsts {
+  const float2 *scale = nullptr;  // [ng][8]
+  const uint4 *zero = nullptr;    // [ng][8] {zl_lo, zl_hi, zh_lo, zh_hi}
+  int g_lo = 0;
+};
+
+// Every thread of the block calls it; the caller syncs before reading.
+__device__ __forceinline__ UniformConsts stage_uniform_consts(const PackedWeights &w, int nt, int k_begin, int k_end,
+                                                              void *smem) {
+  UniformConsts c;
+  float2 *scale = static_cast<float2 *>(smem);
+  if (k_begin >= k_end) return c;
+  c.g_lo = k_begin >> w.tile_group_shift;
+  const int ng = ((k_end - 1) >> w.tile_group_shift) - c.g_lo + 1;
+  uint4 *zero = reinterpret_cast<uint4 *>(scale + ng * 8);
+  for (int i = threadIdx.x; i < ng * 8; i += blockDim.x) {
+    const int at = (nt * w.groups + c.g_lo) * 8 + i;
+    scale[i] = __half22float2(w.scales[at]);
+    const GroupConst gc = make_group_const<4>(w.scales[at], w.zeros ? w.zeros + at : nullptr);
+    zero[i] = make_uint4(as_u32(__low2half2(gc.zero_lo)), as_u32(__high2half2(gc.zero_lo)),
+                         as_u32(__low2half2(gc.zero_hi)), as_u32(__high2half2(gc.zero_hi)));
+  }
+  c.scale = scale;
+  c.zero = zero;
+  return c;
+}
+
 // The weights are the A operand of m16n8k16 (16 output columns x 16 k) and
 // the activations the B operand (16 k x 8 rows of the batch): "swap AB".
 // Then a lane's dequantized pairs land in A's register order and a lane's
@@ -177,22 +210,36 @@ __device__ __forceinline__ GroupConst staged_const(const StagedConsts &c, int j,
 //
 // a[s] = the A fragment of k-step s: {row g (k, k+1), row g+8 (k, k+1),
 // row g (k+2, k+3), row g+8 (k+2, k+3)}, k = 16t + 4s of the tile.
+// code - zero of one lane's 4-bit k-tile in A fragment order, exact in
+// fp16: each argument is one fp16 constant in both halves (zl: 1024 + z for
+// row g / g + 8, zh: -(64 + z)).
+__device__ __forceinline__ void dequant4_codes(const uint4 &q, __half2 zl_lo, __half2 zl_hi, __half2 zh_lo,
+                                               __half2 zh_hi, std::uint32_t (&a)[4][4]) {
+  const __half2 sixteenth = as_h2(kH2_Sixteenth);
+  const std::uint32_t words[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+  for (int s = 0; s < 4; ++s) {
+    const std::uint32_t w0 = words[s], w1 = words[s] >> 8;
+    a[s][0] = as_u32(__hsub2(as_h2(and_or(w0, 0x000f000fu, kH2_1024)), zl_lo));
+    a[s][2] = as_u32(__hfma2(as_h2(and_or(w0, 0x00f000f0u, kH2_1024)), sixteenth, zh_lo));
+    a[s][1] = as_u32(__hsub2(as_h2(and_or(w1, 0x000f000fu, kH2_1024)), zl_hi));
+    a[s][3] = as_u32(__hfma2(as_h2(and_or(w1, 0x00f000f0u, kH2_1024)), sixteenth, zh_hi));
+  }
+}
+
 template <int BITS>
 __device__ __forceinline__ void dequant_tile(const uint4 (&q)[BITS / 4], const GroupConst &c,
                                              std::uint32_t (&a)[4][4]) {
   const __half2 s_lo = __low2half2(c.scale), s_hi = __high2half2(c.scale);
   const __half2 zl_lo = __low2half2(c.zero_lo), zl_hi = __high2half2(c.zero_lo);
   if constexpr (BITS == 4) {
-    const __half2 zh_lo = __low2half2(c.zero_hi), zh_hi = __high2half2(c.zero_hi);
-    const __half2 sixteenth = as_h2(kH2_Sixteenth);
-    const std::uint32_t words[4] = {q[0].x, q[0].y, q[0].z, q[0].w};
+    dequant4_codes(q[0], zl_lo, zl_hi, __low2half2(c.zero_hi), __high2half2(c.zero_hi), a);
 #pragma unroll
     for (int s = 0; s < 4; ++s) {
-      const std::uint32_t w0 = words[s], w1 = words[s] >> 8;
-      a[s][0] = as_u32(__hmul2(__hsub2(as_h2(and_or(w0, 0x000f000fu, kH2_1024)), zl_lo), s_lo));
-      a[s][2] = as_u32(__hmul2(__hfma2(as_h2(and_or(w0, 0x00f000f0u, kH2_1024)), sixteenth, zh_lo), s_lo));
-      a[s][1] = as_u32(__hmul2(__hsub2(as_h2(and_or(w1, 0x000f000fu, kH2_1024)), zl_hi), s_hi));
-      a[s][3] = as_u32(__hmul2(__hfma2(as_h2(and_or(w1, 0x00f000f0u, kH2_1024)), sixteenth, zh_hi), s_hi));
+      a[s][0] = as_u32(__hmul2(as_h2(a[s][0]), s_lo));
+      a[s][2] = as_u32(__hmul2(as_h2(a[s][2]), s_lo));
+      a[s][1] = as_u32(__hmul2(as_h2(a[s][1]), s_hi));
+      a[s][3] = as_u32(__hmul2(as_h2(a[s][3]), s_hi));
     }
   } else {
     const std::uint32_t words[8] = {q[0].x, q[0].y, q[0].z, q[0].w, q[1].x, q[1].y, q[1].z, q[1].w};
@@ -229,6 +276,36 @@ __device__ __forceinline__ void mma_tile(float (&even)[4], float (&odd)[4], cons
   mma_step<1>(odd, a, x0, x1);
   mma_step<2>(even, a, x0, x1);
   mma_step<3>(odd, a, x0, x1);
+}
+
+// d = a * b over one m16n8k16 tile (no accumulator in).
+__device__ __forceinline__ void mma_16816_first(float (&d)[4], std::uint32_t a0, std::uint32_t a1, std::uint32_t a2,
+                                                std::uint32_t a3, std::uint32_t b0, std::uint32_t b1) {
+  const float z = 0.0f;
+  asm("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+      "{%8,%9}, {%10,%10,%10,%10};\n"
+      : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "f"(z));
+}
+
+// acc += s * (a whole k-tile's product): the tile's four k-steps from zero
+// into two independent sums (even, odd), then scaled in fp32 per output
+// column (accumulator elements 0, 1: column g, scale s.x; 2, 3: g + 8).
+__device__ __forceinline__ void mma_tile_scaled(float (&even)[4], float (&odd)[4], const std::uint32_t (&a)[4][4],
+                                                uint4 x0, uint4 x1, float2 s) {
+  float e[4], o[4];
+  mma_16816_first(e, a[0][0], a[0][1], a[0][2], a[0][3], x0.x, x0.y);
+  mma_16816_first(o, a[1][0], a[1][1], a[1][2], a[1][3], x0.z, x0.w);
+  mma_16816(e, a[2][0], a[2][1], a[2][2], a[2][3], x1.x, x1.y);
+  mma_16816(o, a[3][0], a[3][1], a[3][2], a[3][3], x1.z, x1.w);
+  even[0] = fmaf(e[0], s.x, even[0]);
+  even[1] = fmaf(e[1], s.x, even[1]);
+  even[2] = fmaf(e[2], s.y, even[2]);
+  even[3] = fmaf(e[3], s.y, even[3]);
+  odd[0] = fmaf(o[0], s.x, odd[0]);
+  odd[1] = fmaf(o[1], s.x, odd[1]);
+  odd[2] = fmaf(o[2], s.y, odd[2]);
+  odd[3] = fmaf(o[3], s.y, odd[3]);
 }
 
 // Writes one accumulator element: fp32 partial sum, or fp16 with the bias.

@@ -18,6 +18,7 @@ struct PackedWeights {
   const __half2 *scales = nullptr;    // [n_tiles][groups][8]
   const __half2 *zeros = nullptr;     // same, or null when symmetric
   const int *chunk_group = nullptr;   // [k_tiles * 4]
+  int tile_group_shift = -1;          // GptqPacked::tile_group_shift
   const float *bias = nullptr;        // [n] or null
   int n = 0;
   int n_tiles = 0;
@@ -52,6 +53,19 @@ struct Product {
 inline int staged_consts_bytes(int ntiles, int ng, int k_tiles, bool zeros) {
   return ntiles * ng * 8 * 4 * (zeros ? 2 : 1) + k_tiles * 4 * 4;
 }
+
+// The decode GEMV's fast path (gptq_gemv.cu): 4-bit, m <= 16, uniform
+// groups (k-tile kt in group kt >> tile_group_shift). It stages each group's
+// constants once, ready to use, and applies the scale to the fp32 product of
+// each k-tile instead of to every dequantized weight.
+inline bool gemv_uniform(const PackedWeights &w, int m_tiles) {
+  return w.bits == 4 && m_tiles <= 2 && w.tile_group_shift >= 0;
+}
+
+// Shared memory the fast path stages for ng groups of one n-tile: per
+// (group, g) the scales as two floats and four fp16 pairs of zero constants
+// (gptq_device.cuh: stage_uniform_consts).
+inline int staged_uniform_consts_bytes(int ng) { return ng * 8 * (8 + 16); }
 
 // Shared memory for m rows of activations over k_tiles k-tiles (16 bytes of
 // padding per row).

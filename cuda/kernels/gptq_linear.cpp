@@ -84,6 +84,7 @@ class GptqLinear final : public DeviceLinear {
     w_.n_tiles = static_cast<int>(p.n_tiles);
     w_.k_tiles = static_cast<int>(p.k_pad / 64);
     w_.groups = static_cast<int>(p.groups);
+    w_.tile_group_shift = p.tile_group_shift;
   }
 
   std::int64_t in_features() const override { return k_; }
@@ -225,14 +226,21 @@ class GptqLinear final : public DeviceLinear {
   }
 
   // Shared memory for the group constants of the largest split's block
-  // (kernels::staged_consts_bytes), rounded up to 16 bytes.
+  // (kernels::staged_consts_bytes, or staged_uniform_consts_bytes on the
+  // GEMV's fast path), rounded up to 16 bytes.
   int consts_bytes(const Plan &plan) const {
     const int ntiles = plan.m_tiles > 0 ? 1 : 8;
+    const bool uniform = plan.m_tiles > 0 && kernels::gemv_uniform(w_, plan.m_tiles);
     int most = 0;
     for (int s = 0; s < plan.splits; ++s) {
       const int kb = s * plan.k_tiles_per_split;
       const int ke = std::min(kb + plan.k_tiles_per_split, w_.k_tiles);
       if (kb >= ke) continue;
+      if (uniform) {
+        const int ng = ((ke - 1) >> w_.tile_group_shift) - (kb >> w_.tile_group_shift) + 1;
+        most = std::max(most, kernels::staged_uniform_consts_bytes(ng));
+        continue;
+      }
       const int ng = chunk_group_host_[static_cast<std::size_t>(ke) * 4 - 1] -
                      chunk_group_host_[static_cast<std::size_t>(kb) * 4] + 1;
       most = std::max(most, kernels::staged_consts_bytes(ntiles, ng, ke - kb, has_zeros_));
