@@ -44,31 +44,17 @@ __device__ __forceinline__ void load_x(const uint4 *row, int kt, uint4 &x0, uint
   }
 }
 
-// One k-tile of one row group into its even/odd accumulators; UNI: the
-// weights are code - zero and `scale` applies to the product.
-template <bool UNI>
-__device__ __forceinline__ void tile_product(float (&acc)[2][4], const std::uint32_t (&a)[4][4], uint4 x0, uint4 x1,
-                                             float2 scale) {
-  if constexpr (UNI)
-    mma_tile_scaled(acc[0], acc[1], a, x0, x1, scale);
-  else
-    mma_tile(acc[0], acc[1], a, x0, x1);
-}
-
 // Blocks per SM the GEMV is built for (more blocks, more loads in flight):
 // three for m <= 8 with staged activations (80 registers, no spill), two for
 // m <= 16, one above.
 template <int MB, bool XS>
-constexpr int kMinBlocks = MB == 1 && XS ? 3 : MB <= 2 ? 2 : 1;
+constexpr int kMinBlocks = gemv_blocks_per_sm(MB, XS);
 
 // MB groups of 8 batch rows (m <= 8 * MB). XS: the block's activations
 // (rows < m, its range of K) are copied to shared memory once, beside the
 // group constants, instead of read through L1 tile by tile (each read would
-// wait on L2 the first time an SM touches it, k-tile after k-tile). UNI: the
-// fast path of gemv_uniform (gptq_kernels.h): a k-tile's constants are one
-// shared-memory load, and its scale multiplies the tile's fp32 product
-// (4 + 4 FFMA per tile and row group instead of 16 HMUL2 on the weights).
-template <int BITS, int MB, bool XS, bool UNI = false>
+// wait on L2 the first time an SM touches it, k-tile after k-tile).
+template <int BITS, int MB, bool XS>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(const PackedWeights w, const Product p) {
   constexpr int kUpl = BITS / 4;          // uint4 per lane per k-tile
   constexpr int kDepth = 8 / kUpl;        // k-tiles in flight per warp (even)
@@ -96,12 +82,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
 #pragma unroll
       for (int u = 0; u < kUpl; ++u) ring[j][u] = load_stream(wp + j * 32 * kUpl + u);
 
-  StagedConsts sc;
-  UniformConsts uc;
-  if constexpr (UNI)
-    uc = stage_uniform_consts(w, nt, k_begin, k_end, dyn_smem);
-  else
-    sc = stage_consts(w, nt, 1, k_begin, k_end, dyn_smem);
+  const StagedConsts sc = stage_consts(w, nt, 1, k_begin, k_end, dyn_smem);
   allow_next_kernel();
   wait_for_previous_kernel();  // the activations may come from it
   // The staged activations: row r of the block's K range at x_stage + r *
@@ -132,15 +113,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
       const int i = base + j, kt = first + i;
       if (i >= count) break;
       std::uint32_t a[4][4];
-      float2 scale = make_float2(0.0f, 0.0f);
-      if constexpr (UNI) {
-        const int at = ((kt >> w.tile_group_shift) - uc.g_lo) * 8 + g;
-        scale = uc.scale[at];
-        const uint4 z = uc.zero[at];
-        dequant4_codes(ring[j][0], as_h2(z.x), as_h2(z.y), as_h2(z.z), as_h2(z.w), a);
-      } else {
-        dequant_tile<BITS>(ring[j], staged_const<BITS>(sc, 0, kt, t, g), a);
-      }
+      dequant_tile<BITS>(ring[j], staged_const<BITS>(sc, 0, kt, t, g), a);
       if (i + kDepth < count)
 #pragma unroll
         for (int u = 0; u < kUpl; ++u) ring[j][u] = load_stream(wp + (i + kDepth) * 32 * kUpl + u);
@@ -154,17 +127,17 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
             x0 = src[0];
             x1 = src[1];
           }
-          tile_product<UNI>(acc[mb], a, x0, x1, scale);
+          mma_tile(acc[mb][0], acc[mb][1], a, x0, x1);
         }
       } else if constexpr (MB == 1) {
         if (i + 1 < count) load_x(xr.row[0], kt + 1, xs[(j + 1) % 2][0], xs[(j + 1) % 2][1]);
-        tile_product<UNI>(acc[0], a, xs[j % 2][0], xs[j % 2][1], scale);
+        mma_tile(acc[0][0], acc[0][1], a, xs[j % 2][0], xs[j % 2][1]);
       } else {
 #pragma unroll
         for (int mb = 0; mb < MB; ++mb) {
           uint4 x0, x1;
           load_x(xr.row[mb], kt, x0, x1);
-          tile_product<UNI>(acc[mb], a, x0, x1, scale);
+          mma_tile(acc[mb][0], acc[mb][1], a, x0, x1);
         }
       }
     }
@@ -189,14 +162,153 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
   }
 }
 
+// The fast path (gemv_uniform, gptq_kernels.h): 4-bit, groups of 64 <<
+// shift columns, m <= 8 * MB <= 16. Persistent along N: block b takes the
+// n-tiles b, b + gridDim.x, ... (p.n_blocks = gridDim.x, at most one wave
+// of blocks), each of its warps the same range of K in every one of them, so
+// that a warp's ring of weight loads stays full from its first k-tile to its
+// last instead of filling and draining once per n-tile (a block of 4096^2
+// streams only 8 k-tiles per warp); the block's constants and activations
+// are staged once for all its n-tiles. A k-tile's constants are two
+// shared-memory loads, and its scale multiplies the tile's fp32 product
+// (4 FFMA per tile and row group instead of 16 HMUL2 on the weights).
+template <int MB, bool XS>
+__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
+    gemv_uniform_kernel(const PackedWeights w, const Product p) {
+  constexpr int kDepth = 8;  // k-tiles in flight per warp
+  extern __shared__ uint4 dyn_smem[];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int split = blockIdx.y;
+  const int k_begin = split * p.k_tiles_per_split;
+  const int k_end = min(k_begin + p.k_tiles_per_split, w.k_tiles);
+  const int per_warp = (k_end - k_begin + kWarps - 1) / kWarps;
+  const int first = k_begin + warp * per_warp;
+  const int count = max(0, min(first + per_warp, k_end) - first);
+  const int nn = (w.n_tiles - static_cast<int>(blockIdx.x) + gridDim.x - 1) / gridDim.x;  // n-tiles of the block
+  const int total = nn * count;
+
+  // The weight loads go out first. The loader walks the warp's k-tiles of
+  // one n-tile, then jumps to the same range of the block's next n-tile.
+  const uint4 *lp = w.qweight + (static_cast<std::size_t>(blockIdx.x) * w.k_tiles + first) * 32 + lane;
+  const std::size_t jump = (static_cast<std::size_t>(gridDim.x) * w.k_tiles - count) * 32;
+  int lk = 0;
+  uint4 ring[kDepth];
+#pragma unroll
+  for (int j = 0; j < kDepth; ++j)
+    if (j < total) {
+      ring[j] = load_stream(lp);
+      lp += 32;
+      if (++lk == count) {
+        lk = 0;
+        lp += jump;
+      }
+    }
+
+  // Shared memory: the warps' sums [nn][kWarps][MB * 4][32], the constants,
+  // then (at p.consts_smem) the staged activations.
+  float *red = reinterpret_cast<float *>(dyn_smem);
+  const UniformConsts uc = stage_uniform_consts(w, blockIdx.x, gridDim.x, nn, k_begin, k_end,
+                                                red + nn * kWarps * MB * 4 * 32);
+  allow_next_kernel();
+  wait_for_previous_kernel();  // the activations may come from it
+  // Row r of the block's K range at x_stage + r * row_halves (16 bytes of
+  // padding per row keep a warp's reads of 8 rows on distinct banks).
+  __half *x_stage = reinterpret_cast<__half *>(reinterpret_cast<char *>(dyn_smem) + p.consts_smem);
+  const int row_halves = (k_end - k_begin) * 64 + 8;
+  if constexpr (XS) {
+    const int chunks = (k_end - k_begin) * 8;
+    for (int idx = threadIdx.x; idx < p.m * chunks; idx += kWarps * 32) {
+      const int r = idx / chunks, c = idx % chunks;
+      cp_async16(x_stage + r * row_halves + c * 8, p.x + static_cast<std::size_t>(r) * p.ldx + k_begin * 64 + c * 8, true);
+    }
+    cp_async_commit();
+    cp_async_wait_all();
+  }
+  // The lane's activation row of each row group at the warp's first k-tile
+  // (a k-tile is 8 uint4 further on). Lanes of rows past m read row m - 1:
+  // the products they feed are outputs past m, never stored, so no lane
+  // needs a zero fill or a predicate per k-tile.
+  const uint4 *xrow[MB];
+#pragma unroll
+  for (int mb = 0; mb < MB; ++mb) {
+    const int r = min(mb * 8 + g, p.m - 1);
+    xrow[mb] = XS ? reinterpret_cast<const uint4 *>(x_stage + r * row_halves + (first - k_begin) * 64 + 16 * t)
+                  : reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r) * p.ldx + first * 64 + 16 * t);
+  }
+  __syncthreads();
+
+  float acc[MB][4];
+#pragma unroll
+  for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) acc[mb][c] = 0.0f;
+  int r = 0, ck = 0;  // n-tile of the block and k-tile of the warp's range being computed
+  for (int base = 0; base < total; base += kDepth) {
+#pragma unroll
+    for (int j = 0; j < kDepth; ++j) {
+      const int i = base + j;
+      if (i >= total) break;
+      const int at = (r * uc.ng + ((first + ck) >> w.tile_group_shift) - uc.g_lo) * 8 + g;
+      const float2 scale = uc.scale[at];
+      const uint4 z = uc.zero[at];
+      std::uint32_t a[4][4];
+      dequant4_codes(ring[j], as_h2(z.x), as_h2(z.y), as_h2(z.z), as_h2(z.w), a);
+      if (i + kDepth < total) {
+        ring[j] = load_stream(lp);
+        lp += 32;
+        if (++lk == count) {
+          lk = 0;
+          lp += jump;
+        }
+      }
+#pragma unroll
+      for (int mb = 0; mb < MB; ++mb) {
+        const uint4 *src = xrow[mb] + ck * 8;
+        const uint4 x0 = XS ? src[0] : __ldg(src), x1 = XS ? src[1] : __ldg(src + 1);
+        mma_tile_scaled(acc[mb], a, x0, x1, scale);
+      }
+      if (++ck == count) {  // the warp's last k-tile of n-tile r: its sums out
+#pragma unroll
+        for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+          for (int c = 0; c < 4; ++c) {
+            red[((r * kWarps + warp) * MB * 4 + mb * 4 + c) * 32 + lane] = acc[mb][c];
+            acc[mb][c] = 0.0f;
+          }
+        ck = 0;
+        ++r;
+      }
+    }
+  }
+  if (count == 0)  // a warp past the end of K adds zeros
+    for (int rr = 0; rr < nn; ++rr)
+#pragma unroll
+      for (int c = 0; c < MB * 4; ++c) red[((rr * kWarps + warp) * MB * 4 + c) * 32 + lane] = 0.0f;
+
+  // The warps' sums, added in warp order so that the result is bit-stable.
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < nn * MB * 4 * 32; idx += kWarps * 32) {
+    const int rr = idx / (MB * 4 * 32), jj = idx / 32 % (MB * 4), l = idx % 32;
+    float v = 0.0f;
+#pragma unroll
+    for (int wi = 0; wi < kWarps; ++wi) v += red[((rr * kWarps + wi) * MB * 4 + jj) * 32 + l];
+    const int mb = jj / 4, c = jj % 4;
+    const int row = mb * 8 + 2 * (l % 4) + (c & 1);
+    const int col = (blockIdx.x + rr * gridDim.x) * 16 + l / 4 + (c >= 2 ? 8 : 0);
+    store_out(w, p, split, row, col, v);
+  }
+}
+
 template <int BITS, int MB>
 void launch_small(const PackedWeights &w, const Product &p, dim3 grid, dim3 block, std::size_t smem,
                   cudaStream_t stream) {
   const bool xs = p.x_smem > 0;
-  if (BITS == 4 && gemv_uniform(w, MB))
-    launch_pdl(xs ? gemv_kernel<4, MB, true, true> : gemv_kernel<4, MB, false, true>, grid, block, smem, stream, w, p);
-  else
+  if (gemv_uniform(w, MB)) {
+    grid.x = p.n_blocks;
+    launch_pdl(xs ? gemv_uniform_kernel<MB, true> : gemv_uniform_kernel<MB, false>, grid, block, smem, stream, w, p);
+  } else {
     launch_pdl(xs ? gemv_kernel<BITS, MB, true> : gemv_kernel<BITS, MB, false>, grid, block, smem, stream, w, p);
+  }
 }
 
 template <int BITS>
@@ -220,9 +332,12 @@ int prepare_one(int optin) {
   GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, MB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
   if constexpr (MB <= 2)
     GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, MB, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
-  if constexpr (MB <= 2 && BITS == 4)
-    for (auto kernel : {gemv_kernel<4, MB, false, true>, gemv_kernel<4, MB, true, true>})
-      GPTQ_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
+  if constexpr (MB <= 2 && BITS == 4) {
+    // The fast path keeps its warps' sums in dynamic shared memory: all of
+    // the opt-in limit is room (the host counts the sums in).
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_uniform_kernel<MB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_uniform_kernel<MB, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+  }
   return room;
 }
 

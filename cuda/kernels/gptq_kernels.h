@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace gptq::cuda::kernels {
@@ -46,6 +47,9 @@ struct Product {
   int x_smem = 0;
   // GEMV only: launch with programmatic dependent launch (sm_90 and later).
   bool pdl = false;
+  // GEMV fast path only (gemv_uniform): blocks along N; block b takes the
+  // n-tiles b, b + n_blocks, ... (gemv_uniform_blocks).
+  int n_blocks = 0;
 };
 
 // Shared memory that stage_consts() (gptq_device.cuh) uses for ng groups of
@@ -55,17 +59,37 @@ inline int staged_consts_bytes(int ntiles, int ng, int k_tiles, bool zeros) {
 }
 
 // The decode GEMV's fast path (gptq_gemv.cu): 4-bit, m <= 16, uniform
-// groups (k-tile kt in group kt >> tile_group_shift). It stages each group's
-// constants once, ready to use, and applies the scale to the fp32 product of
-// each k-tile instead of to every dequantized weight.
+// groups (k-tile kt in group kt >> tile_group_shift). Its blocks each take
+// several n-tiles; it stages each group's constants once, ready to use, and
+// applies the scale to the fp32 product of each k-tile instead of to every
+// dequantized weight.
 inline bool gemv_uniform(const PackedWeights &w, int m_tiles) {
   return w.bits == 4 && m_tiles <= 2 && w.tile_group_shift >= 0;
 }
 
-// Shared memory the fast path stages for ng groups of one n-tile: per
-// (group, g) the scales as two floats and four fp16 pairs of zero constants
-// (gptq_device.cuh: stage_uniform_consts).
-inline int staged_uniform_consts_bytes(int ng) { return ng * 8 * (8 + 16); }
+// Blocks of the GEMV resident per SM (its launch bounds): three for one row
+// group with staged activations (80 registers), two for up to two groups,
+// one above.
+constexpr int gemv_blocks_per_sm(int m_tiles, bool x_staged) {
+  return m_tiles == 1 && x_staged ? 3 : m_tiles <= 2 ? 2 : 1;
+}
+
+// The fast path's blocks along N for `splits` splits of K: one wave of
+// resident blocks at most, each taking ceil(n_tiles / blocks) n-tiles or one
+// fewer, but never more than kMaxTilesPerBlock (more waves then).
+constexpr int kGemvMaxTilesPerBlock = 8;
+inline int gemv_uniform_blocks(int n_tiles, int splits, int sms, int blocks_per_sm) {
+  const int wave = std::max(1, sms * blocks_per_sm / std::max(1, splits));
+  const int least = (n_tiles + kGemvMaxTilesPerBlock - 1) / kGemvMaxTilesPerBlock;
+  return std::min(n_tiles, std::max(wave, least));
+}
+
+// Dynamic shared memory of a fast-path block before its activations: the
+// 8 warps' sums and the constants (gptq_device.cuh: stage_uniform_consts)
+// of nn n-tiles over ng groups, m_tiles row groups.
+inline int staged_uniform_consts_bytes(int nn, int ng, int m_tiles) {
+  return nn * (8 * m_tiles * 4 * 32 * 4 + ng * 8 * (8 + 16));
+}
 
 // Shared memory for m rows of activations over k_tiles k-tiles (16 bytes of
 // padding per row).

@@ -39,6 +39,7 @@ struct Plan {
   int k_tiles_per_split = 0;
   int consts_smem = 0;  // kernels::Product::consts_smem
   int x_smem = 0;       // kernels::Product::x_smem
+  int n_blocks = 0;     // kernels::Product::n_blocks (the GEMV's fast path)
 };
 
 // The most shared memory a GEMV block stages activations in. Each block
@@ -147,6 +148,7 @@ class GptqLinear final : public DeviceLinear {
     p.consts_smem = plan.consts_smem;
     p.x_smem = plan.x_smem;
     p.pdl = pdl_;
+    p.n_blocks = plan.n_blocks;
     if (plan.m_tiles > 0)
       kernels::launch_gemv(w_, p, plan.m_tiles, call.stream);
     else
@@ -212,6 +214,7 @@ class GptqLinear final : public DeviceLinear {
       const int blocks = ((w_.n_tiles + 7) / 8) * static_cast<int>((m + 127) / 128);
       if (blocks < sms_) plan.splits = std::min((sms_ + blocks - 1) / blocks, std::max(1, std::min(4, k_tiles / 8)));
     }
+    if (plan.m_tiles > 0 && kernels::gemv_uniform(w_, plan.m_tiles)) return uniform_plan(m, room, plan);
     for (;; ++plan.splits) {
       plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
       plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
@@ -225,22 +228,42 @@ class GptqLinear final : public DeviceLinear {
     return plan;
   }
 
+  // The GEMV's fast path: the same splits of K, blocks along N that each
+  // take several n-tiles (kernels::gemv_uniform_blocks), the activations
+  // staged when they fit; more splits only if a block's constants and sums
+  // would not fit in shared memory.
+  Plan uniform_plan(std::int64_t m, int room, Plan plan) const {
+    const int k_tiles = w_.k_tiles, shift = w_.tile_group_shift;
+    for (;; ++plan.splits) {
+      plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
+      plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+      const int x = kernels::gemv_x_stage_bytes(static_cast<int>(m), plan.k_tiles_per_split);
+      const bool xs = x <= kXStageBudget;
+      plan.n_blocks = kernels::gemv_uniform_blocks(w_.n_tiles, plan.splits, sms_,
+                                                   kernels::gemv_blocks_per_sm(plan.m_tiles, xs));
+      const int nn = (w_.n_tiles + plan.n_blocks - 1) / plan.n_blocks;
+      int ng = 0;
+      for (int s = 0; s < plan.splits; ++s) {
+        const int kb = s * plan.k_tiles_per_split;
+        const int ke = std::min(kb + plan.k_tiles_per_split, k_tiles);
+        if (kb < ke) ng = std::max(ng, ((ke - 1) >> shift) - (kb >> shift) + 1);
+      }
+      plan.consts_smem = (kernels::staged_uniform_consts_bytes(nn, ng, plan.m_tiles) + 15) / 16 * 16;
+      plan.x_smem = xs && plan.consts_smem + x <= room ? x : 0;
+      if (plan.consts_smem <= room || plan.k_tiles_per_split == 1) break;
+    }
+    return plan;
+  }
+
   // Shared memory for the group constants of the largest split's block
-  // (kernels::staged_consts_bytes, or staged_uniform_consts_bytes on the
-  // GEMV's fast path), rounded up to 16 bytes.
+  // (kernels::staged_consts_bytes), rounded up to 16 bytes.
   int consts_bytes(const Plan &plan) const {
     const int ntiles = plan.m_tiles > 0 ? 1 : 8;
-    const bool uniform = plan.m_tiles > 0 && kernels::gemv_uniform(w_, plan.m_tiles);
     int most = 0;
     for (int s = 0; s < plan.splits; ++s) {
       const int kb = s * plan.k_tiles_per_split;
       const int ke = std::min(kb + plan.k_tiles_per_split, w_.k_tiles);
       if (kb >= ke) continue;
-      if (uniform) {
-        const int ng = ((ke - 1) >> w_.tile_group_shift) - (kb >> w_.tile_group_shift) + 1;
-        most = std::max(most, kernels::staged_uniform_consts_bytes(ng));
-        continue;
-      }
       const int ng = chunk_group_host_[static_cast<std::size_t>(ke) * 4 - 1] -
                      chunk_group_host_[static_cast<std::size_t>(kb) * 4] + 1;
       most = std::max(most, kernels::staged_consts_bytes(ntiles, ng, ke - kb, has_zeros_));

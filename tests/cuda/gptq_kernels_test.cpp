@@ -224,7 +224,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"sym8_wide_long", 8, 2200, 4672, 128, true, false, false},
                       // Rows of K too long to stage in shared memory: the L1 path.
                       Case{"asym4_wide_k8320", 4, 2112, 8320, 128, false, false, false},
-                      Case{"asym4_g128_n1000_k2048_actorder", 4, 1000, 2048, 128, false, true, true}),
+                      Case{"asym4_g128_n1000_k2048_actorder", 4, 1000, 2048, 128, false, true, true},
+                      // More n-tiles than a wave of GEMV blocks: the fast path's
+                      // blocks take two each (ring loads jump between them), and
+                      // with 5 k-tiles three of a block's 8 warps have none.
+                      Case{"asym4_g128_n8200_k1000_bias", 4, 8200, 1000, 128, false, false, true},
+                      Case{"sym4_onegroup_n7000_k320", 4, 7000, 320, -1, true, false, false}),
     [](const ::testing::TestParamInfo<Case> &p) { return std::string(p.param.name); });
 
 TEST(GptqLinearWorkspace, TooSmallIsAnError) {
