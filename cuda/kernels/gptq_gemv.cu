@@ -175,7 +175,10 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
 template <int MB, bool XS>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
     gemv_uniform_kernel(const PackedWeights w, const Product p) {
-  constexpr int kDepth = 8;  // k-tiles in flight per warp
+  // k-tiles in flight per warp: 16 where the registers allow it (one row
+  // group reading its activations through L1: two blocks per SM, 128
+  // registers), so that two blocks of 8 warps keep 128 KiB in flight.
+  constexpr int kDepth = MB == 1 && !XS ? 16 : 8;
   extern __shared__ uint4 dyn_smem[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int split = blockIdx.y;

@@ -48,6 +48,14 @@ struct Plan {
 // took 11.4 us where reading through L1 took 7.9, while 28 KiB (m = 1,
 // K = 14336) took 16.0 us against 22.3.
 constexpr int kXStageBudget = 32 * 1024;
+// On the GEMV's fast path a block stages its activations once for all its
+// n-tiles; it does so only when that is at most this much per n-tile (one
+// row of K = 4096). Measured on H200 (fast path, 6c50f7f): staging 28 KiB
+// for one n-tile (4096 x 14336, m = 1) took 14.04 us where m = 2 through L1
+// took 12.73; 16 KiB for one n-tile (4096^2, m = 2) 6.78 us against 5.23 at
+// m = 4 through L1; 8 KiB for three n-tiles (14336 x 4096, m = 1) 10.75 us
+// against 12.78 at m = 4 through L1.
+constexpr int kXStagePerNTile = 8448;
 
 // From this many rows on, the product dequantizes the weight to fp16 (in
 // chunks of rows of at most kDequantChunkBytes) and multiplies with cuBLAS:
@@ -238,10 +246,16 @@ class GptqLinear final : public DeviceLinear {
       plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
       plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
       const int x = kernels::gemv_x_stage_bytes(static_cast<int>(m), plan.k_tiles_per_split);
-      const bool xs = x <= kXStageBudget;
+      bool xs = x <= kXStageBudget;
       plan.n_blocks = kernels::gemv_uniform_blocks(w_.n_tiles, plan.splits, sms_,
                                                    kernels::gemv_blocks_per_sm(plan.m_tiles, xs));
-      const int nn = (w_.n_tiles + plan.n_blocks - 1) / plan.n_blocks;
+      int nn = (w_.n_tiles + plan.n_blocks - 1) / plan.n_blocks;
+      if (xs && x > nn * kXStagePerNTile) {
+        xs = false;
+        plan.n_blocks = kernels::gemv_uniform_blocks(w_.n_tiles, plan.splits, sms_,
+                                                     kernels::gemv_blocks_per_sm(plan.m_tiles, false));
+        nn = (w_.n_tiles + plan.n_blocks - 1) / plan.n_blocks;
+      }
       int ng = 0;
       for (int s = 0; s < plan.splits; ++s) {
         const int kb = s * plan.k_tiles_per_split;
