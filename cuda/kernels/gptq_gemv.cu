@@ -175,10 +175,10 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
 template <int MB, bool XS>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
     gemv_uniform_kernel(const PackedWeights w, const Product p) {
-  // k-tiles in flight per warp: 16 where the registers allow it (one row
-  // group reading its activations through L1: two blocks per SM, 128
-  // registers), so that two blocks of 8 warps keep 128 KiB in flight.
-  constexpr int kDepth = MB == 1 && !XS ? 16 : 8;
+  // k-tiles in flight per warp. 16 (one row group through L1, 128
+  // registers, no spill) was slower on H200 at e87520b: 4096 x 14336 m = 2
+  // 13.73 us against 12.73 with 8, 12288 x 4096 m = 4 11.51 against 10.59.
+  constexpr int kDepth = 8;
   extern __shared__ uint4 dyn_smem[];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
   const int split = blockIdx.y;
