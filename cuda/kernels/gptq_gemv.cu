@@ -7,8 +7,10 @@
 // fit in 32 KiB) is staged in shared memory once at its start, so that no
 // k-tile waits on a chain of dependent loads; the weights of the next call
 // start streaming while the previous kernel drains (programmatic dependent
-// launch). TUNING.md has the measurements behind each of these choices and
-// what still limits the kernel (instructions per weight, per-block latency).
+// launch). The common case (4-bit, m <= 16, groups of 64 << shift columns)
+// has a kernel of its own, gemv_uniform_kernel: persistent along N, scale
+// applied to each k-tile's fp32 product. TUNING.md has the measurements
+// behind each of these choices and what still limits the kernels.
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_device.cuh"
 
