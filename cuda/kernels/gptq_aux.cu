@@ -46,7 +46,7 @@ __global__ void dequant_kernel(const PackedWeights w, int n0, int rows, __half *
     q[u] = load_stream(w.qweight + (static_cast<std::size_t>(nt) * w.k_tiles + kt) * 32 * kUpl + lane * kUpl + u);
   const int at = (nt * w.groups + w.chunk_group[kt * 4 + t]) * 8 + g;
   std::uint32_t a[4][4];
-  dequant_tile<BITS>(q, make_group_const<BITS>(w.scales[at], w.zeros ? w.zeros + at : nullptr), a);
+  dequant_tile<BITS>(q, make_group_const<BITS>(w.scales[at], w.zeros != nullptr, w.zeros ? w.zeros[at] : as_h2(0u)), a);
   const int k_pad = w.k_tiles * 64;
 #pragma unroll
   for (int h = 0; h < 2; ++h) {

@@ -7,8 +7,10 @@
 // fit in 32 KiB) is staged in shared memory once at its start, so that no
 // k-tile waits on a chain of dependent loads; the weights of the next call
 // start streaming while the previous kernel drains (programmatic dependent
-// launch). TUNING.md has the measurements behind each of these choices and
-// what still limits the kernel (instructions per weight, per-block latency).
+// launch). The common case (4-bit, m <= 16, groups of 64 << shift columns)
+// has a kernel of its own, gemv_uniform_kernel: persistent along N, scale
+// applied to each k-tile's fp32 product. TUNING.md has the measurements
+// behind each of these choices and what still limits the kernels.
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_device.cuh"
 
@@ -48,7 +50,7 @@ __device__ __forceinline__ void load_x(const uint4 *row, int kt, uint4 &x0, uint
 // three for m <= 8 with staged activations (80 registers, no spill), two for
 // m <= 16, one above.
 template <int MB, bool XS>
-constexpr int kMinBlocks = MB == 1 && XS ? 3 : MB <= 2 ? 2 : 1;
+constexpr int kMinBlocks = gemv_blocks_per_sm(MB, XS);
 
 // MB groups of 8 batch rows (m <= 8 * MB). XS: the block's activations
 // (rows < m, its range of K) are copied to shared memory once, beside the
@@ -162,14 +164,165 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
   }
 }
 
+// The fast path (gemv_uniform, gptq_kernels.h): 4-bit, groups of 64 <<
+// shift columns, m <= 8 * MB <= 16. Persistent along N: block b takes the
+// n-tiles b, b + gridDim.x, ... (p.n_blocks = gridDim.x, at most one wave
+// of blocks), each of its warps the same range of K in every one of them, so
+// that a warp's ring of weight loads stays full from its first k-tile to its
+// last instead of filling and draining once per n-tile (a block of 4096^2
+// streams only 8 k-tiles per warp); the block's constants and activations
+// are staged once for all its n-tiles. A k-tile's constants are two
+// shared-memory loads, and its scale multiplies the tile's fp32 product
+// (4 FFMA per tile and row group instead of 16 HMUL2 on the weights).
+template <int MB, bool XS>
+__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
+    gemv_uniform_kernel(const PackedWeights w, const Product p) {
+  // k-tiles in flight per warp. 16 (one row group through L1, 128
+  // registers, no spill) was slower on H200 at e87520b: 4096 x 14336 m = 2
+  // 13.73 us against 12.73 with 8, 12288 x 4096 m = 4 11.51 against 10.59.
+  constexpr int kDepth = 8;
+  extern __shared__ uint4 dyn_smem[];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+  const int split = blockIdx.y;
+  const int k_begin = split * p.k_tiles_per_split;
+  const int k_end = min(k_begin + p.k_tiles_per_split, w.k_tiles);
+  const int per_warp = (k_end - k_begin + kWarps - 1) / kWarps;
+  const int first = k_begin + warp * per_warp;
+  const int count = max(0, min(first + per_warp, k_end) - first);
+  const int nn = (w.n_tiles - static_cast<int>(blockIdx.x) + gridDim.x - 1) / gridDim.x;  // n-tiles of the block
+  const int total = nn * count;
+
+  // The weight loads go out first. The loader walks the warp's k-tiles of
+  // one n-tile, then jumps to the same range of the block's next n-tile.
+  const uint4 *lp = w.qweight + (static_cast<std::size_t>(blockIdx.x) * w.k_tiles + first) * 32 + lane;
+  const std::size_t jump = (static_cast<std::size_t>(gridDim.x) * w.k_tiles - count) * 32;
+  int lk = 0;
+  uint4 ring[kDepth];
+#pragma unroll
+  for (int j = 0; j < kDepth; ++j)
+    if (j < total) {
+      ring[j] = load_stream(lp);
+      lp += 32;
+      if (++lk == count) {
+        lk = 0;
+        lp += jump;
+      }
+    }
+
+  // Shared memory: the warps' sums [nn][kWarps][MB * 4][32], the constants,
+  // then (at p.consts_smem) the staged activations.
+  float *red = reinterpret_cast<float *>(dyn_smem);
+  const UniformConsts uc = stage_uniform_consts(w, blockIdx.x, gridDim.x, nn, k_begin, k_end,
+                                                red + nn * kWarps * MB * 4 * 32);
+  allow_next_kernel();
+  wait_for_previous_kernel();  // the activations may come from it
+  // Row r of the block's K range at x_stage + r * row_halves (16 bytes of
+  // padding per row keep a warp's reads of 8 rows on distinct banks).
+  __half *x_stage = reinterpret_cast<__half *>(reinterpret_cast<char *>(dyn_smem) + p.consts_smem);
+  const int row_halves = (k_end - k_begin) * 64 + 8;
+  if constexpr (XS) {
+    const int chunks = (k_end - k_begin) * 8;
+    for (int idx = threadIdx.x; idx < p.m * chunks; idx += kWarps * 32) {
+      const int r = idx / chunks, c = idx % chunks;
+      cp_async16(x_stage + r * row_halves + c * 8, p.x + static_cast<std::size_t>(r) * p.ldx + k_begin * 64 + c * 8, true);
+    }
+    cp_async_commit();
+    cp_async_wait_all();
+  }
+  // The lane's activation row of each row group at the warp's first k-tile
+  // (a k-tile is 8 uint4 further on). Lanes of rows past m read row m - 1:
+  // the products they feed are outputs past m, never stored, so no lane
+  // needs a zero fill or a predicate per k-tile.
+  const uint4 *xrow[MB];
+#pragma unroll
+  for (int mb = 0; mb < MB; ++mb) {
+    const int r = min(mb * 8 + g, p.m - 1);
+    xrow[mb] = XS ? reinterpret_cast<const uint4 *>(x_stage + r * row_halves + (first - k_begin) * 64 + 16 * t)
+                  : reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r) * p.ldx + first * 64 + 16 * t);
+  }
+  __syncthreads();
+
+  float acc[MB][4];
+#pragma unroll
+  for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) acc[mb][c] = 0.0f;
+  int r = 0, ck = 0;  // n-tile of the block and k-tile of the warp's range being computed
+  for (int base = 0; base < total; base += kDepth) {
+#pragma unroll
+    for (int j = 0; j < kDepth; ++j) {
+      const int i = base + j;
+      if (i >= total) break;
+      const int at = (r * uc.ng + ((first + ck) >> w.tile_group_shift) - uc.g_lo) * 8 + g;
+      const float2 scale = uc.scale[at];
+      const uint4 z = uc.zero[at];
+      std::uint32_t a[4][4];
+      dequant4_codes(ring[j], as_h2(z.x), as_h2(z.y), as_h2(z.z), as_h2(z.w), a);
+      if (i + kDepth < total) {
+        ring[j] = load_stream(lp);
+        lp += 32;
+        if (++lk == count) {
+          lk = 0;
+          lp += jump;
+        }
+      }
+#pragma unroll
+      for (int mb = 0; mb < MB; ++mb) {
+        const uint4 *src = xrow[mb] + ck * 8;
+        const uint4 x0 = XS ? src[0] : __ldg(src), x1 = XS ? src[1] : __ldg(src + 1);
+        mma_tile_scaled(acc[mb], a, x0, x1, scale);
+      }
+      if (++ck == count) {  // the warp's last k-tile of n-tile r: its sums out
+#pragma unroll
+        for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+          for (int c = 0; c < 4; ++c) {
+            red[((r * kWarps + warp) * MB * 4 + mb * 4 + c) * 32 + lane] = acc[mb][c];
+            acc[mb][c] = 0.0f;
+          }
+        ck = 0;
+        ++r;
+      }
+    }
+  }
+  if (count == 0)  // a warp past the end of K adds zeros
+    for (int rr = 0; rr < nn; ++rr)
+#pragma unroll
+      for (int c = 0; c < MB * 4; ++c) red[((rr * kWarps + warp) * MB * 4 + c) * 32 + lane] = 0.0f;
+
+  // The warps' sums, added in warp order so that the result is bit-stable.
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < nn * MB * 4 * 32; idx += kWarps * 32) {
+    const int rr = idx / (MB * 4 * 32), jj = idx / 32 % (MB * 4), l = idx % 32;
+    float v = 0.0f;
+#pragma unroll
+    for (int wi = 0; wi < kWarps; ++wi) v += red[((rr * kWarps + wi) * MB * 4 + jj) * 32 + l];
+    const int mb = jj / 4, c = jj % 4;
+    const int row = mb * 8 + 2 * (l % 4) + (c & 1);
+    const int col = (blockIdx.x + rr * gridDim.x) * 16 + l / 4 + (c >= 2 ? 8 : 0);
+    store_out(w, p, split, row, col, v);
+  }
+}
+
+template <int BITS, int MB>
+void launch_small(const PackedWeights &w, const Product &p, dim3 grid, dim3 block, std::size_t smem,
+                  cudaStream_t stream) {
+  const bool xs = p.x_smem > 0;
+  if (gemv_uniform(w, MB)) {
+    grid.x = p.n_blocks;
+    launch_pdl(xs ? gemv_uniform_kernel<MB, true> : gemv_uniform_kernel<MB, false>, grid, block, smem, stream, w, p);
+  } else {
+    launch_pdl(xs ? gemv_kernel<BITS, MB, true> : gemv_kernel<BITS, MB, false>, grid, block, smem, stream, w, p);
+  }
+}
+
 template <int BITS>
 void launch_bits(const PackedWeights &w, const Product &p, int m_tiles, cudaStream_t stream) {
   const dim3 grid(w.n_tiles, p.splits), block(kWarps * 32);
   const std::size_t smem = static_cast<std::size_t>(p.consts_smem + p.x_smem);
-  const bool xs = p.x_smem > 0;
   switch (m_tiles) {
-    case 1: launch_pdl(xs ? gemv_kernel<BITS, 1, true> : gemv_kernel<BITS, 1, false>, grid, block, smem, stream, w, p); break;
-    case 2: launch_pdl(xs ? gemv_kernel<BITS, 2, true> : gemv_kernel<BITS, 2, false>, grid, block, smem, stream, w, p); break;
+    case 1: launch_small<BITS, 1>(w, p, grid, block, smem, stream); break;
+    case 2: launch_small<BITS, 2>(w, p, grid, block, smem, stream); break;
     case 4: launch_pdl(gemv_kernel<BITS, 4, false>, grid, block, smem, stream, w, p); break;
     case 8: launch_pdl(gemv_kernel<BITS, 8, false>, grid, block, smem, stream, w, p); break;
     default: throw CudaError("launch_gemv: row groups = " + std::to_string(m_tiles) + " (1, 2, 4 or 8)");
@@ -184,6 +337,12 @@ int prepare_one(int optin) {
   GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, MB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
   if constexpr (MB <= 2)
     GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_kernel<BITS, MB, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, room));
+  if constexpr (MB <= 2 && BITS == 4) {
+    // The fast path keeps its warps' sums in dynamic shared memory: all of
+    // the opt-in limit is room (the host counts the sums in).
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_uniform_kernel<MB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_uniform_kernel<MB, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+  }
   return room;
 }
 

@@ -7,6 +7,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace gptq::cuda::kernels {
@@ -18,6 +19,7 @@ struct PackedWeights {
   const __half2 *scales = nullptr;    // [n_tiles][groups][8]
   const __half2 *zeros = nullptr;     // same, or null when symmetric
   const int *chunk_group = nullptr;   // [k_tiles * 4]
+  int tile_group_shift = -1;          // GptqPacked::tile_group_shift
   const float *bias = nullptr;        // [n] or null
   int n = 0;
   int n_tiles = 0;
@@ -59,12 +61,48 @@ struct Product {
   int x_smem = 0;
   // GEMV only: launch with programmatic dependent launch (sm_90 and later).
   bool pdl = false;
+  // GEMV fast path only (gemv_uniform): blocks along N; block b takes the
+  // n-tiles b, b + n_blocks, ... (gemv_uniform_blocks).
+  int n_blocks = 0;
 };
 
 // Shared memory that stage_consts() (gptq_device.cuh) uses for ng groups of
 // ntiles 16-column tiles over k_tiles k-tiles.
 inline int staged_consts_bytes(int ntiles, int ng, int k_tiles, bool zeros) {
   return ntiles * ng * 8 * 4 * (zeros ? 2 : 1) + k_tiles * 4 * 4;
+}
+
+// The decode GEMV's fast path (gptq_gemv.cu): 4-bit, m <= 16, uniform
+// groups (k-tile kt in group kt >> tile_group_shift). Its blocks each take
+// several n-tiles; it stages each group's constants once, ready to use, and
+// applies the scale to the fp32 product of each k-tile instead of to every
+// dequantized weight.
+inline bool gemv_uniform(const PackedWeights &w, int m_tiles) {
+  return w.bits == 4 && m_tiles <= 2 && w.tile_group_shift >= 0;
+}
+
+// Blocks of the GEMV resident per SM (its launch bounds): three for one row
+// group with staged activations (80 registers), two for up to two groups,
+// one above.
+constexpr int gemv_blocks_per_sm(int m_tiles, bool x_staged) {
+  return m_tiles == 1 && x_staged ? 3 : m_tiles <= 2 ? 2 : 1;
+}
+
+// The fast path's blocks along N for `splits` splits of K: one wave of
+// resident blocks at most, each taking ceil(n_tiles / blocks) n-tiles or one
+// fewer, but never more than kMaxTilesPerBlock (more waves then).
+constexpr int kGemvMaxTilesPerBlock = 8;
+inline int gemv_uniform_blocks(int n_tiles, int splits, int sms, int blocks_per_sm) {
+  const int wave = std::max(1, sms * blocks_per_sm / std::max(1, splits));
+  const int least = (n_tiles + kGemvMaxTilesPerBlock - 1) / kGemvMaxTilesPerBlock;
+  return std::min(n_tiles, std::max(wave, least));
+}
+
+// Dynamic shared memory of a fast-path block before its activations: the
+// 8 warps' sums and the constants (gptq_device.cuh: stage_uniform_consts)
+// of nn n-tiles over ng groups, m_tiles row groups.
+inline int staged_uniform_consts_bytes(int nn, int ng, int m_tiles) {
+  return nn * (8 * m_tiles * 4 * 32 * 4 + ng * 8 * (8 + 16));
 }
 
 // Shared memory for m rows of activations over k_tiles k-tiles (16 bytes of

@@ -66,6 +66,21 @@ void validate(const HostGptqLinear &w) {
       if (!std::isfinite(w.bias[i])) bad("bias[" + std::to_string(i) + "] is not finite");
 }
 
+// The shift s with chunk_group[c] == 16c >> (6 + s) for every chunk c, or
+// -1 (gptq_repack.h: GptqPacked::tile_group_shift). A layer of one group
+// matches at the shift whose group spans all of K.
+int uniform_tile_group_shift(const std::vector<std::int32_t> &chunk_group) {
+  for (int s = 0; s <= 24; ++s) {
+    bool all = true;
+    for (std::size_t c = 0; all && c < chunk_group.size(); ++c)
+      all = chunk_group[c] == static_cast<std::int32_t>((c * 16) >> (6 + s));
+    if (all) return s;
+    // Larger shifts only merge groups; once group 0 spans all of K, none fits.
+    if ((chunk_group.size() * 16) >> (6 + s) == 0) break;
+  }
+  return -1;
+}
+
 // The repacked column order: groups in order, each starting on a multiple of
 // 16, K padded to a multiple of 64. Fills perm (source column or -1) and the
 // group of each 16 columns.
@@ -98,6 +113,7 @@ void order_columns(const HostGptqLinear &w, GptqPacked &p) {
   p.k_pad = static_cast<std::int64_t>(perm.size());
   p.chunk_group.resize(perm.size() / 16);
   for (std::size_t c = 0; c < p.chunk_group.size(); ++c) p.chunk_group[c] = group_of[c * 16];
+  p.tile_group_shift = uniform_tile_group_shift(p.chunk_group);
   bool identity = p.k_pad == k;
   for (std::int64_t i = 0; identity && i < k; ++i) identity = perm[static_cast<std::size_t>(i)] == i;
   if (!identity) p.perm = std::move(perm);
@@ -202,6 +218,7 @@ std::optional<GptqPacked> fuse_gptq(const std::vector<const GptqPacked *> &membe
   f.groups = a.groups;
   f.symmetric = a.symmetric;
   f.chunk_group = a.chunk_group;
+  f.tile_group_shift = a.tile_group_shift;  // the same chunk_group: the same layout
   f.perm = a.perm;
   bool any_bias = false;
   // The layouts are tile-major ([n_tile][...]), so the members' tiles one

@@ -48,6 +48,11 @@ struct GptqPacked {
   std::vector<std::uint16_t> scales;     // fp16 bits, [n_tiles][groups][8][2]
   std::vector<std::uint16_t> zeros;      // fp16 bits of the zero, same; empty if symmetric
   std::vector<std::int32_t> chunk_group; // [k_pad/16]: the group of each 16 columns
+  // >= 0 when every group is 64 << shift columns of the repacked K (the last
+  // may be shorter): k-tile kt then lies in group kt >> shift, and the
+  // decode GEMV needs no chunk table (g64..g8192, act-order or not, which
+  // is every GPTQ checkpoint with a group size; ragged or g16/g32: -1).
+  int tile_group_shift = -1;
   std::vector<std::int32_t> perm;        // [k_pad]: source column, -1 = padding; empty if identity
   std::vector<float> bias;               // [n], empty if none
   // A fused layer's members (fuse_gptq): the out_features of each, in order,

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -125,13 +126,19 @@ void cublas_reference(cublasHandle_t h, const __half *x, const __half *w, float 
 // dequantized weight (ref, fp32) and the bound's sum |x||w| (bound), the
 // bias added on the host.
 void expect_near_reference(const std::vector<std::uint16_t> &got_bits, const std::vector<float> &ref,
-                           const std::vector<float> &bound, const std::vector<float> &bias, int m, int n, int k) {
-  // Both sides multiply the same fp16 operands exactly and add in fp32 in
-  // different orders (tensor cores may truncate each addition): each sum is
-  // within k * 2^-23 * sum|x w| of the exact one. Ours is then rounded to
-  // fp16: half an ulp, 2^-11 relative (2^-25 absolute among subnormals).
+                           const std::vector<float> &bound, const std::vector<float> &bias, int m, int n, int k,
+                           bool scaled_after, const std::string &name) {
+  // Both sides multiply fp16 operands exactly and add in fp32 in different
+  // orders (tensor cores may truncate each addition): each sum is within
+  // k * 2^-23 * sum|x w| of the exact one. The reference's weights are
+  // fp16(scale * (code - zero)); when the scale is applied after the product
+  // (scaled_after: the GEMV's fast path multiplies code - zero and scales the
+  // fp32 sum) it misses the reference's rounding of each weight: at most
+  // 2^-11 relative (every test scale keeps scale * (code - zero) a normal
+  // fp16), 2^-11 * sum|x w| in all. Ours is then rounded to fp16: half an
+  // ulp, 2^-11 relative (2^-25 absolute among subnormals).
   int bad = 0;
-  double err2 = 0, ref2 = 0;
+  double err2 = 0, ref2 = 0, worst = 0;
   for (int r = 0; r < m; ++r)
     for (int j = 0; j < n; ++j) {
       const std::size_t i = static_cast<std::size_t>(r) * n + j;
@@ -139,13 +146,17 @@ void expect_near_reference(const std::vector<std::uint16_t> &got_bits, const std
       const double want = ref[i] + b;
       const double got = __half2float(__ushort_as_half(got_bits[i]));
       const double sum_abs = bound[i] + std::fabs(b);
-      const double tol = std::ldexp(std::fabs(want), -11) + k * std::ldexp(sum_abs, -22) + std::ldexp(1.0, -24);
+      const double tol = std::ldexp(std::fabs(want), -11) + k * std::ldexp(sum_abs, -22) +
+                         (scaled_after ? std::ldexp(bound[i], -11) : 0.0) + std::ldexp(1.0, -24);
+      worst = std::max(worst, std::fabs(got - want) / tol);
       err2 += (got - want) * (got - want);
       ref2 += want * want;
       if (!(std::fabs(got - want) <= tol) && bad++ < 5)
         ADD_FAILURE() << "y[" << r << "][" << j << "] = " << got << ", reference " << want << " (tolerance " << tol
                       << ")";
     }
+  std::printf("%s m=%d%s: relative error %.3g, worst |error| / tolerance %.3f\n", name.c_str(), m,
+              scaled_after ? " (scale after the product)" : "", std::sqrt(err2 / std::max(ref2, 1e-30)), worst);
   EXPECT_EQ(bad, 0) << "outputs out of tolerance";
   EXPECT_LT(std::sqrt(err2 / std::max(ref2, 1e-30)), 1e-3) << "relative Frobenius error";
 }
@@ -207,7 +218,10 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
     std::vector<float> ref(static_cast<std::size_t>(m) * n), bound(ref.size());
     GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.p, ref.size() * 4, cudaMemcpyDeviceToHost));
     GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.p, bound.size() * 4, cudaMemcpyDeviceToHost));
-    expect_near_reference(runs[0], ref, bound, l.bias, m, n, k);
+    // The GEMV's fast path (4-bit, m <= 16, uniform groups) applies the scale
+    // after the product.
+    const bool scaled_after = c.bits == 4 && m <= 16 && repack_gptq(l.host).tile_group_shift >= 0;
+    expect_near_reference(runs[0], ref, bound, l.bias, m, n, k, scaled_after, c.name);
   }
   cublasDestroy(blas);
   cudaStreamDestroy(stream);
@@ -227,7 +241,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"sym8_wide_long", 8, 2200, 4672, 128, true, false, false},
                       // Rows of K too long to stage in shared memory: the L1 path.
                       Case{"asym4_wide_k8320", 4, 2112, 8320, 128, false, false, false},
-                      Case{"asym4_g128_n1000_k2048_actorder", 4, 1000, 2048, 128, false, true, true}),
+                      Case{"asym4_g128_n1000_k2048_actorder", 4, 1000, 2048, 128, false, true, true},
+                      // More n-tiles than a wave of GEMV blocks: the fast path's
+                      // blocks take two each (ring loads jump between them), and
+                      // with 5 k-tiles three of a block's 8 warps have none.
+                      Case{"asym4_g128_n8200_k1000_bias", 4, 8200, 1000, 128, false, false, true},
+                      Case{"sym4_onegroup_n7000_k320", 4, 7000, 320, -1, true, false, false}),
     [](const ::testing::TestParamInfo<Case> &p) { return std::string(p.param.name); });
 
 TEST(GptqLinearWorkspace, TooSmallIsAnError) {
@@ -293,13 +312,23 @@ TEST(GptqRepack, OrdersGroupsAndPads) {
   std::mt19937 rng(5);
   Layer plain = make_layer(Case{"p", 4, 16, 256, 128, true, false, false}, rng);
   GptqPacked p = repack_gptq(plain.host);
+  EXPECT_EQ(p.tile_group_shift, 1) << "g128: two k-tiles per group";
   EXPECT_TRUE(p.perm.empty());
   EXPECT_TRUE(p.symmetric);
   EXPECT_EQ(p.k_pad, 256);
   EXPECT_EQ(p.qweight.size(), 1u * 4 * 32 * 4);
 
+  // The GEMV's fast path: groups of 64 << shift repacked columns.
+  Layer uniform_actorder = make_layer(Case{"u", 4, 16, 4672, 128, false, true, false}, rng);
+  EXPECT_EQ(repack_gptq(uniform_actorder.host).tile_group_shift, 1) << "act-order g128, a short last group";
+  Layer one_group = make_layer(Case{"o", 4, 16, 300, -1, true, false, false}, rng);
+  EXPECT_EQ(repack_gptq(one_group.host).tile_group_shift, 3) << "one group: 320 padded columns in one of 512";
+  Layer g32 = make_layer(Case{"g32", 4, 16, 416, 32, false, false, false}, rng);
+  EXPECT_EQ(repack_gptq(g32.host).tile_group_shift, -1) << "g32: two groups per k-tile";
+
   Layer ragged = make_layer(Case{"r", 8, 16, 200, 0, false, true, false}, rng);
   p = repack_gptq(ragged.host);
+  EXPECT_EQ(p.tile_group_shift, -1) << "ragged groups";
   EXPECT_FALSE(p.symmetric);
   ASSERT_EQ(static_cast<std::int64_t>(p.perm.size()), p.k_pad);
   EXPECT_EQ(p.k_pad % 64, 0);
@@ -367,7 +396,11 @@ TEST_P(GptqFusedTest, EachPartMatchesItsMember) {
   cublasHandle_t blas = nullptr;
   GPTQ_CUBLAS_CHECK(cublasCreate(&blas));
   GPTQ_CUBLAS_CHECK(cublasSetStream(blas, stream));
-  const auto fused = make_gptq_linear(fuse_or_fail(members), stream);
+  const GptqPacked packed = fuse_or_fail(members);
+  // The fused layer keeps its members' group layout, so the GEMV's fast path
+  // (scale after the product) takes it as it takes them.
+  EXPECT_EQ(packed.tile_group_shift, repack_gptq(members[0].host).tile_group_shift);
+  const auto fused = make_gptq_linear(packed, stream);
   const int parts = static_cast<int>(members.size()), k = static_cast<int>(c.k);
   ASSERT_EQ(fused->parts(), parts);
   std::int64_t total = 0;
@@ -442,7 +475,9 @@ TEST_P(GptqFusedTest, EachPartMatchesItsMember) {
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
       GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.p, size * 4, cudaMemcpyDeviceToHost));
       GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.p, size * 4, cudaMemcpyDeviceToHost));
-      expect_near_reference(got, ref, bound, members[static_cast<std::size_t>(i)].bias, m, n, k);
+      const bool scaled_after = c.bits == 4 && m <= 16 && packed.tile_group_shift >= 0;
+      expect_near_reference(got, ref, bound, members[static_cast<std::size_t>(i)].bias, m, n, k, scaled_after,
+                            "fused part " + std::to_string(i));
     }
   }
   // A fused linear has no single output.
