@@ -86,7 +86,6 @@ Case make_case(const Shape &s, std::int64_t batch, std::int64_t seq, std::int64_
   a.head_dim = s.head_dim;
   const std::size_t ws = attention_workspace_bytes(a);
   c.workspace = std::make_unique<DeviceArray<char>>(ws);
-  GPTQ_CUDA_CHECK(cudaMemsetAsync(c.workspace->p, 0, ws, stream));  // as attention.h asks, once
   a.workspace = ws ? c.workspace->p : nullptr;
   auto array = [&](std::size_t n, std::uint32_t seed, float scale) {
     c.arrays.push_back(std::make_unique<DeviceArray<__half>>(n));

@@ -33,8 +33,7 @@ struct AttentionArgs {
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;
   std::int64_t window = 0;  // > 0: keys at positions > p - window
   // attention_workspace_bytes(*this) bytes of device memory, 16-byte
-  // aligned (null when that is 0), zero-filled before its first call: a call
-  // overwrites its partial results and leaves its split counters at 0 again.
+  // aligned, that the call may overwrite (null when that is 0).
   void *workspace = nullptr;
 };
 

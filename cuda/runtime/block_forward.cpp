@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <string>
 
-#include "cuda/cuda_check.h"
 #include "cuda/runtime/attention.h"
 #include "cuda/plugin_error.h"
 
@@ -35,14 +34,7 @@ void carve_block(Carver &carve, RunBuffers &r, const gptq_plugin_model_spec &s, 
   shape.kv_heads = s.num_kv_heads;
   shape.head_dim = s.head_dim;
   shape.window = s.sliding_window;
-  carve.add(&r.attn_workspace, static_cast<std::int64_t>(attention_workspace_bytes(shape)), true);
-}
-
-void Carver::assign(void *base, cudaStream_t stream) {
-  for (const Slot &s : slots_) {
-    *s.slot = static_cast<char *>(base) + s.offset;
-    if (s.zero_bytes) GPTQ_CUDA_CHECK(cudaMemsetAsync(*s.slot, 0, s.zero_bytes, stream));
-  }
+  carve.add(&r.attn_workspace, static_cast<std::int64_t>(attention_workspace_bytes(shape)));
 }
 
 void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act, const BlockNorms &norms,

@@ -34,30 +34,25 @@ struct RunBuffers {
   float *hidden = nullptr;
   __half *x = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *attn = nullptr, *y = nullptr;
   __half *gate = nullptr, *up = nullptr;
-  char *attn_workspace = nullptr;  // attention_workspace_bytes of this shape (split-KV decode's partials), zeroed
+  char *attn_workspace = nullptr;  // attention_workspace_bytes of this shape (split-KV decode's partials)
 };
 
 // Bump allocation of 256-byte aligned slices of one buffer: add() each
-// slice, allocate bytes(), then assign() the base. Slices added with
-// zeroed = true (the attention's workspace) are zero-filled on `stream` by
-// assign().
+// slice, allocate bytes(), then assign() the base.
 class Carver {
  public:
   template <class T>
-  void add(T **slot, std::int64_t count, bool zeroed = false) {
-    const std::size_t bytes = static_cast<std::size_t>(count) * sizeof(T);
-    slots_.push_back({reinterpret_cast<void **>(slot), offset_, zeroed ? bytes : 0});
-    offset_ += (bytes + 255) / 256 * 256;
+  void add(T **slot, std::int64_t count) {
+    slots_.push_back({reinterpret_cast<void **>(slot), offset_});
+    offset_ += (static_cast<std::size_t>(count) * sizeof(T) + 255) / 256 * 256;
   }
   std::size_t bytes() const { return offset_; }
-  void assign(void *base, cudaStream_t stream);
+  void assign(void *base) {
+    for (auto &s : slots_) *s.first = static_cast<char *>(base) + s.second;
+  }
 
  private:
-  struct Slot {
-    void **slot;
-    std::size_t offset, zero_bytes;
-  };
-  std::vector<Slot> slots_;
+  std::vector<std::pair<void **, std::size_t>> slots_;
   std::size_t offset_ = 0;
 };
 

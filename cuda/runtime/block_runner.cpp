@@ -115,7 +115,7 @@ void BlockRunner::run(const ForwardDevice &device, float *hidden, std::int64_t b
                      "the activations of a batch " + std::to_string(batch) + " x " + std::to_string(seq) +
                          " calibration block",
                      st);
-  carve.assign(arena.get(), st);
+  carve.assign(arena.get());
   r.past_at = sl.past_at;
   r.hidden = hidden;
   r.k_cache = sl.keys;

@@ -422,7 +422,7 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
   Carver carve;
   lay_out(m, carve);
   g->arena = DeviceBuffer(carve.bytes(), "the activations of a batch " + std::to_string(m.r.batch) + " decode step");
-  carve.assign(g->arena.get(), st);
+  carve.assign(g->arena.get());
   bind_cache(m, &cache);
   const LinearCall call{st, device.blas(), m.workspace, m.workspace_bytes};
   // Thread-local capture: other threads' CUDA calls go on as usual.
@@ -507,7 +507,7 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
                            "the activations of a batch " + std::to_string(batch) + " x " + std::to_string(seq) +
                                " forward pass",
                            st);
-  carve.assign(arena.get(), st);
+  carve.assign(arena.get());
   bind_cache(m, cache);
   upload_inputs(m);
   enqueue(m, LinearCall{st, device.blas(), m.workspace, m.workspace_bytes}, &device);

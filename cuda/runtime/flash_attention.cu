@@ -27,9 +27,6 @@ struct FlashParams {
   std::int64_t splits, row_tiles;
   float *o_part;    // [splits][batch * seq * heads][head_dim], split outputs normalized
   float *lse_part;  // [splits][batch * seq * heads], log2 of each split's sum (-inf: no key)
-  // [batch][kv_heads][row_tiles]: the splits of a row tile that finished; the
-  // last one merges them and sets it back to 0.
-  unsigned *done;
 };
 
 __device__ __forceinline__ std::uint32_t pack_half2(float lo, float hi) {
@@ -52,23 +49,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(std::uint32_t (&r)[4], const _
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(at));
-}
-
-// out[r][d] = sum_s 2^(lse_s - max) o_s[d] / sum_s 2^(lse_s - max), splits
-// in order (bit-stable). Every row has a key in some split (its own
-// position), so the max is finite. The partials come from other blocks:
-// read past L1 (__ldcg).
-__device__ __forceinline__ void merge_splits(const float *o_part, const float *lse_part, std::int64_t splits,
-                                             std::int64_t rows, std::int64_t r, int head_dim, int d, __half *out) {
-  float mx = -INFINITY;
-  for (std::int64_t s = 0; s < splits; ++s) mx = fmaxf(mx, __ldcg(lse_part + s * rows + r));
-  float num = 0.0f, den = 0.0f;
-  for (std::int64_t s = 0; s < splits; ++s) {
-    const float w = exp2f(__ldcg(lse_part + s * rows + r) - mx);
-    num += w * __ldcg(o_part + (s * rows + r) * head_dim + d);
-    den += w;
-  }
-  out[r * head_dim + d] = __float2half_rn(num / den);
 }
 
 // Fragment layouts of mma.m16n8k16 (PTX ISA), lane = 4 * gq + tig:
@@ -229,7 +209,8 @@ __global__ void __launch_bounds__(WARPS * 32) flash_kernel(FlashParams p) {
     l[i] += __shfl_xor_sync(0xffffffffu, l[i], 1);
     l[i] += __shfl_xor_sync(0xffffffffu, l[i], 2);
   }
-  for (int i = 0; i < 2 && warp_active; ++i) {
+  if (!warp_active) return;
+  for (int i = 0; i < 2; ++i) {
     if (!row_ok[i]) continue;
     const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
     if (p.splits == 1) {
@@ -243,26 +224,24 @@ __global__ void __launch_bounds__(WARPS * 32) flash_kernel(FlashParams p) {
       if (tig == 0) p.lse_part[at] = l[i] > 0.0f ? m[i] + log2f(l[i]) : -INFINITY;
     }
   }
-  if (p.splits == 1) return;
+}
 
-  // The last of the row tile's splits to finish merges them (no second
-  // kernel): each block's partials are made visible before it counts itself.
-  __threadfence();
-  __syncthreads();
-  __shared__ bool last;
-  if (threadIdx.x == 0) {
-    unsigned *done = p.done + (b * a.kv_heads + g) * p.row_tiles + tile;
-    last = atomicAdd(done, 1u) + 1 == static_cast<unsigned>(p.splits);
-    if (last) *done = 0;  // ready for the next call on this workspace
-  }
-  __syncthreads();
-  if (!last) return;
-  __threadfence();
-  const std::int64_t rows = a.batch * a.seq * a.heads;
-  for (std::int64_t e = threadIdx.x; e < (p1 - p0 + 1) * D; e += kThreads) {
-    const std::int64_t pr = p0 + e / D, qi = pr / group, h = g * group + pr % group;
-    merge_splits(p.o_part, p.lse_part, p.splits, rows, (b * a.seq + qi) * a.heads + h, D,
-                 static_cast<int>(e % D), a.out);
+// out[r][:] = sum_s 2^(lse_s - max) o_s / sum_s 2^(lse_s - max), splits in
+// order (bit-stable). A block per (row, head); every row has a key in some
+// split (its own position), so the max is finite.
+__global__ void merge_splits_kernel(const float *o_part, const float *lse_part, std::int64_t splits,
+                                    std::int64_t rows, int head_dim, __half *out) {
+  const std::int64_t r = blockIdx.x;
+  float mx = -INFINITY;
+  for (std::int64_t s = 0; s < splits; ++s) mx = fmaxf(mx, lse_part[s * rows + r]);
+  for (int d = static_cast<int>(threadIdx.x); d < head_dim; d += static_cast<int>(blockDim.x)) {
+    float num = 0.0f, den = 0.0f;
+    for (std::int64_t s = 0; s < splits; ++s) {
+      const float w = exp2f(lse_part[s * rows + r] - mx);
+      num += w * o_part[(s * rows + r) * head_dim + d];
+      den += w;
+    }
+    out[r * head_dim + d] = __float2half_rn(num / den);
   }
 }
 
@@ -304,8 +283,7 @@ FlashPlan flash_plan(const AttentionArgs &a) {
   plan.tiles_per_split = ceil_div(key_tiles, plan.splits);  // at most; the kernel takes it from the actual positions
   if (plan.splits > 1)
     plan.workspace_bytes = static_cast<std::size_t>(plan.splits * a.batch * a.seq * a.heads) *
-                               static_cast<std::size_t>(a.head_dim + 1) * sizeof(float) +
-                           static_cast<std::size_t>(plan.row_tiles * a.kv_heads * a.batch) * sizeof(unsigned);
+                           static_cast<std::size_t>(a.head_dim + 1) * sizeof(float);
   return plan;
 }
 
@@ -327,11 +305,15 @@ void flash_attention(const AttentionArgs &a, cudaStream_t stream) {
   const std::int64_t rows = a.batch * a.seq * a.heads;
   p.o_part = static_cast<float *>(a.workspace);
   p.lse_part = plan.splits > 1 ? p.o_part + plan.splits * rows * a.head_dim : nullptr;
-  p.done = plan.splits > 1 ? reinterpret_cast<unsigned *>(p.lse_part + plan.splits * rows) : nullptr;
   if (a.head_dim == 64)
     plan.warps == 1 ? launch<64, 1>(p, plan, stream) : launch<64, 4>(p, plan, stream);
   else
     plan.warps == 1 ? launch<128, 1>(p, plan, stream) : launch<128, 4>(p, plan, stream);
+  if (plan.splits > 1) {
+    merge_splits_kernel<<<static_cast<unsigned>(rows), 128, 0, stream>>>(p.o_part, p.lse_part, plan.splits, rows,
+                                                                         static_cast<int>(a.head_dim), a.out);
+    GPTQ_CUDA_CHECK(cudaGetLastError());
+  }
 }
 
 }  // namespace gptq::cuda

@@ -10,8 +10,7 @@
 // Split-KV (flash-decoding): when rows x KV heads x batch gives few blocks
 // (decode), each block's key range is cut into `splits` parts of whole
 // tiles, each written as an fp32 partial output with its log-sum-exp to the
-// workspace, and the last split of a row tile to finish (a counter in the
-// workspace) merges them in split order. The number of
+// workspace, and a second kernel merges them in split order. The number of
 // splits comes from past (with past_at: its bound), the tiles per split
 // from the actual positions, in the kernel.
 #pragma once

@@ -118,7 +118,6 @@ void check_attention(const AttentionCase &c) {
   bound.past = c.capacity - c.seq;
   const std::size_t ws_bytes = std::max(attention_workspace_bytes(a), attention_workspace_bytes(bound));
   const DeviceBuffer ws(ws_bytes, "test");
-  if (ws_bytes) GPTQ_CUDA_CHECK(cudaMemset(ws.get(), 0, ws_bytes));  // as attention.h asks, once
   a.workspace = ws_bytes ? ws.get() : nullptr;
   causal_attention(a, nullptr);
   GPTQ_CUDA_CHECK(cudaDeviceSynchronize());
@@ -252,7 +251,6 @@ TEST(RuntimeKernels, DecodeAttentionReplaysInACudaGraph) {
   const std::size_t ws_bytes = attention_workspace_bytes(a);  // the bound asks for the most
   ASSERT_GT(ws_bytes, 0u) << "this shape was meant to split its keys";
   const DeviceBuffer ws(ws_bytes, "test");
-  GPTQ_CUDA_CHECK(cudaMemset(ws.get(), 0, ws_bytes));
   a.workspace = ws.get();
   const std::int64_t zero = 0;
   const DeviceBuffer past_at = upload(&zero, 1, "test");
