@@ -22,7 +22,7 @@
 //    and summed in id order as the plain loop does;
 //  - in the plain sort every p == 0 comes first and leaves the cumulative sum
 //    at exactly 0, below 1 - top_p, so all of them are removed: we remove them
-//    without sorting and sort the rest by the same total order;
+//    without sorting and put the rest in the same total order (checked);
 //  - the draw reuses the terms unless top-p removed every logit equal to the
 //    max (possible only when another logit's p rounds to the same double:
 //    logits closer than exp can see), and sums and divides in id order as
@@ -102,48 +102,58 @@ SamplingOptions SamplingOptions::from(const schema::GenerationConfigT &c) {
 
 Sampler::Sampler(const SamplingOptions &options) : options_(options), rng_(options.seed) {}
 
-// Ascending key, ties by descending pos: the plain sort's (p ascending, id
-// descending), as positive doubles order as their bits and pos orders as id.
-void Sampler::sort_ranked(std::vector<Ranked> &ranked, std::vector<Ranked> &scratch) {
-  const std::size_t n = ranked.size();
-  if (n < 1024) {
-    std::sort(ranked.begin(), ranked.end(),
-              [](const Ranked &a, const Ranked &b) { return a.key != b.key ? a.key < b.key : a.pos > b.pos; });
-    return;
+// ranked_: the candidates with p > 0 in the plain sort's order, p ascending
+// and ties by descending id. p grows with the logit, so a radix sort of the
+// logits' 32 bits (with the position, 8 bytes an item) does nearly all the
+// work; runs of equal p from different logits (exp or the division cannot
+// tell them apart) are then put in descending id, and the result is checked
+// against the plain order itself, which std::sort establishes when it fails
+// (always for fewer than 1024 candidates, which skip the radix sort).
+void Sampler::rank_for_top_p(std::span<const float> logits, double sum) {
+  by_logit_.clear();
+  for (std::size_t j = candidates_.size(); j-- > 0;) {  // descending position
+    const double p = candidates_[j].weight / sum;         // the plain softmax's p, bit for bit
+    if (p > 0) by_logit_.push_back(std::uint64_t{ordered_bits(logits[candidates_[j].id])} << 32 | j);
+    else candidates_[j].weight = 0;  // first in the plain order, so removed
   }
-  // LSD radix sort, 11 bits a pass, over the low bits in which the keys
-  // differ: each pass is stable and the input is in descending pos, so ties
-  // keep that order.
-  std::reverse(ranked.begin(), ranked.end());
-  constexpr int kDigit = 11, kPasses = (64 + kDigit - 1) / kDigit;
-  constexpr std::uint64_t kMask = (1u << kDigit) - 1;
-  std::uint64_t differ = 0;
-  std::vector<std::array<std::uint32_t, kMask + 1>> start(kPasses);
-  for (const Ranked &r : ranked) {
-    differ |= r.key ^ ranked[0].key;
-    for (int d = 0; d < kPasses; ++d) ++start[d][(r.key >> (d * kDigit)) & kMask];
+  const std::size_t n = by_logit_.size();
+  if (n >= 1024) {
+    // LSD radix sort on the logit (the high half), 11 bits a pass over the
+    // bits in which the items differ; stable, so ties keep descending position.
+    constexpr int kDigit = 11;
+    constexpr std::uint64_t kMask = (1u << kDigit) - 1;
+    std::uint64_t differ = 0;
+    for (std::uint64_t b : by_logit_) differ |= b ^ by_logit_[0];
+    scratch_.resize(n);
+    for (int shift = 32; shift < static_cast<int>(std::bit_width(differ)); shift += kDigit) {
+      std::array<std::uint32_t, kMask + 1> start{};
+      for (std::uint64_t b : by_logit_) ++start[(b >> shift) & kMask];
+      std::uint32_t at = 0;
+      for (std::uint32_t &s : start) s = std::exchange(at, at + s);
+      for (std::uint64_t b : by_logit_) scratch_[start[(b >> shift) & kMask]++] = b;
+      by_logit_.swap(scratch_);
+    }
   }
-  scratch.resize(n);
-  const int bits = static_cast<int>(std::bit_width(differ));
-  for (int d = 0; d * kDigit < bits; ++d) {
-    std::uint32_t at = 0;
-    for (std::uint32_t &s : start[d]) s = std::exchange(at, at + s);
-    for (const Ranked &r : ranked) scratch[start[d][(r.key >> (d * kDigit)) & kMask]++] = r;
-    ranked.swap(scratch);
+  ranked_.clear();
+  for (std::uint64_t b : by_logit_) {
+    const auto pos = static_cast<std::uint32_t>(b);
+    ranked_.push_back({candidates_[pos].weight / sum, pos});
   }
+  const auto plain_order = [](const Ranked &a, const Ranked &b) { return a.p != b.p ? a.p < b.p : a.pos > b.pos; };
+  for (auto run = ranked_.begin(); run != ranked_.end();) {
+    const auto end = std::find_if(run, ranked_.end(), [&](const Ranked &r) { return r.p != run->p; });
+    if (!std::is_sorted(run, end, plain_order)) std::sort(run, end, plain_order);
+    run = end;
+  }
+  if (!std::is_sorted(ranked_.begin(), ranked_.end(), plain_order))
+    std::sort(ranked_.begin(), ranked_.end(), plain_order);
 }
 
 void Sampler::keep_top_p(std::span<float> logits, double sum) {
-  ranked_.clear();
-  for (std::size_t j = 0; j < candidates_.size(); ++j) {
-    const double p = candidates_[j].weight / sum;  // the plain softmax's p, bit for bit
-    if (p > 0) ranked_.push_back({std::bit_cast<std::uint64_t>(p), static_cast<std::uint32_t>(j)});
-    else candidates_[j].weight = 0;  // first in the plain order, so removed
-  }
-  sort_ranked(ranked_, scratch_);
+  rank_for_top_p(logits, sum);
   double cumulative = 0;
   for (std::size_t i = 0; i + 1 < ranked_.size(); ++i) {  // the most likely always stays
-    cumulative += std::bit_cast<double>(ranked_[i].key);
+    cumulative += ranked_[i].p;
     if (cumulative > 1.0 - options_.top_p) break;
     candidates_[ranked_[i].pos].weight = 0;
   }

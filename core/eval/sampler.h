@@ -49,18 +49,19 @@ class Sampler {
     double weight;  // exp(logit - max), the softmax's unnormalized term
   };
   struct Ranked {
-    std::uint64_t key;  // bits of the probability (> 0), which order as it does
+    double p;
     std::uint32_t pos;  // index in candidates_, i.e. in id order
   };
 
+  void rank_for_top_p(std::span<const float> logits, double sum);
   void keep_top_p(std::span<float> logits, double sum);
-  static void sort_ranked(std::vector<Ranked> &ranked, std::vector<Ranked> &scratch);
 
   SamplingOptions options_;
   std::mt19937_64 rng_;
   // Buffers kept between tokens (no allocation per token).
   std::vector<Candidate> candidates_;
-  std::vector<Ranked> ranked_, scratch_;
+  std::vector<std::uint64_t> by_logit_, scratch_;
+  std::vector<Ranked> ranked_;
 };
 
 }  // namespace gptq::eval
