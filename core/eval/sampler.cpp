@@ -27,10 +27,11 @@
 //    max (possible only when another logit's p rounds to the same double:
 //    logits closer than exp can see), and sums and divides in id order as
 //    the plain loop does.
-// The one divergence: with +inf or NaN logits and top_p < 1 the plain sort
-// gets NaN probabilities and its result depends on std::sort's internals;
-// here every case with a NaN softmax sum gives the last id, as the plain draw
-// does without top-p.
+// The one divergence: with +inf or NaN logits (a finite logit over a tiny
+// temperature can overflow to +inf) and top_p < 1 the plain sort gets NaN
+// probabilities and its result depends on std::sort's internals; here every
+// case with a NaN softmax sum gives the last id, as the plain draw does
+// without top-p (a NaN is never removed by top-k, in either).
 
 namespace gptq::eval {
 namespace {

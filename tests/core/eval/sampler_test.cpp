@@ -156,6 +156,28 @@ void expect_same_as_reference(std::size_t vocab, int cases, int draws, std::uint
   }
 }
 
+TEST(Sampler, NonFiniteLogitsGiveTheLastIdAndStillDraw) {
+  // The plain draw over a NaN softmax (a NaN or +inf logit, or all -inf)
+  // ends on the last id; without top-p the two agree, with it the plain
+  // result rests on std::sort's handling of NaN and ours stays the last id.
+  // Either way the generator moves on, so the next draw still agrees.
+  constexpr float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<std::vector<float>> rows = {
+      {0.5f, nan, 1.0f, 0.0f, -1.0f}, {0.5f, inf, 1.0f, inf, -1.0f}, {-inf, -inf, -inf, -inf, -inf}};
+  for (const double top_p : {1.0, 0.9}) {
+    for (const auto &row : rows) {
+      Sampler fast(options(1.0, 0, top_p, 1.0, 3));
+      reference::ReferenceSampler plain(options(1.0, 0, top_p, 1.0, 3));
+      std::vector<float> a = row, b = row;
+      EXPECT_EQ(fast.next(a, {}), 4);
+      if (top_p == 1.0 || row[0] == -inf) EXPECT_EQ(plain.next(b, {}), 4);
+      else (void)plain.next(b, {});
+      const std::vector<float> finite = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f};
+      EXPECT_EQ(pick(fast, finite), [&] { std::vector<float> c = finite; return plain.next(c, {}); }());
+    }
+  }
+}
+
 TEST(Sampler, SameTokensAsThePlainAlgorithmSmallVocabularies) {
   for (std::size_t vocab : {1, 2, 3, 5, 17, 100}) expect_same_as_reference(vocab, 300, 6, 1000 + vocab);
 }
