@@ -12,7 +12,7 @@
 //
 // Cost per token: O(vocabulary) passes plus one exp per candidate left after
 // top-k; top-p sorts only the candidates with a nonzero probability (a radix
-// sort when there are many). The tokens are bit-for-bit those of the plain
+// sort of their logits when there are many). The tokens are bit-for-bit those of the plain
 // algorithm (tests/core/eval/sampler_reference.h; sampler_test compares them).
 #pragma once
 
