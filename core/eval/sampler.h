@@ -9,11 +9,17 @@
 // The draw uses std::mt19937_64 (fully specified by the standard) and our own
 // conversion to a uniform double, so a seed gives the same tokens on every
 // platform and compiler.
+//
+// Cost per token: O(vocabulary) passes plus one exp per candidate left after
+// top-k; top-p sorts only the candidates with a nonzero probability (a radix
+// sort of their logits when there are many). The tokens are bit-for-bit those of the plain
+// algorithm (tests/core/eval/sampler_reference.h; sampler_test compares them).
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <span>
+#include <vector>
 
 #include "schema/gptq_generated.h"
 
@@ -38,8 +44,24 @@ class Sampler {
   std::int32_t next(std::span<float> logits, std::span<const std::int32_t> history);
 
  private:
+  struct Candidate {
+    std::uint32_t id;
+    double weight;  // exp(logit - max), the softmax's unnormalized term
+  };
+  struct Ranked {
+    double p;
+    std::uint32_t pos;  // index in candidates_, i.e. in id order
+  };
+
+  void rank_for_top_p(std::span<const float> logits, double sum);
+  void keep_top_p(std::span<float> logits, double sum);
+
   SamplingOptions options_;
   std::mt19937_64 rng_;
+  // Buffers kept between tokens (no allocation per token).
+  std::vector<Candidate> candidates_;
+  std::vector<std::uint64_t> by_logit_, scratch_;
+  std::vector<Ranked> ranked_;
 };
 
 }  // namespace gptq::eval
