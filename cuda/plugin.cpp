@@ -114,6 +114,16 @@ int boundary(void *state, char *err, size_t cap, Body &&body) noexcept {
   return boundary(err, cap, std::forward<Body>(body));
 }
 
+// A free entry: the object goes whatever happens (making the device current
+// can fail, and a void entry could not say so: it would leak).
+template <class T>
+void free_in(void *state, T *object) {
+  (void)boundary(state, nullptr, 0, [&] {
+    const std::unique_ptr<T> owned(object);
+    state_of(state).state.activate();
+  });
+}
+
 int device_count(int *count, char *err, size_t cap) {
   return boundary(err, cap, [&] {
     int n = 0;
@@ -210,10 +220,7 @@ int model_finish(void *state, gptq_plugin_model *model, char *err, size_t cap) {
 }
 
 void model_free(void *state, gptq_plugin_model *model) {
-  (void)boundary(state, nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete &model_of(model);
-  });
+  free_in(state, &model_of(model));
 }
 
 int cache_create(void *state, const gptq_plugin_model *model, int64_t batch, int64_t capacity,
@@ -226,10 +233,7 @@ int cache_create(void *state, const gptq_plugin_model *model, int64_t batch, int
 }
 
 void cache_free(void *state, gptq_plugin_cache *cache) {
-  (void)boundary(state, nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete cache_of(cache);
-  });
+  free_in(state, cache_of(cache));
 }
 
 int model_run(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
@@ -274,10 +278,7 @@ int buffer_alloc(void *state, size_t bytes, gptq_plugin_buffer **out, char *err,
 }
 
 void buffer_free(void *state, gptq_plugin_buffer *buffer) {
-  (void)boundary(state, nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete &buffer_of(buffer);
-  });
+  free_in(state, &buffer_of(buffer));
 }
 
 int buffer_write(void *state, gptq_plugin_buffer *dst, size_t offset, const void *src, size_t bytes, char *err,
@@ -314,10 +315,7 @@ int hessian_create(void *state, int64_t columns, int fp64, gptq_plugin_hessian *
 }
 
 void hessian_free(void *state, gptq_plugin_hessian *h) {
-  (void)boundary(state, nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete &hessian_of(h);
-  });
+  free_in(state, &hessian_of(h));
 }
 
 int hessian_accumulate(void *state, gptq_plugin_hessian *h, const gptq_plugin_buffer *x, int64_t rows,
@@ -392,10 +390,7 @@ int block_create(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_bl
 }
 
 void block_free(void *state, gptq_plugin_block *block) {
-  (void)boundary(state, nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete &block_of(block);
-  });
+  free_in(state, &block_of(block));
 }
 
 int block_set_dense(void *state, gptq_plugin_block *block, int32_t role, const gptq_plugin_dense *tensor, char *err,
