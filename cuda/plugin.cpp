@@ -169,7 +169,12 @@ int self_test(void *state, char *err, size_t cap) {
 
 int memory_info(void *state, uint64_t *free_bytes, uint64_t *total_bytes, char *err, size_t cap) {
   return boundary(state, err, cap, [&] {
-    state_of(state).state.activate();
+    PluginState &s = state_of(state);
+    s.state.activate();
+    // Per-run scratch is freed in stream order into the stream-ordered pool,
+    // which gives it back to the device at the next synchronization: wait
+    // for the state's queued work, so what it freed counts as free.
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
     size_t free_b = 0, total_b = 0;
     GPTQ_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
     *free_bytes = free_b;

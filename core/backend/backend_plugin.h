@@ -203,7 +203,8 @@ typedef struct gptq_backend_plugin {
   int (*self_test)(void *state, char *err, size_t err_cap);
 
   /* Optional from here on: NULL when not supported. */
-  /* Free and total bytes of the device's memory. */
+  /* Free and total bytes of the device's memory, once the state's queued
+   * work is done (what it freed in stream order then counts as free). */
   int (*memory_info)(void *state, uint64_t *free_bytes, uint64_t *total_bytes, char *err, size_t err_cap);
 
   /* Buffers of device memory (the activations of the calibration pipeline). */
