@@ -79,8 +79,10 @@ void write_reason(char *err, size_t cap, const std::string &reason) {
   if (err && cap > 0) std::snprintf(err, cap, "%s", reason.c_str());
 }
 
+// The entries without a state (device_count, open); every other entry goes
+// through boundary(state, ...) below.
 template <class Body>
-int boundary(char *err, size_t cap, Body &&body) noexcept {
+int stateless_boundary(char *err, size_t cap, Body &&body) noexcept {
   try {
     body();
     return GPTQ_PLUGIN_OK;
@@ -111,7 +113,7 @@ int boundary(char *err, size_t cap, Body &&body) noexcept {
 template <class Body>
 int boundary(void *state, char *err, size_t cap, Body &&body) noexcept {
   const AccountScope scope(&state_of(state).memory);
-  return boundary(err, cap, std::forward<Body>(body));
+  return stateless_boundary(err, cap, std::forward<Body>(body));
 }
 
 // A free entry: the object goes whatever happens (making the device current
@@ -125,7 +127,7 @@ void free_in(void *state, T *object) {
 }
 
 int device_count(int *count, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return stateless_boundary(err, cap, [&] {
     int n = 0;
     cudaError_t st = cudaGetDeviceCount(&n);
     if (st != cudaSuccess) {
@@ -142,7 +144,7 @@ int device_count(int *count, char *err, size_t cap) {
 }
 
 int open(int device, const gptq_backend_host *host, void **state, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return stateless_boundary(err, cap, [&] {
     auto *s = new PluginState(device, host);
     *state = s;
     if (host && host->log) {
