@@ -34,7 +34,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/device_state.h"
-#include "cuda/quantize/device_array.h"
+#include "cuda/device_memory.h"
 #include "cuda/quantize/device_hessian.h"
 #include "cuda/quantize/gptq_solve.h"
 #include "cuda/quantize/quantize_device.h"

@@ -29,6 +29,7 @@ GPTQ_API gptq_status gptq_quantize_model(gptq_context *ctx, const char *model_di
     gptq::quant::QuantizeModelOptions options;
     options.overwrite = config.overwrite;
     options.compare_rtn = config.compare_rtn;
+    options.device = &ctx->runtime.backend();
     const gptq::schema::QuantizeReportT report =
         gptq::quant::quantize_model(*source, config, out_dir, options, *ctx->runtime.pool(),
                                     *ctx->runtime.quantize_engine(), *ctx->runtime.forward_engine(),

@@ -21,6 +21,8 @@ namespace gptq::cuda {
 
 #define GPTQ_CUBLAS_CHECK(call)                                                         \
   do {                                                                                  \
+    if (::gptq::cuda::injected_check_failure())                                         \
+      ::gptq::cuda::throw_injected_failure(#call, __FILE__, __LINE__);                  \
     cublasStatus_t gptq_cublas_status_ = (call);                                        \
     if (gptq_cublas_status_ != CUBLAS_STATUS_SUCCESS)                                   \
       ::gptq::cuda::throw_cublas_error(gptq_cublas_status_, #call, __FILE__, __LINE__); \

@@ -30,10 +30,20 @@ class CudaError : public std::runtime_error {
                   code);
 }
 
+// The test hook of cuda/device_memory.h: true when the plugin state whose
+// entry runs on this thread was armed to fail this check (counts it). The
+// checks below ask before making the call, so an injected failure is a call
+// that failed having done nothing (no handle made, no work queued).
+bool injected_check_failure() noexcept;
+// A call armed to fail: a device error naming it, as a real failure.
+[[noreturn]] void throw_injected_failure(const char *call, const char *file, int line);
+
 }  // namespace gptq::cuda
 
 #define GPTQ_CUDA_CHECK(call)                                                   \
   do {                                                                          \
+    if (::gptq::cuda::injected_check_failure())                                 \
+      ::gptq::cuda::throw_injected_failure(#call, __FILE__, __LINE__);          \
     cudaError_t gptq_cuda_status_ = (call);                                     \
     if (gptq_cuda_status_ != cudaSuccess)                                       \
       ::gptq::cuda::throw_cuda_error(gptq_cuda_status_, #call, __FILE__, __LINE__); \

@@ -35,6 +35,8 @@ inline const char *cusolver_status_name(cusolverStatus_t status) {
 
 #define GPTQ_CUSOLVER_CHECK(call)                                                         \
   do {                                                                                    \
+    if (::gptq::cuda::injected_check_failure())                                             \
+      ::gptq::cuda::throw_injected_failure(#call, __FILE__, __LINE__);                      \
     cusolverStatus_t gptq_cusolver_status_ = (call);                                      \
     if (gptq_cusolver_status_ != CUSOLVER_STATUS_SUCCESS)                                 \
       ::gptq::cuda::throw_cusolver_error(gptq_cusolver_status_, #call, __FILE__, __LINE__); \

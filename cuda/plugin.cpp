@@ -8,6 +8,9 @@
 // runtime (cuda/runtime/); the quantize group (buffers, Hessian, solve) is
 // the CUDA quantizer (cuda/quantize/); the block group (the calibration
 // forward) is the runtime's block runner (cuda/runtime/block_runner.h).
+// Every entry on a state charges the device memory it allocates to the
+// state's account (cuda/device_memory.h): memory_use reads it, and
+// inject_failure arms its test hook.
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -17,11 +20,12 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "core/backend/backend_plugin.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_state.h"
-#include "cuda/quantize/device_array.h"
+#include "cuda/device_memory.h"
 #include "cuda/quantize/device_hessian.h"
 #include "cuda/quantize/gptq_solve.h"
 #include "cuda/quantize/quantize_device.h"
@@ -39,6 +43,8 @@ namespace {
 // and what whole-model runs share (made on the first model).
 struct PluginState {
   PluginState(int device, const gptq_backend_host *h) : state(device), host(h) {}
+  // Every device allocation of the state's entries (first: outlives them).
+  MemoryAccount memory;
   const ForwardDevice &forward() {
     const std::lock_guard<std::mutex> lock(forward_mutex);
     if (!forward_device) forward_device = std::make_unique<ForwardDevice>(state.stream(), host);
@@ -73,8 +79,10 @@ void write_reason(char *err, size_t cap, const std::string &reason) {
   if (err && cap > 0) std::snprintf(err, cap, "%s", reason.c_str());
 }
 
+// The entries without a state (device_count, open); every other entry goes
+// through boundary(state, ...) below.
 template <class Body>
-int boundary(char *err, size_t cap, Body &&body) noexcept {
+int stateless_boundary(char *err, size_t cap, Body &&body) noexcept {
   try {
     body();
     return GPTQ_PLUGIN_OK;
@@ -100,8 +108,26 @@ int boundary(char *err, size_t cap, Body &&body) noexcept {
   return GPTQ_PLUGIN_ERR_INTERNAL;
 }
 
+// An entry on `state`: the device memory it allocates (and frees, whatever
+// entry frees it) is the state's (cuda/device_memory.h).
+template <class Body>
+int boundary(void *state, char *err, size_t cap, Body &&body) noexcept {
+  const AccountScope scope(&state_of(state).memory);
+  return stateless_boundary(err, cap, std::forward<Body>(body));
+}
+
+// A free entry: the object goes whatever happens (making the device current
+// can fail, and a void entry could not say so: it would leak).
+template <class T>
+void free_in(void *state, T *object) {
+  (void)boundary(state, nullptr, 0, [&] {
+    const std::unique_ptr<T> owned(object);
+    state_of(state).state.activate();
+  });
+}
+
 int device_count(int *count, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return stateless_boundary(err, cap, [&] {
     int n = 0;
     cudaError_t st = cudaGetDeviceCount(&n);
     if (st != cudaSuccess) {
@@ -118,7 +144,7 @@ int device_count(int *count, char *err, size_t cap) {
 }
 
 int open(int device, const gptq_backend_host *host, void **state, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return stateless_boundary(err, cap, [&] {
     auto *s = new PluginState(device, host);
     *state = s;
     if (host && host->log) {
@@ -132,20 +158,25 @@ int open(int device, const gptq_backend_host *host, void **state, char *err, siz
 }
 
 void close(void *state) {
-  (void)boundary(nullptr, 0, [&] { delete static_cast<PluginState *>(state); });
+  (void)boundary(state, nullptr, 0, [&] { delete static_cast<PluginState *>(state); });
 }
 
 int device_name(void *state, char *buf, size_t buf_cap, char *err, size_t cap) {
-  return boundary(err, cap, [&] { std::snprintf(buf, buf_cap, "%s", state_of(state).state.properties().name); });
+  return boundary(state, err, cap, [&] { std::snprintf(buf, buf_cap, "%s", state_of(state).state.properties().name); });
 }
 
 int self_test(void *state, char *err, size_t cap) {
-  return boundary(err, cap, [&] { run_self_test(state_of(state).state, (1 << 20) + 7); });
+  return boundary(state, err, cap, [&] { run_self_test(state_of(state).state, (1 << 20) + 7); });
 }
 
 int memory_info(void *state, uint64_t *free_bytes, uint64_t *total_bytes, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
-    state_of(state).state.activate();
+  return boundary(state, err, cap, [&] {
+    PluginState &s = state_of(state);
+    s.state.activate();
+    // Per-run scratch is freed in stream order into the stream-ordered pool,
+    // which gives it back to the device at the next synchronization: wait
+    // for the state's queued work, so what it freed counts as free.
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
     size_t free_b = 0, total_b = 0;
     GPTQ_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
     *free_bytes = free_b;
@@ -159,7 +190,7 @@ const DeviceModel &model_of(const gptq_plugin_model *m) { return *reinterpret_ca
 DeviceCache *cache_of(gptq_plugin_cache *c) { return reinterpret_cast<DeviceCache *>(c); }
 
 int model_begin(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_model **out, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!spec || !out) throw InvalidArgument("model_begin needs a spec and an out handle");
     state_of(state).state.activate();
     *out = reinterpret_cast<gptq_plugin_model *>(new DeviceModel(*spec));
@@ -168,7 +199,7 @@ int model_begin(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_mod
 
 int model_set_dense(void *state, gptq_plugin_model *model, int32_t layer, int32_t role,
                     const gptq_plugin_dense *tensor, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!model || !tensor) throw InvalidArgument("model_set_dense needs a model and a tensor");
     state_of(state).state.activate();
     model_of(model).set_dense(layer, role, *tensor);
@@ -177,7 +208,7 @@ int model_set_dense(void *state, gptq_plugin_model *model, int32_t layer, int32_
 
 int model_set_gptq(void *state, gptq_plugin_model *model, int32_t layer, int32_t role,
                    const gptq_plugin_gptq_linear *linear, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!model || !linear) throw InvalidArgument("model_set_gptq needs a model and a linear");
     PluginState &s = state_of(state);
     s.state.activate();
@@ -186,7 +217,7 @@ int model_set_gptq(void *state, gptq_plugin_model *model, int32_t layer, int32_t
 }
 
 int model_finish(void *state, gptq_plugin_model *model, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!model) throw InvalidArgument("model_finish needs a model");
     PluginState &s = state_of(state);
     s.state.activate();
@@ -197,15 +228,12 @@ int model_finish(void *state, gptq_plugin_model *model, char *err, size_t cap) {
 }
 
 void model_free(void *state, gptq_plugin_model *model) {
-  (void)boundary(nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete &model_of(model);
-  });
+  free_in(state, &model_of(model));
 }
 
 int cache_create(void *state, const gptq_plugin_model *model, int64_t batch, int64_t capacity,
                  gptq_plugin_cache **out, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!model || !out) throw InvalidArgument("cache_create needs a model and an out handle");
     state_of(state).state.activate();
     *out = reinterpret_cast<gptq_plugin_cache *>(model_of(model).make_cache(batch, capacity).release());
@@ -213,16 +241,13 @@ int cache_create(void *state, const gptq_plugin_model *model, int64_t batch, int
 }
 
 void cache_free(void *state, gptq_plugin_cache *cache) {
-  (void)boundary(nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete cache_of(cache);
-  });
+  free_in(state, cache_of(cache));
 }
 
 int model_run(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
               gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits, char *err,
               size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!model) throw InvalidArgument("model_run needs a model");
     PluginState &s = state_of(state);
     s.state.activate();
@@ -234,7 +259,7 @@ int model_run(void *state, const gptq_plugin_model *model, const int32_t *ids, i
 // A buffer the core allocated (owned), or a view the block runner lends an
 // observer (its memory belongs to the run).
 struct PluginBuffer {
-  DeviceArray<unsigned char> owned;
+  DeviceBuffer owned;
   unsigned char *data = nullptr;
   std::size_t size = 0;
 };
@@ -250,26 +275,23 @@ void check_range(std::size_t size, std::size_t offset, std::size_t bytes, const 
 }
 
 int buffer_alloc(void *state, size_t bytes, gptq_plugin_buffer **out, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     state_of(state).state.activate();
     auto b = std::make_unique<PluginBuffer>();
-    b->owned = DeviceArray<unsigned char>(bytes, "a buffer of activations");
-    b->data = b->owned.get();
+    b->owned = DeviceBuffer(bytes, "a buffer of activations");
+    b->data = b->owned.as<unsigned char>();
     b->size = bytes;
     *out = reinterpret_cast<gptq_plugin_buffer *>(b.release());
   });
 }
 
 void buffer_free(void *state, gptq_plugin_buffer *buffer) {
-  (void)boundary(nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete &buffer_of(buffer);
-  });
+  free_in(state, &buffer_of(buffer));
 }
 
 int buffer_write(void *state, gptq_plugin_buffer *dst, size_t offset, const void *src, size_t bytes, char *err,
                  size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     PluginState &s = state_of(state);
     s.state.activate();
     PluginBuffer &b = buffer_of(dst);
@@ -281,7 +303,7 @@ int buffer_write(void *state, gptq_plugin_buffer *dst, size_t offset, const void
 
 int buffer_read(void *state, const gptq_plugin_buffer *src, size_t offset, void *dst, size_t bytes, char *err,
                 size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     PluginState &s = state_of(state);
     s.state.activate();
     const PluginBuffer &b = buffer_of(src);
@@ -292,7 +314,7 @@ int buffer_read(void *state, const gptq_plugin_buffer *src, size_t offset, void 
 }
 
 int hessian_create(void *state, int64_t columns, int fp64, gptq_plugin_hessian **out, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     PluginState &s = state_of(state);
     s.state.activate();
     auto h = std::make_unique<DeviceHessian>(s.quantizer(), columns, fp64 != 0);
@@ -301,15 +323,12 @@ int hessian_create(void *state, int64_t columns, int fp64, gptq_plugin_hessian *
 }
 
 void hessian_free(void *state, gptq_plugin_hessian *h) {
-  (void)boundary(nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete &hessian_of(h);
-  });
+  free_in(state, &hessian_of(h));
 }
 
 int hessian_accumulate(void *state, gptq_plugin_hessian *h, const gptq_plugin_buffer *x, int64_t rows,
                        int64_t samples, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     state_of(state).state.activate();
     DeviceHessian &hs = hessian_of(h);
     const PluginBuffer &b = buffer_of(x);
@@ -322,21 +341,21 @@ int hessian_accumulate(void *state, gptq_plugin_hessian *h, const gptq_plugin_bu
 }
 
 int hessian_finish(void *state, gptq_plugin_hessian *h, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     state_of(state).state.activate();
     hessian_of(h).finish();
   });
 }
 
 int hessian_write(void *state, gptq_plugin_hessian *h, const float *src, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     state_of(state).state.activate();
     hessian_of(h).write(src);
   });
 }
 
 int hessian_read(void *state, const gptq_plugin_hessian *h, float *dst, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     state_of(state).state.activate();
     hessian_of(h).read(dst);
   });
@@ -344,7 +363,7 @@ int hessian_read(void *state, const gptq_plugin_hessian *h, float *dst, char *er
 
 int quantize_solve(void *state, const gptq_plugin_hessian *h, const float *w, int64_t rows, int64_t cols,
                    const gptq_plugin_quant_options *options, gptq_plugin_quant_result *out, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     PluginState &s = state_of(state);
     s.state.activate();
     if (!options || !out) throw InvalidArgument("quantize_solve: options or out is null");
@@ -354,7 +373,7 @@ int quantize_solve(void *state, const gptq_plugin_hessian *h, const float *w, in
 
 int buffer_copy(void *state, gptq_plugin_buffer *dst, const gptq_plugin_buffer *src, size_t bytes, char *err,
                 size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     PluginState &s = state_of(state);
     s.state.activate();
     if (!dst || !src) throw InvalidArgument("buffer_copy needs two buffers");
@@ -371,7 +390,7 @@ int buffer_copy(void *state, gptq_plugin_buffer *dst, const gptq_plugin_buffer *
 BlockRunner &block_of(gptq_plugin_block *b) { return *reinterpret_cast<BlockRunner *>(b); }
 
 int block_create(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_block **out, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!spec || !out) throw InvalidArgument("block_create needs a spec and an out handle");
     state_of(state).state.activate();
     *out = reinterpret_cast<gptq_plugin_block *>(new BlockRunner(*spec));
@@ -379,15 +398,12 @@ int block_create(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_bl
 }
 
 void block_free(void *state, gptq_plugin_block *block) {
-  (void)boundary(nullptr, 0, [&] {
-    state_of(state).state.activate();
-    delete &block_of(block);
-  });
+  free_in(state, &block_of(block));
 }
 
 int block_set_dense(void *state, gptq_plugin_block *block, int32_t role, const gptq_plugin_dense *tensor, char *err,
                     size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!block || !tensor) throw InvalidArgument("block_set_dense needs a block and a tensor");
     PluginState &s = state_of(state);
     s.state.activate();
@@ -397,7 +413,7 @@ int block_set_dense(void *state, gptq_plugin_block *block, int32_t role, const g
 
 int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden, int64_t batch, int64_t seq,
               const float *inv_freq, gptq_plugin_observer_fn observe, void *user, char *err, size_t cap) {
-  return boundary(err, cap, [&] {
+  return boundary(state, err, cap, [&] {
     if (!block || !hidden) throw InvalidArgument("block_run needs a block and the hidden state");
     if (batch <= 0 || seq <= 0 || batch > (std::int64_t{1} << 31) / seq)
       throw InvalidArgument("block_run: batch " + std::to_string(batch) + " x seq " + std::to_string(seq) +
@@ -426,6 +442,30 @@ int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden,
                                   " (status " + std::to_string(rc) + ")");
       };
     runner.run(s.forward(), reinterpret_cast<float *>(h.data), batch, seq, inv_freq, seen);
+  });
+}
+
+int memory_use(void *state, uint64_t *live_bytes, uint64_t *peak_bytes, uint64_t *allocations, int reset_peak,
+               char *err, size_t cap) {
+  return boundary(state, err, cap, [&] {
+    if (!live_bytes || !peak_bytes || !allocations) throw InvalidArgument("memory_use needs three out pointers");
+    const MemoryAccount::Use u = state_of(state).memory.use(reset_peak != 0);
+    *live_bytes = u.live;
+    *peak_bytes = u.peak;
+    *allocations = u.allocations;
+  });
+}
+
+int inject_failure(void *state, int32_t kind, int64_t nth, char *err, size_t cap) {
+  return boundary(state, err, cap, [&] {
+    if (nth < 0) throw InvalidArgument("inject_failure: nth must be >= 0, got " + std::to_string(nth));
+    MemoryAccount &m = state_of(state).memory;
+    if (kind == GPTQ_PLUGIN_FAIL_ALLOCATION)
+      m.fail_allocation(nth);
+    else if (kind == GPTQ_PLUGIN_FAIL_CHECK)
+      m.fail_check(nth);
+    else
+      throw InvalidArgument("inject_failure: unknown kind " + std::to_string(kind));
   });
 }
 
@@ -464,6 +504,8 @@ gptq_backend_plugin make_table() {
   t.block_free = block_free;
   t.block_set_dense = block_set_dense;
   t.block_run = block_run;
+  t.memory_use = memory_use;
+  t.inject_failure = inject_failure;
   return t;
 }
 

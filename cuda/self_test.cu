@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cuda/cuda_check.h"
+#include "cuda/device_memory.h"
 #include "cuda/device_state.h"
 
 namespace gptq::cuda {
@@ -18,15 +19,14 @@ __global__ void iota_kernel(int *out, int n) {
 
 void run_self_test(const DeviceState &state, int n) {
   state.activate();
-  int *d = nullptr;
-  GPTQ_CUDA_CHECK(cudaMallocAsync(&d, sizeof(int) * n, state.stream()));
+  const DeviceBuffer out(sizeof(int) * n, "the self-test's output", state.stream());
+  int *d = out.as<int>();
   const int block = 256;
   iota_kernel<<<(n + block - 1) / block, block, 0, state.stream()>>>(d, n);
   cudaError_t launch = cudaGetLastError();
   std::vector<int> host(n);
   cudaError_t copy = cudaMemcpyAsync(host.data(), d, sizeof(int) * n, cudaMemcpyDeviceToHost,
                                      state.stream());
-  cudaFreeAsync(d, state.stream());
   GPTQ_CUDA_CHECK(launch);
   GPTQ_CUDA_CHECK(copy);
   GPTQ_CUDA_CHECK(cudaStreamSynchronize(state.stream()));

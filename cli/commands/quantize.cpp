@@ -83,8 +83,12 @@ void print_table(const nlohmann::json &report, bool rtn) {
     if (rtn) std::printf(" %14.6g", l["rtn_loss"].get<double>());
     std::printf("\n");
   }
-  std::printf("\n%zu layers in %.1f s, peak memory %.1f MB\n", report["layers"].size(),
+  std::printf("\n%zu layers in %.1f s, peak memory %.1f MB", report["layers"].size(),
               report["seconds"].get<double>(), report["peak_rss_bytes"].get<double>() / 1e6);
+  // The device's, when the backend counts one (0 on the CPU).
+  if (const double device = report.value("peak_device_bytes", 0.0); device > 0)
+    std::printf(", peak device memory %.1f MB", device / 1e6);
+  std::printf("\n");
   if (!report.contains("phases")) return;
   const nlohmann::json &p = report["phases"];
   const std::string forward_on = report.value("forward_backend", "");

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/base/error.h"
+
 namespace gptq {
 
 class QuantizeEngine;
@@ -24,6 +26,17 @@ struct DeviceMemory {
   std::uint64_t free = 0;
   std::uint64_t total = 0;
 };
+
+// The device memory a backend's own allocations hold (not what its driver
+// and libraries keep for themselves), in bytes.
+struct DeviceMemoryUse {
+  std::uint64_t live = 0;         // now
+  std::uint64_t peak = 0;         // the most at once since the backend opened or the last reset
+  std::uint64_t allocations = 0;  // made since the backend opened
+};
+
+// What a test hook makes fail (backend_plugin.h's inject_failure).
+enum class InjectedFailure { Allocation = 0, Check = 1 };
 
 class Backend {
  public:
@@ -44,6 +57,19 @@ class Backend {
   // Free and total memory of the device; none for a backend that computes in
   // host memory (the CPU) or cannot tell.
   virtual std::optional<DeviceMemory> memory() const { return std::nullopt; }
+
+  // What this backend's own allocations hold on its device; none for a
+  // backend that computes in host memory or does not count. reset_peak:
+  // after reading, the peak restarts from what is live (a quantize run
+  // reports the peak of its own span).
+  virtual std::optional<DeviceMemoryUse> memory_use(bool /*reset_peak*/) const { return std::nullopt; }
+
+  // Test hook: the nth allocation or checked device call from now fails once,
+  // as a real one would (0 disarms). Throws Error(Unsupported) for a backend
+  // without the hook.
+  virtual void inject_failure(InjectedFailure /*kind*/, std::int64_t /*nth*/) {
+    fail(Status::Unsupported, std::string(name()) + ": this backend has no failure-injection hook");
+  }
 };
 
 }  // namespace gptq

@@ -76,6 +76,9 @@ struct HostBridge {
   gptq_backend_host host{};
 };
 
+static_assert(static_cast<int>(InjectedFailure::Allocation) == GPTQ_PLUGIN_FAIL_ALLOCATION);
+static_assert(static_cast<int>(InjectedFailure::Check) == GPTQ_PLUGIN_FAIL_CHECK);
+
 class PluginBackend final : public Backend {
  public:
   PluginBackend(void *library, const gptq_backend_plugin *table, std::unique_ptr<HostBridge> bridge, void *state)
@@ -111,6 +114,22 @@ class PluginBackend final : public Backend {
     DeviceMemory m;
     check_plugin(table_->memory_info(state_, &m.free, &m.total, err, sizeof err), table_->name, "memory query", err);
     return m;
+  }
+
+  std::optional<DeviceMemoryUse> memory_use(bool reset_peak) const override {
+    if (!table_->memory_use) return std::nullopt;
+    char err[512] = {0};
+    DeviceMemoryUse u;
+    check_plugin(table_->memory_use(state_, &u.live, &u.peak, &u.allocations, reset_peak ? 1 : 0, err, sizeof err),
+                 table_->name, "memory use", err);
+    return u;
+  }
+
+  void inject_failure(InjectedFailure kind, std::int64_t nth) override {
+    if (!table_->inject_failure) Backend::inject_failure(kind, nth);
+    char err[512] = {0};
+    check_plugin(table_->inject_failure(state_, static_cast<int32_t>(kind), nth, err, sizeof err), table_->name,
+                 "failure injection", err);
   }
 
   // Each engine when the plugin fills every entry of its group; the core

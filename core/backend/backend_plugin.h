@@ -203,7 +203,8 @@ typedef struct gptq_backend_plugin {
   int (*self_test)(void *state, char *err, size_t err_cap);
 
   /* Optional from here on: NULL when not supported. */
-  /* Free and total bytes of the device's memory. */
+  /* Free and total bytes of the device's memory, once the state's queued
+   * work is done (what it freed in stream order then counts as free). */
   int (*memory_info)(void *state, uint64_t *free_bytes, uint64_t *total_bytes, char *err, size_t err_cap);
 
   /* Buffers of device memory (the activations of the calibration pipeline). */
@@ -297,7 +298,31 @@ typedef struct gptq_backend_plugin {
    * On failure hidden is undefined and no work is left queued. */
   int (*block_run)(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden, int64_t batch, int64_t seq,
                    const float *inv_freq, gptq_plugin_observer_fn observe, void *user, char *err, size_t err_cap);
+
+  /* Device memory accounting (issue 16: peak device memory in the quantize
+   * report). The bytes of device memory this state's own allocations hold
+   * now (live), the most they held at once since open or the last reset
+   * (peak), and how many allocations the state has made since open. Not
+   * counted: what the driver and libraries hold for themselves (the CUDA
+   * context, cuBLAS/cuSOLVER handles). reset_peak non-zero: after reading,
+   * the peak restarts from live. */
+  int (*memory_use)(void *state, uint64_t *live_bytes, uint64_t *peak_bytes, uint64_t *allocations, int reset_peak,
+                    char *err, size_t err_cap);
+  /* Test hook (the library itself never calls it): the nth device allocation
+   * (kind GPTQ_PLUGIN_FAIL_ALLOCATION) or the nth checked driver/library call
+   * (kind GPTQ_PLUGIN_FAIL_CHECK: CUDA, cuBLAS, cuSOLVER calls and kernel
+   * launch checks) this state makes, counting from 1 at this call, fails once
+   * (a check fails before its call is made, so no handle is created and no
+   * work queued by it) through the path a real failure takes: GPTQ_PLUGIN_ERR_OUT_OF_MEMORY naming
+   * what was being allocated, or GPTQ_PLUGIN_ERR_DEVICE naming the call. nth 0
+   * disarms the kind. Lets tests prove every failure point frees what it
+   * holds. */
+  int (*inject_failure)(void *state, int32_t kind, int64_t nth, char *err, size_t err_cap);
 } gptq_backend_plugin;
+
+/* inject_failure's kinds. */
+#define GPTQ_PLUGIN_FAIL_ALLOCATION 0
+#define GPTQ_PLUGIN_FAIL_CHECK 1
 
 typedef const gptq_backend_plugin *(*gptq_backend_plugin_entry_fn)(void);
 

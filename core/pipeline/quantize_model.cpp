@@ -161,13 +161,10 @@ schema::QuantizeReportT quantize_model_rtn(const model::Model &source, const sch
   return report;
 }
 
-}  // namespace
-
-schema::QuantizeReportT quantize_model(const model::Model &source, const schema::QuantizeConfigT &config,
-                                       const std::filesystem::path &out_dir,
-                                       const QuantizeModelOptions &options, ThreadPool &pool,
-                                       const QuantizeEngine &quantizer, const ForwardEngine &forward,
-                                       const Progress &progress, Logger &log) {
+schema::QuantizeReportT quantize_model_on(const model::Model &source, const schema::QuantizeConfigT &config,
+                                          const std::filesystem::path &out_dir, const QuantizeModelOptions &options,
+                                          ThreadPool &pool, const QuantizeEngine &quantizer,
+                                          const ForwardEngine &forward, const Progress &progress, Logger &log) {
   const auto t_start = Clock::now();
   const model::ModelSpec &spec = source.spec();
   if (spec.quantization)
@@ -358,6 +355,23 @@ schema::QuantizeReportT quantize_model(const model::Model &source, const schema:
   set_phases(report, clock);
   report.forward_backend = std::string(forward.backend());
   finish_report(report, seconds_since(t_start));
+  return report;
+}
+
+}  // namespace
+
+schema::QuantizeReportT quantize_model(const model::Model &source, const schema::QuantizeConfigT &config,
+                                       const std::filesystem::path &out_dir,
+                                       const QuantizeModelOptions &options, ThreadPool &pool,
+                                       const QuantizeEngine &quantizer, const ForwardEngine &forward,
+                                       const Progress &progress, Logger &log) {
+  // The device's peak over this run only: restarted from what is live now
+  // (a prepared model of the same context stays counted, as it holds memory).
+  if (options.device) (void)options.device->memory_use(true);
+  schema::QuantizeReportT report =
+      quantize_model_on(source, config, out_dir, options, pool, quantizer, forward, progress, log);
+  if (options.device)
+    if (const auto use = options.device->memory_use(false)) report.peak_device_bytes = use->peak;
   return report;
 }
 

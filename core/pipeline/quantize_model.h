@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "core/backend/backend.h"
 #include "core/backend/forward_engine.h"
 #include "core/backend/quantize_engine.h"
 #include "core/cpu/thread_pool.h"
@@ -32,6 +33,10 @@ struct QuantizeModelOptions {
   bool overwrite = false;
   // Also quantize each layer with RTN on the same inputs and report its loss.
   bool compare_rtn = false;
+  // The backend whose device memory the report's peak_device_bytes gives
+  // (its peak restarts at the run's start); null or a backend that does not
+  // count (the CPU): 0.
+  const Backend *device = nullptr;
 };
 
 // Quantizes `source` (a float model) as `config` says and writes the GPTQ
@@ -46,7 +51,7 @@ struct QuantizeModelOptions {
 // every ProgressMeter::kInterval while the work runs, so a cancel is noticed
 // within a fraction of a second wherever the work is, and leaves nothing on
 // disk. Returns the report (every layer's loss, damping and seconds; totals;
-// peak RSS). Throws on any failure, naming the layer.
+// peak RSS, peak device memory). Throws on any failure, naming the layer.
 schema::QuantizeReportT quantize_model(const model::Model &source,
                                        const schema::QuantizeConfigT &config,
                                        const std::filesystem::path &out_dir,

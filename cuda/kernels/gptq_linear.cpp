@@ -8,25 +8,21 @@
 
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
+#include "cuda/device_memory.h"
 #include "cuda/kernels/gptq_kernels.h"
 
 namespace gptq::cuda {
 namespace {
 
-struct DeviceFree {
-  void operator()(void *p) const noexcept { cudaFree(p); }
-};
-using DevicePtr = std::unique_ptr<void, DeviceFree>;
-
+// A host array in a new device buffer, copied on `stream`; `what` names the
+// allocation if the device refuses it.
 template <class T>
-DevicePtr upload(const std::vector<T> &v, cudaStream_t stream, std::size_t *bytes) {
-  if (v.empty()) return DevicePtr(nullptr);
-  void *d = nullptr;
-  GPTQ_CUDA_CHECK(cudaMalloc(&d, v.size() * sizeof(T)));
-  DevicePtr owned(d);
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream));
+DeviceBuffer upload(const std::vector<T> &v, cudaStream_t stream, std::size_t *bytes, const char *what) {
+  DeviceBuffer d(v.size() * sizeof(T), what);
+  if (v.empty()) return d;
+  GPTQ_CUDA_CHECK(cudaMemcpyAsync(d.get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream));
   *bytes += v.size() * sizeof(T);
-  return owned;
+  return d;
 }
 
 constexpr std::size_t align256(std::size_t b) { return (b + 255) / 256 * 256; }
@@ -74,12 +70,12 @@ class GptqLinear final : public DeviceLinear {
       throw CudaError("GPTQ linear: " + std::to_string(parts_.size()) + " fused parts (at most " +
                           std::to_string(kernels::kMaxOutParts) + ")",
                       cudaErrorInvalidValue);
-    qweight_ = upload(p.qweight, stream, &bytes_);
-    scales_ = upload(p.scales, stream, &bytes_);
-    zeros_ = upload(p.zeros, stream, &bytes_);
-    chunk_group_ = upload(p.chunk_group, stream, &bytes_);
-    perm_ = upload(p.perm, stream, &bytes_);
-    bias_ = upload(p.bias, stream, &bytes_);
+    qweight_ = upload(p.qweight, stream, &bytes_, "a GPTQ linear's packed weights");
+    scales_ = upload(p.scales, stream, &bytes_, "a GPTQ linear's scales");
+    zeros_ = upload(p.zeros, stream, &bytes_, "a GPTQ linear's zero points");
+    chunk_group_ = upload(p.chunk_group, stream, &bytes_, "a GPTQ linear's group index");
+    perm_ = upload(p.perm, stream, &bytes_, "a GPTQ linear's column order");
+    bias_ = upload(p.bias, stream, &bytes_, "a GPTQ linear's bias");
     GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
     int device = 0;
     GPTQ_CUDA_CHECK(cudaGetDevice(&device));
@@ -164,7 +160,7 @@ class GptqLinear final : public DeviceLinear {
     }
     p.out.count = dest.count;
     // The kernels read rows of the repacked column order with 16-byte loads.
-    if (perm_ || reinterpret_cast<std::uintptr_t>(x) % 16 != 0) {
+    if (perm_.get() || reinterpret_cast<std::uintptr_t>(x) % 16 != 0) {
       __half *xw = reinterpret_cast<__half *>(ws);
       kernels::launch_permute(x, mi, static_cast<int>(k_), static_cast<const int *>(perm_.get()),
                               static_cast<int>(k_pad_), xw, call.stream);
@@ -323,7 +319,7 @@ class GptqLinear final : public DeviceLinear {
   std::size_t bytes_ = 0;
   int sms_ = 1;
   bool pdl_ = false;
-  DevicePtr qweight_, scales_, zeros_, chunk_group_, perm_, bias_;
+  DeviceBuffer qweight_, scales_, zeros_, chunk_group_, perm_, bias_;
   kernels::PackedWeights w_;
 };
 

@@ -18,7 +18,7 @@
 
 #include <cstdint>
 
-#include "cuda/quantize/device_array.h"
+#include "cuda/device_memory.h"
 #include "cuda/quantize/quantize_device.h"
 
 namespace gptq::cuda {

@@ -9,7 +9,7 @@
 
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
-#include "cuda/quantize/device_array.h"
+#include "cuda/device_memory.h"
 #include "cuda/quantize/inverse_cholesky.h"
 #include "cuda/plugin_error.h"
 #include "cuda/quantize/solve_kernels.h"

@@ -5,7 +5,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/cusolver_check.h"
-#include "cuda/quantize/device_array.h"
+#include "cuda/device_memory.h"
 #include "cuda/plugin_error.h"
 #include "cuda/quantize/solve_kernels.h"
 

@@ -4,11 +4,20 @@
 // group -1/32/128, act-order, static groups, sym/asym, MSE), the Hessian from
 // activations against the CPU's, the damping retry, and the plugin's errors
 // (out of memory naming the bytes, non-finite activations naming the
-// element, no device memory left behind). Skips without a GPU, saying why.
+// element, no device memory left behind), and injected failures (the
+// plugin's test hook) at every allocation of a whole-model GPTQ run and of a
+// perplexity run, each freeing everything. Skips without a GPU, saying why.
 #include <dlfcn.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -21,9 +30,17 @@
 #include "core/backend/backend_plugin.h"
 #include "core/backend/cpu_quantize_engine.h"
 #include "core/backend/quantize_engine.h"
+#include "core/backend/runtime.h"
 #include "core/base/error.h"
+#include "core/base/progress.h"
+#include "core/config/typed.h"
+#include "core/eval/perplexity.h"
+#include "core/io/read_file.h"
+#include "core/model/model.h"
+#include "core/pipeline/quantize_model.h"
 #include "tests/core/quant/golden_cases.h"
 #include "tests/core/quant/quant_test_util.h"
+#include "tests/support/shared_data.h"
 
 namespace gptq {
 namespace {
@@ -427,6 +444,210 @@ TEST_F(CudaQuantizePlugin, BlockRunsRefuseClearlyAndLeakNothing) {
   const std::uint64_t before = free_bytes();
   failures();
   EXPECT_EQ(free_bytes(), before) << "device memory left behind by the failed block runs";
+}
+
+// Failure injection (backend_plugin.h's inject_failure) at the allocations
+// of whole runs: the pipeline gptq_quantize_model runs (capi/quantize.cpp:
+// the context's Runtime, its engines and pool, options.device its backend;
+// the C API adds only the status mapping, equal by static_assert) and a
+// perplexity run. Each injected failure must come back with its status and
+// a message naming what was being allocated (or the call), leave no
+// checkpoint, bring the plugin's live bytes back to their value before the
+// run and not lower the device's free memory beyond kFreeSlack, and the
+// context must then run cleanly. Figures are printed for the report.
+class CudaFailureInjection : public ::testing::Test {
+ protected:
+  // What the driver may move on its own between two readings (its pools,
+  // lazily loaded kernels): the check is for leaks of the size of our
+  // buffers (the smallest whole-run leak, one block's hidden state here,
+  // is 4 x 64 x hidden fp32 = 262144 bytes; the plugin's counter catches
+  // any leak of ours to the byte).
+  static constexpr std::uint64_t kFreeSlack = 8u << 20;
+
+  void SetUp() override {
+    ::setenv("GPTQ_CUDA_PLUGIN", GPTQ_CUDA_PLUGIN_PATH, 0);
+    try {
+      runtime_ = std::make_unique<Runtime>(config::parse_runtime_config(R"({"backend": "cuda", "threads": 2, "log_level": "error"})"));
+    } catch (const Error &e) {
+      GTEST_SKIP() << "no usable GPU: " << e.what();
+    }
+  }
+  Backend &backend() { return runtime_->backend(); }
+  DeviceMemoryUse use() { return *backend().memory_use(false); }
+  std::uint64_t free_bytes() { return backend().memory()->free; }
+
+  // The injection points of a run of `total` allocations: every one up to
+  // 40, else the first 8 and 32 spread from there to the last.
+  static std::vector<std::int64_t> points(std::int64_t total) {
+    std::set<std::int64_t> p;
+    if (total <= 40) {
+      for (std::int64_t n = 1; n <= total; ++n) p.insert(n);
+    } else {
+      for (std::int64_t n = 1; n <= 8; ++n) p.insert(n);
+      for (std::int64_t i = 0; i <= 31; ++i) p.insert(8 + (total - 8) * i / 31);
+    }
+    return {p.begin(), p.end()};
+  }
+
+  // Runs `run` failing at each point of `kind`, with the checks above;
+  // `left` says whether the run left its output behind. Allocations must
+  // fail at every point (the points come from the counter); checks are not
+  // counted, so the first check point a run gets through ends the list.
+  // Prints what was failed, by what it was for (or the call).
+  template <class Run, class Left>
+  void inject_each(InjectedFailure kind, const std::vector<std::int64_t> &at, Run &&run, Left &&left,
+                   const std::string &what_run) {
+    const std::uint64_t live = use().live, free_before = free_bytes();
+    std::int64_t worst_drop = 0;
+    std::size_t injected = 0;
+    std::map<std::string, int> seen;
+    for (const std::int64_t n : at) {
+      backend().inject_failure(kind, n);
+      bool failed = false;
+      try {
+        run();
+      } catch (const Error &e) {
+        failed = true;
+        const std::string msg = e.what();
+        if (kind == InjectedFailure::Allocation) {
+          EXPECT_EQ(e.status(), Status::OutOfMemory) << what_run << ", allocation " << n << ": " << msg;
+          const auto from = msg.find("out of device memory for "), asked = msg.find(" bytes asked, ");
+          EXPECT_NE(from, std::string::npos) << msg;
+          EXPECT_NE(asked, std::string::npos) << msg;
+          if (from != std::string::npos && asked != std::string::npos) {
+            const auto end = msg.rfind(": ", asked);
+            seen[msg.substr(from + 25, end - from - 25)]++;
+          }
+        } else {
+          EXPECT_EQ(e.status(), Status::Device) << what_run << ", check " << n << ": " << msg;
+          EXPECT_NE(msg.find("failure injected by the test hook"), std::string::npos) << msg;
+          const auto at_hook = msg.find(" failed at ");
+          if (at_hook != std::string::npos) {
+            const auto colon = msg.rfind(": ", at_hook);
+            const auto start = colon == std::string::npos ? 0 : colon + 2;
+            seen[msg.substr(start, at_hook - start)]++;
+          }
+        }
+      }
+      backend().inject_failure(kind, 0);
+      if (!failed) {
+        EXPECT_EQ(kind, InjectedFailure::Check) << what_run << ": allocation " << n << " did not fail";
+        left();  // clears what the completed run wrote
+        break;
+      }
+      ++injected;
+      EXPECT_FALSE(left()) << what_run << ", failure " << n << ": output left behind";
+      EXPECT_EQ(use().live, live) << what_run << ", failure " << n << ": device bytes left live";
+      const std::int64_t drop = static_cast<std::int64_t>(free_before) - static_cast<std::int64_t>(free_bytes());
+      worst_drop = std::max(worst_drop, drop);
+      EXPECT_LE(drop, static_cast<std::int64_t>(kFreeSlack)) << what_run << ", failure " << n;
+    }
+    std::printf("%s: %zu %s failures injected (points %lld..%lld); worst drop of free device memory %lld bytes "
+                "(slack %llu)\n",
+                what_run.c_str(), injected, kind == InjectedFailure::Allocation ? "allocation" : "check",
+                static_cast<long long>(at.front()), static_cast<long long>(at.back()),
+                static_cast<long long>(worst_drop), static_cast<unsigned long long>(kFreeSlack));
+    for (const auto &[what, count] : seen) std::printf("  %3d x %s\n", count, what.c_str());
+    EXPECT_GT(injected, 0u) << what_run;
+  }
+
+  std::unique_ptr<Runtime> runtime_;
+};
+
+TEST_F(CudaFailureInjection, EveryFailedAllocationOfAQuantizeRunFreesEverything) {
+  GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
+  GPTQ_REQUIRE_SHARED(calib, "data/docs_calib.txt");
+  const auto model = model::Model::open(source);
+  // Token ids rather than the file, so the runs do not tokenize it each time.
+  const std::string text = io::read_text_file(calib, 64 << 20).substr(0, 32 << 10);
+  const std::vector<std::int32_t> ids = model->tokenizer()->encode(text);
+  const nlohmann::json cfg = {{"bits", 4},
+                              {"group_size", 128},
+                              {"calibration", {{"token_ids", ids}, {"nsamples", 4}, {"seqlen", 64}}}};
+  const schema::QuantizeConfigT config = config::parse_quantize_config(cfg.dump());
+  const auto out = std::filesystem::temp_directory_path() / ("gptq_cuda_inject_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(out);
+  quant::QuantizeModelOptions options;
+  options.device = &backend();
+  Runtime &rt = *runtime_;
+  ASSERT_EQ(rt.quantize_engine()->backend(), "cuda");
+  auto run = [&] {
+    return quant::quantize_model(*model, config, out, options, *rt.pool(), *rt.quantize_engine(), *rt.forward_engine(),
+                                 Progress(), rt.logger());
+  };
+  // The first run makes what the state keeps (the handles' workspaces);
+  // the second is the clean run the failures are counted against.
+  (void)run();
+  std::filesystem::remove_all(out);
+  const DeviceMemoryUse before = use();
+  const auto t0 = std::chrono::steady_clock::now();
+  const schema::QuantizeReportT clean = run();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::filesystem::remove_all(out);
+  const DeviceMemoryUse after = use();
+  const auto total = static_cast<std::int64_t>(after.allocations - before.allocations);
+  std::printf("clean GPTQ run of docs-llama-16m (4 x 64 tokens): %.2f s, %lld device allocations, "
+              "peak_device_bytes %llu, live between runs %llu\n",
+              seconds, static_cast<long long>(total), static_cast<unsigned long long>(clean.peak_device_bytes),
+              static_cast<unsigned long long>(after.live));
+  EXPECT_EQ(after.live, before.live) << "a clean run left device memory live";
+  EXPECT_GT(clean.peak_device_bytes, after.live) << "the run's peak is above what stays between runs";
+  ASSERT_GT(total, 0);
+
+  // `left` also removes what a run that completed wrote.
+  auto left = [&] {
+    const bool there = std::filesystem::exists(out);
+    std::filesystem::remove_all(out);
+    return there;
+  };
+  inject_each(InjectedFailure::Allocation, points(total), run, left, "GPTQ run");
+  // Checks: 1, 2, 4, 8, ... and 3 x 2^k until a run gets past the point.
+  std::vector<std::int64_t> checks;
+  for (std::int64_t n = 1; n < (std::int64_t{1} << 24); n *= 2) {
+    checks.push_back(n);
+    if (n >= 2) checks.push_back(n + n / 2);
+  }
+  inject_each(InjectedFailure::Check, checks, run, left, "GPTQ run");
+
+  // The same context, afterwards: a clean run, nothing more left live.
+  const schema::QuantizeReportT again = run();
+  EXPECT_EQ(again.layers.size(), clean.layers.size());
+  std::filesystem::remove_all(out);
+  EXPECT_EQ(use().live, before.live);
+}
+
+TEST_F(CudaFailureInjection, EveryFailedAllocationOfAPerplexityRunFreesEverything) {
+  GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
+  GPTQ_REQUIRE_SHARED(heldout, "data/docs_heldout.txt");
+  const auto model = model::Model::open(source);
+  std::vector<std::int32_t> ids = model->tokenizer()->encode(io::read_text_file(heldout, 64 << 20));
+  ids.resize(std::min<std::size_t>(ids.size(), 4 * 128));
+  Runtime &rt = *runtime_;
+  const auto forward = rt.forward_engine();
+  ASSERT_EQ(forward->backend(), "cuda");
+  // Prepare (weights uploaded) and run, as gptq_model_open + gptq_perplexity.
+  double ppl = 0;
+  auto run = [&] {
+    const auto prepared = forward->prepare(model->spec(), model->weights());
+    ppl = eval::perplexity(*rt.pool(), *forward, *prepared, ids, eval::PerplexityOptions{128, 4}).ppl;
+  };
+  run();
+  const DeviceMemoryUse before = use();
+  run();
+  const double clean = ppl;
+  const auto total = static_cast<std::int64_t>(use().allocations - before.allocations);
+  std::printf("clean perplexity run (prepare + 4 x 128 tokens): ppl %.6f, %lld device allocations\n", clean,
+              static_cast<long long>(total));
+  EXPECT_EQ(use().live, before.live);
+  ASSERT_GT(total, 0);
+  inject_each(InjectedFailure::Allocation, points(total), run, [] { return false; }, "perplexity run");
+  std::vector<std::int64_t> checks;
+  for (std::int64_t n = 1; n < (std::int64_t{1} << 24); n *= 4) checks.push_back(n);
+  inject_each(InjectedFailure::Check, checks, run, [] { return false; }, "perplexity run");
+  ppl = 0;
+  run();
+  EXPECT_NEAR(ppl, clean, 1e-6 * clean) << "a clean run after the failures";
+  EXPECT_EQ(use().live, before.live);
 }
 
 }  // namespace

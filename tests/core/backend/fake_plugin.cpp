@@ -14,7 +14,10 @@
 //             filled with the input's number + 1), refuses a linear whose
 //             weight was not set for the run, and adds the sum of every
 //             linear's weight as set when it runs to each hidden value, so
-//             a test sees which weights ran.
+//             a test sees which weights ran; its buffers are counted as
+//             device memory (memory_use: live, peak, allocations) and the
+//             test hook inject_failure makes the nth buffer_alloc out of
+//             memory, as cuda/device_memory.h does for the CUDA plugin.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,6 +35,13 @@ const char *mode() {
 
 void reason(char *err, size_t cap, const char *text) { std::snprintf(err, cap, "%s", text); }
 
+// The blocks mode's device memory: its buffers (one state at a time: open
+// starts it afresh).
+struct FakeAccount {
+  uint64_t live = 0, peak = 0, allocations = 0;
+  int64_t fail_in = 0;  // inject_failure's countdown; 0: disarmed
+} account;
+
 int device_count(int *count, char *, size_t) {
   *count = 1;
   return GPTQ_PLUGIN_OK;
@@ -47,6 +57,7 @@ int open(int, const gptq_backend_host *host, void **state, char *err, size_t cap
     return GPTQ_PLUGIN_ERR_INTERNAL;
   }
   host->log(host->user, 2, "fake device opened");
+  account = {};
   *state = const_cast<gptq_backend_host *>(host);
   return GPTQ_PLUGIN_OK;
 }
@@ -178,11 +189,37 @@ struct FakeBuffer {
 FakeBuffer &buf(gptq_plugin_buffer *b) { return *reinterpret_cast<FakeBuffer *>(b); }
 const FakeBuffer &buf(const gptq_plugin_buffer *b) { return *reinterpret_cast<const FakeBuffer *>(b); }
 
-int buffer_alloc(void *, size_t bytes, gptq_plugin_buffer **out, char *, size_t) {
+int buffer_alloc(void *, size_t bytes, gptq_plugin_buffer **out, char *err, size_t cap) {
+  ++account.allocations;
+  if (account.fail_in > 0 && --account.fail_in == 0) {
+    std::snprintf(err, cap, "fake device: out of device memory for a buffer of activations: %zu bytes asked", bytes);
+    return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
+  }
   *out = reinterpret_cast<gptq_plugin_buffer *>(new FakeBuffer{std::vector<unsigned char>(bytes)});
+  account.live += bytes;
+  if (account.live > account.peak) account.peak = account.live;
   return GPTQ_PLUGIN_OK;
 }
-void buffer_free(void *, gptq_plugin_buffer *b) { delete &buf(b); }
+void buffer_free(void *, gptq_plugin_buffer *b) {
+  account.live -= buf(b).bytes.size();
+  delete &buf(b);
+}
+int memory_use(void *, uint64_t *live, uint64_t *peak, uint64_t *allocations, int reset_peak, char *, size_t) {
+  *live = account.live;
+  *peak = account.peak;
+  *allocations = account.allocations;
+  if (reset_peak) account.peak = account.live;
+  return GPTQ_PLUGIN_OK;
+}
+int inject_failure(void *, int32_t kind, int64_t nth, char *err, size_t cap) {
+  if (kind != GPTQ_PLUGIN_FAIL_ALLOCATION || nth < 0) {
+    std::snprintf(err, cap, "fake device: no failure of kind %d at %lld to inject", static_cast<int>(kind),
+                  static_cast<long long>(nth));
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  account.fail_in = nth;
+  return GPTQ_PLUGIN_OK;
+}
 int buffer_write(void *, gptq_plugin_buffer *dst, size_t offset, const void *src, size_t bytes, char *err,
                  size_t cap) {
   if (offset + bytes > buf(dst).bytes.size()) {
@@ -334,6 +371,8 @@ gptq_backend_plugin make_table(bool forward, bool blocks = false) {
     t.block_free = block_free;
     t.block_set_dense = block_set_dense;
     t.block_run = block_run;
+    t.memory_use = memory_use;
+    t.inject_failure = inject_failure;
   }
   return t;
 }

@@ -27,6 +27,8 @@
 #include "core/cpu/thread_pool.h"
 #include "core/model/block_weights.h"
 #include "core/model/model.h"
+#include "core/pipeline/quantize_model.h"
+#include "core/config/typed.h"
 #include "tests/support/quantize_shared.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
@@ -328,6 +330,113 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   }
   EXPECT_EQ(lines.count("calibration forward on cuda (Fake Device)"), 1) << "said once";
   EXPECT_EQ(lines.count("runs on the CPU"), 0);
+}
+
+// The device memory account and the failure-injection hook, core side: the
+// loader reads the plugin's live and peak bytes (the peak restarting on
+// request), the C API's quantize report gives the run's peak (0 on a CPU
+// context), and an allocation the hook fails at any point of a GPTQ run is
+// out of memory with the plugin's words, leaves no checkpoint and no buffer
+// behind, and the next run on the same backend succeeds.
+TEST_F(FakePlugin, DeviceMemoryReachesTheReportAndInjectedFailuresLeakNothing) {
+  mode("blocks");
+  const std::string model_dir = demo("docs-llama-tiny").string();
+  const auto model = gptq::model::Model::open(model_dir);
+  const std::int64_t nsamples = 2, seqlen = 8, hidden = model->spec().hidden_size;
+  const std::string cfg = R"({"calibration": {"token_ids": [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20],)"
+                          R"( "nsamples": 2, "seqlen": 8}})";
+  const fs::path out = fs::temp_directory_path() / ("gptq_fake_plugin_memory_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+
+  // Through the C API: the report's peak is the fake's, at least the hidden
+  // state's buffer (nsamples x seqlen x hidden fp32).
+  for (const char *backend : {"cuda", "cpu"}) {
+    gptq_context *ctx = nullptr;
+    ASSERT_EQ(gptq_context_create((std::string(R"({"backend": ")") + backend + R"(", "threads": 2})").c_str(), &ctx),
+              GPTQ_OK)
+        << gptq_last_error();
+    const char *report = nullptr;
+    ASSERT_EQ(gptq_quantize_model(ctx, model_dir.c_str(), cfg.c_str(), out.c_str(), nullptr, nullptr, &report), GPTQ_OK)
+        << gptq_last_error();
+    const auto r = nlohmann::json::parse(report);
+    const std::uint64_t peak = r.value("peak_device_bytes", std::uint64_t{0});
+    if (std::string(backend) == "cuda")
+      EXPECT_GE(peak, static_cast<std::uint64_t>(nsamples * seqlen * hidden) * sizeof(float)) << report;
+    else
+      EXPECT_EQ(peak, 0u) << "the CPU counts no device memory";
+    fs::remove_all(out);
+    gptq_context_destroy(ctx);
+  }
+
+  // The loader's side of the entries.
+  gptq::Logger log(gptq::LogLevel::Error);
+  const auto backend = gptq::open_cuda_backend(0, log);
+  const gptq::model::ModelSpec &spec = model->spec();
+  gptq::ThreadPool pool(1);
+  const gptq::Compute compute(pool);
+  const gptq::ForwardEngine &engine = *backend->forward_engine();
+  const gptq::model::GlobalWeights globals = gptq::model::load_global_weights(spec, model->weights());
+  const std::int32_t ids[] = {5, 6, 7, 8};
+  auto a = engine.embed(compute, spec, globals, ids, 1, 4);
+  auto b = engine.copy(*a);
+  const std::uint64_t one = static_cast<std::uint64_t>(4 * hidden) * sizeof(float);
+  auto use = backend->memory_use(false);
+  ASSERT_TRUE(use.has_value());
+  EXPECT_EQ(use->live, 2 * one);
+  EXPECT_EQ(use->allocations, 2u);
+  b.reset();
+  use = backend->memory_use(true);
+  EXPECT_EQ(use->live, one);
+  EXPECT_EQ(use->peak, 2 * one) << "the peak stays until reset";
+  EXPECT_EQ(backend->memory_use(false)->peak, one) << "reset to what is live";
+  backend->inject_failure(gptq::InjectedFailure::Allocation, 2);
+  b = engine.copy(*a);  // the first allocation from now: works
+  try {
+    (void)engine.copy(*a);
+    ADD_FAILURE() << "the injected failure did not happen";
+  } catch (const gptq::Error &e) {
+    EXPECT_EQ(e.status(), gptq::Status::OutOfMemory);
+    EXPECT_NE(std::string(e.what()).find("out of device memory for a buffer of activations"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(backend->memory_use(false)->live, 2 * one);
+  EXPECT_NO_THROW((void)engine.copy(*a)) << "the hook fires once";
+  EXPECT_THROW(backend->inject_failure(gptq::InjectedFailure::Check, 1), gptq::Error) << "the fake counts no checks";
+  a.reset();
+  b.reset();
+
+  // Every allocation of a GPTQ run, failed in turn, through the pipeline the
+  // C API runs: out of memory, no checkpoint, nothing left live.
+  const auto config = gptq::config::parse_quantize_config(cfg);
+  gptq::quant::QuantizeModelOptions options;
+  options.device = backend.get();
+  auto run = [&] {
+    return gptq::quant::quantize_model(*model, config, out, options, pool, backend->quantize_engine() ? *backend->quantize_engine() : test_quantize_engine(),
+                                       engine, gptq::Progress(), log);
+  };
+  const std::uint64_t live_before = backend->memory_use(false)->live;
+  const std::uint64_t allocations_before = backend->memory_use(false)->allocations;
+  EXPECT_GT(run().peak_device_bytes, 0u);
+  fs::remove_all(out);
+  const std::uint64_t per_run = backend->memory_use(false)->allocations - allocations_before;
+  // The hidden state's buffer (the CPU quantize engine solves from host
+  // copies of the inputs the fake shows, which it owns).
+  ASSERT_GE(per_run, 1u);
+  for (std::uint64_t n = 1; n <= per_run; ++n) {
+    backend->inject_failure(gptq::InjectedFailure::Allocation, static_cast<std::int64_t>(n));
+    try {
+      (void)run();
+      ADD_FAILURE() << "allocation " << n << " of " << per_run << " did not fail";
+    } catch (const gptq::Error &e) {
+      EXPECT_EQ(e.status(), gptq::Status::OutOfMemory) << "allocation " << n << ": " << e.what();
+      EXPECT_NE(std::string(e.what()).find("a buffer of activations"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(out)) << "allocation " << n << ": a checkpoint was left";
+    EXPECT_EQ(backend->memory_use(false)->live, live_before) << "allocation " << n << ": buffers left behind";
+  }
+  backend->inject_failure(gptq::InjectedFailure::Allocation, 0);
+  EXPECT_NO_THROW((void)run()) << "a clean run after the failures";
+  fs::remove_all(out);
 }
 
 TEST(PluginCallScope, LendsTheCallsCancellationToTheThreadItLivesOn) {
