@@ -150,11 +150,11 @@ int main(int argc, char **argv) {
           o.mse_grid = 100;
           o.mse_max_shrink = 0.8f;
           gptq_plugin_quant_result res{codes.data(), scales.data(), zeros.data(), g_idx.data(), perm.data(),
-                                       dequant.data(), 0.0, 0.0};
+                                       dequant.data(), 0.0, 0.0, nullptr, 0.0};
           std::vector<double> factor, solve;
           for (int r = 0; r <= reps; ++r) {
             SolveTimes t;
-            gptq_solve(dev, hs, w.data(), sh.n, k, o, res, &t);
+            gptq_solve(dev, hs, w.data(), sh.n, k, o, res, nullptr, &t);
             if (r == 0) continue;
             factor.push_back(t.factor);
             solve.push_back(t.prepare + t.blocks + t.results);

@@ -8,9 +8,10 @@ core/pipeline/calibration.h), GPTQ 4-bit g128, true-sequential, no act-order
   - the wall time end to end, measured here around the CLI (start of the
     process to the checkpoint written; goal <= 60 s), and the library's own;
   - the breakdown from the QuantizeReport's phases (read, calibration text,
-    forward, Hessian, solve, pack, write; schema/gptq.fbs) and which backend
-    ran the calibration forward (forward_backend): the Cholesky has no phase
-    of its own, it is inside the quantize engine's solve call;
+    forward, Hessian, Cholesky (factor: damping and the inverse Cholesky,
+    timed by the quantize engine inside each solve), solve, pack, write;
+    schema/gptq.fbs) and which backend ran the calibration forward
+    (forward_backend);
   - peak GPU memory: the device's used memory, sampled by nvidia-smi every
     100 ms during the run, less what was used before it started; beside it
     the library's own count (QuantizeReport.peak_device_bytes: the most its
@@ -44,7 +45,7 @@ from random_checkpoint import random_checkpoint  # bench/random_checkpoint.py
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 GOAL_S = 60.0  # issue 16: a 7B-shaped model with 128 x 2048 calibration tokens on one H200
-PHASES = ("read", "calibration", "forward", "hessian", "solve", "pack", "write")
+PHASES = ("read", "calibration", "forward", "hessian", "factor", "solve", "pack", "write")
 
 
 def parse_args():
@@ -177,6 +178,8 @@ def main():
     phases = report.get("phases")
     if phases is None:
         sys.exit("the QuantizeReport has no phases: this gptq predates them (schema/gptq.fbs QuantizePhases)")
+    if "factor" not in phases:
+        sys.exit("the QuantizeReport's phases have no factor (the Cholesky): this gptq predates it")
     forward_backend = report.get("forward_backend", "")
     layers, hidden = cfg["num_hidden_layers"], cfg["hidden_size"]
     shape = (f"Llama {layers} layers, hidden {hidden}, intermediate {cfg['intermediate_size']}, "
@@ -195,9 +198,6 @@ def main():
                      "baseline": None, "baseline_name": none, "share": phases[name] / report["seconds"]})
     rows.append({"case": f"{shape}: rest of the library's time (progress, bookkeeping)", "unit": "s",
                  "ours": report["seconds"] - sum(phases[n] for n in PHASES), "baseline": None, "baseline_name": none})
-    rows.append({"case": f"{shape}: Cholesky", "unit": "s", "ours": None, "baseline": None, "baseline_name": none,
-                 "note": "not separable here: the quantize engine's solve call damps, factors and solves; per-matrix "
-                         "Cholesky times are in cuda_quantize_matrix-h200.json"})
     rows.append({"case": f"{shape}: peak GPU memory (nvidia-smi used, sampled every 100 ms, less used before)",
                  "unit": "GB", "ours": peak_gpu / 1e9 if peak_gpu is not None else None, "baseline": None,
                  "baseline_name": none, **({} if peak_gpu is not None else {"note": sampler.why})})

@@ -1,4 +1,4 @@
-// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v4):
+// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v5):
 // the only extern "C" outside capi/, because dlsym needs an unmangled name.
 // Every entry catches everything and returns a gptq_plugin_status with the
 // reason as text: cudaErrorMemoryAllocation and std::bad_alloc as out of
@@ -367,7 +367,15 @@ int quantize_solve(void *state, const gptq_plugin_hessian *h, const float *w, in
     PluginState &s = state_of(state);
     s.state.activate();
     if (!options || !out) throw InvalidArgument("quantize_solve: options or out is null");
-    gptq_solve(s.quantizer(), hessian_of(h), w, rows, cols, *options, *out);
+    float *dequant_device = nullptr;
+    if (out->dequant_buffer) {
+      PluginBuffer &b = buffer_of(out->dequant_buffer);
+      if (rows <= 0 || cols <= 0) throw InvalidArgument("quantize_solve: rows and cols must be > 0");
+      check_range(b.size, 0, static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols) * sizeof(float),
+                  "quantize_solve's dequant_buffer");
+      dequant_device = reinterpret_cast<float *>(b.data);
+    }
+    gptq_solve(s.quantizer(), hessian_of(h), w, rows, cols, *options, *out, dequant_device);
   });
 }
 
@@ -408,6 +416,23 @@ int block_set_dense(void *state, gptq_plugin_block *block, int32_t role, const g
     PluginState &s = state_of(state);
     s.state.activate();
     block_of(block).set_dense(role, *tensor, s.state.stream());
+  });
+}
+
+int block_set_dense_buffer(void *state, gptq_plugin_block *block, int32_t role, const gptq_plugin_buffer *weight,
+                           int64_t rows, int64_t cols, const float *bias, char *err, size_t cap) {
+  return boundary(state, err, cap, [&] {
+    if (!block || !weight) throw InvalidArgument("block_set_dense_buffer needs a block and a weight buffer");
+    if (rows <= 0 || cols <= 0) throw InvalidArgument("block_set_dense_buffer: rows and cols must be > 0");
+    PluginState &s = state_of(state);
+    s.state.activate();
+    const PluginBuffer &b = buffer_of(weight);
+    check_range(b.size, 0, static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols) * sizeof(float),
+                "block_set_dense_buffer's weight");
+    block_of(block).set_dense_device(role, reinterpret_cast<const float *>(b.data), rows, cols, bias,
+                                     s.state.stream());
+    // The buffer is the core's: the conversion has read it before it may go.
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
   });
 }
 
@@ -506,6 +531,7 @@ gptq_backend_plugin make_table() {
   t.block_run = block_run;
   t.memory_use = memory_use;
   t.inject_failure = inject_failure;
+  t.block_set_dense_buffer = block_set_dense_buffer;
   return t;
 }
 
@@ -514,6 +540,6 @@ const gptq_backend_plugin kTable = make_table();
 }  // namespace
 }  // namespace gptq::cuda
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v4(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v5(void) {
   return &gptq::cuda::kTable;
 }

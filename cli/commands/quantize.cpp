@@ -92,11 +92,11 @@ void print_table(const nlohmann::json &report, bool rtn) {
   if (!report.contains("phases")) return;
   const nlohmann::json &p = report["phases"];
   const std::string forward_on = report.value("forward_backend", "");
-  std::printf("time: read %.1f s, calibration text %.1f s, forward %.1f s%s, Hessians %.1f s, solves %.1f s, "
-              "packing %.1f s, writing %.1f s\n",
+  std::printf("time: read %.1f s, calibration text %.1f s, forward %.1f s%s, Hessians %.1f s, Cholesky %.1f s, "
+              "solves %.1f s, packing %.1f s, writing %.1f s\n",
               p.value("read", 0.0), p.value("calibration", 0.0), p.value("forward", 0.0),
               forward_on.empty() ? "" : (" (" + forward_on + ")").c_str(), p.value("hessian", 0.0),
-              p.value("solve", 0.0), p.value("pack", 0.0), p.value("write", 0.0));
+              p.value("factor", 0.0), p.value("solve", 0.0), p.value("pack", 0.0), p.value("write", 0.0));
 }
 
 }  // namespace

@@ -7,8 +7,8 @@
  * and the loader (core/backend/backend_loader.cpp) insists on the exact
  * GPTQ_BACKEND_PLUGIN_VERSION and table size.
  *
- * Version 4 (3 had no block forward; 2 had the plugin read the checkpoint
- * itself). Every entry that can fail returns a gptq_plugin_status (0 on
+ * Version 5 (4 brought every solve's dequantized weights to the host; 3 had
+ * no block forward; 2 had the plugin read the checkpoint itself). Every entry that can fail returns a gptq_plugin_status (0 on
  * success) and, on failure, writes a NUL-terminated reason into err (capacity
  * err_cap); the core raises it with the status it maps to, so a device that
  * runs out of memory surfaces as GPTQ_ERR_OUT_OF_MEMORY with the plugin's
@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GPTQ_BACKEND_PLUGIN_VERSION 4
+#define GPTQ_BACKEND_PLUGIN_VERSION 5
 /* The one symbol a plugin exports: returns its table (static storage). */
-#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v4"
+#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v5"
 
 /* Values equal gptq_status's (capi/include/gptq/gptq.h) and gptq::Status's
  * (core/error.h) for the same failure; a static_assert in the loader keeps
@@ -80,16 +80,23 @@ typedef struct gptq_plugin_quant_options {
 } gptq_plugin_quant_options;
 
 /* Where a solve writes its result: host arrays the core allocated, of the
- * sizes gptq::quant::QuantResult documents (G groups, N rows, K columns). */
+ * sizes gptq::quant::QuantResult documents (G groups, N rows, K columns),
+ * and the dequantized weights on the host, on the device, or both. */
 typedef struct gptq_plugin_quant_result {
   uint8_t *codes;   /* [N][K] */
   float *scales;    /* [G][N] */
   int32_t *zeros;   /* [G][N] */
   int32_t *g_idx;   /* [K] */
   int32_t *perm;    /* [K]; left alone without act-order */
-  float *dequant;   /* [N][K] */
+  float *dequant;   /* [N][K] on the host, or NULL when dequant_buffer is set */
   double loss;
   double damp_percent; /* finally used */
+  /* A buffer of this state of at least N * K * 4 bytes that gets the
+   * dequantized weights (fp32 [N][K]) where they are computed, for the
+   * calibration forward's next run (block_set_dense_buffer); NULL: none.
+   * One of dequant and dequant_buffer is set. */
+  gptq_plugin_buffer *dequant_buffer;
+  double factor_seconds; /* written: wall time of damping and the inverse Cholesky, retries included */
 } gptq_plugin_quant_result;
 
 /* The forward pass's shape, as the core's model spec (core/model/
@@ -318,6 +325,14 @@ typedef struct gptq_backend_plugin {
    * disarms the kind. Lets tests prove every failure point frees what it
    * holds. */
   int (*inject_failure)(void *state, int32_t kind, int64_t nth, char *err, size_t err_cap);
+  /* Version 5, optional (NULL: the core reads such a buffer back and uses
+   * block_set_dense). A linear (Q .. DOWN) as block_set_dense sets it, its
+   * weight fp32 [rows][cols] in a buffer of this state (a solve's
+   * dequant_buffer), read during the call only; bias on the host or NULL.
+   * The weight the linear runs with is then the one block_set_dense would
+   * give for the same values: the solve's result never visits the host. */
+  int (*block_set_dense_buffer)(void *state, gptq_plugin_block *block, int32_t role, const gptq_plugin_buffer *weight,
+                                int64_t rows, int64_t cols, const float *bias, char *err, size_t err_cap);
 } gptq_backend_plugin;
 
 /* inject_failure's kinds. */

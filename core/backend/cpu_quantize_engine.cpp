@@ -68,7 +68,8 @@ std::unique_ptr<LayerHessian> CpuQuantizeEngine::load_hessian(const Compute &, c
 
 quant::QuantResult CpuQuantizeEngine::solve(const Compute &compute, const float *w, std::int64_t rows,
                                             std::int64_t cols, const LayerHessian &h,
-                                            const quant::QuantOptions &options, std::string_view layer) const {
+                                            const quant::QuantOptions &options, std::string_view layer,
+                                            const Activations *) const {
   return quant::quantize_matrix(compute, w, rows, cols, finished(h).data(), options, layer);
 }
 

@@ -17,8 +17,8 @@ class CpuQuantizeEngine final : public QuantizeEngine {
   std::unique_ptr<LayerHessian> load_hessian(const Compute &compute, const float *h,
                                              std::int64_t columns) const override;
   quant::QuantResult solve(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
-                           const LayerHessian &h, const quant::QuantOptions &options,
-                           std::string_view layer) const override;
+                           const LayerHessian &h, const quant::QuantOptions &options, std::string_view layer,
+                           const Activations *forward_rows = nullptr) const override;
   quant::QuantResult rtn(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
                          const quant::QuantOptions &options, std::string_view layer) const override;
   double loss(const Compute &compute, const float *w, const float *w_hat, const LayerHessian &h,

@@ -51,4 +51,20 @@ const Matrix &PluginActivations::host(Matrix &scratch) const {
   return scratch;
 }
 
+PluginHeldMatrix::PluginHeldMatrix(const gptq_backend_plugin &table, void *state, std::int64_t rows,
+                                   std::int64_t cols, const std::string &what)
+    : table_(&table),
+      state_(state),
+      rows_(rows),
+      cols_(cols),
+      buffer_(table, state, static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols) * sizeof(float), what) {}
+
+void PluginHeldMatrix::read(float *dst) const {
+  char err[512] = {0};
+  check_plugin(table_->buffer_read(state_, buffer_.get(), 0, dst,
+                                   static_cast<std::size_t>(rows_) * static_cast<std::size_t>(cols_) * sizeof(float),
+                                   err, sizeof err),
+               table_->name, "reading a held matrix back", err);
+}
+
 }  // namespace gptq

@@ -2,7 +2,9 @@
 // hidden state of the calibration forward between blocks and the linear
 // inputs its observer sees, handed from the plugin forward engine to the
 // plugin quantize engine of the same state without a trip to the host.
-// host() reads them back (an engine of another backend, a test).
+// host() reads them back (an engine of another backend, a test). Also the
+// matrices a plugin holds for the core (PluginHeldMatrix: a solve's
+// dequantized weights left on the device for the block runner).
 #pragma once
 
 #include <cstddef>
@@ -12,6 +14,7 @@
 
 #include "core/backend/activations.h"
 #include "core/backend/backend_plugin.h"
+#include "core/tensor/held_matrix.h"
 
 namespace gptq {
 
@@ -60,6 +63,28 @@ class PluginActivations final : public Activations {
   std::unique_ptr<PluginBuffer> owned_;
   const gptq_plugin_buffer *handle_ = nullptr;
   std::int64_t rows_, cols_;
+};
+
+// A fp32 [rows][cols] matrix in a plugin buffer of its own.
+class PluginHeldMatrix final : public HeldMatrix {
+ public:
+  // A new buffer for it; `what` as for PluginBuffer.
+  PluginHeldMatrix(const gptq_backend_plugin &table, void *state, std::int64_t rows, std::int64_t cols,
+                   const std::string &what);
+  std::int64_t rows() const override { return rows_; }
+  std::int64_t cols() const override { return cols_; }
+  void read(float *dst) const override;
+  // The buffer, when it is one of `state` (of `table`).
+  const gptq_plugin_buffer *handle_in(const gptq_backend_plugin &table, const void *state) const {
+    return &table == table_ && state == state_ ? buffer_.get() : nullptr;
+  }
+  gptq_plugin_buffer *handle() const { return buffer_.get(); }
+
+ private:
+  const gptq_backend_plugin *table_;
+  void *state_;
+  std::int64_t rows_, cols_;
+  PluginBuffer buffer_;
 };
 
 }  // namespace gptq

@@ -346,14 +346,35 @@ void set_dense(const BlockRun &run, std::int32_t role, const gptq_plugin_dense &
                "uploading " + name, err);
 }
 
-// Linear `name`'s weight as it is now goes up.
+// Linear `name`'s weight as it is now goes up: from the host, or from where
+// the plugin already holds it (a solve's result on this state) without
+// leaving the device.
 void upload_linear(const BlockRun &run, std::int32_t role, std::string_view name) {
   const model::LinearWeights &lin = run.w->linear(name);
   const std::string full = run.prefix + std::string(name);
-  if (lin.weight.empty())
+  const float *bias = lin.bias.empty() ? nullptr : lin.bias.data();
+  std::vector<float> read_back;
+  const std::vector<float> *weight = &lin.weight;
+  if (lin.weight.empty() && lin.held) {
+    if (lin.held->rows() != lin.out_features || lin.held->cols() != lin.in_features)
+      fail(Status::Internal, full + ": a held weight of " + std::to_string(lin.held->rows()) + "x" +
+                                 std::to_string(lin.held->cols()));
+    const auto *mine = dynamic_cast<const PluginHeldMatrix *>(lin.held.get());
+    const gptq_plugin_buffer *handle = mine ? mine->handle_in(*run.table, run.state) : nullptr;
+    if (handle && run.table->block_set_dense_buffer) {
+      char err[512] = {0};
+      check_plugin(run.table->block_set_dense_buffer(run.state, run.block, role, handle, lin.out_features,
+                                                     lin.in_features, bias, err, sizeof err),
+                   run.table->name, "setting " + full + " from the device", err);
+      return;
+    }
+    read_back.resize(static_cast<std::size_t>(lin.out_features) * static_cast<std::size_t>(lin.in_features));
+    lin.held->read(read_back.data());
+    weight = &read_back;
+  }
+  if (weight->empty())
     fail(Status::InvalidArgument, full + " has no float weight to run the calibration forward with");
-  const gptq_plugin_dense d{lin.out_features, lin.in_features, lin.weight.data(),
-                            lin.bias.empty() ? nullptr : lin.bias.data()};
+  const gptq_plugin_dense d{lin.out_features, lin.in_features, weight->data(), bias};
   set_dense(run, role, d, full);
 }
 

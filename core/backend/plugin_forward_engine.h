@@ -16,7 +16,10 @@
 // (one Activations per plugin buffer, so shared inputs stay shared) and then
 // uploads the linear's weight as it is then — true-sequential's quantized
 // weights are what runs (without an observer, every weight goes up before
-// the run). Without the group they run on the CPU engine. Which
+// the run). A weight the plugin holds already (a solve's dequantized result
+// left in a buffer of the same state, PluginHeldMatrix) is set from there
+// with block_set_dense_buffer (v5), never crossing the bus; one held
+// elsewhere is read back first. Without the group they run on the CPU engine. Which
 // one runs is said once per engine in the context's log.
 #pragma once
 

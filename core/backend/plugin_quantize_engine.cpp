@@ -1,5 +1,7 @@
 #include "core/backend/plugin_quantize_engine.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,7 +48,10 @@ bool PluginQuantizeEngine::supported(const gptq_backend_plugin &t) {
 }
 
 PluginQuantizeEngine::PluginQuantizeEngine(const gptq_backend_plugin &table, void *state)
-    : table_(&table), state_(state) {}
+    : table_(&table), state_(state) {
+  const char *on_device = std::getenv("GPTQ_DEQUANT_ON_DEVICE");
+  hold_ = !(on_device && std::strcmp(on_device, "0") == 0);
+}
 
 std::unique_ptr<LayerHessian> PluginQuantizeEngine::new_hessian(std::int64_t columns, bool fp64) const {
   char err[512] = {0};
@@ -104,7 +109,8 @@ std::unique_ptr<LayerHessian> PluginQuantizeEngine::load_hessian(const Compute &
 
 quant::QuantResult PluginQuantizeEngine::solve(const Compute &compute, const float *w, std::int64_t rows,
                                                std::int64_t cols, const LayerHessian &h,
-                                               const quant::QuantOptions &opt, std::string_view layer) const {
+                                               const quant::QuantOptions &opt, std::string_view layer,
+                                               const Activations *forward_rows) const {
   // The CPU solver's checks, on the host, before anything is uploaded.
   if (rows <= 0 || cols <= 0)
     fail(Status::InvalidArgument, "layer '" + std::string(layer) + "': rows and cols must be > 0, got " +
@@ -126,8 +132,15 @@ quant::QuantResult PluginQuantizeEngine::solve(const Compute &compute, const flo
   r.bits = opt.bits;
   r.groups = opt.group_size > 0 ? cols / opt.group_size : 1;
   const auto gn = static_cast<std::size_t>(r.groups) * static_cast<std::size_t>(rows);
+  // The forward that runs the result computes on this state: the
+  // dequantized weights stay there for it.
+  const auto *rows_here = dynamic_cast<const PluginActivations *>(forward_rows);
+  if (hold_ && rows_here && rows_here->handle_in(*table_, state_))
+    r.held_dequant = std::make_shared<PluginHeldMatrix>(*table_, state_, rows, cols,
+                                                        "the dequantized weights of " + std::string(layer));
+  const auto *held = static_cast<const PluginHeldMatrix *>(r.held_dequant.get());
   r.codes.resize(n);
-  r.dequant.resize(n);
+  if (!held) r.dequant.resize(n);
   r.scales.resize(gn);
   r.zeros.resize(gn);
   r.g_idx.resize(static_cast<std::size_t>(cols));
@@ -147,8 +160,16 @@ quant::QuantResult PluginQuantizeEngine::solve(const Compute &compute, const flo
   o.mse_norm = opt.mse.norm;
   o.mse_grid = opt.mse.grid;
   o.mse_max_shrink = opt.mse.max_shrink;
-  gptq_plugin_quant_result out{r.codes.data(), r.scales.data(), r.zeros.data(), r.g_idx.data(),
-                               opt.desc_act ? r.perm.data() : nullptr, r.dequant.data(), 0.0, 0.0};
+  gptq_plugin_quant_result out{r.codes.data(),
+                               r.scales.data(),
+                               r.zeros.data(),
+                               r.g_idx.data(),
+                               opt.desc_act ? r.perm.data() : nullptr,
+                               held ? nullptr : r.dequant.data(),
+                               0.0,
+                               0.0,
+                               held ? held->handle() : nullptr,
+                               0.0};
   char err[512] = {0};
   int rc = GPTQ_PLUGIN_OK;
   {
@@ -159,6 +180,7 @@ quant::QuantResult PluginQuantizeEngine::solve(const Compute &compute, const flo
   check_plugin(rc, table_->name, "layer '" + std::string(layer) + "'", err);
   r.loss = out.loss;
   r.damp_percent = out.damp_percent;
+  r.factor_seconds = out.factor_seconds;
   compute.progress(1.0);
   return r;
 }

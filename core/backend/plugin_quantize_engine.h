@@ -4,7 +4,11 @@
 // are in one of the same state already (the plugin's calibration forward,
 // plugin_activations.h), and the Hessian stays on the device from
 // accumulation to solve; only W goes up and the results the checkpoint needs
-// come back. RTN runs on the CPU engine
+// come back: when the calibration forward runs on the same state (the
+// pipeline's hidden state is a buffer of it), the dequantized weights stay
+// on the device as well, for the block runner (PluginHeldMatrix;
+// GPTQ_DEQUANT_ON_DEVICE=0 in the environment brings them to the host as
+// before plugin table v5, to check one path against the other). RTN runs on the CPU engine
 // (it needs no Hessian and is memory-bound); so does the layer loss of the
 // RTN comparison, with H read back from the device.
 #pragma once
@@ -31,8 +35,8 @@ class PluginQuantizeEngine final : public QuantizeEngine {
   std::unique_ptr<LayerHessian> load_hessian(const Compute &compute, const float *h,
                                              std::int64_t columns) const override;
   quant::QuantResult solve(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
-                           const LayerHessian &h, const quant::QuantOptions &options,
-                           std::string_view layer) const override;
+                           const LayerHessian &h, const quant::QuantOptions &options, std::string_view layer,
+                           const Activations *forward_rows = nullptr) const override;
   quant::QuantResult rtn(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
                          const quant::QuantOptions &options, std::string_view layer) const override;
   double loss(const Compute &compute, const float *w, const float *w_hat, const LayerHessian &h,
@@ -41,6 +45,7 @@ class PluginQuantizeEngine final : public QuantizeEngine {
  private:
   const gptq_backend_plugin *table_;
   void *state_;
+  bool hold_;  // GPTQ_DEQUANT_ON_DEVICE is not "0"
   CpuQuantizeEngine cpu_;
 };
 

@@ -51,11 +51,16 @@ class QuantizeEngine {
                                                      std::int64_t columns) const = 0;
 
   // The GPTQ solve of w ([rows, cols] fp32, host) with a finished Hessian:
-  // codes, scales, zeros, g_idx, perm, loss and the dequantized weights (which
-  // the pipeline puts back into the block for the inputs of later layers).
+  // codes, scales, zeros, g_idx, perm, loss, the seconds of the factoring
+  // and the dequantized weights (which the pipeline puts back into the block
+  // for the inputs of later layers). forward_rows: the activations of the
+  // forward pass that will run those weights (the pipeline's hidden state),
+  // or null; when they live on this engine's device, the dequantized weights
+  // stay there too (QuantResult::held_dequant, `dequant` empty), else they
+  // come to the host.
   virtual quant::QuantResult solve(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
                                    const LayerHessian &h, const quant::QuantOptions &options,
-                                   std::string_view layer) const = 0;
+                                   std::string_view layer, const Activations *forward_rows = nullptr) const = 0;
   // Round-to-nearest of w on the same grid, columns in order (loss 0).
   virtual quant::QuantResult rtn(const Compute &compute, const float *w, std::int64_t rows, std::int64_t cols,
                                  const quant::QuantOptions &options, std::string_view layer) const = 0;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "core/cpu/parallel_blas.h"
 #include "core/cpu/row_chunks.h"
@@ -36,15 +37,27 @@ void activate_range(Activation a, float *x, std::int64_t begin, std::int64_t end
 }  // namespace
 
 Matrix linear(const Compute &compute, const Matrix &x, const LinearWeights &w, std::string_view what) {
-  if (static_cast<std::int64_t>(w.weight.size()) != w.out_features * w.in_features)
-    fail(Status::InvalidArgument, std::string(what) + ": weight has " + std::to_string(w.weight.size()) +
+  // A weight another engine keeps on its device comes to the host for this
+  // product only.
+  std::vector<float> read_back;
+  if (w.weight.empty() && w.held) {
+    if (w.held->rows() != w.out_features || w.held->cols() != w.in_features)
+      fail(Status::InvalidArgument, std::string(what) + ": the held weight is " + std::to_string(w.held->rows()) +
+                                        " x " + std::to_string(w.held->cols()) + ", expected " +
+                                        std::to_string(w.out_features) + " x " + std::to_string(w.in_features));
+    read_back.resize(static_cast<std::size_t>(w.out_features) * static_cast<std::size_t>(w.in_features));
+    w.held->read(read_back.data());
+  }
+  const std::vector<float> &weight = read_back.empty() ? w.weight : read_back;
+  if (static_cast<std::int64_t>(weight.size()) != w.out_features * w.in_features)
+    fail(Status::InvalidArgument, std::string(what) + ": weight has " + std::to_string(weight.size()) +
                                       " elements, expected " + std::to_string(w.out_features) + " x " +
                                       std::to_string(w.in_features));
   if (!w.bias.empty() && static_cast<std::int64_t>(w.bias.size()) != w.out_features)
     fail(Status::InvalidArgument, std::string(what) + ": bias has " + std::to_string(w.bias.size()) +
                                       " elements, expected " + std::to_string(w.out_features));
-  return linear(compute, x, w.weight.data(), w.out_features, w.in_features,
-                w.bias.empty() ? nullptr : w.bias.data(), what);
+  return linear(compute, x, weight.data(), w.out_features, w.in_features, w.bias.empty() ? nullptr : w.bias.data(),
+                what);
 }
 
 Matrix linear(const Compute &compute, const Matrix &x, const float *weight, std::int64_t out_features,

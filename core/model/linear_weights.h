@@ -11,8 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "core/tensor/held_matrix.h"
 
 #include "core/gptq_format/gptq_packing.h"
 #include "core/io/sharded_checkpoint.h"
@@ -30,6 +33,10 @@ struct LinearWeights {
   std::int64_t out_features = 0;
   std::int64_t in_features = 0;
   std::vector<float> weight;  // [out_features, in_features] row-major, y = x W^T + b
+  // The weight where an engine keeps it (a quantize engine's dequantized
+  // result on its device, QuantizeEngine::solve), `weight` then empty: the
+  // forward engine of that device runs it in place, others read it back.
+  std::shared_ptr<const HeldMatrix> held;
   std::vector<float> bias;    // [out_features], or empty for none
   // With QuantizedLinears::Unpack and a GPTQ layer: the layer as the
   // checkpoint holds it (bits > 0); bits 0 otherwise.

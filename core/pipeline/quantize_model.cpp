@@ -245,8 +245,12 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
           // The solve's share of the step, then the RTN comparison's.
           const auto part = compute.part(0.0, options.compare_rtn ? 0.9 : 1.0);
           auto s = clock.scope(Phase::Solve);
-          r = quantizer.solve(compute, lin.weight.data(), lin.out_features, lin.in_features, h, opt, full);
+          // The next forward runs on *hidden's engine: where the dequantized
+          // weights are left when that is the solver's device.
+          r = quantizer.solve(compute, lin.weight.data(), lin.out_features, lin.in_features, h, opt, full,
+                              hidden.get());
         }
+        clock.transfer(Phase::Solve, Phase::Factor, r.factor_seconds);
         const double secs = seconds_since(t0);
         if (options.compare_rtn) {
           const QuantResult rtn =
@@ -257,6 +261,7 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
         add_layer_report(report, full, r, secs, rtn_loss);
         log.debug("quantize: " + full + " loss " + std::to_string(r.loss));
         lin.weight = std::move(r.dequant);
+        lin.held = std::move(r.held_dequant);
         {
           auto s = clock.scope(Phase::Write);  // waiting for room in the queue
           auto done = std::make_shared<QuantResult>(std::move(r));

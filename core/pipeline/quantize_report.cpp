@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -60,12 +61,19 @@ Phase PhaseClock::switch_to(Phase next) {
   return previous;
 }
 
+void PhaseClock::transfer(Phase from, Phase to, double seconds) {
+  double &source = seconds_[static_cast<std::size_t>(from)];
+  const double moved = std::clamp(seconds, 0.0, source);
+  source -= moved;
+  seconds_[static_cast<std::size_t>(to)] += moved;
+}
+
 void set_phases(schema::QuantizeReportT &report, const PhaseClock &clock) {
   auto p = std::make_unique<schema::QuantizePhasesT>();
   const std::pair<double *, Phase> slots[] = {{&p->read, Phase::Read},       {&p->calibration, Phase::Calibration},
                                               {&p->forward, Phase::Forward}, {&p->hessian, Phase::Hessian},
                                               {&p->solve, Phase::Solve},     {&p->pack, Phase::Pack},
-                                              {&p->write, Phase::Write}};
+                                              {&p->write, Phase::Write},     {&p->factor, Phase::Factor}};
   for (const auto &[slot, phase] : slots) {
     *slot = clock.seconds(phase);
     require_finite(*slot, "a phase's seconds");

@@ -31,7 +31,7 @@ class Stopwatch {
 };
 
 // The phases of schema::QuantizePhases, and Other for what none of them names.
-enum class Phase { Other, Read, Calibration, Forward, Hessian, Solve, Pack, Write };
+enum class Phase { Other, Read, Calibration, Forward, Hessian, Solve, Pack, Write, Factor };
 
 // Splits a run's wall-clock time into phases: a scope charges the time spent
 // inside it to its phase, less the time of the scopes opened inside it (a
@@ -57,6 +57,9 @@ class PhaseClock {
   [[nodiscard]] Scope scope(Phase phase) { return Scope(*this, phase); }
   // Seconds charged to `phase` so far (the running phase's up to its last switch).
   double seconds(Phase phase) const { return seconds_[static_cast<std::size_t>(phase)]; }
+  // Moves `seconds` (at most what `from` holds) from `from` to `to`, for a
+  // part an engine timed inside a scope (the Cholesky of a solve).
+  void transfer(Phase from, Phase to, double seconds);
 
  private:
   // Charges the time since the last switch to the running phase; returns it.
@@ -64,7 +67,7 @@ class PhaseClock {
 
   Phase current_ = Phase::Other;
   std::chrono::steady_clock::time_point since_;
-  std::array<double, 8> seconds_{};
+  std::array<double, 9> seconds_{};
 };
 
 // A report holding a copy of the config (every default already filled in by

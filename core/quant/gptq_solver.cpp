@@ -1,6 +1,7 @@
 #include "core/quant/gptq_solver.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <numeric>
 #include <vector>
@@ -196,7 +197,9 @@ QuantResult gptq_solve(const Compute &compute, const float *w, Index rows, Index
   QuantResult res;
   {
     const auto part = compute.part(0.0, factor_share);
+    const auto t0 = std::chrono::steady_clock::now();
     res.damp_percent = damped_inverse_upper_cholesky(compute, hm.get(), cols, opt, layer, s.u.get());
+    res.factor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   hm.reset();
 

@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
+
+#include "core/tensor/held_matrix.h"
 
 namespace gptq::quant {
 
@@ -19,10 +22,14 @@ struct QuantResult {
   std::vector<float> scales;         // [G][N]
   std::vector<std::int32_t> zeros;   // [G][N] true zero points (format v2 meaning)
   std::vector<std::int32_t> g_idx;   // [K] group of each input column
-  std::vector<float> dequant;        // [N][K] scales[g][n] * (codes - zeros[g][n])
+  std::vector<float> dequant;        // [N][K] scales[g][n] * (codes - zeros[g][n]); empty when held
+  // The same values left where the engine computed them (QuantizeEngine::
+  // solve's forward_rows), instead of `dequant`; null otherwise.
+  std::shared_ptr<const HeldMatrix> held_dequant;
   std::vector<std::int32_t> perm;    // act-order permutation (perm[i] = column quantized i-th); empty without act-order
   double loss = 0.0;                 // sum over weights of ((w - q) / d)^2 / 2; 0 for RTN
   double damp_percent = 0.0;         // damping fraction finally used (after retries)
+  double factor_seconds = 0.0;       // wall time of the damped inverse Cholesky (retries included); 0 for RTN
 };
 
 }  // namespace gptq::quant

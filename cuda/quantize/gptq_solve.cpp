@@ -76,11 +76,13 @@ double lap(const QuantizeDevice &dev, Clock::time_point &t0) {
 }  // namespace
 
 void gptq_solve(const QuantizeDevice &dev, const DeviceHessian &h, const float *w, Index n, Index k,
-                const gptq_plugin_quant_options &opt, gptq_plugin_quant_result &out, SolveTimes *times) {
+                const gptq_plugin_quant_options &opt, gptq_plugin_quant_result &out, float *dequant_device,
+                SolveTimes *times) {
   if (n <= 0 || k <= 0) invalid("rows and cols must be > 0, got " + std::to_string(n) + " x " + std::to_string(k));
   if (h.columns() != k)
     invalid("the Hessian has " + std::to_string(h.columns()) + " columns, the weights " + std::to_string(k));
-  if (!w || !out.codes || !out.scales || !out.zeros || !out.g_idx || !out.dequant || (opt.desc_act && !out.perm))
+  if (!w || !out.codes || !out.scales || !out.zeros || !out.g_idx || (!out.dequant && !dequant_device) ||
+      (opt.desc_act && !out.perm))
     invalid("a weight or result pointer is null");
   check_options(opt, k);
   const cudaStream_t s = dev.stream();
@@ -166,6 +168,7 @@ void gptq_solve(const QuantizeDevice &dev, const DeviceHessian &h, const float *
   out.damp_percent = damped_inverse_upper_cholesky(dev, hm.get(), diag_solve, k, opt, u.get());
   hm.reset();
   t.factor = lap(dev, t0);
+  out.factor_seconds = t.factor;
 
   // Blocks wider than the kernel's shared memory are cut: the lazy update
   // makes the result independent of the width up to rounding.
@@ -223,10 +226,15 @@ void gptq_solve(const QuantizeDevice &dev, const DeviceHessian &h, const float *
   err.reset();
   {
     DeviceArray<std::uint8_t> codes(kn, "the codes");
-    DeviceArray<float> dequant(kn, "the dequantized weights");
-    assemble(q.get(), perm_d.get(), g_idx_d.get(), scale.get(), zero.get(), n, k, codes.get(), dequant.get(), s);
+    // Straight into the caller's device array when there is one: then only
+    // a host copy asked for crosses the bus.
+    DeviceArray<float> dequant;
+    if (!dequant_device) dequant = DeviceArray<float>(kn, "the dequantized weights");
+    float *dq = dequant_device ? dequant_device : dequant.get();
+    assemble(q.get(), perm_d.get(), g_idx_d.get(), scale.get(), zero.get(), n, k, codes.get(), dq, s);
     download(out.codes, codes, kn, s);
-    download(out.dequant, dequant, kn, s);
+    if (out.dequant)
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(out.dequant, dq, kn * sizeof(float), cudaMemcpyDeviceToHost, s));
     download(out.scales, scale, gn, s);
     std::vector<float> zeros(gn);
     download(zeros.data(), zero, gn, s);

@@ -22,11 +22,13 @@ struct SolveTimes {
 };
 
 // w: host [rows][cols] fp32; h: finished, cols x cols. Writes every array of
-// `out` (perm only with desc_act) and its loss and damp_percent. Options are
-// checked (InvalidArgument naming the field); the core has
-// already checked the weights are finite.
+// `out` (perm only with desc_act; dequant when not null) and its loss,
+// damp_percent and factor_seconds; the dequantized weights also into
+// dequant_device (device, fp32 [rows][cols]) when not null, one of the two
+// being set. Options are checked (InvalidArgument naming the field); the
+// core has already checked the weights are finite.
 void gptq_solve(const QuantizeDevice &device, const DeviceHessian &h, const float *w, std::int64_t rows,
                 std::int64_t cols, const gptq_plugin_quant_options &opt, gptq_plugin_quant_result &out,
-                SolveTimes *times = nullptr);
+                float *dequant_device, SolveTimes *times = nullptr);
 
 }  // namespace gptq::cuda

@@ -55,16 +55,22 @@ BlockRunner::BlockRunner(const gptq_plugin_model_spec &s) : spec_(s) {
   act_ = static_cast<ActKind>(s.activation);
 }
 
-void BlockRunner::set_dense(std::int32_t role, const gptq_plugin_dense &t, cudaStream_t stream) {
+std::string BlockRunner::check_tensor(std::int32_t role, std::int64_t t_rows, std::int64_t t_cols,
+                                      bool has_weight) const {
   const char *name = role_name(role);
   const std::string what = model_type_ + " block " + (name ? name : "role " + std::to_string(role));
   require(role >= GPTQ_PLUGIN_ROLE_ATTN_NORM && role <= GPTQ_PLUGIN_ROLE_DOWN,
           what + ": not a tensor of a block");
-  require(t.weight != nullptr, what + ": no weight");
+  require(has_weight, what + ": no weight");
   const auto [rows, cols] = role_shape(spec_, role);
-  require(t.rows == rows && t.cols == cols, what + " is " + std::to_string(t.rows) + "x" + std::to_string(t.cols) +
+  require(t_rows == rows && t_cols == cols, what + " is " + std::to_string(t_rows) + "x" + std::to_string(t_cols) +
                                                 ", the spec says " + std::to_string(rows) + "x" +
                                                 std::to_string(cols));
+  return what;
+}
+
+void BlockRunner::set_dense(std::int32_t role, const gptq_plugin_dense &t, cudaStream_t stream) {
+  const std::string what = check_tensor(role, t.rows, t.cols, t.weight != nullptr);
   if (role == GPTQ_PLUGIN_ROLE_ATTN_NORM || role == GPTQ_PLUGIN_ROLE_MLP_NORM) {
     Norm &n = role == GPTQ_PLUGIN_ROLE_ATTN_NORM ? attn_norm_ : mlp_norm_;
     const auto count = static_cast<std::size_t>(t.cols);
@@ -75,6 +81,15 @@ void BlockRunner::set_dense(std::int32_t role, const gptq_plugin_dense &t, cudaS
   std::unique_ptr<DenseLinear> &slot = linears_[role - GPTQ_PLUGIN_ROLE_Q];
   slot.reset();  // its memory first, for the new one
   slot = make_dense_linear(t.weight, t.bias, t.rows, t.cols, what, staging_, stream);
+}
+
+void BlockRunner::set_dense_device(std::int32_t role, const float *weight, std::int64_t rows, std::int64_t cols,
+                                   const float *bias, cudaStream_t stream) {
+  const std::string what = check_tensor(role, rows, cols, weight != nullptr);
+  require(role >= GPTQ_PLUGIN_ROLE_Q, what + ": a norm comes from the host (block_set_dense)");
+  std::unique_ptr<DenseLinear> &slot = linears_[role - GPTQ_PLUGIN_ROLE_Q];
+  slot.reset();  // its memory first, for the new one
+  slot = make_dense_linear_from_device(weight, bias, rows, cols, what, stream);
 }
 
 void BlockRunner::forget() {

@@ -40,6 +40,12 @@ class BlockRunner {
   // otherwise). Linear weights go up in fp32 and are rounded to fp16 on
   // the device.
   void set_dense(std::int32_t role, const gptq_plugin_dense &t, cudaStream_t stream);
+  // A linear from fp32 weights on the device ([rows][cols]; read by work
+  // enqueued on `stream`, which the caller lets finish before it frees
+  // them), bias on the host or null: the same fp16 weight as set_dense
+  // gives for the same values.
+  void set_dense_device(std::int32_t role, const float *weight, std::int64_t rows, std::int64_t cols,
+                        const float *bias, cudaStream_t stream);
 
   // Runs the block on hidden (device, fp32 [batch * seq][hidden_size]) in
   // place, every sequence from position 0; see backend_plugin.h's
@@ -57,6 +63,9 @@ class BlockRunner {
   };
   static constexpr int kLinears = GPTQ_PLUGIN_ROLE_DOWN - GPTQ_PLUGIN_ROLE_Q + 1;
   void forget();
+  // Checks role and shape of a tensor for the block; returns the linear's
+  // name for messages.
+  std::string check_tensor(std::int32_t role, std::int64_t rows, std::int64_t cols, bool has_weight) const;
 
   gptq_plugin_model_spec spec_;
   std::string model_type_;

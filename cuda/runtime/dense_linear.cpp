@@ -53,10 +53,17 @@ std::unique_ptr<DenseLinear> make_dense_linear(const float *weight, const float 
     staging = DeviceBuffer();
     staging = DeviceBuffer(count * sizeof(float), what + " weight (fp32 on its way to fp16)");
   }
-  auto w = std::make_shared<DeviceBuffer>(count * sizeof(__half), what + " weight");
   // From pageable memory the copy is staged before it returns.
   GPTQ_CUDA_CHECK(cudaMemcpyAsync(staging.get(), weight, count * sizeof(float), cudaMemcpyHostToDevice, stream));
-  to_half(staging.as<const float>(), static_cast<std::int64_t>(count), w->as<__half>(), stream);
+  return make_dense_linear_from_device(staging.as<const float>(), bias, out_features, in_features, what, stream);
+}
+
+std::unique_ptr<DenseLinear> make_dense_linear_from_device(const float *weight, const float *bias,
+                                                           std::int64_t out_features, std::int64_t in_features,
+                                                           const std::string &what, cudaStream_t stream) {
+  const auto count = static_cast<std::size_t>(out_features * in_features);
+  auto w = std::make_shared<DeviceBuffer>(count * sizeof(__half), what + " weight");
+  to_half(weight, static_cast<std::int64_t>(count), w->as<__half>(), stream);
   DeviceBuffer b = bias ? upload(bias, static_cast<std::size_t>(out_features), what + " bias") : DeviceBuffer();
   return std::make_unique<DenseLinear>(std::move(w), std::move(b), out_features, in_features);
 }

@@ -47,4 +47,12 @@ std::unique_ptr<DenseLinear> make_dense_linear(const float *weight, const float 
                                                std::int64_t in_features, const std::string &what,
                                                DeviceBuffer &staging, cudaStream_t stream);
 
+// The same from fp32 weights already on the device (a quantize solve's
+// dequantized result, left there for the calibration runner), read by work
+// enqueued on `stream`: the caller keeps them until that work is done. The
+// fp16 weights equal those of the host path for the same values.
+std::unique_ptr<DenseLinear> make_dense_linear_from_device(const float *weight, const float *bias,
+                                                           std::int64_t out_features, std::int64_t in_features,
+                                                           const std::string &what, cudaStream_t stream);
+
 }  // namespace gptq::cuda

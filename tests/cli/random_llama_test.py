@@ -32,7 +32,7 @@ BENCH = None
 MAKER = os.path.join(cli.REPO, "bench", "make_random_llama.py")
 TEXT = os.path.join(cli.REPO, "demo", "text", "calib.txt")
 SHAPE = ["--hidden", "128", "--intermediate", "256", "--layers", "2", "--heads", "2", "--kv-heads", "1"]
-PHASES = ["read", "calibration", "forward", "hessian", "solve", "pack", "write"]
+PHASES = ["read", "calibration", "forward", "hessian", "solve", "pack", "write", "factor"]
 
 
 def safetensors_bytes(directory, suffix):
@@ -85,6 +85,7 @@ class RandomLlama(unittest.TestCase):
         self.assertEqual(list(report["phases"]), PHASES)
         self.assertTrue(all(v >= 0 for v in report["phases"].values()), report["phases"])
         self.assertGreater(report["phases"]["solve"], 0)
+        self.assertGreater(report["phases"]["factor"], 0)  # the CPU engine times its inverse Cholesky
         self.assertGreater(report["phases"]["forward"], 0)
         self.assertLessEqual(sum(report["phases"].values()), report["seconds"])
         self.assertEqual(report["forward_backend"], "cpu")

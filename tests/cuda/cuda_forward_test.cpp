@@ -17,9 +17,11 @@
 // The calibration forward (CudaCalibration.*): the plugin's block runner
 // against the CPU engine's run_block, block by block (observer calls,
 // inputs, outputs, weights replaced inside the observer), the whole GPTQ
-// pipeline on the CUDA engines against the CPU's (heldout perplexity), and a
-// run stopped by its observer or cancelled mid-block (the status, and the
-// device's free memory as before).
+// pipeline on the CUDA engines against the CPU's (heldout perplexity), the
+// solves' dequantized weights kept on the device against the host round
+// trip (the same checkpoint, byte for byte), and a run stopped by its
+// observer or cancelled mid-block (the status, and the device's free memory
+// as before).
 // Without a GPU every test skips, saying why.
 #include <gtest/gtest.h>
 
@@ -30,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -38,6 +41,7 @@
 
 #include "core/backend/backend_loader.h"
 #include "core/backend/forward_engine.h"
+#include "core/backend/quantize_engine.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
 #include "core/eval/generate.h"
@@ -608,6 +612,99 @@ TEST(CudaCalibration, GptqOnTheCudaEnginesMatchesTheCpuPipeline) {
   EXPECT_LE(now, 1u) << "said once per engine";
   EXPECT_TRUE(said == 1 || now == 1) << "the calibration forward did not say it runs on cuda";
   for (const auto &d : {on_gpu, on_cpu, rtn}) std::filesystem::remove_all(d);
+}
+
+// The files of a checkpoint directory, by name.
+std::vector<std::pair<std::string, std::string>> checkpoint_files(const std::filesystem::path &dir) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto &e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream f(e.path(), std::ios::binary);
+    files.emplace_back(e.path().filename(), std::string(std::istreambuf_iterator<char>(f), {}));
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Plugin table v5: a solve whose forward rows live on the device leaves its
+// dequantized weights there (bit for bit the host's copy, same codes), and
+// the pipeline that runs them from there writes, byte for byte, the
+// checkpoint of the host round trip (GPTQ_DEQUANT_ON_DEVICE=0), true-
+// sequential or not.
+TEST(CudaCalibration, DeviceResidentDequantWritesTheCheckpointOfTheHostRoundTrip) {
+  GPTQ_REQUIRE_GPU();
+  GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
+  GPTQ_REQUIRE_SHARED(calib, "data/docs_calib.txt");
+  const QuantizeEngine *held_q = gpu().backend->quantize_engine();
+  ASSERT_NE(held_q, nullptr);
+  ::setenv("GPTQ_DEQUANT_ON_DEVICE", "0", 1);
+  const std::unique_ptr<Backend> forced = open_cuda_backend(0, gpu().log);
+  ::unsetenv("GPTQ_DEQUANT_ON_DEVICE");
+  const auto model = model::Model::open(source);
+  const model::ModelSpec &spec = model->spec();
+
+  // One solve both ways, the rows on the device.
+  {
+    const ForwardEngine &cuda = *gpu().backend->forward_engine();
+    std::vector<std::int32_t> ids(4 * 128);
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int32_t>((i * 7919) % 1000 + 10);
+    const model::GlobalWeights globals = model::load_global_weights(spec, model->weights());
+    const auto hidden = cuda.embed(test_compute(), spec, globals, ids, 4, 128);
+    auto h = held_q->new_hessian(spec.hidden_size, false);
+    held_q->accumulate(test_compute(), *h, *hidden, 4);
+    held_q->finish(test_compute(), *h);
+    const model::BlockWeights w = model::load_block_weights(spec, model->weights(), 0);
+    const model::LinearWeights &q = w.linear(spec.arch->block_layout.q);
+    quant::QuantOptions opt;
+    for (const bool act_order : {false, true}) {
+      opt.desc_act = act_order;
+      const quant::QuantResult host =
+          held_q->solve(test_compute(), q.weight.data(), q.out_features, q.in_features, *h, opt, "q", nullptr);
+      const quant::QuantResult kept =
+          held_q->solve(test_compute(), q.weight.data(), q.out_features, q.in_features, *h, opt, "q", hidden.get());
+      ASSERT_TRUE(kept.held_dequant) << "rows on the device: the result stays there";
+      EXPECT_TRUE(kept.dequant.empty());
+      ASSERT_FALSE(host.held_dequant);
+      std::vector<float> back(host.dequant.size());
+      kept.held_dequant->read(back.data());
+      EXPECT_EQ(0, std::memcmp(back.data(), host.dequant.data(), back.size() * sizeof(float)))
+          << "act-order " << act_order;
+      EXPECT_EQ(kept.codes, host.codes);
+      EXPECT_EQ(kept.scales, host.scales);
+      EXPECT_GT(kept.factor_seconds, 0.0);
+      std::printf("q_proj solve (act-order %d): factor %.2f ms, loss %.6g both ways\n", act_order ? 1 : 0,
+                  1e3 * kept.factor_seconds, kept.loss);
+      EXPECT_EQ(kept.loss, host.loss);
+    }
+  }
+
+  for (const bool sequential : {true, false}) {
+    const nlohmann::json cfg = {{"bits", 4},
+                                {"group_size", 128},
+                                {"true_sequential", sequential},
+                                {"calibration", {{"files", {calib.string()}}, {"nsamples", 8}, {"seqlen", 256}}}};
+    const auto run = [&](const Backend &b, const std::string &tag) {
+      const auto out = std::filesystem::temp_directory_path() /
+                       ("gptq_cuda_held_" + tag + "_" + std::to_string(::getpid()));
+      std::filesystem::remove_all(out);
+      const auto t0 = std::chrono::steady_clock::now();
+      const auto report = quant::quantize_model(*model, config::parse_quantize_config(cfg.dump()), out, {},
+                                                test_pool(), *b.quantize_engine(), *b.forward_engine(), Progress(),
+                                                gpu().log);
+      std::printf("true-sequential %d, dequant %s: %.2f s (factor %.3f s, solve %.3f s)\n", sequential ? 1 : 0,
+                  tag.c_str(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                  report.phases->factor, report.phases->solve);
+      EXPECT_GT(report.phases->factor, 0.0);
+      EXPECT_EQ(report.forward_backend, "cuda");
+      auto files = checkpoint_files(out);
+      std::filesystem::remove_all(out);
+      return files;
+    };
+    const auto on_device = run(*gpu().backend, "on-device");
+    const auto on_host = run(*forced, "on-host");
+    ASSERT_FALSE(on_device.empty());
+    EXPECT_TRUE(on_device == on_host) << "true-sequential " << sequential
+                                      << ": the device-resident path wrote another checkpoint";
+  }
 }
 
 // A block run stopped by its observer, or cancelled, in the middle of the

@@ -346,7 +346,7 @@ TEST_F(CudaQuantizePlugin, ErrorsNameTheirCauseAndLeakNothing) {
     o.damp_percent = 0.01f;
     o.damp_auto_increment = 0.25f;
     o.block_size = 128;
-    gptq_plugin_quant_result r{codes.data(), scales.data(), zeros.data(), g_idx.data(), perm.data(), deq.data(), 0, 0};
+    gptq_plugin_quant_result r{codes.data(), scales.data(), zeros.data(), g_idx.data(), perm.data(), deq.data(), 0, 0, nullptr, 0};
     EXPECT_EQ(t_->quantize_solve(state_, h, w.data(), rows, cols, &o, &r, err_, sizeof err_),
               GPTQ_PLUGIN_ERR_NUMERICAL);
     EXPECT_NE(std::string(err_).find("not positive definite at damp_percent"), std::string::npos) << err_;

@@ -69,6 +69,8 @@ TEST(CpuQuantizeEngine, GivesTheBitsOfTheCoreSolver) {
   EXPECT_EQ(got.perm, want.perm);
   EXPECT_TRUE(same_bits(got.dequant, want.dequant));
   EXPECT_EQ(got.loss, want.loss);
+  EXPECT_GT(got.factor_seconds, 0.0) << "the inverse Cholesky's time, for the report's factor phase";
+  EXPECT_FALSE(got.held_dequant) << "the CPU engine's results are on the host";
   const quant::QuantResult rtn = engine.rtn(test_compute(), w.data(), n, k, opt, "m");
   EXPECT_EQ(rtn.codes, want_rtn.codes);
   EXPECT_EQ(engine.loss(test_compute(), w.data(), rtn.dequant.data(), *eh, n, k),

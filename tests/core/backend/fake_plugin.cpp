@@ -1,4 +1,4 @@
-// A backend plugin built in the tests (not a GPU backend): exports the v4
+// A backend plugin built in the tests (not a GPU backend): exports the v5
 // entry symbol and behaves as $GPTQ_FAKE_PLUGIN_MODE says, so the loader,
 // the status mapping and the CPU fallback are exercised on any machine.
 //   oom:      open fails with GPTQ_PLUGIN_ERR_OUT_OF_MEMORY and a message;
@@ -18,6 +18,18 @@
 //             device memory (memory_use: live, peak, allocations) and the
 //             test hook inject_failure makes the nth buffer_alloc out of
 //             memory, as cuda/device_memory.h does for the CUDA plugin.
+//   quantize: as blocks, plus the quantize group and block_set_dense_buffer:
+//             the run's inputs are (number + 1 + the hidden state's first
+//             value), a Hessian is 2/n sum x[r][0]^2 times the identity, and
+//             a solve rounds w to the grid of step 1/16 around the middle
+//             code (loss weighted by that Hessian), its dequantized weights
+//             to the host or to the buffer the core gives, logging which
+//             ("fake solve: dequant to host" / "... to buffer"), and its
+//             time as its factoring; block_set_dense_buffer logs each call
+//             ("fake block: a linear set from a buffer").
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -307,8 +319,12 @@ int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden,
     return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
   }
   const int64_t widths[4] = {s.hidden_size, s.num_heads * s.head_dim, s.hidden_size, s.intermediate_size};
+  // In quantize mode the inputs follow the hidden state, so what later
+  // layers' Hessians see depends on the weights that ran before.
+  const float base =
+      std::strcmp(mode(), "quantize") == 0 ? reinterpret_cast<const float *>(buf(hidden).bytes.data())[0] : 0.0f;
   std::vector<float> inputs[4];
-  for (int g = 0; g < 4; ++g) inputs[g].assign(static_cast<size_t>(rows * widths[g]), static_cast<float>(g + 1));
+  for (int g = 0; g < 4; ++g) inputs[g].assign(static_cast<size_t>(rows * widths[g]), static_cast<float>(g + 1) + base);
   FakeBuffer views[4];
   const int32_t order[] = {GPTQ_PLUGIN_ROLE_Q, GPTQ_PLUGIN_ROLE_K,    GPTQ_PLUGIN_ROLE_V,  GPTQ_PLUGIN_ROLE_O,
                            GPTQ_PLUGIN_ROLE_GATE, GPTQ_PLUGIN_ROLE_UP, GPTQ_PLUGIN_ROLE_DOWN};
@@ -340,7 +356,106 @@ int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden,
   return GPTQ_PLUGIN_OK;
 }
 
-gptq_backend_plugin make_table(bool forward, bool blocks = false) {
+// A linear's weight from a buffer: as block_set_dense.
+int block_set_dense_buffer(void *state, gptq_plugin_block *block, int32_t role, const gptq_plugin_buffer *weight,
+                           int64_t rows, int64_t cols, const float *bias, char *err, size_t cap) {
+  if (role < GPTQ_PLUGIN_ROLE_Q || role > GPTQ_PLUGIN_ROLE_DOWN) {
+    reason(err, cap, "block_set_dense_buffer: not a linear");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  if (buf(weight).bytes.size() < static_cast<size_t>(rows * cols) * sizeof(float)) {
+    reason(err, cap, "block_set_dense_buffer: the buffer is too small");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  const gptq_plugin_dense d{rows, cols, reinterpret_cast<const float *>(buf(weight).bytes.data()), bias};
+  host_of(state)->log(host_of(state)->user, 4, "fake block: a linear set from a buffer");
+  return block_set_dense(state, block, role, &d, err, cap);
+}
+
+struct FakeHessian {
+  int64_t columns = 0;
+  double sum = 0;  // of x[r][0]^2
+  int64_t samples = 0;
+  bool finished = false;
+  double diag = 0;
+};
+FakeHessian &hess(gptq_plugin_hessian *h) { return *reinterpret_cast<FakeHessian *>(h); }
+const FakeHessian &hess(const gptq_plugin_hessian *h) { return *reinterpret_cast<const FakeHessian *>(h); }
+
+int hessian_create(void *, int64_t columns, int, gptq_plugin_hessian **out, char *, size_t) {
+  *out = reinterpret_cast<gptq_plugin_hessian *>(new FakeHessian{columns});
+  return GPTQ_PLUGIN_OK;
+}
+void hessian_free(void *, gptq_plugin_hessian *h) { delete &hess(h); }
+int hessian_accumulate(void *, gptq_plugin_hessian *h, const gptq_plugin_buffer *x, int64_t rows, int64_t samples,
+                       char *err, size_t cap) {
+  FakeHessian &f = hess(h);
+  if (f.finished || buf(x).bytes.size() < static_cast<size_t>(rows * f.columns) * sizeof(float)) {
+    reason(err, cap, "hessian_accumulate: finished, or rows past the buffer");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  const auto *v = reinterpret_cast<const float *>(buf(x).bytes.data());
+  for (int64_t r = 0; r < rows; ++r) f.sum += static_cast<double>(v[r * f.columns]) * v[r * f.columns];
+  f.samples += samples < 0 ? rows : samples;
+  return GPTQ_PLUGIN_OK;
+}
+int hessian_finish(void *, gptq_plugin_hessian *h, char *, size_t) {
+  FakeHessian &f = hess(h);
+  f.diag = f.samples > 0 ? 2.0 * f.sum / static_cast<double>(f.samples) : 0.0;
+  f.finished = true;
+  return GPTQ_PLUGIN_OK;
+}
+int hessian_write(void *, gptq_plugin_hessian *h, const float *src, char *, size_t) {
+  hess(h).diag = src[0];
+  hess(h).finished = true;
+  return GPTQ_PLUGIN_OK;
+}
+int hessian_read(void *, const gptq_plugin_hessian *h, float *dst, char *, size_t) {
+  const FakeHessian &f = hess(h);
+  for (int64_t i = 0; i < f.columns * f.columns; ++i) dst[i] = i % (f.columns + 1) == 0 ? static_cast<float>(f.diag) : 0.0f;
+  return GPTQ_PLUGIN_OK;
+}
+
+int quantize_solve(void *state, const gptq_plugin_hessian *h, const float *w, int64_t rows, int64_t cols,
+                   const gptq_plugin_quant_options *o, gptq_plugin_quant_result *out, char *err, size_t cap) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const FakeHessian &f = hess(h);
+  if (!f.finished || f.columns != cols || (out->dequant == nullptr) == (out->dequant_buffer == nullptr)) {
+    reason(err, cap, "quantize_solve: H not finished or of another size, or not exactly one dequant destination");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  if (out->dequant_buffer && buf(out->dequant_buffer).bytes.size() < static_cast<size_t>(rows * cols) * sizeof(float)) {
+    reason(err, cap, "quantize_solve: dequant_buffer too small");
+    return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  float *dq = out->dequant ? out->dequant : reinterpret_cast<float *>(buf(out->dequant_buffer).bytes.data());
+  const int32_t zero = 1 << (o->bits - 1), maxq = (1 << o->bits) - 1;
+  const int64_t groups = o->group_size > 0 ? cols / o->group_size : 1;
+  double loss = 0;
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t k = 0; k < cols; ++k) {
+      const int64_t i = n * cols + k;
+      const auto code = static_cast<int32_t>(std::clamp<long>(std::lround(w[i] * 16.0f) + zero, 0, maxq));
+      out->codes[i] = static_cast<uint8_t>(code);
+      dq[i] = static_cast<float>(code - zero) / 16.0f;
+      loss += (static_cast<double>(w[i]) - dq[i]) * (static_cast<double>(w[i]) - dq[i]) * f.diag / 2.0;
+    }
+  for (int64_t i = 0; i < groups * rows; ++i) {
+    out->scales[i] = 1.0f / 16.0f;
+    out->zeros[i] = zero;
+  }
+  for (int64_t k = 0; k < cols; ++k) {
+    out->g_idx[k] = static_cast<int32_t>(o->group_size > 0 ? k / o->group_size : 0);
+    if (o->desc_act) out->perm[k] = static_cast<int32_t>(k);
+  }
+  out->loss = loss;
+  out->damp_percent = o->damp_percent;
+  out->factor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  host_of(state)->log(host_of(state)->user, 4, out->dequant ? "fake solve: dequant to host" : "fake solve: dequant to buffer");
+  return GPTQ_PLUGIN_OK;
+}
+
+gptq_backend_plugin make_table(bool forward, bool blocks = false, bool quantize = false) {
   gptq_backend_plugin t{};
   t.size = sizeof t;
   t.version = GPTQ_BACKEND_PLUGIN_VERSION;
@@ -374,6 +489,16 @@ gptq_backend_plugin make_table(bool forward, bool blocks = false) {
     t.memory_use = memory_use;
     t.inject_failure = inject_failure;
   }
+  if (quantize) {
+    t.hessian_create = hessian_create;
+    t.hessian_free = hessian_free;
+    t.hessian_accumulate = hessian_accumulate;
+    t.hessian_finish = hessian_finish;
+    t.quantize_solve = quantize_solve;
+    t.hessian_write = hessian_write;
+    t.hessian_read = hessian_read;
+    t.block_set_dense_buffer = block_set_dense_buffer;
+  }
   return t;
 }
 
@@ -382,10 +507,12 @@ gptq_backend_plugin make_table(bool forward, bool blocks = false) {
 const gptq_backend_plugin kTable = make_table(false);
 const gptq_backend_plugin kForwardTable = make_table(true);
 const gptq_backend_plugin kBlocksTable = make_table(true, true);
+const gptq_backend_plugin kQuantizeTable = make_table(true, true, true);
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v4(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v5(void) {
   if (std::strcmp(mode(), "blocks") == 0) return &kBlocksTable;
+  if (std::strcmp(mode(), "quantize") == 0) return &kQuantizeTable;
   return std::strcmp(mode(), "forward") == 0 ? &kForwardTable : &kTable;
 }

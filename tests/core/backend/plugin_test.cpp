@@ -1,4 +1,4 @@
-// The backend plugin table v4 end to end, with a fake plugin built in the
+// The backend plugin table v5 end to end, with a fake plugin built in the
 // tests (fake_plugin.cpp) loaded through the loader's $GPTQ_CUDA_PLUGIN:
 // out of memory in the plugin surfaces from the C API as
 // GPTQ_ERR_OUT_OF_MEMORY with the plugin's words; a plugin whose engine
@@ -9,7 +9,10 @@
 // cache positions first, and the calibration forward stays on the CPU; a
 // plugin with the block group runs the calibration forward, the hidden state
 // in its buffers, the core showing the observer each input and uploading
-// each linear's weight as it is when the linear runs.
+// each linear's weight as it is when the linear runs; a plugin with the
+// quantize group as well leaves a solve's dequantized weights in its buffers
+// for the block runner when the calibration forward runs there (the same
+// checkpoint as with them brought to the host).
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -18,11 +21,14 @@
 #include <thread>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include "core/backend/backend_loader.h"
 #include "core/backend/forward_engine.h"
+#include "core/backend/quantize_engine.h"
 #include "core/base/progress.h"
 #include "core/cpu/thread_pool.h"
 #include "core/model/block_weights.h"
@@ -437,6 +443,164 @@ TEST_F(FakePlugin, DeviceMemoryReachesTheReportAndInjectedFailuresLeakNothing) {
   backend->inject_failure(gptq::InjectedFailure::Allocation, 0);
   EXPECT_NO_THROW((void)run()) << "a clean run after the failures";
   fs::remove_all(out);
+}
+
+// The engines of one plugin state: a solve whose forward rows live in the
+// state leaves its dequantized weights there (nothing downloaded), the block
+// runner takes them from there, and the block's output is the one the host
+// round trip gives; the CPU forward reads such weights back.
+TEST_F(FakePlugin, ASolveLeavesItsDequantizedWeightsWhereTheForwardRuns) {
+  mode("quantize");
+  gptq::Logger log(gptq::LogLevel::Debug);
+  Lines lines;
+  log.set_sink([&](gptq::LogLevel, const std::string &m) { lines.lines.push_back(m); });
+  const auto backend = gptq::open_cuda_backend(0, log);
+  const gptq::ForwardEngine &engine = *backend->forward_engine();
+  const gptq::QuantizeEngine &quantizer = *backend->quantize_engine();
+  const gptq::ForwardEngine &cpu = test_forward_engine();
+  const auto model = gptq::model::Model::open(demo("docs-llama-tiny"));
+  const gptq::model::ModelSpec &spec = model->spec();
+  gptq::ThreadPool pool(1);
+  const gptq::Compute compute(pool);
+  const gptq::model::GlobalWeights globals = gptq::model::load_global_weights(spec, model->weights());
+  const std::int32_t ids[] = {5, 6, 7, 8, 9, 10};
+  const std::int64_t batch = 2, seq = 3;
+  const auto hidden = engine.embed(compute, spec, globals, ids, batch, seq);
+  const gptq::quant::QuantOptions opt;
+
+  // Runs block 0 on a copy of hidden, q_proj and k_proj replaced by their
+  // solves (forward_rows as given) when q_proj's input shows, as the
+  // pipeline does; returns the output and leaves the block as it ran.
+  gptq::model::BlockWeights block;
+  const auto run = [&](const gptq::Activations *forward_rows) {
+    block = gptq::model::load_block_weights(spec, model->weights(), 0);
+    auto h = engine.copy(*hidden);
+    engine.run_block(compute, spec, block, *h, batch, seq, [&](std::string_view n, const gptq::Activations &x) {
+      if (n != "self_attn.q_proj") return;
+      auto hs = quantizer.new_hessian(x.cols(), false);
+      quantizer.accumulate(compute, *hs, x, batch);
+      quantizer.finish(compute, *hs);
+      for (const char *name : {"self_attn.q_proj", "self_attn.k_proj"}) {
+        gptq::model::LinearWeights &lin = block.linear(name);
+        gptq::quant::QuantResult r = quantizer.solve(compute, lin.weight.data(), lin.out_features,
+                                                     lin.in_features, *hs, opt, name, forward_rows);
+        EXPECT_EQ(r.dequant.empty(), r.held_dequant != nullptr) << name;
+        EXPECT_GT(r.factor_seconds, 0.0) << "the plugin's factoring time comes back";
+        lin.weight = std::move(r.dequant);
+        lin.held = std::move(r.held_dequant);
+      }
+    });
+    gptq::Matrix m;
+    return h->host(m).data;
+  };
+  const auto on_host = run(nullptr);
+  EXPECT_EQ(lines.count("fake solve: dequant to host"), 2);
+  const gptq::model::BlockWeights host_block = block;
+  const auto on_device = run(hidden.get());
+  EXPECT_EQ(lines.count("fake solve: dequant to buffer"), 2);
+  EXPECT_EQ(lines.count("fake solve: dequant to host"), 2) << "nothing more came to the host";
+  EXPECT_EQ(lines.count("fake block: a linear set from a buffer"), 2) << "q and k ran from the solve's buffer";
+  ASSERT_TRUE(block.linear("self_attn.q_proj").held && block.linear("self_attn.q_proj").weight.empty());
+  EXPECT_EQ(on_device, on_host) << "the block runner ran the solve's result from the buffer";
+  // The held matrix reads back as the host's result.
+  for (const char *name : {"self_attn.q_proj", "self_attn.k_proj"}) {
+    const gptq::model::LinearWeights &lin = block.linear(name);
+    std::vector<float> back(static_cast<std::size_t>(lin.out_features * lin.in_features));
+    lin.held->read(back.data());
+    EXPECT_EQ(back, host_block.linear(name).weight) << name;
+  }
+  // The CPU forward runs a block with held weights by reading them back.
+  auto cpu_host = cpu.embed(compute, spec, globals, ids, batch, seq);
+  auto cpu_held = cpu.copy(*cpu_host);
+  cpu.run_block(compute, spec, host_block, *cpu_host, batch, seq, {});
+  cpu.run_block(compute, spec, block, *cpu_held, batch, seq, {});
+  gptq::Matrix a, b;
+  EXPECT_EQ(cpu_held->host(a).data, cpu_host->host(b).data);
+
+  // GPTQ_DEQUANT_ON_DEVICE=0: the round trip, even for rows on the device.
+  ::setenv("GPTQ_DEQUANT_ON_DEVICE", "0", 1);
+  const auto forced = gptq::open_cuda_backend(0, log);
+  ::unsetenv("GPTQ_DEQUANT_ON_DEVICE");
+  const auto forced_hidden = forced->forward_engine()->embed(compute, spec, globals, ids, batch, seq);
+  auto hs = forced->quantize_engine()->new_hessian(spec.hidden_size, false);
+  forced->quantize_engine()->accumulate(compute, *hs, *forced_hidden, batch);
+  forced->quantize_engine()->finish(compute, *hs);
+  const gptq::model::LinearWeights &q = host_block.linear("self_attn.q_proj");
+  std::vector<float> w(static_cast<std::size_t>(q.out_features * q.in_features), 0.25f);
+  const gptq::quant::QuantResult r = forced->quantize_engine()->solve(compute, w.data(), q.out_features, q.in_features,
+                                                                      *hs, opt, "q", forced_hidden.get());
+  EXPECT_FALSE(r.held_dequant);
+  EXPECT_EQ(r.dequant, std::vector<float>(w.size(), 0.25f));
+  EXPECT_EQ(lines.count("fake solve: dequant to host"), 3);
+}
+
+// The whole pipeline on the fake's engines: every GPTQ solve leaves its
+// dequantized weights in the plugin's buffers (none downloaded), true-
+// sequential or not, and the checkpoint and the layers' losses are those of
+// the run that brings them to the host (GPTQ_DEQUANT_ON_DEVICE=0). The fake's
+// inputs follow the hidden state, so a weight that ran wrong would change
+// later layers' Hessians and losses.
+TEST_F(FakePlugin, TheDeviceResidentPathWritesTheCheckpointOfTheHostRoundTrip) {
+  mode("quantize");
+  const fs::path out = fs::temp_directory_path() / ("gptq_fake_held_" + std::to_string(::getpid()));
+  // The files of the checkpoint by name, the report, and the log.
+  struct Run {
+    std::vector<std::pair<std::string, std::string>> files;
+    nlohmann::json report;
+    Lines lines;
+  };
+  const auto quantize = [&](bool sequential) {
+    Run run;
+    gptq_context *ctx = nullptr;
+    EXPECT_EQ(gptq_context_create(R"({"backend": "cuda", "threads": 2, "log_level": "debug"})", &ctx), GPTQ_OK)
+        << gptq_last_error();
+    if (!ctx) return run;
+    EXPECT_EQ(gptq_context_set_log(ctx, collect, &run.lines), GPTQ_OK);
+    fs::remove_all(out);
+    const std::string cfg = std::string(R"({"bits": 4, "group_size": 64, "true_sequential": )") +
+                            (sequential ? "true" : "false") + R"(, "calibration": {"files": [")" +
+                            demo("text/calib.txt").string() + R"("], "nsamples": 2, "seqlen": 32}})";
+    const char *report = nullptr;
+    EXPECT_EQ(gptq_quantize_model(ctx, demo("docs-llama-tiny").c_str(), cfg.c_str(), out.c_str(), nullptr, nullptr,
+                                  &report),
+              GPTQ_OK)
+        << gptq_last_error();
+    if (report) run.report = nlohmann::json::parse(report);
+    if (fs::exists(out))
+      for (const auto &e : fs::directory_iterator(out)) {
+        std::ifstream f(e.path(), std::ios::binary);
+        run.files.emplace_back(e.path().filename(), std::string(std::istreambuf_iterator<char>(f), {}));
+      }
+    std::sort(run.files.begin(), run.files.end());
+    fs::remove_all(out);
+    gptq_context_destroy(ctx);
+    return run;
+  };
+  const auto losses = [](const nlohmann::json &report) {
+    std::vector<double> l;
+    for (const auto &layer : report["layers"]) l.push_back(layer["loss"].get<double>());
+    return l;
+  };
+  for (const bool sequential : {true, false}) {
+    SCOPED_TRACE(sequential ? "true-sequential" : "not true-sequential");
+    const Run held = quantize(sequential);
+    ::setenv("GPTQ_DEQUANT_ON_DEVICE", "0", 1);
+    const Run host = quantize(sequential);
+    ::unsetenv("GPTQ_DEQUANT_ON_DEVICE");
+    const int linears = 6 * 7;  // docs-llama-tiny
+    EXPECT_EQ(held.lines.count("fake solve: dequant to buffer"), linears);
+    EXPECT_EQ(held.lines.count("fake solve: dequant to host"), 0) << "no dequantized weights came to the host";
+    EXPECT_EQ(host.lines.count("fake solve: dequant to host"), linears);
+    EXPECT_EQ(held.lines.count("fake block: a linear set from a buffer"), linears) << "every linear ran from there";
+    EXPECT_EQ(host.lines.count("fake block: a linear set from a buffer"), 0);
+    EXPECT_EQ(held.report.value("forward_backend", ""), "cuda");
+    EXPECT_EQ(held.report.value("backend", ""), "cuda");
+    EXPECT_GT(held.report["phases"]["factor"].get<double>(), 0.0) << "the plugin's factoring is its own phase";
+    ASSERT_FALSE(held.files.empty());
+    EXPECT_EQ(held.files, host.files) << "the same checkpoint, byte for byte";
+    EXPECT_EQ(losses(held.report), losses(host.report));
+    EXPECT_EQ(losses(held.report).size(), static_cast<std::size_t>(linears));
+  }
 }
 
 TEST(PluginCallScope, LendsTheCallsCancellationToTheThreadItLivesOn) {

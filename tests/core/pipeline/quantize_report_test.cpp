@@ -75,6 +75,30 @@ TEST(QuantizeReport, PhaseClockCountsEachMomentOnce) {
   EXPECT_EQ(j["phases"]["write"].get<double>(), 0.0);
 }
 
+// An engine's own timing of a part of a scope (the Cholesky inside a solve)
+// moves out of the scope's phase into its own, never more than the scope
+// had: the sum stays the clock's time.
+TEST(QuantizeReport, PhaseClockTransfersAnEnginesTimedPart) {
+  using namespace std::chrono_literals;
+  PhaseClock clock;
+  {
+    auto solve = clock.scope(Phase::Solve);
+    std::this_thread::sleep_for(20ms);
+  }
+  const double solve = clock.seconds(Phase::Solve);
+  clock.transfer(Phase::Solve, Phase::Factor, 0.005);
+  EXPECT_EQ(clock.seconds(Phase::Factor), 0.005);
+  EXPECT_DOUBLE_EQ(clock.seconds(Phase::Solve), solve - 0.005);
+  clock.transfer(Phase::Solve, Phase::Factor, 10.0);  // more than there is
+  EXPECT_EQ(clock.seconds(Phase::Solve), 0.0);
+  EXPECT_DOUBLE_EQ(clock.seconds(Phase::Factor), solve);
+  auto report = start_report(config::parse_quantize_config(""), "cpu");
+  set_phases(report, clock);
+  const auto j = nlohmann::json::parse(config::to_json(report));
+  EXPECT_DOUBLE_EQ(j["phases"]["factor"].get<double>(), solve);
+  EXPECT_EQ(j["phases"]["solve"].get<double>(), 0.0);
+}
+
 TEST(QuantizeReport, RefusesWhatCannotBeSerialized) {
   auto report = start_report(config::parse_quantize_config(""), "cpu");
   QuantResult r;
