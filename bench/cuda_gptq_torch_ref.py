@@ -65,17 +65,22 @@ def main():
         print(f"{name:40s} {1e3 * cases[name]['median_s']:10.2f} ms", flush=True)
 
     for K in (4096, 11008):
-        pool = [pattern(TOKENS * K, 1 + b, 1.0).reshape(TOKENS, K) for b in range(POOL)]
-        times = []
-        for r in range(a.reps + 1):
-            t0 = sync_time()
-            h = gptq_ref.Hessian(K)
-            for b in range(BATCHES):
-                h.add_batch(pool[b % POOL])
-            t1 = sync_time()
-            if r > 0:
-                times.append(t1 - t0)
-        record(f"hessian K={K} 128x2048 tokens", times)
+        # fp16 activations (rounded, held as fp32 as AutoGPTQ widens its
+        # inputs), then fp32 ones, whose H the solves use.
+        for half in (True, False):
+            pool = [pattern(TOKENS * K, 1 + b, 1.0).reshape(TOKENS, K) for b in range(POOL)]
+            if half:
+                pool = [p.half().float() for p in pool]
+            times = []
+            for r in range(a.reps + 1):
+                t0 = sync_time()
+                h = gptq_ref.Hessian(K)
+                for b in range(BATCHES):
+                    h.add_batch(pool[b % POOL])
+                t1 = sync_time()
+                if r > 0:
+                    times.append(t1 - t0)
+            record(f"hessian K={K} 128x2048 tokens" + (", fp16 activations" if half else ""), times)
         H = h.H
         del pool
         for N, k in SHAPES:

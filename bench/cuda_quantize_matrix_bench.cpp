@@ -14,6 +14,8 @@
 // Rows (median of --reps timed repetitions after one warm-up, the device
 // synchronized at the end of each phase):
 //   hessian K: create + 128 accumulates + finish (fp32: bf16x3 on the tensor cores);
+//   hessian K, fp16 activations: the same activations rounded to fp16 (one
+//     fp16 product; the reference widens them to fp32, as AutoGPTQ does);
 //   cholesky NxK: damping, potrf, trtri, the reversals;
 //   solve NxK: everything else of the solve (upload, grids, act-order, the
 //     blocks with their lazy updates, results back to the host).
@@ -32,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor/half.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_state.h"
 #include "cuda/device_memory.h"
@@ -106,27 +109,35 @@ int main(int argc, char **argv) {
     };
     const Shape shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}, {14336, 4096}};
     for (const int k : {4096, 11008}) {
-      // The pool of activation batches, then the timed Hessians.
+      // The pool of activation batches, then the timed Hessians: fp32
+      // activations, then the same rounded to fp16 (what the calibration
+      // forward's linears take: one fp16 product instead of bf16x3). The
+      // solves below use the fp32 one's H.
       const std::size_t batch = static_cast<std::size_t>(kTokens) * k;
       DeviceArray<float> pool(batch * kPool, "the activation pool");
-      for (int b = 0; b < kPool; ++b) {
-        const auto x = pattern(batch, 1 + b, 1.0f);
-        GPTQ_CUDA_CHECK(cudaMemcpy(pool.get() + b * batch, x.data(), batch * sizeof(float), cudaMemcpyHostToDevice));
-      }
       std::vector<float> h(static_cast<std::size_t>(k) * k);
-      std::vector<double> times;
-      for (int r = 0; r <= reps; ++r) {
-        const auto t0 = Clock::now();
-        DeviceHessian hs(dev, k, false);
-        for (int b = 0; b < kBatches; ++b) hs.accumulate(pool.get() + (b % kPool) * batch, kTokens, kTokens);
-        hs.finish();
-        dev.sync();
-        if (r > 0) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
-        if (r == reps) hs.read(h.data());
+      for (const bool fp16 : {true, false}) {
+        for (int b = 0; b < kPool; ++b) {
+          auto x = pattern(batch, 1 + b, 1.0f);
+          if (fp16)
+            for (float &v : x) v = gptq::half_to_float(gptq::float_to_half(v));
+          GPTQ_CUDA_CHECK(cudaMemcpy(pool.get() + b * batch, x.data(), batch * sizeof(float), cudaMemcpyHostToDevice));
+        }
+        std::vector<double> times;
+        for (int r = 0; r <= reps; ++r) {
+          const auto t0 = Clock::now();
+          DeviceHessian hs(dev, k, false);
+          for (int b = 0; b < kBatches; ++b) hs.accumulate(pool.get() + (b % kPool) * batch, kTokens, kTokens);
+          hs.finish();
+          dev.sync();
+          if (r > 0) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+          if (r == reps) hs.read(h.data());
+        }
+        const std::string hname =
+            "hessian K=" + std::to_string(k) + " 128x2048 tokens" + (fp16 ? ", fp16 activations" : "");
+        ours[hname] = median(times);
+        std::printf("%-40s %9.2f ms\n", hname.c_str(), 1e3 * ours[hname]);
       }
-      const std::string hname = "hessian K=" + std::to_string(k) + " 128x2048 tokens";
-      ours[hname] = median(times);
-      std::printf("%-40s %9.2f ms\n", hname.c_str(), 1e3 * ours[hname]);
       pool.reset();
       DeviceHessian hs(dev, k, false);
       hs.write(h.data());
