@@ -109,10 +109,10 @@ int main(int argc, char **argv) {
     };
     const Shape shapes[] = {{4096, 4096}, {11008, 4096}, {4096, 11008}, {14336, 4096}};
     for (const int k : {4096, 11008}) {
-      // The pool of activation batches, then the timed Hessians: fp32
-      // activations, then the same rounded to fp16 (what the calibration
-      // forward's linears take: one fp16 product instead of bf16x3). The
-      // solves below use the fp32 one's H.
+      // The pool of activation batches, then the timed Hessians: the
+      // activations rounded to fp16 and declared so (what the calibration
+      // forward's linears take: one fp16 product instead of bf16x3), then
+      // fp32 ones, whose H the solves below use.
       const std::size_t batch = static_cast<std::size_t>(kTokens) * k;
       DeviceArray<float> pool(batch * kPool, "the activation pool");
       std::vector<float> h(static_cast<std::size_t>(k) * k);
@@ -127,7 +127,7 @@ int main(int argc, char **argv) {
         for (int r = 0; r <= reps; ++r) {
           const auto t0 = Clock::now();
           DeviceHessian hs(dev, k, false);
-          for (int b = 0; b < kBatches; ++b) hs.accumulate(pool.get() + (b % kPool) * batch, kTokens, kTokens);
+          for (int b = 0; b < kBatches; ++b) hs.accumulate(pool.get() + (b % kPool) * batch, kTokens, kTokens, fp16);
           hs.finish();
           dev.sync();
           if (r > 0) times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());

@@ -262,6 +262,9 @@ struct PluginBuffer {
   DeviceBuffer owned;
   unsigned char *data = nullptr;
   std::size_t size = 0;
+  // fp32 whose every value is an fp16 (a block run's view of a linear's
+  // widened input): a Hessian multiplies it as fp16.
+  bool fp16_values = false;
 };
 PluginBuffer &buffer_of(gptq_plugin_buffer *b) { return *reinterpret_cast<PluginBuffer *>(b); }
 const PluginBuffer &buffer_of(const gptq_plugin_buffer *b) { return *reinterpret_cast<const PluginBuffer *>(b); }
@@ -336,7 +339,7 @@ int hessian_accumulate(void *state, gptq_plugin_hessian *h, const gptq_plugin_bu
     check_range(b.size, 0,
                 static_cast<std::size_t>(rows) * static_cast<std::size_t>(hs.columns()) * sizeof(float),
                 "hessian_accumulate");
-    hs.accumulate(reinterpret_cast<const float *>(b.data), rows, samples);
+    hs.accumulate(reinterpret_cast<const float *>(b.data), rows, samples, b.fp16_values);
   });
 }
 
@@ -460,6 +463,7 @@ int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden,
         PluginBuffer &v = views[input];
         v.data = reinterpret_cast<unsigned char *>(const_cast<float *>(x));
         v.size = static_cast<std::size_t>(rows * cols) * sizeof(float);
+        v.fp16_values = true;  // the runner's linears take fp16: x is their input widened
         const int rc = observe(user, role, reinterpret_cast<const gptq_plugin_buffer *>(&v), rows, cols);
         if (rc != GPTQ_PLUGIN_OK)
           throw PluginError(static_cast<gptq_plugin_status>(rc),

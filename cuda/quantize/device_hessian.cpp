@@ -37,10 +37,9 @@ DeviceHessian::DeviceHessian(const QuantizeDevice &device, std::int64_t columns,
     GPTQ_CUDA_CHECK(cudaMemsetAsync(sum32_.get(), 0, sum32_.bytes(), dev_->stream()));
   }
   flag_ = DeviceArray<unsigned long long>(1, "the Hessian's finiteness flag");
-  if (!fp64_) half_flag_ = DeviceArray<unsigned>(1, "the Hessian's fp16 flag");
 }
 
-void DeviceHessian::accumulate(const float *x, std::int64_t rows, std::int64_t samples) {
+void DeviceHessian::accumulate(const float *x, std::int64_t rows, std::int64_t samples, bool fp16_values) {
   if (finished()) invalid("accumulating into a finished Hessian");
   if (poisoned_) invalid("an earlier batch was not finite; the sums are lost (start a new Hessian)");
   if (rows <= 0) invalid("rows must be > 0, got " + std::to_string(rows));
@@ -49,18 +48,10 @@ void DeviceHessian::accumulate(const float *x, std::int64_t rows, std::int64_t s
   if (samples == 0) invalid("samples must be > 0");
   const cudaStream_t s = dev_->stream();
   const auto k = static_cast<std::size_t>(k_);
-  // fp16 activations (every value exactly an fp16: the calibration
-  // forward's linear inputs) are multiplied as they are, in one fp16
-  // product with fp32 accumulation: exact products, a third of bf16x3's work.
-  bool fp16 = false;
-  if (!fp64_) {
-    unsigned inexact = 0;
-    GPTQ_CUDA_CHECK(cudaMemsetAsync(half_flag_.get(), 0, sizeof(unsigned), s));
-    check_half_exact(x, static_cast<std::size_t>(rows) * k, half_flag_.get(), s);
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(&inexact, half_flag_.get(), sizeof inexact, cudaMemcpyDeviceToHost, s));
-    dev_->sync();
-    fp16 = inexact == 0;
-  }
+  // fp16 values (the calibration forward's linear inputs, widened) are
+  // multiplied as fp16, in one product with fp32 accumulation: exact
+  // products, a third of bf16x3's work.
+  const bool fp16 = fp16_values && !fp64_;
   const std::size_t elem = fp64_ ? sizeof(double) : (fp16 ? 1 : 4) * sizeof(std::uint16_t);
   const std::int64_t chunk =
       std::max<std::int64_t>(1, std::min<std::int64_t>(rows, static_cast<std::int64_t>(kScratchBytes / (k * elem))));
@@ -132,10 +123,7 @@ void DeviceHessian::accumulate(const float *x, std::int64_t rows, std::int64_t s
     invalid("the squares of activation column " + std::to_string(column) + " overflow float");
   }
   n_ += samples;
-  if (fp16) {
-    const std::string line = "Hessian: " + std::to_string(rows) + " rows of fp16 activations, one fp16 product";
-    dev_->debug(line.c_str());
-  }
+  if (fp16) dev_->info_once("Hessians of the calibration forward's fp16 activations: one fp16 product each");
 }
 
 void DeviceHessian::finish() {

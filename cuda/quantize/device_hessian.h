@@ -9,8 +9,8 @@
 // summation leaves in H, at the bf16 rate. (Plain TF32 — 2^-11 per input —
 // moved 0.13% of the codes and the act-order of near-equal columns in
 // cuda_quantize_test, more than the CPU's own summation order does.)
-// A batch whose every value is exactly an fp16 (the calibration forward's
-// linear inputs, fp16 widened) is multiplied as fp16 instead: exact
+// A batch the caller knows to hold fp16 values (the calibration forward's
+// linear inputs, widened to fp32) is multiplied as fp16 instead: exact
 // products, fp32 accumulation, one product instead of three.
 // fp64: the batch widened to double, DGEMM (exact products, as the CPU's
 // fp64 accumulator).
@@ -34,10 +34,11 @@ class DeviceHessian {
   bool finished() const { return h_.get() != nullptr; }
 
   // Adds the rows of x (device, [rows][columns] fp32) as `samples` samples
-  // (-1: one per row). A batch holding NaN or Inf (or values whose squares
+  // (-1: one per row); fp16_values: every value of x is an fp16 widened
+  // (then multiplied as fp16; a value that is not would be rounded). A batch holding NaN or Inf (or values whose squares
   // overflow) throws InvalidArgument naming the element, and
   // the Hessian is unusable from then on.
-  void accumulate(const float *x, std::int64_t rows, std::int64_t samples);
+  void accumulate(const float *x, std::int64_t rows, std::int64_t samples, bool fp16_values = false);
   // Scales by 2/n into the finished H; frees the sums.
   void finish();
   // A finished H given by the host ([k][k] row-major), replacing any sums.
@@ -58,7 +59,6 @@ class DeviceHessian {
   DeviceArray<std::uint16_t> scratch16_;  // a chunk of rows as fp16, or split into bf16 [lo; hi; hi; lo]
   DeviceArray<double> scratch64_;  // a chunk of rows in double
   DeviceArray<unsigned long long> flag_;
-  DeviceArray<unsigned> half_flag_;
   DeviceArray<float> h_;  // set by finish() or write()
 };
 

@@ -35,14 +35,6 @@ __global__ void split_bf16_kernel(const float *x, std::int64_t m, std::int64_t k
   }
 }
 
-__global__ void half_exact_kernel(const float *x, std::size_t count, unsigned *inexact) {
-  bool bad = false;
-  for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < count;
-       i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
-    bad |= !(__half2float(__float2half_rn(x[i])) == x[i]);  // NaN: not equal; Inf: not finite, refused too
-  if (__any_sync(0xffffffffu, bad) && threadIdx.x % 32 == 0) *inexact = 1u;
-}
-
 __global__ void to_half_bits_kernel(const float *x, std::size_t count, std::uint16_t *z) {
   for (std::size_t i = blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x; i < count;
        i += static_cast<std::size_t>(gridDim.x) * blockDim.x)
@@ -85,12 +77,6 @@ void split_bf16(const float *x, std::int64_t m, std::int64_t k, std::uint16_t *z
   const std::size_t count = static_cast<std::size_t>(m) * static_cast<std::size_t>(k);
   if (count == 0) return;
   split_bf16_kernel<<<blocks_for(count), kThreads, 0, stream>>>(x, m, k, z);
-  GPTQ_CUDA_CHECK(cudaGetLastError());
-}
-
-void check_half_exact(const float *x, std::size_t count, unsigned *inexact, cudaStream_t stream) {
-  if (count == 0) return;
-  half_exact_kernel<<<blocks_for(count), kThreads, 0, stream>>>(x, count, inexact);
   GPTQ_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -16,12 +16,7 @@ namespace gptq::cuda {
 // [m, 4m) by rows [0, 3m) sums hi*hi + hi*lo + lo*hi (bf16x3): fp32's
 // accuracy from the bf16 tensor cores.
 void split_bf16(const float *x, std::int64_t m, std::int64_t k, std::uint16_t *z, cudaStream_t stream);
-// Sets *inexact (left as is otherwise) when an element of x ([count] fp32)
-// is not exactly an fp16 value (rounding would change it, or it is not
-// finite): activations that came from fp16 (the calibration forward's linear
-// inputs) can then be multiplied as fp16, exactly, in one product.
-void check_half_exact(const float *x, std::size_t count, unsigned *inexact, cudaStream_t stream);
-// z = x as fp16 bits (exact when check_half_exact found nothing).
+// z = x as fp16 bits (exact for fp16 values widened to fp32).
 void to_half_bits(const float *x, std::size_t count, std::uint16_t *z, cudaStream_t stream);
 // y = x in double (the fp64 Hessian).
 void widen_to_double(const float *x, double *y, std::size_t count, cudaStream_t stream);

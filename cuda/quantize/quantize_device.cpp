@@ -48,4 +48,8 @@ void QuantizeDevice::debug(const char *line) const {
   if (host_ && host_->log) host_->log(host_->user, 4, line);
 }
 
+void QuantizeDevice::info_once(const char *line) const {
+  if (host_ && host_->log && !said_.exchange(true)) host_->log(host_->user, 3, line);
+}
+
 }  // namespace gptq::cuda

@@ -6,6 +6,8 @@
 #include <cublas_v2.h>
 #include <cusolverDn.h>
 
+#include <atomic>
+
 #include "core/backend/backend_plugin.h"
 #include "cuda/device_state.h"
 
@@ -29,6 +31,9 @@ class QuantizeDevice {
   void check_cancelled(const char *where) const;
   // Logs a debug line through the host (nothing without one).
   void debug(const char *line) const;
+  // Logs an info line the first time it is asked to for this device (a
+  // choice the whole run makes, said once).
+  void info_once(const char *line) const;
 
  private:
   const DeviceState *state_;
@@ -36,6 +41,7 @@ class QuantizeDevice {
   cublasHandle_t blas_ = nullptr;
   cusolverDnHandle_t solver_ = nullptr;
   cusolverDnParams_t params_ = nullptr;
+  mutable std::atomic<bool> said_ = false;
 };
 
 }  // namespace gptq::cuda

@@ -24,7 +24,8 @@
 namespace gptq::cuda {
 
 // Before linear `role` runs: its input x (device, fp32 [rows][cols], valid
-// during the call) and which of the block's distinct inputs it is (0: the
+// during the call; the linear's fp16 input widened, so every value is an
+// fp16) and which of the block's distinct inputs it is (0: the
 // attention's, 1: o_proj's, 2: the MLP's, 3: down_proj's; linears that share
 // an input share its number and x). May call set_dense for this linear and
 // those not yet run.

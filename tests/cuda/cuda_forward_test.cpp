@@ -561,9 +561,14 @@ double heldout_ppl(const std::filesystem::path &dir, const std::vector<std::int3
       .ppl;
 }
 
-// GPTQ w4 g128, true-sequential, 32 x 512 calibration tokens: the pipeline
-// on the CUDA engines (calibration forward and Hessians on the device)
-// against the CPU's, each checkpoint evaluated on the CPU.
+// GPTQ g128, true-sequential, 32 x 512 calibration tokens: the pipeline on
+// the CUDA engines (calibration forward and Hessians on the device, the
+// Hessians from the forward's fp16 inputs in one fp16 product) against the
+// CPU's, each checkpoint evaluated on the CPU: at 4 bits within 0.5% of the
+// CPU's, at 3 bits below RTN. (At 4 bits this model's GPTQ and RTN are
+// within noise of each other on 32 x 512 tokens: the CPU pipeline's 14.780
+// against RTN's 14.758, so "below RTN" is asked where GPTQ's gain is
+// clear.)
 TEST(CudaCalibration, GptqOnTheCudaEnginesMatchesTheCpuPipeline) {
   GPTQ_REQUIRE_GPU();
   GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
@@ -594,24 +599,34 @@ TEST(CudaCalibration, GptqOnTheCudaEnginesMatchesTheCpuPipeline) {
   const auto on_cpu = run(gptq, test_quantize_engine(), test_forward_engine(), "cpu");
   const auto rtn = run({{"bits", 4}, {"group_size", 128}, {"method", "rtn"}}, test_quantize_engine(),
                        test_forward_engine(), "rtn");
+  nlohmann::json gptq3 = gptq;
+  gptq3["bits"] = 3;
+  const auto on_gpu3 = run(gptq3, *gpu_quantizer, *gpu().backend->forward_engine(), "cuda_w3");
+  const auto rtn3 = run({{"bits", 3}, {"group_size", 128}, {"method", "rtn"}}, test_quantize_engine(),
+                        test_forward_engine(), "rtn_w3");
   const std::vector<std::int32_t> ids = model->tokenizer()->encode(io::read_text_file(heldout, 64 << 20));
   const double p_gpu = heldout_ppl(on_gpu, ids), p_cpu = heldout_ppl(on_cpu, ids), p_rtn = heldout_ppl(rtn, ids),
-               p_float = heldout_ppl(source, ids);
-  std::printf("heldout perplexity (16 x 512, on the CPU): float %.4f, GPTQ on cuda %.4f, GPTQ on cpu %.4f "
-              "(cuda %+.3f%%), RTN %.4f\n",
-              p_float, p_gpu, p_cpu, 100.0 * (p_gpu / p_cpu - 1.0), p_rtn);
+               p_float = heldout_ppl(source, ids), p_gpu3 = heldout_ppl(on_gpu3, ids), p_rtn3 = heldout_ppl(rtn3, ids);
+  std::printf("heldout perplexity (16 x 512, on the CPU): float %.4f; w4: GPTQ on cuda %.4f, GPTQ on cpu %.4f "
+              "(cuda %+.3f%%), RTN %.4f; w3: GPTQ on cuda %.4f, RTN %.4f (GPTQ %+.2f%%)\n",
+              p_float, p_gpu, p_cpu, 100.0 * (p_gpu / p_cpu - 1.0), p_rtn, p_gpu3, p_rtn3,
+              100.0 * (p_gpu3 / p_rtn3 - 1.0));
   // The two pipelines' Hessians differ in rounding (the GPU's linear inputs
   // are fp16), so their GPTQ solutions differ as two CPU runs on other BLAS
   // kernels do (the README: -1.5% to +0.8% at 16 x 512); the bar is quality:
   // not worse than the CPU's by more than 0.5%, and better than RTN.
   EXPECT_LE(p_gpu / p_cpu, 1.005) << "GPTQ through the CUDA engines is worse than the CPU pipeline's";
-  EXPECT_LT(p_gpu, p_rtn);
+  EXPECT_LT(p_gpu3, p_rtn3) << "GPTQ w3 through the CUDA engines is not better than RTN w3";
+  const std::size_t fp16_said = std::count_if(gpu().lines.begin(), gpu().lines.end(), [](const std::string &l) {
+    return l.find("fp16 activations: one fp16 product each") != std::string::npos;
+  });
+  EXPECT_GE(fp16_said, 1u) << "the calibration forward's Hessians did not take the fp16 product";
   const std::size_t now = std::count_if(gpu().lines.begin(), gpu().lines.end(), [](const std::string &l) {
     return l.find("calibration forward on cuda (") != std::string::npos;
   });
   EXPECT_LE(now, 1u) << "said once per engine";
   EXPECT_TRUE(said == 1 || now == 1) << "the calibration forward did not say it runs on cuda";
-  for (const auto &d : {on_gpu, on_cpu, rtn}) std::filesystem::remove_all(d);
+  for (const auto &d : {on_gpu, on_cpu, rtn, on_gpu3, rtn3}) std::filesystem::remove_all(d);
 }
 
 // The files of a checkpoint directory, by name.
