@@ -41,4 +41,12 @@ inline std::string utc_now() {
   return buf;
 }
 
+// The command that ran the benchmark, its arguments joined by spaces (the
+// record's "command").
+inline std::string command_line(int argc, char **argv) {
+  std::string cmd;
+  for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
+  return cmd;
+}
+
 }  // namespace gptq::bench

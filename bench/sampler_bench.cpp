@@ -119,13 +119,11 @@ int main(int argc, char **argv) {
       std::fflush(stdout);
     }
   }
-  std::string cmd;
-  for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
   const nlohmann::json out = {{"bench", "sampler"},
                               {"device", gptq::bench::cpu_name()},
                               {"commit", gptq::bench::commit(GPTQ_BENCH_SOURCE_DIR)},
                               {"date", gptq::bench::utc_now()},
-                              {"command", cmd},
+                              {"command", gptq::bench::command_line(argc, argv)},
                               {"rows", rows}};
   if (!out_path.empty()) std::ofstream(out_path) << out.dump(2) << "\n";
   else std::cout << out.dump(2) << "\n";

@@ -206,13 +206,11 @@ int main(int argc, char **argv) {
                   base.is_null() ? 0.0 : base_load / ours_load, note.empty() ? "" : "  note: ", note.c_str());
       std::fflush(stdout);
     }
-    std::string cmd;
-    for (int i = 0; i < argc; ++i) cmd += (i ? " " : "") + std::string(argv[i]);
     nlohmann::json out = {{"bench", "tokenizer_encode"},
                           {"device", gptq::bench::cpu_name()},
                           {"commit", gptq::bench::commit(GPTQ_BENCH_SOURCE_DIR)},
                           {"date", gptq::bench::utc_now()},
-                          {"command", cmd},
+                          {"command", gptq::bench::command_line(argc, argv)},
                           {"rows", rows}};
     if (!out_path.empty()) std::ofstream(out_path) << out.dump(2) << "\n";
     else std::cout << out.dump(2) << "\n";
