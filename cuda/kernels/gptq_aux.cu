@@ -1,6 +1,7 @@
 // The two small kernels around the products: the activations into the
 // repacked column order (act-order, padded K, a misaligned row), and the
-// in-order sum of split-K partial sums.
+// in-order sum of split-K partial sums; both chained (chained_launch.cuh) to
+// the product beside them. And the dequantization for cuBLAS (many rows).
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_device.cuh"
 
@@ -8,6 +9,8 @@ namespace gptq::cuda::kernels {
 namespace {
 
 __global__ void permute_kernel(const __half *x, int m, int k, const int *perm, int k_pad, __half *xw) {
+  wait_for_previous_kernel();  // launched chained: x comes from it
+  allow_next_kernel();
   const int kk = blockIdx.x * blockDim.x + threadIdx.x;
   if (kk >= k_pad) return;
   const int src = perm ? perm[kk] : (kk < k ? kk : -1);
@@ -18,6 +21,8 @@ __global__ void permute_kernel(const __half *x, int m, int k, const int *perm, i
 
 __global__ void reduce_kernel(const float *partial, int splits, int m, int n, const float *bias,
                               const OutParts out) {
+  wait_for_previous_kernel();  // launched chained: the partial sums come from it
+  allow_next_kernel();
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   const std::size_t total = static_cast<std::size_t>(m) * n;
   if (static_cast<std::size_t>(i) >= total) return;
@@ -83,15 +88,14 @@ ConstsLimits prepare_kernels(int bits) {
 void launch_permute(const __half *x, int m, int k, const int *perm, int k_pad, __half *xw,
                     cudaStream_t stream) {
   const dim3 grid((k_pad + 255) / 256, m < 1024 ? m : 1024);
-  permute_kernel<<<grid, 256, 0, stream>>>(x, m, k, perm, k_pad, xw);
-  GPTQ_CUDA_CHECK(cudaGetLastError());
+  launch_chained(permute_kernel, grid, dim3(256), 0, stream, x, m, k, perm, k_pad, xw);
 }
 
 void launch_reduce_splits(const float *partial, int splits, int m, int n, const float *bias,
                           const OutParts &out, cudaStream_t stream) {
   const long long total = static_cast<long long>(m) * n;
-  reduce_kernel<<<static_cast<unsigned>((total + 255) / 256), 256, 0, stream>>>(partial, splits, m, n, bias, out);
-  GPTQ_CUDA_CHECK(cudaGetLastError());
+  launch_chained(reduce_kernel, dim3(static_cast<unsigned>((total + 255) / 256)), dim3(256), 0, stream, partial, splits,
+                 m, n, bias, out);
 }
 
 }  // namespace gptq::cuda::kernels

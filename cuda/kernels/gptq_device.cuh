@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "cuda/cuda_check.h"
+#include "cuda/kernels/chained_launch.h"
 #include "cuda/kernels/gptq_kernels.h"
 
 namespace gptq::cuda::kernels {
@@ -40,39 +41,11 @@ __device__ __forceinline__ __half2 as_h2(std::uint32_t u) {
 // Weights are read once: stream them past L1 and let L2 evict them first.
 __device__ __forceinline__ uint4 load_stream(const uint4 *p) { return __ldcs(p); }
 
-// Programmatic dependent launch (sm_90; launch_pdl below). A kernel so
-// launched may start while the previous kernel of the stream is finishing:
-// it streams its weights (which nothing writes) at once and waits here
-// before it reads activations or writes anything, so a decode step's next
-// layer fills HBM's pipeline while the previous one drains.
-__device__ __forceinline__ void wait_for_previous_kernel() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
-// Lets the next kernel of the stream start (its blocks are placed as this
-// one's leave room).
-__device__ __forceinline__ void allow_next_kernel() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
-
-// Launches kernel(w, p), with programmatic stream serialization when p.pdl.
+// Launches kernel(w, p), chained (chained_launch.h) when p.pdl.
 template <class Kernel>
 void launch_pdl(Kernel kernel, dim3 grid, dim3 block, std::size_t smem, cudaStream_t stream,
                 const PackedWeights &w, const Product &p) {
-  cudaLaunchConfig_t config = {};
-  config.gridDim = grid;
-  config.blockDim = block;
-  config.dynamicSmemBytes = smem;
-  config.stream = stream;
-  cudaLaunchAttribute attribute[1];
-  attribute[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute[0].val.programmaticStreamSerializationAllowed = 1;
-  config.attrs = attribute;
-  config.numAttrs = p.pdl ? 1 : 0;
-  GPTQ_CUDA_CHECK(cudaLaunchKernelEx(&config, kernel, w, p));
+  launch_chained(p.pdl, kernel, grid, block, smem, stream, w, p);
 }
 
 // 16 bytes global -> shared without registers; zero-filled when !valid.

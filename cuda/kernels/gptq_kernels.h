@@ -59,7 +59,7 @@ struct Product {
   // GEMV only, m <= 16: shared memory for the block's activations
   // (gemv_x_stage_bytes), or 0 to read them through L1.
   int x_smem = 0;
-  // GEMV only: launch with programmatic dependent launch (sm_90 and later).
+  // GEMV only: launch chained (chained_launch.h; sm_90 and later).
   bool pdl = false;
   // GEMV fast path only (gemv_uniform): blocks along N; block b takes the
   // n-tiles b, b + n_blocks, ... (gemv_uniform_blocks).

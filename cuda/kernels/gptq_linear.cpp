@@ -9,6 +9,7 @@
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_memory.h"
+#include "cuda/kernels/chained_launch.h"
 #include "cuda/kernels/gptq_kernels.h"
 
 namespace gptq::cuda {
@@ -80,9 +81,6 @@ class GptqLinear final : public DeviceLinear {
     int device = 0;
     GPTQ_CUDA_CHECK(cudaGetDevice(&device));
     GPTQ_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device));
-    int major = 0;
-    GPTQ_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-    pdl_ = major >= 9;
     limits_ = kernels::prepare_kernels(p.bits);
     w_.bits = p.bits;
     w_.qweight = static_cast<const uint4 *>(qweight_.get());
@@ -177,7 +175,7 @@ class GptqLinear final : public DeviceLinear {
     p.k_tiles_per_split = plan.k_tiles_per_split;
     p.consts_smem = plan.consts_smem;
     p.x_smem = plan.x_smem;
-    p.pdl = pdl_;
+    p.pdl = chained_launch_enabled();
     p.n_blocks = plan.n_blocks;
     if (plan.m_tiles > 0)
       kernels::launch_gemv(w_, p, plan.m_tiles, call.stream);
@@ -318,7 +316,6 @@ class GptqLinear final : public DeviceLinear {
   kernels::ConstsLimits limits_;
   std::size_t bytes_ = 0;
   int sms_ = 1;
-  bool pdl_ = false;
   DeviceBuffer qweight_, scales_, zeros_, chunk_group_, perm_, bias_;
   kernels::PackedWeights w_;
 };

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cuda/cuda_check.h"
+#include "cuda/kernels/chained_launch.h"
 #include "cuda/runtime/flash_attention.h"
 #include "cuda/plugin_error.h"
 
@@ -35,6 +36,8 @@ __global__ void attention_kernel(AttentionArgs a, float scale) {
   __shared__ float q[kMaxHeadDim];
   __shared__ float p[kThreads];
   __shared__ float scratch[kThreads / 32];
+  allow_next_kernel();
+  wait_for_previous_kernel();  // launched chained: q and the cache come from the kernels before
   const std::int64_t r = blockIdx.x, h = blockIdx.y;
   const std::int64_t b = r / a.seq, pos = (a.past_at ? *a.past_at : a.past) + r % a.seq;
   const std::int64_t g = h / (a.heads / a.kv_heads), hd = a.head_dim;
@@ -106,8 +109,7 @@ void causal_attention(const AttentionArgs &a, cudaStream_t stream) {
 void generic_attention(const AttentionArgs &a, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(a.batch * a.seq), static_cast<unsigned>(a.heads));
   const auto scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim)));
-  attention_kernel<<<grid, kThreads, 0, stream>>>(a, scale);
-  GPTQ_CUDA_CHECK(cudaGetLastError());
+  launch_chained(attention_kernel, grid, dim3(kThreads), 0, stream, a, scale);
 }
 
 }  // namespace gptq::cuda

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cuda/cuda_check.h"
+#include "cuda/kernels/chained_launch.h"
 #include "cuda/kernels/gptq_device.cuh"
 #include "cuda/plugin_error.h"
 
@@ -62,6 +63,8 @@ __device__ __forceinline__ void ldmatrix_x4_trans(std::uint32_t (&r)[4], const _
 // n-tiles a load).
 template <int D, int WARPS>
 __global__ void __launch_bounds__(WARPS * 32) flash_kernel(FlashParams p) {
+  allow_next_kernel();
+  wait_for_previous_kernel();  // launched chained: q and the cache come from the kernels before
   constexpr int kRows = WARPS * 16, kThreads = WARPS * 32;
   constexpr int kLd = D + 8;  // halves per row in shared memory: 8 rows of a matrix hit 32 banks
   constexpr int kStage = 2 * kKeys * kLd;
@@ -231,6 +234,8 @@ __global__ void __launch_bounds__(WARPS * 32) flash_kernel(FlashParams p) {
 // split (its own position), so the max is finite.
 __global__ void merge_splits_kernel(const float *o_part, const float *lse_part, std::int64_t splits,
                                     std::int64_t rows, int head_dim, __half *out) {
+  allow_next_kernel();
+  wait_for_previous_kernel();  // launched chained: the partials come from flash_kernel
   const std::int64_t r = blockIdx.x;
   float mx = -INFINITY;
   for (std::int64_t s = 0; s < splits; ++s) mx = fmaxf(mx, lse_part[s * rows + r]);
@@ -257,8 +262,7 @@ void launch(const FlashParams &p, const FlashPlan &plan, cudaStream_t stream) {
   GPTQ_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   const dim3 grid(static_cast<unsigned>(plan.row_tiles * plan.splits), static_cast<unsigned>(p.a.kv_heads),
                   static_cast<unsigned>(p.a.batch));
-  kernel<<<grid, WARPS * 32, smem, stream>>>(p);
-  GPTQ_CUDA_CHECK(cudaGetLastError());
+  launch_chained(kernel, grid, dim3(WARPS * 32), static_cast<std::size_t>(smem), stream, p);
 }
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
@@ -310,9 +314,8 @@ void flash_attention(const AttentionArgs &a, cudaStream_t stream) {
   else
     plan.warps == 1 ? launch<128, 1>(p, plan, stream) : launch<128, 4>(p, plan, stream);
   if (plan.splits > 1) {
-    merge_splits_kernel<<<static_cast<unsigned>(rows), 128, 0, stream>>>(p.o_part, p.lse_part, plan.splits, rows,
-                                                                         static_cast<int>(a.head_dim), a.out);
-    GPTQ_CUDA_CHECK(cudaGetLastError());
+    launch_chained(merge_splits_kernel, dim3(static_cast<unsigned>(rows)), dim3(128), 0, stream, p.o_part, p.lse_part,
+                   plan.splits, rows, static_cast<int>(a.head_dim), a.out);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cuda/cuda_check.h"
+#include "cuda/kernels/chained_launch.h"
 
 namespace gptq::cuda {
 namespace {
@@ -19,17 +20,22 @@ unsigned blocks_for(std::int64_t n) {
 #define GPTQ_FOR_EACH(i, n) \
   for (std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; i < (n); i += static_cast<std::int64_t>(gridDim.x) * blockDim.x)
 
-void check_launch() { GPTQ_CUDA_CHECK(cudaGetLastError()); }
+// Elements of a row each thread keeps in registers (with their weights):
+// rows up to 8 x 1024 columns are read once; wider ones are read again for
+// each pass.
+constexpr int kNormCached = 8;
 
-// Threads of a norm's block: about 4 elements each, a multiple of 32, at
-// most 1024 (block_sum's limit).
+// Threads of a norm's block: about kNormCached elements each, a multiple of
+// 32, at most 1024 (block_sum's limit).
 unsigned norm_threads(std::int64_t width) {
-  const std::int64_t t = (width / 4 + 31) / 32 * 32;
+  const std::int64_t t = (width / kNormCached + 31) / 32 * 32;
   return static_cast<unsigned>(std::clamp<std::int64_t>(t, 32, 1024));
 }
 
 __global__ void embed_rows_kernel(const std::int32_t *ids, const __half *table, std::int64_t rows, std::int64_t width,
                                   __half *out) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   GPTQ_FOR_EACH(i, rows * width) {
     const std::int64_t r = i / width, c = i % width;
     out[i] = table[static_cast<std::int64_t>(ids[r]) * width + c];
@@ -38,6 +44,8 @@ __global__ void embed_rows_kernel(const std::int32_t *ids, const __half *table, 
 
 __global__ void to_hidden_kernel(const __half *src, const __half *positions, std::int64_t rows, std::int64_t width,
                                  std::int64_t seq, const std::int64_t *past_at, std::int64_t offset, float *hidden) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   const std::int64_t past = *past_at;
   GPTQ_FOR_EACH(i, rows * width) {
     const std::int64_t r = i / width, c = i % width;
@@ -71,10 +79,6 @@ __device__ float from_float<float>(float v) {
   return v;
 }
 
-// Elements of a row each thread keeps in registers: rows up to 16 x 1024
-// columns are read once; wider ones are read again for each pass.
-constexpr int kNormCached = 16;
-
 // The row's element c of x, after adding add[c] (when given) and storing the
 // sum back into x: the residual add before a pre-norm, in the same pass.
 __device__ __forceinline__ float norm_input(float *in, const __half *add, std::int64_t c) {
@@ -86,27 +90,44 @@ __device__ __forceinline__ float norm_input(float *in, const __half *add, std::i
   return v;
 }
 
-// One block per row, as many threads as keep each to about 4 elements (a
-// decode step's single row would otherwise wait on one thread's chain of 16
-// loads per pass). Each thread reads its elements once into registers and
-// sums them in the order of the uncached passes, so both give the same
-// bits. In place is safe: each element is read before it is written, by the
-// same thread.
+// One block per row, as many threads as keep each to about kNormCached
+// elements (so that a decode step's single row spreads over enough
+// threads). Each thread reads its elements once into registers and sums
+// them in the order of the uncached passes, so both give the same bits. In
+// place is safe: each element is read before it is written, by the same
+// thread.
 template <class Out>
-__global__ void norm_kernel(bool layer_norm, float *x, const __half *add, const float *weight, const float *bias,
-                            float eps, std::int64_t width, Out *out) {
+__global__ void __launch_bounds__(1024) norm_kernel(bool layer_norm, float *x, const __half *add, const float *weight,
+                                                    const float *bias, float eps, std::int64_t width, Out *out) {
   __shared__ float scratch[32];
   float *in = x + blockIdx.x * width;
   const __half *ad = add ? add + blockIdx.x * width : nullptr;
   Out *o = out + blockIdx.x * width;
   const float n = static_cast<float>(width);
   if (width <= kNormCached * static_cast<std::int64_t>(blockDim.x)) {
+    // The weights are constant: loaded while the kernel before still runs.
+    float wv[kNormCached];
+#pragma unroll
+    for (int j = 0; j < kNormCached; ++j) {
+      const std::int64_t c = threadIdx.x + static_cast<std::int64_t>(j) * blockDim.x;
+      wv[j] = c < width ? weight[c] : 0.0f;
+    }
+    allow_next_kernel();
+    wait_for_previous_kernel();
+    // Every load before the first store: the compiler cannot move a load of
+    // x past a store to it, and one round trip per element would follow.
     float v[kNormCached];
 #pragma unroll
     for (int j = 0; j < kNormCached; ++j) {
       const std::int64_t c = threadIdx.x + static_cast<std::int64_t>(j) * blockDim.x;
-      v[j] = c < width ? norm_input(in, ad, c) : 0.0f;
+      v[j] = c >= width ? 0.0f : ad ? in[c] + __half2float(ad[c]) : in[c];
     }
+    if (ad)
+#pragma unroll
+      for (int j = 0; j < kNormCached; ++j) {
+        const std::int64_t c = threadIdx.x + static_cast<std::int64_t>(j) * blockDim.x;
+        if (c < width) in[c] = v[j];
+      }
     float mean = 0.0f;
     if (layer_norm) {
       float s = 0.0f;
@@ -127,12 +148,14 @@ __global__ void norm_kernel(bool layer_norm, float *x, const __half *add, const 
     for (int j = 0; j < kNormCached; ++j) {
       const std::int64_t c = threadIdx.x + static_cast<std::int64_t>(j) * blockDim.x;
       if (c >= width) break;
-      float r = (v[j] - mean) * inv * weight[c];
+      float r = (v[j] - mean) * inv * wv[j];
       if (bias) r += bias[c];
       o[c] = from_float<Out>(r);
     }
     return;
   }
+  allow_next_kernel();
+  wait_for_previous_kernel();
   float mean = 0.0f;
   float s = 0.0f;
   for (std::int64_t c = threadIdx.x; c < width; c += blockDim.x) s += norm_input(in, ad, c);
@@ -151,14 +174,20 @@ __global__ void norm_kernel(bool layer_norm, float *x, const __half *add, const 
 }
 
 __global__ void to_half_kernel(const float *x, std::int64_t n, __half *out) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   GPTQ_FOR_EACH(i, n) out[i] = __float2half_rn(x[i]);
 }
 
 __global__ void to_float_kernel(const __half *x, std::int64_t n, float *out) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   GPTQ_FOR_EACH(i, n) out[i] = __half2float(x[i]);
 }
 
 __global__ void add_residual_kernel(float *hidden, const __half *y, std::int64_t n) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   GPTQ_FOR_EACH(i, n) hidden[i] += __half2float(y[i]);
 }
 
@@ -176,6 +205,8 @@ __device__ float act(ActKind a, float x) {
 }
 
 __global__ void activate_kernel(ActKind a, __half *gate, const __half *up, std::int64_t n) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   GPTQ_FOR_EACH(i, n) {
     float v = act(a, __half2float(gate[i]));
     if (up) v *= __half2float(up[i]);
@@ -185,6 +216,8 @@ __global__ void activate_kernel(ActKind a, __half *gate, const __half *up, std::
 
 template <class T>
 __global__ void add_bias_kernel(T *y, const float *bias, std::int64_t rows, std::int64_t cols) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   GPTQ_FOR_EACH(i, rows * cols) {
     if constexpr (sizeof(T) == 2)
       y[i] = __float2half_rn(__half2float(y[i]) + bias[i % cols]);
@@ -199,6 +232,8 @@ __global__ void add_bias_kernel(T *y, const float *bias, std::int64_t rows, std:
 __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, const float *inv_freq,
                                   std::int64_t seq, const std::int64_t *past, std::int64_t heads, std::int64_t kv_heads,
                                   std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   const std::int64_t r = blockIdx.x, b = r / seq, pos = *past + r % seq;
   const std::int64_t half = head_dim / 2;
   const std::int64_t q_pairs = heads * half, k_pairs = kv_heads * half, v_count = kv_heads * head_dim;
@@ -233,6 +268,8 @@ __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, c
 
 __global__ void last_rows_kernel(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width,
                                  float *out) {
+  allow_next_kernel();
+  wait_for_previous_kernel();
   GPTQ_FOR_EACH(i, batch * width) {
     const std::int64_t b = i / width, c = i % width;
     out[i] = x[(b * seq + seq - 1) * width + c];
@@ -243,23 +280,21 @@ __global__ void last_rows_kernel(const float *x, std::int64_t batch, std::int64_
 
 void embed_rows(const std::int32_t *ids, const __half *table, std::int64_t rows, std::int64_t width, __half *out,
                 cudaStream_t stream) {
-  embed_rows_kernel<<<blocks_for(rows * width), kThreads, 0, stream>>>(ids, table, rows, width, out);
-  check_launch();
+  launch_chained(embed_rows_kernel, dim3(blocks_for(rows * width)), dim3(kThreads), 0, stream,
+                 ids, table, rows, width, out);
 }
 
 void to_hidden(const __half *src, const __half *positions, std::int64_t rows, std::int64_t width, std::int64_t seq,
                const std::int64_t *past, std::int64_t offset, float *hidden, cudaStream_t stream) {
-  to_hidden_kernel<<<blocks_for(rows * width), kThreads, 0, stream>>>(src, positions, rows, width, seq, past, offset,
-                                                                       hidden);
-  check_launch();
+  launch_chained(to_hidden_kernel, dim3(blocks_for(rows * width)), dim3(kThreads), 0, stream,
+                 src, positions, rows, width, seq, past, offset, hidden);
 }
 
 template <class Out>
 void launch_norm(NormKind kind, float *x, const __half *add, const float *weight, const float *bias, double eps,
                  std::int64_t rows, std::int64_t width, Out *out, cudaStream_t stream) {
-  norm_kernel<Out><<<static_cast<unsigned>(rows), norm_threads(width), 0, stream>>>(
-      kind == NormKind::Layer, x, add, weight, bias, static_cast<float>(eps), width, out);
-  check_launch();
+  launch_chained(norm_kernel<Out>, dim3(static_cast<unsigned>(rows)), dim3(norm_threads(width)), 0, stream,
+                 kind == NormKind::Layer, x, add, weight, bias, static_cast<float>(eps), width, out);
 }
 
 void norm_rows(NormKind kind, const float *x, const float *weight, const float *bias, double eps, std::int64_t rows,
@@ -279,33 +314,28 @@ void add_residual_norm(NormKind kind, float *hidden, const __half *y, const floa
 }
 
 void to_half(const float *x, std::int64_t n, __half *out, cudaStream_t stream) {
-  to_half_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, n, out);
-  check_launch();
+  launch_chained(to_half_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, x, n, out);
 }
 
 void to_float(const __half *x, std::int64_t n, float *out, cudaStream_t stream) {
-  to_float_kernel<<<blocks_for(n), kThreads, 0, stream>>>(x, n, out);
-  check_launch();
+  launch_chained(to_float_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, x, n, out);
 }
 
 void add_residual(float *hidden, const __half *y, std::int64_t n, cudaStream_t stream) {
-  add_residual_kernel<<<blocks_for(n), kThreads, 0, stream>>>(hidden, y, n);
-  check_launch();
+  launch_chained(add_residual_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, hidden, y, n);
 }
 
 void activate(ActKind a, __half *gate, const __half *up, std::int64_t n, cudaStream_t stream) {
-  activate_kernel<<<blocks_for(n), kThreads, 0, stream>>>(a, gate, up, n);
-  check_launch();
+  launch_chained(activate_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, a, gate, up, n);
 }
 
 void add_bias(__half *y, const float *bias, std::int64_t rows, std::int64_t cols, cudaStream_t stream) {
-  add_bias_kernel<__half><<<blocks_for(rows * cols), kThreads, 0, stream>>>(y, bias, rows, cols);
-  check_launch();
+  launch_chained(add_bias_kernel<__half>, dim3(blocks_for(rows * cols)), dim3(kThreads), 0, stream,
+                 y, bias, rows, cols);
 }
 
 void add_bias(float *y, const float *bias, std::int64_t rows, std::int64_t cols, cudaStream_t stream) {
-  add_bias_kernel<float><<<blocks_for(rows * cols), kThreads, 0, stream>>>(y, bias, rows, cols);
-  check_launch();
+  launch_chained(add_bias_kernel<float>, dim3(blocks_for(rows * cols)), dim3(kThreads), 0, stream, y, bias, rows, cols);
 }
 
 void rope_and_store_kv(__half *q, const __half *k, const __half *v, const float *inv_freq, std::int64_t batch,
@@ -315,15 +345,14 @@ void rope_and_store_kv(__half *q, const __half *k, const __half *v, const float 
   const std::int64_t work = heads * head_dim / 2 + kv_heads * head_dim / 2 + kv_heads * head_dim;
   const dim3 grid(static_cast<unsigned>(batch * seq),
                   static_cast<unsigned>(std::min<std::int64_t>((work + kThreads - 1) / kThreads, 64)));
-  rope_store_kernel<<<grid, kThreads, 0, stream>>>(
-      q, k, v, inv_freq, seq, past, heads, kv_heads, head_dim, k_cache, v_cache, capacity);
-  check_launch();
+  launch_chained(rope_store_kernel, dim3(grid), dim3(kThreads), 0, stream,
+                 q, k, v, inv_freq, seq, past, heads, kv_heads, head_dim, k_cache, v_cache, capacity);
 }
 
 void last_rows(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width, float *out,
                cudaStream_t stream) {
-  last_rows_kernel<<<blocks_for(batch * width), kThreads, 0, stream>>>(x, batch, seq, width, out);
-  check_launch();
+  launch_chained(last_rows_kernel, dim3(blocks_for(batch * width)), dim3(kThreads), 0, stream,
+                 x, batch, seq, width, out);
 }
 
 }  // namespace gptq::cuda

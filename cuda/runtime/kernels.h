@@ -3,7 +3,9 @@
 // Activations are fp16, the residual stream fp32; every reduction and
 // transcendental is computed in fp32 (norm statistics in fp32 with a
 // two-level tree, not the CPU's double: well inside fp16's rounding).
-// Each launcher only enqueues on `stream` and checks the launch.
+// Each launcher only enqueues on `stream` and checks the launch; every
+// kernel is launched chained (cuda/kernels/chained_launch.h), so each one
+// starts while the kernel before it drains.
 #pragma once
 
 #include <cuda_fp16.h>

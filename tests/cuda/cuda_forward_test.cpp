@@ -298,18 +298,21 @@ void compare_engines(const std::string &name, const std::string &kind) {
   EXPECT_GE(same, 3) << what;
 
   // Decode steps replayed from a CUDA graph (the default) give the bits of
-  // the same steps launched one kernel at a time (GPTQ_CUDA_GRAPHS=0); the
-  // speed of each, for the record (not checked): single-token steps on a
-  // 512-position cache after a 128-token prompt, batch 2.
+  // the same steps launched one kernel at a time (GPTQ_CUDA_GRAPHS=0), and
+  // of the graph's kernels launched unchained (GPTQ_CHAINED_LAUNCH=0: each
+  // waits for the one before to end); the speed of each, for the record
+  // (not checked): single-token steps on a 512-position cache after a
+  // 128-token prompt, batch 2.
   {
     const int steps = 128;
     const std::int64_t batch = 2;
     std::vector<std::int32_t> prompt(ids.begin(), ids.begin() + 2 * 128);
-    auto decode = [&](bool graphs, std::vector<float> &all, double &tokens_per_s) {
+    auto decode = [&](bool graphs, std::vector<float> &all, double &tokens_per_s, bool chained = true) {
       if (graphs)
         ::unsetenv("GPTQ_CUDA_GRAPHS");
       else
         ::setenv("GPTQ_CUDA_GRAPHS", "0", 1);
+      if (!chained) ::setenv("GPTQ_CHAINED_LAUNCH", "0", 1);
       auto cache = cuda.make_cache(*on_gpu, batch, 512);
       ::unsetenv("GPTQ_CUDA_GRAPHS");
       (void)cuda.run(test_compute(), *on_gpu, prompt, batch, 128, cache.get(), true);
@@ -320,17 +323,22 @@ void compare_engines(const std::string &name, const std::string &kind) {
         all.insert(all.end(), l.data.begin(), l.data.end());
       }
       tokens_per_s = steps / std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ::unsetenv("GPTQ_CHAINED_LAUNCH");
     };
-    std::vector<float> replayed, launched;
-    double graph_speed = 0, launch_speed = 0;
+    std::vector<float> replayed, launched, unchained;
+    double graph_speed = 0, launch_speed = 0, unchained_speed = 0;
     decode(false, launched, launch_speed);
     decode(true, replayed, graph_speed);
+    decode(true, unchained, unchained_speed, false);
     ASSERT_EQ(replayed.size(), launched.size());
+    ASSERT_EQ(replayed.size(), unchained.size());
     EXPECT_EQ(std::memcmp(replayed.data(), launched.data(), replayed.size() * sizeof(float)), 0)
         << what << ": decode steps replayed from a CUDA graph differ from the same steps launched";
+    EXPECT_EQ(std::memcmp(replayed.data(), unchained.data(), replayed.size() * sizeof(float)), 0)
+        << what << ": decode steps of chained kernels differ from the same kernels unchained";
     std::printf("%s: decode steps of batch 2 (positions 128..255, logits to the host each step): %.0f steps/s "
-                "from a CUDA graph, %.0f launched kernel by kernel\n",
-                what.c_str(), graph_speed, launch_speed);
+                "from a CUDA graph, %.0f unchained, %.0f launched kernel by kernel\n",
+                what.c_str(), graph_speed, unchained_speed, launch_speed);
   }
 
   // Perplexity, the project's protocol.
