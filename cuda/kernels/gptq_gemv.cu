@@ -46,6 +46,19 @@ __device__ __forceinline__ void load_x(const uint4 *row, int kt, uint4 &x0, uint
   }
 }
 
+// Copies the activations' rows < m over the block's K range to shared
+// memory, row r at x_stage + r * row_halves, and waits for them (every
+// thread of the block calls it; the caller syncs before reading).
+__device__ __forceinline__ void stage_x(const Product &p, int k_begin, int k_end, int row_halves, __half *x_stage) {
+    const int chunks = (k_end - k_begin) * 8;
+    for (int idx = threadIdx.x; idx < p.m * chunks; idx += kWarps * 32) {
+      const int r = idx / chunks, c = idx % chunks;
+      cp_async16(x_stage + r * row_halves + c * 8, p.x + static_cast<std::size_t>(r) * p.ldx + k_begin * 64 + c * 8, true);
+    }
+    cp_async_commit();
+    cp_async_wait_all();
+}
+
 // Blocks per SM the GEMV is built for (more blocks, more loads in flight):
 // three for m <= 8 with staged activations (80 registers, no spill), two for
 // m <= 16, one above.
@@ -92,15 +105,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
   // on distinct banks).
   __half *x_stage = reinterpret_cast<__half *>(reinterpret_cast<char *>(dyn_smem) + p.consts_smem);
   const int row_halves = (k_end - k_begin) * 64 + 8;
-  if constexpr (XS) {
-    const int chunks = (k_end - k_begin) * 8;
-    for (int idx = threadIdx.x; idx < p.m * chunks; idx += kWarps * 32) {
-      const int r = idx / chunks, c = idx % chunks;
-      cp_async16(x_stage + r * row_halves + c * 8, p.x + static_cast<std::size_t>(r) * p.ldx + k_begin * 64 + c * 8, true);
-    }
-    cp_async_commit();
-    cp_async_wait_all();
-  }
+  if constexpr (XS) stage_x(p, k_begin, k_end, row_halves, x_stage);
   // Without the stage: with one group of rows the next k-tile's activations
   // are loaded a tile ahead into a pair of slots picked at compile time; more
   // groups read them as they go.
@@ -220,15 +225,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
   // padding per row keep a warp's reads of 8 rows on distinct banks).
   __half *x_stage = reinterpret_cast<__half *>(reinterpret_cast<char *>(dyn_smem) + p.consts_smem);
   const int row_halves = (k_end - k_begin) * 64 + 8;
-  if constexpr (XS) {
-    const int chunks = (k_end - k_begin) * 8;
-    for (int idx = threadIdx.x; idx < p.m * chunks; idx += kWarps * 32) {
-      const int r = idx / chunks, c = idx % chunks;
-      cp_async16(x_stage + r * row_halves + c * 8, p.x + static_cast<std::size_t>(r) * p.ldx + k_begin * 64 + c * 8, true);
-    }
-    cp_async_commit();
-    cp_async_wait_all();
-  }
+  if constexpr (XS) stage_x(p, k_begin, k_end, row_halves, x_stage);
   // The lane's activation row of each row group at the warp's first k-tile
   // (a k-tile is 8 uint4 further on). Lanes of rows past m read row m - 1:
   // the products they feed are outputs past m, never stored, so no lane
