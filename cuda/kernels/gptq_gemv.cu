@@ -11,6 +11,9 @@
 // has a kernel of its own, gemv_uniform_kernel: persistent along N, scale
 // applied to each k-tile's fp32 product. TUNING.md has the measurements
 // behind each of these choices and what still limits the kernels.
+#include <cstdlib>
+#include <cstring>
+
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_device.cuh"
 
@@ -179,7 +182,15 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
 // are staged once for all its n-tiles. A k-tile's constants are two
 // shared-memory loads, and its scale multiplies the tile's fp32 product
 // (4 FFMA per tile and row group instead of 16 HMUL2 on the weights).
-template <int MB, bool XS>
+//
+// ALIGNED (the host's choice, gemv_uniform_aligned): every warp's range of a
+// split is a whole number of kDepth k-tiles, so a ring's worth of tiles
+// never crosses an n-tile and starts on a group edge; each tile's ring slot,
+// activation offset and constant row are then fixed at compile time from
+// the chunk's base, and the per-tile bookkeeping (the loader's wrap, the
+// flush test, address arithmetic) happens once per chunk. The same
+// operations in the same order otherwise: the same bits.
+template <int MB, bool XS, bool ALIGNED>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
     gemv_uniform_kernel(const PackedWeights w, const Product p) {
   // k-tiles in flight per warp. 16 (one row group through L1, 128
@@ -244,6 +255,58 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
   for (int mb = 0; mb < MB; ++mb)
 #pragma unroll
     for (int c = 0; c < 4; ++c) acc[mb][c] = 0.0f;
+  // The warp's sums of n-tile r out to shared memory, and its accumulators
+  // cleared for the next.
+  auto flush = [&](int r) {
+#pragma unroll
+    for (int mb = 0; mb < MB; ++mb)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        red[((r * kWarps + warp) * MB * 4 + mb * 4 + c) * 32 + lane] = acc[mb][c];
+        acc[mb][c] = 0.0f;
+      }
+  };
+  if constexpr (ALIGNED) {
+    const int chunks = count / kDepth;
+    for (int r = 0, base = 0; r < nn; ++r) {
+      for (int cb = 0; cb < chunks; ++cb, base += kDepth) {
+        const bool more = base + kDepth < total;  // a next chunk to load
+        const int kt0 = first + cb * kDepth, at_r = (r * uc.ng - uc.g_lo) * 8 + g;
+#pragma unroll
+        for (int j = 0; j < kDepth; ++j) {
+          const int at = at_r + ((kt0 + j) >> w.tile_group_shift) * 8;
+          const float2 scale = uc.scale[at];
+          const uint4 z = uc.zero[at];
+          std::uint32_t a[4][4];
+          dequant4_codes(ring[j], as_h2(z.x), as_h2(z.y), as_h2(z.z), as_h2(z.w), a);
+          if (more) ring[j] = load_stream(lp + j * 32);
+#pragma unroll
+          for (int mb = 0; mb < MB; ++mb) {
+            const uint4 *src = xrow[mb] + j * 8;
+            const uint4 x0 = XS ? src[0] : __ldg(src), x1 = XS ? src[1] : __ldg(src + 1);
+            mma_tile_scaled(acc[mb], a, x0, x1, scale);
+          }
+          // Keeps the compiler from hoisting the next tiles' constant and
+          // activation loads above this one's product: the whole chunk's
+          // would not fit in the registers of 2-3 blocks per SM (spills).
+          asm volatile("" ::: "memory");
+        }
+        if (more) {
+          lp += kDepth * 32;
+          lk += kDepth;
+          if (lk == count) {
+            lk = 0;
+            lp += jump;
+          }
+        }
+#pragma unroll
+        for (int mb = 0; mb < MB; ++mb) xrow[mb] += kDepth * 8;
+      }
+#pragma unroll
+      for (int mb = 0; mb < MB; ++mb) xrow[mb] -= count * 8;  // the next n-tile reads the same activations
+      flush(r);
+    }
+  } else {
   int r = 0, ck = 0;  // n-tile of the block and k-tile of the warp's range being computed
   for (int base = 0; base < total; base += kDepth) {
 #pragma unroll
@@ -270,17 +333,12 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
         mma_tile_scaled(acc[mb], a, x0, x1, scale);
       }
       if (++ck == count) {  // the warp's last k-tile of n-tile r: its sums out
-#pragma unroll
-        for (int mb = 0; mb < MB; ++mb)
-#pragma unroll
-          for (int c = 0; c < 4; ++c) {
-            red[((r * kWarps + warp) * MB * 4 + mb * 4 + c) * 32 + lane] = acc[mb][c];
-            acc[mb][c] = 0.0f;
-          }
+        flush(r);
         ck = 0;
         ++r;
       }
     }
+  }
   }
   if (count == 0)  // a warp past the end of K adds zeros
     for (int rr = 0; rr < nn; ++rr)
@@ -301,13 +359,25 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
   }
 }
 
+// The ALIGNED build where it applies, unless GPTQ_GEMV_ALIGNED=0 (read at
+// each launch: for measuring both builds in one process, and a way out).
+bool aligned_build_enabled() {
+  const char *env = std::getenv("GPTQ_GEMV_ALIGNED");
+  return !(env && std::strcmp(env, "0") == 0);
+}
+
 template <int BITS, int MB>
 void launch_small(const PackedWeights &w, const Product &p, dim3 grid, dim3 block, std::size_t smem,
                   cudaStream_t stream) {
   const bool xs = p.x_smem > 0;
   if (gemv_uniform(w, MB)) {
     grid.x = p.n_blocks;
-    launch_pdl(xs ? gemv_uniform_kernel<MB, true> : gemv_uniform_kernel<MB, false>, grid, block, smem, stream, w, p);
+    if (gemv_uniform_aligned(w, p) && aligned_build_enabled())
+      launch_pdl(xs ? gemv_uniform_kernel<MB, true, true> : gemv_uniform_kernel<MB, false, true>, grid, block, smem,
+                 stream, w, p);
+    else
+      launch_pdl(xs ? gemv_uniform_kernel<MB, true, false> : gemv_uniform_kernel<MB, false, false>, grid, block, smem,
+                 stream, w, p);
   } else {
     launch_pdl(xs ? gemv_kernel<BITS, MB, true> : gemv_kernel<BITS, MB, false>, grid, block, smem, stream, w, p);
   }
@@ -337,8 +407,9 @@ int prepare_one(int optin) {
   if constexpr (MB <= 2 && BITS == 4) {
     // The fast path keeps its warps' sums in dynamic shared memory: all of
     // the opt-in limit is room (the host counts the sums in).
-    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_uniform_kernel<MB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
-    GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_uniform_kernel<MB, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+    for (auto kernel : {gemv_uniform_kernel<MB, false, false>, gemv_uniform_kernel<MB, true, false>,
+                        gemv_uniform_kernel<MB, false, true>, gemv_uniform_kernel<MB, true, true>})
+      GPTQ_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
   }
   return room;
 }

@@ -81,6 +81,15 @@ inline bool gemv_uniform(const PackedWeights &w, int m_tiles) {
   return w.bits == 4 && m_tiles <= 2 && w.tile_group_shift >= 0;
 }
 
+// Whether the fast path's warps (8 per block) each get a whole number of
+// 8-k-tile chunks in every split (K a multiple of 4096 in one split: every
+// 7B-to-70B shape whose input is the hidden state), which its ALIGNED build
+// runs without per-tile bookkeeping.
+inline bool gemv_uniform_aligned(const PackedWeights &w, const Product &p) {
+  constexpr int kChunk = 8 * 8;  // warps x k-tiles in flight per warp
+  return p.k_tiles_per_split % kChunk == 0 && w.k_tiles % p.k_tiles_per_split == 0;
+}
+
 // Blocks of the GEMV resident per SM (its launch bounds): three for one row
 // group with staged activations (80 registers), two for up to two groups,
 // one above.

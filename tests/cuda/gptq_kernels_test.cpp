@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -203,17 +204,22 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
     DeviceArray<char> ws(ws_bytes);
     const LinearCall call{stream, blas, ws.p, ws_bytes};
     std::vector<std::vector<std::uint16_t>> runs;
-    for (int run = 0; run < 2; ++run) {
+    // Two runs, and a third with the fast path's ALIGNED build turned off
+    // (GPTQ_GEMV_ALIGNED=0; the same operations in the same order).
+    for (int run = 0; run < 3; ++run) {
       // NaN everywhere first: an output the kernels skip fails below.
       GPTQ_CUDA_CHECK(cudaMemsetAsync(dy.p, 0xff, static_cast<std::size_t>(m) * n * 2, stream));
       GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.p, 0xff, ws_bytes, stream));
+      if (run == 2) ::setenv("GPTQ_GEMV_ALIGNED", "0", 1);
       linear->forward(dx.p, dy.p, m, call);
+      ::unsetenv("GPTQ_GEMV_ALIGNED");
       runs.emplace_back(static_cast<std::size_t>(m) * n);
       GPTQ_CUDA_CHECK(cudaMemcpyAsync(runs.back().data(), dy.p, runs.back().size() * 2,
                                       cudaMemcpyDeviceToHost, stream));
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
     }
     EXPECT_EQ(runs[0], runs[1]) << "two runs of the same product differ (a race?)";
+    EXPECT_EQ(runs[0], runs[2]) << "the fast path's ALIGNED build differs from its general one";
 
     std::vector<float> ref(static_cast<std::size_t>(m) * n), bound(ref.size());
     GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.p, ref.size() * 4, cudaMemcpyDeviceToHost));
@@ -246,7 +252,14 @@ INSTANTIATE_TEST_SUITE_P(
                       // blocks take two each (ring loads jump between them), and
                       // with 5 k-tiles three of a block's 8 warps have none.
                       Case{"asym4_g128_n8200_k1000_bias", 4, 8200, 1000, 128, false, false, true},
-                      Case{"sym4_onegroup_n7000_k320", 4, 7000, 320, -1, true, false, false}),
+                      Case{"sym4_onegroup_n7000_k320", 4, 7000, 320, -1, true, false, false},
+                      // K a multiple of 4096 in one split: the fast path's
+                      // ALIGNED build (whole 8-k-tile chunks per warp), with
+                      // groups of 128 under act-order, of 64 over two chunks
+                      // per warp and two or three n-tiles per block, of 1024.
+                      Case{"asym4_g128_n2200_k4096_actorder_bias", 4, 2200, 4096, 128, false, true, true},
+                      Case{"sym4_g64_n6400_k8192", 4, 6400, 8192, 64, true, false, false},
+                      Case{"asym4_g1024_n6400_k4096", 4, 6400, 4096, 1024, false, false, false}),
     [](const ::testing::TestParamInfo<Case> &p) { return std::string(p.param.name); });
 
 TEST(GptqLinearWorkspace, TooSmallIsAnError) {
