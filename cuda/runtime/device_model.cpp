@@ -445,7 +445,8 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
 }
 
 void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
-                      DeviceCache *cache, bool last_only, const float *inv_freq, float *logits) const {
+                      const std::int64_t *counts, DeviceCache *cache, bool last_only, const float *inv_freq,
+                      float *logits) const {
   const gptq_plugin_model_spec &s = spec_;
   require(finished_, "the model is not finished");
   require(batch > 0 && seq > 0, "a run needs batch and seq > 0");
@@ -456,6 +457,8 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   for (std::int64_t i = 0; i < rows; ++i)
     require(ids[i] >= 0 && ids[i] < s.vocab_size, "token id " + std::to_string(ids[i]) + " at index " +
                                                       std::to_string(i) + " is outside the vocabulary");
+  for (std::int64_t b = 0; b < batch; ++b)
+    require(counts[b] == seq, "ragged runs (sequences of different lengths) are not implemented on CUDA yet");
   const std::int64_t past = cache ? cache->length : 0;
   require(past + seq <= s.max_positions, "positions up to " + std::to_string(past + seq) +
                                              " exceed the model's context of " + std::to_string(s.max_positions));

@@ -65,7 +65,8 @@ class DeviceModel {
 
   // See backend_plugin.h's model_run.
   void run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
-           DeviceCache *cache, bool last_only, const float *inv_freq, float *logits) const;
+           const std::int64_t *counts, DeviceCache *cache, bool last_only, const float *inv_freq,
+           float *logits) const;
 
  private:
   struct Norm {

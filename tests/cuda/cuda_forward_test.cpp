@@ -411,7 +411,7 @@ TEST(CudaForward, CacheTooLargeIsOutOfMemoryWithTheSizes) {
   const std::int32_t ids[] = {1, 2, 3};
   const Matrix logits = cuda.run(test_compute(), *prepared, ids, 1, 3, cache.get(), true);
   EXPECT_EQ(logits.rows, 1);
-  EXPECT_EQ(cache->length(), 3);
+  EXPECT_EQ(cache->length(0), 3);
   // Past its capacity: refused, and the cache is left as it was.
   const std::int32_t more[] = {4, 5, 6, 7, 8, 9};
   try {
@@ -420,7 +420,7 @@ TEST(CudaForward, CacheTooLargeIsOutOfMemoryWithTheSizes) {
   } catch (const Error &e) {
     EXPECT_EQ(e.status(), Status::InvalidArgument) << e.what();
   }
-  EXPECT_EQ(cache->length(), 3);
+  EXPECT_EQ(cache->length(0), 3);
 }
 
 // ---- The calibration forward on the device ----
