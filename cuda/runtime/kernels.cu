@@ -38,11 +38,10 @@ __global__ void embed_rows_kernel(const std::int32_t *ids, const __half *table, 
 
 __global__ void to_hidden_kernel(const __half *src, const __half *positions, std::int64_t rows, std::int64_t width,
                                  std::int64_t seq, const std::int64_t *past_at, std::int64_t offset, float *hidden) {
-  const std::int64_t past = *past_at;
   GPTQ_FOR_EACH(i, rows * width) {
     const std::int64_t r = i / width, c = i % width;
     float v = __half2float(src[i]);
-    if (positions) v += __half2float(positions[(past + r % seq + offset) * width + c]);
+    if (positions) v += __half2float(positions[(past_at[r / seq] + r % seq + offset) * width + c]);
     hidden[i] = v;
   }
 }
@@ -199,7 +198,7 @@ __global__ void add_bias_kernel(T *y, const float *bias, std::int64_t rows, std:
 __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, const float *inv_freq,
                                   std::int64_t seq, const std::int64_t *past, std::int64_t heads, std::int64_t kv_heads,
                                   std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity) {
-  const std::int64_t r = blockIdx.x, b = r / seq, pos = *past + r % seq;
+  const std::int64_t r = blockIdx.x, b = r / seq, pos = past[b] + r % seq;
   const std::int64_t half = head_dim / 2;
   const std::int64_t q_pairs = heads * half, k_pairs = kv_heads * half, v_count = kv_heads * head_dim;
   __half *qr = q + r * heads * head_dim;
@@ -231,11 +230,12 @@ __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, c
   }
 }
 
-__global__ void last_rows_kernel(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width,
-                                 float *out) {
+__global__ void last_rows_kernel(const float *x, std::int64_t batch, std::int64_t seq, const std::int64_t *counts,
+                                 std::int64_t width, float *out) {
   GPTQ_FOR_EACH(i, batch * width) {
     const std::int64_t b = i / width, c = i % width;
-    out[i] = x[(b * seq + seq - 1) * width + c];
+    const std::int64_t valid = counts ? (counts[b] > 0 ? counts[b] : 1) : seq;
+    out[i] = x[(b * seq + valid - 1) * width + c];
   }
 }
 
@@ -320,9 +320,9 @@ void rope_and_store_kv(__half *q, const __half *k, const __half *v, const float 
   check_launch();
 }
 
-void last_rows(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width, float *out,
-               cudaStream_t stream) {
-  last_rows_kernel<<<blocks_for(batch * width), kThreads, 0, stream>>>(x, batch, seq, width, out);
+void last_rows(const float *x, std::int64_t batch, std::int64_t seq, const std::int64_t *counts, std::int64_t width,
+               float *out, cudaStream_t stream) {
+  last_rows_kernel<<<blocks_for(batch * width), kThreads, 0, stream>>>(x, batch, seq, counts, width, out);
   check_launch();
 }
 
