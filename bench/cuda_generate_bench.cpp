@@ -8,7 +8,16 @@
 //            host, as generation does;
 //   batched: --batches sequences (16, 64) decoding together over one cache
 //            of that batch after --batch-context tokens each (the engine's
-//            batched run: the C API's sessions hold one sequence each);
+//            batched run);
+//   generate_batch: the same batches through eval::generate_batch, the body
+//            of the C API's gptq_generate_batch: prompts of random ids
+//            decoded to text and tokenized again (so of slightly different
+//            lengths, about --batch-context tokens: a ragged batch), greedy
+//            --steps tokens each with the sampler on the host, the KV cache
+//            made and its decode graph captured inside the call, as a
+//            session's call does; the time to the first token (the ragged
+//            prefill) and the decode rate after it (needs the model's
+//            tokenizer; left out, saying so, without one);
 //   memory:  the device's free memory before and after prepare and after
 //            each cache, against the theory: the weights as the runtime
 //            holds them (the int4/int8 kernels' repacked layout, see
@@ -48,6 +57,7 @@
 #include "core/backend/cpu_backend.h"
 #include "core/backend/forward_engine.h"
 #include "core/base/error.h"
+#include "core/eval/generate.h"
 #include "core/model/model.h"
 
 namespace {
@@ -280,6 +290,55 @@ class Bench {
             {"greedy_tokens_seq0", first_tokens}};
   }
 
+  // eval::generate_batch (gptq_generate_batch's body) on `batch` prompts of
+  // about `context` tokens, `steps` greedy tokens each; one warm-up call.
+  json generate_batch(gptq::ThreadPool &pool, const gptq::tokenizer::Tokenizer &tok, std::int64_t batch,
+                      std::int64_t context, std::int64_t steps) {
+    std::vector<std::string> texts;
+    for (std::int64_t b = 0; b < batch; ++b) texts.push_back(tok.decode(random_ids(context), true));
+    const std::vector<std::string_view> prompts(texts.begin(), texts.end());
+    gptq::schema::GenerationConfigT greedy;
+    greedy.max_new_tokens = static_cast<std::int32_t>(steps);
+    greedy.temperature = 0.0f;
+    greedy.stop_at_eos = false;
+    std::vector<std::int64_t> prompt_tokens;
+    double total_s = 0, first_s = 0;
+    std::int64_t generated = 0;
+    for (int i = 0; i < 2; ++i) {
+      const auto t0 = Clock::now();
+      std::optional<double> first;
+      const auto results = gptq::eval::generate_batch(
+          pool, engine_, *prepared_, tok, prompts, greedy, [&](std::size_t, std::string_view, std::int32_t) {
+            if (!first) first = seconds_since(t0);
+            return true;
+          });
+      total_s = seconds_since(t0);
+      first_s = first.value_or(total_s);
+      generated = 0;
+      prompt_tokens.clear();
+      for (const auto &r : results) {
+        generated += static_cast<std::int64_t>(r.tokens.size());
+        prompt_tokens.push_back(static_cast<std::int64_t>(r.prompt_ids.size()));
+      }
+    }
+    // After the first token of every sequence: one decode step per token.
+    const double decode_tok_s = static_cast<double>(generated - batch) / (total_s - first_s);
+    std::printf("generate_batch of %lld prompts (%lld..%lld tokens), %lld tokens each: first token after %.1f ms, "
+                "then %.1f tok/s\n",
+                static_cast<long long>(batch),
+                static_cast<long long>(*std::min_element(prompt_tokens.begin(), prompt_tokens.end())),
+                static_cast<long long>(*std::max_element(prompt_tokens.begin(), prompt_tokens.end())),
+                static_cast<long long>(steps), first_s * 1e3, decode_tok_s);
+    return {{"batch", batch},
+            {"context", context},
+            {"prompt_tokens", prompt_tokens},
+            {"steps", steps},
+            {"generated", generated},
+            {"total_s", total_s},
+            {"first_token_s", first_s},
+            {"decode_tok_s", decode_tok_s}};
+  }
+
  private:
   const gptq::Backend &backend_;
   const gptq::ForwardEngine &engine_;
@@ -361,14 +420,21 @@ int main(int argc, char **argv) try {
                    {"bits", spec.quantization ? spec.quantization->bits : 16},
                    {"group_size", spec.quantization ? spec.quantization->group_size : 0}}},
                  {"prepare_s", prepare_s},
-                 {"batched_sessions_in_c_api", false},
+                 {"batched_sessions_in_c_api", true},
                  {"batched_note",
                   "batched decode runs the forward engine's batched run over one cache of that batch; the C API's "
-                  "sessions (gptq_session) hold one sequence each"}};
+                  "gptq_generate_batch runs a session's prompts on that run (ragged: each sequence at its own "
+                  "length; see the generate_batch rows)"}};
   result["prefill"] = bench.prefill(o.prefill, o.reps);
   result["decode"] = json::array();
   for (std::int64_t c : o.contexts) result["decode"].push_back(bench.decode(1, c, o.steps, memory));
   for (std::int64_t b : o.batches) result["decode"].push_back(bench.decode(b, o.batch_context, o.steps, memory));
+  result["generate_batch"] = json::array();
+  if (const gptq::tokenizer::Tokenizer *tok = model->tokenizer())
+    for (std::int64_t b : o.batches)
+      result["generate_batch"].push_back(bench.generate_batch(pool, *tok, b, o.batch_context, o.steps));
+  else
+    result["generate_batch_note"] = "left out: the model has no tokenizer.json";
   result["memory"] = memory;
   const fs::path tmp = o.out.string() + ".tmp";
   {

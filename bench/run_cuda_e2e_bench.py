@@ -275,6 +275,13 @@ def main():
             extra["note"] = ours["batched_note"]
         rows.append(row(f"greedy decode at batch {d['batch']} after {d['context']} tokens of context, median of "
                         f"{d['steps']} steps (logits to the host each step)", "tok/s", d["tok_s"], b, **extra))
+    for g in ours.get("generate_batch", []):
+        rows.append({"case": f"{shape}: gptq_generate_batch's path (eval::generate_batch): {g['batch']} prompts of "
+                             f"{min(g['prompt_tokens'])}..{max(g['prompt_tokens'])} tokens (ragged), {g['steps']} "
+                             f"greedy tokens each, host sampling, KV cache and decode graph made in the call; decode "
+                             f"rate after every sequence's first token", "unit": "tok/s", "ours": g["decode_tok_s"],
+                     "first_token_ms": g["first_token_s"] * 1e3, "baseline": None,
+                     "baseline_name": "none: compare with the engine's batched decode row of the same batch"})
     gb = 1e9
     if mem["weights_measured"] is not None:
         rows.append(row("device memory taken by prepare (free memory before - after) vs the weights as the runtime "

@@ -1,7 +1,9 @@
-// gptq_session_* and gptq_generate: streaming text generation across the ABI.
+// gptq_session_*, gptq_generate and gptq_generate_batch: streaming text
+// generation across the ABI.
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "capi/api_guard.h"
 #include "capi/call_scope.h"
@@ -68,6 +70,35 @@ GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, si
     gptq::eval::generate(*session->pool, *session->engine, *model->prepared(*session->engine), model->tokenizer(),
                          std::string_view(prompt ? prompt : "", len), session->config, sink,
                          gptq::capi::progress_from(session->progress, session->progress_user));
+  });
+}
+
+GPTQ_API gptq_status gptq_generate_batch(gptq_session *session, const char *const *prompts, const size_t *lens,
+                                         size_t count, gptq_batch_token_fn on_token, void *user) {
+  return guard(__func__, [&, api = __func__] {
+    require_arg(session, "session");
+    if (count == 0) gptq::fail(gptq::Status::InvalidArgument, "argument 'count' is 0: there is no prompt");
+    require_arg(prompts, "prompts");
+    require_arg(lens, "lens");
+    std::vector<std::string_view> texts(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (lens[i] > 0 && !prompts[i])
+        gptq::fail(gptq::Status::InvalidArgument,
+                   "argument 'prompts[" + std::to_string(i) + "]' is NULL with lens[" + std::to_string(i) + "] " +
+                       std::to_string(lens[i]));
+      texts[i] = std::string_view(prompts[i] ? prompts[i] : "", lens[i]);
+    }
+    const gptq::capi::ContextCall call(session->context.get(), api);
+    const gptq::capi::Ref<gptq_session> hold(session);  // a callback may destroy the caller's reference
+    const gptq_model *model = session->model.get();
+    gptq::eval::BatchTokenSink sink;
+    if (on_token)
+      sink = [on_token, user](std::size_t sequence, std::string_view piece, int32_t id) {
+        return on_token(user, sequence, std::string(piece).c_str(), id) == 0;
+      };
+    gptq::eval::generate_batch(*session->pool, *session->engine, *model->prepared(*session->engine),
+                               model->tokenizer(), texts, session->config, sink,
+                               gptq::capi::progress_from(session->progress, session->progress_user));
   });
 }
 

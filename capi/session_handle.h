@@ -1,9 +1,9 @@
 // What a gptq_session handle is: the context and model it generates with
 // (both kept alive by it, so a binding may destroy them first), its validated
 // GenerationConfig, the context's threads and forward engine it runs on, and
-// its progress callback. Each gptq_generate
-// call makes its own KV cache and sampler, so a session carries no state
-// between calls.
+// its progress callback. Each gptq_generate (or gptq_generate_batch) call
+// makes its own KV cache and samplers, so a session carries no state between
+// calls.
 #pragma once
 
 #include "capi/context_handle.h"

@@ -1,4 +1,4 @@
-// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v5):
+// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v6):
 // the only extern "C" outside capi/, because dlsym needs an unmangled name.
 // Every entry catches everything and returns a gptq_plugin_status with the
 // reason as text: cudaErrorMemoryAllocation and std::bad_alloc as out of
@@ -245,13 +245,14 @@ void cache_free(void *state, gptq_plugin_cache *cache) {
 }
 
 int model_run(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
-              gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits, char *err,
-              size_t cap) {
+              const int64_t *counts, gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits,
+              char *err, size_t cap) {
   return boundary(state, err, cap, [&] {
-    if (!model) throw InvalidArgument("model_run needs a model");
+    if (!model || !counts) throw InvalidArgument("model_run needs a model and the sequences' counts");
     PluginState &s = state_of(state);
     s.state.activate();
-    model_of(model).run(s.forward(), ids, batch, seq, cache_of(cache), last_only != 0, inv_freq, logits);
+    model_of(model).run(s.forward(), ids, batch, seq, counts, cache_of(cache), last_only != 0, inv_freq,
+                        logits);
   });
 }
 
@@ -544,6 +545,6 @@ const gptq_backend_plugin kTable = make_table();
 }  // namespace
 }  // namespace gptq::cuda
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v5(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v6(void) {
   return &gptq::cuda::kTable;
 }

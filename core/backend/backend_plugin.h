@@ -7,7 +7,8 @@
  * and the loader (core/backend/backend_loader.cpp) insists on the exact
  * GPTQ_BACKEND_PLUGIN_VERSION and table size.
  *
- * Version 5 (4 brought every solve's dequantized weights to the host; 3 had
+ * Version 6 (5 ran every sequence of a KV cache at one length; 4 brought
+ * every solve's dequantized weights to the host; 3 had
  * no block forward; 2 had the plugin read the checkpoint itself). Every entry that can fail returns a gptq_plugin_status (0 on
  * success) and, on failure, writes a NUL-terminated reason into err (capacity
  * err_cap); the core raises it with the status it maps to, so a device that
@@ -22,9 +23,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GPTQ_BACKEND_PLUGIN_VERSION 5
+#define GPTQ_BACKEND_PLUGIN_VERSION 6
 /* The one symbol a plugin exports: returns its table (static storage). */
-#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v5"
+#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v6"
 
 /* Values equal gptq_status's (capi/include/gptq/gptq.h) and gptq::Status's
  * (core/error.h) for the same failure; a static_assert in the loader keeps
@@ -266,16 +267,21 @@ typedef struct gptq_backend_plugin {
                       gptq_plugin_cache **out, char *err, size_t err_cap);
   void (*cache_free)(void *state, gptq_plugin_cache *cache);
   /* ids [batch][seq] (the core checked them against the vocabulary and the
-   * context); logits (host, fp32) [batch * seq][vocab], or [batch][vocab]
-   * with last_only. With a cache the sequences continue after the positions
-   * it holds and it is extended by seq, only when the run succeeds; cache
-   * may be NULL (every sequence from position 0). inv_freq: the head_dim / 2
-   * RoPE inverse frequencies for this call (the core computes them from the
-   * config's rope type, which for dynamic scaling depends on the positions
-   * covered); NULL for learned positions. */
+   * context); counts [batch] (never NULL): sequence b's valid tokens, its
+   * first counts[b] ids, in [0, seq]; the rest is padding, computed but never
+   * read (core/model/sequence_counts.h). logits (host, fp32) [batch *
+   * seq][vocab], or with last_only [batch][vocab], row b from sequence b's
+   * last valid row (any row when counts[b] is 0). With a cache, sequence b
+   * continues after the positions it holds (the plugin keeps each sequence's
+   * length; the core checked length + seq against the capacity) and grows by
+   * counts[b], only when the run succeeds; cache may be NULL (every sequence
+   * from position 0). inv_freq: the head_dim / 2 RoPE inverse frequencies for
+   * this call (the core computes them from the config's rope type, which for
+   * dynamic scaling depends on the positions covered); NULL for learned
+   * positions. */
   int (*model_run)(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
-                   gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits, char *err,
-                   size_t err_cap);
+                   const int64_t *counts, gptq_plugin_cache *cache, int last_only, const float *inv_freq,
+                   float *logits, char *err, size_t err_cap);
 
   /* Block forward (issue 16: the calibration forward of the layer-by-layer
    * pipeline on the device); used only when every entry of this group and

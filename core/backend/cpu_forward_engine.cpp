@@ -48,7 +48,7 @@ class CpuSequenceCache final : public SequenceCache {
   explicit CpuSequenceCache(model::KvCache cache) : kv(std::move(cache)) {}
   std::int64_t batch() const override { return kv.batch(); }
   std::int64_t capacity() const override { return kv.capacity(); }
-  std::int64_t length() const override { return kv.length(0); }
+  std::int64_t length(std::int64_t b) const override { return kv.length(0, b); }
 
   model::KvCache kv;
 };
@@ -74,10 +74,11 @@ std::unique_ptr<SequenceCache> CpuForwardEngine::make_cache(const PreparedModel 
 }
 
 Matrix CpuForwardEngine::run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
-                             std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only) const {
+                             std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only,
+                             std::span<const std::int64_t> counts) const {
   const auto &m = mine<const CpuPreparedModel>(model, "a prepared model");
   model::KvCache *kv = cache ? &mine<CpuSequenceCache>(*cache, "a KV cache").kv : nullptr;
-  return m.forward.run(compute, ids, batch, seq, kv, last_only);
+  return m.forward.run(compute, ids, batch, seq, kv, last_only, counts);
 }
 
 std::unique_ptr<Activations> CpuForwardEngine::embed(const Compute &compute, const model::ModelSpec &spec,

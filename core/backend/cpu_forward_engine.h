@@ -17,7 +17,8 @@ class CpuForwardEngine final : public ForwardEngine {
   std::unique_ptr<SequenceCache> make_cache(const PreparedModel &model, std::int64_t batch,
                                             std::int64_t capacity) const override;
   Matrix run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
-             std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only) const override;
+             std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only,
+             std::span<const std::int64_t> counts = {}) const override;
   std::unique_ptr<Activations> embed(const Compute &compute, const model::ModelSpec &spec,
                                      const model::GlobalWeights &globals, std::span<const std::int32_t> ids,
                                      std::int64_t batch, std::int64_t seq) const override;

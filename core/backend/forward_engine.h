@@ -41,8 +41,9 @@ class SequenceCache {
   virtual ~SequenceCache() = default;
   virtual std::int64_t batch() const = 0;
   virtual std::int64_t capacity() const = 0;
-  // Positions held (the same for every sequence and layer between runs).
-  virtual std::int64_t length() const = 0;
+  // Positions sequence b holds (the same for every layer between runs);
+  // sequences of one cache may hold different lengths (batched generation).
+  virtual std::int64_t length(std::int64_t b) const = 0;
 };
 
 // Every operation takes the library call's Compute (progress, cancellation;
@@ -63,12 +64,19 @@ class ForwardEngine {
   virtual std::unique_ptr<SequenceCache> make_cache(const PreparedModel &model, std::int64_t batch,
                                                     std::int64_t capacity) const = 0;
   // Runs ids ([batch * seq], sequence-major): logits of every row
-  // ([batch * seq, vocab]), or with last_only of each sequence's last row
-  // ([batch, vocab]). With a cache, the sequences continue after what it
-  // holds and it is extended. Progress (blocks done) goes to the compute's
-  // current range.
+  // ([batch * seq, vocab]), or with last_only of each sequence's last valid
+  // row ([batch, vocab]). With a cache, sequence b continues after the
+  // length(b) positions it holds. counts ([batch], or empty: seq for every
+  // sequence) makes the run ragged (core/model/sequence_counts.h): sequence
+  // b's ids are its first counts[b] rows, right-padded to seq, and its length
+  // grows by counts[b] (0: it does not advance, e.g. it has finished); the
+  // padding rows are computed but nothing reads them (a count-0 sequence's
+  // last_only row is garbage). Every sequence needs length(b) + seq within the
+  // cache's capacity and the model's context. Progress (blocks done) goes to
+  // the compute's current range.
   virtual Matrix run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
-                     std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only) const = 0;
+                     std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only,
+                     std::span<const std::int64_t> counts = {}) const = 0;
 
   // Block 0's input: the embeddings of ids ([batch * seq], sequence-major).
   virtual std::unique_ptr<Activations> embed(const Compute &compute, const model::ModelSpec &spec,

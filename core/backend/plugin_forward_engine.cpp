@@ -13,6 +13,7 @@
 #include "core/model/context_length.h"
 #include "core/model/cpu_ops.h"
 #include "core/model/rope.h"
+#include "core/model/sequence_counts.h"
 
 namespace gptq {
 namespace {
@@ -39,7 +40,8 @@ class PluginModel final : public PreparedModel {
 class PluginCache final : public SequenceCache {
  public:
   PluginCache(const gptq_backend_plugin &table, void *state, std::int64_t batch, std::int64_t capacity)
-      : table_(&table), state_(state), batch_(batch), capacity_(capacity) {}
+      : lengths(static_cast<std::size_t>(batch), 0), table_(&table), state_(state), batch_(batch),
+        capacity_(capacity) {}
   ~PluginCache() override {
     if (handle) table_->cache_free(state_, handle);
   }
@@ -47,10 +49,16 @@ class PluginCache final : public SequenceCache {
   PluginCache &operator=(const PluginCache &) = delete;
   std::int64_t batch() const override { return batch_; }
   std::int64_t capacity() const override { return capacity_; }
-  std::int64_t length() const override { return length_; }
+  std::int64_t length(std::int64_t b) const override {
+    if (b < 0 || b >= batch_)
+      fail(Status::InvalidArgument, "KV cache has no sequence " + std::to_string(b) + " (it has " +
+                                        std::to_string(batch_) + ")");
+    return lengths[static_cast<std::size_t>(b)];
+  }
 
   gptq_plugin_cache *handle = nullptr;
-  std::int64_t length_ = 0;  // the plugin extends its cache only when a run succeeds; so does this
+  // The plugin extends its cache only when a run succeeds; so do these.
+  std::vector<std::int64_t> lengths;
 
  private:
   const gptq_backend_plugin *table_;
@@ -220,7 +228,8 @@ std::unique_ptr<SequenceCache> PluginForwardEngine::make_cache(const PreparedMod
 }
 
 Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
-                                std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only) const {
+                                std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only,
+                                std::span<const std::int64_t> counts) const {
   const auto &m = mine<const PluginModel>(model, "a prepared model");
   PluginCache *c = cache ? &mine<PluginCache>(*cache, "a KV cache") : nullptr;
   const model::ModelSpec &spec = m.spec();
@@ -231,31 +240,41 @@ Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &mod
     if (ids[i] < 0 || ids[i] >= spec.vocab_size)
       fail(Status::InvalidArgument, "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
                                         " is outside the vocabulary [0, " + std::to_string(spec.vocab_size) + ")");
-  const std::int64_t past = c ? c->length_ : 0;
-  if (past + seq > model::context_length(spec))
-    fail(Status::InvalidArgument, "positions up to " + std::to_string(past + seq) +
-                                      " exceed the model's context of " + model::context_text(spec));
-  if (c && (c->batch() != batch || past + seq > c->capacity()))
-    fail(Status::InvalidArgument, "the KV cache holds batch " + std::to_string(c->batch()) + " x " +
-                                      std::to_string(c->capacity()) + " positions (" + std::to_string(past) +
-                                      " used); this run needs batch " + std::to_string(batch) + " x " +
-                                      std::to_string(past + seq));
+  const std::vector<std::int64_t> grow = model::sequence_counts(counts, batch, seq);
+  if (c && c->batch() != batch)
+    fail(Status::InvalidArgument, "the KV cache holds " + std::to_string(c->batch()) +
+                                      " sequences; this run has " + std::to_string(batch));
+  const std::vector<std::int64_t> past = c ? c->lengths : std::vector<std::int64_t>(static_cast<std::size_t>(batch), 0);
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const std::int64_t end = past[static_cast<std::size_t>(b)] + seq;
+    const std::string which = batch > 1 ? " (sequence " + std::to_string(b) + ")" : std::string();
+    if (end > model::context_length(spec))
+      fail(Status::InvalidArgument, "positions up to " + std::to_string(end) + which +
+                                        " exceed the model's context of " + model::context_text(spec));
+    if (c && end > c->capacity())
+      fail(Status::InvalidArgument, "the KV cache holds " + std::to_string(c->capacity()) + " positions (" +
+                                        std::to_string(past[static_cast<std::size_t>(b)]) + " used" + which +
+                                        "); this run needs " + std::to_string(end));
+  }
   std::vector<float> inv_freq;
   if (spec.positions == model::PositionKind::Rope)
-    inv_freq = model::rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings, past + seq);
+    inv_freq = model::rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings,
+                                    model::positions_covered(past, grow));
   Matrix logits(last_only ? batch : batch * seq, spec.vocab_size);
   char err[512] = {0};
   int rc = GPTQ_PLUGIN_OK;
   {
     // The plugin asks between layers whether the call was cancelled.
     const PluginCallScope scope(compute);
-    rc = table_->model_run(state_, m.handle, ids.data(), batch, seq, c ? c->handle : nullptr, last_only ? 1 : 0,
-                           inv_freq.empty() ? nullptr : inv_freq.data(), logits.data.data(), err, sizeof err);
+    rc = table_->model_run(state_, m.handle, ids.data(), batch, seq, grow.data(), c ? c->handle : nullptr,
+                           last_only ? 1 : 0, inv_freq.empty() ? nullptr : inv_freq.data(), logits.data.data(), err,
+                           sizeof err);
   }
   if (rc == GPTQ_PLUGIN_ERR_CANCELLED)
     fail(Status::Cancelled, std::string("cancelled by the progress callback during the forward pass"));
   check_plugin(rc, table_->name, "forward pass of batch " + std::to_string(batch) + " x " + std::to_string(seq), err);
-  if (c) c->length_ += seq;
+  if (c)
+    for (std::size_t b = 0; b < grow.size(); ++b) c->lengths[b] += grow[b];
   compute.progress(1.0);
   return logits;
 }

@@ -7,6 +7,18 @@
 // out) and a StopStringFilter, so each piece handed to the sink is final:
 // whole UTF-8 characters, never part of a stop string.
 //
+// generate_batch runs several prompts as one batch: their prompts in one
+// right-padded forward pass, then one decode step for every live sequence at
+// a time (a ragged run, core/model/sequence_counts.h: a finished sequence
+// passes count 0 and stays in the KV cache, so the batch keeps its shape and
+// the CUDA engine its captured decode graph). Each sequence has its own
+// Sampler (seeded from the config, as a lone generate), stop strings, EOS and
+// decoder, so its text is the one generate gives its prompt alone, up to the
+// rounding of a batched forward pass against a single one (other GEMM shapes
+// sum in another order) — and, for dynamic RoPE scaling past
+// max_position_embeddings, up to the frequencies, which follow the batch's
+// longest sequence as in transformers.
+//
 // Generation ends at max_new_tokens, at an end-of-sequence token (config.json's
 // eos_token_id(s) and the tokenizer's eos token; not emitted) when
 // stop_at_eos, at a stop string (not emitted) or when the sink asks. A prompt
@@ -15,7 +27,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,5 +70,22 @@ GenerationResult generate(ThreadPool &pool, const ForwardEngine &engine, const P
                           const tokenizer::Tokenizer &tokenizer, std::string_view prompt,
                           const schema::GenerationConfigT &config, const TokenSink &sink = {},
                           const Progress &progress = {});
+
+// As TokenSink, for sequence `sequence` (the prompt's index) of a batch;
+// returning false stops that sequence only.
+using BatchTokenSink = std::function<bool(std::size_t sequence, std::string_view piece, std::int32_t id)>;
+
+// generate for every prompt, as one batch (see above): one result per prompt,
+// in order. Progress: stage "generate", the units every sequence's tokens
+// (its prompt's, then one per generated token) of the sum of the prompts'
+// tokens plus max_new_tokens each. Every prompt is checked before anything
+// runs: Error(InvalidArgument) naming the prompt's index for one that
+// tokenizes to nothing or does not fit the context with max_new_tokens, and
+// for an empty list.
+std::vector<GenerationResult> generate_batch(ThreadPool &pool, const ForwardEngine &engine, const PreparedModel &model,
+                                             const tokenizer::Tokenizer &tokenizer,
+                                             std::span<const std::string_view> prompts,
+                                             const schema::GenerationConfigT &config, const BatchTokenSink &sink = {},
+                                             const Progress &progress = {});
 
 }  // namespace gptq::eval

@@ -8,6 +8,7 @@
 #include "core/model/attention.h"
 #include "core/model/cpu_ops.h"
 #include "core/model/rope.h"
+#include "core/model/sequence_counts.h"
 
 namespace gptq::model {
 namespace {
@@ -35,28 +36,38 @@ void check_shapes(const ModelSpec &spec, const BlockWeights &w, const Matrix &hi
 
 // Self-attention on the (normed) input x; returns the o_proj output.
 Matrix self_attention(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, const Matrix &x,
-                      std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe, KvCache *cache) {
+                      std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe, KvCache *cache,
+                      std::span<const std::int64_t> counts) {
   const BlockLayout &l = spec.arch->block_layout;
   Matrix q = apply_linear(compute, w, l.q, x, observe);
   Matrix k = apply_linear(compute, w, l.k, x, observe);
   Matrix v = apply_linear(compute, w, l.v, x, observe);
-  const std::int64_t past = cache ? cache->length(w.layer) : 0;
+  // Each sequence continues at its own length (0 without a cache).
+  std::vector<std::int64_t> past(static_cast<std::size_t>(batch), 0);
+  if (cache) {
+    const std::span<const std::int64_t> lengths = cache->lengths(w.layer);
+    past.assign(lengths.begin(), lengths.end());
+  }
   if (spec.positions == PositionKind::Rope) {
     std::vector<std::int64_t> positions(static_cast<std::size_t>(batch * seq));
-    for (std::int64_t r = 0; r < batch * seq; ++r) positions[static_cast<std::size_t>(r)] = past + r % seq;
-    const std::vector<float> inv_freq =
-        rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings, past + seq);
+    for (std::int64_t r = 0; r < batch * seq; ++r)
+      positions[static_cast<std::size_t>(r)] = past[static_cast<std::size_t>(r / seq)] + r % seq;
+    const std::vector<float> inv_freq = rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings,
+                                                      positions_covered(past, sequence_counts(counts, batch, seq)));
     apply_rope(compute, q.data.data(), q.rows, spec.num_heads, spec.head_dim, positions, inv_freq);
     apply_rope(compute, k.data.data(), k.rows, spec.num_kv_heads, spec.head_dim, positions, inv_freq);
   }
   const AttentionShape shape{spec.num_heads, spec.num_kv_heads, spec.head_dim, spec.sliding_window};
   Matrix attn(batch * seq, spec.num_heads * spec.head_dim);
-  if (cache) cache->append(w.layer, k.data.data(), v.data.data(), seq);
+  if (cache) cache->append(w.layer, k.data.data(), v.data.data(), seq, counts);
+  // A sequence's keys are its past and all seq rows of this run: a padding
+  // row's key sits after every valid row, so the causal mask hides it from them.
   std::vector<AttentionSequence> sequences(static_cast<std::size_t>(batch));
   for (std::int64_t b = 0; b < batch; ++b) {
     const std::int64_t r = b * seq;
+    const std::int64_t kv_len = past[static_cast<std::size_t>(b)] + seq;
     sequences[static_cast<std::size_t>(b)] =
-        cache ? AttentionSequence{q.row(r), cache->keys(w.layer, b), cache->values(w.layer, b), past + seq, attn.row(r)}
+        cache ? AttentionSequence{q.row(r), cache->keys(w.layer, b), cache->values(w.layer, b), kv_len, attn.row(r)}
               : AttentionSequence{q.row(r), k.row(r), v.row(r), seq, attn.row(r)};
   }
   causal_attention(compute, shape, sequences, seq);
@@ -85,7 +96,8 @@ Matrix mlp(const Compute &compute, const ModelSpec &spec, const BlockWeights &w,
 }  // namespace
 
 void block_forward(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, Matrix &hidden,
-                   std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe, KvCache *cache) {
+                   std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe, KvCache *cache,
+                   std::span<const std::int64_t> counts) {
   check_shapes(spec, w, hidden, batch, seq, cache);
   const BlockLayout &l = spec.arch->block_layout;
   const NormWeights &attn_norm = w.norm(l.attn_norm);
@@ -94,11 +106,11 @@ void block_forward(const Compute &compute, const ModelSpec &spec, const BlockWei
   if (spec.norm_before) {
     Matrix normed;
     norm_rows(compute, spec, hidden, attn_norm, normed);
-    add_in_place(compute, hidden, self_attention(compute, spec, w, normed, batch, seq, observe, cache));
+    add_in_place(compute, hidden, self_attention(compute, spec, w, normed, batch, seq, observe, cache, counts));
     norm_rows(compute, spec, hidden, mlp_norm, normed);
     add_in_place(compute, hidden, mlp(compute, spec, w, normed, observe));
   } else {
-    add_in_place(compute, hidden, self_attention(compute, spec, w, hidden, batch, seq, observe, cache));
+    add_in_place(compute, hidden, self_attention(compute, spec, w, hidden, batch, seq, observe, cache, counts));
     norm_rows(compute, spec, hidden, attn_norm, hidden);
     add_in_place(compute, hidden, mlp(compute, spec, w, hidden, observe));
     norm_rows(compute, spec, hidden, mlp_norm, hidden);

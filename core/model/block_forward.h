@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string_view>
 
 #include "core/cpu/compute.h"
@@ -40,15 +41,16 @@ using LinearInputObserver = std::function<void(std::string_view sublayer, const 
 // Runs block w.layer on `hidden` ([batch * seq, hidden_size], sequence-major:
 // rows b*seq .. b*seq+seq-1 are sequence b), replacing it with the block's
 // output. Without a cache every sequence starts at position 0 and attends
-// causally within the call; with one, the sequences continue at position
-// cache->length(w.layer), attend to the cached positions too, and their keys
-// and values are appended. Throws Error(InvalidArgument) for shapes that do
+// causally within the call; with one, sequence b continues at position
+// cache->length(w.layer, b), attends to its cached positions too, and the
+// keys and values are appended, its length growing by counts[b] (a ragged
+// run, core/model/sequence_counts.h; empty: by seq). Throws Error(InvalidArgument) for shapes that do
 // not match the spec or the cache, Error(Unsupported) for an activation
 // function we do not implement. Not thread-safe on the same `hidden`/cache;
 // weights are only read. Runs on `compute`'s pool (the observer is called on
 // the calling thread).
 void block_forward(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, Matrix &hidden,
                    std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe = {},
-                   KvCache *cache = nullptr);
+                   KvCache *cache = nullptr, std::span<const std::int64_t> counts = {});
 
 }  // namespace gptq::model

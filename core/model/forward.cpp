@@ -6,11 +6,13 @@
 #include "core/base/error.h"
 #include "core/model/context_length.h"
 #include "core/model/cpu_ops.h"
+#include "core/model/sequence_counts.h"
 
 namespace gptq::model {
 
 Matrix embed(const Compute &compute, const ModelSpec &spec, const GlobalWeights &g,
-             std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq, std::int64_t past) {
+             std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
+             std::span<const std::int64_t> past) {
   if (batch <= 0 || seq <= 0 || static_cast<std::int64_t>(ids.size()) != batch * seq)
     fail(Status::InvalidArgument, "embed: " + std::to_string(ids.size()) + " ids for batch " +
                                       std::to_string(batch) + " x seq " + std::to_string(seq));
@@ -23,14 +25,20 @@ Matrix embed(const Compute &compute, const ModelSpec &spec, const GlobalWeights 
                                         " is outside the vocabulary [0, " + std::to_string(spec.vocab_size) + ")");
     std::copy_n(g.embed_tokens.begin() + id * width, width, x.row(static_cast<std::int64_t>(i)));
   }
-  if (past + seq > context_length(spec))
-    fail(Status::InvalidArgument, "positions up to " + std::to_string(past + seq) + " exceed the model's context of " +
-                                      context_text(spec));
+  if (!past.empty() && static_cast<std::int64_t>(past.size()) != batch)
+    fail(Status::InvalidArgument, "embed: " + std::to_string(past.size()) + " sequence lengths for batch " +
+                                      std::to_string(batch));
+  auto past_of = [&](std::int64_t b) { return past.empty() ? 0 : past[static_cast<std::size_t>(b)]; };
+  for (std::int64_t b = 0; b < batch; ++b)
+    if (past_of(b) + seq > context_length(spec))
+      fail(Status::InvalidArgument, "positions up to " + std::to_string(past_of(b) + seq) +
+                                        (batch > 1 ? " (sequence " + std::to_string(b) + ")" : std::string()) +
+                                        " exceed the model's context of " + context_text(spec));
   if (!g.project_in.weight.empty()) x = linear(compute, x, g.project_in, "project_in");
   if (spec.positions == PositionKind::Learned) {
     const std::int64_t hidden = spec.hidden_size;
     for (std::int64_t r = 0; r < x.rows; ++r) {
-      const float *pos = g.embed_positions.data() + (past + r % seq + spec.position_offset) * hidden;
+      const float *pos = g.embed_positions.data() + (past_of(r / seq) + r % seq + spec.position_offset) * hidden;
       float *row = x.row(r);
       for (std::int64_t c = 0; c < hidden; ++c) row[c] += pos[c];
     }
@@ -60,17 +68,34 @@ KvCache Forward::make_cache(std::int64_t batch, std::int64_t capacity) const {
 }
 
 Matrix Forward::run(const Compute &compute, std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
-                    KvCache *cache, bool last_only) const {
-  const std::int64_t past = cache ? cache->length(0) : 0;
+                    KvCache *cache, bool last_only, std::span<const std::int64_t> counts) const {
+  const std::vector<std::int64_t> grow = sequence_counts(counts, batch, seq);
+  std::vector<std::int64_t> past;
+  if (cache) {
+    if (cache->batch() != batch)
+      fail(Status::InvalidArgument, "forward run: the KV cache holds " + std::to_string(cache->batch()) +
+                                        " sequences, the run has " + std::to_string(batch));
+    const std::span<const std::int64_t> lengths = cache->lengths(0);
+    past.assign(lengths.begin(), lengths.end());
+    // Checked before any layer runs, so a refused run leaves the cache as it was.
+    for (std::int64_t b = 0; b < batch; ++b)
+      if (past[static_cast<std::size_t>(b)] + seq > cache->capacity())
+        fail(Status::InvalidArgument, "forward run: the KV cache holds " + std::to_string(cache->capacity()) +
+                                          " positions; sequence " + std::to_string(b) + "'s " +
+                                          std::to_string(past[static_cast<std::size_t>(b)]) + " + " +
+                                          std::to_string(seq) + " do not fit");
+  }
   Matrix hidden = embed(compute, spec_, globals_, ids, batch, seq, past);
   for (std::size_t i = 0; i < blocks_.size(); ++i) {
-    block_forward(compute, spec_, blocks_[i], hidden, batch, seq, {}, cache);
+    block_forward(compute, spec_, blocks_[i], hidden, batch, seq, {}, cache, grow);
     compute.progress(static_cast<double>(i + 1) / static_cast<double>(blocks_.size() + 1));
   }
   if (!last_only) return logits(compute, spec_, globals_, hidden);
   Matrix last(batch, hidden.cols);
-  for (std::int64_t b = 0; b < batch; ++b)
-    std::copy_n(hidden.row(b * seq + seq - 1), hidden.cols, last.row(b));
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const std::int64_t valid = std::max<std::int64_t>(grow[static_cast<std::size_t>(b)], 1);
+    std::copy_n(hidden.row(b * seq + valid - 1), hidden.cols, last.row(b));
+  }
   return logits(compute, spec_, globals_, last);
 }
 

@@ -21,11 +21,13 @@
 namespace gptq::model {
 
 // Hidden states [batch * seq, hidden_size] of ids ([batch * seq],
-// sequence-major), each sequence at positions past .. past + seq - 1. Throws
-// Error(InvalidArgument) for an id outside [0, vocab_size) (naming it and its
-// index) or positions past the model's context (core/model/context_length.h).
+// sequence-major), sequence b at positions past[b] .. past[b] + seq - 1 (past
+// empty: every sequence from 0). Throws Error(InvalidArgument) for an id
+// outside [0, vocab_size) (naming it and its index) or positions past the
+// model's context (core/model/context_length.h), padding rows included.
 Matrix embed(const Compute &compute, const ModelSpec &spec, const GlobalWeights &g,
-             std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq, std::int64_t past = 0);
+             std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
+             std::span<const std::int64_t> past = {});
 
 // Logits [rows, vocab_size] of the last block's output rows: final norm (when
 // the model has one), OPT's project_out, then lm_head.
@@ -46,12 +48,14 @@ class Forward {
 
   // Runs ids ([batch * seq], sequence-major) through the model: the logits of
   // every row ([batch * seq, vocab]), or with last_only of each sequence's last
-  // row ([batch, vocab]). With a cache, the sequences continue after what it
-  // holds and it is extended. Read-only on the weights: several threads may
-  // run one Forward at once, each with its own cache. Runs on `compute`'s
-  // pool; progress (blocks done) goes to its current range.
+  // valid row ([batch, vocab]; row 0's for a sequence with count 0). With a
+  // cache, each sequence continues after what it holds and it is extended,
+  // sequence b by counts[b] of its rows (a ragged run,
+  // core/model/sequence_counts.h; empty: by seq). Read-only on the weights:
+  // several threads may run one Forward at once, each with its own cache.
+  // Runs on `compute`'s pool; progress (blocks done) goes to its current range.
   Matrix run(const Compute &compute, std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
-             KvCache *cache = nullptr, bool last_only = false) const;
+             KvCache *cache = nullptr, bool last_only = false, std::span<const std::int64_t> counts = {}) const;
 
  private:
   ModelSpec spec_;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/base/error.h"
+#include "core/model/sequence_counts.h"
 
 namespace gptq::model {
 
@@ -18,6 +19,7 @@ KvCache::KvCache(std::int64_t layers, std::int64_t batch, std::int64_t kv_width,
   for (Layer &l : layers_) {
     l.k.resize(n);
     l.v.resize(n);
+    l.lengths.assign(static_cast<std::size_t>(batch), 0);
   }
 }
 
@@ -28,21 +30,35 @@ const KvCache::Layer &KvCache::at(std::int64_t layer) const {
   return layers_[static_cast<std::size_t>(layer)];
 }
 
-std::int64_t KvCache::length(std::int64_t layer) const { return at(layer).length; }
+std::int64_t KvCache::length(std::int64_t layer, std::int64_t b) const {
+  if (b < 0 || b >= batch_)
+    fail(Status::InvalidArgument, "KV cache has no sequence " + std::to_string(b) + " (it has " +
+                                      std::to_string(batch_) + ")");
+  return at(layer).lengths[static_cast<std::size_t>(b)];
+}
 
-void KvCache::append(std::int64_t layer, const float *k, const float *v, std::int64_t seq) {
+std::span<const std::int64_t> KvCache::lengths(std::int64_t layer) const { return at(layer).lengths; }
+
+void KvCache::append(std::int64_t layer, const float *k, const float *v, std::int64_t seq,
+                     std::span<const std::int64_t> counts) {
   Layer &l = const_cast<Layer &>(at(layer));
-  if (l.length + seq > capacity_)
-    fail(Status::InvalidArgument, "KV cache of layer " + std::to_string(layer) + " holds " +
-                                      std::to_string(capacity_) + " positions; " +
-                                      std::to_string(l.length) + " + " + std::to_string(seq) + " do not fit");
+  const std::vector<std::int64_t> grow = sequence_counts(counts, batch_, seq);
   for (std::int64_t b = 0; b < batch_; ++b) {
+    const std::int64_t length = l.lengths[static_cast<std::size_t>(b)];
+    if (length + seq > capacity_)
+      fail(Status::InvalidArgument, "KV cache of layer " + std::to_string(layer) + " holds " +
+                                        std::to_string(capacity_) + " positions; sequence " + std::to_string(b) +
+                                        "'s " + std::to_string(length) + " + " + std::to_string(seq) +
+                                        " do not fit");
+  }
+  for (std::int64_t b = 0; b < batch_; ++b) {
+    const auto i = static_cast<std::size_t>(b);
     const std::int64_t src = b * seq * kv_width_;
-    const std::int64_t dst = (b * capacity_ + l.length) * kv_width_;
+    const std::int64_t dst = (b * capacity_ + l.lengths[i]) * kv_width_;
     std::copy_n(k + src, seq * kv_width_, l.k.begin() + dst);
     std::copy_n(v + src, seq * kv_width_, l.v.begin() + dst);
+    l.lengths[i] += grow[i];
   }
-  l.length += seq;
 }
 
 const float *KvCache::keys(std::int64_t layer, std::int64_t b) const {
@@ -54,7 +70,7 @@ const float *KvCache::values(std::int64_t layer, std::int64_t b) const {
 }
 
 void KvCache::clear() {
-  for (Layer &l : layers_) l.length = 0;
+  for (Layer &l : layers_) std::fill(l.lengths.begin(), l.lengths.end(), 0);
 }
 
 }  // namespace gptq::model

@@ -1,10 +1,12 @@
 // KvCache: the keys (after RoPE) and values of the positions a model has
 // already seen, per layer, so generation runs each new token through the
-// blocks once. All sequences of a batch advance together (no padding); the
+// blocks once. Each sequence of the batch holds its own length (batched
+// generation: prompts of different lengths, sequences that stopped); the
 // capacity is fixed when the cache is made.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace gptq::model {
@@ -17,14 +19,21 @@ class KvCache {
   std::int64_t batch() const { return batch_; }
   std::int64_t kv_width() const { return kv_width_; }
   std::int64_t capacity() const { return capacity_; }
-  // Positions stored for `layer` (the position of the next token).
-  std::int64_t length(std::int64_t layer) const;
+  // Positions sequence b holds in `layer` (the position of its next token).
+  std::int64_t length(std::int64_t layer, std::int64_t b) const;
+  // Every sequence's length in `layer` ([batch]).
+  std::span<const std::int64_t> lengths(std::int64_t layer) const;
 
-  // Appends `seq` positions per sequence: k and v are [batch * seq, kv_width],
-  // sequence-major. Throws Error(InvalidArgument) past the capacity.
-  void append(std::int64_t layer, const float *k, const float *v, std::int64_t seq);
+  // Stores `seq` rows per sequence after what it holds: k and v are
+  // [batch * seq, kv_width], sequence-major; sequence b's length grows by
+  // counts[b] (a ragged run, core/model/sequence_counts.h: its rows past that
+  // are padding, stored where the next append overwrites them), by seq when
+  // counts is empty. Throws Error(InvalidArgument) when length + seq passes
+  // the capacity.
+  void append(std::int64_t layer, const float *k, const float *v, std::int64_t seq,
+              std::span<const std::int64_t> counts = {});
 
-  // Sequence b's keys / values of `layer`: length(layer) rows of kv_width.
+  // Sequence b's keys / values of `layer`: rows of kv_width, up to the capacity.
   const float *keys(std::int64_t layer, std::int64_t b) const;
   const float *values(std::int64_t layer, std::int64_t b) const;
 
@@ -34,7 +43,7 @@ class KvCache {
  private:
   struct Layer {
     std::vector<float> k, v;  // [batch][capacity][kv_width]
-    std::int64_t length = 0;
+    std::vector<std::int64_t> lengths;  // [batch]
   };
   const Layer &at(std::int64_t layer) const;
 

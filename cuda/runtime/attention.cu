@@ -39,7 +39,7 @@ __global__ void attention_kernel(AttentionArgs a, float scale) {
   allow_next_kernel();
   wait_for_previous_kernel();  // launched chained: q and the cache come from the kernels before
   const std::int64_t r = blockIdx.x, h = blockIdx.y;
-  const std::int64_t b = r / a.seq, pos = (a.past_at ? *a.past_at : a.past) + r % a.seq;
+  const std::int64_t b = r / a.seq, pos = (a.past_at ? a.past_at[b] : a.past) + r % a.seq;
   const std::int64_t g = h / (a.heads / a.kv_heads), hd = a.head_dim;
   const __half *qr = a.q + (r * a.heads + h) * hd;
   for (std::int64_t d = threadIdx.x; d < hd; d += kThreads) q[d] = __half2float(qr[d]) * scale;

@@ -1,5 +1,6 @@
 // Causal attention with grouped KV heads over a layer's KV cache: the
-// queries of `seq` new rows per sequence (positions past .. past + seq - 1)
+// queries of `seq` new rows per sequence (positions past .. past + seq - 1,
+// past each sequence's own with past_at)
 // against the cached keys and values up to their own position (a sliding
 // window when window > 0). Online softmax in fp32, so no score matrix is
 // materialized. One entry point, causal_attention, chooses the kernel:
@@ -25,9 +26,10 @@ struct AttentionArgs {
   const __half *v_cache = nullptr;
   __half *out = nullptr;            // [batch * seq][heads * head_dim]
   // past: the position of each sequence's first row; the launch's shape
-  // follows it. With past_at (device memory) the kernels read the position
-  // there instead and past is the largest it will be: a decode step captured
-  // in a CUDA graph replays as the cache grows.
+  // follows it. With past_at ([batch], device memory) the kernels read each
+  // sequence's position there instead and past is the largest any will be:
+  // a decode step captured in a CUDA graph replays as the cache grows, and
+  // the sequences of a batch may hold different lengths.
   std::int64_t batch = 0, seq = 0, past = 0, capacity = 0;
   const std::int64_t *past_at = nullptr;
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;
@@ -45,7 +47,7 @@ struct AttentionArgs {
 // bytes and splits the keys the same way (whatever the device), so results
 // are bit-stable from run to run; with past_at, past (the bound) sizes the
 // workspace and the number of splits, and the kernel cuts the actual keys as
-// a call with past = *past_at would (the extra splits stay empty): a
+// a call with past = past_at[b] would (the extra splits stay empty): a
 // captured decode step gives the bits of a launched one.
 std::size_t attention_workspace_bytes(const AttentionArgs &a);
 

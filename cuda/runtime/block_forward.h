@@ -23,9 +23,10 @@ namespace gptq::cuda {
 
 // A run's activations (device pointers, carved by the caller).
 struct RunBuffers {
-  // past: the first row's position, for the launches' shape — or, for a
-  // decode step captured in a CUDA graph, the largest it will be; the
-  // kernels read the position itself from past_at (device memory).
+  // past: the largest first-row position of any sequence, for the launches'
+  // shape — for a decode step captured in a CUDA graph, the largest it will
+  // be; the kernels read each sequence's position from past_at ([batch],
+  // device memory).
   std::int64_t batch = 0, seq = 0, rows = 0, past = 0;
   const std::int64_t *past_at = nullptr;
   const float *inv_freq = nullptr;
@@ -87,8 +88,9 @@ struct BlockSeams {
 // every linear apart.
 using FusedFor = std::function<const DeviceLinear *(std::int32_t first_role)>;
 
-// Runs block `layer` on r.hidden in place: its K/V go to r.k_cache/v_cache
-// at positions r.past.. (a layer's slice when layer_elements > 0). Only
+// Runs block `layer` on r.hidden in place: sequence b's K/V go to
+// r.k_cache/v_cache at positions r.past_at[b].. (a layer's slice when
+// layer_elements > 0). Only
 // enqueues work on call.stream. Seams only for pre-norm blocks.
 void run_block(const gptq_plugin_model_spec &s, NormKind norm, ActKind act, const BlockNorms &norms,
                const LinearFor &linear, const FusedFor &fused, std::int64_t layer, RunBuffers &r,

@@ -30,14 +30,14 @@ int input_of(std::int32_t role) {
 // RoPE frequencies and the observer's fp32 input (the widest of the block's).
 struct RunSlices {
   RunBuffers r;
-  std::int64_t *past_at = nullptr;  // position 0: every sequence starts there
+  std::int64_t *past_at = nullptr;  // [batch] zeros: every sequence starts at position 0
   float *inv_freq = nullptr, *widened = nullptr;
   __half *keys = nullptr, *values = nullptr;
 };
 
 void carve_run(Carver &carve, RunSlices &s, const gptq_plugin_model_spec &spec, std::int64_t rows) {
   carve_block(carve, s.r, spec, rows, spec.hidden_size);
-  carve.add(&s.past_at, 1);
+  carve.add(&s.past_at, s.r.batch);
   const std::int64_t kvw = spec.num_kv_heads * spec.head_dim, qw = spec.num_heads * spec.head_dim;
   carve.add(&s.keys, rows * kvw);
   carve.add(&s.values, rows * kvw);
@@ -138,7 +138,7 @@ void BlockRunner::run(const ForwardDevice &device, float *hidden, std::int64_t b
   r.capacity = seq;
   r.layer_elements = 0;
   try {
-    GPTQ_CUDA_CHECK(cudaMemsetAsync(sl.past_at, 0, sizeof *sl.past_at, st));
+    GPTQ_CUDA_CHECK(cudaMemsetAsync(sl.past_at, 0, static_cast<std::size_t>(batch) * sizeof *sl.past_at, st));
     if (inv_freq) {
       GPTQ_CUDA_CHECK(cudaMemcpyAsync(sl.inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
                                       cudaMemcpyHostToDevice, st));

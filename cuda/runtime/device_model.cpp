@@ -21,7 +21,8 @@ struct ModelRun {
   RunBuffers r;
   bool last_only = false;
   std::int64_t out_rows = 0;  // rows of logits: batch with last_only, else batch * seq
-  std::int64_t *past_at = nullptr;
+  std::int64_t *past_at = nullptr;  // [batch]: each sequence's length before the run
+  std::int64_t *counts = nullptr;   // [batch]: each sequence's valid rows (last_only's rows)
   std::int32_t *ids = nullptr;
   float *inv_freq = nullptr;  // RoPE models only
   __half *scratch_k = nullptr, *scratch_v = nullptr;  // one layer's keys and values without a cache
@@ -271,6 +272,7 @@ std::unique_ptr<DeviceCache> DeviceModel::make_cache(std::int64_t batch, std::in
   auto cache = std::make_unique<DeviceCache>();
   cache->batch = batch;
   cache->capacity = capacity;
+  cache->lengths.assign(static_cast<std::size_t>(batch), 0);
   cache->layer_elements = batch * spec_.num_kv_heads * capacity * spec_.head_dim;
   const std::string what = "the KV cache (" + std::to_string(spec_.num_layers) + " layers x batch " +
                            std::to_string(batch) + " x " + std::to_string(capacity) + " positions x " +
@@ -298,7 +300,8 @@ void DeviceModel::lay_out(ModelRun &m, Carver &carve) const {
       if (*l) m.workspace_bytes = std::max(m.workspace_bytes, (*l)->workspace_bytes(rows));
   if (project_in_) m.workspace_bytes = std::max(m.workspace_bytes, project_in_->workspace_bytes(rows));
   if (project_out_) m.workspace_bytes = std::max(m.workspace_bytes, project_out_->workspace_bytes(m.out_rows));
-  carve.add(&m.past_at, 1);
+  carve.add(&m.past_at, r.batch);
+  carve.add(&m.counts, r.batch);
   carve.add(&m.ids, rows);
   if (s.positions == GPTQ_PLUGIN_POSITIONS_ROPE) carve.add(&m.inv_freq, s.head_dim / 2);
   carve.add(&r.hidden, rows * hidden);
@@ -390,7 +393,7 @@ void DeviceModel::enqueue(ModelRun &m, const LinearCall &call, const ForwardDevi
   if (!final_in_last_block) {
     const float *last = r.hidden;
     if (m.last_only) {
-      last_rows(r.hidden, r.batch, r.seq, hidden, m.final_rows, st);
+      last_rows(r.hidden, r.batch, r.seq, m.counts, hidden, m.final_rows, st);
       last = m.final_rows;
     }
     if (s.final_norm)
@@ -418,7 +421,7 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
   m.r.seq = 1;
   m.r.rows = cache.batch;
   m.out_rows = cache.batch;       // one row per sequence: every row is a last row
-  m.r.past = cache.capacity - 1;  // the launches' shape covers every position the cache can reach
+  m.r.past = cache.capacity - 1;  // the launches' shape covers every position any sequence can reach
   Carver carve;
   lay_out(m, carve);
   g->arena = DeviceBuffer(carve.bytes(), "the activations of a batch " + std::to_string(m.r.batch) + " decode step");
@@ -445,7 +448,8 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
 }
 
 void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
-                      DeviceCache *cache, bool last_only, const float *inv_freq, float *logits) const {
+                      const std::int64_t *counts, DeviceCache *cache, bool last_only, const float *inv_freq,
+                      float *logits) const {
   const gptq_plugin_model_spec &s = spec_;
   require(finished_, "the model is not finished");
   require(batch > 0 && seq > 0, "a run needs batch and seq > 0");
@@ -456,14 +460,29 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   for (std::int64_t i = 0; i < rows; ++i)
     require(ids[i] >= 0 && ids[i] < s.vocab_size, "token id " + std::to_string(ids[i]) + " at index " +
                                                       std::to_string(i) + " is outside the vocabulary");
-  const std::int64_t past = cache ? cache->length : 0;
-  require(past + seq <= s.max_positions, "positions up to " + std::to_string(past + seq) +
-                                             " exceed the model's context of " + std::to_string(s.max_positions));
+  require(counts != nullptr, "a run needs each sequence's count of valid rows");
   if (cache)
-    require(cache->batch == batch && past + seq <= cache->capacity,
-            "the KV cache holds batch " + std::to_string(cache->batch) + " x " + std::to_string(cache->capacity) +
-                " positions (" + std::to_string(past) + " used); this run needs batch " + std::to_string(batch) +
-                " x " + std::to_string(past + seq));
+    require(cache->batch == batch, "the KV cache holds " + std::to_string(cache->batch) +
+                                       " sequences; this run has " + std::to_string(batch));
+  // Each sequence continues at its own length; every row of it (padding
+  // too) is stored, so length + seq must fit.
+  const std::vector<std::int64_t> lengths =
+      cache ? cache->lengths : std::vector<std::int64_t>(static_cast<std::size_t>(batch), 0);
+  std::int64_t past = 0;  // the longest: the launches' shape
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const std::int64_t length = lengths[static_cast<std::size_t>(b)];
+    const std::string which = "sequence " + std::to_string(b) + ": ";
+    require(counts[b] >= 0 && counts[b] <= seq,
+            which + std::to_string(counts[b]) + " valid rows of a run of " + std::to_string(seq));
+    require(length + seq <= s.max_positions, which + "positions up to " + std::to_string(length + seq) +
+                                                 " exceed the model's context of " +
+                                                 std::to_string(s.max_positions));
+    if (cache)
+      require(length + seq <= cache->capacity,
+              which + "the KV cache holds " + std::to_string(cache->capacity) + " positions (" +
+                  std::to_string(length) + " used); this run needs " + std::to_string(length + seq));
+    past = std::max(past, length);
+  }
 
   const std::lock_guard<std::mutex> lock(device.mutex());
   const cudaStream_t st = device.stream();
@@ -472,7 +491,10 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   auto upload_inputs = [&](const ModelRun &m) {
     GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.ids, ids, static_cast<std::size_t>(rows) * sizeof(std::int32_t),
                                     cudaMemcpyHostToDevice, st));
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.past_at, &past, sizeof past, cudaMemcpyHostToDevice, st));
+    const std::size_t per_sequence = static_cast<std::size_t>(batch) * sizeof(std::int64_t);
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.past_at, lengths.data(), per_sequence, cudaMemcpyHostToDevice, st));
+    if (m.last_only)  // its only reader: last_rows (a decode step's rows are every sequence's last)
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.counts, counts, per_sequence, cudaMemcpyHostToDevice, st));
     if (inv_freq)
       GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
                                       cudaMemcpyHostToDevice, st));
@@ -490,7 +512,7 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
     upload_inputs(g.m);
     GPTQ_CUDA_CHECK(cudaGraphLaunch(g.exec, st));
     fetch_logits(g.m);
-    cache->length += seq;
+    for (std::int64_t b = 0; b < batch; ++b) cache->lengths[static_cast<std::size_t>(b)] += counts[b];
     return;
   }
 
@@ -512,7 +534,8 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   upload_inputs(m);
   enqueue(m, LinearCall{st, device.blas(), m.workspace, m.workspace_bytes}, &device);
   fetch_logits(m);
-  if (cache) cache->length += seq;
+  if (cache)
+    for (std::int64_t b = 0; b < batch; ++b) cache->lengths[static_cast<std::size_t>(b)] += counts[b];
 }
 
 }  // namespace gptq::cuda

@@ -33,7 +33,8 @@ struct ModelRun;
 // Keys and values of `batch` sequences, every layer: keys
 // [layer][batch][kv_heads][capacity][head_dim] fp16, then the values alike.
 // Its decode steps (one token per sequence) run as one CUDA graph, captured
-// on the first step and replayed on the next ones: a step of a 7B model is
+// on the first step and replayed on the next ones, whatever each sequence's
+// length (the kernels read them from device memory): a step of a 7B model is
 // hundreds of kernels, whose launches would otherwise cost as much host time
 // as the kernels take on the GPU. GPTQ_CUDA_GRAPHS=0 in the environment when
 // the cache is made turns that off (to measure it, or to rule it out).
@@ -41,7 +42,9 @@ struct DeviceCache {
   DeviceCache();
   ~DeviceCache();
   std::int64_t batch = 0, capacity = 0;
-  std::int64_t length = 0;          // positions held; grows only when a run succeeds
+  // Positions each sequence holds ([batch]; they may differ: batched
+  // generation); grow only when a run succeeds.
+  std::vector<std::int64_t> lengths;
   std::int64_t layer_elements = 0;  // per layer, of keys (and of values)
   DeviceBuffer memory;
   bool graphs = true;
@@ -65,7 +68,8 @@ class DeviceModel {
 
   // See backend_plugin.h's model_run.
   void run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
-           DeviceCache *cache, bool last_only, const float *inv_freq, float *logits) const;
+           const std::int64_t *counts, DeviceCache *cache, bool last_only, const float *inv_freq,
+           float *logits) const;
 
  private:
   struct Norm {

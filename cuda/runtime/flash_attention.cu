@@ -74,9 +74,11 @@ __global__ void __launch_bounds__(WARPS * 32) flash_kernel(FlashParams p) {
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
   const int gq = lane >> 2, tig = lane & 3;
   const std::int64_t group = a.heads / a.kv_heads, pairs = a.seq * group;
-  // The position of each sequence's first row: in device memory when the
-  // call was captured (a.past then only bounds it, and sized the grid).
-  const std::int64_t past = a.past_at ? *a.past_at : a.past;
+  const std::int64_t g = blockIdx.y, b = blockIdx.z;
+  // The position of this sequence's first row: in device memory when the
+  // call was captured or the batch is ragged (a.past then only bounds it,
+  // and sized the grid).
+  const std::int64_t past = a.past_at ? a.past_at[b] : a.past;
   // Key tiles per split from the actual positions, the same rule as
   // flash_plan's: a captured step splits its keys as a launched one does
   // (its extra splits stay empty), so both give the same bits.
@@ -85,7 +87,6 @@ __global__ void __launch_bounds__(WARPS * 32) flash_kernel(FlashParams p) {
   const std::int64_t tiles_per_split = ((keys + kKeys - 1) / kKeys + p.splits - 1) / p.splits;
   const std::int64_t split = blockIdx.x % p.splits;
   const std::int64_t tile = p.row_tiles - 1 - blockIdx.x / p.splits;  // the longest rows first
-  const std::int64_t g = blockIdx.y, b = blockIdx.z;
   const std::int64_t p0 = tile * kRows, p1 = (pairs < p0 + kRows ? pairs : p0 + kRows) - 1;
   const std::int64_t pos_lo = past + p0 / group, pos_hi = past + p1 / group;
   const std::int64_t k_lo = a.window > 0 && pos_lo - a.window + 1 > 0 ? pos_lo - a.window + 1 : 0;

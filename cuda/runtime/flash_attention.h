@@ -12,7 +12,7 @@
 // tiles, each written as an fp32 partial output with its log-sum-exp to the
 // workspace, and a second kernel merges them in split order. The number of
 // splits comes from past (with past_at: its bound), the tiles per split
-// from the actual positions, in the kernel.
+// from the actual positions (each sequence's), in the kernel.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -46,11 +46,10 @@ __global__ void to_hidden_kernel(const __half *src, const __half *positions, std
                                  std::int64_t seq, const std::int64_t *past_at, std::int64_t offset, float *hidden) {
   allow_next_kernel();
   wait_for_previous_kernel();
-  const std::int64_t past = *past_at;
   GPTQ_FOR_EACH(i, rows * width) {
     const std::int64_t r = i / width, c = i % width;
     float v = __half2float(src[i]);
-    if (positions) v += __half2float(positions[(past + r % seq + offset) * width + c]);
+    if (positions) v += __half2float(positions[(past_at[r / seq] + r % seq + offset) * width + c]);
     hidden[i] = v;
   }
 }
@@ -234,7 +233,7 @@ __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, c
                                   std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity) {
   allow_next_kernel();
   wait_for_previous_kernel();
-  const std::int64_t r = blockIdx.x, b = r / seq, pos = *past + r % seq;
+  const std::int64_t r = blockIdx.x, b = r / seq, pos = past[b] + r % seq;
   const std::int64_t half = head_dim / 2;
   const std::int64_t q_pairs = heads * half, k_pairs = kv_heads * half, v_count = kv_heads * head_dim;
   __half *qr = q + r * heads * head_dim;
@@ -266,13 +265,14 @@ __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, c
   }
 }
 
-__global__ void last_rows_kernel(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width,
-                                 float *out) {
+__global__ void last_rows_kernel(const float *x, std::int64_t batch, std::int64_t seq, const std::int64_t *counts,
+                                 std::int64_t width, float *out) {
   allow_next_kernel();
   wait_for_previous_kernel();
   GPTQ_FOR_EACH(i, batch * width) {
     const std::int64_t b = i / width, c = i % width;
-    out[i] = x[(b * seq + seq - 1) * width + c];
+    const std::int64_t valid = counts ? (counts[b] > 0 ? counts[b] : 1) : seq;
+    out[i] = x[(b * seq + valid - 1) * width + c];
   }
 }
 
@@ -349,10 +349,10 @@ void rope_and_store_kv(__half *q, const __half *k, const __half *v, const float 
                  q, k, v, inv_freq, seq, past, heads, kv_heads, head_dim, k_cache, v_cache, capacity);
 }
 
-void last_rows(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width, float *out,
-               cudaStream_t stream) {
+void last_rows(const float *x, std::int64_t batch, std::int64_t seq, const std::int64_t *counts, std::int64_t width,
+               float *out, cudaStream_t stream) {
   launch_chained(last_rows_kernel, dim3(blocks_for(batch * width)), dim3(kThreads), 0, stream,
-                 x, batch, seq, width, out);
+                 x, batch, seq, counts, width, out);
 }
 
 }  // namespace gptq::cuda

@@ -22,10 +22,11 @@ enum class ActKind { Silu, Relu, Gelu, GeluTanh };
 void embed_rows(const std::int32_t *ids, const __half *table, std::int64_t rows, std::int64_t width, __half *out,
                 cudaStream_t stream);
 
-// hidden[r][c] = src[r][c] + positions[*past + r % seq + offset][c] (positions
-// may be null: no learned positions), in fp32. `past` (the first row's
-// position) lives in device memory, as in rope_and_store_kv, so that a
-// captured decode step replays at the cache's growing length.
+// hidden[r][c] = src[r][c] + positions[past[r / seq] + r % seq + offset][c]
+// (positions may be null: no learned positions), in fp32. `past` (each
+// sequence's first position, [batch]) lives in device memory, as in
+// rope_and_store_kv, so that a captured decode step replays at the cache's
+// growing (and, in a batch, different) lengths.
 void to_hidden(const __half *src, const __half *positions, std::int64_t rows, std::int64_t width, std::int64_t seq,
                const std::int64_t *past, std::int64_t offset, float *hidden, cudaStream_t stream);
 
@@ -63,15 +64,17 @@ void add_bias(float *y, const float *bias, std::int64_t rows, std::int64_t cols,
 // RoPE (rotate-half, angle = position * inv_freq[i] in fp32) on q in place
 // and on k, then k and v stored into a layer's cache: k_cache/v_cache
 // [batch][kv_heads][capacity][head_dim], rows b * seq + i at position
-// *past + i (past in device memory). inv_freq null: no rotation (learned
-// positions).
+// past[b] + i (past: [batch], device memory). inv_freq null: no rotation
+// (learned positions).
 void rope_and_store_kv(__half *q, const __half *k, const __half *v, const float *inv_freq, std::int64_t batch,
                        std::int64_t seq, const std::int64_t *past, std::int64_t heads, std::int64_t kv_heads,
                        std::int64_t head_dim, __half *k_cache, __half *v_cache, std::int64_t capacity,
                        cudaStream_t stream);
 
-// out[b][:] = x[b * seq + seq - 1][:] (each sequence's last row).
-void last_rows(const float *x, std::int64_t batch, std::int64_t seq, std::int64_t width, float *out,
-               cudaStream_t stream);
+// out[b][:] = x[b * seq + counts[b] - 1][:] (each sequence's last valid row;
+// counts: [batch] in device memory, a count of 0 taking row 0; null: every
+// count is seq).
+void last_rows(const float *x, std::int64_t batch, std::int64_t seq, const std::int64_t *counts, std::int64_t width,
+               float *out, cudaStream_t stream);
 
 }  // namespace gptq::cuda

@@ -69,5 +69,18 @@ int main(void) {
             gptq_last_error());
     return 1;
   }
+  /* gptq_generate_batch and its callback type from C: argument errors name
+   * the argument (no session needed to see that). */
+  {
+    const char *prompts[1] = {"hi"};
+    const size_t lens[1] = {2};
+    gptq_batch_token_fn fn = NULL;
+    st = gptq_generate_batch(NULL, prompts, lens, 1, fn, NULL);
+    if (st != GPTQ_ERR_INVALID_ARGUMENT || strstr(gptq_last_error(), "session") == NULL) {
+      fprintf(stderr, "generate_batch: expected an error naming 'session', got %s: %s\n", gptq_status_name(st),
+              gptq_last_error());
+      return 1;
+    }
+  }
   return copy_out_from_c();
 }

@@ -172,6 +172,9 @@ struct Reentry {
     expect_refused(gptq_session_create(ctx, model, nullptr, &ns), "gptq_session_create");
     if (session) {
       expect_refused(gptq_generate(session, "a", 1, nullptr, nullptr), "gptq_generate");
+      const char *prompts[] = {"a", "b"};
+      const size_t lens[] = {1, 1};
+      expect_refused(gptq_generate_batch(session, prompts, lens, 2, nullptr, nullptr), "gptq_generate_batch");
       expect_refused(gptq_session_set_progress(session, nullptr, nullptr), "gptq_session_set_progress");
     }
     const float w[32 * 32] = {};
@@ -216,7 +219,7 @@ class CallbackReentry : public ::testing::Test {
   }
   void expect_rules_held() {
     EXPECT_TRUE(r_.done) << "the callback did not run";
-    EXPECT_EQ(r_.refused.size(), 10u);
+    EXPECT_EQ(r_.refused.size(), 11u);
     for (const auto &w : r_.wrong) ADD_FAILURE() << w;
     // The context still works after the refusals.
     const char *s = nullptr;

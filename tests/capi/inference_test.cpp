@@ -1,10 +1,12 @@
-// gptq_evaluate, gptq_session_* and gptq_generate through the C API on the
-// real test models: results, streaming, cancellation, argument checks.
+// gptq_evaluate, gptq_session_*, gptq_generate and gptq_generate_batch through
+// the C API on the real test models: results, streaming, cancellation,
+// argument checks.
 // Accuracy is tested in tests/core/eval/.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -234,6 +236,123 @@ TEST_F(InferenceApi, SessionArgumentErrors) {
   ASSERT_EQ(gptq_session_create(ctx_, model_, nullptr, &session_), GPTQ_OK);
   EXPECT_EQ(gptq_generate(session_, nullptr, 3, nullptr, nullptr), GPTQ_ERR_INVALID_ARGUMENT);
   gptq_session_destroy(nullptr);
+}
+
+// ---- gptq_generate_batch ----
+
+// Prompts of 10, 2 and 20 tokens; their greedy continuations have no
+// near-tie (tests/core/eval/generate_test.cpp prints the margins), so a
+// batch gives each the text gptq_generate gives it alone, on any CPU.
+const std::vector<std::string> kBatchPrompts = {
+    "To create a table in PostgreSQL, use the", "SELECT",
+    "The PostgreSQL documentation explains how to create an index on a table so that queries which filter on"};
+
+struct BatchStreams {
+  std::vector<Stream> of = std::vector<Stream>(kBatchPrompts.size());
+  size_t stop_sequence = SIZE_MAX;  // non-zero from its first token
+  size_t bad_sequence = 0;          // calls with an index out of range
+};
+
+int on_batch_token(void *user, size_t sequence, const char *piece, int32_t id) {
+  auto *s = static_cast<BatchStreams *>(user);
+  if (sequence >= s->of.size()) {
+    ++s->bad_sequence;
+    return 1;
+  }
+  on_token(&s->of[sequence], piece, id);
+  return sequence == s->stop_sequence;
+}
+
+gptq_status generate_batch(gptq_session *session, const std::vector<std::string> &prompts, BatchStreams *streams) {
+  std::vector<const char *> ptrs;
+  std::vector<size_t> lens;
+  for (const std::string &p : prompts) {
+    ptrs.push_back(p.data());
+    lens.push_back(p.size());
+  }
+  return gptq_generate_batch(session, ptrs.data(), lens.data(), prompts.size(), streams ? on_batch_token : nullptr,
+                             streams);
+}
+
+TEST_F(InferenceApi, BatchGivesEachPromptItsOwnGeneration) {
+  ASSERT_EQ(gptq_session_create(ctx_, model_, R"({"temperature": 0, "max_new_tokens": 12})", &session_), GPTQ_OK)
+      << gptq_last_error();
+  BatchStreams batch;
+  ASSERT_EQ(generate_batch(session_, kBatchPrompts, &batch), GPTQ_OK) << gptq_last_error();
+  EXPECT_EQ(batch.bad_sequence, 0u);
+  for (size_t i = 0; i < kBatchPrompts.size(); ++i) {
+    Stream alone;
+    ASSERT_EQ(gptq_generate(session_, kBatchPrompts[i].data(), kBatchPrompts[i].size(), on_token, &alone), GPTQ_OK);
+    EXPECT_EQ(batch.of[i].text, alone.text) << "sequence " << i;
+    EXPECT_EQ(batch.of[i].ids, alone.ids) << "sequence " << i;
+  }
+  EXPECT_EQ(batch.of[0].text.rfind(" CREATE TABLE command.", 0), 0u) << batch.of[0].text;
+  // on_token stopping sequence 1 stops it alone; a NULL on_token is fine.
+  BatchStreams cut;
+  cut.stop_sequence = 1;
+  ASSERT_EQ(generate_batch(session_, kBatchPrompts, &cut), GPTQ_OK) << gptq_last_error();
+  EXPECT_EQ(cut.of[1].ids.size(), 1u);
+  EXPECT_EQ(cut.of[0].ids, batch.of[0].ids);
+  EXPECT_EQ(cut.of[2].ids, batch.of[2].ids);
+  EXPECT_EQ(generate_batch(session_, kBatchPrompts, nullptr), GPTQ_OK) << gptq_last_error();
+}
+
+TEST_F(InferenceApi, BatchProgressCoversEverySequenceAndCancelsAll) {
+  ASSERT_EQ(gptq_session_create(ctx_, model_, R"({"temperature": 0, "max_new_tokens": 6, "stop_at_eos": false})",
+                                &session_),
+            GPTQ_OK);
+  struct Seen {
+    uint64_t done = 0, total = 0, cancel_at = UINT64_MAX;
+  } seen;
+  auto on_progress = [](void *user, const char *stage, uint64_t done, uint64_t total) {
+    auto *s = static_cast<Seen *>(user);
+    EXPECT_STREQ(stage, "generate");
+    s->done = done;
+    s->total = total;
+    return done >= s->cancel_at ? 1 : 0;
+  };
+  ASSERT_EQ(gptq_session_set_progress(session_, on_progress, &seen), GPTQ_OK);
+  BatchStreams batch;
+  ASSERT_EQ(generate_batch(session_, kBatchPrompts, &batch), GPTQ_OK) << gptq_last_error();
+  const gptq_tokenizer *tok = nullptr;
+  ASSERT_EQ(gptq_model_tokenizer(model_, &tok), GPTQ_OK);
+  uint64_t prompt_tokens = 0;
+  for (const std::string &p : kBatchPrompts) {
+    size_t n = 0;
+    ASSERT_EQ(gptq_tokenize(tok, p.data(), p.size(), 0, nullptr, 0, &n), GPTQ_ERR_BUFFER_TOO_SMALL);
+    prompt_tokens += n;
+  }
+  EXPECT_EQ(seen.total, prompt_tokens + 6 * kBatchPrompts.size());
+  EXPECT_EQ(seen.done, prompt_tokens + 5 * kBatchPrompts.size());  // each sequence's last token is not run
+  // A cancel once the prompts have run stops every sequence.
+  seen = Seen{};
+  seen.cancel_at = prompt_tokens + 1;
+  BatchStreams cancelled;
+  EXPECT_EQ(generate_batch(session_, kBatchPrompts, &cancelled), GPTQ_ERR_CANCELLED);
+  for (const Stream &s : cancelled.of) EXPECT_LE(s.ids.size(), 2u);
+}
+
+TEST_F(InferenceApi, BatchArgumentErrors) {
+  ASSERT_EQ(gptq_session_create(ctx_, model_, R"({"max_new_tokens": 2040})", &session_), GPTQ_OK);
+  const char *prompts[] = {"a", nullptr, "b"};
+  const size_t lens[] = {1, 0, 1};
+  auto expect_error = [](gptq_status st, const std::string &words) {
+    EXPECT_EQ(st, GPTQ_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gptq_last_error()).find(words), std::string::npos) << gptq_last_error();
+  };
+  expect_error(gptq_generate_batch(nullptr, prompts, lens, 3, nullptr, nullptr), "'session'");
+  expect_error(gptq_generate_batch(session_, prompts, lens, 0, nullptr, nullptr), "'count'");
+  expect_error(gptq_generate_batch(session_, nullptr, lens, 3, nullptr, nullptr), "'prompts'");
+  expect_error(gptq_generate_batch(session_, prompts, nullptr, 3, nullptr, nullptr), "'lens'");
+  const size_t bad_lens[] = {1, 4, 1};
+  expect_error(gptq_generate_batch(session_, prompts, bad_lens, 3, nullptr, nullptr), "'prompts[1]'");
+  // Prompt 2 and 2040 new tokens pass the 2048 positions; refused before anything runs.
+  const std::string long_prompt = kBatchPrompts[2];
+  const char *fit[] = {"a", "b", long_prompt.c_str()};
+  const size_t fit_lens[] = {1, 1, long_prompt.size()};
+  BatchStreams none;
+  expect_error(gptq_generate_batch(session_, fit, fit_lens, 3, on_batch_token, &none), "prompt 2");
+  for (const Stream &s : none.of) EXPECT_TRUE(s.ids.empty());
 }
 
 TEST(EvalConfig, ConvertsWithDefaultsAndBounds) {

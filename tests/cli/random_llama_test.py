@@ -106,6 +106,11 @@ class RandomLlama(unittest.TestCase):
         r = cli.read_json(out)
         self.assertGreater(r["prefill"]["tok_s"], 0)
         self.assertEqual([(d["batch"], d["context"]) for d in r["decode"]], [(1, 8), (1, 20), (3, 8)])
+        self.assertTrue(r["batched_sessions_in_c_api"])
+        g = r["generate_batch"]  # gptq_generate_batch's path, ragged prompts
+        self.assertEqual([(x["batch"], x["steps"], x["generated"]) for x in g], [(3, 4, 12)])
+        self.assertEqual(len(g[0]["prompt_tokens"]), 3)
+        self.assertGreater(g[0]["decode_tok_s"], 0)
         self.assertIsNone(r["memory"]["weights_measured"])  # the CPU reports no device memory
         # No padding at this shape: the repacked codes and scales are the checkpoint's.
         block = r["memory"]["weights_theory"]["block_linears_per_layer"]
@@ -125,8 +130,10 @@ class RandomLlama(unittest.TestCase):
         r = cli.read_json(e2e)
         self.assertIsNone(r["goal"]["met"])  # judged on the 7B shape only
         speed = [x for x in r["rows"] if x["unit"] == "tok/s"]
-        self.assertEqual(len(speed), 4)
-        self.assertTrue(all(x["baseline"] is None and "--no-baseline" in x["baseline_name"] for x in speed))
+        self.assertEqual(len(speed), 5)  # prefill, decode at 2 contexts and batch 2, generate_batch of 2
+        compared = [x for x in speed if "generate_batch" not in x["case"]]  # the others have no transformers row
+        self.assertEqual(len(compared), 4)
+        self.assertTrue(all(x["baseline"] is None and "--no-baseline" in x["baseline_name"] for x in compared))
         q = os.path.join(self.work, "q7b.json")
         subprocess.run([sys.executable, os.path.join(cli.REPO, "bench", "run_cuda_quantize_7b_bench.py"), "--gptq",
                         cli.GPTQ, "--model", self.float_dir, "--calib", TEXT, "--backend", "cpu", "--work",

@@ -128,7 +128,8 @@ void check_attention(const AttentionCase &c) {
       << "not bit-stable";
   // The position read from device memory (a captured decode step), with
   // past only bounding it: the same bits.
-  const DeviceBuffer past_at = upload(&c.past, 1, "test");
+  const std::vector<std::int64_t> pasts(static_cast<std::size_t>(c.batch), c.past);
+  const DeviceBuffer past_at = upload(pasts.data(), pasts.size(), "test");
   a.past_at = past_at.as<const std::int64_t>();
   a.past = c.capacity - c.seq;
   causal_attention(a, nullptr);
@@ -226,9 +227,11 @@ TEST(RuntimeKernels, SplitDecodeMatchesTheHostReference) {
 }
 
 // A decode call captured into a CUDA graph (no allocation or
-// synchronization inside causal_attention), its position in device memory
-// and past bounding it, as DeviceModel captures a decode step: replayed at
-// several positions, it gives the bits of direct calls at those positions.
+// synchronization inside causal_attention), each sequence's position in
+// device memory and past bounding them, as DeviceModel captures a decode
+// step: replayed at several positions, equal or different per sequence (a
+// ragged batch), each sequence's rows are the bits of a direct call at its
+// position.
 TEST(RuntimeKernels, DecodeAttentionReplaysInACudaGraph) {
   GPTQ_REQUIRE_DEVICE();
   const std::int64_t batch = 2, heads = 32, kv_heads = 8, hd = 128, capacity = 3000;
@@ -252,8 +255,8 @@ TEST(RuntimeKernels, DecodeAttentionReplaysInACudaGraph) {
   ASSERT_GT(ws_bytes, 0u) << "this shape was meant to split its keys";
   const DeviceBuffer ws(ws_bytes, "test");
   a.workspace = ws.get();
-  const std::int64_t zero = 0;
-  const DeviceBuffer past_at = upload(&zero, 1, "test");
+  const std::vector<std::int64_t> zeros(static_cast<std::size_t>(batch), 0);
+  const DeviceBuffer past_at = upload(zeros.data(), zeros.size(), "test");
   AttentionArgs captured = a;
   captured.past_at = past_at.as<const std::int64_t>();
   cudaStream_t stream = nullptr;
@@ -264,19 +267,26 @@ TEST(RuntimeKernels, DecodeAttentionReplaysInACudaGraph) {
   causal_attention(captured, stream);
   GPTQ_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
   GPTQ_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
-  for (std::int64_t pos : {0, 5, 700, 2999}) {
-    AttentionArgs direct = a;
-    direct.past = pos;
-    causal_attention(direct, nullptr);
-    GPTQ_CUDA_CHECK(cudaDeviceSynchronize());
-    const auto want = from_device_half(out, q.size());
+  const std::size_t per_sequence = static_cast<std::size_t>(heads * hd);
+  const std::vector<std::vector<std::int64_t>> steps = {{0, 0}, {5, 5}, {700, 700}, {2999, 2999}, {5, 700}, {2999, 0}};
+  for (const std::vector<std::int64_t> &pos : steps) {
+    std::vector<float> want(q.size());
+    for (std::int64_t b = 0; b < batch; ++b) {
+      AttentionArgs direct = a;
+      direct.past = pos[static_cast<std::size_t>(b)];
+      causal_attention(direct, nullptr);
+      GPTQ_CUDA_CHECK(cudaDeviceSynchronize());
+      const auto all = from_device_half(out, q.size());
+      std::copy_n(all.begin() + static_cast<std::ptrdiff_t>(b * per_sequence), per_sequence,
+                  want.begin() + static_cast<std::ptrdiff_t>(b * per_sequence));
+    }
     GPTQ_CUDA_CHECK(cudaMemset(out.get(), 0, q.size() * sizeof(__half)));
-    GPTQ_CUDA_CHECK(cudaMemcpy(past_at.get(), &pos, sizeof pos, cudaMemcpyHostToDevice));
+    GPTQ_CUDA_CHECK(cudaMemcpy(past_at.get(), pos.data(), pos.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice));
     GPTQ_CUDA_CHECK(cudaDeviceSynchronize());  // the graph's stream does not wait for the legacy one
     GPTQ_CUDA_CHECK(cudaGraphLaunch(exec, stream));
     GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
     EXPECT_EQ(std::memcmp(want.data(), from_device_half(out, q.size()).data(), want.size() * sizeof(float)), 0)
-        << "the graph replayed at position " << pos << " differs from the direct call";
+        << "the graph replayed at positions " << pos[0] << ", " << pos[1] << " differs from the direct calls";
   }
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
@@ -394,7 +404,9 @@ TEST(RuntimeKernels, AddResidualNormEqualsAddThenNorm) {
 
 TEST(RuntimeKernels, RopeRotatesQAndStoresKeysAndValues) {
   GPTQ_REQUIRE_DEVICE();
-  const std::int64_t batch = 2, seq = 3, past = 5, heads = 4, kv_heads = 2, hd = 16, capacity = 10;
+  // Each sequence at its own position (a ragged batch).
+  const std::int64_t batch = 2, seq = 3, heads = 4, kv_heads = 2, hd = 16, capacity = 10;
+  const std::vector<std::int64_t> pasts = {5, 2};
   const std::int64_t rows = batch * seq;
   const auto q = values(static_cast<std::size_t>(rows * heads * hd), 11, 1.0f);
   const auto k = values(static_cast<std::size_t>(rows * kv_heads * hd), 12, 1.0f);
@@ -406,7 +418,7 @@ TEST(RuntimeKernels, RopeRotatesQAndStoresKeysAndValues) {
   const DeviceBuffer df = upload(inv_freq.data(), inv_freq.size(), "test");
   const std::size_t cache_n = static_cast<std::size_t>(batch * kv_heads * capacity * hd);
   const DeviceBuffer kc = to_device_half(std::vector<float>(cache_n, 0.0f)), vc = to_device_half(std::vector<float>(cache_n, 0.0f));
-  const DeviceBuffer dpast = upload(&past, 1, "test");
+  const DeviceBuffer dpast = upload(pasts.data(), pasts.size(), "test");
   rope_and_store_kv(dq.as<__half>(), dk.as<const __half>(), dv.as<const __half>(), df.as<const float>(), batch, seq,
                     dpast.as<const std::int64_t>(), heads, kv_heads, hd, kc.as<__half>(), vc.as<__half>(), capacity, nullptr);
   const auto gq = from_device_half(dq, q.size()), gk = from_device_half(kc, cache_n), gv = from_device_half(vc, cache_n);
@@ -417,7 +429,7 @@ TEST(RuntimeKernels, RopeRotatesQAndStoresKeysAndValues) {
   };
   double worst = 0;
   for (std::int64_t r = 0; r < rows; ++r) {
-    const std::int64_t b = r / seq, pos = past + r % seq;
+    const std::int64_t b = r / seq, pos = pasts[static_cast<std::size_t>(b)] + r % seq;
     for (std::int64_t h = 0; h < heads; ++h)
       for (std::int64_t i = 0; i < hd; ++i) {
         const float *x = q.data() + (r * heads + h) * hd;
@@ -437,7 +449,7 @@ TEST(RuntimeKernels, RopeRotatesQAndStoresKeysAndValues) {
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t h = 0; h < kv_heads; ++h)
       for (std::int64_t p = 0; p < capacity; ++p)
-        if (p < past || p >= past + seq) {
+        if (p < pasts[static_cast<std::size_t>(b)] || p >= pasts[static_cast<std::size_t>(b)] + seq) {
           EXPECT_EQ(gk[((b * kv_heads + h) * capacity + p) * hd], 0.0f);
         }
 }

@@ -160,14 +160,14 @@ typedef int (*gptq_progress_fn)(void *user, const char *stage, uint64_t done,
 
 /* ---- Callbacks: threads and reentrancy --------------------------------- */
 /* Rules for every callback of this header (gptq_log_fn, gptq_progress_fn,
- * gptq_token_fn):
+ * gptq_token_fn, gptq_batch_token_fn):
  *  - Thread: a callback runs on the thread that made the library call it
  *    belongs to — the call that logs, the call given the progress or token
- *    callback, gptq_generate for a session's progress callback — never on
- *    one of the context's worker threads. A context's log callback may so run
- *    on different threads over time (e.g. sessions of it generating on
- *    different threads), also after gptq_context_destroy while its models and
- *    sessions live.
+ *    callback, gptq_generate (or gptq_generate_batch) for a session's
+ *    progress callback — never on one of the context's worker threads. A
+ *    context's log callback may so run on different threads over time (e.g.
+ *    sessions of it generating on different threads), also after
+ *    gptq_context_destroy while its models and sessions live.
  *  - Never concurrently: the callbacks of one call run one at a time, and a
  *    context's log callback is never entered twice at once (a lock of the
  *    context serializes its log lines across threads).
@@ -237,7 +237,7 @@ GPTQ_API const char *gptq_config_schema(void);
  * Threads: a context starts "threads" - 1 worker threads of its own when it
  * is created (the calling thread is the last one); every call that computes
  * with it (gptq_quantize_model, gptq_quantize_matrix, gptq_rtn_matrix,
- * gptq_evaluate, and gptq_generate of its sessions) runs on them and on no
+ * gptq_evaluate, and gptq_generate(_batch) of its sessions) runs on them and on no
  * other. Two contexts with different thread counts used at once from two
  * threads each use their own count. Results do not depend on the thread
  * count: work is cut into pieces by its shape alone, so one thread gives the
@@ -619,7 +619,8 @@ GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *mo
  * no-op. */
 GPTQ_API void gptq_session_destroy(gptq_session *session);
 
-/* Sets the progress callback of the session's gptq_generate calls (fn NULL:
+/* Sets the progress callback of the session's gptq_generate (and
+ * gptq_generate_batch, whose units are every sequence's) calls (fn NULL:
  * none, the default): stage "generate", done = tokens run through the model
  * (the prompt's, as its forward pass goes, then one per generated token),
  * total = prompt tokens + max_new_tokens (within the model's positions; done
@@ -641,6 +642,33 @@ GPTQ_API gptq_status gptq_session_set_progress(gptq_session *session, gptq_progr
  * "dynamic" scaling), naming the numbers. */
 GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, size_t len,
                                    gptq_token_fn on_token, void *user);
+
+/* Receives the text of sequence `sequence` (the prompt's index in the
+ * gptq_generate_batch call) as gptq_token_fn does for gptq_generate, on the
+ * thread that called gptq_generate_batch. Return 0 to go on, non-zero to stop
+ * generating THAT sequence (the others go on; nothing more comes for it). */
+typedef int (*gptq_batch_token_fn)(void *user, size_t sequence, const char *text_piece, int32_t token_id);
+
+/* Generates a continuation of each of `count` prompts (prompts[i], lens[i]
+ * bytes of UTF-8; prompts[i] may be NULL when lens[i] is 0) together, as one
+ * batch: the prompts run through the model in one forward pass, then every
+ * sequence still generating takes its next token in one step, which costs
+ * about what one sequence's step costs while the weights' reads dominate (a
+ * GPU's decode). Each sequence is what gptq_generate gives its prompt alone
+ * (its own sampler seeded from the config, its own stop strings, EOS and
+ * max_new_tokens), up to the rounding of a batched forward pass against a
+ * single one (a greedy choice between two nearly equal logits can differ).
+ * on_token (may be NULL) receives each sequence's pieces, interleaved across
+ * sequences, with the sequence's index. The session's progress callback
+ * (gptq_session_set_progress) sees stage "generate", done and total over
+ * every sequence's tokens (each prompt's tokens + max_new_tokens); non-zero
+ * cancels every sequence: GPTQ_ERR_CANCELLED (text already passed stays
+ * passed). GPTQ_ERR_INVALID_ARGUMENT when count is 0, prompts or lens is
+ * NULL, a prompts[i] is NULL with lens[i] > 0, or, before anything runs,
+ * when a prompt's tokens plus max_new_tokens exceed the model's context (as
+ * gptq_generate), naming the argument or the prompt's index. */
+GPTQ_API gptq_status gptq_generate_batch(gptq_session *session, const char *const *prompts, const size_t *lens,
+                                         size_t count, gptq_batch_token_fn on_token, void *user);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -122,7 +122,8 @@ TEST(CpuForwardEngine, RunsBlocksAndModelsAsTheCoreForwardPass) {
   model::KvCache kv = forward.make_cache(batch, seq + 1);
   EXPECT_TRUE(same_bits(engine.run(test_compute(), *prepared, ids, batch, seq, cache.get(), true).data,
                         forward.run(test_compute(), ids, batch, seq, &kv, true).data));
-  EXPECT_EQ(cache->length(), seq);
+  EXPECT_EQ(cache->length(0), seq);
+  EXPECT_EQ(cache->length(batch - 1), seq);
   EXPECT_EQ(cache->capacity(), seq + 1);
   const std::vector<std::int32_t> next = {11, 12};
   EXPECT_TRUE(same_bits(engine.run(test_compute(), *prepared, next, batch, 1, cache.get(), true).data,

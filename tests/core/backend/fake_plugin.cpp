@@ -1,4 +1,4 @@
-// A backend plugin built in the tests (not a GPU backend): exports the v5
+// A backend plugin built in the tests (not a GPU backend): exports the v6
 // entry symbol and behaves as $GPTQ_FAKE_PLUGIN_MODE says, so the loader,
 // the status mapping and the CPU fallback are exercised on any machine.
 //   oom:      open fails with GPTQ_PLUGIN_ERR_OUT_OF_MEMORY and a message;
@@ -7,8 +7,10 @@
 //   bad:      self_test returns a status outside the list (42);
 //   forward:  as ok, plus the forward group: a "model" that checks and
 //             counts what the core hands it (logged at model_finish), a KV
-//             cache that is out of memory above 4096 positions, and a run
-//             whose logits are one-hot at (input id + 1) mod vocab;
+//             cache that is out of memory above 4096 positions and keeps
+//             each sequence's length, and a run whose logits are one-hot at
+//             (input id + 1) mod vocab, the input being each sequence's last
+//             valid id with last_only;
 //   blocks:   as forward, plus buffers in host memory and the block group: a
 //             run shows each linear an input buffer (one per distinct input,
 //             filled with the input's number + 1), refuses a linear whose
@@ -102,7 +104,8 @@ struct FakeModel {
 };
 
 struct FakeCache {
-  int64_t batch = 0, capacity = 0, length = 0;
+  int64_t batch = 0, capacity = 0;
+  std::vector<int64_t> lengths;  // [batch]
 };
 
 const gptq_backend_host *host_of(void *state) { return static_cast<const gptq_backend_host *>(state); }
@@ -164,15 +167,16 @@ int cache_create(void *, const gptq_plugin_model *, int64_t batch, int64_t capac
                   static_cast<long long>(capacity) * batch * 1024);
     return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
   }
-  *out = reinterpret_cast<gptq_plugin_cache *>(new FakeCache{batch, capacity, 0});
+  *out = reinterpret_cast<gptq_plugin_cache *>(
+      new FakeCache{batch, capacity, std::vector<int64_t>(static_cast<std::size_t>(batch), 0)});
   return GPTQ_PLUGIN_OK;
 }
 
 void cache_free(void *, gptq_plugin_cache *cache) { delete reinterpret_cast<FakeCache *>(cache); }
 
 int model_run(void *, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
-              gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits, char *err,
-              size_t cap) {
+              const int64_t *counts, gptq_plugin_cache *cache, int last_only, const float *inv_freq, float *logits,
+              char *err, size_t cap) {
   const auto *m = reinterpret_cast<const FakeModel *>(model);
   // RoPE's first inverse frequency is theta^0 = 1 for every rope type but
   // linear/llama3 scaling, which the demo model does not use.
@@ -181,16 +185,21 @@ int model_run(void *, const gptq_plugin_model *model, const int32_t *ids, int64_
     return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
   }
   auto *c = reinterpret_cast<FakeCache *>(cache);
-  if (c && (c->batch != batch || c->length + seq > c->capacity)) {
-    reason(err, cap, "the core let a run past the cache through");
+  bool fits = !c || c->batch == batch;
+  for (int64_t b = 0; b < batch; ++b)
+    fits = fits && counts[b] >= 0 && counts[b] <= seq &&
+           (!c || c->lengths[static_cast<std::size_t>(b)] + seq <= c->capacity);
+  if (!fits) {
+    reason(err, cap, "the core let a run past the cache (or with bad counts) through");
     return GPTQ_PLUGIN_ERR_INTERNAL;
   }
   const int64_t vocab = m->spec.vocab_size, rows = last_only ? batch : batch * seq;
   for (int64_t r = 0; r < rows; ++r) {
-    const int32_t id = ids[last_only ? r * seq + seq - 1 : r];
+    const int32_t id = ids[last_only ? r * seq + std::max<int64_t>(counts[r], 1) - 1 : r];
     for (int64_t v = 0; v < vocab; ++v) logits[r * vocab + v] = v == (id + 1) % vocab ? 1.0f : 0.0f;
   }
-  if (c) c->length += seq;
+  if (c)
+    for (int64_t b = 0; b < batch; ++b) c->lengths[static_cast<std::size_t>(b)] += counts[b];
   return GPTQ_PLUGIN_OK;
 }
 
@@ -511,7 +520,7 @@ const gptq_backend_plugin kQuantizeTable = make_table(true, true, true);
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v5(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v6(void) {
   if (std::strcmp(mode(), "blocks") == 0) return &kBlocksTable;
   if (std::strcmp(mode(), "quantize") == 0) return &kQuantizeTable;
   return std::strcmp(mode(), "forward") == 0 ? &kForwardTable : &kTable;

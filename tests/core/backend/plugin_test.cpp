@@ -197,7 +197,7 @@ TEST_F(FakePlugin, TheForwardGroupGetsTheModelFromTheCoreAndRunsIt) {
   const gptq::Matrix last = engine->run(compute, *prepared, std::span(ids, 3), 1, 3, cache.get(), true);
   ASSERT_EQ(last.rows, 1);
   EXPECT_EQ(argmax(last, 0), 8);
-  EXPECT_EQ(cache->length(), 3);
+  EXPECT_EQ(cache->length(0), 3);
   // Refused by the core before the plugin sees them; the cache is unchanged.
   const std::int32_t bad[] = {static_cast<std::int32_t>(vocab)};
   try {
@@ -209,7 +209,27 @@ TEST_F(FakePlugin, TheForwardGroupGetsTheModelFromTheCoreAndRunsIt) {
   }
   const std::int32_t six[] = {1, 2, 3, 4, 5, 6};
   EXPECT_THROW((void)engine->run(compute, *prepared, six, 1, 6, cache.get(), true), gptq::Error);
-  EXPECT_EQ(cache->length(), 3);
+  EXPECT_EQ(cache->length(0), 3);
+  // A ragged run: each sequence's counts reach the plugin, last_only takes
+  // each sequence's last valid id, and each length grows by its count.
+  auto ragged = engine->make_cache(*prepared, 3, 8);
+  const std::int64_t counts[] = {3, 1, 0};
+  const std::int32_t padded[] = {5, 6, 7, 9, 0, 0, 11, 0, 0};
+  const gptq::Matrix lasts = engine->run(compute, *prepared, padded, 3, 3, ragged.get(), true, counts);
+  ASSERT_EQ(lasts.rows, 3);
+  EXPECT_EQ(argmax(lasts, 0), 8);
+  EXPECT_EQ(argmax(lasts, 1), 10);
+  EXPECT_EQ(ragged->length(0), 3);
+  EXPECT_EQ(ragged->length(1), 1);
+  EXPECT_EQ(ragged->length(2), 0);
+  // Refused whole by the core: sequence 0's 3 + 6 rows pass the capacity of
+  // 8 (padding rows are stored too), and a count above the run's rows.
+  const std::int32_t six_each[18] = {};
+  const std::int64_t ones[] = {1, 1, 1};
+  EXPECT_THROW((void)engine->run(compute, *prepared, six_each, 3, 6, ragged.get(), true, ones), gptq::Error);
+  const std::int64_t four[] = {4, 0, 0};
+  EXPECT_THROW((void)engine->run(compute, *prepared, padded, 3, 3, ragged.get(), true, four), gptq::Error);
+  EXPECT_EQ(ragged->length(0), 3);
   // The plugin's out of memory, with its words.
   try {
     (void)engine->make_cache(*prepared, 1, 5000);

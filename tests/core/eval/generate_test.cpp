@@ -1,12 +1,23 @@
 // Generation on docs-llama-16m: the greedy continuation the model README
 // quotes, streaming that adds up to the decoded tokens, stop strings, EOS,
-// the sink stopping, max_new_tokens and seeded sampling.
+// the sink stopping, max_new_tokens and seeded sampling; generate_batch: a
+// ragged batch gives each prompt its lone generation, stops, sinks and EOS per
+// sequence, progress over every sequence, and prompts checked first.
 #include "core/eval/generate.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "core/config/typed.h"
+#include "core/model/context_length.h"
 #include "core/model/model.h"
+#include "core/base/error.h"
+#include "tests/support/logit_tolerance.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
 #include "tests/support/test_engines.h"
@@ -87,6 +98,176 @@ TEST_F(Generate, ZeroNewTokens) {
   const GenerationResult r = run(R"({"max_new_tokens": 0})");
   EXPECT_TRUE(r.tokens.empty());
   EXPECT_TRUE(r.text.empty());
+}
+
+// ---- generate_batch ----
+
+// Prompts of different lengths (11, 4 and 21 tokens), so the batch is ragged.
+const std::vector<std::string_view> kPrompts = {
+    kPrompt, "SELECT",
+    "The PostgreSQL documentation explains how to create an index on a table so that queries which filter on"};
+
+class GenerateBatch : public Generate {
+ protected:
+  std::vector<GenerationResult> run_batch(const std::string &config_json, const BatchTokenSink &sink = {},
+                                          const Progress &progress = {}) {
+    return generate_batch(test_pool(), test_forward_engine(), *forward_, *model_->tokenizer(), kPrompts,
+                          config::parse_generation_config(config_json), sink, progress);
+  }
+  GenerationResult run_one(std::string_view prompt, const std::string &config_json) {
+    return generate(test_pool(), test_forward_engine(), *forward_, *model_->tokenizer(), prompt,
+                    config::parse_generation_config(config_json));
+  }
+  // Greedy tokens are compared exactly only where rounding cannot flip them:
+  // every step's two best logits (teacher-forced on r's tokens) further
+  // apart than a batched pass can move them. Returns the smallest margin.
+  double smallest_greedy_margin(const GenerationResult &r) {
+    std::vector<std::int32_t> all = r.prompt_ids;
+    all.insert(all.end(), r.tokens.begin(), r.tokens.end());
+    const auto n = static_cast<std::int64_t>(all.size());
+    const Matrix logits = test_forward_engine().run(test_compute(), *forward_, all, 1, n, nullptr, false);
+    double smallest = 1e30;
+    for (std::size_t i = 0; i < r.tokens.size(); ++i) {
+      const float *row = logits.row(static_cast<std::int64_t>(r.prompt_ids.size() + i) - 1);
+      std::vector<float> top(row, row + logits.cols);
+      std::partial_sort(top.begin(), top.begin() + 2, top.end(), std::greater<>());
+      smallest = std::min(smallest, double(top[0]) - top[1]);
+    }
+    return smallest;
+  }
+};
+
+TEST_F(GenerateBatch, EachSequenceGetsWhatItsPromptGetsAlone) {
+  const std::string cfg = R"({"temperature": 0, "max_new_tokens": 24})";
+  std::vector<std::string> streamed(kPrompts.size());
+  const std::vector<GenerationResult> got = run_batch(cfg, [&](std::size_t b, std::string_view piece, std::int32_t) {
+    streamed.at(b) += piece;
+    return true;
+  });
+  ASSERT_EQ(got.size(), kPrompts.size());
+  std::set<std::size_t> lengths;
+  for (std::size_t b = 0; b < kPrompts.size(); ++b) {
+    const GenerationResult want = run_one(kPrompts[b], cfg);
+    lengths.insert(want.prompt_ids.size());
+    const double margin = smallest_greedy_margin(want);
+    std::printf("prompt %zu: %zu tokens, smallest greedy margin %.2e\n", b, want.prompt_ids.size(), margin);
+    ASSERT_GT(margin, testing::kLogitTolerance) << "prompt " << b << " has a near-tie: pick another prompt";
+    EXPECT_EQ(got[b].prompt_ids, want.prompt_ids) << b;
+    EXPECT_EQ(got[b].tokens, want.tokens) << b;
+    EXPECT_EQ(got[b].text, want.text) << b;
+    EXPECT_EQ(got[b].reason, want.reason) << b;
+    EXPECT_EQ(streamed[b], got[b].text) << b;
+  }
+  EXPECT_EQ(lengths.size(), kPrompts.size()) << "the prompts must differ in length for a ragged batch";
+}
+
+TEST_F(GenerateBatch, StopsArePerSequence) {
+  // The stop string ends sequence 0 (" CREATE TABLE command."), not the others.
+  const std::string cfg = R"({"temperature": 0, "max_new_tokens": 16, "stop": [" command"]})";
+  const std::vector<GenerationResult> got = run_batch(cfg);
+  EXPECT_EQ(got[0].text, " CREATE TABLE");
+  EXPECT_EQ(got[0].reason, StopReason::StopString);
+  for (std::size_t b = 1; b < kPrompts.size(); ++b) {
+    const GenerationResult want = run_one(kPrompts[b], cfg);
+    EXPECT_EQ(got[b].tokens, want.tokens) << b;
+    EXPECT_EQ(got[b].reason, want.reason) << b;
+  }
+  EXPECT_GT(got[1].tokens.size(), got[0].tokens.size());
+
+  // A sink that stops sequence 1 at its first token stops it alone; the
+  // others run on to max_new_tokens, and nothing more reaches the sink for 1.
+  std::vector<int> calls(kPrompts.size());
+  const std::vector<GenerationResult> cut =
+      run_batch(R"({"temperature": 0, "max_new_tokens": 8, "stop_at_eos": false})",
+                [&](std::size_t b, std::string_view, std::int32_t) {
+                  ++calls.at(b);
+                  return b != 1;
+                });
+  EXPECT_EQ(cut[1].tokens.size(), 1u);
+  EXPECT_EQ(cut[1].reason, StopReason::Sink);
+  EXPECT_EQ(calls[1], 1);
+  for (std::size_t b : {std::size_t{0}, std::size_t{2}}) {
+    EXPECT_EQ(cut[b].tokens.size(), 8u) << b;
+    EXPECT_EQ(cut[b].reason, StopReason::MaxTokens) << b;
+    EXPECT_GE(calls[b], 8) << b;
+  }
+}
+
+TEST_F(GenerateBatch, EosEndsItsSequenceOnly) {
+  // docs-llama-16m rarely says </s>, so the model is prepared with an EOS id
+  // that sequence 0 says among its greedy tokens (after the first) and
+  // sequence 2 does not: each sequence ends at its first EOS (that id or the
+  // tokenizer's </s>), the others run on.
+  const std::string free_cfg = R"({"temperature": 0, "max_new_tokens": 24, "stop_at_eos": false})";
+  const std::vector<GenerationResult> free_run = run_batch(free_cfg);
+  model::ModelSpec spec = model_->spec();
+  const std::vector<std::int32_t> &said = free_run[0].tokens, &other = free_run[2].tokens;
+  const auto pick = std::find_if(said.begin() + 1, said.end(), [&](std::int32_t id) {
+    return std::find(other.begin(), other.end(), id) == other.end();
+  });
+  ASSERT_NE(pick, said.end()) << "sequence 0 says no token that sequence 2 does not";
+  const std::int32_t eos_id = *pick;
+  spec.eos_token_ids = {eos_id};
+  const auto prepared = test_forward_engine().prepare(spec, model_->weights());
+  const std::vector<GenerationResult> got =
+      generate_batch(test_pool(), test_forward_engine(), *prepared, *model_->tokenizer(), kPrompts,
+                     config::parse_generation_config(R"({"temperature": 0, "max_new_tokens": 24})"));
+  const std::int32_t eos[] = {eos_id, *model_->tokenizer()->eos_id()};
+  int ended = 0;
+  for (std::size_t b = 0; b < kPrompts.size(); ++b) {
+    const auto &all = free_run[b].tokens;
+    const auto first = std::find_first_of(all.begin(), all.end(), std::begin(eos), std::end(eos));
+    EXPECT_EQ(got[b].tokens, std::vector<std::int32_t>(all.begin(), first)) << b;
+    EXPECT_EQ(got[b].reason, first == all.end() ? StopReason::MaxTokens : StopReason::Eos) << b;
+    ended += first != all.end();
+  }
+  EXPECT_EQ(got[0].reason, StopReason::Eos);
+  EXPECT_EQ(got[2].reason, StopReason::MaxTokens);
+  std::printf("EOS id %d ends %d of %zu sequences (sequence 0 after %zu tokens)\n", eos_id, ended, kPrompts.size(),
+              got[0].tokens.size());
+}
+
+TEST_F(GenerateBatch, ProgressCountsEverySequencesTokens) {
+  std::uint64_t last_done = 0, total = 0;
+  const Progress progress([&](std::string_view stage, std::uint64_t done, std::uint64_t of) {
+    EXPECT_EQ(stage, "generate");
+    last_done = done;
+    total = of;
+    return true;
+  });
+  const std::vector<GenerationResult> got =
+      run_batch(R"({"temperature": 0, "max_new_tokens": 5, "stop_at_eos": false})", {}, progress);
+  std::uint64_t want = 0, done = 0;
+  for (const GenerationResult &r : got) {
+    want += r.prompt_ids.size() + 5;
+    done += r.prompt_ids.size() + r.tokens.size() - 1;  // the last token is chosen, never run
+  }
+  EXPECT_EQ(total, want);
+  EXPECT_EQ(last_done, done);
+}
+
+TEST_F(GenerateBatch, EveryPromptIsCheckedFirstAndNamed) {
+  auto message = [&](std::span<const std::string_view> prompts, const std::string &cfg) {
+    try {
+      (void)generate_batch(test_pool(), test_forward_engine(), *forward_, *model_->tokenizer(), prompts,
+                           config::parse_generation_config(cfg), [](std::size_t, std::string_view, std::int32_t) {
+                             ADD_FAILURE() << "a sequence ran";
+                             return true;
+                           });
+    } catch (const Error &e) {
+      EXPECT_EQ(e.status(), Status::InvalidArgument);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message({}, "{}").find("no prompts"), std::string::npos);
+  // max_new_tokens that the shorter prompts 0 and 1 fit in the context with,
+  // and prompt 2 does not.
+  const auto longest = static_cast<std::int64_t>(model_->tokenizer()->encode(kPrompts[2], true).size());
+  const std::int64_t max_new = model::context_length(model_->spec()) - longest + 1;
+  const std::string m = message(kPrompts, R"({"max_new_tokens": )" + std::to_string(max_new) + "}");
+  EXPECT_NE(m.find("prompt 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("give max_new_tokens"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "core/base/error.h"
 
 #include "core/model/model.h"
+#include "tests/support/logit_tolerance.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
 
@@ -58,7 +60,7 @@ TEST_P(ForwardTest, KvCacheStepsMatchTheFullRun) {
     last = forward_->run(test_compute(), std::span(ids_).subspan(static_cast<std::size_t>(i), 1), 1, 1, &cache, true);
     expect_rows_near(last, 0, full, i, 2e-3f);
   }
-  EXPECT_EQ(cache.length(0), n);
+  EXPECT_EQ(cache.length(0, 0), n);
   EXPECT_THROW(forward_->run(test_compute(), std::span(ids_).first(1), 1, 1, &cache), Error);  // full
 }
 
@@ -73,6 +75,74 @@ TEST_P(ForwardTest, BatchedSequencesMatchSeparateRuns) {
     expect_rows_near(batched, r, a, r, 1e-4f);
     expect_rows_near(batched, seq + r, b, r, 1e-4f);
   }
+}
+
+// Batched generation's forward runs: prompts of different lengths prefilled
+// in one right-padded run, then decode steps where a finished sequence passes
+// count 0, give each sequence the logits of its own single-sequence run with
+// its own cache — positions (RoPE or learned), KV writes and the causal bound
+// are per sequence. Batched and single runs sum in other orders (other GEMM
+// row counts), so rows agree within the logit tolerance, not bit for bit.
+TEST_P(ForwardTest, RaggedBatchMatchesSeparateRuns) {
+  const std::vector<std::int64_t> lengths = {5, 9, 2};
+  const std::int64_t batch = 3, seq = 9, steps = 3, capacity = seq + steps;
+  ASSERT_GE(static_cast<std::int64_t>(ids_.size()), seq + steps + 4);
+  // Sequence b's prompt starts at token b (so the three differ) and goes on
+  // with its own continuation.
+  auto token = [&](std::int64_t b, std::int64_t i) { return ids_[static_cast<std::size_t>(b + i)]; };
+  std::vector<std::int32_t> padded(static_cast<std::size_t>(batch * seq), 0);
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t i = 0; i < lengths[static_cast<std::size_t>(b)]; ++i)
+      padded[static_cast<std::size_t>(b * seq + i)] = token(b, i);
+  const double tol = testing::kLogitTolerance;
+  double worst = 0;
+  auto expect_row = [&](const Matrix &got, std::int64_t row, const Matrix &want, const std::string &what) {
+    for (std::int64_t c = 0; c < got.cols; ++c) {
+      const double d = std::abs(double(got.row(row)[c]) - want.row(0)[c]);
+      worst = std::max(worst, d);
+      ASSERT_LE(d, tol) << what << ", column " << c;
+    }
+  };
+
+  KvCache batched = forward_->make_cache(batch, capacity);
+  std::vector<KvCache> alone;
+  for (std::int64_t b = 0; b < batch; ++b) alone.push_back(forward_->make_cache(1, capacity));
+  Matrix got = forward_->run(test_compute(), padded, batch, seq, &batched, true, lengths);
+  ASSERT_EQ(got.rows, batch);
+  for (std::int64_t b = 0; b < batch; ++b) {
+    const auto n = lengths[static_cast<std::size_t>(b)];
+    EXPECT_EQ(batched.length(0, b), n);
+    const std::vector<std::int32_t> prompt(ids_.begin() + b, ids_.begin() + b + n);
+    const Matrix want = forward_->run(test_compute(), prompt, 1, n, &alone[static_cast<std::size_t>(b)], true);
+    expect_row(got, b, want, "prefill, sequence " + std::to_string(b));
+  }
+  // Decode steps; sequence 2 finishes after the first (count 0 from then on).
+  for (std::int64_t step = 0; step < steps; ++step) {
+    const std::vector<std::int64_t> counts = {1, 1, step == 0 ? 1 : 0};
+    std::vector<std::int32_t> next(static_cast<std::size_t>(batch));
+    for (std::int64_t b = 0; b < batch; ++b)
+      next[static_cast<std::size_t>(b)] = token(b, batched.length(0, b));
+    got = forward_->run(test_compute(), next, batch, 1, &batched, true, counts);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      if (counts[static_cast<std::size_t>(b)] == 0) continue;
+      const Matrix want = forward_->run(test_compute(), std::span(next).subspan(static_cast<std::size_t>(b), 1), 1,
+                                        1, &alone[static_cast<std::size_t>(b)], true);
+      expect_row(got, b, want, "step " + std::to_string(step) + ", sequence " + std::to_string(b));
+    }
+  }
+  EXPECT_EQ(batched.length(0, 0), 5 + steps);
+  EXPECT_EQ(batched.length(0, 1), 9 + steps);
+  EXPECT_EQ(batched.length(0, 2), 2 + 1);
+  std::printf("%s: ragged batch vs separate runs, largest logit difference %.2e (tolerance %.0e)\n", GetParam(),
+              worst, tol);
+  // Sequence 1 (length 12) cannot take a 1-row step past the capacity 12,
+  // even with count 0: the padding row is stored too. Refused whole.
+  const std::int32_t three[] = {1, 2, 3};
+  const std::int64_t none[] = {0, 0, 0};
+  EXPECT_THROW(forward_->run(test_compute(), three, batch, 1, &batched, true, none), Error);
+  EXPECT_EQ(batched.length(0, 0), 5 + steps);
+  const std::int64_t too_many[] = {2, 0, 0};
+  EXPECT_THROW(forward_->run(test_compute(), three, batch, 1, &batched, true, too_many), Error);
 }
 
 TEST_P(ForwardTest, StreamingBlocksFromTheCheckpointGivesTheSameLogits) {
