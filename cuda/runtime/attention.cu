@@ -6,6 +6,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/chained_launch.h"
+#include "cuda/runtime/decode_attention.h"
 #include "cuda/runtime/flash_attention.h"
 #include "cuda/plugin_error.h"
 
@@ -90,6 +91,7 @@ __global__ void attention_kernel(AttentionArgs a, float scale) {
 }  // namespace
 
 std::size_t attention_workspace_bytes(const AttentionArgs &a) {
+  if (decode_supports(a)) return decode_plan(a).workspace_bytes;
   return flash_supports(a.head_dim) ? flash_plan(a).workspace_bytes : 0;
 }
 
@@ -100,7 +102,9 @@ void causal_attention(const AttentionArgs &a, cudaStream_t stream) {
                           " past " + std::to_string(a.past) + " capacity " + std::to_string(a.capacity) + ", " +
                           std::to_string(a.heads) + " heads over " + std::to_string(a.kv_heads) +
                           " KV heads of head_dim " + std::to_string(a.head_dim) + " is not a shape it takes");
-  if (flash_supports(a.head_dim))
+  if (decode_supports(a))
+    decode_attention(a, stream);
+  else if (flash_supports(a.head_dim))
     flash_attention(a, stream);
   else
     generic_attention(a, stream);

@@ -4,10 +4,13 @@
 // against the cached keys and values up to their own position (a sliding
 // window when window > 0). Online softmax in fp32, so no score matrix is
 // materialized. One entry point, causal_attention, chooses the kernel:
-//  - head_dim 64 or 128: the tiled tensor-core kernel (flash_attention.h),
-//    for prefill and decode; when it alone would leave the GPU idle (decode:
-//    few query rows per sequence) the keys are split across blocks and the
-//    partial results merged (flash-decoding), in `workspace`;
+//  - one new row per sequence (decode), head_dim 64 or 128, at most 8 query
+//    heads per KV head: the decode kernel (decode_attention.h), keys split
+//    across blocks and the partial results merged (flash-decoding) when
+//    sequences x KV heads alone would leave the GPU idle, in `workspace`;
+//  - head_dim 64 or 128 otherwise: the tiled tensor-core kernel
+//    (flash_attention.h), for prefill and the other decode shapes, split
+//    the same way when it alone would leave the GPU idle;
 //  - any other even head_dim up to 512: the generic kernel (a block per
 //    query row and head, scalar FMAs, keys in tiles of 128).
 #pragma once

@@ -314,10 +314,13 @@ void flash_attention(const AttentionArgs &a, cudaStream_t stream) {
     plan.warps == 1 ? launch<64, 1>(p, plan, stream) : launch<64, 4>(p, plan, stream);
   else
     plan.warps == 1 ? launch<128, 1>(p, plan, stream) : launch<128, 4>(p, plan, stream);
-  if (plan.splits > 1) {
-    launch_chained(merge_splits_kernel, dim3(static_cast<unsigned>(rows)), dim3(128), 0, stream, p.o_part, p.lse_part,
-                   plan.splits, rows, static_cast<int>(a.head_dim), a.out);
-  }
+  if (plan.splits > 1) merge_attention_splits(p.o_part, p.lse_part, plan.splits, rows, a.head_dim, a.out, stream);
+}
+
+void merge_attention_splits(const float *o_part, const float *lse_part, std::int64_t splits, std::int64_t rows,
+                            std::int64_t head_dim, __half *out, cudaStream_t stream) {
+  launch_chained(merge_splits_kernel, dim3(static_cast<unsigned>(rows)), dim3(128), 0, stream, o_part, lse_part,
+                 splits, rows, static_cast<int>(head_dim), out);
 }
 
 }  // namespace gptq::cuda

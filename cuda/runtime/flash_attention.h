@@ -15,6 +15,7 @@
 // from the actual positions (each sequence's), in the kernel.
 #pragma once
 
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -36,5 +37,11 @@ struct FlashPlan {
 bool flash_supports(std::int64_t head_dim);
 FlashPlan flash_plan(const AttentionArgs &a);
 void flash_attention(const AttentionArgs &a, cudaStream_t stream);
+
+// out[r][:] from the splits' fp32 partial outputs o_part[split][rows][head_dim]
+// (each normalized) and their log2 sums lse_part[split][rows] (-inf: a split
+// without keys), added in split order; every row must have a key somewhere.
+void merge_attention_splits(const float *o_part, const float *lse_part, std::int64_t splits, std::int64_t rows,
+                            std::int64_t head_dim, __half *out, cudaStream_t stream);
 
 }  // namespace gptq::cuda
