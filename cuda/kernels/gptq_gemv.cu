@@ -183,9 +183,10 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
 // shared-memory loads, and its scale multiplies the tile's fp32 product
 // (4 FFMA per tile and row group instead of 16 HMUL2 on the weights).
 //
-// ALIGNED (the host's choice, gemv_uniform_aligned): every warp's range of a
-// split is a whole number of kDepth k-tiles, so a ring's worth of tiles
-// never crosses an n-tile and starts on a group edge; each tile's ring slot,
+// ALIGNED (the host's choice, gemv_uniform_aligned; one row group only: with
+// two, its unrolled chunk spilled 16-28 bytes of registers): every warp's
+// range of a split is a whole number of kDepth k-tiles, so a ring's worth of
+// tiles never crosses an n-tile and starts on a group edge; each tile's ring slot,
 // activation offset and constant row are then fixed at compile time from
 // the chunk's base, and the per-tile bookkeeping (the loader's wrap, the
 // flush test, address arithmetic) happens once per chunk. The same
@@ -372,8 +373,8 @@ void launch_small(const PackedWeights &w, const Product &p, dim3 grid, dim3 bloc
   const bool xs = p.x_smem > 0;
   if (gemv_uniform(w, MB)) {
     grid.x = p.n_blocks;
-    if (gemv_uniform_aligned(w, p) && aligned_build_enabled())
-      launch_pdl(xs ? gemv_uniform_kernel<MB, true, true> : gemv_uniform_kernel<MB, false, true>, grid, block, smem,
+    if (MB == 1 && gemv_uniform_aligned(w, p) && aligned_build_enabled())
+      launch_pdl(xs ? gemv_uniform_kernel<1, true, true> : gemv_uniform_kernel<1, false, true>, grid, block, smem,
                  stream, w, p);
     else
       launch_pdl(xs ? gemv_uniform_kernel<MB, true, false> : gemv_uniform_kernel<MB, false, false>, grid, block, smem,
@@ -407,9 +408,11 @@ int prepare_one(int optin) {
   if constexpr (MB <= 2 && BITS == 4) {
     // The fast path keeps its warps' sums in dynamic shared memory: all of
     // the opt-in limit is room (the host counts the sums in).
-    for (auto kernel : {gemv_uniform_kernel<MB, false, false>, gemv_uniform_kernel<MB, true, false>,
-                        gemv_uniform_kernel<MB, false, true>, gemv_uniform_kernel<MB, true, true>})
+    for (auto kernel : {gemv_uniform_kernel<MB, false, false>, gemv_uniform_kernel<MB, true, false>})
       GPTQ_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+    if constexpr (MB == 1)
+      for (auto kernel : {gemv_uniform_kernel<1, false, true>, gemv_uniform_kernel<1, true, true>})
+        GPTQ_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
   }
   return room;
 }

@@ -4,8 +4,8 @@
 // against the cached keys and values up to their own position (a sliding
 // window when window > 0). Online softmax in fp32, so no score matrix is
 // materialized. One entry point, causal_attention, chooses the kernel:
-//  - one new row per sequence (decode), head_dim 64 or 128, at most 8 query
-//    heads per KV head: the decode kernel (decode_attention.h), keys split
+//  - one new row per sequence (decode), head_dim 64 or 128, a KV head per
+//    query head: the decode kernel (decode_attention.h), keys split
 //    across blocks and the partial results merged (flash-decoding) when
 //    sequences x KV heads alone would leave the GPU idle, in `workspace`;
 //  - head_dim 64 or 128 otherwise: the tiled tensor-core kernel

@@ -5,6 +5,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/chained_launch.h"
+#include "cuda/kernels/gptq_device.cuh"
 #include "cuda/plugin_error.h"
 #include "cuda/runtime/flash_attention.h"
 
@@ -13,7 +14,6 @@ namespace {
 
 constexpr int kWarps = 4;    // warps of a block
 constexpr int kChunk = 32;   // keys a warp scores at a time: one per lane
-constexpr int kMaxGroup = 8;  // query heads per KV head
 // Split until about this many blocks run, as flash_attention.cu does: the
 // same on every device, so that results do not depend on it.
 constexpr std::int64_t kTargetBlocks = 1024;
@@ -35,39 +35,23 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
-// The lane's head_dim / 32 values of a value row (dims lane * D / 32 on):
-// one 8-byte load for 128, one 4-byte load for 64.
+// Block (split, head g, sequence b) of multi-head attention (a KV head per
+// query head). A warp's chunk of 32 keys: its value rows go to shared memory
+// (cp.async) while each lane reads and scores its key, so that P V waits on
+// neither load.
 template <int D>
-__device__ __forceinline__ void lane_values(const __half *row, float (&v)[D / 32]) {
-  if constexpr (D == 128) {
-    const uint2 u = *reinterpret_cast<const uint2 *>(row);
-    const float2 a = __half22float2(*reinterpret_cast<const __half2 *>(&u.x));
-    const float2 b = __half22float2(*reinterpret_cast<const __half2 *>(&u.y));
-    v[0] = a.x;
-    v[1] = a.y;
-    v[2] = b.x;
-    v[3] = b.y;
-  } else {
-    const float2 a = __half22float2(*reinterpret_cast<const __half2 *>(row));
-    v[0] = a.x;
-    v[1] = a.y;
-  }
-}
-
-// Block (split, KV head g, sequence b): G >= the group's query heads (the
-// rest compute on zeros and are not written).
-template <int D, int G>
 __global__ void __launch_bounds__(kWarps * 32) decode_kernel(DecodeParams p) {
-  constexpr int kDims = D / 32;  // output dims per lane
-  __shared__ float sq[G][D];
-  __shared__ float sm[kWarps][G], sl[kWarps][G];
-  __shared__ float so[kWarps][G][D];
+  constexpr int kDims = D / 32;           // output dims per lane
+  constexpr int kRowChunks = D / 8;       // 16-byte pieces of a key or value row
+  __shared__ float sq[D];
+  __shared__ float sm[kWarps], sl[kWarps];
+  __shared__ float so[kWarps][D];
+  __shared__ __align__(16) __half sv[kWarps][kChunk][D];
   allow_next_kernel();
   wait_for_previous_kernel();  // launched chained: q and the cache come from the kernels before
   const AttentionArgs &a = p.a;
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
   const std::int64_t split = blockIdx.x, g = blockIdx.y, b = blockIdx.z;
-  const int group = static_cast<int>(a.heads / a.kv_heads);
   // The new row's position; its keys lo .. pos in chunks of 32, cut into
   // splits of `per` chunks (at least one per warp) by the rule decode_plan
   // sizes the launch with.
@@ -78,74 +62,64 @@ __global__ void __launch_bounds__(kWarps * 32) decode_kernel(DecodeParams p) {
   if (per < kWarps) per = kWarps;
   const std::int64_t c_begin = split * per, c_end = c_begin + per < chunks ? c_begin + per : chunks;
 
-  const __half *qrow = a.q + (b * a.heads + g * group) * D;
-  for (int i = static_cast<int>(threadIdx.x); i < G * D; i += kWarps * 32) {
-    const int h = i / D;
-    sq[h][i % D] = h < group ? __half2float(qrow[i]) * p.scale_log2 : 0.0f;
-  }
+  const __half *qrow = a.q + (b * a.heads + g) * D;
+  for (int d = static_cast<int>(threadIdx.x); d < D; d += kWarps * 32) sq[d] = __half2float(qrow[d]) * p.scale_log2;
   __syncthreads();
   const std::int64_t kv_at = (b * a.kv_heads + g) * a.capacity * D;
   const __half *keys = a.k_cache + kv_at, *values = a.v_cache + kv_at;
 
-  float m[G], l[G], o[G][kDims];
+  float m = -INFINITY, l = 0.0f, o[kDims];
 #pragma unroll
-  for (int h = 0; h < G; ++h) {
-    m[h] = -INFINITY;
-    l[h] = 0.0f;
-#pragma unroll
-    for (int j = 0; j < kDims; ++j) o[h][j] = 0.0f;
-  }
+  for (int j = 0; j < kDims; ++j) o[j] = 0.0f;
   for (std::int64_t c = c_begin + warp; c < c_end; c += kWarps) {
     const std::int64_t first = lo + c * kChunk, key = first + lane;
+    const std::int64_t left = pos - first + 1;  // keys of the chunk at or before pos
     const bool valid = key <= pos;
-    // The lane's key against every query head of the group.
-    float s[G];
+    __syncwarp();  // the previous chunk's value rows are read
 #pragma unroll
-    for (int h = 0; h < G; ++h) s[h] = 0.0f;
+    for (int i = 0; i < kRowChunks; ++i) {
+      const int idx = i * 32 + lane, t = idx / kRowChunks, piece = idx % kRowChunks;
+      kernels::cp_async16(&sv[warp][t][piece * 8], values + (first + t) * D + piece * 8, t < left);
+    }
+    kernels::cp_async_commit();
+    float s = 0.0f;
     if (valid) {
       const uint4 *kr = reinterpret_cast<const uint4 *>(keys + key * D);
 #pragma unroll
-      for (int j = 0; j < D / 8; ++j) {
+      for (int j = 0; j < kRowChunks; ++j) {
         const uint4 k8 = __ldg(kr + j);
         const __half2 *k2 = reinterpret_cast<const __half2 *>(&k8);
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
           const float2 f = __half22float2(k2[e]);
-#pragma unroll
-          for (int h = 0; h < G; ++h) {
-            s[h] = fmaf(sq[h][8 * j + 2 * e], f.x, s[h]);
-            s[h] = fmaf(sq[h][8 * j + 2 * e + 1], f.y, s[h]);
-          }
+          s = fmaf(sq[8 * j + 2 * e], f.x, s);
+          s = fmaf(sq[8 * j + 2 * e + 1], f.y, s);
         }
       }
     }
     // Online softmax over the chunk (its first key is always valid, so the
     // new max is finite).
-    float pr[G];
+    const float sh = valid ? s : -INFINITY;
+    const float m_new = fmaxf(m, warp_max(sh));
+    const float corr = exp2f(m - m_new);
+    const float pr = valid ? exp2f(sh - m_new) : 0.0f;
+    l = l * corr + warp_sum(pr);
+    m = m_new;
 #pragma unroll
-    for (int h = 0; h < G; ++h) {
-      const float sh = valid ? s[h] : -INFINITY;
-      const float m_new = fmaxf(m[h], warp_max(sh));
-      const float corr = exp2f(m[h] - m_new);
-      pr[h] = valid ? exp2f(sh - m_new) : 0.0f;
-      l[h] = l[h] * corr + warp_sum(pr[h]);
-      m[h] = m_new;
-#pragma unroll
-      for (int j = 0; j < kDims; ++j) o[h][j] *= corr;
-    }
-    // P V: key t's probability from lane t, its value row read by the warp.
-    const __half *vrow = values + first * D + lane * kDims;
+    for (int j = 0; j < kDims; ++j) o[j] *= corr;
+    kernels::cp_async_wait_all();
+    __syncwarp();
+    // P V: key t's probability from lane t, its value row from shared memory.
     auto step = [&](int t) {
-      float v[kDims];
-      lane_values<D>(vrow + static_cast<std::int64_t>(t) * D, v);
+      const float pt = __shfl_sync(0xffffffffu, pr, t);
+      const __half *vr = &sv[warp][t][lane * kDims];
 #pragma unroll
-      for (int h = 0; h < G; ++h) {
-        const float ph = __shfl_sync(0xffffffffu, pr[h], t);
-#pragma unroll
-        for (int j = 0; j < kDims; ++j) o[h][j] = fmaf(ph, v[j], o[h][j]);
+      for (int j = 0; j < kDims; j += 2) {
+        const float2 v = __half22float2(*reinterpret_cast<const __half2 *>(vr + j));
+        o[j] = fmaf(pt, v.x, o[j]);
+        o[j + 1] = fmaf(pt, v.y, o[j + 1]);
       }
     };
-    const std::int64_t left = pos - first + 1;
     if (left >= kChunk) {
 #pragma unroll 8
       for (int t = 0; t < kChunk; ++t) step(t);
@@ -155,24 +129,18 @@ __global__ void __launch_bounds__(kWarps * 32) decode_kernel(DecodeParams p) {
   }
 
   // The warps' partial results, combined in warp order.
-  if (lane == 0)
+  if (lane == 0) {
+    sm[warp] = m;
+    sl[warp] = l;
+  }
 #pragma unroll
-    for (int h = 0; h < G; ++h) {
-      sm[warp][h] = m[h];
-      sl[warp][h] = l[h];
-    }
-#pragma unroll
-  for (int h = 0; h < G; ++h)
-#pragma unroll
-    for (int j = 0; j < kDims; ++j) so[warp][h][lane * kDims + j] = o[h][j];
+  for (int j = 0; j < kDims; ++j) so[warp][lane * kDims + j] = o[j];
   __syncthreads();
-  const std::int64_t rows = a.batch * a.heads;
-  for (int i = static_cast<int>(threadIdx.x); i < group * D; i += kWarps * 32) {
-    const int h = i / D, d = i % D;
+  const std::int64_t rows = a.batch * a.heads, r = b * a.heads + g;
+  for (int d = static_cast<int>(threadIdx.x); d < D; d += kWarps * 32) {
     float mx = -INFINITY;
 #pragma unroll
-    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, sm[w][h]);
-    const std::int64_t r = b * a.heads + g * group + h;
+    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, sm[w]);
     if (mx == -INFINITY) {  // a split past the keys (never the only one)
       if (p.splits > 1) {
         p.o_part[(split * rows + r) * D + d] = 0.0f;
@@ -183,9 +151,9 @@ __global__ void __launch_bounds__(kWarps * 32) decode_kernel(DecodeParams p) {
     float sum = 0.0f, acc = 0.0f;
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) {
-      const float scale = exp2f(sm[w][h] - mx);
-      sum += sl[w][h] * scale;
-      acc += so[w][h][d] * scale;
+      const float scale = exp2f(sm[w] - mx);
+      sum += sl[w] * scale;
+      acc += so[w][d] * scale;
     }
     if (p.splits == 1) {
       a.out[r * D + d] = __float2half_rn(acc / sum);
@@ -196,24 +164,11 @@ __global__ void __launch_bounds__(kWarps * 32) decode_kernel(DecodeParams p) {
   }
 }
 
-template <int D, int G>
+template <int D>
 void launch(const DecodeParams &p, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(p.splits), static_cast<unsigned>(p.a.kv_heads),
                   static_cast<unsigned>(p.a.batch));
-  launch_chained(decode_kernel<D, G>, grid, dim3(kWarps * 32), 0, stream, p);
-}
-
-template <int D>
-void launch_group(const DecodeParams &p, cudaStream_t stream) {
-  const std::int64_t group = p.a.heads / p.a.kv_heads;
-  if (group <= 1)
-    launch<D, 1>(p, stream);
-  else if (group <= 2)
-    launch<D, 2>(p, stream);
-  else if (group <= 4)
-    launch<D, 4>(p, stream);
-  else
-    launch<D, 8>(p, stream);
+  launch_chained(decode_kernel<D>, grid, dim3(kWarps * 32), 0, stream, p);
 }
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
@@ -221,8 +176,7 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 }  // namespace
 
 bool decode_supports(const AttentionArgs &a) {
-  return a.seq == 1 && (a.head_dim == 64 || a.head_dim == 128) && a.kv_heads > 0 && a.heads % a.kv_heads == 0 &&
-         a.heads / a.kv_heads <= kMaxGroup;
+  return a.seq == 1 && (a.head_dim == 64 || a.head_dim == 128) && a.heads == a.kv_heads;
 }
 
 DecodePlan decode_plan(const AttentionArgs &a) {
@@ -255,9 +209,9 @@ void decode_attention(const AttentionArgs &a, cudaStream_t stream) {
   p.o_part = static_cast<float *>(a.workspace);
   p.lse_part = plan.splits > 1 ? p.o_part + plan.splits * rows * a.head_dim : nullptr;
   if (a.head_dim == 64)
-    launch_group<64>(p, stream);
+    launch<64>(p, stream);
   else
-    launch_group<128>(p, stream);
+    launch<128>(p, stream);
   if (plan.splits > 1) merge_attention_splits(p.o_part, p.lse_part, plan.splits, rows, a.head_dim, a.out, stream);
 }
 

@@ -74,7 +74,7 @@ std::string describe(const AttentionCase &c) {
 }
 
 // causal_attention (for head_dim 64/128 the decode kernel for one new row
-// and at most 8 query heads per KV head, the tiled kernel otherwise, each
+// and a KV head per query head, the tiled kernel otherwise, each
 // split-KV when it splits; the generic kernel for the other head_dims)
 // against a host reference in double
 // from the same fp16 inputs. Queries in [-3, 3] so that the softmax is far
@@ -226,11 +226,14 @@ TEST(RuntimeKernels, SplitDecodeMatchesTheHostReference) {
   check_attention({2, 4, 500, 504, 32, 8, 128, 0});     // 4 rows x 4 heads fill one warp's 16 rows
   check_attention({1, 1, 1500, 1501, 32, 1, 128, 0});   // MQA: 32 rows, two warps' worth
   check_attention({2, 1, 3000, 3001, 8, 2, 128, 256});  // sliding window in decode
-  // The decode kernel's groups padded to its builds (7 of 8, 3 of 4), and a
-  // group of 2; positions not multiples of its 32-key chunks.
+  // The decode kernel (a KV head per query head): positions not multiples
+  // of its 32-key chunks, one chunk, a window cutting chunks, and groups of
+  // 7 and 2 (the tensor-core kernel).
+  check_attention({2, 1, 900, 1000, 8, 8, 128, 0});
+  check_attention({3, 1, 20, 100, 16, 16, 64, 0});
+  check_attention({2, 1, 1500, 1600, 4, 4, 128, 100});
   check_attention({1, 1, 900, 1000, 28, 4, 128, 0});
-  check_attention({2, 1, 300, 400, 6, 2, 64, 0});
-  check_attention({3, 1, 77, 100, 16, 8, 128, 0});
+  check_attention({2, 1, 300, 400, 6, 3, 64, 0});
 }
 
 // A decode call captured into a CUDA graph (no allocation or
