@@ -329,7 +329,7 @@ int main(int argc, char **argv) try {
                  {"caches", json::array()}};
   memory["free_before_prepare"] = free_now();
   const auto t_prepare = Clock::now();
-  auto prepared = backend->forward_engine()->prepare(spec, model->weights());
+  auto prepared = backend->forward_engine()->prepare(compute, spec, model->weights());
   const double prepare_s = seconds_since(t_prepare);
   memory["free_after_prepare"] = free_now();
   const json theory = weight_theory(spec);

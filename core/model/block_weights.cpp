@@ -79,22 +79,42 @@ const NormWeights &BlockWeights::norm(std::string_view name) const {
   return it->second;
 }
 
-BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
-                                std::int64_t layer, QuantizedLinears quantized) {
+namespace {
+
+void check_layer(const ModelSpec &spec, std::int64_t layer) {
   if (layer < 0 || layer >= spec.num_layers)
     fail(Status::InvalidArgument, "layer " + std::to_string(layer) + " is outside [0, " +
                                       std::to_string(spec.num_layers) + ")");
+}
+
+}  // namespace
+
+LinearWeights load_block_linear(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                std::int64_t layer, std::string_view module, QuantizedLinears quantized) {
+  check_layer(spec, layer);
+  return load_linear_module(spec, checkpoint, spec.arch->block_tensors, module, block_prefix(*spec.arch, layer),
+                            quantized);
+}
+
+NormWeights load_block_norm(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint, std::int64_t layer,
+                            std::string_view module) {
+  check_layer(spec, layer);
+  return load_norm(spec, checkpoint, spec.arch->block_tensors, module, block_prefix(*spec.arch, layer));
+}
+
+BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                std::int64_t layer, QuantizedLinears quantized) {
+  check_layer(spec, layer);
   const ArchitectureSpec &arch = *spec.arch;
-  const std::string prefix = block_prefix(arch, layer);
   BlockWeights b;
   b.layer = layer;
   for (const TensorTemplate &t : arch.block_tensors) {
     const std::string_view module = t.name.substr(0, t.name.rfind('.'));
     if (b.linears.contains(module) || b.norms.contains(module)) continue;
     if (is_linear(arch, module)) {
-      b.linears.emplace(module, load_linear_module(spec, checkpoint, arch.block_tensors, module, prefix, quantized));
+      b.linears.emplace(module, load_block_linear(spec, checkpoint, layer, module, quantized));
     } else {
-      b.norms.emplace(module, load_norm(spec, checkpoint, arch.block_tensors, module, prefix));
+      b.norms.emplace(module, load_block_norm(spec, checkpoint, layer, module));
     }
   }
   return b;

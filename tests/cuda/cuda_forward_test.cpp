@@ -196,7 +196,7 @@ void compare_engines(const std::string &name, const std::string &kind) {
   const auto model = model::Model::open(checkpoint.dir);
   const ForwardEngine &cuda = *gpu().backend->forward_engine();
   const ForwardEngine &cpu = test_forward_engine();
-  const auto on_gpu = cuda.prepare(model->spec(), model->weights());
+  const auto on_gpu = cuda.prepare(test_compute(), model->spec(), model->weights());
   const auto on_cpu = test_prepare(*model);
   const std::string what = name + " " + kind;
 
@@ -394,7 +394,7 @@ TEST(CudaForward, CacheTooLargeIsOutOfMemoryWithTheSizes) {
   GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
   const auto model = model::Model::open(source);
   const ForwardEngine &cuda = *gpu().backend->forward_engine();
-  const auto prepared = cuda.prepare(model->spec(), model->weights());
+  const auto prepared = cuda.prepare(test_compute(), model->spec(), model->weights());
   try {
     (void)cuda.make_cache(*prepared, std::int64_t{1} << 20, 2048);
     FAIL() << "a 6 TiB KV cache was allocated";
