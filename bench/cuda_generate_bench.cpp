@@ -35,6 +35,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -302,7 +303,20 @@ int main(int argc, char **argv) try {
     usage("the longest sequence (" + std::to_string(longest) + " positions) passes the model's " +
           std::to_string(spec.max_position_embeddings));
   const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  gptq::Logger log;
+  // Info lines kept: prepare's says where the load's time went (read and
+  // unpack, the plugin's repack and upload, on how many threads), and goes
+  // into the JSON beside prepare_s. Warnings and errors print as they come.
+  gptq::Logger log(gptq::LogLevel::Info);
+  std::vector<std::string> prepare_log;
+  std::mutex log_mutex;
+  log.set_sink([&](gptq::LogLevel level, const std::string &m) {
+    const std::lock_guard<std::mutex> lock(log_mutex);
+    if (level == gptq::LogLevel::Info) {
+      prepare_log.push_back(m);
+    } else {
+      std::fprintf(stderr, "%s\n", m.c_str());
+    }
+  });
   std::unique_ptr<gptq::Backend> backend;
   if (o.backend == "cpu") {
     backend = std::make_unique<gptq::CpuBackend>(threads);
@@ -332,6 +346,12 @@ int main(int argc, char **argv) try {
   auto prepared = backend->forward_engine()->prepare(compute, spec, model->weights());
   const double prepare_s = seconds_since(t_prepare);
   memory["free_after_prepare"] = free_now();
+  std::vector<std::string> prepare_lines;
+  {
+    const std::lock_guard<std::mutex> lock(log_mutex);
+    prepare_lines = prepare_log;
+  }
+  for (const std::string &line : prepare_lines) std::printf("  %s\n", line.c_str());
   const json theory = weight_theory(spec);
   memory["weights_measured"] =
       memory["free_before_prepare"].is_null()
@@ -361,6 +381,8 @@ int main(int argc, char **argv) try {
                    {"bits", spec.quantization ? spec.quantization->bits : 16},
                    {"group_size", spec.quantization ? spec.quantization->group_size : 0}}},
                  {"prepare_s", prepare_s},
+                 {"prepare_threads", threads},
+                 {"prepare_log", prepare_lines},
                  {"batched_sessions_in_c_api", false},
                  {"batched_note",
                   "batched decode runs the forward engine's batched run over one cache of that batch; the C API's "
