@@ -205,8 +205,13 @@ std::shared_ptr<const PreparedModel> PluginForwardEngine::prepare(const Compute 
   const auto t_start = std::chrono::steady_clock::now();
   // Model-level tensors in fp32 (a quantized lm_head, rare, dequantized);
   // blocks with their GPTQ linears unpacked, for the plugin's own kernels.
-  // The spec says which globals the loader found, so they are read first.
-  model::GlobalWeights globals = model::load_global_weights(spec, checkpoint);
+  // The spec says which globals the loader found, so they are read first
+  // (the two halves on two threads).
+  model::GlobalWeights globals;
+  compute.for_each(2, [&](std::int64_t i) {
+    model::load_global_part(spec, checkpoint, i == 0 ? model::GlobalPart::Embeddings : model::GlobalPart::Head,
+                            globals);
+  });
   const double globals_read_s = seconds_since(t_start);
   const gptq_plugin_model_spec ps = plugin_spec(spec, globals);
   auto prepared = std::make_shared<PluginModel>(*table_, state_, spec);
@@ -234,6 +239,7 @@ std::shared_ptr<const PreparedModel> PluginForwardEngine::prepare(const Compute 
                  static_cast<std::int64_t>(globals.embed_positions.size()) / spec.hidden_size,
                  std::string(gl.embed_positions));
       handed_ns += nanoseconds_since(t0);
+      std::vector<float>().swap(globals.embed_tokens);  // handed over: the host copy goes now
       return;
     }
     if (i == 1) {
@@ -243,6 +249,7 @@ std::shared_ptr<const PreparedModel> PluginForwardEngine::prepare(const Compute 
       up.linear(-1, GPTQ_PLUGIN_ROLE_PROJECT_IN, globals.project_in, std::string(gl.project_in));
       up.linear(-1, GPTQ_PLUGIN_ROLE_PROJECT_OUT, globals.project_out, std::string(gl.project_out));
       handed_ns += nanoseconds_since(t0);
+      std::vector<float>().swap(globals.lm_head.weight);
       return;
     }
     const BlockTensor &t = tensors[static_cast<std::size_t>(i - kGlobalTasks)];

@@ -121,10 +121,27 @@ BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoi
 }
 
 GlobalWeights load_global_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint) {
+  GlobalWeights g;
+  load_global_part(spec, checkpoint, GlobalPart::Embeddings, g);
+  load_global_part(spec, checkpoint, GlobalPart::Head, g);
+  return g;
+}
+
+void load_global_part(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint, GlobalPart part,
+                      GlobalWeights &g) {
   const ArchitectureSpec &arch = *spec.arch;
   const GlobalLayout &l = arch.global_layout;
   const auto &templates = arch.global_tensors;
-  GlobalWeights g;
+  if (part == GlobalPart::Head) {
+    // A post-norm OPT (do_layer_norm_before false) has no final norm, whatever the flag says.
+    if (spec.final_norm && spec.norm_before) g.final_norm = load_norm(spec, checkpoint, templates, l.final_norm, "");
+    if (!spec.tie_word_embeddings) g.lm_head = load_linear_module(spec, checkpoint, templates, l.lm_head, "");
+    if (!l.project_in.empty()) {
+      g.project_in = load_linear_module(spec, checkpoint, templates, l.project_in, "");
+      g.project_out = load_linear_module(spec, checkpoint, templates, l.project_out, "");
+    }
+    return;
+  }
   const TensorTemplate *embed = find_template(spec, templates, l.embed_tokens, "weight");
   if (!embed) fail(Status::Internal, std::string(arch.model_type) + ": no embed_tokens template");
   g.embed_tokens = load_float32(checkpoint, std::string(l.embed_tokens) + ".weight", resolve(spec, embed->shape));
@@ -133,15 +150,6 @@ GlobalWeights load_global_weights(const ModelSpec &spec, const io::ShardedCheckp
     g.embed_positions = load_float32(checkpoint, std::string(l.embed_positions) + ".weight",
                                      resolve(spec, pos->shape));
   }
-  // A post-norm OPT (do_layer_norm_before false) has no final norm, whatever the flag says.
-  if (spec.final_norm && spec.norm_before)
-    g.final_norm = load_norm(spec, checkpoint, templates, l.final_norm, "");
-  if (!spec.tie_word_embeddings) g.lm_head = load_linear_module(spec, checkpoint, templates, l.lm_head, "");
-  if (!l.project_in.empty()) {
-    g.project_in = load_linear_module(spec, checkpoint, templates, l.project_in, "");
-    g.project_out = load_linear_module(spec, checkpoint, templates, l.project_out, "");
-  }
-  return g;
 }
 
 }  // namespace gptq::model

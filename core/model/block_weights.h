@@ -76,4 +76,12 @@ struct GlobalWeights {
 
 GlobalWeights load_global_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint);
 
+// load_global_weights in two halves of about the same size (for a model
+// loaded on two threads): the embeddings (tokens, learned positions), and
+// the rest (final norm, lm_head, OPT's projections); each fills its own
+// members of `into`.
+enum class GlobalPart { Embeddings, Head };
+void load_global_part(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint, GlobalPart part,
+                      GlobalWeights &into);
+
 }  // namespace gptq::model
