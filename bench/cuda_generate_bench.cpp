@@ -26,7 +26,7 @@
 //
 // Usage: cuda_generate_bench MODEL_DIR OUT.json [--prefill N] [--contexts A,B]
 //          [--steps N] [--batches A,B] [--batch-context N] [--reps N]
-//          [--backend cuda|cpu]
+//          [--backend cuda|cpu] [--threads N]
 // $GPTQ_CUDA_PLUGIN names the plugin (libgptq-cuda.so) when it is not found
 // beside the library.
 #include <algorithm>
@@ -69,12 +69,13 @@ struct Options {
   std::int64_t batch_context = 128;
   int reps = 10;
   std::string backend = "cuda";
+  int threads = 0;  // 0: every hardware thread
 };
 
 [[noreturn]] void usage(const std::string &why) {
   std::fprintf(stderr,
                "cuda_generate_bench: %s\nusage: cuda_generate_bench MODEL_DIR OUT.json [--prefill N] "
-               "[--contexts A,B] [--steps N] [--batches A,B] [--batch-context N] [--reps N] [--backend cuda|cpu]\n",
+               "[--contexts A,B] [--steps N] [--batches A,B] [--batch-context N] [--reps N] [--backend cuda|cpu] [--threads N]\n",
                why.c_str());
   std::exit(2);
 }
@@ -117,6 +118,7 @@ Options parse(int argc, char **argv) {
     else if (a == "--batches") o.batches = positive_list(a, value());
     else if (a == "--batch-context") o.batch_context = positive(a, value());
     else if (a == "--reps") o.reps = static_cast<int>(positive(a, value()));
+    else if (a == "--threads") o.threads = static_cast<int>(positive(a, value()));
     else if (a == "--backend") {
       o.backend = value();
       if (o.backend != "cuda" && o.backend != "cpu") usage("--backend is cuda or cpu, not '" + o.backend + "'");
@@ -302,7 +304,10 @@ int main(int argc, char **argv) try {
   if (longest > spec.max_position_embeddings)
     usage("the longest sequence (" + std::to_string(longest) + " positions) passes the model's " +
           std::to_string(spec.max_position_embeddings));
-  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // The host threads (prepare reads and repacks on them; the CPU backend
+  // computes on them).
+  const int threads =
+      o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   // Info lines kept: prepare's says where the load's time went (read and
   // unpack, the plugin's repack and upload, on how many threads), and goes
   // into the JSON beside prepare_s. Warnings and errors print as they come.
