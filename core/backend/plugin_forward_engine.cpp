@@ -272,17 +272,19 @@ std::shared_ptr<const PreparedModel> PluginForwardEngine::prepare(const Compute 
     }
   });
   const double blocks_s = seconds_since(t_blocks);
+  const auto t_finish = std::chrono::steady_clock::now();
   check_plugin(table_->model_finish(state_, prepared->handle, err, sizeof err), table_->name,
                "preparing a " + spec.model_type + " model", err);
+  const double finish_s = seconds_since(t_finish);
   // The figures of issue 15's load time, for whoever reads the log.
   char line[512];
   std::snprintf(line, sizeof line,
                 "prepared %s for %s in %.2f s on %d threads: globals read %.2f s; %zu block tensors and the globals "
                 "read, unpacked and handed over in %.2f s (thread-seconds: read+unpack %.2f, %s's repack+upload "
-                "%.2f)",
+                "%.2f); model_finish %.2f s",
                 spec.model_type.c_str(), table_->name, seconds_since(t_start), compute.threads(), globals_read_s,
                 tensors.size(), blocks_s, static_cast<double>(read_ns.load()) * 1e-9, table_->name,
-                static_cast<double>(handed_ns.load()) * 1e-9);
+                static_cast<double>(handed_ns.load()) * 1e-9, finish_s);
   log_->info(line);
   return prepared;
 }
