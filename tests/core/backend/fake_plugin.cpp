@@ -5,6 +5,8 @@
 //   ok:       one device that opens (logging through the host), passes its
 //             self-test and reports memory; every engine entry NULL;
 //   bad:      self_test returns a status outside the list (42);
+//   forward_begin_fails: (switched to on a plugin opened as forward) model_begin
+//             is out of memory;
 //   forward:  as ok, plus the forward group: a "model" that checks and
 //             counts what the core hands it (logged at model_finish), a KV
 //             cache that is out of memory above 4096 positions, and a run
@@ -128,6 +130,11 @@ int model_begin(void *, const gptq_plugin_model_spec *spec, gptq_plugin_model **
   if (spec->size != sizeof(gptq_plugin_model_spec)) {
     reason(err, cap, "spec of another size");
     return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
+  }
+  // Read at each call: a test switches to it on a plugin opened as forward.
+  if (std::strcmp(mode(), "forward_begin_fails") == 0) {
+    reason(err, cap, "the fake device refuses the model");
+    return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
   }
   auto *m = new FakeModel;
   m->spec = *spec;

@@ -196,6 +196,23 @@ TEST_F(FakePlugin, TheForwardGroupGetsTheModelFromTheCoreAndRunsIt) {
     const std::string one = contents(1);
     EXPECT_NE(one, "no contents line");
     EXPECT_EQ(contents(4), one);
+    // A model the plugin refuses to begin (it is begun once the globals are
+    // read, while other threads read blocks): prepare fails with the
+    // plugin's reason on one thread and on four, the threads that read
+    // blocks meanwhile never waiting for ever.
+    mode("forward_begin_fails");
+    for (const int threads : {1, 4}) {
+      gptq::ThreadPool pool(threads);
+      const gptq::Compute compute(pool);
+      try {
+        (void)engine->prepare(compute, qmodel->spec(), qmodel->weights());
+        ADD_FAILURE() << "a model the plugin refused was prepared";
+      } catch (const gptq::Error &e) {
+        EXPECT_EQ(e.status(), gptq::Status::OutOfMemory) << e.what();
+        EXPECT_NE(std::string(e.what()).find("the fake device refuses the model"), std::string::npos) << e.what();
+      }
+    }
+    mode("forward");
   }
   fs::remove_all(q);
 
