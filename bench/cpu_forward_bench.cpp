@@ -66,7 +66,7 @@ int main(int argc, char **argv) try {
   std::printf("%-16s %-44s %10s\n", "model", "case", "tok/s");
   for (const char *name : {"docs-llama-16m", "docs-opt-15m"}) {
     const auto model = gptq::model::Model::open(shared / "models" / name);
-    const auto forward = engine.prepare(model->spec(), model->weights());
+    const auto forward = engine.prepare(compute, model->spec(), model->weights());
     std::vector<std::int32_t> ids = model->tokenizer()->encode(text.substr(0, 8192));
     ids.resize(kWindow);
 

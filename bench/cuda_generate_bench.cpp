@@ -35,7 +35,7 @@
 //
 // Usage: cuda_generate_bench MODEL_DIR OUT.json [--prefill N] [--contexts A,B]
 //          [--steps N] [--batches A,B] [--batch-context N] [--reps N]
-//          [--backend cuda|cpu]
+//          [--backend cuda|cpu] [--threads N]
 // $GPTQ_CUDA_PLUGIN names the plugin (libgptq-cuda.so) when it is not found
 // beside the library.
 #include <algorithm>
@@ -44,6 +44,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -78,12 +79,13 @@ struct Options {
   std::int64_t batch_context = 128;
   int reps = 10;
   std::string backend = "cuda";
+  int threads = 0;  // 0: every hardware thread
 };
 
 [[noreturn]] void usage(const std::string &why) {
   std::fprintf(stderr,
                "cuda_generate_bench: %s\nusage: cuda_generate_bench MODEL_DIR OUT.json [--prefill N] "
-               "[--contexts A,B] [--steps N] [--batches A,B] [--batch-context N] [--reps N] [--backend cuda|cpu]\n",
+               "[--contexts A,B] [--steps N] [--batches A,B] [--batch-context N] [--reps N] [--backend cuda|cpu] [--threads N]\n",
                why.c_str());
   std::exit(2);
 }
@@ -126,6 +128,7 @@ Options parse(int argc, char **argv) {
     else if (a == "--batches") o.batches = positive_list(a, value());
     else if (a == "--batch-context") o.batch_context = positive(a, value());
     else if (a == "--reps") o.reps = static_cast<int>(positive(a, value()));
+    else if (a == "--threads") o.threads = static_cast<int>(positive(a, value()));
     else if (a == "--backend") {
       o.backend = value();
       if (o.backend != "cuda" && o.backend != "cpu") usage("--backend is cuda or cpu, not '" + o.backend + "'");
@@ -360,8 +363,24 @@ int main(int argc, char **argv) try {
   if (longest > spec.max_position_embeddings)
     usage("the longest sequence (" + std::to_string(longest) + " positions) passes the model's " +
           std::to_string(spec.max_position_embeddings));
-  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  gptq::Logger log;
+  // The host threads (prepare reads and repacks on them; the CPU backend
+  // computes on them).
+  const int threads =
+      o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Info lines kept: prepare's says where the load's time went (read and
+  // unpack, the plugin's repack and upload, on how many threads), and goes
+  // into the JSON beside prepare_s. Warnings and errors print as they come.
+  gptq::Logger log(gptq::LogLevel::Info);
+  std::vector<std::string> prepare_log;
+  std::mutex log_mutex;
+  log.set_sink([&](gptq::LogLevel level, const std::string &m) {
+    const std::lock_guard<std::mutex> lock(log_mutex);
+    if (level == gptq::LogLevel::Info) {
+      prepare_log.push_back(m);
+    } else {
+      std::fprintf(stderr, "%s\n", m.c_str());
+    }
+  });
   std::unique_ptr<gptq::Backend> backend;
   if (o.backend == "cpu") {
     backend = std::make_unique<gptq::CpuBackend>(threads);
@@ -388,9 +407,15 @@ int main(int argc, char **argv) try {
                  {"caches", json::array()}};
   memory["free_before_prepare"] = free_now();
   const auto t_prepare = Clock::now();
-  auto prepared = backend->forward_engine()->prepare(spec, model->weights());
+  auto prepared = backend->forward_engine()->prepare(compute, spec, model->weights());
   const double prepare_s = seconds_since(t_prepare);
   memory["free_after_prepare"] = free_now();
+  std::vector<std::string> prepare_lines;
+  {
+    const std::lock_guard<std::mutex> lock(log_mutex);
+    prepare_lines = prepare_log;
+  }
+  for (const std::string &line : prepare_lines) std::printf("  %s\n", line.c_str());
   const json theory = weight_theory(spec);
   memory["weights_measured"] =
       memory["free_before_prepare"].is_null()
@@ -420,6 +445,8 @@ int main(int argc, char **argv) try {
                    {"bits", spec.quantization ? spec.quantization->bits : 16},
                    {"group_size", spec.quantization ? spec.quantization->group_size : 0}}},
                  {"prepare_s", prepare_s},
+                 {"prepare_threads", threads},
+                 {"prepare_log", prepare_lines},
                  {"batched_sessions_in_c_api", true},
                  {"batched_note",
                   "batched decode runs the forward engine's batched run over one cache of that batch; the C API's "

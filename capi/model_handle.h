@@ -53,12 +53,16 @@ struct gptq_model : gptq::capi::RefCounted {
                      " was opened with another context; use a model with the context it was opened with");
   }
 
-  std::shared_ptr<const gptq::PreparedModel> prepared(const gptq::ForwardEngine &engine) const {
+  // Prepared on `pool` (the context's threads) on first use.
+  std::shared_ptr<const gptq::PreparedModel> prepared(const gptq::ForwardEngine &engine, gptq::ThreadPool &pool) const {
     const std::lock_guard<std::mutex> lock(prepared_mutex);
     auto it = prepared_by_backend.find(engine.backend());
-    if (it == prepared_by_backend.end())
-      it = prepared_by_backend.emplace(std::string(engine.backend()), engine.prepare(model->spec(), model->weights()))
+    if (it == prepared_by_backend.end()) {
+      const gptq::Compute compute(pool);
+      it = prepared_by_backend
+               .emplace(std::string(engine.backend()), engine.prepare(compute, model->spec(), model->weights()))
                .first;
+    }
     return it->second;
   }
 };

@@ -38,7 +38,7 @@ gptq::schema::EvalReportT evaluate(const char *api, gptq_context *ctx, const gpt
   const auto start = std::chrono::steady_clock::now();
   const std::vector<int32_t> ids = model->tokenizer().encode(std::string_view(text ? text : "", len), true);
   const auto engine = ctx->runtime.forward_engine();
-  const auto prepared = model->prepared(*engine);
+  const auto prepared = model->prepared(*engine, *ctx->runtime.pool());
   const gptq::eval::PerplexityResult r = gptq::eval::perplexity(*ctx->runtime.pool(), *engine, *prepared, ids,
                                                                 options, gptq::capi::progress_from(fn, user));
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -33,7 +33,7 @@ GPTQ_API gptq_status gptq_session_create(gptq_context *ctx, const gptq_model *mo
     session->engine = ctx->runtime.forward_engine();
     session->config = gptq::config::parse_generation_config(generation_json ? generation_json : "");
     (void)model->tokenizer();  // refuse a model without one now
-    (void)model->prepared(*session->engine);  // now, so the first gptq_generate is not the slow one
+    (void)model->prepared(*session->engine, *session->pool);  // now, so the first gptq_generate is not the slow one
     ctx->runtime.logger().debug("session created: max_new_tokens " +
                                 std::to_string(session->config.max_new_tokens));
     *out = session.release();
@@ -67,7 +67,7 @@ GPTQ_API gptq_status gptq_generate(gptq_session *session, const char *prompt, si
       sink = [on_token, user](std::string_view piece, int32_t id) {
         return on_token(user, std::string(piece).c_str(), id) == 0;
       };
-    gptq::eval::generate(*session->pool, *session->engine, *model->prepared(*session->engine), model->tokenizer(),
+    gptq::eval::generate(*session->pool, *session->engine, *model->prepared(*session->engine, *session->pool), model->tokenizer(),
                          std::string_view(prompt ? prompt : "", len), session->config, sink,
                          gptq::capi::progress_from(session->progress, session->progress_user));
   });

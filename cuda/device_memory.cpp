@@ -31,7 +31,7 @@ thread_local MemoryAccount *current = nullptr;
 }  // namespace
 
 MemoryAccount::Use MemoryAccount::use(bool reset_peak) {
-  Use u{live_.load(), peak_.load(), allocations_.load()};
+  Use u{live_.load(), peak_.load(), allocations_.load(), pinned_.load()};
   if (reset_peak) peak_.store(u.live);
   return u;
 }

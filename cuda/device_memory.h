@@ -34,6 +34,7 @@ class MemoryAccount {
     std::uint64_t live = 0;         // bytes held now
     std::uint64_t peak = 0;         // most held at once since open or the last reset
     std::uint64_t allocations = 0;  // allocations made since open
+    std::uint64_t pinned = 0;       // pinned host bytes held now (host_staging.h), not device memory
   };
   // reset_peak: after reading, the peak restarts from what is live.
   Use use(bool reset_peak);
@@ -49,10 +50,13 @@ class MemoryAccount {
   bool check_fails();
   void charge(std::size_t bytes);
   void credit(std::size_t bytes);
+  // Pinned host memory (host_staging.h): counted apart, never in live/peak.
+  void charge_pinned(std::size_t bytes) { pinned_.fetch_add(bytes); }
+  void credit_pinned(std::size_t bytes) { pinned_.fetch_sub(bytes); }
 
  private:
   static bool count_down(std::atomic<std::int64_t> &armed);
-  std::atomic<std::uint64_t> live_{0}, peak_{0}, allocations_{0};
+  std::atomic<std::uint64_t> live_{0}, peak_{0}, allocations_{0}, pinned_{0};
   std::atomic<std::int64_t> fail_allocation_in_{0}, fail_check_in_{0};
 };
 

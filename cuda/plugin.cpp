@@ -10,10 +10,12 @@
 // forward) is the runtime's block runner (cuda/runtime/block_runner.h).
 // Every entry on a state charges the device memory it allocates to the
 // state's account (cuda/device_memory.h): memory_use reads it, and
-// inject_failure arms its test hook.
+// inject_failure arms its test hook. Its host-to-device copies go through the
+// state's pinned staging (cuda/host_staging.h).
 #include <dlfcn.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -26,6 +28,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/device_state.h"
 #include "cuda/device_memory.h"
+#include "cuda/host_staging.h"
 #include "cuda/quantize/device_hessian.h"
 #include "cuda/quantize/gptq_solve.h"
 #include "cuda/quantize/quantize_device.h"
@@ -42,9 +45,22 @@ namespace {
 // What `open` hands back: the device and the host services it was lent,
 // and what whole-model runs share (made on the first model).
 struct PluginState {
-  PluginState(int device, const gptq_backend_host *h) : state(device), host(h) {}
+  PluginState(int device, const gptq_backend_host *h)
+      : staging([h](const std::string &line) {
+          if (h && h->log) h->log(h->user, 3, line.c_str());
+        }),
+        state(device),
+        host(h) {
+    // GPTQ_CUDA_PINNED_STAGING=0: every upload from pageable memory, to
+    // measure what the staging gains.
+    const char *pinned = std::getenv("GPTQ_CUDA_PINNED_STAGING");
+    staged = !(pinned && std::string(pinned) == "0");
+  }
   // Every device allocation of the state's entries (first: outlives them).
   MemoryAccount memory;
+  // Every host-to-device copy of the state's entries (cuda/host_staging.h).
+  HostStaging staging;
+  bool staged = true;
   const ForwardDevice &forward() {
     const std::lock_guard<std::mutex> lock(forward_mutex);
     if (!forward_device) forward_device = std::make_unique<ForwardDevice>(state.stream(), host);
@@ -112,7 +128,9 @@ int stateless_boundary(char *err, size_t cap, Body &&body) noexcept {
 // entry frees it) is the state's (cuda/device_memory.h).
 template <class Body>
 int boundary(void *state, char *err, size_t cap, Body &&body) noexcept {
-  const AccountScope scope(&state_of(state).memory);
+  PluginState &s = state_of(state);
+  const AccountScope scope(&s.memory);
+  const StagingScope staging(s.staged ? &s.staging : nullptr);
   return stateless_boundary(err, cap, std::forward<Body>(body));
 }
 
@@ -201,8 +219,9 @@ int model_set_dense(void *state, gptq_plugin_model *model, int32_t layer, int32_
                     const gptq_plugin_dense *tensor, char *err, size_t cap) {
   return boundary(state, err, cap, [&] {
     if (!model || !tensor) throw InvalidArgument("model_set_dense needs a model and a tensor");
-    state_of(state).state.activate();
-    model_of(model).set_dense(layer, role, *tensor);
+    PluginState &s = state_of(state);
+    s.state.activate();
+    model_of(model).set_dense(layer, role, *tensor, s.state.stream());
   });
 }
 
@@ -223,7 +242,23 @@ int model_finish(void *state, gptq_plugin_model *model, char *err, size_t cap) {
     s.state.activate();
     (void)s.forward();  // cuBLAS now, so a failure shows at prepare, not mid-generation
     model_of(model).finish();
-    if (s.host && s.host->log) s.host->log(s.host->user, 3, model_of(model).fusion_summary().c_str());
+    if (s.host && s.host->log) {
+      s.host->log(s.host->user, 3, model_of(model).fusion_summary().c_str());
+      // Where the load's time went on this side (issue 15), with how the
+      // state's uploads went so far.
+      const HostStaging::Totals t = s.staging.totals();
+      char line[512];
+      if (s.staged)
+        std::snprintf(line, sizeof line,
+                      "%s; uploads so far on this device: %.2f GB through pinned staging, %.2f GB from pageable "
+                      "memory, %.2f s in the copies (summed over threads)",
+                      model_of(model).load_summary().c_str(), static_cast<double>(t.staged_bytes) * 1e-9,
+                      static_cast<double>(t.pageable_bytes) * 1e-9, t.seconds);
+      else
+        std::snprintf(line, sizeof line, "%s; uploads from pageable memory (GPTQ_CUDA_PINNED_STAGING=0)",
+                      model_of(model).load_summary().c_str());
+      s.host->log(s.host->user, 3, line);
+    }
   });
 }
 
@@ -300,8 +335,7 @@ int buffer_write(void *state, gptq_plugin_buffer *dst, size_t offset, const void
     s.state.activate();
     PluginBuffer &b = buffer_of(dst);
     check_range(b.size, offset, bytes, "buffer_write");
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(b.data + offset, src, bytes, cudaMemcpyHostToDevice, s.state.stream()));
-    GPTQ_CUDA_CHECK(cudaStreamSynchronize(s.state.stream()));
+    copy_to_device(b.data + offset, src, bytes, s.state.stream(), true);
   });
 }
 

@@ -252,7 +252,10 @@ typedef struct gptq_backend_plugin {
   int (*model_begin)(void *state, const gptq_plugin_model_spec *spec, gptq_plugin_model **out, char *err,
                      size_t err_cap);
   /* layer: the block (0 <= layer < num_layers) or -1 for a model-level
-   * tensor; the arrays are the core's, read during the call only. */
+   * tensor; the arrays are the core's, read during the call only. The core
+   * sets a model's tensors from several threads at once (each tensor once,
+   * in any order), between model_begin and model_finish: these two entries
+   * must take that. */
   int (*model_set_dense)(void *state, gptq_plugin_model *model, int32_t layer, int32_t role,
                          const gptq_plugin_dense *tensor, char *err, size_t err_cap);
   int (*model_set_gptq)(void *state, gptq_plugin_model *model, int32_t layer, int32_t role,

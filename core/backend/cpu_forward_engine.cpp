@@ -62,7 +62,7 @@ T &mine(Base &b, const char *what) {
 
 }  // namespace
 
-std::shared_ptr<const PreparedModel> CpuForwardEngine::prepare(const model::ModelSpec &spec,
+std::shared_ptr<const PreparedModel> CpuForwardEngine::prepare(const Compute &, const model::ModelSpec &spec,
                                                                const io::ShardedCheckpoint &checkpoint) const {
   return std::make_shared<const CpuPreparedModel>(spec, checkpoint);
 }

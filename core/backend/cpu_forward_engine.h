@@ -12,7 +12,7 @@ namespace gptq {
 class CpuForwardEngine final : public ForwardEngine {
  public:
   std::string_view backend() const override { return "cpu"; }
-  std::shared_ptr<const PreparedModel> prepare(const model::ModelSpec &spec,
+  std::shared_ptr<const PreparedModel> prepare(const Compute &compute, const model::ModelSpec &spec,
                                                const io::ShardedCheckpoint &checkpoint) const override;
   std::unique_ptr<SequenceCache> make_cache(const PreparedModel &model, std::int64_t batch,
                                             std::int64_t capacity) const override;

@@ -58,8 +58,9 @@ class ForwardEngine {
   virtual std::string_view backend() const = 0;
 
   // Loads every weight of the checkpoint (float or GPTQ) in the engine's
-  // layout. Errors as the weight loaders (core/model/block_weights.h).
-  virtual std::shared_ptr<const PreparedModel> prepare(const model::ModelSpec &spec,
+  // layout, reading and converting tensors on the compute's threads where the
+  // engine can. Errors as the weight loaders (core/model/block_weights.h).
+  virtual std::shared_ptr<const PreparedModel> prepare(const Compute &compute, const model::ModelSpec &spec,
                                                        const io::ShardedCheckpoint &checkpoint) const = 0;
   virtual std::unique_ptr<SequenceCache> make_cache(const PreparedModel &model, std::int64_t batch,
                                                     std::int64_t capacity) const = 0;

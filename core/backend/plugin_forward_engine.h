@@ -2,8 +2,10 @@
 // today the CUDA runtime): the core reads the checkpoint with its own loaders
 // (core/model/block_weights.h: config, float tensors, GPTQ linears through
 // the one reader of quantized linears, unpacked) and hands the plugin the
-// spec and then each tensor by role, one block at a time, so the plugin never
-// parses a file. Whole-model runs (perplexity, generation) go to the plugin:
+// spec and then each tensor by role, so the plugin never parses a file: each
+// tensor is a task on the call's threads, read and handed over by the same
+// thread, so the plugin's repack and upload of one overlap the reading of
+// others (an info line in the log says where the time went). Whole-model runs (perplexity, generation) go to the plugin:
 // the core checks the ids and positions, computes the RoPE frequencies of
 // each call (core/model/rope.h, the one place rope types are known) and gets
 // fp32 logits back on the host.
@@ -46,7 +48,7 @@ class PluginForwardEngine final : public ForwardEngine {
   // Error(Unsupported) for an activation or position kind the plugin table
   // cannot express; the loaders' errors; the plugin's (out of memory with
   // the sizes).
-  std::shared_ptr<const PreparedModel> prepare(const model::ModelSpec &spec,
+  std::shared_ptr<const PreparedModel> prepare(const Compute &compute, const model::ModelSpec &spec,
                                                const io::ShardedCheckpoint &checkpoint) const override;
   std::unique_ptr<SequenceCache> make_cache(const PreparedModel &model, std::int64_t batch,
                                             std::int64_t capacity) const override;

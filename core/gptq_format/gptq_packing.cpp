@@ -211,10 +211,31 @@ UnpackedGptq unpack_gptq(const PackedGptq &p) {
   u.in_features = k;
   u.groups = p.groups;
   u.codes.resize(at(n * k));
-  for (Index c = 0; c < n; ++c) {
-    auto word = [&](Index w) { return p.qweight[at(w * n + c)]; };
-    std::uint8_t *row = &u.codes[at(c * k)];
-    for (Index i = 0; i < k; ++i) row[i] = static_cast<std::uint8_t>(get_bits(word, i, p.bits));
+  if (32 % p.bits == 0) {
+    // 2, 4 and 8 bits: no field crosses a word, so each word is split in
+    // place; columns go 16 at a time (one cache line of a qweight row), so
+    // every line read is used whole. The same codes as the general loop,
+    // several times faster (a 7B model's load unpacks 6.5e9 of them).
+    const Index per = 32 / p.bits, words = k / per;
+    const std::uint32_t mask = (1u << p.bits) - 1u;
+    constexpr Index kColumns = 16;
+    for (Index c0 = 0; c0 < n; c0 += kColumns) {
+      const Index c1 = std::min(n, c0 + kColumns);
+      for (Index w = 0; w < words; ++w) {
+        const std::int32_t *src = &p.qweight[at(w * n)];
+        for (Index c = c0; c < c1; ++c) {
+          auto v = static_cast<std::uint32_t>(src[c]);
+          std::uint8_t *out = &u.codes[at(c * k + w * per)];
+          for (Index j = 0; j < per; ++j, v >>= p.bits) out[j] = static_cast<std::uint8_t>(v & mask);
+        }
+      }
+    }
+  } else {
+    for (Index c = 0; c < n; ++c) {
+      auto word = [&](Index w) { return p.qweight[at(w * n + c)]; };
+      std::uint8_t *row = &u.codes[at(c * k)];
+      for (Index i = 0; i < k; ++i) row[i] = static_cast<std::uint8_t>(get_bits(word, i, p.bits));
+    }
   }
   u.zeros = unpack_zeros(p);
   u.scales.resize(p.scales.size());

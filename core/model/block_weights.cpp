@@ -79,32 +79,69 @@ const NormWeights &BlockWeights::norm(std::string_view name) const {
   return it->second;
 }
 
-BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
-                                std::int64_t layer, QuantizedLinears quantized) {
+namespace {
+
+void check_layer(const ModelSpec &spec, std::int64_t layer) {
   if (layer < 0 || layer >= spec.num_layers)
     fail(Status::InvalidArgument, "layer " + std::to_string(layer) + " is outside [0, " +
                                       std::to_string(spec.num_layers) + ")");
+}
+
+}  // namespace
+
+LinearWeights load_block_linear(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                std::int64_t layer, std::string_view module, QuantizedLinears quantized) {
+  check_layer(spec, layer);
+  return load_linear_module(spec, checkpoint, spec.arch->block_tensors, module, block_prefix(*spec.arch, layer),
+                            quantized);
+}
+
+NormWeights load_block_norm(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint, std::int64_t layer,
+                            std::string_view module) {
+  check_layer(spec, layer);
+  return load_norm(spec, checkpoint, spec.arch->block_tensors, module, block_prefix(*spec.arch, layer));
+}
+
+BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                std::int64_t layer, QuantizedLinears quantized) {
+  check_layer(spec, layer);
   const ArchitectureSpec &arch = *spec.arch;
-  const std::string prefix = block_prefix(arch, layer);
   BlockWeights b;
   b.layer = layer;
   for (const TensorTemplate &t : arch.block_tensors) {
     const std::string_view module = t.name.substr(0, t.name.rfind('.'));
     if (b.linears.contains(module) || b.norms.contains(module)) continue;
     if (is_linear(arch, module)) {
-      b.linears.emplace(module, load_linear_module(spec, checkpoint, arch.block_tensors, module, prefix, quantized));
+      b.linears.emplace(module, load_block_linear(spec, checkpoint, layer, module, quantized));
     } else {
-      b.norms.emplace(module, load_norm(spec, checkpoint, arch.block_tensors, module, prefix));
+      b.norms.emplace(module, load_block_norm(spec, checkpoint, layer, module));
     }
   }
   return b;
 }
 
 GlobalWeights load_global_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint) {
+  GlobalWeights g;
+  load_global_part(spec, checkpoint, GlobalPart::Embeddings, g);
+  load_global_part(spec, checkpoint, GlobalPart::Head, g);
+  return g;
+}
+
+void load_global_part(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint, GlobalPart part,
+                      GlobalWeights &g) {
   const ArchitectureSpec &arch = *spec.arch;
   const GlobalLayout &l = arch.global_layout;
   const auto &templates = arch.global_tensors;
-  GlobalWeights g;
+  if (part == GlobalPart::Head) {
+    // A post-norm OPT (do_layer_norm_before false) has no final norm, whatever the flag says.
+    if (spec.final_norm && spec.norm_before) g.final_norm = load_norm(spec, checkpoint, templates, l.final_norm, "");
+    if (!spec.tie_word_embeddings) g.lm_head = load_linear_module(spec, checkpoint, templates, l.lm_head, "");
+    if (!l.project_in.empty()) {
+      g.project_in = load_linear_module(spec, checkpoint, templates, l.project_in, "");
+      g.project_out = load_linear_module(spec, checkpoint, templates, l.project_out, "");
+    }
+    return;
+  }
   const TensorTemplate *embed = find_template(spec, templates, l.embed_tokens, "weight");
   if (!embed) fail(Status::Internal, std::string(arch.model_type) + ": no embed_tokens template");
   g.embed_tokens = load_float32(checkpoint, std::string(l.embed_tokens) + ".weight", resolve(spec, embed->shape));
@@ -113,15 +150,6 @@ GlobalWeights load_global_weights(const ModelSpec &spec, const io::ShardedCheckp
     g.embed_positions = load_float32(checkpoint, std::string(l.embed_positions) + ".weight",
                                      resolve(spec, pos->shape));
   }
-  // A post-norm OPT (do_layer_norm_before false) has no final norm, whatever the flag says.
-  if (spec.final_norm && spec.norm_before)
-    g.final_norm = load_norm(spec, checkpoint, templates, l.final_norm, "");
-  if (!spec.tie_word_embeddings) g.lm_head = load_linear_module(spec, checkpoint, templates, l.lm_head, "");
-  if (!l.project_in.empty()) {
-    g.project_in = load_linear_module(spec, checkpoint, templates, l.project_in, "");
-    g.project_out = load_linear_module(spec, checkpoint, templates, l.project_out, "");
-  }
-  return g;
 }
 
 }  // namespace gptq::model

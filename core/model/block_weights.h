@@ -52,6 +52,16 @@ BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoi
                                 std::int64_t layer,
                                 QuantizedLinears quantized = QuantizedLinears::Dequantize);
 
+// One tensor of block `layer` as load_block_weights loads it (linear `module`,
+// a name of the architecture's sequential_groups, or norm `module`), so a
+// caller can load a block's tensors on several threads at once; an absent
+// linear has empty weights, an absent norm leaf an empty vector.
+LinearWeights load_block_linear(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                std::int64_t layer, std::string_view module,
+                                QuantizedLinears quantized = QuantizedLinears::Dequantize);
+NormWeights load_block_norm(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint, std::int64_t layer,
+                            std::string_view module);
+
 // The model-level weights: token (and learned position) embeddings, the final
 // norm, the output projection and OPT's embedding projections.
 struct GlobalWeights {
@@ -65,5 +75,13 @@ struct GlobalWeights {
 };
 
 GlobalWeights load_global_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint);
+
+// load_global_weights in two halves of about the same size (for a model
+// loaded on two threads): the embeddings (tokens, learned positions), and
+// the rest (final norm, lm_head, OPT's projections); each fills its own
+// members of `into`.
+enum class GlobalPart { Embeddings, Head };
+void load_global_part(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint, GlobalPart part,
+                      GlobalWeights &into);
 
 }  // namespace gptq::model

@@ -8,6 +8,7 @@
 
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
+#include "cuda/host_staging.h"
 #include "cuda/device_memory.h"
 #include "cuda/kernels/chained_launch.h"
 #include "cuda/kernels/gptq_kernels.h"
@@ -21,7 +22,7 @@ template <class T>
 DeviceBuffer upload(const std::vector<T> &v, cudaStream_t stream, std::size_t *bytes, const char *what) {
   DeviceBuffer d(v.size() * sizeof(T), what);
   if (v.empty()) return d;
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(d.get(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, stream));
+  copy_to_device(d.get(), v.data(), v.size() * sizeof(T), stream, false);
   *bytes += v.size() * sizeof(T);
   return d;
 }

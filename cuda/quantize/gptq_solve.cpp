@@ -10,6 +10,7 @@
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
 #include "cuda/device_memory.h"
+#include "cuda/host_staging.h"
 #include "cuda/quantize/inverse_cholesky.h"
 #include "cuda/plugin_error.h"
 #include "cuda/quantize/solve_kernels.h"
@@ -61,7 +62,7 @@ void download(T *host, const DeviceArray<T> &dev, std::size_t count, cudaStream_
 
 template <class T>
 void upload(DeviceArray<T> &dev, const T *host, std::size_t count, cudaStream_t s) {
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(dev.get(), host, count * sizeof(T), cudaMemcpyHostToDevice, s));
+  copy_to_device(dev.get(), host, count * sizeof(T), s, false);
 }
 
 // Seconds since `t0`, after the device finished the work queued so far.

@@ -4,6 +4,7 @@
 
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
+#include "cuda/host_staging.h"
 #include "cuda/runtime/kernels.h"
 
 namespace gptq::cuda {
@@ -53,8 +54,8 @@ std::unique_ptr<DenseLinear> make_dense_linear(const float *weight, const float 
     staging = DeviceBuffer();
     staging = DeviceBuffer(count * sizeof(float), what + " weight (fp32 on its way to fp16)");
   }
-  // From pageable memory the copy is staged before it returns.
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(staging.get(), weight, count * sizeof(float), cudaMemcpyHostToDevice, stream));
+  // Staged before it returns: the host array may go.
+  copy_to_device(staging.get(), weight, count * sizeof(float), stream, false);
   return make_dense_linear_from_device(staging.as<const float>(), bias, out_features, in_features, what, stream);
 }
 

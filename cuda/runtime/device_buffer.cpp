@@ -5,14 +5,14 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/cuda_check.h"
+#include "cuda/host_staging.h"
 
 namespace gptq::cuda {
 
 template <class T>
 DeviceBuffer upload(const T *host, std::size_t count, const std::string &what) {
   DeviceBuffer b(count * sizeof(T), what);
-  if (count) GPTQ_CUDA_CHECK(cudaMemcpy(b.get(), host, count * sizeof(T), cudaMemcpyHostToDevice));
+  copy_to_device(b.get(), host, count * sizeof(T), nullptr, true);
   return b;
 }
 

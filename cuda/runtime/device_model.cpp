@@ -1,6 +1,8 @@
 #include "cuda/runtime/device_model.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
@@ -108,36 +110,72 @@ void DeviceModel::check_shape(std::int32_t layer, std::int32_t role, std::int64_
                                      std::to_string(ec));
 }
 
-void DeviceModel::set_dense(std::int32_t layer, std::int32_t role, const gptq_plugin_dense &t) {
+namespace {
+
+std::int64_t nanoseconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void DeviceModel::set_dense(std::int32_t layer, std::int32_t role, const gptq_plugin_dense &t, cudaStream_t stream) {
   require(!finished_, "the model is finished; no tensor can be set");
   require(t.weight != nullptr, tensor_name(layer, role) + ": no weight");
   check_shape(layer, role, t.rows, t.cols);
   const std::string what = model_type_ + " " + tensor_name(layer, role);
   const auto count = static_cast<std::size_t>(t.rows * t.cols);
+  const auto t0 = std::chrono::steady_clock::now();
+  // Uploaded first, then put in its slot under the lock.
   auto norm = [&](Norm &n) {
-    n.weight = upload(t.weight, count, what);
-    n.bias = t.bias ? upload(t.bias, count, what + " bias") : DeviceBuffer();
+    Norm made;
+    made.weight = upload(t.weight, count, what);
+    made.bias = t.bias ? upload(t.bias, count, what + " bias") : DeviceBuffer();
+    upload_bytes_ += made.weight.bytes() + made.bias.bytes();
+    upload_ns_ += nanoseconds_since(t0);
+    const std::lock_guard<std::mutex> lock(mutex_);
+    n = std::move(made);
   };
   switch (role) {
     case GPTQ_PLUGIN_ROLE_ATTN_NORM: norm(blocks_[static_cast<std::size_t>(layer)].attn_norm); return;
     case GPTQ_PLUGIN_ROLE_MLP_NORM: norm(blocks_[static_cast<std::size_t>(layer)].mlp_norm); return;
     case GPTQ_PLUGIN_ROLE_FINAL_NORM: norm(final_norm_); return;
-    case GPTQ_PLUGIN_ROLE_EMBED_TOKENS:
-      embed_tokens_ = std::make_shared<const DeviceBuffer>(upload_half(t.weight, count, what));
+    case GPTQ_PLUGIN_ROLE_EMBED_TOKENS: {
+      auto table = std::make_shared<const DeviceBuffer>(upload_half(t.weight, count, what));
+      upload_bytes_ += table->bytes();
+      upload_ns_ += nanoseconds_since(t0);
+      const std::lock_guard<std::mutex> lock(mutex_);
+      embed_tokens_ = std::move(table);
       return;
-    case GPTQ_PLUGIN_ROLE_EMBED_POSITIONS: embed_positions_ = upload_half(t.weight, count, what); return;
-    case GPTQ_PLUGIN_ROLE_LM_HEAD:
+    }
+    case GPTQ_PLUGIN_ROLE_EMBED_POSITIONS: {
+      DeviceBuffer table = upload_half(t.weight, count, what);
+      upload_bytes_ += table.bytes();
+      upload_ns_ += nanoseconds_since(t0);
+      const std::lock_guard<std::mutex> lock(mutex_);
+      embed_positions_ = std::move(table);
+      return;
+    }
+    case GPTQ_PLUGIN_ROLE_LM_HEAD: {
       require(!spec_.tie_word_embeddings, "lm_head set on a model whose embeddings are tied");
-      lm_head_ = make_dense_linear(t.weight, t.bias, t.rows, t.cols, what);
+      std::unique_ptr<DenseLinear> head = make_dense_linear(t.weight, t.bias, t.rows, t.cols, what);
+      upload_bytes_ += head->device_bytes();
+      upload_ns_ += nanoseconds_since(t0);
+      const std::lock_guard<std::mutex> lock(mutex_);
+      lm_head_ = std::move(head);
       return;
+    }
     default: break;
   }
   std::unique_ptr<DeviceLinear> *slot = linear_slot(layer, role);
   require(slot != nullptr, tensor_name(layer, role) + " is not a dense tensor");
+  std::unique_ptr<DeviceLinear> made = make_dense_linear(t.weight, t.bias, t.rows, t.cols, what);
+  upload_bytes_ += made->device_bytes();
+  upload_ns_ += nanoseconds_since(t0);
+  std::unique_lock<std::mutex> lock(mutex_);
   check_not_fused(layer, role);
   if (layer >= 0) blocks_[static_cast<std::size_t>(layer)].waiting.erase(role);
-  *slot = make_dense_linear(t.weight, t.bias, t.rows, t.cols, what);
-  settle_group(layer, role);
+  *slot = std::move(made);
+  settle_group(layer, role, stream, lock);
 }
 
 void DeviceModel::set_gptq(std::int32_t layer, std::int32_t role, const gptq_plugin_gptq_linear &l,
@@ -146,25 +184,44 @@ void DeviceModel::set_gptq(std::int32_t layer, std::int32_t role, const gptq_plu
   check_shape(layer, role, l.out_features, l.in_features);
   std::unique_ptr<DeviceLinear> *slot = linear_slot(layer, role);
   require(slot != nullptr && layer >= 0, tensor_name(layer, role) + " cannot be a GPTQ linear here");
-  check_not_fused(layer, role);
   const HostGptqLinear h{l.bits, l.out_features, l.in_features, l.groups, l.codes, l.zeros, l.scales, l.g_idx,
                          l.bias};
   const std::string what = model_type_ + " " + tensor_name(layer, role);
   Block &b = blocks_[static_cast<std::size_t>(layer)];
-  b.waiting.erase(role);
-  load_stream_ = stream;
-  if (!group_of(role).empty() && has_gptq_kernel(h.bits)) {
+  {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    check_not_fused(layer, role);
+  }
+  // The repack (the host's part of the load) outside the lock.
+  std::optional<GptqPacked> packed;
+  std::unique_ptr<DeviceLinear> made;
+  if (has_gptq_kernel(h.bits)) {
     check_gptq_linear(h, what);
+    const auto t0 = std::chrono::steady_clock::now();
     try {
-      b.waiting[role] = repack_gptq(h);  // h is borrowed: the group may complete later
+      packed = repack_gptq(h);
     } catch (const std::invalid_argument &e) {
       throw InvalidArgument(what + ": " + e.what());
     }
+    repack_ns_ += nanoseconds_since(t0);
+  }
+  const bool waits = packed && !group_of(role).empty();  // h is borrowed: the group may complete later
+  if (!waits) {
+    const auto t0 = std::chrono::steady_clock::now();
+    made = packed ? make_gptq_linear(*packed, stream) : make_linear(h, stream, what);
+    upload_bytes_ += made->device_bytes();
+    upload_ns_ += nanoseconds_since(t0);
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  check_not_fused(layer, role);
+  b.waiting.erase(role);
+  if (waits) {
+    b.waiting[role] = std::move(*packed);
     slot->reset();
   } else {
-    *slot = make_linear(h, stream, what);
+    *slot = std::move(made);
   }
-  settle_group(layer, role);
+  settle_group(layer, role, stream, lock);
 }
 
 std::vector<std::int32_t> DeviceModel::group_of(std::int32_t role) const {
@@ -189,12 +246,12 @@ void DeviceModel::check_not_fused(std::int32_t layer, std::int32_t role) const {
   require(!fused, tensor_name(layer, role) + " was set already (and fused with the rest of its group)");
 }
 
-void DeviceModel::settle_group(std::int32_t layer, std::int32_t role) {
+void DeviceModel::settle_group(std::int32_t layer, std::int32_t role, cudaStream_t stream,
+                               std::unique_lock<std::mutex> &lock) {
   const std::vector<std::int32_t> group = group_of(role);
   if (group.empty()) return;
   Block &b = blocks_[static_cast<std::size_t>(layer)];
-  std::vector<const GptqPacked *> members;
-  std::vector<std::string> names;
+  std::vector<std::int32_t> waiting;
   std::string why;
   for (std::int32_t r : group) {
     const auto it = b.waiting.find(r);
@@ -203,26 +260,52 @@ void DeviceModel::settle_group(std::int32_t layer, std::int32_t role) {
       if (why.empty()) why = std::string(role_name(r)) + " is no 4- or 8-bit GPTQ layer";
       continue;
     }
-    members.push_back(&it->second);
+    waiting.push_back(r);
+  }
+  // Complete: this thread takes the waiting members and fuses or uploads
+  // them without the lock (no other call touches this group now).
+  std::vector<GptqPacked> members;
+  std::vector<std::string> names;
+  for (std::int32_t r : waiting) {
+    members.push_back(std::move(b.waiting[r]));
     names.emplace_back(role_name(r));
+    b.waiting.erase(r);
   }
   const bool qkv = group[0] == GPTQ_PLUGIN_ROLE_Q;
+  lock.unlock();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::unique_ptr<DeviceLinear> fused;
+  std::vector<std::unique_ptr<DeviceLinear>> apart;
   if (why.empty()) {
-    if (std::optional<GptqPacked> f = fuse_gptq(members, names, &why)) {
-      (qkv ? b.qkv : b.gate_up) = make_gptq_linear(*f, load_stream_);
-      for (std::int32_t r : group) b.waiting.erase(r);
-      ++(qkv ? fused_qkv_ : fused_gate_up_);
-      return;
-    }
+    std::vector<const GptqPacked *> ptrs;
+    for (const GptqPacked &m : members) ptrs.push_back(&m);
+    if (std::optional<GptqPacked> f = fuse_gptq(ptrs, names, &why)) fused = make_gptq_linear(*f, stream);
   }
-  for (std::int32_t r : group) {
-    const auto it = b.waiting.find(r);
-    if (it == b.waiting.end()) continue;
-    *linear_slot(layer, r) = make_gptq_linear(it->second, load_stream_);
-    b.waiting.erase(it);
+  if (!fused)
+    for (const GptqPacked &m : members) apart.push_back(make_gptq_linear(m, stream));
+  if (fused) upload_bytes_ += fused->device_bytes();
+  for (const auto &a : apart) upload_bytes_ += a->device_bytes();
+  upload_ns_ += nanoseconds_since(t0);
+  lock.lock();
+  if (fused) {
+    (qkv ? b.qkv : b.gate_up) = std::move(fused);
+    ++(qkv ? fused_qkv_ : fused_gate_up_);
+    return;
   }
-  if (first_apart_.empty())
+  for (std::size_t i = 0; i < waiting.size(); ++i) *linear_slot(layer, waiting[i]) = std::move(apart[i]);
+  if (first_apart_layer_ < 0 || layer < first_apart_layer_) {
+    first_apart_layer_ = layer;
     first_apart_ = "layer " + std::to_string(layer) + (qkv ? " q/k/v" : " gate/up") + " run apart: " + why;
+  }
+}
+
+std::string DeviceModel::load_summary() const {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s load, summed over the threads that set tensors: repack %.2f s, upload %.2f s of %.2f GB",
+                model_type_.c_str(), static_cast<double>(repack_ns_.load()) * 1e-9,
+                static_cast<double>(upload_ns_.load()) * 1e-9, static_cast<double>(upload_bytes_.load()) * 1e-9);
+  return line;
 }
 
 void DeviceModel::finish() {

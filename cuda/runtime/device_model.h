@@ -9,9 +9,11 @@
 // in fp32.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -56,13 +58,20 @@ class DeviceModel {
   // Checks the spec (InvalidArgument naming the field).
   explicit DeviceModel(const gptq_plugin_model_spec &spec);
 
-  void set_dense(std::int32_t layer, std::int32_t role, const gptq_plugin_dense &t);
+  // Several threads may set distinct tensors at once (the core loads a
+  // model on its threads): the repack and the uploads run outside the lock
+  // that guards the slots. Uploads are ordered before work queued on
+  // `stream` afterwards.
+  void set_dense(std::int32_t layer, std::int32_t role, const gptq_plugin_dense &t, cudaStream_t stream);
   void set_gptq(std::int32_t layer, std::int32_t role, const gptq_plugin_gptq_linear &l, cudaStream_t stream);
   // InvalidArgument naming the first tensor the spec needs that is missing.
   void finish();
   // After finish: which linears run fused, one line for the context's log
   // (how many layers fuse q/k/v and gate/up, and why the first that does not).
   const std::string &fusion_summary() const { return fusion_summary_; }
+  // The load's repack and upload times and bytes, summed over the threads
+  // that set tensors: one line for the log.
+  std::string load_summary() const;
 
   std::unique_ptr<DeviceCache> make_cache(std::int64_t batch, std::int64_t capacity) const;
 
@@ -94,7 +103,8 @@ class DeviceModel {
   void check_not_fused(std::int32_t layer, std::int32_t role) const;
   // Once every member of role's group is set: fuses the waiting members, or
   // uploads them apart and notes why.
-  void settle_group(std::int32_t layer, std::int32_t role);
+  // Called with `lock` held; releases it while fusing and uploading.
+  void settle_group(std::int32_t layer, std::int32_t role, cudaStream_t stream, std::unique_lock<std::mutex> &lock);
   std::string tensor_name(std::int32_t layer, std::int32_t role) const;
   void check_shape(std::int32_t layer, std::int32_t role, std::int64_t rows, std::int64_t cols) const;
   // The slices of one run's arena (ModelRun), for batch x seq rows.
@@ -119,9 +129,12 @@ class DeviceModel {
   std::unique_ptr<DeviceLinear> project_in_, project_out_;
   std::vector<Block> blocks_;
   bool finished_ = false;
-  cudaStream_t load_stream_ = nullptr;  // the last set_gptq's: settle_group uploads through it
+  std::mutex mutex_;  // guards the slots, waiting members and counts while tensors are set
   int fused_qkv_ = 0, fused_gate_up_ = 0;
-  std::string first_apart_;  // why the first group left apart is
+  std::int32_t first_apart_layer_ = -1;
+  std::string first_apart_;  // why the group of the lowest layer left apart is
+  std::atomic<std::int64_t> repack_ns_{0}, upload_ns_{0};
+  std::atomic<std::uint64_t> upload_bytes_{0};
   std::string fusion_summary_;
 };
 

@@ -53,6 +53,7 @@
 #include "core/io/read_file.h"
 #include "core/io/safetensors_writer.h"
 #include "core/base/progress.h"
+#include "core/cpu/compute.h"
 #include "core/config/typed.h"
 #include "core/model/block_weights.h"
 #include "core/model/model.h"
@@ -200,7 +201,7 @@ void compare_engines(const std::string &name, const std::string &kind) {
   const auto model = model::Model::open(checkpoint.dir);
   const ForwardEngine &cuda = *gpu().backend->forward_engine();
   const ForwardEngine &cpu = test_forward_engine();
-  const auto on_gpu = cuda.prepare(model->spec(), model->weights());
+  const auto on_gpu = cuda.prepare(test_compute(), model->spec(), model->weights());
   const auto on_cpu = test_prepare(*model);
   const std::string what = name + " " + kind;
 
@@ -400,6 +401,48 @@ TEST(CudaForward, OptW3G128Asym) {
   compare_engines("docs-opt-15m", "w3g128");
 }
 
+// prepare reads and hands tensors over on the call's threads, and the plugin
+// repacks and uploads them on those threads, in whatever order they come:
+// the prepared model must be the same on one thread as on four, so its
+// logits are the same bits (act-order GPTQ with fused q/k/v and gate/up; and
+// a mixed checkpoint, float linears among GPTQ ones, whose groups run apart).
+// The load's breakdown lines are printed for the report.
+TEST(CudaForward, PrepareOnOneOrFourThreadsGivesTheSameModel) {
+  GPTQ_REQUIRE_GPU();
+  GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
+  for (const std::string kind : {"w4g128_actorder", "w4g128_mixed"}) {
+    Checkpoint checkpoint;
+    make_checkpoint(source, kind, checkpoint);
+    const auto model = model::Model::open(checkpoint.dir);
+    const ForwardEngine &cuda = *gpu().backend->forward_engine();
+    const std::int64_t seq = 64, vocab = model->spec().vocab_size;
+    std::vector<std::int32_t> ids(static_cast<std::size_t>(2 * seq));
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int32_t>((i * 7919 + 13) % vocab);
+    const auto logits = [&](int threads) {
+      ThreadPool pool(threads);
+      const Compute compute(pool);
+      const std::size_t seen = gpu().lines.size();
+      const auto prepared = cuda.prepare(compute, model->spec(), model->weights());
+      for (std::size_t i = seen; i < gpu().lines.size(); ++i)
+        if (gpu().lines[i].find("prepared ") != std::string::npos || gpu().lines[i].find(" load, ") != std::string::npos)
+          std::printf("%s, %d thread(s): %s\n", kind.c_str(), threads, gpu().lines[i].c_str());
+      return cuda.run(compute, *prepared, ids, 2, seq, nullptr, false);
+    };
+    const Matrix one = logits(1), four = logits(4);
+    ASSERT_EQ(one.data.size(), four.data.size()) << kind;
+    std::size_t differ = 0;
+    float worst = 0;
+    for (std::size_t i = 0; i < one.data.size(); ++i)
+      if (std::memcmp(&one.data[i], &four.data[i], sizeof(float)) != 0) {
+        ++differ;
+        worst = std::max(worst, std::fabs(one.data[i] - four.data[i]));
+      }
+    std::printf("%s: logits prepared on 1 vs 4 threads: %zu of %zu differ (largest difference %g)\n", kind.c_str(),
+                differ, one.data.size(), static_cast<double>(worst));
+    EXPECT_EQ(differ, 0u) << kind;
+  }
+}
+
 // A cache the device cannot hold: out of memory, with the bytes asked and free.
 // ---- Ragged batches (batched generation) ----
 
@@ -547,7 +590,7 @@ TEST(CudaForward, CacheTooLargeIsOutOfMemoryWithTheSizes) {
   GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
   const auto model = model::Model::open(source);
   const ForwardEngine &cuda = *gpu().backend->forward_engine();
-  const auto prepared = cuda.prepare(model->spec(), model->weights());
+  const auto prepared = cuda.prepare(test_compute(), model->spec(), model->weights());
   try {
     (void)cuda.make_cache(*prepared, std::int64_t{1} << 20, 2048);
     FAIL() << "a 6 TiB KV cache was allocated";

@@ -625,10 +625,12 @@ TEST_F(CudaFailureInjection, EveryFailedAllocationOfAPerplexityRunFreesEverythin
   Runtime &rt = *runtime_;
   const auto forward = rt.forward_engine();
   ASSERT_EQ(forward->backend(), "cuda");
-  // Prepare (weights uploaded) and run, as gptq_model_open + gptq_perplexity.
+  // Prepare (weights uploaded, on the runtime's two threads) and run, as
+  // gptq_model_open + gptq_perplexity.
+  const Compute compute(*rt.pool());
   double ppl = 0;
   auto run = [&] {
-    const auto prepared = forward->prepare(model->spec(), model->weights());
+    const auto prepared = forward->prepare(compute, model->spec(), model->weights());
     ppl = eval::perplexity(*rt.pool(), *forward, *prepared, ids, eval::PerplexityOptions{128, 4}).ppl;
   };
   run();

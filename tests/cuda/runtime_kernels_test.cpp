@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "cuda/cuda_check.h"
+#include "cuda/device_memory.h"
+#include "cuda/host_staging.h"
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/device_buffer.h"
 #include "cuda/runtime/kernels.h"
@@ -462,6 +464,62 @@ TEST(RuntimeKernels, RopeRotatesQAndStoresKeysAndValues) {
         if (p < pasts[static_cast<std::size_t>(b)] || p >= pasts[static_cast<std::size_t>(b)] + seq) {
           EXPECT_EQ(gk[((b * kv_heads + h) * capacity + p) * hd], 0.0f);
         }
+}
+
+// copy_to_device through a state's pinned staging (cuda/host_staging.h):
+// chunks of 4 KiB here, so a copy of 3 chunks and a part crosses both chunks
+// twice; the bytes arrive whole, ordered before the stream's next work, and
+// the totals count them. Then a staging whose pinned memory is refused (the
+// test hook fails its first checked call, the cudaHostAlloc) copies from
+// pageable memory instead, says so once, and fails nothing.
+TEST(RuntimeKernels, HostStagingCopiesThroughPinnedChunksAndFallsBack) {
+  GPTQ_REQUIRE_DEVICE();
+  cudaStream_t stream = nullptr;
+  GPTQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const std::size_t bytes = 3 * 4096 + 123;
+  std::vector<unsigned char> src(bytes), back(bytes);
+  for (std::size_t i = 0; i < bytes; ++i) src[i] = static_cast<unsigned char>(i * 131 + 7);
+  {
+    std::vector<std::string> said;
+    MemoryAccount account;
+    const AccountScope charged(&account);
+    HostStaging staging([&](const std::string &l) { said.push_back(l); }, 4096);
+    const StagingScope scope(&staging);
+    DeviceBuffer dst(bytes, "the staging test's bytes");
+    copy_to_device(dst.get(), src.data(), bytes, stream, false);
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(back.data(), dst.get(), bytes, cudaMemcpyDeviceToHost, stream));
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    EXPECT_EQ(back, src);
+    const HostStaging::Totals t = staging.totals();
+    EXPECT_TRUE(t.pinned);
+    EXPECT_EQ(t.staged_bytes, bytes);
+    EXPECT_EQ(t.pageable_bytes, 0u);
+    EXPECT_EQ(account.use(false).pinned, 2u * 4096u) << "the two chunks are charged as pinned host memory";
+    EXPECT_EQ(account.use(false).live, bytes) << "pinned memory is not device memory";
+    EXPECT_TRUE(said.empty());
+  }
+  {
+    std::vector<std::string> said;
+    MemoryAccount account;
+    const AccountScope charged(&account);
+    HostStaging staging([&](const std::string &l) { said.push_back(l); }, 4096);
+    const StagingScope scope(&staging);
+    DeviceBuffer dst(bytes, "the staging test's bytes");
+    account.fail_check(1);
+    std::fill(back.begin(), back.end(), 0);
+    copy_to_device(dst.get(), src.data(), bytes, stream, true);
+    copy_to_device(dst.get(), src.data(), bytes, stream, true);
+    GPTQ_CUDA_CHECK(cudaMemcpy(back.data(), dst.get(), bytes, cudaMemcpyDeviceToHost));
+    EXPECT_EQ(back, src);
+    const HostStaging::Totals t = staging.totals();
+    EXPECT_FALSE(t.pinned);
+    EXPECT_EQ(t.pageable_bytes, 2 * bytes);
+    EXPECT_EQ(account.use(false).pinned, 0u);
+    ASSERT_EQ(said.size(), 1u) << "the fallback is said once";
+    std::printf("fallback said: %s\n", said[0].c_str());
+    EXPECT_NE(said[0].find("from pageable memory"), std::string::npos) << said[0];
+  }
+  GPTQ_CUDA_CHECK(cudaStreamDestroy(stream));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/backend/cpu_forward_engine.h"
 #include "core/backend/cpu_quantize_engine.h"
 #include "core/model/model.h"
+#include "tests/support/test_compute.h"
 
 inline const gptq::CpuForwardEngine &test_forward_engine() {
   static const gptq::CpuForwardEngine engine;
@@ -21,5 +22,5 @@ inline const gptq::CpuQuantizeEngine &test_quantize_engine() {
 
 // `model`'s weights prepared by the CPU forward engine.
 inline std::shared_ptr<const gptq::PreparedModel> test_prepare(const gptq::model::Model &model) {
-  return test_forward_engine().prepare(model.spec(), model.weights());
+  return test_forward_engine().prepare(test_compute(), model.spec(), model.weights());
 }

@@ -115,7 +115,7 @@ TEST(CpuForwardEngine, RunsBlocksAndModelsAsTheCoreForwardPass) {
   EXPECT_TRUE(same_bits(copy->host(scratch).data, want.data)) << "copy() copies";
 
   const model::Forward forward(spec, model->weights());
-  const auto prepared = engine.prepare(spec, model->weights());
+  const auto prepared = engine.prepare(test_compute(), spec, model->weights());
   EXPECT_TRUE(same_bits(engine.run(test_compute(), *prepared, ids, batch, seq, nullptr, false).data,
                         forward.run(test_compute(), ids, batch, seq).data));
   auto cache = engine.make_cache(*prepared, batch, seq + 1);

@@ -5,6 +5,8 @@
 //   ok:       one device that opens (logging through the host), passes its
 //             self-test and reports memory; every engine entry NULL;
 //   bad:      self_test returns a status outside the list (42);
+//   forward_begin_fails: (switched to on a plugin opened as forward) model_begin
+//             is out of memory;
 //   forward:  as ok, plus the forward group: a "model" that checks and
 //             counts what the core hands it (logged at model_finish), a KV
 //             cache that is out of memory above 4096 positions and keeps
@@ -30,6 +32,7 @@
 //             time as its factoring; block_set_dense_buffer logs each call
 //             ("fake block: a linear set from a buffer").
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -97,11 +100,27 @@ int memory_info(void *, uint64_t *free_bytes, uint64_t *total_bytes, char *, siz
   return GPTQ_PLUGIN_OK;
 }
 
+// The core may set a model's tensors from several threads at once.
 struct FakeModel {
   gptq_plugin_model_spec spec{};
   std::string type;
-  int dense = 0, gptq = 0, bits = 0;
+  std::atomic<int> dense{0}, gptq{0}, bits{0};
+  // Every tensor's (layer, role, values) hashed, summed: the same whatever
+  // order and threads they come in.
+  std::atomic<std::uint64_t> contents{0};
 };
+
+// FNV-1a of `bytes` bytes, seeded with the tensor's place.
+std::uint64_t fnv(std::uint64_t h, const void *data, std::size_t bytes) {
+  const auto *p = static_cast<const unsigned char *>(data);
+  for (std::size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+std::uint64_t place(int32_t layer, int32_t role) {
+  return 14695981039346656037ull ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(layer)) << 32 |
+                                    static_cast<std::uint32_t>(role));
+}
 
 struct FakeCache {
   int64_t batch = 0, capacity = 0;
@@ -115,6 +134,11 @@ int model_begin(void *, const gptq_plugin_model_spec *spec, gptq_plugin_model **
     reason(err, cap, "spec of another size");
     return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
   }
+  // Read at each call: a test switches to it on a plugin opened as forward.
+  if (std::strcmp(mode(), "forward_begin_fails") == 0) {
+    reason(err, cap, "the fake device refuses the model");
+    return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
+  }
   auto *m = new FakeModel;
   m->spec = *spec;
   m->type = spec->model_type;
@@ -122,8 +146,8 @@ int model_begin(void *, const gptq_plugin_model_spec *spec, gptq_plugin_model **
   return GPTQ_PLUGIN_OK;
 }
 
-int model_set_dense(void *, gptq_plugin_model *model, int32_t, int32_t, const gptq_plugin_dense *t, char *err,
-                    size_t cap) {
+int model_set_dense(void *, gptq_plugin_model *model, int32_t layer, int32_t role, const gptq_plugin_dense *t,
+                    char *err, size_t cap) {
   // Touch both ends: a sanitized build catches an array shorter than said.
   volatile float ends = t->weight[0] + t->weight[t->rows * t->cols - 1];
   (void)ends;
@@ -131,12 +155,17 @@ int model_set_dense(void *, gptq_plugin_model *model, int32_t, int32_t, const gp
     reason(err, cap, "empty tensor");
     return GPTQ_PLUGIN_ERR_INVALID_ARGUMENT;
   }
-  ++reinterpret_cast<FakeModel *>(model)->dense;
+  auto *m = reinterpret_cast<FakeModel *>(model);
+  ++m->dense;
+  const auto n = static_cast<std::size_t>(t->rows * t->cols);
+  std::uint64_t h = fnv(place(layer, role), t->weight, n * sizeof(float));
+  if (t->bias) h = fnv(h, t->bias, static_cast<std::size_t>(t->rows) * sizeof(float));
+  m->contents += h;
   return GPTQ_PLUGIN_OK;
 }
 
-int model_set_gptq(void *, gptq_plugin_model *model, int32_t, int32_t, const gptq_plugin_gptq_linear *l, char *err,
-                   size_t cap) {
+int model_set_gptq(void *, gptq_plugin_model *model, int32_t layer, int32_t role, const gptq_plugin_gptq_linear *l,
+                   char *err, size_t cap) {
   const int64_t last = l->out_features * l->in_features - 1, cells = l->groups * l->out_features - 1;
   if (l->codes[last] >= (1 << l->bits) || l->g_idx[l->in_features - 1] >= l->groups || l->zeros[cells] < 0 ||
       !(l->scales[cells] > 0.0f)) {
@@ -146,6 +175,14 @@ int model_set_gptq(void *, gptq_plugin_model *model, int32_t, int32_t, const gpt
   auto *m = reinterpret_cast<FakeModel *>(model);
   ++m->gptq;
   m->bits = l->bits;
+  const auto nk = static_cast<std::size_t>(l->out_features * l->in_features);
+  const auto gn = static_cast<std::size_t>(l->groups * l->out_features);
+  std::uint64_t h = fnv(place(layer, role), l->codes, nk);
+  h = fnv(h, l->zeros, gn * sizeof(int32_t));
+  h = fnv(h, l->scales, gn * sizeof(float));
+  h = fnv(h, l->g_idx, static_cast<std::size_t>(l->in_features) * sizeof(int32_t));
+  if (l->bias) h = fnv(h, l->bias, static_cast<std::size_t>(l->out_features) * sizeof(float));
+  m->contents += h;
   return GPTQ_PLUGIN_OK;
 }
 
@@ -155,6 +192,8 @@ int model_finish(void *state, gptq_plugin_model *model, char *, size_t) {
                            std::to_string(m->dense) + " dense tensors, " + std::to_string(m->gptq) +
                            " GPTQ linears of " + std::to_string(m->bits) + " bits";
   host_of(state)->log(host_of(state)->user, 3, line.c_str());
+  const std::string contents = "fake model contents " + std::to_string(m->contents.load());
+  host_of(state)->log(host_of(state)->user, 3, contents.c_str());
   return GPTQ_PLUGIN_OK;
 }
 

@@ -171,14 +171,48 @@ TEST_F(FakePlugin, TheForwardGroupGetsTheModelFromTheCoreAndRunsIt) {
 
   // Float: 6 blocks of 2 norms and 7 linears, plus embeddings, final norm and lm_head.
   const auto model = gptq::model::Model::open(demo("docs-llama-tiny"));
-  const auto prepared = engine->prepare(model->spec(), model->weights());
+  const auto prepared = engine->prepare(test_compute(), model->spec(), model->weights());
   EXPECT_EQ(lines.count("fake model llama: 6 layers, 57 dense tensors, 0 GPTQ linears"), 1);
   // Quantized (round-to-nearest, 4 bits, on the CPU): the 42 block linears go over unpacked.
   const fs::path q = gptq::testing::quantize_shared_model(demo("docs-llama-tiny"), {{"method", "rtn"}}, "fake_fwd");
   {
     const auto qmodel = gptq::model::Model::open(q);
-    (void)engine->prepare(qmodel->spec(), qmodel->weights());
+    (void)engine->prepare(test_compute(), qmodel->spec(), qmodel->weights());
     EXPECT_EQ(lines.count("fake model llama: 6 layers, 15 dense tensors, 42 GPTQ linears of 4 bits"), 1);
+    // prepare reads and hands tensors over on the compute's threads: the
+    // plugin gets the same tensors (the fake hashes every value with its
+    // layer and role) on one thread as on four, and the core says how long.
+    const auto contents = [&](int threads) {
+      gptq::ThreadPool pool(threads);
+      const gptq::Compute compute(pool);
+      lines.lines.clear();
+      (void)engine->prepare(compute, qmodel->spec(), qmodel->weights());
+      EXPECT_EQ(lines.count("prepared llama for cuda in "), 1);
+      EXPECT_EQ(lines.count(" on " + std::to_string(threads) + " threads: "), 1);
+      for (const auto &l : lines.lines)
+        if (l.find("fake model contents ") != std::string::npos) return l;
+      return std::string("no contents line");
+    };
+    const std::string one = contents(1);
+    EXPECT_NE(one, "no contents line");
+    EXPECT_EQ(contents(4), one);
+    // A model the plugin refuses to begin (it is begun once the globals are
+    // read, while other threads read blocks): prepare fails with the
+    // plugin's reason on one thread and on four, the threads that read
+    // blocks meanwhile never waiting for ever.
+    mode("forward_begin_fails");
+    for (const int threads : {1, 4}) {
+      gptq::ThreadPool pool(threads);
+      const gptq::Compute compute(pool);
+      try {
+        (void)engine->prepare(compute, qmodel->spec(), qmodel->weights());
+        ADD_FAILURE() << "a model the plugin refused was prepared";
+      } catch (const gptq::Error &e) {
+        EXPECT_EQ(e.status(), gptq::Status::OutOfMemory) << e.what();
+        EXPECT_NE(std::string(e.what()).find("the fake device refuses the model"), std::string::npos) << e.what();
+      }
+    }
+    mode("forward");
   }
   fs::remove_all(q);
 
