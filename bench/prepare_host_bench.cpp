@@ -67,7 +67,7 @@ int cache_create(void *, const gptq_plugin_model *, int64_t, int64_t, gptq_plugi
   return GPTQ_PLUGIN_ERR_UNSUPPORTED;
 }
 void cache_free(void *, gptq_plugin_cache *) {}
-int model_run(void *, const gptq_plugin_model *, const int32_t *, int64_t, int64_t, gptq_plugin_cache *, int,
+int model_run(void *, const gptq_plugin_model *, const int32_t *, int64_t, int64_t, const int64_t *, gptq_plugin_cache *, int,
               const float *, float *, char *err, size_t cap) {
   std::snprintf(err, cap, "the host bench plugin runs nothing");
   return GPTQ_PLUGIN_ERR_UNSUPPORTED;

@@ -96,7 +96,7 @@ GPTQ_API gptq_status gptq_generate_batch(gptq_session *session, const char *cons
       sink = [on_token, user](std::size_t sequence, std::string_view piece, int32_t id) {
         return on_token(user, sequence, std::string(piece).c_str(), id) == 0;
       };
-    gptq::eval::generate_batch(*session->pool, *session->engine, *model->prepared(*session->engine),
+    gptq::eval::generate_batch(*session->pool, *session->engine, *model->prepared(*session->engine, *session->pool),
                                model->tokenizer(), texts, session->config, sink,
                                gptq::capi::progress_from(session->progress, session->progress_user));
   });

@@ -466,7 +466,7 @@ void compare_ragged(const std::string &name, const std::string &kind) {
   const auto model = model::Model::open(checkpoint.dir);
   const ForwardEngine &cuda = *gpu().backend->forward_engine();
   const ForwardEngine &cpu = test_forward_engine();
-  const auto on_gpu = cuda.prepare(model->spec(), model->weights());
+  const auto on_gpu = cuda.prepare(test_compute(), model->spec(), model->weights());
   const auto on_cpu = test_prepare(*model);
   const std::string what = name + " " + kind + " ragged";
   const std::vector<std::int32_t> text = model->tokenizer()->encode(io::read_text_file(text_path, 64 << 20));

@@ -208,7 +208,7 @@ TEST_F(GenerateBatch, EosEndsItsSequenceOnly) {
   ASSERT_NE(pick, said.end()) << "sequence 0 says no token that sequence 2 does not";
   const std::int32_t eos_id = *pick;
   spec.eos_token_ids = {eos_id};
-  const auto prepared = test_forward_engine().prepare(spec, model_->weights());
+  const auto prepared = test_forward_engine().prepare(test_compute(), spec, model_->weights());
   const std::vector<GenerationResult> got =
       generate_batch(test_pool(), test_forward_engine(), *prepared, *model_->tokenizer(), kPrompts,
                      config::parse_generation_config(R"({"temperature": 0, "max_new_tokens": 24})"));
