@@ -433,3 +433,21 @@ extern "C" {
         user: *mut ::std::os::raw::c_void,
     ) -> gptq_status;
 }
+pub type gptq_batch_token_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        user: *mut ::std::os::raw::c_void,
+        sequence: usize,
+        text_piece: *const ::std::os::raw::c_char,
+        token_id: i32,
+    ) -> ::std::os::raw::c_int,
+>;
+extern "C" {
+    pub fn gptq_generate_batch(
+        session: *mut gptq_session,
+        prompts: *const *const ::std::os::raw::c_char,
+        lens: *const usize,
+        count: usize,
+        on_token: gptq_batch_token_fn,
+        user: *mut ::std::os::raw::c_void,
+    ) -> gptq_status;
+}
