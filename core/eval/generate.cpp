@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "core/base/error.h"
 #include "core/model/context_length.h"
@@ -51,7 +52,7 @@ std::vector<std::int32_t> checked_prompt(const model::ModelSpec &spec, const tok
 class SequenceRun {
  public:
   SequenceRun(const tokenizer::Tokenizer &tok, const schema::GenerationConfigT &config,
-              const std::vector<std::int32_t> &eos, GenerationResult &result, std::function<bool(std::string_view, std::int32_t)> sink)
+              const std::vector<std::int32_t> &eos, GenerationResult &result, TokenSink sink)
       : config_(&config), eos_(&eos), result_(&result), sink_(std::move(sink)),
         sampler_(SamplingOptions::from(config)), decoder_(tok, /*skip_special_tokens=*/true), stops_(config.stop),
         history_(result.prompt_ids) {
@@ -99,7 +100,7 @@ class SequenceRun {
   const schema::GenerationConfigT *config_;
   const std::vector<std::int32_t> *eos_;
   GenerationResult *result_;
-  std::function<bool(std::string_view, std::int32_t)> sink_;
+  TokenSink sink_;
   Sampler sampler_;
   tokenizer::StreamDecoder decoder_;
   StopStringFilter stops_;
@@ -137,7 +138,7 @@ void run_batch(ThreadPool &pool, const ForwardEngine &engine, const PreparedMode
   const std::vector<std::int32_t> eos = config.stop_at_eos ? eos_ids(model.spec(), tok) : std::vector<std::int32_t>{};
   std::vector<std::unique_ptr<SequenceRun>> runs;
   for (std::size_t b = 0; b < results.size(); ++b) {
-    std::function<bool(std::string_view, std::int32_t)> one;
+    TokenSink one;
     if (sink) one = [&sink, b](std::string_view piece, std::int32_t id) { return sink(b, piece, id); };
     runs.push_back(std::make_unique<SequenceRun>(tok, config, eos, results[b], std::move(one)));
   }

@@ -493,7 +493,8 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
                                     cudaMemcpyHostToDevice, st));
     const std::size_t per_sequence = static_cast<std::size_t>(batch) * sizeof(std::int64_t);
     GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.past_at, lengths.data(), per_sequence, cudaMemcpyHostToDevice, st));
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.counts, counts, per_sequence, cudaMemcpyHostToDevice, st));
+    if (m.last_only)  // its only reader: last_rows (a decode step's rows are every sequence's last)
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.counts, counts, per_sequence, cudaMemcpyHostToDevice, st));
     if (inv_freq)
       GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
                                       cudaMemcpyHostToDevice, st));

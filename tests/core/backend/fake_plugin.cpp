@@ -167,7 +167,8 @@ int cache_create(void *, const gptq_plugin_model *, int64_t batch, int64_t capac
                   static_cast<long long>(capacity) * batch * 1024);
     return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
   }
-  *out = reinterpret_cast<gptq_plugin_cache *>(new FakeCache{batch, capacity, std::vector<int64_t>(static_cast<std::size_t>(batch), 0)});
+  *out = reinterpret_cast<gptq_plugin_cache *>(
+      new FakeCache{batch, capacity, std::vector<int64_t>(static_cast<std::size_t>(batch), 0)});
   return GPTQ_PLUGIN_OK;
 }
 
@@ -186,7 +187,8 @@ int model_run(void *, const gptq_plugin_model *model, const int32_t *ids, int64_
   auto *c = reinterpret_cast<FakeCache *>(cache);
   bool fits = !c || c->batch == batch;
   for (int64_t b = 0; b < batch; ++b)
-    fits = fits && counts[b] >= 0 && counts[b] <= seq && (!c || c->lengths[static_cast<std::size_t>(b)] + seq <= c->capacity);
+    fits = fits && counts[b] >= 0 && counts[b] <= seq &&
+           (!c || c->lengths[static_cast<std::size_t>(b)] + seq <= c->capacity);
   if (!fits) {
     reason(err, cap, "the core let a run past the cache (or with bad counts) through");
     return GPTQ_PLUGIN_ERR_INTERNAL;
