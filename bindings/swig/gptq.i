@@ -40,10 +40,7 @@
  *    failing call's thread; a later call from the language may run elsewhere.
  *  - gptq_perplexity: deprecated; gptq_evaluate's report holds its numbers.
  *  - The borrowing gptq_matrix_result_* accessors: their *_copy forms give
- *    the same arrays into the language's own memory.
- *  - gptq_generate_batch: its arrays of prompts and its callback need
- *    typemaps of their own, which the bindings' branch of issue 15 adds
- *    (with this line's removal). */
+ *    the same arrays into the language's own memory. */
 %ignore gptq_last_error;
 %ignore gptq_clear_error;
 %ignore gptq_perplexity;
@@ -54,7 +51,6 @@
 %ignore gptq_matrix_result_dequantized;
 %ignore gptq_matrix_result_scales;
 %ignore gptq_matrix_result_zeros;
-%ignore gptq_generate_batch;
 
 /* ======================================================================== */
 #ifdef SWIGGO
@@ -167,6 +163,28 @@ GPTQ_SLICE(char, byte, (char *buf, size_t cap), (void *out, size_t out_cap))
 %typemap(in) const float *weights, const float *hessian, const float *activations
 %{ $1 = ($1_ltype)$input.array; %}
 
+/* ---- Prompts of a batch: []string -------------------------------------- */
+/* cgo forbids handing C Go memory that holds Go pointers, which a []string
+ * is. swigPromptsNew (go_wrapper below) copies the prompts into one block of
+ * C memory laid out as gptq_generate_batch reads them: the count, a pointer
+ * per prompt, a length per prompt (64-bit words: -intgosize 64), then their
+ * bytes end to end. The wrapper points into it; it is freed when the Go
+ * function returns, also when a callback's panic is raised again. */
+%{
+typedef char gptq_swig_words_are_64_bits[sizeof(size_t) == 8 && sizeof(void *) == 8 ? 1 : -1];
+%}
+%typemap(gotype) (const char *const *prompts, const size_t *lens, size_t count) "[]string"
+%typemap(imtype) (const char *const *prompts, const size_t *lens, size_t count) "uintptr"
+%typemap(goin) (const char *const *prompts, const size_t *lens, size_t count)
+%{ swig_prompts_$argnum := swigPromptsNew($input)
+	defer swigPromptsFree(swig_prompts_$argnum)
+	$result = swig_prompts_$argnum %}
+%typemap(in) (const char *const *prompts, const size_t *lens, size_t count) %{
+  $3 = (size_t)((const uint64_t *)$input)[0];
+  $1 = ($1_ltype)((const uint64_t *)$input + 1);
+  $2 = ($2_ltype)((const uint64_t *)$input + 1 + $3);
+%}
+
 /* ---- Callbacks ----------------------------------------------------------- */
 /* `user` carries a key of the callback registry (go_wrapper below); the C
  * trampolines call the Go functions exported there with it. The prototypes
@@ -174,6 +192,7 @@ GPTQ_SLICE(char, byte, (char *buf, size_t cap), (void *out, size_t out_cap))
 %{
 extern int gptqSwigGoProgress(uintptr_t key, char *stage, uint64_t done, uint64_t total);
 extern int gptqSwigGoToken(uintptr_t key, char *piece, int32_t id);
+extern int gptqSwigGoBatchToken(uintptr_t key, size_t sequence, char *piece, int32_t id);
 extern void gptqSwigGoLog(uintptr_t key, int level, char *msg);
 static int gptq_swig_progress_trampoline(void *user, const char *stage, uint64_t done,
                                          uint64_t total) {
@@ -181,6 +200,9 @@ static int gptq_swig_progress_trampoline(void *user, const char *stage, uint64_t
 }
 static int gptq_swig_token_trampoline(void *user, const char *piece, int32_t id) {
   return gptqSwigGoToken((uintptr_t)user, (char *)piece, id);
+}
+static int gptq_swig_batch_token_trampoline(void *user, size_t sequence, const char *piece, int32_t id) {
+  return gptqSwigGoBatchToken((uintptr_t)user, sequence, (char *)piece, id);
 }
 static void gptq_swig_log_trampoline(void *user, gptq_log_level level, const char *msg) {
   gptqSwigGoLog((uintptr_t)user, (int)level, (char *)msg);
@@ -203,9 +225,11 @@ static void gptq_swig_log_trampoline(void *user, gptq_log_level level, const cha
 %enddef
 GPTQ_CALL_CALLBACK(gptq_progress_fn, ProgressFunc, gptq_swig_progress_trampoline)
 GPTQ_CALL_CALLBACK(gptq_token_fn, TokenFunc, gptq_swig_token_trampoline)
+GPTQ_CALL_CALLBACK(gptq_batch_token_fn, BatchTokenFunc, gptq_swig_batch_token_trampoline)
 %apply (gptq_progress_fn CALL_FN, void *CALL_USER) {
   (gptq_progress_fn fn, void *user), (gptq_progress_fn progress, void *user) };
 %apply (gptq_token_fn CALL_FN, void *CALL_USER) { (gptq_token_fn on_token, void *user) };
+%apply (gptq_batch_token_fn CALL_FN, void *CALL_USER) { (gptq_batch_token_fn on_token, void *user) };
 
 /* Callbacks that outlive the call (a context's log sink, a session's
  * progress): the caller passes a key from CallbackRegister and releases it
@@ -313,6 +337,7 @@ GPTQ_KEPT_CALLBACK(gptq_progress_fn, gptq_swig_progress_trampoline)
 GPTQ_JAVA_RETURNS_VOID(gptq_context_set_log)
 GPTQ_JAVA_RETURNS_VOID(gptq_swig_session_set_progress)
 GPTQ_JAVA_RETURNS_VOID(gptq_generate)
+GPTQ_JAVA_RETURNS_VOID(gptq_generate_batch)
 %define GPTQ_JAVA_RETURNS(FUNC, JNITYPE, JAVATYPE)
 %typemap(jni) gptq_status FUNC #JNITYPE
 %typemap(jtype) gptq_status FUNC #JAVATYPE
@@ -383,6 +408,20 @@ GPTQ_JAVA_HANDLE(gptq_matrix_result, gptq_matrix_result_destroy)
 %{ $1 = gptq_java_utf8(jenv, $input, &$2); %}
 %typemap(freearg) (const char *text, size_t len), (const char *prompt, size_t len)
 %{ gptq_java_utf8_free($1); %}
+/* The prompts of a batch: a String[], each converted as a String above
+ * (java_runtime.c.in, gptq_java_prompts). */
+%typemap(jni) (const char *const *prompts, const size_t *lens, size_t count) "jobjectArray"
+%typemap(jtype) (const char *const *prompts, const size_t *lens, size_t count) "String[]"
+%typemap(jstype) (const char *const *prompts, const size_t *lens, size_t count) "String[]"
+%typemap(javain) (const char *const *prompts, const size_t *lens, size_t count) "$javainput"
+%typemap(in) (const char *const *prompts, const size_t *lens, size_t count) (gptq_java_prompts prompts) %{
+  gptq_java_prompts_init(jenv, &prompts, $input);
+  $1 = ($1_ltype)prompts.text;
+  $2 = prompts.lens;
+  $3 = prompts.count;
+%}
+%typemap(freearg) (const char *const *prompts, const size_t *lens, size_t count)
+%{ gptq_java_prompts_free(&prompts$argnum); %}
 /* Borrowed strings, copied into a String before the wrapper returns. */
 %typemap(in, numinputs=0) const char **name (const char *temp = NULL),
                           const char **json (const char *temp = NULL),
@@ -422,9 +461,12 @@ GPTQ_JAVA_CALL_CALLBACK(gptq_progress_fn, org.libgptq.ProgressListener, gptq_jav
                         GPTQ_JAVA_PROGRESS_METHOD)
 GPTQ_JAVA_CALL_CALLBACK(gptq_token_fn, org.libgptq.TokenListener, gptq_java_token_trampoline,
                         GPTQ_JAVA_TOKEN_METHOD)
+GPTQ_JAVA_CALL_CALLBACK(gptq_batch_token_fn, org.libgptq.BatchTokenListener,
+                        gptq_java_batch_token_trampoline, GPTQ_JAVA_BATCH_TOKEN_METHOD)
 %apply (gptq_progress_fn CALL_FN, void *CALL_USER) {
   (gptq_progress_fn fn, void *user), (gptq_progress_fn progress, void *user) };
 %apply (gptq_token_fn CALL_FN, void *CALL_USER) { (gptq_token_fn on_token, void *user) };
+%apply (gptq_batch_token_fn CALL_FN, void *CALL_USER) { (gptq_batch_token_fn on_token, void *user) };
 /* Kept past the call (a context's log sink, a session's progress): a key
  * from log_callback_new/progress_callback_new, freed with callback_free when
  * the library no longer calls it (org.libgptq's handles do that). */
@@ -537,10 +579,13 @@ typedef void (SWIGSTDCALL *gptq_swig_cs_raise_fn)(int status, const char *messag
 typedef int (SWIGSTDCALL *gptq_swig_cs_progress_fn)(void *user, const char *stage, uint64_t done,
                                                    uint64_t total);
 typedef int (SWIGSTDCALL *gptq_swig_cs_token_fn)(void *user, const char *piece, int32_t id);
+typedef int (SWIGSTDCALL *gptq_swig_cs_batch_token_fn)(void *user, uint64_t sequence, const char *piece,
+                                                      int32_t id);
 typedef void (SWIGSTDCALL *gptq_swig_cs_log_fn)(void *user, int level, const char *msg);
 static gptq_swig_cs_raise_fn gptq_swig_cs_raise;
 static gptq_swig_cs_progress_fn gptq_swig_cs_progress;
 static gptq_swig_cs_token_fn gptq_swig_cs_token;
+static gptq_swig_cs_batch_token_fn gptq_swig_cs_batch_token;
 static gptq_swig_cs_log_fn gptq_swig_cs_log;
 #ifdef __cplusplus
 extern "C"
@@ -548,10 +593,12 @@ extern "C"
 SWIGEXPORT void SWIGSTDCALL gptq_swig_cs_register(gptq_swig_cs_raise_fn raise,
                                                   gptq_swig_cs_progress_fn progress,
                                                   gptq_swig_cs_token_fn token,
+                                                  gptq_swig_cs_batch_token_fn batch_token,
                                                   gptq_swig_cs_log_fn log) {
   gptq_swig_cs_raise = raise;
   gptq_swig_cs_progress = progress;
   gptq_swig_cs_token = token;
+  gptq_swig_cs_batch_token = batch_token;
   gptq_swig_cs_log = log;
 }
 #define GPTQ_SWIG_RAISE(status) gptq_swig_cs_raise((int)(status), gptq_last_error())
@@ -563,14 +610,15 @@ SWIGEXPORT void SWIGSTDCALL gptq_swig_cs_register(gptq_swig_cs_raise_fn raise,
   static readonly LibGptq.Native.Trampolines.RaiseFn gptqRaise = LibGptq.Native.Trampolines.Raise;
   static readonly LibGptq.Native.Trampolines.ProgressFn gptqProgress = LibGptq.Native.Trampolines.Progress;
   static readonly LibGptq.Native.Trampolines.TokenFn gptqToken = LibGptq.Native.Trampolines.Token;
+  static readonly LibGptq.Native.Trampolines.BatchTokenFn gptqBatchToken = LibGptq.Native.Trampolines.BatchToken;
   static readonly LibGptq.Native.Trampolines.LogFn gptqLog = LibGptq.Native.Trampolines.Log;
   [global::System.Runtime.InteropServices.DllImport("$dllimport", EntryPoint="gptq_swig_cs_register")]
   static extern void gptq_swig_cs_register(LibGptq.Native.Trampolines.RaiseFn raise,
       LibGptq.Native.Trampolines.ProgressFn progress, LibGptq.Native.Trampolines.TokenFn token,
-      LibGptq.Native.Trampolines.LogFn log);
+      LibGptq.Native.Trampolines.BatchTokenFn batchToken, LibGptq.Native.Trampolines.LogFn log);
   internal static readonly bool gptqRegistered = RegisterTrampolines();
   static bool RegisterTrampolines() {
-    gptq_swig_cs_register(gptqRaise, gptqProgress, gptqToken, gptqLog);
+    gptq_swig_cs_register(gptqRaise, gptqProgress, gptqToken, gptqBatchToken, gptqLog);
     return true;
   }
 %}
@@ -714,6 +762,11 @@ GPTQ_CS_ARRAY(float, float, float *out, const float *weights, const float *hessi
               const float *activations)
 GPTQ_CS_ARRAY(char, byte, char *buf, const char *text, const char *prompt)
 GPTQ_CS_ARRAY(void, byte, void *out, const void *in)
+/* The prompts of a batch: LibGptq.Session writes their UTF-8 end to end into
+ * one array it pins and passes a pointer into it per prompt, with the byte
+ * lengths beside (count is a plain size_t). */
+GPTQ_CS_ARRAY(void *, global::System.IntPtr, const char *const *prompts)
+GPTQ_CS_ARRAY(size_t, long, const size_t *lens)
 
 /* ---- Callbacks ----------------------------------------------------------- */
 /* `user` is a GCHandle of a LibGptq.Native callback box; the C trampolines
@@ -728,6 +781,9 @@ static int gptq_swig_progress_trampoline(void *user, const char *stage, uint64_t
 }
 static int gptq_swig_token_trampoline(void *user, const char *piece, int32_t id) {
   return gptq_swig_cs_token(user, piece, id);
+}
+static int gptq_swig_batch_token_trampoline(void *user, size_t sequence, const char *piece, int32_t id) {
+  return gptq_swig_cs_batch_token(user, (uint64_t)sequence, piece, id);
 }
 static void gptq_swig_log_trampoline(void *user, gptq_log_level level, const char *msg) {
   gptq_swig_cs_log(user, (int)level, msg);
@@ -748,9 +804,11 @@ static void gptq_swig_log_trampoline(void *user, gptq_log_level level, const cha
 %enddef
 GPTQ_CS_CALL_CALLBACK(gptq_progress_fn, LibGptq.ProgressCallback, gptq_swig_progress_trampoline)
 GPTQ_CS_CALL_CALLBACK(gptq_token_fn, LibGptq.TokenCallback, gptq_swig_token_trampoline)
+GPTQ_CS_CALL_CALLBACK(gptq_batch_token_fn, LibGptq.BatchTokenCallback, gptq_swig_batch_token_trampoline)
 %apply (gptq_progress_fn CALL_FN, void *CALL_USER) {
   (gptq_progress_fn fn, void *user), (gptq_progress_fn progress, void *user) };
 %apply (gptq_token_fn CALL_FN, void *CALL_USER) { (gptq_token_fn on_token, void *user) };
+%apply (gptq_batch_token_fn CALL_FN, void *CALL_USER) { (gptq_batch_token_fn on_token, void *user) };
 
 /* Callbacks that outlive the call (a context's log sink, a session's
  * progress): the caller passes the GCHandle of a box it keeps and frees when

@@ -1,6 +1,8 @@
-// gptq generate: stream a continuation of a prompt to stdout.
+// gptq generate: stream a continuation of a prompt to stdout, or generate
+// several prompts as one batch.
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,32 @@ int print_piece(void *, const char *piece, int32_t) {
   return 0;
 }
 
+// A batch's texts, one per prompt, gathered as they come. `failed` is set
+// when one could not grow (nothing may throw through the library).
+struct BatchTexts {
+  std::vector<std::string> texts;
+  bool failed = false;
+};
+
+int collect_piece(void *user, size_t sequence, const char *piece, int32_t) {
+  auto *batch = static_cast<BatchTexts *>(user);
+  try {
+    batch->texts[sequence] += piece;
+    return 0;
+  } catch (...) {
+    batch->failed = true;
+    return 1;
+  }
+}
+
+// Prints each sequence's text after "[index] ", in the prompts' order; after
+// a failure only those that got some.
+void print_batch(const BatchTexts &batch, bool failed) {
+  for (size_t i = 0; i < batch.texts.size(); ++i)
+    if (!failed || !batch.texts[i].empty()) std::printf("[%zu] %s\n", i, batch.texts[i].c_str());
+  std::fflush(stdout);
+}
+
 // The session and its handle, freed on every path out.
 struct GenerationSession {
   gptq_session *handle = nullptr;
@@ -29,12 +57,14 @@ struct GenerationSession {
 
 int run_generate(int argc, char **argv) {
   const nlohmann::json d = schema_defaults(GPTQ_CONFIG_GENERATION);  // the library's, as gptq_session_create's
-  Args args("generate", "MODEL_DIR -p TEXT [sampling options] [--stop S ...]",
+  Args args("generate", "MODEL_DIR -p TEXT [-p TEXT ...] [sampling options] [--stop S ...]",
             "Generates a continuation of the prompt and streams it to stdout (the prompt\n"
             "itself is not printed). Greedy with --temperature 0; sampling is seeded, so\n"
-            "the same options give the same text.");
+            "the same options give the same text. Several -p generate their prompts as one\n"
+            "batch, each as it would alone, and print each text when all are done, on a\n"
+            "line that starts with the prompt's index: \"[0] text\".");
   args.positional("MODEL_DIR", "the model directory (float or GPTQ)")
-      .option("prompt", "TEXT", "the prompt", "p")
+      .option("prompt", "TEXT", "the prompt (repeatable: a batch)", "p")
       .option("max-new-tokens", "N", "tokens to generate at most (default " + default_text(d["max_new_tokens"]) + ")",
               "n")
       .option("temperature", "F", "softmax temperature; 0 is greedy (default " + default_text(d["temperature"]) + ")")
@@ -74,13 +104,35 @@ int run_generate(int argc, char **argv) {
   if (gptq_status st = gptq_session_create(session.context, session.model, config.dump().c_str(), &gen.handle);
       st != GPTQ_OK)
     return report_failure(st);
-  const std::string prompt = *args.get("prompt");
-  if (gptq_status st = gptq_generate(gen.handle, prompt.data(), prompt.size(), print_piece, nullptr);
-      st != GPTQ_OK) {
+  const std::vector<std::string> prompts = args.get_all("prompt");
+  if (prompts.size() == 1) {
+    if (gptq_status st = gptq_generate(gen.handle, prompts[0].data(), prompts[0].size(), print_piece, nullptr);
+        st != GPTQ_OK) {
+      std::fputc('\n', stdout);
+      return report_failure(st);
+    }
     std::fputc('\n', stdout);
-    return report_failure(st);
+    return 0;
   }
-  std::fputc('\n', stdout);
+  // A batch is not streamed: its sequences' pieces come interleaved, which
+  // would be unreadable on one stdout. Each text is printed whole at the end
+  // (also what came before a failure, so that nothing generated is lost).
+  std::vector<const char *> data;
+  std::vector<size_t> lens;
+  for (const std::string &p : prompts) {
+    data.push_back(p.data());
+    lens.push_back(p.size());
+  }
+  BatchTexts batch;
+  batch.texts.resize(prompts.size());
+  const gptq_status st =
+      gptq_generate_batch(gen.handle, data.data(), lens.data(), prompts.size(), collect_piece, &batch);
+  print_batch(batch, st != GPTQ_OK);
+  if (st != GPTQ_OK) return report_failure(st);
+  if (batch.failed) {
+    std::fprintf(stderr, "gptq: error (OUT_OF_MEMORY): gathering the generated texts\n");
+    return 1;
+  }
   return 0;
 }
 

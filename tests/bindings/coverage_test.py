@@ -18,7 +18,6 @@ COMMON_NOT_BOUND = {
     "gptq_last_error": "read inside the SWIG wrapper on the failing call's thread (gptq.i)",
     "gptq_clear_error": "every error is thrown, nothing is left to clear",
     "gptq_perplexity": "deprecated: evaluate's report holds its numbers",
-    "gptq_generate_batch": "ignored in gptq.i until the bindings' branch of issue 15 binds it",
     **{f"gptq_matrix_result_{m}": "a borrowed pointer; the _copy accessor gives managed memory"
        for m in ("qweight", "qzeros", "scales_fp16", "g_idx", "dequantized", "scales", "zeros")},
 }

@@ -61,4 +61,13 @@ public delegate bool ProgressCallback(string stage, ulong done, ulong total);
 /// </summary>
 public delegate bool TokenCallback(string piece, int id);
 
+/// <summary>
+/// Receives the generated text of one sequence of Session.GenerateBatch (the
+/// index of its prompt) as it becomes final, and the token id (-1 for a last
+/// flush of held-back text). Return false to stop that sequence only; the
+/// others go on. An exception it throws stops every sequence (each at its
+/// next token) and GenerateBatch throws it.
+/// </summary>
+public delegate bool BatchTokenCallback(int sequence, string piece, int id);
+
 }

@@ -52,6 +52,55 @@ public class GenerateTests {
     }
   }
 
+  // A batch: each sequence's greedy text is its prompt's alone; stopping one
+  // sequence leaves the others whole; an exception stops all and is thrown;
+  // no prompt is the library's error.
+  [Test]
+  public void GenerateBatch() {
+    // The prompts of tests/core/eval/generate_test.cpp's GenerateBatch (ragged: 11,
+    // 4 and 21 tokens), which checks that their greedy continuations have no
+    // near-tie: a batched pass cannot flip a token of them, on any CPU.
+    string[] prompts = { Prompt, "SELECT",
+        "The PostgreSQL documentation explains how to create an index on a table so that queries which filter on" };
+    using (var ctx = Support.CpuContext())
+    using (var m = ctx.OpenModel(Support.Shared("models/docs-llama-16m")))
+    using (var s = ctx.CreateSession(m, new GenerationOptions { MaxNewTokens = 8, Temperature = 0 })) {
+      var alone = new string[prompts.Length];
+      for (int i = 0; i < prompts.Length; i++) {
+        var text = new StringBuilder();
+        s.Generate(prompts[i], (piece, id) => { text.Append(piece); return true; });
+        alone[i] = text.ToString();
+      }
+      string[] batch = s.GenerateBatch(prompts);
+      for (int i = 0; i < prompts.Length; i++) {
+        Assert.IsNotEmpty(batch[i], "sequence " + i);
+        Assert.AreEqual(alone[i], batch[i], "sequence " + i + ": batch vs alone");
+      }
+
+      var texts = new[] { new StringBuilder(), new StringBuilder(), new StringBuilder() };
+      var calls = new int[prompts.Length];
+      s.GenerateBatch(prompts, (seq, piece, id) => {
+        texts[seq].Append(piece);
+        calls[seq]++;
+        return seq != 1;
+      });
+      Assert.AreEqual(1, calls[1], "sequence 1's calls after it stopped at its first");
+      Assert.AreEqual(alone[0], texts[0].ToString());
+      Assert.AreEqual(alone[2], texts[2].ToString());
+
+      var thrown = Assert.Throws<ArithmeticException>(() => s.GenerateBatch(prompts, (seq, piece, id) => {
+        throw new ArithmeticException("batch exception");
+      }));
+      Assert.AreEqual("batch exception", thrown.Message);
+      var e = Assert.Throws<GptqException>(() => s.GenerateBatch(new string[0]));
+      Assert.AreEqual(Status.InvalidArgument, e.Status);
+      StringAssert.Contains("no prompt", e.Message);
+      s.SetProgress((stage, done, total) => done < 3);
+      Assert.AreEqual(Status.Cancelled, Assert.Throws<GptqException>(() => s.GenerateBatch(prompts)).Status);
+      s.SetProgress(null);
+    }
+  }
+
   [Test]
   public void Perplexity() {
     using (var ctx = Support.CpuContext())

@@ -393,6 +393,84 @@ func TestGreedyGenerationEqualsTheCAPIs(t *testing.T) {
 	}
 }
 
+// A batch: each sequence's greedy text is its prompt's alone; stopping one
+// sequence leaves the others whole; no prompt is the library's error.
+func TestGenerateBatch(t *testing.T) {
+	dir := sharedPath(t, "models/docs-llama-16m")
+	// The prompts of tests/core/eval/generate_test.cpp's GenerateBatch (ragged: 11,
+	// 4 and 21 tokens), which checks that their greedy continuations have no
+	// near-tie: a batched pass cannot flip a token of them, on any CPU.
+	prompts := []string{"To create a table in PostgreSQL, use the", "SELECT",
+		"The PostgreSQL documentation explains how to create an index on a table so that queries which filter on"}
+	ctx := cpuContext(t)
+	m := openModel(t, ctx, dir)
+	s, err := ctx.NewSession(m, &gptq.GenerationOptions{MaxNewTokens: 8, Temperature: gptq.Ptr(0.0)})
+	must(t, err)
+	defer s.Close()
+	callbacks := capi.CallbackCount()
+	alone := make([]string, len(prompts))
+	for i, p := range prompts {
+		var text strings.Builder
+		must(t, s.Generate(p, func(piece string, id int32) bool { text.WriteString(piece); return true }))
+		alone[i] = text.String()
+	}
+	batch := make([]strings.Builder, len(prompts))
+	calls := make([]int, len(prompts))
+	batchStopping := func(stop int) {
+		for i := range batch {
+			batch[i].Reset()
+			calls[i] = 0
+		}
+		must(t, s.GenerateBatch(prompts, func(seq int, piece string, id int32) bool {
+			batch[seq].WriteString(piece)
+			calls[seq]++
+			return seq != stop
+		}))
+	}
+	batchStopping(-1)
+	for i := range prompts {
+		if batch[i].Len() == 0 || batch[i].String() != alone[i] {
+			t.Fatalf("sequence %d: batch %q, alone %q", i, batch[i].String(), alone[i])
+		}
+	}
+	batchStopping(1)
+	if calls[1] != 1 {
+		t.Fatalf("sequence 1 had %d calls after it stopped at its first", calls[1])
+	}
+	for _, i := range []int{0, 2} {
+		if batch[i].String() != alone[i] {
+			t.Fatalf("stopping sequence 1 changed sequence %d: %q, alone %q", i, batch[i].String(), alone[i])
+		}
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != "batch panic" {
+				t.Fatalf("recovered %v", r)
+			}
+		}()
+		s.GenerateBatch(prompts, func(int, string, int32) bool { panic("batch panic") })
+	}()
+	var e *gptq.Error
+	if err := s.GenerateBatch(nil, nil); !errors.As(err, &e) || e.Status != gptq.StatusInvalidArgument ||
+		!strings.Contains(e.Message, "no prompt") {
+		t.Fatalf("no prompts: %v", err)
+	}
+	enough := errors.New("enough")
+	must(t, s.SetProgress(func(stage string, done, total uint64) error {
+		if done >= 3 {
+			return enough
+		}
+		return nil
+	}))
+	if err := s.GenerateBatch(prompts, nil); gptq.StatusOf(err) != gptq.StatusCancelled || !errors.Is(err, enough) {
+		t.Fatalf("progress cancel: %v", err)
+	}
+	must(t, s.SetProgress(nil))
+	if n := capi.CallbackCount(); n != callbacks {
+		t.Fatalf("%d callbacks registered after the batches, %d before", n, callbacks)
+	}
+}
+
 func TestPerplexity(t *testing.T) {
 	ctx := cpuContext(t)
 	m := openModel(t, ctx, sharedPath(t, "models/docs-llama-16m"))

@@ -23,6 +23,13 @@ type Session struct {
 // raised again when Generate returns.
 type TokenFunc func(piece string, id int32) bool
 
+// BatchTokenFunc receives the text of one sequence of a GenerateBatch (the
+// index of its prompt) as it becomes final, and the token id (-1 for a last
+// flush); it returns false to stop that sequence only. It runs on the
+// goroutine that called GenerateBatch; a panic in it stops every sequence and
+// is raised again when GenerateBatch returns.
+type BatchTokenFunc func(sequence int, piece string, id int32) bool
+
 // NewSession creates a session; opts is a *GenerationOptions, a RawConfig or
 // nil.
 func (c *Context) NewSession(m *Model, opts Config) (*Session, error) {
@@ -87,21 +94,43 @@ func (s *Session) SetProgress(p ProgressFunc) error {
 
 // Generate continues prompt, streaming the text to onToken (may be nil).
 func (s *Session) Generate(prompt string, onToken TokenFunc) error {
+	var fn capi.TokenFunc
+	if onToken != nil {
+		fn = capi.TokenFunc(onToken)
+	}
+	return s.generating(func(h capi.SwigcptrStruct_SS_gptq_session) error { return capi.Generate(h, prompt, fn) })
+}
+
+// GenerateBatch continues every prompt, decoded together as one batch, each
+// as Generate would alone (sampler seeded from the options, stop strings,
+// EOS, MaxNewTokens), streaming the text to onToken (may be nil) with the
+// index of its prompt. The session's progress callback cancels them all. No
+// prompt is an error (StatusInvalidArgument).
+func (s *Session) GenerateBatch(prompts []string, onToken BatchTokenFunc) error {
+	var fn capi.BatchTokenFunc
+	if onToken != nil {
+		fn = capi.BatchTokenFunc(onToken)
+	}
+	return s.generating(func(h capi.SwigcptrStruct_SS_gptq_session) error {
+		return capi.Generate_batch(h, prompts, fn)
+	})
+}
+
+// generating runs a generate call of the module on the open session: a panic
+// of the session's progress callback is raised again, and its cancel error
+// becomes the returned error's Cause.
+func (s *Session) generating(call func(capi.SwigcptrStruct_SS_gptq_session) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.h == 0 {
 		return errClosed("Session")
-	}
-	var fn capi.TokenFunc
-	if onToken != nil {
-		fn = capi.TokenFunc(onToken)
 	}
 	a := s.progress
 	if a == nil {
 		a = &progressAdapter{}
 	}
 	a.cause = nil
-	err := capi.Generate(s.h, prompt, fn)
+	err := call(s.h)
 	if v, panicked := capi.CallbackTakePanic(s.progressKey); panicked {
 		panic(v)
 	}

@@ -12,23 +12,30 @@ namespace LibGptq.Native {
 internal sealed class CallbackBox {
   readonly ProgressCallback progress;
   readonly TokenCallback token;
+  readonly BatchTokenCallback batchToken;
   readonly Action<LogLevel, string> log;
   GCHandle handle;
   // What the delegate threw: it never crosses the C frames; the call that
   // ran the callback throws it when it returns.
   internal Exception Caught;
 
-  CallbackBox(ProgressCallback p, TokenCallback t, Action<LogLevel, string> l) {
+  CallbackBox(ProgressCallback p, TokenCallback t, BatchTokenCallback bt, Action<LogLevel, string> l) {
     progress = p;
     token = t;
+    batchToken = bt;
     log = l;
     handle = GCHandle.Alloc(this);
   }
 
-  internal static CallbackBox Kept(ProgressCallback p) { return p == null ? null : new CallbackBox(p, null, null); }
-  internal static CallbackBox Kept(Action<LogLevel, string> l) { return l == null ? null : new CallbackBox(null, null, l); }
+  internal static CallbackBox Kept(ProgressCallback p) { return p == null ? null : new CallbackBox(p, null, null, null); }
+  internal static CallbackBox Kept(Action<LogLevel, string> l) {
+    return l == null ? null : new CallbackBox(null, null, null, l);
+  }
   internal static CallbackBox ForCall(ProgressCallback p) { return Kept(p); }
-  internal static CallbackBox ForCall(TokenCallback t) { return t == null ? null : new CallbackBox(null, t, null); }
+  internal static CallbackBox ForCall(TokenCallback t) { return t == null ? null : new CallbackBox(null, t, null, null); }
+  internal static CallbackBox ForCall(BatchTokenCallback t) {
+    return t == null ? null : new CallbackBox(null, null, t, null);
+  }
 
   internal static IntPtr Pointer(CallbackBox b) { return b == null ? IntPtr.Zero : GCHandle.ToIntPtr(b.handle); }
 
@@ -74,6 +81,20 @@ internal sealed class CallbackBox {
     }
   }
 
+  // Once the delegate threw, every sequence of the batch stops at its next
+  // token. The index fits an int: it counts a list of prompts.
+  internal static int BatchToken(IntPtr user, ulong sequence, IntPtr piece, int id) {
+    CallbackBox b = null;
+    try {
+      b = Of(user);
+      if (b.Caught != null) return 1;
+      return b.batchToken((int)sequence, Utf8.FromNative(piece), id) ? 0 : 1;
+    } catch (Exception e) {
+      if (b != null && b.Caught == null) b.Caught = e;
+      return 1;
+    }
+  }
+
   // A log sink cannot stop anything: what it throws is dropped.
   internal static void Log(IntPtr user, int level, IntPtr msg) {
     try {
@@ -92,6 +113,8 @@ internal static class Trampolines {
   [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
   internal delegate int TokenFn(IntPtr user, IntPtr piece, int id);
   [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+  internal delegate int BatchTokenFn(IntPtr user, ulong sequence, IntPtr piece, int id);
+  [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
   internal delegate void LogFn(IntPtr user, int level, IntPtr msg);
 
   // Called by the wrapper of a failing call, on its thread, before it
@@ -109,6 +132,9 @@ internal static class Trampolines {
     return CallbackBox.Progress(user, stage, done, total);
   }
   internal static int Token(IntPtr user, IntPtr piece, int id) { return CallbackBox.Token(user, piece, id); }
+  internal static int BatchToken(IntPtr user, ulong sequence, IntPtr piece, int id) {
+    return CallbackBox.BatchToken(user, sequence, piece, id);
+  }
   internal static void Log(IntPtr user, int level, IntPtr msg) { CallbackBox.Log(user, level, msg); }
 }
 

@@ -97,77 +97,79 @@ typedef _gostring_ swig_type_62;
 typedef _gostring_ swig_type_63;
 typedef _gostring_ swig_type_64;
 typedef _gostring_ swig_type_65;
-extern void _wrap_Swig_free_capi_500532cdfd444a55(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_500532cdfd444a55(swig_intgo arg1);
-extern swig_type_1 _wrap_session_set_progress_capi_500532cdfd444a55(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_GPTQ_VERSION_NUMBER_capi_500532cdfd444a55(void);
-extern swig_type_2 _wrap_version_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_version_number_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_abi_version_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_OK_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_INVALID_ARGUMENT_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_IO_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_FORMAT_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_UNSUPPORTED_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_OUT_OF_MEMORY_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_DEVICE_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_NUMERICAL_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_CANCELLED_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_INTERNAL_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_BUFFER_TOO_SMALL_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ERR_REENTRANT_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_STATUS_MAX_ENUM_capi_500532cdfd444a55(void);
-extern swig_type_3 _wrap_status_name_capi_500532cdfd444a55(swig_intgo arg1);
-extern swig_intgo _wrap_GPTQ_LOG_ERROR_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_LOG_WARN_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_LOG_INFO_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_LOG_DEBUG_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_LOG_LEVEL_MAX_ENUM_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_QUANTIZE_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_CALIBRATION_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_RUNTIME_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_GENERATION_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_QUANTIZE_REPORT_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_MODEL_INFO_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_EVAL_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_EVAL_REPORT_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_CONFIG_KIND_MAX_ENUM_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ENCODING_JSON_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ENCODING_BINARY_capi_500532cdfd444a55(void);
-extern swig_intgo _wrap_GPTQ_ENCODING_MAX_ENUM_capi_500532cdfd444a55(void);
-extern swig_type_4 _wrap_config_convert_capi_500532cdfd444a55(swig_intgo arg1, swig_type_5 arg2, swig_intgo arg3, swig_intgo arg4, swig_type_6 arg5, swig_voidp arg6);
-extern swig_type_7 _wrap_config_schema_capi_500532cdfd444a55(void);
-extern swig_type_8 _wrap_context_create_capi_500532cdfd444a55(swig_type_9 arg1, swig_voidp arg2);
-extern void _wrap_context_destroy_capi_500532cdfd444a55(uintptr_t arg1);
-extern swig_type_10 _wrap_context_set_log_capi_500532cdfd444a55(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_11 _wrap_context_backend_capi_500532cdfd444a55(uintptr_t arg1, swig_voidp arg2);
-extern swig_type_12 _wrap_context_device_name_capi_500532cdfd444a55(uintptr_t arg1, swig_voidp arg2);
-extern swig_type_13 _wrap_context_runtime_json_capi_500532cdfd444a55(uintptr_t arg1, swig_voidp arg2);
-extern swig_type_14 _wrap_model_open_capi_500532cdfd444a55(uintptr_t arg1, swig_type_15 arg2, swig_voidp arg3);
-extern void _wrap_model_destroy_capi_500532cdfd444a55(uintptr_t arg1);
-extern swig_type_16 _wrap_model_info_json_capi_500532cdfd444a55(uintptr_t arg1, swig_voidp arg2);
-extern swig_type_17 _wrap_tokenizer_open_capi_500532cdfd444a55(swig_type_18 arg1, swig_voidp arg2);
-extern void _wrap_tokenizer_destroy_capi_500532cdfd444a55(uintptr_t arg1);
-extern swig_type_19 _wrap_model_tokenizer_capi_500532cdfd444a55(uintptr_t arg1, swig_voidp arg2);
-extern swig_type_20 _wrap_tokenize_capi_500532cdfd444a55(uintptr_t arg1, swig_type_21 arg2, swig_intgo arg3, swig_type_22 arg4, swig_voidp arg5);
-extern swig_type_23 _wrap_detokenize_capi_500532cdfd444a55(uintptr_t arg1, swig_type_24 arg2, swig_intgo arg3, swig_type_25 arg4, swig_voidp arg5);
-extern swig_type_26 _wrap_quantize_model_capi_500532cdfd444a55(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3, swig_type_29 arg4, uintptr_t arg5, swig_voidp arg6);
-extern swig_type_30 _wrap_quantize_matrix_capi_500532cdfd444a55(uintptr_t arg1, swig_type_31 arg2, swig_type_32 arg3, swig_type_33 arg4, swig_type_34 arg5, swig_type_35 arg6, swig_type_36 arg7, swig_type_37 arg8, swig_voidp arg9);
-extern swig_type_38 _wrap_rtn_matrix_capi_500532cdfd444a55(uintptr_t arg1, swig_type_39 arg2, swig_type_40 arg3, swig_type_41 arg4, swig_type_42 arg5, swig_voidp arg6);
-extern void _wrap_matrix_result_destroy_capi_500532cdfd444a55(uintptr_t arg1);
-extern swig_type_43 _wrap_matrix_result_qweight_copy_capi_500532cdfd444a55(uintptr_t arg1, swig_type_44 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
-extern swig_type_45 _wrap_matrix_result_qzeros_copy_capi_500532cdfd444a55(uintptr_t arg1, swig_type_46 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
-extern swig_type_47 _wrap_matrix_result_scales_fp16_copy_capi_500532cdfd444a55(uintptr_t arg1, swig_type_48 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
-extern swig_type_49 _wrap_matrix_result_g_idx_copy_capi_500532cdfd444a55(uintptr_t arg1, swig_type_50 arg2, swig_voidp arg3);
-extern swig_type_51 _wrap_matrix_result_dequantized_copy_capi_500532cdfd444a55(uintptr_t arg1, swig_type_52 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
-extern swig_type_53 _wrap_matrix_result_scales_copy_capi_500532cdfd444a55(uintptr_t arg1, swig_type_54 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
-extern swig_type_55 _wrap_matrix_result_zeros_copy_capi_500532cdfd444a55(uintptr_t arg1, swig_type_56 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
-extern swig_type_57 _wrap_matrix_result_loss_capi_500532cdfd444a55(uintptr_t arg1, swig_voidp arg2);
-extern swig_type_58 _wrap_matrix_result_damp_percent_capi_500532cdfd444a55(uintptr_t arg1, swig_voidp arg2);
-extern swig_type_59 _wrap_evaluate_capi_500532cdfd444a55(uintptr_t arg1, uintptr_t arg2, swig_type_60 arg3, swig_type_61 arg4, uintptr_t arg5, swig_voidp arg6);
-extern swig_type_62 _wrap_session_create_capi_500532cdfd444a55(uintptr_t arg1, uintptr_t arg2, swig_type_63 arg3, swig_voidp arg4);
-extern void _wrap_session_destroy_capi_500532cdfd444a55(uintptr_t arg1);
-extern swig_type_64 _wrap_generate_capi_500532cdfd444a55(uintptr_t arg1, swig_type_65 arg2, uintptr_t arg3);
+typedef _gostring_ swig_type_66;
+extern void _wrap_Swig_free_capi_def8a78dfdff31ca(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_def8a78dfdff31ca(swig_intgo arg1);
+extern swig_type_1 _wrap_session_set_progress_capi_def8a78dfdff31ca(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_GPTQ_VERSION_NUMBER_capi_def8a78dfdff31ca(void);
+extern swig_type_2 _wrap_version_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_version_number_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_abi_version_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_OK_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_INVALID_ARGUMENT_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_IO_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_FORMAT_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_UNSUPPORTED_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_OUT_OF_MEMORY_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_DEVICE_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_NUMERICAL_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_CANCELLED_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_INTERNAL_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_BUFFER_TOO_SMALL_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ERR_REENTRANT_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_STATUS_MAX_ENUM_capi_def8a78dfdff31ca(void);
+extern swig_type_3 _wrap_status_name_capi_def8a78dfdff31ca(swig_intgo arg1);
+extern swig_intgo _wrap_GPTQ_LOG_ERROR_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_LOG_WARN_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_LOG_INFO_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_LOG_DEBUG_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_LOG_LEVEL_MAX_ENUM_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_QUANTIZE_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_CALIBRATION_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_RUNTIME_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_GENERATION_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_QUANTIZE_REPORT_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_MODEL_INFO_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_EVAL_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_EVAL_REPORT_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_CONFIG_KIND_MAX_ENUM_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ENCODING_JSON_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ENCODING_BINARY_capi_def8a78dfdff31ca(void);
+extern swig_intgo _wrap_GPTQ_ENCODING_MAX_ENUM_capi_def8a78dfdff31ca(void);
+extern swig_type_4 _wrap_config_convert_capi_def8a78dfdff31ca(swig_intgo arg1, swig_type_5 arg2, swig_intgo arg3, swig_intgo arg4, swig_type_6 arg5, swig_voidp arg6);
+extern swig_type_7 _wrap_config_schema_capi_def8a78dfdff31ca(void);
+extern swig_type_8 _wrap_context_create_capi_def8a78dfdff31ca(swig_type_9 arg1, swig_voidp arg2);
+extern void _wrap_context_destroy_capi_def8a78dfdff31ca(uintptr_t arg1);
+extern swig_type_10 _wrap_context_set_log_capi_def8a78dfdff31ca(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_11 _wrap_context_backend_capi_def8a78dfdff31ca(uintptr_t arg1, swig_voidp arg2);
+extern swig_type_12 _wrap_context_device_name_capi_def8a78dfdff31ca(uintptr_t arg1, swig_voidp arg2);
+extern swig_type_13 _wrap_context_runtime_json_capi_def8a78dfdff31ca(uintptr_t arg1, swig_voidp arg2);
+extern swig_type_14 _wrap_model_open_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_15 arg2, swig_voidp arg3);
+extern void _wrap_model_destroy_capi_def8a78dfdff31ca(uintptr_t arg1);
+extern swig_type_16 _wrap_model_info_json_capi_def8a78dfdff31ca(uintptr_t arg1, swig_voidp arg2);
+extern swig_type_17 _wrap_tokenizer_open_capi_def8a78dfdff31ca(swig_type_18 arg1, swig_voidp arg2);
+extern void _wrap_tokenizer_destroy_capi_def8a78dfdff31ca(uintptr_t arg1);
+extern swig_type_19 _wrap_model_tokenizer_capi_def8a78dfdff31ca(uintptr_t arg1, swig_voidp arg2);
+extern swig_type_20 _wrap_tokenize_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_21 arg2, swig_intgo arg3, swig_type_22 arg4, swig_voidp arg5);
+extern swig_type_23 _wrap_detokenize_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_24 arg2, swig_intgo arg3, swig_type_25 arg4, swig_voidp arg5);
+extern swig_type_26 _wrap_quantize_model_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3, swig_type_29 arg4, uintptr_t arg5, swig_voidp arg6);
+extern swig_type_30 _wrap_quantize_matrix_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_31 arg2, swig_type_32 arg3, swig_type_33 arg4, swig_type_34 arg5, swig_type_35 arg6, swig_type_36 arg7, swig_type_37 arg8, swig_voidp arg9);
+extern swig_type_38 _wrap_rtn_matrix_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_39 arg2, swig_type_40 arg3, swig_type_41 arg4, swig_type_42 arg5, swig_voidp arg6);
+extern void _wrap_matrix_result_destroy_capi_def8a78dfdff31ca(uintptr_t arg1);
+extern swig_type_43 _wrap_matrix_result_qweight_copy_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_44 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
+extern swig_type_45 _wrap_matrix_result_qzeros_copy_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_46 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
+extern swig_type_47 _wrap_matrix_result_scales_fp16_copy_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_48 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
+extern swig_type_49 _wrap_matrix_result_g_idx_copy_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_50 arg2, swig_voidp arg3);
+extern swig_type_51 _wrap_matrix_result_dequantized_copy_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_52 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
+extern swig_type_53 _wrap_matrix_result_scales_copy_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_54 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
+extern swig_type_55 _wrap_matrix_result_zeros_copy_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_56 arg2, swig_voidp arg3, swig_voidp arg4, swig_voidp arg5);
+extern swig_type_57 _wrap_matrix_result_loss_capi_def8a78dfdff31ca(uintptr_t arg1, swig_voidp arg2);
+extern swig_type_58 _wrap_matrix_result_damp_percent_capi_def8a78dfdff31ca(uintptr_t arg1, swig_voidp arg2);
+extern swig_type_59 _wrap_evaluate_capi_def8a78dfdff31ca(uintptr_t arg1, uintptr_t arg2, swig_type_60 arg3, swig_type_61 arg4, uintptr_t arg5, swig_voidp arg6);
+extern swig_type_62 _wrap_session_create_capi_def8a78dfdff31ca(uintptr_t arg1, uintptr_t arg2, swig_type_63 arg3, swig_voidp arg4);
+extern void _wrap_session_destroy_capi_def8a78dfdff31ca(uintptr_t arg1);
+extern swig_type_64 _wrap_generate_capi_def8a78dfdff31ca(uintptr_t arg1, swig_type_65 arg2, uintptr_t arg3);
+extern swig_type_66 _wrap_generate_batch_capi_def8a78dfdff31ca(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
 #undef intgo
 */
 import "C"
@@ -207,13 +209,13 @@ func swigCopyString(s string) string {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_500532cdfd444a55(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_def8a78dfdff31ca(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -269,6 +271,11 @@ type ProgressFunc func(stage string, done, total uint64) bool
 // last flush); it returns false to stop generating.
 type TokenFunc func(piece string, id int32) bool
 
+// BatchTokenFunc receives each piece of generated text of one sequence of a
+// batch (the index of its prompt) and its token id (-1 for a last flush); it
+// returns false to stop that sequence, the others go on.
+type BatchTokenFunc func(sequence int, piece string, id int32) bool
+
 // LogFunc receives one log line of a context.
 type LogFunc func(level int, msg string)
 
@@ -286,7 +293,8 @@ var swigCallbacks = struct {
 	next uintptr
 }{m: map[uintptr]*swigCallback{}}
 
-// CallbackRegister keeps fn (a ProgressFunc, TokenFunc or LogFunc) and gives
+// CallbackRegister keeps fn (a ProgressFunc, TokenFunc, BatchTokenFunc or
+// LogFunc) and gives
 // the key that C passes back as `user`; 0 for a nil fn.
 func CallbackRegister(fn interface{}) uintptr {
 	switch f := fn.(type) {
@@ -300,12 +308,16 @@ func CallbackRegister(fn interface{}) uintptr {
 		if f == nil {
 			return 0
 		}
+	case BatchTokenFunc:
+		if f == nil {
+			return 0
+		}
 	case LogFunc:
 		if f == nil {
 			return 0
 		}
 	default:
-		panic("gptq: CallbackRegister takes a ProgressFunc, TokenFunc or LogFunc")
+		panic("gptq: CallbackRegister takes a ProgressFunc, TokenFunc, BatchTokenFunc or LogFunc")
 	}
 	swigCallbacks.Lock()
 	defer swigCallbacks.Unlock()
@@ -408,6 +420,23 @@ func gptqSwigGoToken(key C.uintptr_t, piece *C.char, id C.int32_t) C.int {
 	return 1
 }
 
+// A panic stops its own sequence here and, as the trampoline answers "stop"
+// from then on, every other sequence at its next token.
+//
+//export gptqSwigGoBatchToken
+func gptqSwigGoBatchToken(key C.uintptr_t, sequence C.size_t, piece *C.char, id C.int32_t) C.int {
+	cb := swigCallbackLookup(uintptr(key))
+	if cb == nil {
+		return 0
+	}
+	fn := cb.fn.(BatchTokenFunc)
+	s := C.GoString(piece)
+	if swigCallbackRun(cb, func() bool { return fn(int(sequence), s, int32(id)) }) {
+		return 0
+	}
+	return 1
+}
+
 //export gptqSwigGoLog
 func gptqSwigGoLog(key C.uintptr_t, level C.int, msg *C.char) {
 	cb := swigCallbackLookup(uintptr(key))
@@ -418,6 +447,33 @@ func gptqSwigGoLog(key C.uintptr_t, level C.int, msg *C.char) {
 	s := C.GoString(msg)
 	swigCallbackRun(cb, func() bool { fn(int(level), s); return true })
 }
+
+// ---- The prompts of a batch in C memory (gptq.i says why) ------------------
+
+// swigPromptsNew copies prompts into one block of C memory: the count, a
+// pointer per prompt, a length per prompt (64-bit words), then the bytes.
+func swigPromptsNew(prompts []string) uintptr {
+	n := len(prompts)
+	total := 0
+	for _, p := range prompts {
+		total += len(p)
+	}
+	words := 1 + 2*n
+	block := C.malloc(C.size_t(8*words + total + 1)) // cgo's malloc never returns nil
+	w := unsafe.Slice((*uint64)(block), words)
+	bytes := unsafe.Slice((*byte)(unsafe.Add(block, 8*words)), total+1)
+	w[0] = uint64(n)
+	at := 0
+	for i, p := range prompts {
+		copy(bytes[at:], p)
+		w[1+i] = uint64(uintptr(unsafe.Pointer(&bytes[at])))
+		w[1+n+i] = uint64(len(p))
+		at += len(p)
+	}
+	return uintptr(block)
+}
+
+func swigPromptsFree(block uintptr) { C.free(unsafe.Pointer(block)) }
 
 // ---- Helpers that size and retry the caller's-buffer functions ------------
 
@@ -540,7 +596,7 @@ func Session_set_progress(arg1 Struct_SS_gptq_session, arg2 uintptr) (_swig_ret 
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_session_set_progress_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_session_set_progress_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 	swig_r_1 = swigError(swig_r)
@@ -553,7 +609,7 @@ const GPTQ_VERSION_PATCH int = 0
 
 func _swig_getGPTQ_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_GPTQ_VERSION_NUMBER_capi_500532cdfd444a55())
+	swig_r = (int)(C._wrap_GPTQ_VERSION_NUMBER_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -563,7 +619,7 @@ const GPTQ_ABI_VERSION int = 0
 
 func Version() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_version_capi_500532cdfd444a55()
+	swig_r_p := C._wrap_version_capi_def8a78dfdff31ca()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -572,13 +628,13 @@ func Version() (_swig_ret string) {
 
 func Version_number() (_swig_ret uint) {
 	var swig_r uint
-	swig_r = (uint)(C._wrap_version_number_capi_500532cdfd444a55())
+	swig_r = (uint)(C._wrap_version_number_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
 func Abi_version() (_swig_ret uint) {
 	var swig_r uint
-	swig_r = (uint)(C._wrap_abi_version_capi_500532cdfd444a55())
+	swig_r = (uint)(C._wrap_abi_version_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -586,7 +642,7 @@ type Enum_SS_gptq_status int
 
 func _swig_getGPTQ_OK() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_OK_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_OK_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -594,7 +650,7 @@ var GPTQ_OK Enum_SS_gptq_status = _swig_getGPTQ_OK()
 
 func _swig_getGPTQ_ERR_INVALID_ARGUMENT() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_INVALID_ARGUMENT_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_INVALID_ARGUMENT_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -602,7 +658,7 @@ var GPTQ_ERR_INVALID_ARGUMENT Enum_SS_gptq_status = _swig_getGPTQ_ERR_INVALID_AR
 
 func _swig_getGPTQ_ERR_IO() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_IO_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_IO_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -610,7 +666,7 @@ var GPTQ_ERR_IO Enum_SS_gptq_status = _swig_getGPTQ_ERR_IO()
 
 func _swig_getGPTQ_ERR_FORMAT() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_FORMAT_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_FORMAT_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -618,7 +674,7 @@ var GPTQ_ERR_FORMAT Enum_SS_gptq_status = _swig_getGPTQ_ERR_FORMAT()
 
 func _swig_getGPTQ_ERR_UNSUPPORTED() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_UNSUPPORTED_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_UNSUPPORTED_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -626,7 +682,7 @@ var GPTQ_ERR_UNSUPPORTED Enum_SS_gptq_status = _swig_getGPTQ_ERR_UNSUPPORTED()
 
 func _swig_getGPTQ_ERR_OUT_OF_MEMORY() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_OUT_OF_MEMORY_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_OUT_OF_MEMORY_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -634,7 +690,7 @@ var GPTQ_ERR_OUT_OF_MEMORY Enum_SS_gptq_status = _swig_getGPTQ_ERR_OUT_OF_MEMORY
 
 func _swig_getGPTQ_ERR_DEVICE() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_DEVICE_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_DEVICE_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -642,7 +698,7 @@ var GPTQ_ERR_DEVICE Enum_SS_gptq_status = _swig_getGPTQ_ERR_DEVICE()
 
 func _swig_getGPTQ_ERR_NUMERICAL() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_NUMERICAL_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_NUMERICAL_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -650,7 +706,7 @@ var GPTQ_ERR_NUMERICAL Enum_SS_gptq_status = _swig_getGPTQ_ERR_NUMERICAL()
 
 func _swig_getGPTQ_ERR_CANCELLED() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_CANCELLED_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_CANCELLED_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -658,7 +714,7 @@ var GPTQ_ERR_CANCELLED Enum_SS_gptq_status = _swig_getGPTQ_ERR_CANCELLED()
 
 func _swig_getGPTQ_ERR_INTERNAL() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_INTERNAL_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_INTERNAL_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -666,7 +722,7 @@ var GPTQ_ERR_INTERNAL Enum_SS_gptq_status = _swig_getGPTQ_ERR_INTERNAL()
 
 func _swig_getGPTQ_ERR_BUFFER_TOO_SMALL() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_BUFFER_TOO_SMALL_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_BUFFER_TOO_SMALL_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -674,7 +730,7 @@ var GPTQ_ERR_BUFFER_TOO_SMALL Enum_SS_gptq_status = _swig_getGPTQ_ERR_BUFFER_TOO
 
 func _swig_getGPTQ_ERR_REENTRANT() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_REENTRANT_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_ERR_REENTRANT_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -682,7 +738,7 @@ var GPTQ_ERR_REENTRANT Enum_SS_gptq_status = _swig_getGPTQ_ERR_REENTRANT()
 
 func _swig_getGPTQ_STATUS_MAX_ENUM() (_swig_ret Enum_SS_gptq_status) {
 	var swig_r Enum_SS_gptq_status
-	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_STATUS_MAX_ENUM_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_status)(C._wrap_GPTQ_STATUS_MAX_ENUM_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -691,7 +747,7 @@ var GPTQ_STATUS_MAX_ENUM Enum_SS_gptq_status = _swig_getGPTQ_STATUS_MAX_ENUM()
 func Status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_status_name_capi_500532cdfd444a55(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_status_name_capi_def8a78dfdff31ca(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -702,7 +758,7 @@ type Enum_SS_gptq_log_level int
 
 func _swig_getGPTQ_LOG_ERROR() (_swig_ret Enum_SS_gptq_log_level) {
 	var swig_r Enum_SS_gptq_log_level
-	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_ERROR_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_ERROR_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -710,7 +766,7 @@ var GPTQ_LOG_ERROR Enum_SS_gptq_log_level = _swig_getGPTQ_LOG_ERROR()
 
 func _swig_getGPTQ_LOG_WARN() (_swig_ret Enum_SS_gptq_log_level) {
 	var swig_r Enum_SS_gptq_log_level
-	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_WARN_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_WARN_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -718,7 +774,7 @@ var GPTQ_LOG_WARN Enum_SS_gptq_log_level = _swig_getGPTQ_LOG_WARN()
 
 func _swig_getGPTQ_LOG_INFO() (_swig_ret Enum_SS_gptq_log_level) {
 	var swig_r Enum_SS_gptq_log_level
-	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_INFO_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_INFO_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -726,7 +782,7 @@ var GPTQ_LOG_INFO Enum_SS_gptq_log_level = _swig_getGPTQ_LOG_INFO()
 
 func _swig_getGPTQ_LOG_DEBUG() (_swig_ret Enum_SS_gptq_log_level) {
 	var swig_r Enum_SS_gptq_log_level
-	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_DEBUG_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_DEBUG_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -734,7 +790,7 @@ var GPTQ_LOG_DEBUG Enum_SS_gptq_log_level = _swig_getGPTQ_LOG_DEBUG()
 
 func _swig_getGPTQ_LOG_LEVEL_MAX_ENUM() (_swig_ret Enum_SS_gptq_log_level) {
 	var swig_r Enum_SS_gptq_log_level
-	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_LEVEL_MAX_ENUM_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_log_level)(C._wrap_GPTQ_LOG_LEVEL_MAX_ENUM_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -744,7 +800,7 @@ type Enum_SS_gptq_config_kind int
 
 func _swig_getGPTQ_CONFIG_QUANTIZE() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_QUANTIZE_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_QUANTIZE_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -752,7 +808,7 @@ var GPTQ_CONFIG_QUANTIZE Enum_SS_gptq_config_kind = _swig_getGPTQ_CONFIG_QUANTIZ
 
 func _swig_getGPTQ_CONFIG_CALIBRATION() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_CALIBRATION_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_CALIBRATION_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -760,7 +816,7 @@ var GPTQ_CONFIG_CALIBRATION Enum_SS_gptq_config_kind = _swig_getGPTQ_CONFIG_CALI
 
 func _swig_getGPTQ_CONFIG_RUNTIME() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_RUNTIME_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_RUNTIME_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -768,7 +824,7 @@ var GPTQ_CONFIG_RUNTIME Enum_SS_gptq_config_kind = _swig_getGPTQ_CONFIG_RUNTIME(
 
 func _swig_getGPTQ_CONFIG_GENERATION() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_GENERATION_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_GENERATION_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -776,7 +832,7 @@ var GPTQ_CONFIG_GENERATION Enum_SS_gptq_config_kind = _swig_getGPTQ_CONFIG_GENER
 
 func _swig_getGPTQ_CONFIG_QUANTIZE_REPORT() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_QUANTIZE_REPORT_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_QUANTIZE_REPORT_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -784,7 +840,7 @@ var GPTQ_CONFIG_QUANTIZE_REPORT Enum_SS_gptq_config_kind = _swig_getGPTQ_CONFIG_
 
 func _swig_getGPTQ_CONFIG_MODEL_INFO() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_MODEL_INFO_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_MODEL_INFO_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -792,7 +848,7 @@ var GPTQ_CONFIG_MODEL_INFO Enum_SS_gptq_config_kind = _swig_getGPTQ_CONFIG_MODEL
 
 func _swig_getGPTQ_CONFIG_EVAL() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_EVAL_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_EVAL_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -800,7 +856,7 @@ var GPTQ_CONFIG_EVAL Enum_SS_gptq_config_kind = _swig_getGPTQ_CONFIG_EVAL()
 
 func _swig_getGPTQ_CONFIG_EVAL_REPORT() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_EVAL_REPORT_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_EVAL_REPORT_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -808,7 +864,7 @@ var GPTQ_CONFIG_EVAL_REPORT Enum_SS_gptq_config_kind = _swig_getGPTQ_CONFIG_EVAL
 
 func _swig_getGPTQ_CONFIG_KIND_MAX_ENUM() (_swig_ret Enum_SS_gptq_config_kind) {
 	var swig_r Enum_SS_gptq_config_kind
-	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_KIND_MAX_ENUM_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_kind)(C._wrap_GPTQ_CONFIG_KIND_MAX_ENUM_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -818,7 +874,7 @@ type Enum_SS_gptq_config_encoding int
 
 func _swig_getGPTQ_ENCODING_JSON() (_swig_ret Enum_SS_gptq_config_encoding) {
 	var swig_r Enum_SS_gptq_config_encoding
-	swig_r = (Enum_SS_gptq_config_encoding)(C._wrap_GPTQ_ENCODING_JSON_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_encoding)(C._wrap_GPTQ_ENCODING_JSON_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -826,7 +882,7 @@ var GPTQ_ENCODING_JSON Enum_SS_gptq_config_encoding = _swig_getGPTQ_ENCODING_JSO
 
 func _swig_getGPTQ_ENCODING_BINARY() (_swig_ret Enum_SS_gptq_config_encoding) {
 	var swig_r Enum_SS_gptq_config_encoding
-	swig_r = (Enum_SS_gptq_config_encoding)(C._wrap_GPTQ_ENCODING_BINARY_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_encoding)(C._wrap_GPTQ_ENCODING_BINARY_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -834,7 +890,7 @@ var GPTQ_ENCODING_BINARY Enum_SS_gptq_config_encoding = _swig_getGPTQ_ENCODING_B
 
 func _swig_getGPTQ_ENCODING_MAX_ENUM() (_swig_ret Enum_SS_gptq_config_encoding) {
 	var swig_r Enum_SS_gptq_config_encoding
-	swig_r = (Enum_SS_gptq_config_encoding)(C._wrap_GPTQ_ENCODING_MAX_ENUM_capi_500532cdfd444a55())
+	swig_r = (Enum_SS_gptq_config_encoding)(C._wrap_GPTQ_ENCODING_MAX_ENUM_capi_def8a78dfdff31ca())
 	return swig_r
 }
 
@@ -848,7 +904,7 @@ func Config_convert(arg1 Enum_SS_gptq_config_kind, arg2 string, arg3 Enum_SS_gpt
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_config_convert_capi_500532cdfd444a55(C.swig_intgo(_swig_i_0), *(*C.swig_type_5)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3), *(*C.swig_type_6)(unsafe.Pointer(&_swig_i_4)), C.swig_voidp(_swig_i_5))
+	swig_r_p := C._wrap_config_convert_capi_def8a78dfdff31ca(C.swig_intgo(_swig_i_0), *(*C.swig_type_5)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3), *(*C.swig_type_6)(unsafe.Pointer(&_swig_i_4)), C.swig_voidp(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -863,7 +919,7 @@ func Config_convert(arg1 Enum_SS_gptq_config_kind, arg2 string, arg3 Enum_SS_gpt
 
 func Config_schema() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_config_schema_capi_500532cdfd444a55()
+	swig_r_p := C._wrap_config_schema_capi_def8a78dfdff31ca()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -875,7 +931,7 @@ func Context_create(arg1 string, arg2 *SwigcptrStruct_SS_gptq_context) (_swig_re
 	_swig_i_0 := arg1
 	var _swig_i_1 *uintptr
 	_swig_i_1 = (*uintptr)(unsafe.Pointer(arg2))
-	swig_r_p := C._wrap_context_create_capi_500532cdfd444a55(*(*C.swig_type_9)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_context_create_capi_def8a78dfdff31ca(*(*C.swig_type_9)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -887,14 +943,14 @@ func Context_create(arg1 string, arg2 *SwigcptrStruct_SS_gptq_context) (_swig_re
 
 func Context_destroy(arg1 Struct_SS_gptq_context) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_context_destroy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0))
+	C._wrap_context_destroy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0))
 }
 
 func Context_set_log(arg1 Struct_SS_gptq_context, arg2 uintptr) (_swig_ret error) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_context_set_log_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_context_set_log_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 	swig_r_1 = swigError(swig_r)
@@ -908,7 +964,7 @@ func Context_backend(arg1 Struct_SS_gptq_context, arg2 *string) (_swig_ret error
 	var swig_borrowed_2 *C.char
 	swig_dest_2 := arg2
 	_swig_i_1 = &swig_borrowed_2
-	swig_r_p := C._wrap_context_backend_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_context_backend_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if swig_borrowed_2 != nil {
 		*swig_dest_2 = C.GoString(swig_borrowed_2)
@@ -925,7 +981,7 @@ func Context_device_name(arg1 Struct_SS_gptq_context, arg2 *string) (_swig_ret e
 	var swig_borrowed_2 *C.char
 	swig_dest_2 := arg2
 	_swig_i_1 = &swig_borrowed_2
-	swig_r_p := C._wrap_context_device_name_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_context_device_name_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if swig_borrowed_2 != nil {
 		*swig_dest_2 = C.GoString(swig_borrowed_2)
@@ -942,7 +998,7 @@ func Context_runtime_json(arg1 Struct_SS_gptq_context, arg2 *string) (_swig_ret 
 	var swig_borrowed_2 *C.char
 	swig_dest_2 := arg2
 	_swig_i_1 = &swig_borrowed_2
-	swig_r_p := C._wrap_context_runtime_json_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_context_runtime_json_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if swig_borrowed_2 != nil {
 		*swig_dest_2 = C.GoString(swig_borrowed_2)
@@ -958,7 +1014,7 @@ func Model_open(arg1 Struct_SS_gptq_context, arg2 string, arg3 *SwigcptrStruct_S
 	_swig_i_1 := arg2
 	var _swig_i_2 *uintptr
 	_swig_i_2 = (*uintptr)(unsafe.Pointer(arg3))
-	swig_r_p := C._wrap_model_open_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_model_open_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -970,7 +1026,7 @@ func Model_open(arg1 Struct_SS_gptq_context, arg2 string, arg3 *SwigcptrStruct_S
 
 func Model_destroy(arg1 Struct_SS_gptq_model) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_model_destroy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0))
+	C._wrap_model_destroy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0))
 }
 
 func Model_info_json(arg1 Struct_SS_gptq_model, arg2 *string) (_swig_ret error) {
@@ -980,7 +1036,7 @@ func Model_info_json(arg1 Struct_SS_gptq_model, arg2 *string) (_swig_ret error) 
 	var swig_borrowed_2 *C.char
 	swig_dest_2 := arg2
 	_swig_i_1 = &swig_borrowed_2
-	swig_r_p := C._wrap_model_info_json_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_model_info_json_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if swig_borrowed_2 != nil {
 		*swig_dest_2 = C.GoString(swig_borrowed_2)
@@ -995,7 +1051,7 @@ func Tokenizer_open(arg1 string, arg2 *SwigcptrStruct_SS_gptq_tokenizer) (_swig_
 	_swig_i_0 := arg1
 	var _swig_i_1 *uintptr
 	_swig_i_1 = (*uintptr)(unsafe.Pointer(arg2))
-	swig_r_p := C._wrap_tokenizer_open_capi_500532cdfd444a55(*(*C.swig_type_18)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_tokenizer_open_capi_def8a78dfdff31ca(*(*C.swig_type_18)(unsafe.Pointer(&_swig_i_0)), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1007,7 +1063,7 @@ func Tokenizer_open(arg1 string, arg2 *SwigcptrStruct_SS_gptq_tokenizer) (_swig_
 
 func Tokenizer_destroy(arg1 Struct_SS_gptq_tokenizer) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_tokenizer_destroy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0))
+	C._wrap_tokenizer_destroy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0))
 }
 
 func Model_tokenizer(arg1 Struct_SS_gptq_model, arg2 *SwigcptrStruct_SS_gptq_tokenizer) (_swig_ret error) {
@@ -1015,7 +1071,7 @@ func Model_tokenizer(arg1 Struct_SS_gptq_model, arg2 *SwigcptrStruct_SS_gptq_tok
 	_swig_i_0 := getSwigcptr(arg1)
 	var _swig_i_1 *uintptr
 	_swig_i_1 = (*uintptr)(unsafe.Pointer(arg2))
-	swig_r_p := C._wrap_model_tokenizer_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_model_tokenizer_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 	swig_r_1 = swigError(swig_r)
@@ -1032,7 +1088,7 @@ func Tokenize(arg1 Struct_SS_gptq_tokenizer, arg2 string, arg3 uint, arg4 []int3
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_tokenize_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_3)), C.swig_voidp(_swig_i_4))
+	swig_r_p := C._wrap_tokenize_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_3)), C.swig_voidp(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1052,7 +1108,7 @@ func Detokenize(arg1 Struct_SS_gptq_tokenizer, arg2 []int32, arg3 uint, arg4 []b
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_detokenize_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_3)), C.swig_voidp(_swig_i_4))
+	swig_r_p := C._wrap_detokenize_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_3)), C.swig_voidp(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1078,7 +1134,7 @@ func Quantize_model(arg1 Struct_SS_gptq_context, arg2 string, arg3 string, arg4 
 	var swig_borrowed_7 *C.char
 	swig_dest_7 := arg6
 	_swig_i_5 = &swig_borrowed_7
-	swig_r_p := C._wrap_quantize_model_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_voidp(_swig_i_5))
+	swig_r_p := C._wrap_quantize_model_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_voidp(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	swigCallbackRelease(swig_cb_5)
 	if swig_borrowed_7 != nil {
@@ -1110,7 +1166,7 @@ func Quantize_matrix(arg1 Struct_SS_gptq_context, arg2 []float32, arg3 int64, ar
 	_swig_i_7 := arg8
 	var _swig_i_8 *uintptr
 	_swig_i_8 = (*uintptr)(unsafe.Pointer(arg9))
-	swig_r_p := C._wrap_quantize_matrix_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)), C.swig_type_32(_swig_i_2), C.swig_type_33(_swig_i_3), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_5)), C.swig_type_36(_swig_i_6), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_7)), C.swig_voidp(_swig_i_8))
+	swig_r_p := C._wrap_quantize_matrix_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)), C.swig_type_32(_swig_i_2), C.swig_type_33(_swig_i_3), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_4)), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_5)), C.swig_type_36(_swig_i_6), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_7)), C.swig_voidp(_swig_i_8))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1138,7 +1194,7 @@ func Rtn_matrix(arg1 Struct_SS_gptq_context, arg2 []float32, arg3 int64, arg4 in
 	_swig_i_4 := arg5
 	var _swig_i_5 *uintptr
 	_swig_i_5 = (*uintptr)(unsafe.Pointer(arg6))
-	swig_r_p := C._wrap_rtn_matrix_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)), C.swig_type_40(_swig_i_2), C.swig_type_41(_swig_i_3), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_4)), C.swig_voidp(_swig_i_5))
+	swig_r_p := C._wrap_rtn_matrix_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)), C.swig_type_40(_swig_i_2), C.swig_type_41(_swig_i_3), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_4)), C.swig_voidp(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1153,7 +1209,7 @@ func Rtn_matrix(arg1 Struct_SS_gptq_context, arg2 []float32, arg3 int64, arg4 in
 
 func Matrix_result_destroy(arg1 Struct_SS_gptq_matrix_result) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_matrix_result_destroy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0))
+	C._wrap_matrix_result_destroy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0))
 }
 
 func Matrix_result_qweight_copy(arg1 Struct_SS_gptq_matrix_result, arg2 []int32, arg3 *int64, arg4 *int64, arg5 *int64) (_swig_ret error) {
@@ -1163,7 +1219,7 @@ func Matrix_result_qweight_copy(arg1 Struct_SS_gptq_matrix_result, arg2 []int32,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_matrix_result_qweight_copy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
+	swig_r_p := C._wrap_matrix_result_qweight_copy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1180,7 +1236,7 @@ func Matrix_result_qzeros_copy(arg1 Struct_SS_gptq_matrix_result, arg2 []int32, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_matrix_result_qzeros_copy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
+	swig_r_p := C._wrap_matrix_result_qzeros_copy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1197,7 +1253,7 @@ func Matrix_result_scales_fp16_copy(arg1 Struct_SS_gptq_matrix_result, arg2 []ui
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_matrix_result_scales_fp16_copy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
+	swig_r_p := C._wrap_matrix_result_scales_fp16_copy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1212,7 +1268,7 @@ func Matrix_result_g_idx_copy(arg1 Struct_SS_gptq_matrix_result, arg2 []int32, a
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_matrix_result_g_idx_copy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_matrix_result_g_idx_copy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1229,7 +1285,7 @@ func Matrix_result_dequantized_copy(arg1 Struct_SS_gptq_matrix_result, arg2 []fl
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_matrix_result_dequantized_copy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
+	swig_r_p := C._wrap_matrix_result_dequantized_copy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1246,7 +1302,7 @@ func Matrix_result_scales_copy(arg1 Struct_SS_gptq_matrix_result, arg2 []float32
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_matrix_result_scales_copy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
+	swig_r_p := C._wrap_matrix_result_scales_copy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1263,7 +1319,7 @@ func Matrix_result_zeros_copy(arg1 Struct_SS_gptq_matrix_result, arg2 []int32, a
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_matrix_result_zeros_copy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
+	swig_r_p := C._wrap_matrix_result_zeros_copy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)), C.swig_voidp(_swig_i_2), C.swig_voidp(_swig_i_3), C.swig_voidp(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1277,7 +1333,7 @@ func Matrix_result_loss(arg1 Struct_SS_gptq_matrix_result, arg2 *float64) (_swig
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_matrix_result_loss_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_matrix_result_loss_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 	swig_r_1 = swigError(swig_r)
@@ -1288,7 +1344,7 @@ func Matrix_result_damp_percent(arg1 Struct_SS_gptq_matrix_result, arg2 *float64
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_matrix_result_damp_percent_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	swig_r_p := C._wrap_matrix_result_damp_percent_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 	swig_r_1 = swigError(swig_r)
@@ -1308,7 +1364,7 @@ func Evaluate(arg1 Struct_SS_gptq_context, arg2 Struct_SS_gptq_model, arg3 strin
 	var swig_borrowed_8 *C.char
 	swig_dest_8 := arg6
 	_swig_i_5 = &swig_borrowed_8
-	swig_r_p := C._wrap_evaluate_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_voidp(_swig_i_5))
+	swig_r_p := C._wrap_evaluate_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_voidp(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	swigCallbackRelease(swig_cb_6)
 	if swig_borrowed_8 != nil {
@@ -1332,7 +1388,7 @@ func Session_create(arg1 Struct_SS_gptq_context, arg2 Struct_SS_gptq_model, arg3
 	_swig_i_2 := arg3
 	var _swig_i_3 *uintptr
 	_swig_i_3 = (*uintptr)(unsafe.Pointer(arg4))
-	swig_r_p := C._wrap_session_create_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_2)), C.swig_voidp(_swig_i_3))
+	swig_r_p := C._wrap_session_create_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_2)), C.swig_voidp(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -1344,7 +1400,7 @@ func Session_create(arg1 Struct_SS_gptq_context, arg2 Struct_SS_gptq_model, arg3
 
 func Session_destroy(arg1 Struct_SS_gptq_session) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_session_destroy_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0))
+	C._wrap_session_destroy_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0))
 }
 
 func Generate(arg1 Struct_SS_gptq_session, arg2 string, arg3 TokenFunc) (_swig_ret error) {
@@ -1354,12 +1410,30 @@ func Generate(arg1 Struct_SS_gptq_session, arg2 string, arg3 TokenFunc) (_swig_r
 	var _swig_i_2 uintptr
 	swig_cb_4 := swigCallbackRegister(arg3)
 	_swig_i_2 = swig_cb_4
-	swig_r_p := C._wrap_generate_capi_500532cdfd444a55(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_generate_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	swigCallbackRelease(swig_cb_4)
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
+	var swig_r_1 error
+	swig_r_1 = swigError(swig_r)
+	return swig_r_1
+}
+
+func Generate_batch(arg1 Struct_SS_gptq_session, arg2 []string, arg3 BatchTokenFunc) (_swig_ret error) {
+	var swig_r string
+	_swig_i_0 := getSwigcptr(arg1)
+	var _swig_i_1 uintptr
+	swig_prompts_2 := swigPromptsNew(arg2)
+	defer swigPromptsFree(swig_prompts_2)
+	_swig_i_1 = swig_prompts_2
+	var _swig_i_2 uintptr
+	swig_cb_5 := swigCallbackRegister(arg3)
+	_swig_i_2 = swig_cb_5
+	swig_r_p := C._wrap_generate_batch_capi_def8a78dfdff31ca(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	swigCallbackRelease(swig_cb_5)
 	var swig_r_1 error
 	swig_r_1 = swigError(swig_r)
 	return swig_r_1

@@ -190,8 +190,12 @@ static void* Swig_malloc(int c) {
 #include <stdint.h>		// Use the C99 official header
 
 
+typedef char gptq_swig_words_are_64_bits[sizeof(size_t) == 8 && sizeof(void *) == 8 ? 1 : -1];
+
+
 extern int gptqSwigGoProgress(uintptr_t key, char *stage, uint64_t done, uint64_t total);
 extern int gptqSwigGoToken(uintptr_t key, char *piece, int32_t id);
+extern int gptqSwigGoBatchToken(uintptr_t key, size_t sequence, char *piece, int32_t id);
 extern void gptqSwigGoLog(uintptr_t key, int level, char *msg);
 static int gptq_swig_progress_trampoline(void *user, const char *stage, uint64_t done,
                                          uint64_t total) {
@@ -199,6 +203,9 @@ static int gptq_swig_progress_trampoline(void *user, const char *stage, uint64_t
 }
 static int gptq_swig_token_trampoline(void *user, const char *piece, int32_t id) {
   return gptqSwigGoToken((uintptr_t)user, (char *)piece, id);
+}
+static int gptq_swig_batch_token_trampoline(void *user, size_t sequence, const char *piece, int32_t id) {
+  return gptqSwigGoBatchToken((uintptr_t)user, sequence, (char *)piece, id);
 }
 static void gptq_swig_log_trampoline(void *user, gptq_log_level level, const char *msg) {
   gptqSwigGoLog((uintptr_t)user, (int)level, (char *)msg);
@@ -230,7 +237,7 @@ static _gostring_ gptq_swig_capture(gptq_status status) {
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_500532cdfd444a55(void *_swig_go_0) {
+void _wrap_Swig_free_capi_def8a78dfdff31ca(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -240,7 +247,7 @@ void _wrap_Swig_free_capi_500532cdfd444a55(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_500532cdfd444a55(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_def8a78dfdff31ca(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -253,7 +260,7 @@ void *_wrap_Swig_malloc_capi_500532cdfd444a55(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_session_set_progress_capi_500532cdfd444a55(struct gptq_session *_swig_go_0, gptq_progress_fn _swig_go_1) {
+_gostring_ _wrap_session_set_progress_capi_def8a78dfdff31ca(struct gptq_session *_swig_go_0, gptq_progress_fn _swig_go_1) {
   gptq_session *arg1 = (gptq_session *) 0 ;
   gptq_progress_fn arg2 = (gptq_progress_fn) 0 ;
   void *arg3 = (void *) 0 ;
@@ -272,7 +279,7 @@ _gostring_ _wrap_session_set_progress_capi_500532cdfd444a55(struct gptq_session 
 }
 
 
-intgo _wrap_GPTQ_VERSION_NUMBER_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_VERSION_NUMBER_capi_def8a78dfdff31ca() {
   int result;
   intgo _swig_go_result;
   
@@ -283,7 +290,7 @@ intgo _wrap_GPTQ_VERSION_NUMBER_capi_500532cdfd444a55() {
 }
 
 
-_gostring_ _wrap_version_capi_500532cdfd444a55() {
+_gostring_ _wrap_version_capi_def8a78dfdff31ca() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -294,7 +301,7 @@ _gostring_ _wrap_version_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_version_number_capi_500532cdfd444a55() {
+intgo _wrap_version_number_capi_def8a78dfdff31ca() {
   uint32_t result;
   intgo _swig_go_result;
   
@@ -305,7 +312,7 @@ intgo _wrap_version_number_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_abi_version_capi_500532cdfd444a55() {
+intgo _wrap_abi_version_capi_def8a78dfdff31ca() {
   uint32_t result;
   intgo _swig_go_result;
   
@@ -316,7 +323,7 @@ intgo _wrap_abi_version_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_OK_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_OK_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -328,7 +335,7 @@ intgo _wrap_GPTQ_OK_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_INVALID_ARGUMENT_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_INVALID_ARGUMENT_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -340,7 +347,7 @@ intgo _wrap_GPTQ_ERR_INVALID_ARGUMENT_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_IO_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_IO_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -352,7 +359,7 @@ intgo _wrap_GPTQ_ERR_IO_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_FORMAT_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_FORMAT_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -364,7 +371,7 @@ intgo _wrap_GPTQ_ERR_FORMAT_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_UNSUPPORTED_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_UNSUPPORTED_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -376,7 +383,7 @@ intgo _wrap_GPTQ_ERR_UNSUPPORTED_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_OUT_OF_MEMORY_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_OUT_OF_MEMORY_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -388,7 +395,7 @@ intgo _wrap_GPTQ_ERR_OUT_OF_MEMORY_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_DEVICE_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_DEVICE_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -400,7 +407,7 @@ intgo _wrap_GPTQ_ERR_DEVICE_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_NUMERICAL_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_NUMERICAL_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -412,7 +419,7 @@ intgo _wrap_GPTQ_ERR_NUMERICAL_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_CANCELLED_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_CANCELLED_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -424,7 +431,7 @@ intgo _wrap_GPTQ_ERR_CANCELLED_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_INTERNAL_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_INTERNAL_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -436,7 +443,7 @@ intgo _wrap_GPTQ_ERR_INTERNAL_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_BUFFER_TOO_SMALL_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_BUFFER_TOO_SMALL_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -448,7 +455,7 @@ intgo _wrap_GPTQ_ERR_BUFFER_TOO_SMALL_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ERR_REENTRANT_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ERR_REENTRANT_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -460,7 +467,7 @@ intgo _wrap_GPTQ_ERR_REENTRANT_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_STATUS_MAX_ENUM_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_STATUS_MAX_ENUM_capi_def8a78dfdff31ca() {
   enum gptq_status result;
   intgo _swig_go_result;
   
@@ -472,7 +479,7 @@ intgo _wrap_GPTQ_STATUS_MAX_ENUM_capi_500532cdfd444a55() {
 }
 
 
-_gostring_ _wrap_status_name_capi_500532cdfd444a55(intgo _swig_go_0) {
+_gostring_ _wrap_status_name_capi_def8a78dfdff31ca(intgo _swig_go_0) {
   gptq_status arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -485,7 +492,7 @@ _gostring_ _wrap_status_name_capi_500532cdfd444a55(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_GPTQ_LOG_ERROR_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_LOG_ERROR_capi_def8a78dfdff31ca() {
   enum gptq_log_level result;
   intgo _swig_go_result;
   
@@ -497,7 +504,7 @@ intgo _wrap_GPTQ_LOG_ERROR_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_LOG_WARN_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_LOG_WARN_capi_def8a78dfdff31ca() {
   enum gptq_log_level result;
   intgo _swig_go_result;
   
@@ -509,7 +516,7 @@ intgo _wrap_GPTQ_LOG_WARN_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_LOG_INFO_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_LOG_INFO_capi_def8a78dfdff31ca() {
   enum gptq_log_level result;
   intgo _swig_go_result;
   
@@ -521,7 +528,7 @@ intgo _wrap_GPTQ_LOG_INFO_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_LOG_DEBUG_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_LOG_DEBUG_capi_def8a78dfdff31ca() {
   enum gptq_log_level result;
   intgo _swig_go_result;
   
@@ -533,7 +540,7 @@ intgo _wrap_GPTQ_LOG_DEBUG_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_LOG_LEVEL_MAX_ENUM_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_LOG_LEVEL_MAX_ENUM_capi_def8a78dfdff31ca() {
   enum gptq_log_level result;
   intgo _swig_go_result;
   
@@ -545,7 +552,7 @@ intgo _wrap_GPTQ_LOG_LEVEL_MAX_ENUM_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_QUANTIZE_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_QUANTIZE_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -557,7 +564,7 @@ intgo _wrap_GPTQ_CONFIG_QUANTIZE_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_CALIBRATION_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_CALIBRATION_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -569,7 +576,7 @@ intgo _wrap_GPTQ_CONFIG_CALIBRATION_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_RUNTIME_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_RUNTIME_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -581,7 +588,7 @@ intgo _wrap_GPTQ_CONFIG_RUNTIME_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_GENERATION_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_GENERATION_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -593,7 +600,7 @@ intgo _wrap_GPTQ_CONFIG_GENERATION_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_QUANTIZE_REPORT_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_QUANTIZE_REPORT_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -605,7 +612,7 @@ intgo _wrap_GPTQ_CONFIG_QUANTIZE_REPORT_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_MODEL_INFO_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_MODEL_INFO_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -617,7 +624,7 @@ intgo _wrap_GPTQ_CONFIG_MODEL_INFO_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_EVAL_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_EVAL_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -629,7 +636,7 @@ intgo _wrap_GPTQ_CONFIG_EVAL_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_EVAL_REPORT_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_EVAL_REPORT_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -641,7 +648,7 @@ intgo _wrap_GPTQ_CONFIG_EVAL_REPORT_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_CONFIG_KIND_MAX_ENUM_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_CONFIG_KIND_MAX_ENUM_capi_def8a78dfdff31ca() {
   enum gptq_config_kind result;
   intgo _swig_go_result;
   
@@ -653,7 +660,7 @@ intgo _wrap_GPTQ_CONFIG_KIND_MAX_ENUM_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ENCODING_JSON_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ENCODING_JSON_capi_def8a78dfdff31ca() {
   enum gptq_config_encoding result;
   intgo _swig_go_result;
   
@@ -665,7 +672,7 @@ intgo _wrap_GPTQ_ENCODING_JSON_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ENCODING_BINARY_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ENCODING_BINARY_capi_def8a78dfdff31ca() {
   enum gptq_config_encoding result;
   intgo _swig_go_result;
   
@@ -677,7 +684,7 @@ intgo _wrap_GPTQ_ENCODING_BINARY_capi_500532cdfd444a55() {
 }
 
 
-intgo _wrap_GPTQ_ENCODING_MAX_ENUM_capi_500532cdfd444a55() {
+intgo _wrap_GPTQ_ENCODING_MAX_ENUM_capi_def8a78dfdff31ca() {
   enum gptq_config_encoding result;
   intgo _swig_go_result;
   
@@ -689,7 +696,7 @@ intgo _wrap_GPTQ_ENCODING_MAX_ENUM_capi_500532cdfd444a55() {
 }
 
 
-_gostring_ _wrap_config_convert_capi_500532cdfd444a55(intgo _swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3, _goslice_ _swig_go_4, long long *_swig_go_5) {
+_gostring_ _wrap_config_convert_capi_def8a78dfdff31ca(intgo _swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3, _goslice_ _swig_go_4, long long *_swig_go_5) {
   gptq_config_kind arg1 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -714,7 +721,7 @@ _gostring_ _wrap_config_convert_capi_500532cdfd444a55(intgo _swig_go_0, _gostrin
 }
 
 
-_gostring_ _wrap_config_schema_capi_500532cdfd444a55() {
+_gostring_ _wrap_config_schema_capi_def8a78dfdff31ca() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -725,7 +732,7 @@ _gostring_ _wrap_config_schema_capi_500532cdfd444a55() {
 }
 
 
-_gostring_ _wrap_context_create_capi_500532cdfd444a55(_gostring_ _swig_go_0, gptq_context **_swig_go_1) {
+_gostring_ _wrap_context_create_capi_def8a78dfdff31ca(_gostring_ _swig_go_0, gptq_context **_swig_go_1) {
   char *arg1 = (char *) 0 ;
   gptq_context **arg2 = (gptq_context **) 0 ;
   gptq_status result;
@@ -745,7 +752,7 @@ _gostring_ _wrap_context_create_capi_500532cdfd444a55(_gostring_ _swig_go_0, gpt
 }
 
 
-void _wrap_context_destroy_capi_500532cdfd444a55(struct gptq_context *_swig_go_0) {
+void _wrap_context_destroy_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   
   arg1 = *(gptq_context **)&_swig_go_0; 
@@ -755,7 +762,7 @@ void _wrap_context_destroy_capi_500532cdfd444a55(struct gptq_context *_swig_go_0
 }
 
 
-_gostring_ _wrap_context_set_log_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, gptq_log_fn _swig_go_1) {
+_gostring_ _wrap_context_set_log_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, gptq_log_fn _swig_go_1) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   gptq_log_fn arg2 = (gptq_log_fn) 0 ;
   void *arg3 = (void *) 0 ;
@@ -774,7 +781,7 @@ _gostring_ _wrap_context_set_log_capi_500532cdfd444a55(struct gptq_context *_swi
 }
 
 
-_gostring_ _wrap_context_backend_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, char **_swig_go_1) {
+_gostring_ _wrap_context_backend_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, char **_swig_go_1) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   char **arg2 = (char **) 0 ;
   gptq_status result;
@@ -789,7 +796,7 @@ _gostring_ _wrap_context_backend_capi_500532cdfd444a55(struct gptq_context *_swi
 }
 
 
-_gostring_ _wrap_context_device_name_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, char **_swig_go_1) {
+_gostring_ _wrap_context_device_name_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, char **_swig_go_1) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   char **arg2 = (char **) 0 ;
   gptq_status result;
@@ -804,7 +811,7 @@ _gostring_ _wrap_context_device_name_capi_500532cdfd444a55(struct gptq_context *
 }
 
 
-_gostring_ _wrap_context_runtime_json_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, char **_swig_go_1) {
+_gostring_ _wrap_context_runtime_json_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, char **_swig_go_1) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   char **arg2 = (char **) 0 ;
   gptq_status result;
@@ -819,7 +826,7 @@ _gostring_ _wrap_context_runtime_json_capi_500532cdfd444a55(struct gptq_context 
 }
 
 
-_gostring_ _wrap_model_open_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, _gostring_ _swig_go_1, gptq_model **_swig_go_2) {
+_gostring_ _wrap_model_open_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, _gostring_ _swig_go_1, gptq_model **_swig_go_2) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   char *arg2 = (char *) 0 ;
   gptq_model **arg3 = (gptq_model **) 0 ;
@@ -841,7 +848,7 @@ _gostring_ _wrap_model_open_capi_500532cdfd444a55(struct gptq_context *_swig_go_
 }
 
 
-void _wrap_model_destroy_capi_500532cdfd444a55(struct gptq_model *_swig_go_0) {
+void _wrap_model_destroy_capi_def8a78dfdff31ca(struct gptq_model *_swig_go_0) {
   gptq_model *arg1 = (gptq_model *) 0 ;
   
   arg1 = *(gptq_model **)&_swig_go_0; 
@@ -851,7 +858,7 @@ void _wrap_model_destroy_capi_500532cdfd444a55(struct gptq_model *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_model_info_json_capi_500532cdfd444a55(struct gptq_model *_swig_go_0, char **_swig_go_1) {
+_gostring_ _wrap_model_info_json_capi_def8a78dfdff31ca(struct gptq_model *_swig_go_0, char **_swig_go_1) {
   gptq_model *arg1 = (gptq_model *) 0 ;
   char **arg2 = (char **) 0 ;
   gptq_status result;
@@ -866,7 +873,7 @@ _gostring_ _wrap_model_info_json_capi_500532cdfd444a55(struct gptq_model *_swig_
 }
 
 
-_gostring_ _wrap_tokenizer_open_capi_500532cdfd444a55(_gostring_ _swig_go_0, gptq_tokenizer **_swig_go_1) {
+_gostring_ _wrap_tokenizer_open_capi_def8a78dfdff31ca(_gostring_ _swig_go_0, gptq_tokenizer **_swig_go_1) {
   char *arg1 = (char *) 0 ;
   gptq_tokenizer **arg2 = (gptq_tokenizer **) 0 ;
   gptq_status result;
@@ -886,7 +893,7 @@ _gostring_ _wrap_tokenizer_open_capi_500532cdfd444a55(_gostring_ _swig_go_0, gpt
 }
 
 
-void _wrap_tokenizer_destroy_capi_500532cdfd444a55(struct gptq_tokenizer *_swig_go_0) {
+void _wrap_tokenizer_destroy_capi_def8a78dfdff31ca(struct gptq_tokenizer *_swig_go_0) {
   gptq_tokenizer *arg1 = (gptq_tokenizer *) 0 ;
   
   arg1 = *(gptq_tokenizer **)&_swig_go_0; 
@@ -896,7 +903,7 @@ void _wrap_tokenizer_destroy_capi_500532cdfd444a55(struct gptq_tokenizer *_swig_
 }
 
 
-_gostring_ _wrap_model_tokenizer_capi_500532cdfd444a55(struct gptq_model *_swig_go_0, gptq_tokenizer **_swig_go_1) {
+_gostring_ _wrap_model_tokenizer_capi_def8a78dfdff31ca(struct gptq_model *_swig_go_0, gptq_tokenizer **_swig_go_1) {
   gptq_model *arg1 = (gptq_model *) 0 ;
   gptq_tokenizer **arg2 = (gptq_tokenizer **) 0 ;
   gptq_status result;
@@ -911,7 +918,7 @@ _gostring_ _wrap_model_tokenizer_capi_500532cdfd444a55(struct gptq_model *_swig_
 }
 
 
-_gostring_ _wrap_tokenize_capi_500532cdfd444a55(struct gptq_tokenizer *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3, long long *_swig_go_4) {
+_gostring_ _wrap_tokenize_capi_def8a78dfdff31ca(struct gptq_tokenizer *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3, long long *_swig_go_4) {
   gptq_tokenizer *arg1 = (gptq_tokenizer *) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
@@ -934,7 +941,7 @@ _gostring_ _wrap_tokenize_capi_500532cdfd444a55(struct gptq_tokenizer *_swig_go_
 }
 
 
-_gostring_ _wrap_detokenize_capi_500532cdfd444a55(struct gptq_tokenizer *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3, long long *_swig_go_4) {
+_gostring_ _wrap_detokenize_capi_def8a78dfdff31ca(struct gptq_tokenizer *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3, long long *_swig_go_4) {
   gptq_tokenizer *arg1 = (gptq_tokenizer *) 0 ;
   int32_t *arg2 = (int32_t *) 0 ;
   size_t arg3 ;
@@ -957,7 +964,7 @@ _gostring_ _wrap_detokenize_capi_500532cdfd444a55(struct gptq_tokenizer *_swig_g
 }
 
 
-_gostring_ _wrap_quantize_model_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, gptq_progress_fn _swig_go_4, char **_swig_go_5) {
+_gostring_ _wrap_quantize_model_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, gptq_progress_fn _swig_go_4, char **_swig_go_5) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -999,7 +1006,7 @@ _gostring_ _wrap_quantize_model_capi_500532cdfd444a55(struct gptq_context *_swig
 }
 
 
-_gostring_ _wrap_quantize_matrix_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, _goslice_ _swig_go_4, _goslice_ _swig_go_5, long long _swig_go_6, _gostring_ _swig_go_7, gptq_matrix_result **_swig_go_8) {
+_gostring_ _wrap_quantize_matrix_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, _goslice_ _swig_go_4, _goslice_ _swig_go_5, long long _swig_go_6, _gostring_ _swig_go_7, gptq_matrix_result **_swig_go_8) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   float *arg2 = (float *) 0 ;
   int64_t arg3 ;
@@ -1033,7 +1040,7 @@ _gostring_ _wrap_quantize_matrix_capi_500532cdfd444a55(struct gptq_context *_swi
 }
 
 
-_gostring_ _wrap_rtn_matrix_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, _gostring_ _swig_go_4, gptq_matrix_result **_swig_go_5) {
+_gostring_ _wrap_rtn_matrix_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, _gostring_ _swig_go_4, gptq_matrix_result **_swig_go_5) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   float *arg2 = (float *) 0 ;
   int64_t arg3 ;
@@ -1061,7 +1068,7 @@ _gostring_ _wrap_rtn_matrix_capi_500532cdfd444a55(struct gptq_context *_swig_go_
 }
 
 
-void _wrap_matrix_result_destroy_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0) {
+void _wrap_matrix_result_destroy_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   
   arg1 = *(gptq_matrix_result **)&_swig_go_0; 
@@ -1071,7 +1078,7 @@ void _wrap_matrix_result_destroy_capi_500532cdfd444a55(struct gptq_matrix_result
 }
 
 
-_gostring_ _wrap_matrix_result_qweight_copy_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
+_gostring_ _wrap_matrix_result_qweight_copy_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   int32_t *arg2 = (int32_t *) 0 ;
   size_t arg3 ;
@@ -1093,7 +1100,7 @@ _gostring_ _wrap_matrix_result_qweight_copy_capi_500532cdfd444a55(struct gptq_ma
 }
 
 
-_gostring_ _wrap_matrix_result_qzeros_copy_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
+_gostring_ _wrap_matrix_result_qzeros_copy_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   int32_t *arg2 = (int32_t *) 0 ;
   size_t arg3 ;
@@ -1115,7 +1122,7 @@ _gostring_ _wrap_matrix_result_qzeros_copy_capi_500532cdfd444a55(struct gptq_mat
 }
 
 
-_gostring_ _wrap_matrix_result_scales_fp16_copy_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
+_gostring_ _wrap_matrix_result_scales_fp16_copy_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   uint16_t *arg2 = (uint16_t *) 0 ;
   size_t arg3 ;
@@ -1137,7 +1144,7 @@ _gostring_ _wrap_matrix_result_scales_fp16_copy_capi_500532cdfd444a55(struct gpt
 }
 
 
-_gostring_ _wrap_matrix_result_g_idx_copy_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2) {
+_gostring_ _wrap_matrix_result_g_idx_copy_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   int32_t *arg2 = (int32_t *) 0 ;
   size_t arg3 ;
@@ -1155,7 +1162,7 @@ _gostring_ _wrap_matrix_result_g_idx_copy_capi_500532cdfd444a55(struct gptq_matr
 }
 
 
-_gostring_ _wrap_matrix_result_dequantized_copy_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
+_gostring_ _wrap_matrix_result_dequantized_copy_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   float *arg2 = (float *) 0 ;
   size_t arg3 ;
@@ -1177,7 +1184,7 @@ _gostring_ _wrap_matrix_result_dequantized_copy_capi_500532cdfd444a55(struct gpt
 }
 
 
-_gostring_ _wrap_matrix_result_scales_copy_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
+_gostring_ _wrap_matrix_result_scales_copy_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   float *arg2 = (float *) 0 ;
   size_t arg3 ;
@@ -1199,7 +1206,7 @@ _gostring_ _wrap_matrix_result_scales_copy_capi_500532cdfd444a55(struct gptq_mat
 }
 
 
-_gostring_ _wrap_matrix_result_zeros_copy_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
+_gostring_ _wrap_matrix_result_zeros_copy_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, _goslice_ _swig_go_1, long long *_swig_go_2, long long *_swig_go_3, long long *_swig_go_4) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   int32_t *arg2 = (int32_t *) 0 ;
   size_t arg3 ;
@@ -1221,7 +1228,7 @@ _gostring_ _wrap_matrix_result_zeros_copy_capi_500532cdfd444a55(struct gptq_matr
 }
 
 
-_gostring_ _wrap_matrix_result_loss_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, double *_swig_go_1) {
+_gostring_ _wrap_matrix_result_loss_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, double *_swig_go_1) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   double *arg2 = (double *) 0 ;
   gptq_status result;
@@ -1236,7 +1243,7 @@ _gostring_ _wrap_matrix_result_loss_capi_500532cdfd444a55(struct gptq_matrix_res
 }
 
 
-_gostring_ _wrap_matrix_result_damp_percent_capi_500532cdfd444a55(struct gptq_matrix_result *_swig_go_0, double *_swig_go_1) {
+_gostring_ _wrap_matrix_result_damp_percent_capi_def8a78dfdff31ca(struct gptq_matrix_result *_swig_go_0, double *_swig_go_1) {
   gptq_matrix_result *arg1 = (gptq_matrix_result *) 0 ;
   double *arg2 = (double *) 0 ;
   gptq_status result;
@@ -1251,7 +1258,7 @@ _gostring_ _wrap_matrix_result_damp_percent_capi_500532cdfd444a55(struct gptq_ma
 }
 
 
-_gostring_ _wrap_evaluate_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, struct gptq_model *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, gptq_progress_fn _swig_go_4, char **_swig_go_5) {
+_gostring_ _wrap_evaluate_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, struct gptq_model *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, gptq_progress_fn _swig_go_4, char **_swig_go_5) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   gptq_model *arg2 = (gptq_model *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -1284,7 +1291,7 @@ _gostring_ _wrap_evaluate_capi_500532cdfd444a55(struct gptq_context *_swig_go_0,
 }
 
 
-_gostring_ _wrap_session_create_capi_500532cdfd444a55(struct gptq_context *_swig_go_0, struct gptq_model *_swig_go_1, _gostring_ _swig_go_2, gptq_session **_swig_go_3) {
+_gostring_ _wrap_session_create_capi_def8a78dfdff31ca(struct gptq_context *_swig_go_0, struct gptq_model *_swig_go_1, _gostring_ _swig_go_2, gptq_session **_swig_go_3) {
   gptq_context *arg1 = (gptq_context *) 0 ;
   gptq_model *arg2 = (gptq_model *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -1308,7 +1315,7 @@ _gostring_ _wrap_session_create_capi_500532cdfd444a55(struct gptq_context *_swig
 }
 
 
-void _wrap_session_destroy_capi_500532cdfd444a55(struct gptq_session *_swig_go_0) {
+void _wrap_session_destroy_capi_def8a78dfdff31ca(struct gptq_session *_swig_go_0) {
   gptq_session *arg1 = (gptq_session *) 0 ;
   
   arg1 = *(gptq_session **)&_swig_go_0; 
@@ -1318,7 +1325,7 @@ void _wrap_session_destroy_capi_500532cdfd444a55(struct gptq_session *_swig_go_0
 }
 
 
-_gostring_ _wrap_generate_capi_500532cdfd444a55(struct gptq_session *_swig_go_0, _gostring_ _swig_go_1, gptq_token_fn _swig_go_2) {
+_gostring_ _wrap_generate_capi_def8a78dfdff31ca(struct gptq_session *_swig_go_0, _gostring_ _swig_go_1, gptq_token_fn _swig_go_2) {
   gptq_session *arg1 = (gptq_session *) 0 ;
   char *arg2 = (char *) 0 ;
   size_t arg3 ;
@@ -1335,6 +1342,33 @@ _gostring_ _wrap_generate_capi_500532cdfd444a55(struct gptq_session *_swig_go_0,
   
   
   result = (gptq_status)gptq_generate(arg1,(char const *)arg2,arg3,arg4,arg5);
+  _swig_go_result = gptq_swig_capture(result); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_generate_batch_capi_def8a78dfdff31ca(struct gptq_session *_swig_go_0, char **_swig_go_1, gptq_batch_token_fn _swig_go_2) {
+  gptq_session *arg1 = (gptq_session *) 0 ;
+  char **arg2 = (char **) 0 ;
+  size_t *arg3 = (size_t *) 0 ;
+  size_t arg4 ;
+  gptq_batch_token_fn arg5 = (gptq_batch_token_fn) 0 ;
+  void *arg6 = (void *) 0 ;
+  gptq_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(gptq_session **)&_swig_go_0; 
+  
+  arg4 = (size_t)((const uint64_t *)_swig_go_1)[0];
+  arg2 = (char **)((const uint64_t *)_swig_go_1 + 1);
+  arg3 = (size_t *)((const uint64_t *)_swig_go_1 + 1 + arg4);
+  
+  
+  arg5 = _swig_go_2 ? gptq_swig_batch_token_trampoline : NULL;
+  arg6 = (void *)(uintptr_t)_swig_go_2;
+  
+  
+  result = (gptq_status)gptq_generate_batch(arg1,(char const *const *)arg2,(size_t const *)arg3,arg4,arg5,arg6);
   _swig_go_result = gptq_swig_capture(result); 
   return _swig_go_result;
 }

@@ -108,6 +108,25 @@ pub(crate) fn token_fn<F: FnMut(&str, Option<i32>) -> ControlFlow<()>>(_: &Catch
     Some(token_trampoline::<F>)
 }
 
+unsafe extern "C" fn batch_token_trampoline<F: FnMut(usize, &str, Option<i32>) -> ControlFlow<()>>(
+    user: *mut c_void,
+    sequence: usize,
+    piece: *const c_char,
+    id: i32,
+) -> c_int {
+    // After a panic Catch::run answers "stop" to every sequence: each stops
+    // at its next token, and the call returns.
+    let catch = &mut *(user as *mut Catch<F>);
+    let piece = if piece.is_null() { "".into() } else { CStr::from_ptr(piece).to_string_lossy() };
+    catch.run(|f| f(sequence, &piece, if id < 0 { None } else { Some(id) }))
+}
+
+pub(crate) fn batch_token_fn<F: FnMut(usize, &str, Option<i32>) -> ControlFlow<()>>(
+    _: &Catch<F>,
+) -> sys::gptq_batch_token_fn {
+    Some(batch_token_trampoline::<F>)
+}
+
 /// gptq.h's log levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {

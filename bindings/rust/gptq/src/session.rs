@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use gptq_sys as sys;
 
-use crate::callbacks::{progress_fn, token_fn, Catch, LogSlot, Progress};
+use crate::callbacks::{batch_token_fn, progress_fn, token_fn, Catch, LogSlot, Progress};
 use crate::error::{check, Result};
 
 type SessionProgress = Catch<Box<dyn FnMut(&Progress) -> ControlFlow<()> + Send>>;
@@ -76,6 +76,35 @@ impl Session {
             sys::gptq_generate(self.raw.as_ptr(), prompt.as_ptr() as *const c_char, prompt.len(),
                                token_fn(&catch), &mut catch as *mut _ as *mut c_void)
         };
+        self.finish(st, catch)
+    }
+
+    /// Generates continuations of every prompt, decoded together as one
+    /// batch (gptq_generate_batch), each as `generate` would alone (sampler
+    /// seeded from the config, stop strings, EOS, max_new_tokens), streaming
+    /// them to `on_token` as (index of the prompt, text piece, token id).
+    /// `ControlFlow::Break(())` stops that sequence only. The progress
+    /// closure cancels them all (Status::Cancelled). No prompt is
+    /// Status::InvalidArgument. A panic in `on_token` stops every sequence
+    /// and is resumed on return.
+    pub fn generate_batch(
+        &mut self,
+        prompts: &[&str],
+        on_token: impl FnMut(usize, &str, Option<i32>) -> ControlFlow<()>,
+    ) -> Result<()> {
+        let texts: Vec<*const c_char> = prompts.iter().map(|p| p.as_ptr() as *const c_char).collect();
+        let lens: Vec<usize> = prompts.iter().map(|p| p.len()).collect();
+        let mut catch = Catch::new(on_token);
+        let st = unsafe {
+            sys::gptq_generate_batch(self.raw.as_ptr(), texts.as_ptr(), lens.as_ptr(), prompts.len(),
+                                     batch_token_fn(&catch), &mut catch as *mut _ as *mut c_void)
+        };
+        self.finish(st, catch)
+    }
+
+    /// After a generate call: its status as a Result, once the panics of its
+    /// closures (token, progress, log) are resumed.
+    fn finish<F>(&mut self, st: sys::gptq_status, mut catch: Catch<F>) -> Result<()> {
         let result = check(st);
         catch.resume();
         if !self.progress.is_null() {

@@ -6,7 +6,6 @@ use std::path::Path;
 const NOT_WRAPPED: &[(&str, &str)] = &[
     ("gptq_clear_error", "Error copies gptq_last_error at once"),
     ("gptq_perplexity", "deprecated: Context::evaluate's EvalReport holds its numbers"),
-    ("gptq_generate_batch", "bound by the bindings' branch of issue 15 (with this line's removal)"),
     ("gptq_matrix_result_qweight_copy", "MatrixResult lends its arrays as slices"),
     ("gptq_matrix_result_qzeros_copy", "MatrixResult lends its arrays as slices"),
     ("gptq_matrix_result_scales_fp16_copy", "MatrixResult lends its arrays as slices"),

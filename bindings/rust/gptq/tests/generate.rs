@@ -187,3 +187,54 @@ fn perplexity_reports_what_the_c_api_reports() {
     let e = other.evaluate(&model, &text, &EvalOptions::default(), None).unwrap_err();
     assert!(e.message.contains("another context"), "{e}");
 }
+
+/// A batch: each sequence's greedy text is its prompt's alone; Break stops
+/// one sequence and leaves the others whole; a panic stops all and is
+/// resumed; no prompt is the library's InvalidArgument with its message.
+#[test]
+fn a_batch_generates_each_prompt_as_alone() {
+    let dir = match common::shared("models/docs-llama-16m") { Some(d) => d, None => return };
+    let ctx = common::cpu();
+    let model = ctx.open_model(&dir).unwrap();
+    let mut session = ctx.create_session(&model, &greedy_8()).unwrap();
+    // The prompts of tests/core/eval/generate_test.cpp's GenerateBatch (ragged: 11,
+    // 4 and 21 tokens), which checks that their greedy continuations have no
+    // near-tie: a batched pass cannot flip a token of them, on any CPU.
+    let prompts = [common::PROMPT, "SELECT",
+                   "The PostgreSQL documentation explains how to create an index on a table so that queries which filter on"];
+    let mut alone = Vec::new();
+    for p in prompts {
+        let mut text = String::new();
+        session.generate(p, |piece, _| { text.push_str(piece); ControlFlow::Continue(()) }).unwrap();
+        alone.push(text);
+    }
+    let mut batch = vec![String::new(); prompts.len()];
+    session.generate_batch(&prompts, |seq, piece, _| { batch[seq].push_str(piece); ControlFlow::Continue(()) }).unwrap();
+    assert_eq!(batch, alone);
+    assert!(batch.iter().all(|t| !t.is_empty()), "{batch:?}");
+
+    let mut batch = vec![String::new(); prompts.len()];
+    let mut calls = vec![0; prompts.len()];
+    session
+        .generate_batch(&prompts, |seq, piece, _| {
+            batch[seq].push_str(piece);
+            calls[seq] += 1;
+            if seq == 1 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })
+        .unwrap();
+    assert_eq!(calls[1], 1, "sequence 1 went on after Break");
+    assert_eq!((&batch[0], &batch[2]), (&alone[0], &alone[2]));
+
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        session.generate_batch(&prompts, |seq, _, _| panic!("sequence {seq}"))
+    }));
+    assert!(caught.unwrap_err().downcast_ref::<String>().map_or(false, |m| m.starts_with("sequence ")));
+
+    let e = session.generate_batch(&[], |_, _, _| ControlFlow::Continue(())).unwrap_err();
+    assert_eq!(e.status, Status::InvalidArgument);
+    assert!(e.message.contains("no prompt"), "{e}");
+
+    session.set_progress(|p: &Progress| if p.done > 2 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }).unwrap();
+    let e = session.generate_batch(&prompts, |_, _, _| ControlFlow::Continue(())).unwrap_err();
+    assert_eq!(e.status, Status::Cancelled);
+}

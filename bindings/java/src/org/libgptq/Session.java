@@ -51,6 +51,38 @@ public final class Session implements AutoCloseable {
     }
   }
 
+  /**
+   * Continues every prompt, decoded together as one batch, each as {@link #generate} would
+   * alone (sampler seeded from the options, stop strings, EOS, maxNewTokens), streaming the
+   * text to the listener (may be null) with the index of its prompt. The progress listener
+   * cancels them all. An empty list is a GptqException (INVALID_ARGUMENT).
+   */
+  public void generateBatch(java.util.List<String> prompts, BatchTokenListener listener) {
+    String[] all = prompts.toArray(new String[0]);
+    for (int i = 0; i < all.length; i++) java.util.Objects.requireNonNull(all[i], "prompt " + i);
+    long h = handle.acquire();
+    try {
+      gptq.generate_batch(h, all, listener);
+    } finally {
+      handle.release();
+    }
+  }
+
+  /** Continues every prompt as one batch and returns their generated texts, in order. */
+  public java.util.List<String> generateBatch(java.util.List<String> prompts) {
+    StringBuilder[] texts = new StringBuilder[prompts.size()];
+    for (int i = 0; i < texts.length; i++) texts[i] = new StringBuilder();
+    generateBatch(
+        prompts,
+        (sequence, piece, id) -> {
+          texts[sequence].append(piece);
+          return true;
+        });
+    java.util.List<String> out = new java.util.ArrayList<>(texts.length);
+    for (StringBuilder t : texts) out.add(t.toString());
+    return out;
+  }
+
   /** Continues prompt and returns the generated text. */
   public String generate(String prompt) {
     StringBuilder text = new StringBuilder();

@@ -71,4 +71,51 @@ class GenerateTest {
       assertEquals(text.toString(), s.generate(PROMPT), "usable after all that");
     }
   }
+
+  /**
+   * A batch: each sequence's greedy text is its prompt's alone; stopping one sequence leaves
+   * the others whole; an exception stops all and is thrown; no prompt is the library's error.
+   */
+  @Test
+  void batchSequencesEqualTheirPromptsAlone() {
+    String dir = TestSupport.shared("models/docs-llama-16m");
+    // The prompts of tests/core/eval/generate_test.cpp's GenerateBatch (ragged: 11,
+    // 4 and 21 tokens), which checks that their greedy continuations have no
+    // near-tie: a batched pass cannot flip a token of them, on any CPU.
+    List<String> prompts = List.of(PROMPT, "SELECT",
+        "The PostgreSQL documentation explains how to create an index on a table so that queries which filter on");
+    long strings = org.libgptq.swig.gptq.strings_alive();
+    try (Context ctx = TestSupport.cpuContext();
+        Model m = ctx.openModel(dir);
+        Session s = ctx.newSession(m, GenerationOptions.builder().maxNewTokens(8).temperature(0).build())) {
+      List<String> alone = new ArrayList<>();
+      for (String p : prompts) alone.add(s.generate(p));
+      List<String> batch = s.generateBatch(prompts);
+      assertEquals(alone, batch);
+      for (String text : batch) assertTrue(!text.isEmpty(), "every sequence gets text: " + batch);
+
+      StringBuilder[] texts = {new StringBuilder(), new StringBuilder(), new StringBuilder()};
+      int[] calls = new int[prompts.size()];
+      s.generateBatch(prompts, (seq, piece, id) -> {
+        texts[seq].append(piece);
+        calls[seq]++;
+        return seq != 1;
+      });
+      assertEquals(1, calls[1], "sequence 1's calls after it stopped at its first");
+      assertEquals(alone.get(0), texts[0].toString());
+      assertEquals(alone.get(2), texts[2].toString());
+
+      IllegalStateException boom = new IllegalStateException("batch boom");
+      assertSame(boom, assertThrows(IllegalStateException.class, () -> s.generateBatch(prompts, (seq, piece, id) -> {
+        throw boom;
+      })));
+      GptqException e = assertThrows(GptqException.class, () -> s.generateBatch(List.of()));
+      assertEquals(Status.INVALID_ARGUMENT, e.status());
+      assertTrue(e.libraryMessage().contains("no prompt"), e.getMessage());
+      s.setProgress((stage, done, total) -> done < 3);
+      assertEquals(Status.CANCELLED, assertThrows(GptqException.class, () -> s.generateBatch(prompts)).status());
+      s.setProgress(null);
+    }
+    assertEquals(strings, org.libgptq.swig.gptq.strings_alive(), "the prompts' UTF-8 copies are freed");
+  }
 }
