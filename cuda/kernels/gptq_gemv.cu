@@ -53,13 +53,13 @@ __device__ __forceinline__ void load_x(const uint4 *row, int kt, uint4 &x0, uint
 // memory, row r at x_stage + r * row_halves, and waits for them (every
 // thread of the block calls it; the caller syncs before reading).
 __device__ __forceinline__ void stage_x(const Product &p, int k_begin, int k_end, int row_halves, __half *x_stage) {
-    const int chunks = (k_end - k_begin) * 8;
-    for (int idx = threadIdx.x; idx < p.m * chunks; idx += kWarps * 32) {
-      const int r = idx / chunks, c = idx % chunks;
-      cp_async16(x_stage + r * row_halves + c * 8, p.x + static_cast<std::size_t>(r) * p.ldx + k_begin * 64 + c * 8, true);
-    }
-    cp_async_commit();
-    cp_async_wait_all();
+  const int chunks = (k_end - k_begin) * 8;
+  for (int idx = threadIdx.x; idx < p.m * chunks; idx += kWarps * 32) {
+    const int r = idx / chunks, c = idx % chunks;
+    cp_async16(x_stage + r * row_halves + c * 8, p.x + static_cast<std::size_t>(r) * p.ldx + k_begin * 64 + c * 8, true);
+  }
+  cp_async_commit();
+  cp_async_wait_all();
 }
 
 // Blocks per SM the GEMV is built for (more blocks, more loads in flight):
@@ -287,9 +287,9 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
             const uint4 x0 = XS ? src[0] : __ldg(src), x1 = XS ? src[1] : __ldg(src + 1);
             mma_tile_scaled(acc[mb], a, x0, x1, scale);
           }
-          // Keeps the compiler from hoisting the next tiles' constant and
-          // activation loads above this one's product: the whole chunk's
-          // would not fit in the registers of 2-3 blocks per SM (spills).
+          // A compiler barrier between tiles, meant to keep the next tiles'
+          // loads below this one's product. It is in the build measured at
+          // bbe1662; ptxas reports the same registers and spills without it.
           asm volatile("" ::: "memory");
         }
         if (more) {
