@@ -15,7 +15,6 @@
 #include <dlfcn.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -28,6 +27,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/device_state.h"
 #include "cuda/device_memory.h"
+#include "cuda/env_switch.h"
 #include "cuda/host_staging.h"
 #include "cuda/quantize/device_hessian.h"
 #include "cuda/quantize/gptq_solve.h"
@@ -53,8 +53,7 @@ struct PluginState {
         host(h) {
     // GPTQ_CUDA_PINNED_STAGING=0: every upload from pageable memory, to
     // measure what the staging gains.
-    const char *pinned = std::getenv("GPTQ_CUDA_PINNED_STAGING");
-    staged = !(pinned && std::string(pinned) == "0");
+    staged = !switched_off("GPTQ_CUDA_PINNED_STAGING");
   }
   // Every device allocation of the state's entries (first: outlives them).
   MemoryAccount memory;

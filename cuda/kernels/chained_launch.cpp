@@ -1,9 +1,9 @@
 #include "cuda/kernels/chained_launch.h"
 
 #include <atomic>
-#include <cstdlib>
-#include <cstring>
 #include <string>
+
+#include "cuda/env_switch.h"
 
 namespace gptq::cuda {
 namespace {
@@ -42,11 +42,7 @@ void throw_launch_error(cudaError_t status, const void *kernel, dim3 grid, dim3 
 }
 
 bool chained_launch_enabled() {
-  // Read at each launch (a short scan of the environment), so that a test or
-  // benchmark can compare both ways in one process.
-  const char *env = std::getenv("GPTQ_CHAINED_LAUNCH");
-  if (env && std::strcmp(env, "0") == 0) return false;
-  return device_can_chain();
+  return !switched_off("GPTQ_CHAINED_LAUNCH") && device_can_chain();
 }
 
 }  // namespace gptq::cuda

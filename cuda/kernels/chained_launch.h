@@ -44,8 +44,9 @@ __device__ __forceinline__ void allow_next_kernel() {
 #endif  // __CUDACC__
 
 // Whether launch_chained chains on the current device: compute capability
-// 9.0 or more, unless the environment says GPTQ_CHAINED_LAUNCH=0 (read once;
-// for measuring what chaining is worth, and as a way out).
+// 9.0 or more, unless the environment says GPTQ_CHAINED_LAUNCH=0
+// (cuda/env_switch.h: read at each launch; for measuring what chaining is
+// worth, and as a way out).
 bool chained_launch_enabled();
 
 // A failed launch: a CudaError naming the kernel and its launch shape.

@@ -11,10 +11,8 @@
 // has a kernel of its own, gemv_uniform_kernel: persistent along N, scale
 // applied to each k-tile's fp32 product. TUNING.md has the measurements
 // behind each of these choices and what still limits the kernels.
-#include <cstdlib>
-#include <cstring>
-
 #include "cuda/cuda_check.h"
+#include "cuda/env_switch.h"
 #include "cuda/kernels/gptq_device.cuh"
 
 namespace gptq::cuda::kernels {
@@ -360,20 +358,13 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
   }
 }
 
-// The ALIGNED build where it applies, unless GPTQ_GEMV_ALIGNED=0 (read at
-// each launch: for measuring both builds in one process, and a way out).
-bool aligned_build_enabled() {
-  const char *env = std::getenv("GPTQ_GEMV_ALIGNED");
-  return !(env && std::strcmp(env, "0") == 0);
-}
-
 template <int BITS, int MB>
 void launch_small(const PackedWeights &w, const Product &p, dim3 grid, dim3 block, std::size_t smem,
                   cudaStream_t stream) {
   const bool xs = p.x_smem > 0;
   if (gemv_uniform(w, MB)) {
     grid.x = p.n_blocks;
-    if (MB == 1 && gemv_uniform_aligned(w, p) && aligned_build_enabled())
+    if (MB == 1 && gemv_uniform_aligned(w, p) && !switched_off("GPTQ_GEMV_ALIGNED"))
       launch_pdl(xs ? gemv_uniform_kernel<1, true, true> : gemv_uniform_kernel<1, false, true>, grid, block, smem,
                  stream, w, p);
     else

@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 
 #include "cuda/cuda_check.h"
+#include "cuda/env_switch.h"
 #include "cuda/kernels/gptq_linear.h"
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/block_forward.h"
@@ -367,8 +367,7 @@ std::unique_ptr<DeviceCache> DeviceModel::make_cache(std::int64_t batch, std::in
   const auto half_bytes = static_cast<std::size_t>(elements) * sizeof(__half);
   // Keys and values in one allocation, so the message names the whole cache.
   cache->memory = DeviceBuffer(2 * half_bytes, what);
-  const char *graphs = std::getenv("GPTQ_CUDA_GRAPHS");
-  cache->graphs = !(graphs && std::string(graphs) == "0");
+  cache->graphs = !switched_off("GPTQ_CUDA_GRAPHS");
   return cache;
 }
 
