@@ -14,6 +14,12 @@ namespace {
 
 thread_local HostStaging *current = nullptr;
 
+// The pageable copy (no staging, or none to be had): the driver stages it.
+void pageable_copy(void *dst, const void *src, std::size_t bytes, cudaStream_t stream, bool wait) {
+  GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+  if (wait) GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
 }  // namespace
 
 HostStaging::HostStaging(std::function<void(const std::string &)> info, std::size_t chunk_bytes)
@@ -75,8 +81,7 @@ void HostStaging::copy(void *dst, const void *src, std::size_t bytes, cudaStream
     totals_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   if (!ready()) {
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
-    if (wait) GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    pageable_copy(dst, src, bytes, stream, wait);
     totals_.pageable_bytes += bytes;
     add_time();
     return;
@@ -118,12 +123,10 @@ StagingScope::~StagingScope() { current = outer_; }
 
 void copy_to_device(void *dst, const void *src, std::size_t bytes, cudaStream_t stream, bool wait) {
   if (bytes == 0) return;
-  if (current) {
+  if (current)
     current->copy(dst, src, bytes, stream, wait);
-    return;
-  }
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
-  if (wait) GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+  else
+    pageable_copy(dst, src, bytes, stream, wait);
 }
 
 }  // namespace gptq::cuda
