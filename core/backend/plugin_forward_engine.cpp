@@ -382,9 +382,7 @@ Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &mod
   for (std::int64_t b = 0; b < batch; ++b) {
     const std::int64_t end = past[static_cast<std::size_t>(b)] + seq;
     const std::string which = batch > 1 ? " (sequence " + std::to_string(b) + ")" : std::string();
-    if (end > model::context_length(spec))
-      fail(Status::InvalidArgument, "positions up to " + std::to_string(end) + which +
-                                        " exceed the model's context of " + model::context_text(spec));
+    model::require_within_context(spec, end, b, batch);
     if (c && end > c->capacity())
       fail(Status::InvalidArgument, "the KV cache holds " + std::to_string(c->capacity()) + " positions (" +
                                         std::to_string(past[static_cast<std::size_t>(b)]) + " used" + which +

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/base/error.h"
+
 namespace gptq::model {
 namespace {
 
@@ -30,6 +32,13 @@ std::string context_text(const ModelSpec &spec) {
     s += " " + std::to_string(spec.max_position_embeddings) + " x rope_scaling factor " + factor;
   }
   return s + ")";
+}
+
+void require_within_context(const ModelSpec &spec, std::int64_t end, std::int64_t b, std::int64_t batch) {
+  if (end > context_length(spec))
+    fail(Status::InvalidArgument, "positions up to " + std::to_string(end) +
+                                      (batch > 1 ? " (sequence " + std::to_string(b) + ")" : std::string()) +
+                                      " exceed the model's context of " + context_text(spec));
 }
 
 }  // namespace gptq::model

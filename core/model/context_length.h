@@ -23,4 +23,10 @@ std::int64_t context_length(const ModelSpec &spec);
 // x rope_scaling factor 2)".
 std::string context_text(const ModelSpec &spec);
 
+// Refuses sequence b of a run of `batch` when its positions would run up to
+// `end`, past the context: Error(InvalidArgument) "positions up to N
+// (sequence b) exceed the model's context of ...", the sequence named only in
+// a batch.
+void require_within_context(const ModelSpec &spec, std::int64_t end, std::int64_t b, std::int64_t batch);
+
 }  // namespace gptq::model

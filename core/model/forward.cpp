@@ -29,11 +29,7 @@ Matrix embed(const Compute &compute, const ModelSpec &spec, const GlobalWeights 
     fail(Status::InvalidArgument, "embed: " + std::to_string(past.size()) + " sequence lengths for batch " +
                                       std::to_string(batch));
   auto past_of = [&](std::int64_t b) { return past.empty() ? 0 : past[static_cast<std::size_t>(b)]; };
-  for (std::int64_t b = 0; b < batch; ++b)
-    if (past_of(b) + seq > context_length(spec))
-      fail(Status::InvalidArgument, "positions up to " + std::to_string(past_of(b) + seq) +
-                                        (batch > 1 ? " (sequence " + std::to_string(b) + ")" : std::string()) +
-                                        " exceed the model's context of " + context_text(spec));
+  for (std::int64_t b = 0; b < batch; ++b) require_within_context(spec, past_of(b) + seq, b, batch);
   if (!g.project_in.weight.empty()) x = linear(compute, x, g.project_in, "project_in");
   if (spec.positions == PositionKind::Learned) {
     const std::int64_t hidden = spec.hidden_size;
