@@ -1,4 +1,4 @@
-// A backend plugin built in the tests (not a GPU backend): exports the v6
+// A backend plugin built in the tests (not a GPU backend): exports the v7
 // entry symbol and behaves as $GPTQ_FAKE_PLUGIN_MODE says, so the loader,
 // the status mapping and the CPU fallback are exercised on any machine.
 //   oom:      open fails with GPTQ_PLUGIN_ERR_OUT_OF_MEMORY and a message;
@@ -559,7 +559,7 @@ const gptq_backend_plugin kQuantizeTable = make_table(true, true, true);
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v6(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v7(void) {
   if (std::strcmp(mode(), "blocks") == 0) return &kBlocksTable;
   if (std::strcmp(mode(), "quantize") == 0) return &kQuantizeTable;
   return std::strcmp(mode(), "forward") == 0 ? &kForwardTable : &kTable;
