@@ -13,18 +13,17 @@
 // global scratch (a vocabulary of 128256 does not fit in shared memory), read
 // again by each pass. The passes, as sampler.cpp's steps:
 //  1. penalty (on the distinct seen ids), temperature, NaN check, argmax;
-//  2. top-k: the k-th largest logit by bisection over the floats' ordered
-//     bits, counting (exact: the largest t with k logits at or above it is
-//     the k-th largest's bits);
+//  2. top-k: the k-th largest logit by a radix select over the floats'
+//     ordered bits (4 passes of 8 bits), exact;
 //  3. the softmax terms exp(l - max) of the logits kept, and their sum;
-//  4. top-p: the candidates, the logits at or above a threshold found by
-//     bisection over the same bits with their probability mass (at least
-//     top_p), gathered into shared memory, sorted by (p descending, id
-//     ascending) — the host's order — and scanned: a token is kept while the
-//     mass ranked above it is below top_p (the host's "ascending cumulative
-//     mass <= 1 - top_p" from the other end); the kept ones sorted by id,
-//     their terms taken again from their own max (as the host does when the
-//     max itself was cut) and drawn in id order;
+//  4. top-p: the candidates, the terms at or above a threshold found by
+//     bisection (their probability mass at least top_p), gathered into
+//     shared memory, sorted by (p descending, id ascending) — the host's
+//     order — and scanned: a token is kept while the mass ranked above it is
+//     below top_p (the host's "ascending cumulative mass <= 1 - top_p" from
+//     the other end); the kept ones sorted by id, their terms taken again
+//     from their own max (as the host does when the max itself was cut) and
+//     drawn in id order;
 //  5. without top-p, the draw over the whole row in id order: each thread
 //     walks a contiguous chunk from the block's prefix sum of the chunks.
 // Block sums are fixed trees (shuffles, then one warp), so a row's result is
@@ -39,6 +38,9 @@ constexpr unsigned kFull = 0xffffffffu;
 // The top-p bisection stops once the candidates are this few: sorting them
 // costs less than more passes over the row.
 constexpr int kSortTarget = 512;
+// At most this many passes of the top-p bisection (its resolution then is
+// 64 / 2^18 in the logit).
+constexpr int kBisections = 20;
 
 // The float's bits mapped so that unsigned order is float order (-0 just
 // below +0), as sampler.cpp's ordered_bits.
@@ -97,6 +99,36 @@ __device__ int block_int(int v, Reduce &s, Op op) {
   const int r = s.i_out;
   __syncthreads();
   return r;
+}
+
+// The sums of c and m over the block, in one round.
+__device__ void block_count_mass(int &c, double &m, Reduce &s) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int o = 16; o > 0; o >>= 1) {
+    c += __shfl_xor_sync(kFull, c, o);
+    m += __shfl_xor_sync(kFull, m, o);
+  }
+  if (lane == 0) {
+    s.i[warp] = c;
+    s.d[warp] = m;
+  }
+  __syncthreads();
+  if (warp == 0) {
+    int tc = s.i[lane];
+    double tm = s.d[lane];
+    for (int o = 16; o > 0; o >>= 1) {
+      tc += __shfl_xor_sync(kFull, tc, o);
+      tm += __shfl_xor_sync(kFull, tm, o);
+    }
+    if (lane == 0) {
+      s.i_out = tc;
+      s.d_out = tm;
+    }
+  }
+  __syncthreads();
+  c = s.i_out;
+  m = s.d_out;
+  __syncthreads();
 }
 
 struct Add {
@@ -203,6 +235,58 @@ __device__ void bitonic_sort(double *p, int *id, int size, Before before) {
     }
 }
 
+// The k-th largest of l[0, n) (1 <= k <= n), as nth_element would give it:
+// a radix select over the ordered bits, 8 a pass from the top (4 passes);
+// each pass counts, among the logits whose higher digits are those found so
+// far, how many have each value of the next digit, and picks the digit in
+// which the k-th (from the top) falls. `hist` is 256 ints of shared memory.
+__device__ float kth_largest(const float *l, int n, int k, int *hist, Reduce &s) {
+  const int lane = threadIdx.x % 32;
+  unsigned prefix = 0, mask = 0;
+  int left = k;  // rank wanted among the logits that match the prefix
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    for (int d = threadIdx.x; d < 256; d += kThreads) hist[d] = 0;
+    __syncthreads();
+    for (int base = 0; base < n; base += kThreads) {
+      const int i = base + static_cast<int>(threadIdx.x);
+      unsigned digit = 256;  // none
+      if (i < n) {
+        const unsigned bits = ordered_bits(l[i]);
+        if ((bits & mask) == prefix) digit = (bits >> shift) & 255u;
+      }
+      // One atomic per distinct digit of the warp: a row's logits crowd a
+      // few digits.
+      const unsigned same = __match_any_sync(kFull, digit);
+      if (digit < 256 && lane == __ffs(static_cast<int>(same)) - 1) atomicAdd(&hist[digit], __popc(same));
+    }
+    __syncthreads();
+    if (threadIdx.x < 32) {
+      // Lane j holds digits 255 - 8j down to 248 - 8j (the top first).
+      int mine = 0;
+      for (int d = 0; d < 8; ++d) mine += hist[255 - 8 * lane - d];
+      int incl = mine;
+      for (int o = 1; o < 32; o <<= 1) {
+        const int t = __shfl_up_sync(kFull, incl, o);
+        if (lane >= o) incl += t;
+      }
+      const unsigned reach = __ballot_sync(kFull, incl >= left);
+      const int at = __ffs(static_cast<int>(reach)) - 1;  // some lane reaches: left <= the matching count
+      if (lane == at) {
+        int above = incl - mine, digit = 255 - 8 * lane;
+        while (above + hist[digit] < left) above += hist[digit--];
+        s.i_out = digit;
+        s.count = left - above;
+      }
+    }
+    __syncthreads();
+    prefix |= static_cast<unsigned>(s.i_out) << shift;
+    mask |= 255u << shift;
+    left = s.count;
+    __syncthreads();
+  }
+  return from_ordered_bits(prefix);
+}
+
 __device__ int power_of_two_at_least(int n) {
   int size = 1;
   while (size < n) size <<= 1;
@@ -275,18 +359,7 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(SampleArgs a) {
 
   // 2. Top-k: kth the k-th largest logit; kept: !(l < kth) and not -inf.
   float kth = -INFINITY;
-  if (o.top_k > 0 && o.top_k < n) {
-    const int k = static_cast<int>(o.top_k);
-    unsigned long long lo = 0, hi = static_cast<unsigned long long>(ordered_bits(max)) + 1;
-    while (hi - lo > 1) {  // count(bits >= lo) >= k > count(bits >= hi)
-      const auto mid = static_cast<unsigned>(lo + (hi - lo) / 2);
-      int c = 0;
-      for (int i = tid; i < n; i += kThreads) c += ordered_bits(l[i]) >= mid;
-      if (block_int(c, s, Add{}) >= k) lo = mid;
-      else hi = mid;
-    }
-    kth = from_ordered_bits(static_cast<unsigned>(lo));
-  }
+  if (o.top_k > 0 && o.top_k < n) kth = kth_largest(l, n, static_cast<int>(o.top_k), cid, s);
 
   // 3. The softmax terms (the host's float subtraction, then exp in double).
   double local = 0;
@@ -304,36 +377,47 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(SampleArgs a) {
   const double u = a.uniforms[row];
 
   if (!(o.top_p >= 1.0)) {
-    // 4. Top-p. Terms whose p rounds to 0 leave first (the host's too).
+    // 4. Top-p. Terms whose p rounds to 0 leave first (the host's too; only
+    // a term below 1e-290 can round so, the sum being at most 2^31).
     int positive = 0;
     for (int i = tid; i < n; i += kThreads) {
-      if (w[i] != 0 && w[i] / sum == 0) w[i] = 0;
+      if (w[i] != 0 && w[i] < 1e-290 && w[i] / sum == 0) w[i] = 0;
       positive += w[i] != 0;
     }
     positive = block_int(positive, s, Add{});
-    __syncthreads();  // w's zeros before the passes below
-    unsigned long long lo = 0, hi = static_cast<unsigned long long>(ordered_bits(max)) + 1;
+    // The candidates: the terms at or above a threshold t whose mass is at
+    // least top_p (the nucleus is a prefix of the host's order, and p grows
+    // with the term). t = exp(-x), x by bisection: t = 1 (the max's ties)
+    // first, which a peaked row's nucleus often is; else x in (0, 64], 64
+    // leaving out at most 2^31 e^-64 < 1e-18 of the mass (less than any
+    // top_p < 1 leaves); the bisection stops once the candidates are few
+    // enough to sort quickly, or after kBisections.
+    double threshold = 0;  // 0: every positive term
     int count = positive;
-    if (count > kSortTarget)
-      while (hi - lo > 1) {  // mass(bits >= lo) >= top_p > mass(bits >= hi) (hi: none)
-        const auto mid = static_cast<unsigned>(lo + (hi - lo) / 2);
+    if (count > kSortTarget) {
+      double lo = 0, hi = 0;  // x: invalid at lo, valid at hi (0: none yet)
+      for (int step = 0; step < kBisections; ++step) {
+        const double x = step == 0 ? 0.0 : step == 1 ? 64.0 : hi == 0 ? 0.0 : 0.5 * (lo + hi);
+        if (step >= 2 && hi == 0) break;  // not even 64 is valid: every positive term
+        const double t = exp(-x);
         int c = 0;
         double m = 0;
         for (int i = tid; i < n; i += kThreads)
-          if (w[i] != 0 && ordered_bits(l[i]) >= mid) {
+          if (w[i] != 0 && w[i] >= t) {
             ++c;
             m += w[i];
           }
-        c = block_int(c, s, Add{});
-        m = block_sum(m, s);
+        block_count_mass(c, m, s);
         if (c > 0 && m / sum >= o.top_p) {
-          lo = mid;
+          hi = x;
+          threshold = t;
           count = c;
-          if (c <= kSortTarget) break;
+          if (c <= kSortTarget || x == 0.0) break;
         } else {
-          hi = mid;
+          lo = x;
         }
       }
+    }
     // Too many to sort in shared memory: the host chooses.
     if (count > kSampleCandidates) {
       finish(GPTQ_PLUGIN_TOKEN_ON_HOST);
@@ -341,9 +425,8 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(SampleArgs a) {
     }
     if (tid == 0) s.count = 0;
     __syncthreads();
-    const auto threshold = static_cast<unsigned>(lo);
     for (int i = tid; i < n; i += kThreads)
-      if (w[i] != 0 && ordered_bits(l[i]) >= threshold) {
+      if (w[i] != 0 && w[i] >= threshold) {
         const int slot = atomicAdd(&s.count, 1);
         cp[slot] = w[i] / sum;  // the host's p, bit for bit
         cid[slot] = i;
@@ -379,13 +462,14 @@ __global__ void __launch_bounds__(kThreads) sample_kernel(SampleArgs a) {
         }
         running += __shfl_sync(kFull, incl, 31);
       }
-      if (lane == 0) s.count = kept;
+      // No cut among the candidates, and their mass (as the scan sums it)
+      // short of top_p while other terms remain: only rounding (the
+      // bisection's sum against the scan's) does that; the host decides.
+      if (lane == 0) s.count = kept == count && !(running >= o.top_p) && count < positive ? -1 : kept;
     }
     __syncthreads();
     const int kept = s.count;
-    // No cut among the candidates while others remain: only rounding (the
-    // bisection's sum against the scan's) can do that; the host decides.
-    if (kept == count && count < positive) {
+    if (kept < 0) {
       finish(GPTQ_PLUGIN_TOKEN_ON_HOST);
       return;
     }

@@ -100,9 +100,12 @@ double margin(std::vector<float> row, const std::vector<std::int32_t> &seen, con
               [&](std::size_t a, std::size_t b) { return p[a] != p[b] ? p[a] < p[b] : a > b; });
     double cumulative = 0;
     for (std::size_t i = 0; i + 1 < n; ++i) {
+      const double before = cumulative;
       cumulative += p[order[i]];
-      closest = std::min(closest, std::abs(cumulative - (1.0 - s.top_p)));
-      if (cumulative > 1.0 - s.top_p) break;
+      if (cumulative > 1.0 - s.top_p) {  // the cut: between the sums before and after this token
+        closest = std::min(cumulative - (1.0 - s.top_p), (1.0 - s.top_p) - before);
+        break;
+      }
       row[order[i]] = removed;
     }
   }
