@@ -12,12 +12,16 @@
 //   generate_batch: the same batches through eval::generate_batch, the body
 //            of the C API's gptq_generate_batch: prompts of random ids
 //            decoded to text and tokenized again (so of slightly different
-//            lengths, about --batch-context tokens: a ragged batch), greedy
-//            --steps tokens each with the sampler on the host, the KV cache
-//            made and its decode graph captured inside the call, as a
-//            session's call does; the time to the first token (the ragged
-//            prefill) and the decode rate after it (needs the model's
-//            tokenizer; left out, saying so, without one);
+//            lengths, about --batch-context tokens: a ragged batch), --steps
+//            tokens each, greedy and top-p 0.9 at temperature 0.8 (seeded),
+//            each token chosen where the engine chooses it (the CUDA
+//            engine: on the device, one id a sequence back) and, on CUDA,
+//            again with GPTQ_GPU_SAMPLING=0 (every row of logits to the host
+//            and the host sampler), the KV cache made and its decode graph
+//            captured inside the call, as a session's call does; the time to
+//            the first token (the ragged prefill) and the decode rate after
+//            it (needs the model's tokenizer; left out, saying so, without
+//            one);
 //   memory:  the device's free memory before and after prepare and after
 //            each cache, against the theory: the weights as the runtime
 //            holds them (the int4/int8 kernels' repacked layout, see
@@ -294,16 +298,32 @@ class Bench {
   }
 
   // eval::generate_batch (gptq_generate_batch's body) on `batch` prompts of
-  // about `context` tokens, `steps` greedy tokens each; one warm-up call.
+  // about `context` tokens, `steps` tokens each, greedy or top-p 0.9 at
+  // temperature 0.8; with on_host, GPTQ_GPU_SAMPLING=0 (cuda/env_switch.h,
+  // read at each run) makes the CUDA engine bring every row of logits to the
+  // host for the host sampler; one warm-up call.
   json generate_batch(gptq::ThreadPool &pool, const gptq::tokenizer::Tokenizer &tok, std::int64_t batch,
-                      std::int64_t context, std::int64_t steps) {
+                      std::int64_t context, std::int64_t steps, bool top_p, bool on_host) {
     std::vector<std::string> texts;
     for (std::int64_t b = 0; b < batch; ++b) texts.push_back(tok.decode(random_ids(context), true));
     const std::vector<std::string_view> prompts(texts.begin(), texts.end());
-    gptq::schema::GenerationConfigT greedy;
-    greedy.max_new_tokens = static_cast<std::int32_t>(steps);
-    greedy.temperature = 0.0f;
-    greedy.stop_at_eos = false;
+    gptq::schema::GenerationConfigT config;
+    config.max_new_tokens = static_cast<std::int32_t>(steps);
+    config.temperature = top_p ? 0.8f : 0.0f;
+    config.top_p = top_p ? 0.9f : 1.0f;
+    config.seed = 1;
+    config.stop_at_eos = false;
+    const char *sampling = top_p ? "top_p 0.9, temperature 0.8" : "greedy";
+    const char *choice = on_host ? "host (GPTQ_GPU_SAMPLING=0)" : "engine";
+    struct HostChoice {  // the switch set for this call only
+      explicit HostChoice(bool on) : on_(on) {
+        if (on_) ::setenv("GPTQ_GPU_SAMPLING", "0", 1);
+      }
+      ~HostChoice() {
+        if (on_) ::unsetenv("GPTQ_GPU_SAMPLING");
+      }
+      bool on_;
+    } const switched(on_host);
     std::vector<std::int64_t> prompt_tokens;
     double total_s = 0, first_s = 0;
     std::int64_t generated = 0;
@@ -311,7 +331,7 @@ class Bench {
       const auto t0 = Clock::now();
       std::optional<double> first;
       const auto results = gptq::eval::generate_batch(
-          pool, engine_, *prepared_, tok, prompts, greedy, [&](std::size_t, std::string_view, std::int32_t) {
+          pool, engine_, *prepared_, tok, prompts, config, [&](std::size_t, std::string_view, std::int32_t) {
             if (!first) first = seconds_since(t0);
             return true;
           });
@@ -326,13 +346,15 @@ class Bench {
     }
     // After the first token of every sequence: one decode step per token.
     const double decode_tok_s = static_cast<double>(generated - batch) / (total_s - first_s);
-    std::printf("generate_batch of %lld prompts (%lld..%lld tokens), %lld tokens each: first token after %.1f ms, "
-                "then %.1f tok/s\n",
+    std::printf("generate_batch of %lld prompts (%lld..%lld tokens), %lld tokens each, %s, chosen by the %s: first "
+                "token after %.1f ms, then %.1f tok/s\n",
                 static_cast<long long>(batch),
                 static_cast<long long>(*std::min_element(prompt_tokens.begin(), prompt_tokens.end())),
                 static_cast<long long>(*std::max_element(prompt_tokens.begin(), prompt_tokens.end())),
-                static_cast<long long>(steps), first_s * 1e3, decode_tok_s);
+                static_cast<long long>(steps), sampling, choice, first_s * 1e3, decode_tok_s);
     return {{"batch", batch},
+            {"sampling", sampling},
+            {"choice", choice},
             {"context", context},
             {"prompt_tokens", prompt_tokens},
             {"steps", steps},
@@ -457,11 +479,17 @@ int main(int argc, char **argv) try {
   for (std::int64_t c : o.contexts) result["decode"].push_back(bench.decode(1, c, o.steps, memory));
   for (std::int64_t b : o.batches) result["decode"].push_back(bench.decode(b, o.batch_context, o.steps, memory));
   result["generate_batch"] = json::array();
-  if (const gptq::tokenizer::Tokenizer *tok = model->tokenizer())
+  if (const gptq::tokenizer::Tokenizer *tok = model->tokenizer()) {
     for (std::int64_t b : o.batches)
-      result["generate_batch"].push_back(bench.generate_batch(pool, *tok, b, o.batch_context, o.steps));
-  else
+      for (const bool top_p : {false, true})
+        for (const bool on_host : {false, true}) {
+          if (on_host && o.backend != "cuda") continue;  // the CPU engine chooses on the host anyway
+          result["generate_batch"].push_back(
+              bench.generate_batch(pool, *tok, b, o.batch_context, o.steps, top_p, on_host));
+        }
+  } else {
     result["generate_batch_note"] = "left out: the model has no tokenizer.json";
+  }
   result["memory"] = memory;
   const fs::path tmp = o.out.string() + ".tmp";
   {

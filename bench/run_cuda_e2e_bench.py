@@ -278,8 +278,10 @@ def main():
     for g in ours.get("generate_batch", []):
         rows.append({"case": f"{shape}: gptq_generate_batch's path (eval::generate_batch): {g['batch']} prompts of "
                              f"{min(g['prompt_tokens'])}..{max(g['prompt_tokens'])} tokens (ragged), {g['steps']} "
-                             f"greedy tokens each, host sampling, KV cache and decode graph made in the call; decode "
-                             f"rate after every sequence's first token", "unit": "tok/s", "ours": g["decode_tok_s"],
+                             f"tokens each, {g.get('sampling', 'greedy')}, chosen by the "
+                             f"{g.get('choice', 'host (before device sampling)')}, KV cache and decode graph made in "
+                             f"the call; decode rate after every sequence's first token", "unit": "tok/s",
+                     "ours": g["decode_tok_s"],
                      "first_token_ms": g["first_token_s"] * 1e3, "baseline": None,
                      "baseline_name": "none: compare with the engine's batched decode row of the same batch"})
     gb = 1e9

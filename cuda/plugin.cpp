@@ -1,11 +1,11 @@
-// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v6):
+// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v7):
 // the only extern "C" outside capi/, because dlsym needs an unmangled name.
 // Every entry catches everything and returns a gptq_plugin_status with the
 // reason as text: cudaErrorMemoryAllocation and std::bad_alloc as out of
 // memory, other CUDA failures as device errors, the runtime's and the
 // quantizer's refusals (cuda/plugin_error.h) with their own status, the
-// kernels' repack refusals as invalid arguments. The forward group (prepared model, KV cache, run) is the CUDA
-// runtime (cuda/runtime/); the quantize group (buffers, Hessian, solve) is
+// kernels' repack refusals as invalid arguments. The forward group (prepared model, KV cache, run, and the
+// run that chooses each sequence's token on the device) is the CUDA runtime (cuda/runtime/); the quantize group (buffers, Hessian, solve) is
 // the CUDA quantizer (cuda/quantize/); the block group (the calibration
 // forward) is the runtime's block runner (cuda/runtime/block_runner.h).
 // Every entry on a state charges the device memory it allocates to the
@@ -290,6 +290,31 @@ int model_run(void *state, const gptq_plugin_model *model, const int32_t *ids, i
   });
 }
 
+// model_run and the token choice on the device (v7). GPTQ_GPU_SAMPLING=0
+// (cuda/env_switch.h, read at each call) leaves every choice to the host,
+// every row of logits coming back as model_run's: what the device choice
+// saves, measured in one process.
+int model_run_sample(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
+                     const int64_t *counts, gptq_plugin_cache *cache, const float *inv_freq,
+                     const gptq_plugin_sampling *sampling, int32_t *tokens, float *logits, char *err, size_t cap) {
+  return boundary(state, err, cap, [&] {
+    if (!model || !counts || !cache || !sampling || !tokens || !logits)
+      throw InvalidArgument("model_run_sample needs a model, the counts, a KV cache, the step, tokens and logits");
+    if (batch <= 0) throw InvalidArgument("model_run_sample: batch must be > 0");
+    if (!sampling->active) throw InvalidArgument("model_run_sample: the step has no active flags");
+    PluginState &s = state_of(state);
+    s.state.activate();
+    if (switched_off("GPTQ_GPU_SAMPLING")) {
+      model_of(model).run(s.forward(), ids, batch, seq, counts, cache_of(cache), true, inv_freq, logits);
+      for (int64_t b = 0; b < batch; ++b)
+        tokens[b] = sampling->active[b] ? GPTQ_PLUGIN_TOKEN_ON_HOST : GPTQ_PLUGIN_TOKEN_NOT_WANTED;
+      return;
+    }
+    const TokenChoice choice{sampling, tokens};
+    model_of(model).run(s.forward(), ids, batch, seq, counts, cache_of(cache), true, inv_freq, logits, &choice);
+  });
+}
+
 // The quantize group (issue 16). The opaque handles are these types.
 // A buffer the core allocated (owned), or a view the block runner lends an
 // observer (its memory belongs to the run).
@@ -570,6 +595,7 @@ gptq_backend_plugin make_table() {
   t.memory_use = memory_use;
   t.inject_failure = inject_failure;
   t.block_set_dense_buffer = block_set_dense_buffer;
+  t.model_run_sample = model_run_sample;
   return t;
 }
 
@@ -578,6 +604,6 @@ const gptq_backend_plugin kTable = make_table();
 }  // namespace
 }  // namespace gptq::cuda
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v6(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v7(void) {
   return &gptq::cuda::kTable;
 }

@@ -7,7 +7,8 @@
  * and the loader (core/backend/backend_loader.cpp) insists on the exact
  * GPTQ_BACKEND_PLUGIN_VERSION and table size.
  *
- * Version 6 (5 ran every sequence of a KV cache at one length; 4 brought
+ * Version 7 (6 brought every sequence's logits to the host to choose its
+ * next token; 5 ran every sequence of a KV cache at one length; 4 brought
  * every solve's dequantized weights to the host; 3 had
  * no block forward; 2 had the plugin read the checkpoint itself). Every entry that can fail returns a gptq_plugin_status (0 on
  * success) and, on failure, writes a NUL-terminated reason into err (capacity
@@ -23,9 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GPTQ_BACKEND_PLUGIN_VERSION 6
+#define GPTQ_BACKEND_PLUGIN_VERSION 7
 /* The one symbol a plugin exports: returns its table (static storage). */
-#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v6"
+#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v7"
 
 /* Values equal gptq_status's (capi/include/gptq/gptq.h) and gptq::Status's
  * (core/error.h) for the same failure; a static_assert in the loader keeps
@@ -193,6 +194,27 @@ typedef struct gptq_plugin_gptq_linear {
 typedef int (*gptq_plugin_observer_fn)(void *user, int32_t role, const gptq_plugin_buffer *input, int64_t rows,
                                        int64_t cols);
 
+/* One step of token choice (model_run_sample), as core/backend/
+ * sample_step.h's SampleStep: the host sampler's options (core/eval/
+ * sampler.h) for every sequence, and per sequence its flag, the uniform
+ * number its seeded generator drew for this step and its distinct seen
+ * tokens. Arrays are the core's, read during the call only. */
+typedef struct gptq_plugin_sampling {
+  uint32_t size;               /* sizeof(gptq_plugin_sampling) */
+  double temperature;          /* <= 0: greedy */
+  int64_t top_k;               /* 0: off */
+  double top_p;                /* >= 1: off */
+  double repetition_penalty;   /* 1: off */
+  const uint8_t *active;       /* [batch]: non-zero where a token is wanted */
+  const double *uniforms;      /* [batch] in [0, 1) */
+  const int32_t *seen_ids;     /* sequence b's: [seen_offsets[b], seen_offsets[b + 1]), each in the vocabulary */
+  const int64_t *seen_offsets; /* [batch + 1]; NULL when repetition_penalty is 1 */
+} gptq_plugin_sampling;
+
+/* What model_run_sample writes for a sequence instead of a token id. */
+#define GPTQ_PLUGIN_TOKEN_NOT_WANTED (-1) /* its active flag was 0 */
+#define GPTQ_PLUGIN_TOKEN_ON_HOST (-2)    /* its row of logits was written: the host chooses */
+
 typedef struct gptq_backend_plugin {
   uint32_t size;    /* sizeof(gptq_backend_plugin) of the plugin's build */
   uint32_t version; /* GPTQ_BACKEND_PLUGIN_VERSION of the plugin's build */
@@ -342,6 +364,18 @@ typedef struct gptq_backend_plugin {
    * give for the same values: the solve's result never visits the host. */
   int (*block_set_dense_buffer)(void *state, gptq_plugin_block *block, int32_t role, const gptq_plugin_buffer *weight,
                                 int64_t rows, int64_t cols, const float *bias, char *err, size_t err_cap);
+  /* Version 7, optional (NULL: the core brings every row of logits to the
+   * host and chooses there). model_run with last_only and a cache (never
+   * NULL), then each active sequence's next token chosen on the device by
+   * the host sampler's algorithm with sampling's numbers: tokens[b] is the
+   * id, GPTQ_PLUGIN_TOKEN_NOT_WANTED, or GPTQ_PLUGIN_TOKEN_ON_HOST when the
+   * plugin leaves the choice to the host (a case it does not take, or
+   * switched off), having written sequence b's row of logits to
+   * logits[b * vocab] (host, fp32 [batch][vocab]; other rows untouched). */
+  int (*model_run_sample)(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch,
+                          int64_t seq, const int64_t *counts, gptq_plugin_cache *cache, const float *inv_freq,
+                          const gptq_plugin_sampling *sampling, int32_t *tokens, float *logits, char *err,
+                          size_t err_cap);
 } gptq_backend_plugin;
 
 /* inject_failure's kinds. */

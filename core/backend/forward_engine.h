@@ -15,8 +15,10 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "core/backend/activations.h"
+#include "core/backend/sample_step.h"
 #include "core/cpu/compute.h"
 #include "core/io/sharded_checkpoint.h"
 #include "core/model/block_weights.h"
@@ -78,6 +80,26 @@ class ForwardEngine {
   virtual Matrix run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
                      std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only,
                      std::span<const std::int64_t> counts = {}) const = 0;
+
+  // run with last_only, then each active sequence's next token chosen where
+  // the logits are, by the host sampler's algorithm (core/eval/sampler.h)
+  // with the step's uniforms (core/backend/sample_step.h): per sequence a
+  // token id, kTokenNotWanted, or kTokenOnHost, whose row of logits (as run
+  // gives it) is then in `logits` ([batch, vocab]; the other rows are
+  // unspecified; kept by the caller between steps, so an engine may reuse
+  // it). This default (the CPU engine's) leaves every choice to the host; an
+  // engine whose logits are on a device chooses there and brings back one
+  // id per sequence instead of a row (the CUDA engine, issue 15).
+  // InvalidArgument (check_sample_step) for a step that does not fit.
+  virtual std::vector<std::int32_t> run_and_sample(const Compute &compute, const PreparedModel &model,
+                                                   std::span<const std::int32_t> ids, std::int64_t batch,
+                                                   std::int64_t seq, SequenceCache *cache,
+                                                   std::span<const std::int64_t> counts, const SampleStep &step,
+                                                   Matrix &logits) const {
+    check_sample_step(step, batch, model.spec().vocab_size);
+    logits = run(compute, model, ids, batch, seq, cache, true, counts);
+    return tokens_left_to_host(step, batch);
+  }
 
   // Block 0's input: the embeddings of ids ([batch * seq], sequence-major).
   virtual std::unique_ptr<Activations> embed(const Compute &compute, const model::ModelSpec &spec,

@@ -361,12 +361,17 @@ std::unique_ptr<SequenceCache> PluginForwardEngine::make_cache(const PreparedMod
   return cache;
 }
 
-Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
-                                std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only,
-                                std::span<const std::int64_t> counts) const {
-  const auto &m = mine<const PluginModel>(model, "a prepared model");
-  PluginCache *c = cache ? &mine<PluginCache>(*cache, "a KV cache") : nullptr;
-  const model::ModelSpec &spec = m.spec();
+namespace {
+
+// What a whole-model run hands the plugin, checked: each sequence's count
+// and the RoPE frequencies of the positions it covers.
+struct CheckedRun {
+  std::vector<std::int64_t> grow;
+  std::vector<float> inv_freq;
+};
+
+CheckedRun check_run(const model::ModelSpec &spec, std::span<const std::int32_t> ids, std::int64_t batch,
+                     std::int64_t seq, const PluginCache *c, std::span<const std::int64_t> counts) {
   if (batch <= 0 || seq <= 0 || static_cast<std::int64_t>(ids.size()) != batch * seq)
     fail(Status::InvalidArgument, "forward: " + std::to_string(ids.size()) + " ids for batch " +
                                       std::to_string(batch) + " x seq " + std::to_string(seq));
@@ -374,7 +379,8 @@ Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &mod
     if (ids[i] < 0 || ids[i] >= spec.vocab_size)
       fail(Status::InvalidArgument, "token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
                                         " is outside the vocabulary [0, " + std::to_string(spec.vocab_size) + ")");
-  const std::vector<std::int64_t> grow = model::sequence_counts(counts, batch, seq);
+  CheckedRun r;
+  r.grow = model::sequence_counts(counts, batch, seq);
   if (c && c->batch() != batch)
     fail(Status::InvalidArgument, "the KV cache holds " + std::to_string(c->batch()) +
                                       " sequences; this run has " + std::to_string(batch));
@@ -388,27 +394,90 @@ Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &mod
                                         std::to_string(past[static_cast<std::size_t>(b)]) + " used" + which +
                                         "); this run needs " + std::to_string(end));
   }
-  std::vector<float> inv_freq;
   if (spec.positions == model::PositionKind::Rope)
-    inv_freq = model::rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings,
-                                    model::positions_covered(past, grow));
+    r.inv_freq = model::rope_inv_freq(spec.rope, spec.head_dim, spec.max_position_embeddings,
+                                      model::positions_covered(past, r.grow));
+  return r;
+}
+
+}  // namespace
+
+Matrix PluginForwardEngine::run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
+                                std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only,
+                                std::span<const std::int64_t> counts) const {
+  const auto &m = mine<const PluginModel>(model, "a prepared model");
+  PluginCache *c = cache ? &mine<PluginCache>(*cache, "a KV cache") : nullptr;
+  const model::ModelSpec &spec = m.spec();
+  const CheckedRun r = check_run(spec, ids, batch, seq, c, counts);
   Matrix logits(last_only ? batch : batch * seq, spec.vocab_size);
   char err[512] = {0};
   int rc = GPTQ_PLUGIN_OK;
   {
     // The plugin asks between layers whether the call was cancelled.
     const PluginCallScope scope(compute);
-    rc = table_->model_run(state_, m.handle, ids.data(), batch, seq, grow.data(), c ? c->handle : nullptr,
-                           last_only ? 1 : 0, inv_freq.empty() ? nullptr : inv_freq.data(), logits.data.data(), err,
-                           sizeof err);
+    rc = table_->model_run(state_, m.handle, ids.data(), batch, seq, r.grow.data(), c ? c->handle : nullptr,
+                           last_only ? 1 : 0, r.inv_freq.empty() ? nullptr : r.inv_freq.data(), logits.data.data(),
+                           err, sizeof err);
   }
   if (rc == GPTQ_PLUGIN_ERR_CANCELLED)
     fail(Status::Cancelled, std::string("cancelled by the progress callback during the forward pass"));
   check_plugin(rc, table_->name, "forward pass of batch " + std::to_string(batch) + " x " + std::to_string(seq), err);
   if (c)
-    for (std::size_t b = 0; b < grow.size(); ++b) c->lengths[b] += grow[b];
+    for (std::size_t b = 0; b < r.grow.size(); ++b) c->lengths[b] += r.grow[b];
   compute.progress(1.0);
   return logits;
+}
+
+std::vector<std::int32_t> PluginForwardEngine::run_and_sample(const Compute &compute, const PreparedModel &model,
+                                                              std::span<const std::int32_t> ids, std::int64_t batch,
+                                                              std::int64_t seq, SequenceCache *cache,
+                                                              std::span<const std::int64_t> counts,
+                                                              const SampleStep &step, Matrix &logits) const {
+  // Without the entry, or without a cache (whose device buffers the
+  // sampler uses), every row comes to the host.
+  if (!table_->model_run_sample || !cache)
+    return ForwardEngine::run_and_sample(compute, model, ids, batch, seq, cache, counts, step, logits);
+  const auto &m = mine<const PluginModel>(model, "a prepared model");
+  PluginCache *c = &mine<PluginCache>(*cache, "a KV cache");
+  const model::ModelSpec &spec = m.spec();
+  check_sample_step(step, batch, spec.vocab_size);
+  const CheckedRun r = check_run(spec, ids, batch, seq, c, counts);
+  // Only the rows left to the host are written: the buffer is reused.
+  if (logits.rows != batch || logits.cols != spec.vocab_size) logits = Matrix(batch, spec.vocab_size);
+  gptq_plugin_sampling s{};
+  s.size = sizeof s;
+  s.temperature = step.temperature;
+  s.top_k = step.top_k;
+  s.top_p = step.top_p;
+  s.repetition_penalty = step.repetition_penalty;
+  s.active = step.active.data();
+  s.uniforms = step.uniforms.data();
+  s.seen_ids = step.seen_ids.data();
+  s.seen_offsets = step.seen_offsets.empty() ? nullptr : step.seen_offsets.data();
+  std::vector<std::int32_t> tokens(static_cast<std::size_t>(batch), kTokenNotWanted);
+  char err[512] = {0};
+  int rc = GPTQ_PLUGIN_OK;
+  {
+    const PluginCallScope scope(compute);
+    rc = table_->model_run_sample(state_, m.handle, ids.data(), batch, seq, r.grow.data(), c->handle,
+                                  r.inv_freq.empty() ? nullptr : r.inv_freq.data(), &s, tokens.data(),
+                                  logits.data.data(), err, sizeof err);
+  }
+  if (rc == GPTQ_PLUGIN_ERR_CANCELLED)
+    fail(Status::Cancelled, std::string("cancelled by the progress callback during the forward pass"));
+  check_plugin(rc, table_->name,
+               "forward pass and token choice of batch " + std::to_string(batch) + " x " + std::to_string(seq), err);
+  for (std::size_t b = 0; b < r.grow.size(); ++b) c->lengths[b] += r.grow[b];
+  static_assert(kTokenNotWanted == GPTQ_PLUGIN_TOKEN_NOT_WANTED && kTokenOnHost == GPTQ_PLUGIN_TOKEN_ON_HOST);
+  for (std::size_t b = 0; b < tokens.size(); ++b) {
+    const std::int32_t t = tokens[b];
+    const bool ok = step.active[b] ? (t == kTokenOnHost || (t >= 0 && t < spec.vocab_size)) : t == kTokenNotWanted;
+    if (!ok)
+      fail(Status::Internal, std::string(table_->name) + ": the plugin chose token " + std::to_string(t) +
+                                 " for sequence " + std::to_string(b) + (step.active[b] ? "" : " (not active)"));
+  }
+  compute.progress(1.0);
+  return tokens;
 }
 
 void PluginForwardEngine::log_calibration_engine() const {

@@ -8,7 +8,8 @@
 // others (an info line in the log says where the time went). Whole-model runs (perplexity, generation) go to the plugin:
 // the core checks the ids and positions, computes the RoPE frequencies of
 // each call (core/model/rope.h, the one place rope types are known) and gets
-// fp32 logits back on the host.
+// fp32 logits back on the host, or, in generation, each sequence's next
+// token chosen on the device (run_and_sample, the plugin's model_run_sample).
 //
 // The block-by-block entries of the calibration pipeline run on the plugin
 // when it has the block group (backend_plugin.h v4): embed is the CPU's (a
@@ -55,6 +56,12 @@ class PluginForwardEngine final : public ForwardEngine {
   Matrix run(const Compute &compute, const PreparedModel &model, std::span<const std::int32_t> ids,
              std::int64_t batch, std::int64_t seq, SequenceCache *cache, bool last_only,
              std::span<const std::int64_t> counts = {}) const override;
+  // On the device with the plugin's model_run_sample (v7) and a cache; else
+  // ForwardEngine's, every row to the host.
+  std::vector<std::int32_t> run_and_sample(const Compute &compute, const PreparedModel &model,
+                                           std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
+                                           SequenceCache *cache, std::span<const std::int64_t> counts,
+                                           const SampleStep &step, Matrix &logits) const override;
 
   // On the plugin with its block group, else on the CPU engine (see above).
   std::unique_ptr<Activations> embed(const Compute &compute, const model::ModelSpec &spec,

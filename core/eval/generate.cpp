@@ -5,6 +5,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/backend/sample_step.h"
 #include "core/base/error.h"
 #include "core/model/context_length.h"
 #include "core/eval/sampler.h"
@@ -47,12 +48,12 @@ std::vector<std::int32_t> checked_prompt(const model::ModelSpec &spec, const tok
   return ids;
 }
 
-// One sequence of a generation: chooses its tokens from its rows of logits
-// and streams its text, until it stops.
+// One sequence of a generation: chooses its tokens (or takes those the
+// engine chose with its numbers) and streams its text, until it stops.
 class SequenceRun {
  public:
   SequenceRun(const tokenizer::Tokenizer &tok, const schema::GenerationConfigT &config,
-              const std::vector<std::int32_t> &eos, GenerationResult &result, TokenSink sink)
+              const std::vector<std::int32_t> &eos, std::int64_t vocab, GenerationResult &result, TokenSink sink)
       : config_(&config), eos_(&eos), result_(&result), sink_(std::move(sink)),
         sampler_(SamplingOptions::from(config)), decoder_(tok, /*skip_special_tokens=*/true), stops_(config.stop),
         history_(result.prompt_ids) {
@@ -60,16 +61,32 @@ class SequenceRun {
     // decoders that treat the start of a text specially (SentencePiece-style
     // Strip of the leading space) do not eat the space before the first new word.
     for (std::int32_t id : result.prompt_ids) (void)decoder_.push(id);
+    if (config.repetition_penalty != 1.0) {
+      seen_.assign(static_cast<std::size_t>(vocab), false);
+      for (std::int32_t id : history_) see(id);
+    }
   }
 
   bool live() const { return live_; }
 
-  // Chooses the next token from `logits` (this sequence's row): the token to
-  // run next, or nothing when the sequence has ended with it.
-  std::optional<std::int32_t> step(std::span<float> logits) {
-    const std::int32_t id = sampler_.next(logits, history_);
+  // This step's number from the sequence's generator (0 when greedy: none
+  // is drawn), taken before the engine chooses so that the stream is the
+  // one the host sampler would draw.
+  double draw() { return sampler_.draws() ? sampler_.draw() : 0.0; }
+  // The distinct tokens seen so far (prompt and generated), in the order
+  // first seen: the repetition penalty's; empty without one.
+  const std::vector<std::int32_t> &seen() const { return seen_ids_; }
+
+  // Chooses on the host from `logits` (this sequence's row) with the
+  // step's number.
+  std::int32_t choose(std::span<float> logits, double u) { return sampler_.next(logits, history_, u); }
+
+  // Takes the chosen token: the token to run next, or nothing when the
+  // sequence has ended with it.
+  std::optional<std::int32_t> take(std::int32_t id) {
     if (std::find(eos_->begin(), eos_->end(), id) != eos_->end()) return end(StopReason::Eos, true);
     history_.push_back(id);
+    if (!seen_.empty()) see(id);
     result_->tokens.push_back(id);
     // The caller asked to stop, or a stop string came: nothing more is sent.
     if (!emit(stops_.push(decoder_.push(id)), id)) return end(StopReason::Sink, false);
@@ -80,6 +97,13 @@ class SequenceRun {
   }
 
  private:
+  // As the sampler's penalty: ids outside the vocabulary are not penalized.
+  void see(std::int32_t id) {
+    if (id < 0 || static_cast<std::size_t>(id) >= seen_.size() || seen_[static_cast<std::size_t>(id)]) return;
+    seen_[static_cast<std::size_t>(id)] = true;
+    seen_ids_.push_back(id);
+  }
+
   bool emit(const std::string &piece, std::int32_t id) {
     result_->text += piece;
     return !sink_ || sink_(piece, id);
@@ -105,7 +129,52 @@ class SequenceRun {
   tokenizer::StreamDecoder decoder_;
   StopStringFilter stops_;
   std::vector<std::int32_t> history_;
+  std::vector<bool> seen_;  // [vocab] with a repetition penalty, else empty
+  std::vector<std::int32_t> seen_ids_;
   bool live_ = true;
+};
+
+// The inputs of one run_and_sample for the live sequences of `runs`: the
+// config's options, each live sequence's number (drawn now, in sequence
+// order) and, with a penalty, its seen tokens. Buffers kept between steps.
+class StepInputs {
+ public:
+  explicit StepInputs(const schema::GenerationConfigT &config) {
+    step_.temperature = config.temperature;
+    step_.top_k = config.top_k;
+    step_.top_p = config.top_p;
+    step_.repetition_penalty = config.repetition_penalty;
+  }
+
+  const SampleStep &next(const std::vector<std::unique_ptr<SequenceRun>> &runs) {
+    active_.assign(runs.size(), 0);
+    uniforms_.assign(runs.size(), 0.0);
+    seen_ids_.clear();
+    seen_offsets_.assign(1, 0);
+    const bool penalty = step_.repetition_penalty != 1.0;
+    for (std::size_t b = 0; b < runs.size(); ++b) {
+      if (runs[b]->live()) {
+        active_[b] = 1;
+        uniforms_[b] = runs[b]->draw();
+        if (penalty) seen_ids_.insert(seen_ids_.end(), runs[b]->seen().begin(), runs[b]->seen().end());
+      }
+      if (penalty) seen_offsets_.push_back(static_cast<std::int64_t>(seen_ids_.size()));
+    }
+    step_.active = active_;
+    step_.uniforms = uniforms_;
+    step_.seen_ids = seen_ids_;
+    step_.seen_offsets = penalty ? std::span<const std::int64_t>(seen_offsets_) : std::span<const std::int64_t>();
+    return step_;
+  }
+
+  double uniform(std::size_t b) const { return uniforms_[b]; }
+
+ private:
+  SampleStep step_;
+  std::vector<std::uint8_t> active_;
+  std::vector<double> uniforms_;
+  std::vector<std::int32_t> seen_ids_;
+  std::vector<std::int64_t> seen_offsets_;
 };
 
 // Runs the checked prompts (results[b].prompt_ids) as one batch.
@@ -131,31 +200,52 @@ void run_batch(ThreadPool &pool, const ForwardEngine &engine, const PreparedMode
   for (std::int64_t b = 0; b < batch; ++b)
     std::copy(results[static_cast<std::size_t>(b)].prompt_ids.begin(),
               results[static_cast<std::size_t>(b)].prompt_ids.end(), ids.begin() + b * longest);
-  meter.begin_step(static_cast<std::uint64_t>(units - batch * config.max_new_tokens));
-  Matrix logits = engine.run(compute, model, ids, batch, longest, cache.get(), true, counts);
-  meter.end_step();
 
   const std::vector<std::int32_t> eos = config.stop_at_eos ? eos_ids(model.spec(), tok) : std::vector<std::int32_t>{};
   std::vector<std::unique_ptr<SequenceRun>> runs;
   for (std::size_t b = 0; b < results.size(); ++b) {
     TokenSink one;
     if (sink) one = [&sink, b](std::string_view piece, std::int32_t id) { return sink(b, piece, id); };
-    runs.push_back(std::make_unique<SequenceRun>(tok, config, eos, results[b], std::move(one)));
+    runs.push_back(
+        std::make_unique<SequenceRun>(tok, config, eos, model.spec().vocab_size, results[b], std::move(one)));
   }
-  ids.resize(static_cast<std::size_t>(batch));
+  // The prefill (every prompt, right-padded), then one step for every live
+  // sequence at a time; each run ends with each live sequence's next token,
+  // chosen by the engine where its logits are, or here from its row.
+  StepInputs inputs(config);
+  Matrix logits;  // the rows the engine leaves to the host
+  std::int64_t seq = longest;
+  std::uint64_t step_units = static_cast<std::uint64_t>(units - batch * config.max_new_tokens);
   for (;;) {
+    const SampleStep &step = inputs.next(runs);
+    meter.begin_step(step_units);
+    const std::vector<std::int32_t> chosen =
+        engine.run_and_sample(compute, model, ids, batch, seq, cache.get(), counts, step, logits);
+    meter.end_step();
+    if (static_cast<std::int64_t>(chosen.size()) != batch)
+      fail(Status::Internal, "generate: the " + std::string(engine.backend()) + " engine chose " +
+                                 std::to_string(chosen.size()) + " tokens for a batch of " + std::to_string(batch));
+    ids.resize(static_cast<std::size_t>(batch));
+    seq = 1;
     std::int64_t live = 0;
     for (std::int64_t b = 0; b < batch; ++b) {
       const auto i = static_cast<std::size_t>(b);
-      const std::optional<std::int32_t> next = runs[i]->live() ? runs[i]->step(row_span(logits, b)) : std::nullopt;
+      std::optional<std::int32_t> next;
+      if (runs[i]->live()) {
+        const std::int32_t id =
+            chosen[i] == kTokenOnHost ? runs[i]->choose(row_span(logits, b), inputs.uniform(i)) : chosen[i];
+        if (id < 0 || id >= model.spec().vocab_size)
+          fail(Status::Internal, "generate: the " + std::string(engine.backend()) + " engine chose token " +
+                                     std::to_string(id) + " for sequence " + std::to_string(b) +
+                                     ", outside the vocabulary");
+        next = runs[i]->take(id);
+      }
       ids[i] = next.value_or(0);
       counts[i] = next ? 1 : 0;
       live += counts[i];
     }
     if (live == 0) return;
-    meter.begin_step(static_cast<std::uint64_t>(live));
-    logits = engine.run(compute, model, ids, batch, 1, cache.get(), true, counts);
-    meter.end_step();
+    step_units = static_cast<std::uint64_t>(live);
   }
 }
 

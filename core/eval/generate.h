@@ -1,8 +1,11 @@
 // Text generation on a forward engine (the CPU's or the CUDA runtime's): the
 // prompt is tokenized as transformers' tokenizer(prompt) (special tokens
 // added), run once into the engine's KV cache, then one token at a time is
-// chosen by the Sampler, on the host from the engine's fp32 logits, and fed
-// back.
+// chosen by the Sampler's algorithm and fed back: by the engine where its
+// logits are (ForwardEngine::run_and_sample; the CUDA engine on the device,
+// with the numbers each sequence's Sampler draws here) or by the Sampler on
+// the host from the engine's fp32 logits (the CPU engine, and rows a device
+// leaves to the host).
 // Text is streamed through the tokenizer's StreamDecoder (special tokens left
 // out) and a StopStringFilter, so each piece handed to the sink is final:
 // whole UTF-8 characters, never part of a stop string.

@@ -170,10 +170,19 @@ void Sampler::keep_top_p(std::span<float> logits, double sum) {
   candidates_.resize(kept);
 }
 
+double Sampler::draw() { return uniform(rng_); }
+
 std::int32_t Sampler::next(std::span<float> logits, std::span<const std::int32_t> history) {
   if (logits.empty()) fail(Status::InvalidArgument, "sampler: empty logits");
+  // Drawn before the choice rather than at its end: one number a choice
+  // either way, so the stream is the same.
+  return next(logits, history, draws() ? draw() : 0.0);
+}
+
+std::int32_t Sampler::next(std::span<float> logits, std::span<const std::int32_t> history, double u) {
+  if (logits.empty()) fail(Status::InvalidArgument, "sampler: empty logits");
   penalize_repeats(logits, history, options_.repetition_penalty);
-  if (options_.temperature <= 0.0) return static_cast<std::int32_t>(argmax(logits));
+  if (!draws()) return static_cast<std::int32_t>(argmax(logits));
   if (options_.temperature != 1.0)  // x / 1.0 == x: skipping it changes nothing
     for (float &l : logits) l = static_cast<float>(l / options_.temperature);
   keep_top_k(logits, options_.top_k);
@@ -189,10 +198,9 @@ std::int32_t Sampler::next(std::span<float> logits, std::span<const std::int32_t
     sum += w;
   }
   // All logits -inf (sum 0) or a NaN / +inf among them (sum NaN): every
-  // plain probability is NaN and its draw ends on the last id, having still
-  // taken its number from the generator.
+  // plain probability is NaN and its draw ends on the last id (having still
+  // taken its number from the generator: u).
   if (!(sum > 0)) {
-    (void)uniform(rng_);
     return static_cast<std::int32_t>(logits.size() - 1);
   }
 
@@ -208,7 +216,6 @@ std::int32_t Sampler::next(std::span<float> logits, std::span<const std::int32_t
     for (const Candidate &c : candidates_) sum += c.weight;
   }
 
-  const double u = uniform(rng_);
   double cumulative = 0;
   std::uint32_t last = 0;
   for (const Candidate &c : candidates_) {

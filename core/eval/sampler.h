@@ -41,7 +41,17 @@ class Sampler {
 
   // The next token. `logits` (one row, the vocabulary) is modified in place;
   // `history` is every token so far (prompt and generated), for the penalty.
+  // Takes one number from the generator unless greedy (draws()).
   std::int32_t next(std::span<float> logits, std::span<const std::int32_t> history);
+
+  // The same in two halves, for a caller that hands the choice to a device
+  // (ForwardEngine::run_and_sample) and keeps this sampler's stream: whether
+  // a choice takes a number (temperature > 0), the number next would take,
+  // and next with that number given instead of drawn.
+  // next(l, h) == next(l, h, draws() ? draw() : 0.0), token for token.
+  bool draws() const { return !(options_.temperature <= 0.0); }
+  double draw();
+  std::int32_t next(std::span<float> logits, std::span<const std::int32_t> history, double uniform);
 
  private:
   struct Candidate {

@@ -12,6 +12,7 @@
 #include "cuda/kernels/gptq_linear.h"
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/block_forward.h"
+#include "cuda/runtime/device_sampler.h"
 #include "cuda/runtime/make_linear.h"
 #include "cuda/plugin_error.h"
 
@@ -531,7 +532,7 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
 
 void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
                       const std::int64_t *counts, DeviceCache *cache, bool last_only, const float *inv_freq,
-                      float *logits) const {
+                      float *logits, const TokenChoice *choice) const {
   const gptq_plugin_model_spec &s = spec_;
   require(finished_, "the model is not finished");
   require(batch > 0 && seq > 0, "a run needs batch and seq > 0");
@@ -543,6 +544,9 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
     require(ids[i] >= 0 && ids[i] < s.vocab_size, "token id " + std::to_string(ids[i]) + " at index " +
                                                       std::to_string(i) + " is outside the vocabulary");
   require(counts != nullptr, "a run needs each sequence's count of valid rows");
+  if (choice)
+    require(cache != nullptr && last_only && choice->step != nullptr && choice->tokens != nullptr,
+            "a run that chooses tokens needs a KV cache, last_only, the step and a tokens array");
   if (cache)
     require(cache->batch == batch, "the KV cache holds " + std::to_string(cache->batch) +
                                        " sequences; this run has " + std::to_string(batch));
@@ -581,7 +585,23 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
       GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
                                       cudaMemcpyHostToDevice, st));
   };
-  auto fetch_logits = [&](const ModelRun &m) {
+  // The step's inputs go up before the forward pass, so that the choice's
+  // kernel follows the head's directly (chained).
+  DeviceSampler *sampler = nullptr;
+  if (choice) {
+    if (!cache->sampler) cache->sampler = std::make_unique<DeviceSampler>(cache->batch, s.vocab_size);
+    sampler = cache->sampler.get();
+    sampler->upload(*choice->step, st);
+  }
+  // The run's rows of logits (one per sequence with a choice: last_only),
+  // or the tokens chosen from them, to the host.
+  auto fetch_logits = [&](const ModelRun &m, bool after_graph) {
+    if (sampler) {
+      // After a graph launch the previous work is no kernel to chain to.
+      sampler->enqueue(m.logits, !after_graph, st);
+      sampler->fetch(m.logits, choice->tokens, logits, st);
+      return;
+    }
     GPTQ_CUDA_CHECK(cudaMemcpyAsync(logits, m.logits,
                                     static_cast<std::size_t>(m.out_rows * s.vocab_size) * sizeof(float),
                                     cudaMemcpyDeviceToHost, st));
@@ -593,7 +613,7 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
     DecodeGraph &g = decode_graph(*cache, device);
     upload_inputs(g.m);
     GPTQ_CUDA_CHECK(cudaGraphLaunch(g.exec, st));
-    fetch_logits(g.m);
+    fetch_logits(g.m, true);
     for (std::int64_t b = 0; b < batch; ++b) cache->lengths[static_cast<std::size_t>(b)] += counts[b];
     return;
   }
@@ -615,7 +635,7 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   bind_cache(m, cache);
   upload_inputs(m);
   enqueue(m, LinearCall{st, device.blas(), m.workspace, m.workspace_bytes}, &device);
-  fetch_logits(m);
+  fetch_logits(m, false);
   if (cache)
     for (std::int64_t b = 0; b < batch; ++b) cache->lengths[static_cast<std::size_t>(b)] += counts[b];
 }

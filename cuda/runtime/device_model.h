@@ -31,6 +31,7 @@ namespace gptq::cuda {
 // Defined in device_model.cpp.
 struct DecodeGraph;
 struct ModelRun;
+class DeviceSampler;  // device_sampler.h
 
 // Keys and values of `batch` sequences, every layer: keys
 // [layer][batch][kv_heads][capacity][head_dim] fp16, then the values alike.
@@ -51,6 +52,15 @@ struct DeviceCache {
   DeviceBuffer memory;
   bool graphs = true;
   std::unique_ptr<DecodeGraph> decode;
+  // The token choice's buffers, made on the first run that chooses.
+  std::unique_ptr<DeviceSampler> sampler;
+};
+
+// A run that ends with each sequence's token chosen on the device
+// (backend_plugin.h's model_run_sample): the step, and where the tokens go.
+struct TokenChoice {
+  const gptq_plugin_sampling *step = nullptr;
+  std::int32_t *tokens = nullptr;  // host, [batch]
 };
 
 class DeviceModel {
@@ -75,10 +85,12 @@ class DeviceModel {
 
   std::unique_ptr<DeviceCache> make_cache(std::int64_t batch, std::int64_t capacity) const;
 
-  // See backend_plugin.h's model_run.
+  // See backend_plugin.h's model_run; with `choice`, model_run_sample's
+  // (last_only and a cache needed): logits gets only the rows the device
+  // leaves to the host (cuda/runtime/device_sampler.h).
   void run(const ForwardDevice &device, const std::int32_t *ids, std::int64_t batch, std::int64_t seq,
            const std::int64_t *counts, DeviceCache *cache, bool last_only, const float *inv_freq,
-           float *logits) const;
+           float *logits, const TokenChoice *choice = nullptr) const;
 
  private:
   struct Norm {

@@ -108,7 +108,11 @@ class RandomLlama(unittest.TestCase):
         self.assertEqual([(d["batch"], d["context"]) for d in r["decode"]], [(1, 8), (1, 20), (3, 8)])
         self.assertTrue(r["batched_sessions_in_c_api"])
         g = r["generate_batch"]  # gptq_generate_batch's path, ragged prompts
-        self.assertEqual([(x["batch"], x["steps"], x["generated"]) for x in g], [(3, 4, 12)])
+        self.assertEqual([(x["batch"], x["steps"], x["generated"]) for x in g], [(3, 4, 12), (3, 4, 12)])
+        # Greedy and top-p, each chosen where the engine chooses (on the CPU:
+        # no GPTQ_GPU_SAMPLING=0 row, the CPU engine chooses on the host anyway).
+        self.assertEqual([(x["sampling"], x["choice"]) for x in g],
+                         [("greedy", "engine"), ("top_p 0.9, temperature 0.8", "engine")])
         self.assertEqual(len(g[0]["prompt_tokens"]), 3)
         self.assertGreater(g[0]["decode_tok_s"], 0)
         self.assertIsNone(r["memory"]["weights_measured"])  # the CPU reports no device memory
@@ -130,7 +134,7 @@ class RandomLlama(unittest.TestCase):
         r = cli.read_json(e2e)
         self.assertIsNone(r["goal"]["met"])  # judged on the 7B shape only
         speed = [x for x in r["rows"] if x["unit"] == "tok/s"]
-        self.assertEqual(len(speed), 5)  # prefill, decode at 2 contexts and batch 2, generate_batch of 2
+        self.assertEqual(len(speed), 6)  # prefill, decode at 2 contexts and batch 2, generate_batch of 2 (greedy, top-p)
         compared = [x for x in speed if "generate_batch" not in x["case"]]  # the others have no transformers row
         self.assertEqual(len(compared), 4)
         self.assertTrue(all(x["baseline"] is None and "--no-baseline" in x["baseline_name"] for x in compared))

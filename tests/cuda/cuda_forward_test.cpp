@@ -11,7 +11,8 @@
 // KV cache too large for the device (out of memory naming the sizes).
 // Ragged batches (CudaForward.RaggedBatch*): sequences of different lengths
 // in one cache, prefill and graph-replayed decode steps, against the CPU
-// engine's ragged runs, and generate_batch on both engines.
+// engine's ragged runs, and generate_batch on both engines; generate_batch
+// with the token choice on the device against the host's choice.
 // Qwen2 and Mistral have no shared model: their paths run on the Llama
 // model's weights renamed by config.json, with random q/k/v biases and
 // dynamic RoPE (qwen2, also quantized: biases on fused q/k/v), a
@@ -583,6 +584,57 @@ TEST(CudaForward, RaggedBatchMistralSlidingWindow) {
 TEST(CudaForward, RaggedBatchOptFloat) {
   GPTQ_REQUIRE_GPU();
   compare_ragged("docs-opt-15m", "float");
+}
+
+// generate_batch with each token chosen on the device (plugin table v7,
+// cuda/runtime/device_sampler.h) against the same generation with every row
+// of logits brought to the host and the host sampler choosing
+// (GPTQ_GPU_SAMPLING=0): the forward passes are the same kernels, so the
+// logits are the same bits, and the device's choice is the host's except
+// where a draw lies within rounding of a cumulative boundary (the device
+// sums in another order), which at a chance of about 1e-15 a draw does not
+// happen in these 6 x 48 tokens a config: the tokens must be the same.
+// Greedy (with a penalty), temperature with top-k, top-p and penalty, and
+// top-p alone, seeded.
+TEST(CudaForward, GenerateBatchChoosesOnTheDeviceAsTheHostDoes) {
+  GPTQ_REQUIRE_GPU();
+  GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
+  const auto model = model::Model::open(source);
+  const ForwardEngine &cuda = *gpu().backend->forward_engine();
+  const auto prepared = cuda.prepare(test_compute(), model->spec(), model->weights());
+  const std::vector<std::string_view> prompts = {"The quantized model", "An index", "SELECT",
+                                                 "To install the library on a new machine, run",
+                                                 "The PostgreSQL documentation explains how to", "Tables"};
+  const char *const configs[] = {
+      R"({"temperature": 0, "max_new_tokens": 48, "stop_at_eos": false})",
+      R"({"temperature": 0, "repetition_penalty": 1.3, "max_new_tokens": 48, "stop_at_eos": false})",
+      R"({"temperature": 0.8, "top_k": 40, "top_p": 0.9, "repetition_penalty": 1.2, "seed": 7,
+          "max_new_tokens": 48, "stop_at_eos": false})",
+      R"({"temperature": 1.0, "top_p": 0.95, "seed": 3, "max_new_tokens": 48, "stop_at_eos": false})",
+      R"({"temperature": 1.2, "seed": 5, "max_new_tokens": 48})"};
+  for (const char *cfg : configs) {
+    const schema::GenerationConfigT config = config::parse_generation_config(cfg);
+    ::setenv("GPTQ_GPU_SAMPLING", "0", 1);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto on_host = eval::generate_batch(test_pool(), cuda, *prepared, *model->tokenizer(), prompts, config);
+    const auto t1 = std::chrono::steady_clock::now();
+    ::unsetenv("GPTQ_GPU_SAMPLING");
+    const auto on_device = eval::generate_batch(test_pool(), cuda, *prepared, *model->tokenizer(), prompts, config);
+    const auto t2 = std::chrono::steady_clock::now();
+    ASSERT_EQ(on_device.size(), prompts.size());
+    std::size_t same = 0, tokens = 0;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(on_device[i].tokens, on_host[i].tokens) << cfg << ": prompt " << i << "\n host:   "
+                                                        << on_host[i].text << "\n device: " << on_device[i].text;
+      EXPECT_EQ(on_device[i].text, on_host[i].text) << cfg << ": prompt " << i;
+      EXPECT_EQ(on_device[i].reason, on_host[i].reason) << cfg << ": prompt " << i;
+      same += on_device[i].tokens == on_host[i].tokens;
+      tokens += on_device[i].tokens.size();
+    }
+    std::printf("%s\n  %zu of %zu sequences the same (%zu tokens); host choice %.1f ms, device choice %.1f ms\n", cfg,
+                same, prompts.size(), tokens, std::chrono::duration<double>(t1 - t0).count() * 1e3,
+                std::chrono::duration<double>(t2 - t1).count() * 1e3);
+  }
 }
 
 TEST(CudaForward, CacheTooLargeIsOutOfMemoryWithTheSizes) {

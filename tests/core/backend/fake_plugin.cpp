@@ -1,4 +1,4 @@
-// A backend plugin built in the tests (not a GPU backend): exports the v6
+// A backend plugin built in the tests (not a GPU backend): exports the v7
 // entry symbol and behaves as $GPTQ_FAKE_PLUGIN_MODE says, so the loader,
 // the status mapping and the CPU fallback are exercised on any machine.
 //   oom:      open fails with GPTQ_PLUGIN_ERR_OUT_OF_MEMORY and a message;
@@ -12,7 +12,9 @@
 //             cache that is out of memory above 4096 positions and keeps
 //             each sequence's length, and a run whose logits are one-hot at
 //             (input id + 1) mod vocab, the input being each sequence's last
-//             valid id with last_only;
+//             valid id with last_only; and a token choice (model_run_sample)
+//             that gives even sequences floor(u * vocab) of their number u
+//             and leaves odd ones to the host with their row;
 //   blocks:   as forward, plus buffers in host memory and the block group: a
 //             run shows each linear an input buffer (one per distinct input,
 //             filled with the input's number + 1), refuses a linear whose
@@ -239,6 +241,38 @@ int model_run(void *, const gptq_plugin_model *model, const int32_t *ids, int64_
   }
   if (c)
     for (int64_t b = 0; b < batch; ++b) c->lengths[static_cast<std::size_t>(b)] += counts[b];
+  return GPTQ_PLUGIN_OK;
+}
+
+// model_run, then for each active sequence of even index the "device's"
+// token floor(u * vocab) of its uniform u (so a test sees which number
+// reached which sequence), for odd ones its one-hot row left to the host; a
+// penalty must come with seen offsets that hold each sequence's ids.
+int model_run_sample(void *state, const gptq_plugin_model *model, const int32_t *ids, int64_t batch, int64_t seq,
+                     const int64_t *counts, gptq_plugin_cache *cache, const float *inv_freq,
+                     const gptq_plugin_sampling *step, int32_t *tokens, float *logits, char *err, size_t cap) {
+  if (!cache || !step || step->size != sizeof(gptq_plugin_sampling) || !step->active || !step->uniforms) {
+    reason(err, cap, "model_run_sample without a cache or a whole step");
+    return GPTQ_PLUGIN_ERR_INTERNAL;
+  }
+  if (step->repetition_penalty != 1.0 && (!step->seen_offsets || step->seen_offsets[0] != 0)) {
+    reason(err, cap, "a penalty without the seen tokens");
+    return GPTQ_PLUGIN_ERR_INTERNAL;
+  }
+  const int64_t vocab = reinterpret_cast<const FakeModel *>(model)->spec.vocab_size;
+  std::vector<float> rows(static_cast<std::size_t>(batch * vocab));
+  const int rc = model_run(state, model, ids, batch, seq, counts, cache, 1, inv_freq, rows.data(), err, cap);
+  if (rc != GPTQ_PLUGIN_OK) return rc;
+  for (int64_t b = 0; b < batch; ++b) {
+    if (!step->active[b]) {
+      tokens[b] = GPTQ_PLUGIN_TOKEN_NOT_WANTED;
+    } else if (b % 2 == 0) {
+      tokens[b] = static_cast<int32_t>(std::floor(step->uniforms[b] * static_cast<double>(vocab)));
+    } else {
+      tokens[b] = GPTQ_PLUGIN_TOKEN_ON_HOST;
+      std::copy(rows.begin() + b * vocab, rows.begin() + (b + 1) * vocab, logits + b * vocab);
+    }
+  }
   return GPTQ_PLUGIN_OK;
 }
 
@@ -523,6 +557,7 @@ gptq_backend_plugin make_table(bool forward, bool blocks = false, bool quantize 
     t.cache_create = cache_create;
     t.cache_free = cache_free;
     t.model_run = model_run;
+    t.model_run_sample = model_run_sample;
   }
   if (blocks) {
     t.buffer_alloc = buffer_alloc;
@@ -559,7 +594,7 @@ const gptq_backend_plugin kQuantizeTable = make_table(true, true, true);
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v6(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v7(void) {
   if (std::strcmp(mode(), "blocks") == 0) return &kBlocksTable;
   if (std::strcmp(mode(), "quantize") == 0) return &kQuantizeTable;
   return std::strcmp(mode(), "forward") == 0 ? &kForwardTable : &kTable;

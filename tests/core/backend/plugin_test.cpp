@@ -273,6 +273,63 @@ TEST_F(FakePlugin, TheForwardGroupGetsTheModelFromTheCoreAndRunsIt) {
     EXPECT_NE(std::string(e.what()).find("5120000 bytes asked, 1073741824 free"), std::string::npos) << e.what();
   }
 
+  // The token choice (v7): the core hands the plugin each sequence's flag
+  // and number and takes back ids, kTokenOnHost with the sequence's row, or
+  // kTokenNotWanted; the lengths grow as in run.
+  {
+    auto choosing = engine->make_cache(*prepared, 4, 8);
+    const std::int64_t grow[] = {2, 1, 2, 0};
+    const std::int32_t prompts[] = {5, 6, 9, 0, 11, 12, 0, 0};
+    const std::uint8_t active[] = {1, 1, 1, 0};
+    const double uniforms[] = {0.5, 0.25, 0.125, 0.75};
+    const std::int32_t seen_ids[] = {5, 6, 9, 11, 12};
+    const std::int64_t seen_offsets[] = {0, 2, 3, 5, 5};
+    gptq::SampleStep step;
+    step.temperature = 0.8;
+    step.top_p = 0.9;
+    step.repetition_penalty = 1.2;
+    step.active = active;
+    step.uniforms = uniforms;
+    step.seen_ids = seen_ids;
+    step.seen_offsets = seen_offsets;
+    gptq::Matrix rows;
+    const std::vector<std::int32_t> tokens =
+        engine->run_and_sample(compute, *prepared, prompts, 4, 2, choosing.get(), grow, step, rows);
+    ASSERT_EQ(tokens.size(), 4u);
+    EXPECT_EQ(tokens[0], static_cast<std::int32_t>(0.5 * static_cast<double>(vocab)));
+    EXPECT_EQ(tokens[1], gptq::kTokenOnHost);
+    EXPECT_EQ(tokens[2], static_cast<std::int32_t>(0.125 * static_cast<double>(vocab)));
+    EXPECT_EQ(tokens[3], gptq::kTokenNotWanted);
+    ASSERT_EQ(rows.rows, 4);
+    EXPECT_EQ(argmax(rows, 1), 10) << "sequence 1's row (its last valid id 9, plus 1) came back";
+    EXPECT_EQ(choosing->length(0), 2);
+    EXPECT_EQ(choosing->length(1), 1);
+    EXPECT_EQ(choosing->length(3), 0);
+    // A step that does not fit is refused before the plugin runs.
+    step.seen_offsets = std::span<const std::int64_t>(seen_offsets, 4);
+    try {
+      (void)engine->run_and_sample(compute, *prepared, prompts, 4, 2, choosing.get(), grow, step, rows);
+      ADD_FAILURE() << "a step with 4 seen offsets for 4 sequences ran";
+    } catch (const gptq::Error &e) {
+      EXPECT_EQ(e.status(), gptq::Status::InvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("seen_offsets"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(choosing->length(0), 2);
+    // A token outside the vocabulary from the plugin is the plugin's bug.
+    step.seen_offsets = seen_offsets;
+    const double bad_uniforms[] = {-0.5, 0.25, 0.125, 0.75};
+    step.uniforms = bad_uniforms;
+    const std::int32_t next[] = {1, 2, 3, 0};
+    const std::int64_t one_each[] = {1, 1, 1, 0};
+    try {
+      (void)engine->run_and_sample(compute, *prepared, next, 4, 1, choosing.get(), one_each, step, rows);
+      ADD_FAILURE() << "token " << -0.5 * static_cast<double>(vocab) << " was taken";
+    } catch (const gptq::Error &e) {
+      EXPECT_EQ(e.status(), gptq::Status::Internal);
+      EXPECT_NE(std::string(e.what()).find("for sequence 0"), std::string::npos) << e.what();
+    }
+  }
+
   // The calibration forward runs on the CPU, said once.
   const gptq::model::GlobalWeights globals = gptq::model::load_global_weights(model->spec(), model->weights());
   for (int i = 0; i < 2; ++i) {

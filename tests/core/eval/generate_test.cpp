@@ -2,7 +2,8 @@
 // quotes, streaming that adds up to the decoded tokens, stop strings, EOS,
 // the sink stopping, max_new_tokens and seeded sampling; generate_batch: a
 // ragged batch gives each prompt its lone generation, stops, sinks and EOS per
-// sequence, progress over every sequence, and prompts checked first.
+// sequence, progress over every sequence, prompts checked first, and an
+// engine that chooses the tokens itself (run_and_sample) gives the host's.
 #include "core/eval/generate.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include "core/model/context_length.h"
 #include "core/model/model.h"
 #include "core/base/error.h"
+#include "core/eval/sampler.h"
 #include "tests/support/logit_tolerance.h"
 #include "tests/support/shared_data.h"
 #include "tests/support/test_compute.h"
@@ -244,6 +246,100 @@ TEST_F(GenerateBatch, ProgressCountsEverySequencesTokens) {
   }
   EXPECT_EQ(total, want);
   EXPECT_EQ(last_done, done);
+}
+
+// An engine that chooses tokens itself, as the CUDA engine does on the
+// device (ForwardEngine::run_and_sample): the CPU engine's logits and the
+// host sampler's algorithm with the step's numbers and seen tokens, for the
+// sequences of one parity (alternating from run to run) — the others left to
+// the host. generate_batch then has to hand it each sequence's own numbers,
+// in its own stream, and seen tokens for the penalty, and mix both kinds of
+// answer: its tokens are then the host's, exactly.
+class ChoosingEngine final : public ForwardEngine {
+ public:
+  std::string_view backend() const override { return "choosing"; }
+  std::shared_ptr<const PreparedModel> prepare(const Compute &c, const model::ModelSpec &spec,
+                                               const io::ShardedCheckpoint &checkpoint) const override {
+    return cpu().prepare(c, spec, checkpoint);
+  }
+  std::unique_ptr<SequenceCache> make_cache(const PreparedModel &model, std::int64_t batch,
+                                            std::int64_t capacity) const override {
+    return cpu().make_cache(model, batch, capacity);
+  }
+  Matrix run(const Compute &c, const PreparedModel &model, std::span<const std::int32_t> ids, std::int64_t batch,
+             std::int64_t seq, SequenceCache *cache, bool last_only,
+             std::span<const std::int64_t> counts) const override {
+    return cpu().run(c, model, ids, batch, seq, cache, last_only, counts);
+  }
+  std::vector<std::int32_t> run_and_sample(const Compute &c, const PreparedModel &model,
+                                           std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq,
+                                           SequenceCache *cache, std::span<const std::int64_t> counts,
+                                           const SampleStep &step, Matrix &logits) const override {
+    check_sample_step(step, batch, model.spec().vocab_size);
+    logits = cpu().run(c, model, ids, batch, seq, cache, true, counts);
+    std::vector<std::int32_t> tokens = tokens_left_to_host(step, batch);
+    SamplingOptions o;
+    o.temperature = step.temperature;
+    o.top_k = step.top_k;
+    o.top_p = step.top_p;
+    o.repetition_penalty = step.repetition_penalty;
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const auto i = static_cast<std::size_t>(b);
+      if (!step.active[i] || (b + runs_) % 2 != 0) continue;
+      std::span<const std::int32_t> seen;
+      if (!step.seen_offsets.empty())
+        seen = step.seen_ids.subspan(static_cast<std::size_t>(step.seen_offsets[i]),
+                                     static_cast<std::size_t>(step.seen_offsets[i + 1] - step.seen_offsets[i]));
+      std::vector<float> row(logits.row(b), logits.row(b) + logits.cols);
+      Sampler chooser(o);  // its own generator is never used: the number is given
+      tokens[i] = chooser.next(row, seen, step.uniforms[i]);
+      ++chosen_;
+    }
+    ++runs_;
+    return tokens;
+  }
+  std::unique_ptr<Activations> embed(const Compute &c, const model::ModelSpec &spec, const model::GlobalWeights &g,
+                                     std::span<const std::int32_t> ids, std::int64_t batch,
+                                     std::int64_t seq) const override {
+    return cpu().embed(c, spec, g, ids, batch, seq);
+  }
+  std::unique_ptr<Activations> copy(const Activations &a) const override { return cpu().copy(a); }
+  void run_block(const Compute &c, const model::ModelSpec &spec, const model::BlockWeights &w, Activations &hidden,
+                 std::int64_t batch, std::int64_t seq, const ActivationsObserver &observe) const override {
+    cpu().run_block(c, spec, w, hidden, batch, seq, observe);
+  }
+
+  mutable std::int64_t runs_ = 0, chosen_ = 0;
+
+ private:
+  static const ForwardEngine &cpu() { return test_forward_engine(); }
+};
+
+TEST_F(GenerateBatch, TokensChosenByTheEngineAreTheHostsTokens) {
+  const ChoosingEngine engine;
+  const auto prepared = engine.prepare(test_compute(), model_->spec(), model_->weights());
+  for (const std::string cfg :
+       {R"({"temperature": 0, "max_new_tokens": 12, "repetition_penalty": 1.3})",
+        R"({"temperature": 0.9, "top_k": 40, "top_p": 0.9, "repetition_penalty": 1.2, "seed": 7,
+            "max_new_tokens": 20, "stop_at_eos": false})",
+        R"({"temperature": 1.3, "top_p": 0.97, "seed": 11, "max_new_tokens": 20, "stop_at_eos": false})",
+        R"({"temperature": 0.7, "top_k": 5, "seed": 3, "max_new_tokens": 20})"}) {
+    const std::vector<GenerationResult> want = run_batch(cfg);
+    engine.runs_ = engine.chosen_ = 0;
+    const std::vector<GenerationResult> got = generate_batch(test_pool(), engine, *prepared, *model_->tokenizer(),
+                                                             kPrompts, config::parse_generation_config(cfg));
+    ASSERT_EQ(got.size(), want.size());
+    std::size_t tokens = 0;
+    for (std::size_t b = 0; b < want.size(); ++b) {
+      EXPECT_EQ(got[b].tokens, want[b].tokens) << cfg << ": sequence " << b;
+      EXPECT_EQ(got[b].text, want[b].text) << cfg << ": sequence " << b;
+      EXPECT_EQ(got[b].reason, want[b].reason) << cfg << ": sequence " << b;
+      tokens += want[b].tokens.size();
+    }
+    // Both kinds of answer were used.
+    EXPECT_GT(engine.chosen_, 0) << cfg;
+    EXPECT_LT(engine.chosen_, static_cast<std::int64_t>(tokens)) << cfg;
+  }
 }
 
 TEST_F(GenerateBatch, EveryPromptIsCheckedFirstAndNamed) {

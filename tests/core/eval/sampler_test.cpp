@@ -142,15 +142,19 @@ void expect_same_as_reference(std::size_t vocab, int cases, int draws, std::uint
     o.repetition_penalty = penalties[rng() % std::size(penalties)];
     o.seed = rng();
     const int kind = static_cast<int>(rng() % 7);
-    Sampler fast(o);
+    Sampler fast(o), halves(o);
     reference::ReferenceSampler plain(o);
     std::vector<std::int32_t> history;
     for (int i = 0; i < 40; ++i) history.push_back(static_cast<std::int32_t>(rng() % (vocab + 2)) - 1);
     for (int d = 0; d < draws; ++d) {
-      std::vector<float> a = random_row(rng, vocab, kind), b = a;
+      std::vector<float> a = random_row(rng, vocab, kind), b = a, apart = a;
       const std::int32_t got = fast.next(a, history), want = plain.next(b, history);
       ASSERT_EQ(got, want) << describe(o, vocab, kind, d);
       ASSERT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << describe(o, vocab, kind, d);
+      // The two halves a device caller uses (draw here, choose with the
+      // number given) keep the same stream.
+      const double u = halves.draws() ? halves.draw() : 0.0;
+      ASSERT_EQ(halves.next(apart, history, u), want) << "drawn apart: " << describe(o, vocab, kind, d);
       history.push_back(got);
     }
   }
