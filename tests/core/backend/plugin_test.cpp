@@ -298,7 +298,7 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   const std::int32_t ids[] = {5, 6, 7, 8, 9, 10};
   const std::int64_t batch = 2, seq = 3;
 
-  // embed: the CPU's rows, uploaded; copy: the plugin's copy.
+  // embed: the CPU's rows, uploaded; copy: the plugin's copy (or upload).
   auto hidden = engine.embed(compute, spec, globals, ids, batch, seq);
   const auto want = cpu.embed(compute, spec, globals, ids, batch, seq);
   gptq::Matrix s1, s2;
@@ -306,6 +306,12 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   EXPECT_EQ(&hidden->host(s1), &s1) << "the rows live in the plugin's buffer, read back on request";
   const auto copied = engine.copy(*hidden);
   EXPECT_EQ(copied->host(s2).data, s1.data);
+  // copy of host rows (the pipeline's parked chunks of calibration rows):
+  // uploaded into a buffer of the plugin, where run_block runs them.
+  const auto uploaded = engine.copy(*want);
+  gptq::Matrix s3;
+  EXPECT_EQ(&uploaded->host(s3), &s3) << "host rows go up to the plugin's buffer";
+  EXPECT_EQ(s3.data, s1.data);
   EXPECT_EQ(lines.count("calibration forward on cuda (Fake Device)"), 1);
 
   // The observer: the CPU engine's names in its order, shared inputs shared.
