@@ -503,6 +503,33 @@ TEST_F(FakePlugin, DeviceMemoryReachesTheReportAndInjectedFailuresLeakNothing) {
   backend->inject_failure(gptq::InjectedFailure::Allocation, 0);
   EXPECT_NO_THROW((void)run()) << "a clean run after the failures";
   fs::remove_all(out);
+
+  // The same with the calibration rows in chunks of one window (parked on
+  // the host between blocks, each uploaded for its block runs): more
+  // allocations, each failure refused alike, nothing left behind.
+  struct ChunkOfOne {
+    ChunkOfOne() { ::setenv("GPTQ_CALIBRATION_CHUNK_WINDOWS", "1", 1); }
+    ~ChunkOfOne() { ::unsetenv("GPTQ_CALIBRATION_CHUNK_WINDOWS"); }
+  } chunk_of_one;
+  const std::uint64_t chunked_before = backend->memory_use(false)->allocations;
+  EXPECT_GT(run().peak_device_bytes, 0u);
+  fs::remove_all(out);
+  const std::uint64_t per_chunked_run = backend->memory_use(false)->allocations - chunked_before;
+  EXPECT_GT(per_chunked_run, per_run) << "each chunk goes up for each pass";
+  for (std::uint64_t n = 1; n <= per_chunked_run; ++n) {
+    backend->inject_failure(gptq::InjectedFailure::Allocation, static_cast<std::int64_t>(n));
+    try {
+      (void)run();
+      ADD_FAILURE() << "chunked: allocation " << n << " of " << per_chunked_run << " did not fail";
+    } catch (const gptq::Error &e) {
+      EXPECT_EQ(e.status(), gptq::Status::OutOfMemory) << "chunked: allocation " << n << ": " << e.what();
+    }
+    EXPECT_FALSE(fs::exists(out)) << "chunked: allocation " << n << ": a checkpoint was left";
+    EXPECT_EQ(backend->memory_use(false)->live, live_before) << "chunked: allocation " << n << ": buffers left behind";
+  }
+  backend->inject_failure(gptq::InjectedFailure::Allocation, 0);
+  EXPECT_NO_THROW((void)run()) << "a clean chunked run after the failures";
+  fs::remove_all(out);
 }
 
 // The engines of one plugin state: a solve whose forward rows live in the
