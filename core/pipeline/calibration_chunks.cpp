@@ -90,18 +90,27 @@ CalibrationDeviceBytes calibration_device_bytes(const model::ModelSpec &spec, co
   // fp32 staging of the largest on its way to fp16 (BlockRunner::staging_),
   // and the solved weights held in fp32 for the forward (PluginHeldMatrix).
   const std::uint64_t weights = 2 * sum_nk + 4 * max_nk + 4 * sum_nk;
-  // A Hessian (cuda/quantize/device_hessian.cpp): its sums (fp32 or fp64),
-  // the finished fp32 H, and the scratch its rows are converted through (at
-  // most 256 MiB, kScratchBytes). One at a time when true-sequential (made,
-  // solved, dropped); every group's at once otherwise.
+  // A Hessian (cuda/quantize/device_hessian.cpp): its sums (fp32 or fp64)
+  // and the finished fp32 H; and the scratch its rows are converted through
+  // (fp64, or the fp16 the block run's inputs are), as many rows as fit in
+  // kScratchBytes (256 MiB). One at a time when true-sequential (made,
+  // solved, dropped): the widest; every group's at once otherwise.
   std::uint64_t hessians = 0;
   for (const auto &group : spec.arch->sequential_groups) {
     std::uint64_t k = 0;
     for (const auto &s : shapes)
       if (s.name == group.front()) k = u(s.in);
-    const std::uint64_t one = k * k * (config.hessian_fp64 ? 8 : 4) + k * k * 4 + 256 * kMiB;
-    hessians = config.true_sequential ? std::max(hessians, one) : hessians + one;
+    const std::uint64_t one = k * k * (config.hessian_fp64 ? 8 : 4) + k * k * 4;
+    const CalibrationDeviceBytes::HessianScratch scratch{k * (config.hessian_fp64 ? 8 : 2), 256 * kMiB};
+    if (!config.true_sequential) {
+      hessians += one;
+      b.hessian_scratch.push_back(scratch);
+    } else if (one > hessians) {
+      hessians = one;
+      b.hessian_scratch.assign(1, scratch);
+    }
   }
+  b.seq = seq;
   // The attention's split-KV partials (cuda/runtime/flash_attention.cu's
   // flash_plan): keys are split only while the launch has fewer than 1024
   // blocks of 64 query rows, so at most about twice that many rows of
@@ -114,11 +123,26 @@ CalibrationDeviceBytes calibration_device_bytes(const model::ModelSpec &spec, co
   return b;
 }
 
+std::uint64_t CalibrationDeviceBytes::total(std::int64_t windows) const {
+  std::uint64_t sum = per_window * u(windows) + block + margin;
+  for (const HessianScratch &h : hessian_scratch) sum += std::min(h.cap, h.row_bytes * u(windows * seq));
+  return sum;
+}
+
 std::int64_t chunk_windows_that_fit(const CalibrationDeviceBytes &bytes, std::uint64_t free, std::int64_t batch) {
-  const std::uint64_t fixed = bytes.block + bytes.margin;
-  const std::uint64_t fit = free > fixed && bytes.per_window > 0 ? (free - fixed) / bytes.per_window : 0;
-  if (fit >= u(batch)) return batch;
-  const std::int64_t most = std::max<std::int64_t>(1, static_cast<std::int64_t>(fit));
+  if (bytes.total(batch) <= free) return batch;
+  // total() grows with the windows: the most that fit, by bisection.
+  std::int64_t lo = 1, hi = batch - 1;
+  std::int64_t most = 1;
+  while (lo <= hi) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    if (bytes.total(mid) <= free) {
+      most = mid;
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
   const std::int64_t chunks = (batch + most - 1) / most;
   return (batch + chunks - 1) / chunks;
 }
@@ -143,9 +167,10 @@ CalibrationChunks plan_calibration_chunks(const model::ModelSpec &spec, const sc
   const CalibrationDeviceBytes bytes = calibration_device_bytes(spec, config, seq, memory->total);
   plan.per_chunk = chunk_windows_that_fit(bytes, memory->free, batch);
   const std::string sizes = mib(bytes.per_window) + " a window + " + gib(bytes.block) +
-                            " for a block's weights, Hessians and solve + " + gib(bytes.margin) + " margin; " +
+                            " for a block's weights, Hessians and solve + " + gib(bytes.margin) +
+                            " margin, with the Hessians' scratch; " +
                             gib(memory->free) + " of " + gib(memory->total) + " free";
-  const std::string all = gib(u(batch) * bytes.per_window + bytes.block + bytes.margin);
+  const std::string all = gib(bytes.total(batch));
   if (!plan.chunked()) {
     log.info("quantize: calibration rows on the device at once: " + windows_of(batch, seq) + " need about " + all +
              " (" + sizes + ")");
@@ -155,7 +180,7 @@ CalibrationChunks plan_calibration_chunks(const model::ModelSpec &spec, const sc
                            std::to_string(plan.per_chunk) + " windows, parked in host memory between blocks (" +
                            gib(u(batch) * u(seq) * u(spec.hidden_size) * 4) + "): " + windows_of(batch, seq) +
                            " at once would need about " + all + " (" + sizes + ")";
-  if (bytes.block + bytes.margin + bytes.per_window > memory->free)
+  if (bytes.total(1) > memory->free)
     log.warn(line + "; not even one window fits the estimate, the run may run out of device memory");
   else
     log.info(line);

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "core/backend/backend.h"
 #include "core/backend/forward_engine.h"
@@ -57,13 +58,25 @@ struct CalibrationDeviceBytes {
   std::uint64_t per_window = 0;  // grows with the windows of the run
   std::uint64_t block = 0;       // the block's weights, Hessians, solve scratch: the same for any windows
   std::uint64_t margin = 0;      // left free: the driver's and libraries' own memory, fragmentation
+  // The scratch each Hessian alive at once converts its input rows through:
+  // row_bytes per token row, at most cap bytes.
+  struct HessianScratch {
+    std::uint64_t row_bytes = 0;
+    std::uint64_t cap = 0;
+  };
+  std::vector<HessianScratch> hessian_scratch;
+  std::int64_t seq = 0;
+
+  // All of it for a run of `windows` windows.
+  std::uint64_t total(std::int64_t windows) const;
 };
 CalibrationDeviceBytes calibration_device_bytes(const model::ModelSpec &spec, const schema::QuantizeConfigT &config,
                                                 std::int64_t seq, std::uint64_t device_total);
 
 // The windows of a chunk for `batch` windows with `free` device bytes:
-// batch when all fit, else as many as fit, evened out over the chunks that
-// makes (fewer bytes at the same count of chunks); at least 1.
+// batch when all fit, else as many as fit (bytes.total), evened out over
+// the chunks that makes (fewer bytes at the same count of chunks); at
+// least 1.
 std::int64_t chunk_windows_that_fit(const CalibrationDeviceBytes &bytes, std::uint64_t free, std::int64_t batch);
 
 // The plan for `batch` windows of `seq` tokens run on `forward`, whose

@@ -101,8 +101,14 @@ TEST(CalibrationChunks, PerWindowBytesAreTheReadmesArithmetic) {
   // Not true-sequential, the float block runs on a copy of the hidden state.
   const CalibrationDeviceBytes copy = calibration_device_bytes(l70, sequential(false), 2048, 0);
   EXPECT_EQ(copy.per_window - b.per_window, std::uint64_t{4} * 8192 * 2048);
-  // ... and holds every group's Hessian at once.
+  // ... and holds every group's Hessian at once, each with its scratch.
   EXPECT_GT(copy.block, b.block);
+  ASSERT_EQ(b.hessian_scratch.size(), 1u);
+  EXPECT_EQ(b.hessian_scratch[0].row_bytes, 28672u * 2) << "the widest input, down_proj's, in fp16";
+  EXPECT_EQ(copy.hessian_scratch.size(), 4u);
+  EXPECT_EQ(b.total(1) - b.total(0), b.per_window + std::uint64_t{28672} * 2 * 2048)
+      << "a window's rows in the scratch, below its cap";
+  EXPECT_EQ(b.total(128) - b.total(127), b.per_window) << "the scratch at its cap";
   // The margin: a 20th of the device, at least 512 MiB.
   EXPECT_EQ(b.margin, std::uint64_t{512} << 20);
   EXPECT_EQ(calibration_device_bytes(l70, sequential(true), 2048, std::uint64_t{140} << 30).margin,
@@ -115,7 +121,7 @@ TEST(CalibrationChunks, PerWindowBytesAreTheReadmesArithmetic) {
 TEST(CalibrationChunks, TheEstimateCoversThe7bRunsMeasuredPeak) {
   const model::ModelSpec l7 = llama(4096, 11008, 32, 32);
   const CalibrationDeviceBytes b = calibration_device_bytes(l7, sequential(true), 2048, 0);
-  const double estimate = static_cast<double>(128 * b.per_window + b.block) / kGB;
+  const double estimate = static_cast<double>(b.total(128) - b.margin) / kGB;
   std::printf("7B-shaped, 128 x 2048: %.1f GB estimated (%.1f MB a window, %.2f GB a block) against 48.3 GB measured\n",
               estimate, static_cast<double>(b.per_window) / 1e6, static_cast<double>(b.block) / kGB);
   EXPECT_GE(estimate, 48.3);
@@ -133,6 +139,14 @@ TEST(CalibrationChunks, ChunksAreAsManyAsNeededAndEven) {
   EXPECT_EQ(chunk_windows_that_fit(b, 1500 + 100, 128), 1);
   EXPECT_EQ(chunk_windows_that_fit(b, 1500, 128), 1) << "none fit: one at a time, the best there is";
   EXPECT_EQ(chunk_windows_that_fit(b, 10, 128), 1);
+  // A Hessian's scratch grows with the rows up to its cap.
+  b.seq = 10;
+  b.hessian_scratch = {{5, 2000}};  // 50 bytes a window, up to 2000: 40 windows
+  EXPECT_EQ(b.total(40) - b.total(0), 40u * 100 + 2000);
+  EXPECT_EQ(b.total(41) - b.total(40), 100u);
+  EXPECT_EQ(chunk_windows_that_fit(b, b.total(128), 128), 128);
+  EXPECT_EQ(chunk_windows_that_fit(b, b.total(100), 128), 64);
+  EXPECT_EQ(chunk_windows_that_fit(b, b.total(20) + 149, 128), 19) << "20 fit: 7 chunks of 19 (the last 14)";
 }
 
 // A forward engine that only has a name: the plan reads nothing else.
@@ -196,7 +210,7 @@ TEST(CalibrationChunks, ThePlanChunksOnlyADeviceTooSmallOrWhenForced) {
   const std::uint64_t total = std::uint64_t{141} << 30;
   const CalibrationDeviceBytes b = calibration_device_bytes(l7, cfg, 2048, total);
   const Device big("cuda", DeviceMemory{total, total}), host("cpu", std::nullopt);
-  const Device small("cuda", DeviceMemory{b.block + b.margin + 40 * b.per_window, total});
+  const Device small("cuda", DeviceMemory{b.total(40), total});
 
   {
     Logged l;
