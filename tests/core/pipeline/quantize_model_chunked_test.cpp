@@ -21,7 +21,10 @@
 // BLAS call on the same rows as without chunks (a chunk of 128 rows is not:
 // OpenBLAS rounds a 128-row tile otherwise: 90557 values of block 0's
 // output differed). With those, all eight combinations of model, mode and
-// chunk measured were bit for bit the run without chunks.
+// chunk measured were bit for bit the run without chunks, and this test's
+// three under OpenBLAS's Haswell, Sandybridge, Nehalem, Prescott, SkylakeX
+// and Zen kernels alike (while the whole run's own perplexity moved from
+// 34.97 to 36.27 between those kernels).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
