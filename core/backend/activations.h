@@ -25,6 +25,20 @@ class Activations {
   virtual const Matrix &host(Matrix &scratch) const = 0;
 };
 
+// Rows on the host, borrowed (the matrix outlives the view): a linear's input
+// inside the CPU's block forward, lent for the observer's call; host rows
+// the pipeline hands an engine's copy() to put where the engine computes.
+class LentActivations final : public Activations {
+ public:
+  explicit LentActivations(const Matrix &m) : m_(&m) {}
+  std::int64_t rows() const override { return m_->rows; }
+  std::int64_t cols() const override { return m_->cols; }
+  const Matrix &host(Matrix &) const override { return *m_; }
+
+ private:
+  const Matrix *m_;
+};
+
 // Called once per linear sublayer of a block run, in execution order, with
 // the sublayer's name within the block (as in sequential_groups) and its
 // input, valid only during the call. Linears that share an input (q/k/v;

@@ -22,18 +22,6 @@ class HostActivations final : public Activations {
   Matrix m;
 };
 
-// A linear's input inside block_forward, lent for the observer's call.
-class LentActivations final : public Activations {
- public:
-  explicit LentActivations(const Matrix &m) : m_(&m) {}
-  std::int64_t rows() const override { return m_->rows; }
-  std::int64_t cols() const override { return m_->cols; }
-  const Matrix &host(Matrix &) const override { return *m_; }
-
- private:
-  const Matrix *m_;
-};
-
 class CpuPreparedModel final : public PreparedModel {
  public:
   CpuPreparedModel(const model::ModelSpec &spec, const io::ShardedCheckpoint &checkpoint)

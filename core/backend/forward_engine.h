@@ -105,7 +105,9 @@ class ForwardEngine {
   virtual std::unique_ptr<Activations> embed(const Compute &compute, const model::ModelSpec &spec,
                                              const model::GlobalWeights &globals, std::span<const std::int32_t> ids,
                                              std::int64_t batch, std::int64_t seq) const = 0;
-  // A copy of `a`, where it lives.
+  // A copy of `a` where this engine's block runs compute: in the same place
+  // when `a` is this engine's, else read back or put there (host rows the
+  // pipeline parked, core/pipeline/parked_hidden.h, go up to a device).
   virtual std::unique_ptr<Activations> copy(const Activations &a) const = 0;
   // Runs block w.layer on `hidden` (made by this engine), replacing it with
   // the block's output; every sequence starts at position 0.

@@ -508,9 +508,16 @@ std::unique_ptr<Activations> PluginForwardEngine::embed(const Compute &compute, 
 }
 
 std::unique_ptr<Activations> PluginForwardEngine::copy(const Activations &a) const {
+  if (!blocks_) return cpu_.copy(a);
   const auto *p = dynamic_cast<const PluginActivations *>(&a);
   const gptq_plugin_buffer *from = p ? p->handle_in(*table_, state_) : nullptr;
-  if (!blocks_ || !from) return cpu_.copy(a);
+  if (!from) {
+    // Rows of the host (or of another state): uploaded, where run_block
+    // runs them on the plugin.
+    Matrix scratch;
+    const Matrix &m = a.host(scratch);
+    return std::make_unique<PluginActivations>(*table_, state_, m.rows, m.cols, &m);
+  }
   auto made = std::make_unique<PluginActivations>(*table_, state_, a.rows(), a.cols());
   char err[512] = {0};
   check_plugin(table_->buffer_copy(state_, made->handle(), from, made->bytes(), err, sizeof err), table_->name,

@@ -22,7 +22,8 @@
 // the run). A weight the plugin holds already (a solve's dequantized result
 // left in a buffer of the same state, PluginHeldMatrix) is set from there
 // with block_set_dense_buffer (v5), never crossing the bus; one held
-// elsewhere is read back first. Without the group they run on the CPU engine. Which
+// elsewhere is read back first. copy() of rows that are not in this state's
+// buffers (the host's: the pipeline's parked chunks) uploads them. Without the group they run on the CPU engine. Which
 // one runs is said once per engine in the context's log.
 #pragma once
 

@@ -1,6 +1,7 @@
 #include "core/pipeline/quantize_model.h"
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -20,8 +21,10 @@
 #include "core/gptq_format/checkpoint_format.h"
 #include "core/gptq_format/modules_to_skip.h"
 #include "core/pipeline/calibration.h"
+#include "core/pipeline/calibration_chunks.h"
 #include "core/pipeline/options_from_config.h"
 #include "core/pipeline/pack_result.h"
+#include "core/pipeline/parked_hidden.h"
 #include "core/pipeline/quantize_report.h"
 #include "core/pipeline/quantize_work.h"
 
@@ -207,15 +210,23 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
     auto w = calib.window(i);
     ids.insert(ids.end(), w.begin(), w.end());
   }
-  const QuantizeWork work(spec, config, batch, seq);
+  // Before anything goes to the device: whether the calibration rows run
+  // all at once (hidden, on the forward engine's device from block to
+  // block) or in chunks of windows (parked, in host memory between blocks).
+  const CalibrationChunks chunks = plan_calibration_chunks(spec, config, batch, seq, forward, options.device, log);
+  const QuantizeWork work(spec, config, batch, seq, chunks.per_chunk);
   ProgressMeter meter(progress, "quantize", work.total());
   const Compute compute(pool, &meter);
   std::unique_ptr<Activations> hidden;
+  std::optional<ParkedHidden> parked;
   {
     auto reading = clock.scope(Phase::Read);
     const model::GlobalWeights globals = model::load_global_weights(spec, source.weights());
     auto embedding = clock.scope(Phase::Forward);
-    hidden = forward.embed(compute, spec, globals, ids, batch, seq);
+    if (chunks.chunked())
+      parked.emplace(compute, forward, spec, globals, ids, chunks, seq);
+    else
+      hidden = forward.embed(compute, spec, globals, ids, batch, seq);
   }
 
   const auto &groups = spec.arch->sequential_groups;
@@ -231,8 +242,10 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
     model::BlockWeights block = blocks.take();
     const std::string prefix = model::block_prefix(*spec.arch, layer);
     // Quantizes the members of group g from the Hessian of their shared input
-    // and puts the dequantized weights in place.
-    auto quantize_group = [&](std::size_t g, const LayerHessian &h) {
+    // and puts the dequantized weights in place; forward_rows: the rows the
+    // next forward runs them on, where the solve leaves them when that is
+    // its device.
+    auto quantize_group = [&](std::size_t g, const LayerHessian &h, const Activations *forward_rows) {
       for (std::string_view name : groups[g]) {
         const std::string full = prefix + std::string(name);
         if (is_module_skipped(config, full)) continue;
@@ -245,10 +258,8 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
           // The solve's share of the step, then the RTN comparison's.
           const auto part = compute.part(0.0, options.compare_rtn ? 0.9 : 1.0);
           auto s = clock.scope(Phase::Solve);
-          // The next forward runs on *hidden's engine: where the dequantized
-          // weights are left when that is the solver's device.
           r = quantizer.solve(compute, lin.weight.data(), lin.out_features, lin.in_features, h, opt, full,
-                              hidden.get());
+                              forward_rows);
         }
         clock.transfer(Phase::Solve, Phase::Factor, r.factor_seconds);
         const double secs = seconds_since(t0);
@@ -288,8 +299,8 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
       if (forward_step) meter.end_step();
       forward_step = false;
     };
-    auto forward_step_starts = [&](std::size_t g) {
-      meter.begin_step(work.forward(g));
+    auto forward_step_starts = [&](std::size_t g, std::int64_t windows) {
+      meter.begin_step(work.forward(g, windows));
       forward_step = true;
     };
     // The members of a group share one input (ArchitectureSpec), so its
@@ -307,14 +318,116 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
       if (!group_skipped(config, prefix, groups[g])) {
         std::unique_ptr<LayerHessian> h = hessian_of(g, input);
         if (quantize_now) {
-          quantize_group(g, *h);
+          quantize_group(g, *h, hidden.get());
         } else {
           inputs[g].hessian = std::move(h);
         }
       }
-      forward_step_starts(g);
+      forward_step_starts(g, batch);
     };
-    if (config.true_sequential) {
+    // The rows in chunks (calibration_chunks.h). A pass runs every chunk
+    // through the block, uploaded from where it is parked; with `seen`, the
+    // observer shows it each group's input of each chunk (the forward
+    // counted group by group, as above), and with `keep` each chunk's output
+    // is parked as the next block's input. `first`: chunk 0's rows when they
+    // are up already (the solves before the pass left their weights beside
+    // them).
+    using ChunkSeen = std::function<void(std::size_t g, const Activations &input, std::int64_t c)>;
+    auto chunk_pass = [&](const ChunkSeen &seen, bool keep, std::unique_ptr<Activations> first) {
+      for (std::int64_t c = 0; c < chunks.count(); ++c) {
+        const std::int64_t windows = chunks.windows(c);
+        std::unique_ptr<Activations> rows = c == 0 && first ? std::move(first) : nullptr;
+        if (!seen) meter.begin_step(work.block_forward(windows));
+        std::vector<const Activations *> shown(groups.size(), nullptr);
+        {
+          auto s = clock.scope(Phase::Forward);
+          if (!rows) rows = parked->upload(c);
+          if (seen) {
+            forward.run_block(compute, spec, block, *rows, windows, seq,
+                              [&](std::string_view name, const Activations &input) {
+                                const std::size_t g = group_of(groups, name, layer);
+                                if (shown[g]) {  // the group's first member showed it
+                                  if (shown[g] != &input)
+                                    fail(Status::Internal, prefix + std::string(name) +
+                                                               ": the members of a sequential group do not share "
+                                                               "one input");
+                                  return;
+                                }
+                                shown[g] = &input;
+                                forward_step_ends();
+                                seen(g, input, c);
+                                forward_step_starts(g, windows);
+                              });
+          } else {
+            forward.run_block(compute, spec, block, *rows, windows, seq, {});
+          }
+          if (keep) parked->park(c, *rows);
+        }
+        if (seen) {
+          forward_step_ends();
+          for (std::size_t g = 0; g < groups.size(); ++g)
+            if (!shown[g]) fail(Status::Internal, prefix + std::string(groups[g].front()) + " was never run");
+        } else {
+          meter.end_step();
+        }
+      }
+    };
+    // Chunk c's rows of group g's input into its Hessian (made at the first
+    // chunk, finished at the last): one progress step. Each chunk counts its
+    // windows as samples, so H's n is the windows of all chunks, as in one run.
+    auto accumulate_chunk = [&](std::size_t g, const Activations &input, std::int64_t c) {
+      meter.begin_step(work.hessian(layer, g, chunks.windows(c)));
+      auto s = clock.scope(Phase::Hessian);
+      std::unique_ptr<LayerHessian> &h = inputs[g].hessian;
+      if (!h) h = quantizer.new_hessian(input.cols(), opt.hessian_fp64);
+      quantizer.accumulate(compute, *h, input, chunks.windows(c));
+      if (c + 1 == chunks.count()) quantizer.finish(compute, *h);
+      meter.end_step();
+    };
+    // Chunk 0's rows, up before the solves that precede a pass: the rows
+    // the solved weights will run on (see quantize_group), then the pass's.
+    auto upload_first = [&] {
+      auto s = clock.scope(Phase::Forward);
+      return parked->upload(0);
+    };
+    auto quantize_block_in_chunks = [&] {
+      std::unique_ptr<Activations> next;
+      if (config.true_sequential) {
+        // The reference's run per group: group g's Hessian from every
+        // chunk's input with the groups before it quantized, then its
+        // solves. Each pass runs the whole block, though only the rows up to
+        // group g's input are needed (a block run cannot stop early).
+        for (std::size_t g = 0; g < groups.size(); ++g) {
+          if (group_skipped(config, prefix, groups[g])) continue;
+          chunk_pass(
+              [&](std::size_t shown, const Activations &input, std::int64_t c) {
+                if (shown == g) accumulate_chunk(g, input, c);
+              },
+              false, std::move(next));
+          next = upload_first();
+          quantize_group(g, *inputs[g].hessian, next.get());
+          inputs[g].hessian.reset();
+        }
+      } else {
+        // Every group's Hessian from the float block, then every solve.
+        chunk_pass(
+            [&](std::size_t g, const Activations &input, std::int64_t c) {
+              if (!group_skipped(config, prefix, groups[g])) accumulate_chunk(g, input, c);
+            },
+            false, nullptr);
+        next = upload_first();
+        for (std::size_t g = 0; g < groups.size(); ++g) {
+          if (!inputs[g].hessian) continue;  // skipped
+          quantize_group(g, *inputs[g].hessian, next.get());
+          inputs[g].hessian.reset();
+        }
+      }
+      // The quantized block's output: the next block's input.
+      chunk_pass({}, true, std::move(next));
+    };
+    if (chunks.chunked()) {
+      quantize_block_in_chunks();
+    } else if (config.true_sequential) {
       // One run of the block: each group is quantized the moment its input
       // reaches it, so its linears — and everything downstream — run with the
       // quantized weights of the groups before it, as the reference's run per
@@ -339,7 +452,7 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
       scratch.reset();
       for (std::size_t g = 0; g < groups.size(); ++g) {
         if (!inputs[g].hessian) continue;  // skipped
-        quantize_group(g, *inputs[g].hessian);
+        quantize_group(g, *inputs[g].hessian, hidden.get());
         inputs[g].hessian.reset();
       }
       meter.begin_step(work.block_forward());
@@ -349,14 +462,19 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
       }
       meter.end_step();
     }
-    for (std::size_t g = 0; g < groups.size(); ++g)
-      if (!inputs[g].seen) fail(Status::Internal, prefix + std::string(groups[g].front()) + " was never run");
+    if (!chunks.chunked())
+      for (std::size_t g = 0; g < groups.size(); ++g)
+        if (!inputs[g].seen) fail(Status::Internal, prefix + std::string(groups[g].front()) + " was never run");
   }
   {
     auto s = clock.scope(Phase::Write);
     packer.wait();
     writer.finish(progress);
   }
+  if (chunks.chunked() && options.device)
+    if (const auto use = options.device->memory_use(false))
+      log.info("quantize: peak device memory " + std::to_string(use->peak) + " bytes with the calibration rows in " +
+               std::to_string(chunks.count()) + " chunks of " + std::to_string(chunks.per_chunk) + " windows");
   set_phases(report, clock);
   report.forward_backend = std::string(forward.backend());
   finish_report(report, seconds_since(t_start));

@@ -8,7 +8,11 @@
 // it, one run that quantizes each group as its input arrives computes the
 // same inputs (core/pipeline/quantize_model.cpp). Quantized layers stream into a
 // GptqCheckpointWriter (one block in memory: its fp32 weights plus the
-// calibration activations).
+// calibration activations). When the calibration rows do not fit on the
+// forward engine's device (or GPTQ_CALIBRATION_CHUNK_WINDOWS says so), they
+// run in chunks of whole windows, parked in host memory between blocks, and
+// the block runs once per group as the reference does
+// (core/pipeline/calibration_chunks.h).
 #pragma once
 
 #include <filesystem>
@@ -35,7 +39,8 @@ struct QuantizeModelOptions {
   bool compare_rtn = false;
   // The backend whose device memory the report's peak_device_bytes gives
   // (its peak restarts at the run's start); null or a backend that does not
-  // count (the CPU): 0.
+  // count (the CPU): 0. Its free memory also decides whether the
+  // calibration rows run in chunks, when it is the forward engine's.
   const Backend *device = nullptr;
 };
 

@@ -1,13 +1,10 @@
 #include "core/pipeline/quantize_work.h"
 
-#include <numeric>
-
 #include "core/base/error.h"
-#include "core/model/architecture.h"
-#include "core/model/expected_tensors.h"
-#include "core/gptq_format/checkpoint_format.h"
 #include "core/gptq_format/modules_to_skip.h"
-#include "core/pipeline/options_from_config.h"
+#include "core/model/architecture.h"
+#include "core/model/linear_shapes.h"
+#include "core/pipeline/calibration_chunks.h"
 #include "core/quant/work_estimate.h"
 
 namespace gptq::quant {
@@ -18,58 +15,56 @@ std::uint64_t units(std::uint64_t work) { return work == 0 ? 0 : (work + kWorkUn
 }  // namespace
 
 QuantizeWork::QuantizeWork(const model::ModelSpec &spec, const schema::QuantizeConfigT &config, std::int64_t batch,
-                           std::int64_t seq) {
-  const std::int64_t tokens = batch * seq;
-  const bool rtn = config.method == schema::QuantizeMethod::rtn;
+                           std::int64_t seq, std::int64_t chunk_windows)
+    : rtn_method_(config.method == schema::QuantizeMethod::rtn),
+      fp64_(config.hessian_fp64),
+      batch_(batch),
+      seq_(seq),
+      heads_(spec.num_heads),
+      head_dim_(spec.head_dim),
+      hidden_(spec.hidden_size),
+      intermediate_(spec.intermediate_size) {
   const auto &groups = spec.arch->sequential_groups;
-  // Every block has the same shapes: read them from block 0's expected tensors.
-  const std::vector<model::ExpectedTensor> tensors = model::expected_tensors(spec);
-  std::vector<std::int64_t> in, out;
-  for (const auto &group : groups) {
-    for (std::string_view name : group) {
-      const std::string weight = model::block_prefix(*spec.arch, 0) + std::string(name) + ".weight";
-      std::int64_t i = 0, o = 0;
-      for (const auto &t : tensors)
-        if (t.name == weight && t.shape.size() == 2) {
-          o = t.shape[0];
-          i = t.shape[1];
-        }
-      if (i <= 0 || o <= 0) fail(Status::Internal, "no 2-D weight " + weight + " in the architecture's tensors");
-      names_.emplace_back(name);
-      in.push_back(i);
-      out.push_back(o);
-    }
+  for (const model::LinearShape &s : model::block_linear_shapes(spec)) {
+    names_.push_back(s.name);
+    in_.push_back(s.in);
+    out_.push_back(s.out);
   }
-  for (std::size_t g = 0; g < groups.size(); ++g) {
-    std::uint64_t work = 0;
-    for (std::string_view name : groups[g]) work += linear_work(tokens, in[index(name)], out[index(name)]);
-    if (g == 0)
-      work += attention_work(batch, seq, spec.num_heads, spec.head_dim) +
-              block_elementwise_work(tokens, spec.hidden_size, spec.intermediate_size);
-    forward_.push_back(rtn ? 0 : units(work));
-  }
+  for (const auto &group : groups) groups_.emplace_back(group.begin(), group.end());
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
     const std::string prefix = model::block_prefix(*spec.arch, layer);
-    auto &h = hessian_.emplace_back(groups.size(), 0);
+    auto &h = has_hessian_.emplace_back(groups.size(), false);
     auto &s = solve_.emplace_back(names_.size(), 0);
     auto &r = rtn_.emplace_back(names_.size(), 0);
     for (std::size_t g = 0; g < groups.size(); ++g) {
-      bool any = false;
       for (std::string_view name : groups[g]) {
         const std::size_t i = index(name);
         if (is_module_skipped(config, prefix + std::string(name))) continue;
-        any = true;
-        const SolveWork sw = solve_work(in[i], out[i]);
+        h[g] = !rtn_method_;
+        const SolveWork sw = solve_work(in_[i], out_[i]);
         std::uint64_t work = sw.factor + sw.blocks;
-        if (config.compare_rtn) work += rtn_work(in[i], out[i]) + layer_loss_work(in[i], out[i]);
-        s[i] = rtn ? 0 : units(work);
-        r[i] = rtn ? units(rtn_work(in[i], out[i])) : 0;
+        if (config.compare_rtn) work += rtn_work(in_[i], out_[i]) + layer_loss_work(in_[i], out_[i]);
+        s[i] = rtn_method_ ? 0 : units(work);
+        r[i] = rtn_method_ ? units(rtn_work(in_[i], out_[i])) : 0;
       }
-      h[g] = any && !rtn ? units(hessian_work(in[index(groups[g].front())], tokens, config.hessian_fp64)) : 0;
     }
-    for (std::size_t g = 0; g < groups.size(); ++g) total_ += forward_[g] + h[g];
     for (std::size_t i = 0; i < names_.size(); ++i) total_ += s[i] + r[i];
-    if (!rtn && !config.true_sequential) total_ += block_forward();
+    if (rtn_method_) continue;
+    const CalibrationChunks chunks{batch, chunk_windows > 0 && chunk_windows < batch ? chunk_windows : batch};
+    if (!chunks.chunked()) {
+      for (std::size_t g = 0; g < groups.size(); ++g) total_ += forward(g) + hessian(layer, g);
+      if (!config.true_sequential) total_ += block_forward();
+      continue;
+    }
+    for (std::int64_t c = 0; c < chunks.count(); ++c) {
+      const std::int64_t w = chunks.windows(c);
+      total_ += block_forward(w);  // the pass that keeps the outputs
+      if (!config.true_sequential) total_ += block_forward(w);
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        total_ += hessian(layer, g, w);
+        if (config.true_sequential && h[g]) total_ += block_forward(w);  // group g's own pass
+      }
+    }
   }
 }
 
@@ -79,12 +74,25 @@ std::size_t QuantizeWork::index(std::string_view name) const {
   fail(Status::Internal, "no sublayer " + std::string(name) + " in the architecture");
 }
 
-std::uint64_t QuantizeWork::block_forward() const {
-  return std::accumulate(forward_.begin(), forward_.end(), std::uint64_t{0});
+std::uint64_t QuantizeWork::forward(std::size_t g, std::int64_t windows) const {
+  if (rtn_method_) return 0;
+  const std::int64_t tokens = windows * seq_;
+  std::uint64_t work = 0;
+  for (const std::string &name : groups_.at(g)) work += linear_work(tokens, in_[index(name)], out_[index(name)]);
+  if (g == 0)
+    work += attention_work(windows, seq_, heads_, head_dim_) + block_elementwise_work(tokens, hidden_, intermediate_);
+  return units(work);
 }
 
-std::uint64_t QuantizeWork::hessian(std::int64_t layer, std::size_t g) const {
-  return hessian_.at(static_cast<std::size_t>(layer)).at(g);
+std::uint64_t QuantizeWork::block_forward(std::int64_t windows) const {
+  std::uint64_t sum = 0;
+  for (std::size_t g = 0; g < groups_.size(); ++g) sum += forward(g, windows);
+  return sum;
+}
+
+std::uint64_t QuantizeWork::hessian(std::int64_t layer, std::size_t g, std::int64_t windows) const {
+  if (!has_hessian_.at(static_cast<std::size_t>(layer)).at(g)) return 0;
+  return units(hessian_work(in_[index(groups_[g].front())], windows * seq_, fp64_));
 }
 
 std::uint64_t QuantizeWork::solve(std::int64_t layer, std::string_view name) const {

@@ -13,6 +13,16 @@
 // block with the Hessians, then every solve, then the quantized block's
 // forward (block_forward()). Skipped modules cost nothing. RTN: one step per
 // sublayer.
+//
+// With the calibration rows in chunks (core/pipeline/calibration_chunks.h),
+// a pass over the chunks takes, per chunk, that chunk's forward steps (the
+// same group by group split, at its windows) and its share of the Hessians
+// it feeds. True-sequential: a pass per group that has a Hessian (the whole
+// block runs in each: its rows after the group's input are not needed, but
+// a run has no way to stop early), each followed by the group's solves;
+// then a pass that keeps each chunk's output (block_forward(windows)). Not
+// true-sequential: one pass for every group's Hessian, the solves, and the
+// pass for the outputs.
 #pragma once
 
 #include <cstdint>
@@ -29,17 +39,23 @@ constexpr std::uint64_t kWorkUnit = std::uint64_t{1} << 20;
 
 class QuantizeWork {
  public:
-  // batch windows of seq tokens (unused for RTN). Keeps no reference to its
-  // arguments.
+  // batch windows of seq tokens (unused for RTN), in chunks of chunk_windows
+  // (0 or >= batch: all at once). Keeps no reference to its arguments.
   QuantizeWork(const model::ModelSpec &spec, const schema::QuantizeConfigT &config, std::int64_t batch,
-               std::int64_t seq);
+               std::int64_t seq, std::int64_t chunk_windows = 0);
 
-  // Group g's forward step (the same in every block).
-  std::uint64_t forward(std::size_t g) const { return forward_[g]; }
-  // The whole block's forward pass (the quantized pass when not true-sequential).
-  std::uint64_t block_forward() const;
-  // Group g's Hessian in block `layer`; 0 when every member is skipped.
-  std::uint64_t hessian(std::int64_t layer, std::size_t g) const;
+  // Group g's forward step (the same in every block) for `windows` windows
+  // (a chunk's), or for all of them.
+  std::uint64_t forward(std::size_t g, std::int64_t windows) const;
+  std::uint64_t forward(std::size_t g) const { return forward(g, batch_); }
+  // The whole block's forward pass (the quantized pass when not
+  // true-sequential; a chunk's pass when chunked).
+  std::uint64_t block_forward(std::int64_t windows) const;
+  std::uint64_t block_forward() const { return block_forward(batch_); }
+  // Group g's Hessian in block `layer`, over `windows` windows (a chunk's
+  // share) or all of them; 0 when every member is skipped.
+  std::uint64_t hessian(std::int64_t layer, std::size_t g, std::int64_t windows) const;
+  std::uint64_t hessian(std::int64_t layer, std::size_t g) const { return hessian(layer, g, batch_); }
   // Sublayer `name` of block `layer`: its solve (and the RTN comparison when
   // the config asks for it); 0 when skipped.
   std::uint64_t solve(std::int64_t layer, std::string_view name) const;
@@ -51,9 +67,13 @@ class QuantizeWork {
  private:
   std::size_t index(std::string_view name) const;
 
+  bool rtn_method_ = false, fp64_ = false;
+  std::int64_t batch_ = 0, seq_ = 0;
+  std::int64_t heads_ = 0, head_dim_ = 0, hidden_ = 0, intermediate_ = 0;
   std::vector<std::string> names_;                    // every sublayer, in group order
-  std::vector<std::uint64_t> forward_;                // per group
-  std::vector<std::vector<std::uint64_t>> hessian_;   // [layer][group]
+  std::vector<std::int64_t> in_, out_;                // per sublayer
+  std::vector<std::vector<std::string>> groups_;      // sublayer names per group
+  std::vector<std::vector<bool>> has_hessian_;        // [layer][group]
   std::vector<std::vector<std::uint64_t>> solve_;     // [layer][sublayer]
   std::vector<std::vector<std::uint64_t>> rtn_;       // [layer][sublayer]
   std::uint64_t total_ = 0;

@@ -355,7 +355,7 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   const std::int32_t ids[] = {5, 6, 7, 8, 9, 10};
   const std::int64_t batch = 2, seq = 3;
 
-  // embed: the CPU's rows, uploaded; copy: the plugin's copy.
+  // embed: the CPU's rows, uploaded; copy: the plugin's copy (or upload).
   auto hidden = engine.embed(compute, spec, globals, ids, batch, seq);
   const auto want = cpu.embed(compute, spec, globals, ids, batch, seq);
   gptq::Matrix s1, s2;
@@ -363,6 +363,12 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   EXPECT_EQ(&hidden->host(s1), &s1) << "the rows live in the plugin's buffer, read back on request";
   const auto copied = engine.copy(*hidden);
   EXPECT_EQ(copied->host(s2).data, s1.data);
+  // copy of host rows (the pipeline's parked chunks of calibration rows):
+  // uploaded into a buffer of the plugin, where run_block runs them.
+  const auto uploaded = engine.copy(*want);
+  gptq::Matrix s3;
+  EXPECT_EQ(&uploaded->host(s3), &s3) << "host rows go up to the plugin's buffer";
+  EXPECT_EQ(s3.data, s1.data);
   EXPECT_EQ(lines.count("calibration forward on cuda (Fake Device)"), 1);
 
   // The observer: the CPU engine's names in its order, shared inputs shared.
@@ -553,6 +559,33 @@ TEST_F(FakePlugin, DeviceMemoryReachesTheReportAndInjectedFailuresLeakNothing) {
   }
   backend->inject_failure(gptq::InjectedFailure::Allocation, 0);
   EXPECT_NO_THROW((void)run()) << "a clean run after the failures";
+  fs::remove_all(out);
+
+  // The same with the calibration rows in chunks of one window (parked on
+  // the host between blocks, each uploaded for its block runs): more
+  // allocations, each failure refused alike, nothing left behind.
+  struct ChunkOfOne {
+    ChunkOfOne() { ::setenv("GPTQ_CALIBRATION_CHUNK_WINDOWS", "1", 1); }
+    ~ChunkOfOne() { ::unsetenv("GPTQ_CALIBRATION_CHUNK_WINDOWS"); }
+  } chunk_of_one;
+  const std::uint64_t chunked_before = backend->memory_use(false)->allocations;
+  EXPECT_GT(run().peak_device_bytes, 0u);
+  fs::remove_all(out);
+  const std::uint64_t per_chunked_run = backend->memory_use(false)->allocations - chunked_before;
+  EXPECT_GT(per_chunked_run, per_run) << "each chunk goes up for each pass";
+  for (std::uint64_t n = 1; n <= per_chunked_run; ++n) {
+    backend->inject_failure(gptq::InjectedFailure::Allocation, static_cast<std::int64_t>(n));
+    try {
+      (void)run();
+      ADD_FAILURE() << "chunked: allocation " << n << " of " << per_chunked_run << " did not fail";
+    } catch (const gptq::Error &e) {
+      EXPECT_EQ(e.status(), gptq::Status::OutOfMemory) << "chunked: allocation " << n << ": " << e.what();
+    }
+    EXPECT_FALSE(fs::exists(out)) << "chunked: allocation " << n << ": a checkpoint was left";
+    EXPECT_EQ(backend->memory_use(false)->live, live_before) << "chunked: allocation " << n << ": buffers left behind";
+  }
+  backend->inject_failure(gptq::InjectedFailure::Allocation, 0);
+  EXPECT_NO_THROW((void)run()) << "a clean chunked run after the failures";
   fs::remove_all(out);
 }
 

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
 #include <string>
 
 #include "core/model/model_config.h"
@@ -75,6 +77,63 @@ TEST(QuantizeWork, TheTotalIsTheSumOfTheStepsInEveryMode) {
   const QuantizeWork rtn(spec, c, 0, 0);
   EXPECT_EQ(rtn.total(), sum_of_steps(spec, c, rtn));
   EXPECT_EQ(rtn.forward(0), 0u);
+}
+
+// The sum of the steps of a run in chunks of `per_chunk` windows
+// (core/pipeline/quantize_model.cpp's quantize_block_in_chunks): each pass
+// runs every chunk through the block, its forward steps group by group.
+std::uint64_t sum_of_chunked_steps(const model::ModelSpec &spec, const schema::QuantizeConfigT &c,
+                                   const QuantizeWork &w, std::int64_t batch, std::int64_t per_chunk) {
+  std::uint64_t sum = 0;
+  const auto &groups = spec.arch->sequential_groups;
+  auto pass = [&](std::int64_t layer, std::optional<std::size_t> only) {
+    for (std::int64_t first = 0; first < batch; first += per_chunk) {
+      const std::int64_t windows = std::min(per_chunk, batch - first);
+      for (std::size_t g = 0; g < groups.size(); ++g) {
+        sum += w.forward(g, windows);
+        if (!only || *only == g) sum += w.hessian(layer, g, windows);
+      }
+    }
+  };
+  for (std::int64_t layer = 0; layer < spec.num_layers; ++layer) {
+    for (const auto &group : groups)
+      for (std::string_view name : group) sum += w.solve(layer, name);
+    if (c.true_sequential) {
+      for (std::size_t g = 0; g < groups.size(); ++g)
+        if (w.hessian(layer, g) > 0) pass(layer, g);
+    } else {
+      pass(layer, std::nullopt);
+    }
+    for (std::int64_t first = 0; first < batch; first += per_chunk)
+      sum += w.block_forward(std::min(per_chunk, batch - first));
+  }
+  return sum;
+}
+
+TEST(QuantizeWork, ChunkedRunsCountEveryPass) {
+  const model::ModelSpec spec = llama7b();
+  for (const bool sequential : {true, false}) {
+    for (const bool skip : {false, true}) {
+      SCOPED_TRACE(std::string(sequential ? "true-sequential" : "all at once") + (skip ? ", down_proj skipped" : ""));
+      schema::QuantizeConfigT c = config();
+      c.true_sequential = sequential;
+      if (skip) c.modules_to_skip = {"mlp.down_proj"};
+      const QuantizeWork chunked(spec, c, 128, 2048, 48);  // 48 + 48 + 32
+      EXPECT_EQ(chunked.total(), sum_of_chunked_steps(spec, c, chunked, 128, 48));
+      const QuantizeWork whole(spec, c, 128, 2048);
+      EXPECT_EQ(QuantizeWork(spec, c, 128, 2048, 128).total(), whole.total()) << "one chunk: the steps without";
+      EXPECT_EQ(QuantizeWork(spec, c, 128, 2048, 0).total(), whole.total());
+      // A true-sequential run passes over the block once per group with a
+      // Hessian, and once more, where the run without chunks passes once;
+      // else twice either way.
+      const double forward = static_cast<double>(2 * chunked.block_forward(48) + chunked.block_forward(32));
+      EXPECT_NEAR(forward / static_cast<double>(whole.block_forward()), 1.0, 0.01) << "the chunks make the whole";
+      const double extra_passes = sequential ? (skip ? 3.0 : 4.0) : 0.0;
+      const double extra = static_cast<double>(chunked.total()) - static_cast<double>(whole.total());
+      EXPECT_NEAR(extra, extra_passes * forward * static_cast<double>(spec.num_layers),
+                  0.01 * static_cast<double>(whole.total()));
+    }
+  }
 }
 
 TEST(QuantizeWork, StepsAreWeightedByTheirCost) {
