@@ -34,22 +34,10 @@
 #include "cuda/device_memory.h"
 #include "cuda/runtime/device_buffer.h"
 #include "cuda/runtime/device_sampler.h"
+#include "tests/support/cuda_device.h"
 
 namespace gptq::cuda {
 namespace {
-
-std::string no_gpu_reason() {
-  int n = 0;
-  const cudaError_t st = cudaGetDeviceCount(&n);
-  if (st != cudaSuccess) return std::string(cudaGetErrorName(st)) + ": " + cudaGetErrorString(st);
-  return n == 0 ? "no CUDA device present" : "";
-}
-
-#define GPTQ_REQUIRE_DEVICE()                                   \
-  do {                                                          \
-    const std::string why = no_gpu_reason();                    \
-    if (!why.empty()) GTEST_SKIP() << "no usable GPU: " << why; \
-  } while (0)
 
 constexpr double kNearTie = 1e-5;
 

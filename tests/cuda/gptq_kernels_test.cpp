@@ -26,24 +26,10 @@
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_linear.h"
+#include "tests/support/cuda_device.h"
 
 namespace gptq::cuda {
 namespace {
-
-// A GPU, or the reason there is none.
-bool have_gpu(std::string *why) {
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    *why = std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
-    return false;
-  }
-  if (count == 0) {
-    *why = "no CUDA device";
-    return false;
-  }
-  return true;
-}
 
 struct Case {
   const char *name;
@@ -163,8 +149,7 @@ void expect_near_reference(const std::vector<std::uint16_t> &got_bits, const std
 }
 
 TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
-  std::string why;
-  if (!have_gpu(&why)) GTEST_SKIP() << "no usable GPU: " << why;
+  GPTQ_REQUIRE_DEVICE();
   const Case c = GetParam();
   std::mt19937 rng(1234u + static_cast<unsigned>(c.n * 7 + c.k));
   const Layer l = make_layer(c, rng);
@@ -263,8 +248,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<Case> &p) { return std::string(p.param.name); });
 
 TEST(GptqLinearWorkspace, TooSmallIsAnError) {
-  std::string why;
-  if (!have_gpu(&why)) GTEST_SKIP() << "no usable GPU: " << why;
+  GPTQ_REQUIRE_DEVICE();
   std::mt19937 rng(7);
   const Layer l = make_layer(Case{"small", 4, 32, 128, 64, false, true, false}, rng);
   const auto linear = make_gptq_linear(l.host, nullptr);
@@ -399,8 +383,7 @@ class GptqFusedTest : public ::testing::TestWithParam<FusedCase> {};
 // every kernel the dispatch picks; nothing is written past a part (the
 // guard after each stays NaN); two runs give the same bits.
 TEST_P(GptqFusedTest, EachPartMatchesItsMember) {
-  std::string why;
-  if (!have_gpu(&why)) GTEST_SKIP() << "no usable GPU: " << why;
+  GPTQ_REQUIRE_DEVICE();
   const FusedCase c = GetParam();
   std::mt19937 rng(99u + static_cast<unsigned>(c.k));
   const std::vector<Layer> members = make_members(c, rng);

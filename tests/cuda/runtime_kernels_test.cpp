@@ -26,22 +26,10 @@
 #include "cuda/runtime/device_buffer.h"
 #include "cuda/runtime/kernels.h"
 #include "cuda/plugin_error.h"
+#include "tests/support/cuda_device.h"
 
 namespace gptq::cuda {
 namespace {
-
-std::string no_gpu_reason() {
-  int n = 0;
-  const cudaError_t st = cudaGetDeviceCount(&n);
-  if (st != cudaSuccess) return std::string(cudaGetErrorName(st)) + ": " + cudaGetErrorString(st);
-  return n == 0 ? "no CUDA device present" : "";
-}
-
-#define GPTQ_REQUIRE_DEVICE()                                           \
-  do {                                                                  \
-    const std::string why = no_gpu_reason();                            \
-    if (!why.empty()) GTEST_SKIP() << "no usable GPU: " << why;         \
-  } while (0)
 
 // Deterministic values in [-scale, scale], rounded to fp16 where `half`.
 std::vector<float> values(std::size_t n, std::uint32_t seed, float scale, bool half = true) {
