@@ -37,7 +37,7 @@
 
 using namespace gptq::cuda;
 using gptq::bench::copy_bandwidth;
-using gptq::bench::DeviceArray;
+using gptq::cuda::DeviceArray;
 using gptq::bench::fill_random_half;
 using gptq::bench::kReps;
 using gptq::bench::time_graph;
@@ -85,13 +85,13 @@ Case make_case(const Shape &s, std::int64_t batch, std::int64_t seq, std::int64_
   a.kv_heads = s.kv_heads;
   a.head_dim = s.head_dim;
   const std::size_t ws = attention_workspace_bytes(a);
-  c.workspace = std::make_unique<DeviceArray<char>>(ws);
-  a.workspace = ws ? c.workspace->p : nullptr;
+  c.workspace = std::make_unique<DeviceArray<char>>(ws, "the attention workspace");
+  a.workspace = ws ? c.workspace->get() : nullptr;
   auto array = [&](std::size_t n, std::uint32_t seed, float scale) {
-    c.arrays.push_back(std::make_unique<DeviceArray<__half>>(n));
-    fill_random_half<<<1024, 256, 0, stream>>>(c.arrays.back()->p, n, seed, scale);
+    c.arrays.push_back(std::make_unique<DeviceArray<__half>>(n, "an attention operand"));
+    fill_random_half<<<1024, 256, 0, stream>>>(c.arrays.back()->get(), n, seed, scale);
     GPTQ_CUDA_CHECK(cudaGetLastError());
-    return c.arrays.back()->p;
+    return c.arrays.back()->get();
   };
   // One q and output for all copies (they are small); keys and values per copy.
   a.q = array(q_n, 1u, 2.0f);

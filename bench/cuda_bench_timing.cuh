@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cuda/cuda_check.h"
+#include "cuda/device_memory.h"
 
 namespace gptq::bench {
 
@@ -28,15 +29,6 @@ __global__ void fill_random_half(__half *p, std::size_t n, std::uint32_t seed, f
     p[i] = __float2half_rn(scale * (static_cast<float>(h & 0xffff) / 32768.0f - 1.0f));
   }
 }
-
-template <class T>
-struct DeviceArray {
-  T *p = nullptr;
-  explicit DeviceArray(std::size_t count) { GPTQ_CUDA_CHECK(cudaMalloc(&p, std::max<std::size_t>(count, 1) * sizeof(T))); }
-  ~DeviceArray() { cudaFree(p); }
-  DeviceArray(const DeviceArray &) = delete;
-  DeviceArray &operator=(const DeviceArray &) = delete;
-};
 
 // Median time of one call, in microseconds: `body` enqueues `calls` calls on
 // `stream`; they are captured once into a graph that is replayed.
@@ -79,17 +71,17 @@ __global__ void copy_kernel(const uint4 *__restrict__ src, uint4 *__restrict__ d
 // fraction of its SM clock).
 inline double copy_bandwidth(cudaStream_t stream) {
   const std::size_t bytes = std::size_t{1} << 30;
-  DeviceArray<char> src(bytes), dst(bytes);
-  GPTQ_CUDA_CHECK(cudaMemsetAsync(src.p, 1, bytes, stream));
+  cuda::DeviceArray<char> src(bytes, "copy source"), dst(bytes, "copy destination");
+  GPTQ_CUDA_CHECK(cudaMemsetAsync(src.get(), 1, bytes, stream));
   const double us_memcpy = time_graph(stream, 8, [&] {
     for (int i = 0; i < 8; ++i)
-      GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst.p, src.p, bytes, cudaMemcpyDeviceToDevice, stream));
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice, stream));
   });
   // A copy kernel too: a memcpy node of a graph may run on a copy engine,
   // slower than the SMs' own loads and stores.
   const double us_kernel = time_graph(stream, 8, [&] {
     for (int i = 0; i < 8; ++i) copy_kernel<<<132 * 16, 256, 0, stream>>>(
-        reinterpret_cast<const uint4 *>(src.p), reinterpret_cast<uint4 *>(dst.p), bytes / 16);
+        reinterpret_cast<const uint4 *>(src.get()), reinterpret_cast<uint4 *>(dst.get()), bytes / 16);
   });
   std::printf("copy 1 GiB: cudaMemcpyAsync %.0f GB/s, copy kernel %.0f GB/s (read + write)\n",
               2.0 * static_cast<double>(bytes) / (us_memcpy * 1e3), 2.0 * static_cast<double>(bytes) / (us_kernel * 1e3));

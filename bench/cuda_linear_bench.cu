@@ -38,7 +38,7 @@
 
 using namespace gptq::cuda;
 using gptq::bench::copy_bandwidth;
-using gptq::bench::DeviceArray;
+using gptq::cuda::DeviceArray;
 using gptq::bench::fill_random_half;
 using gptq::bench::kReps;
 using gptq::bench::time_graph;
@@ -106,18 +106,18 @@ int main(int argc, char **argv) {
     cublasHandle_t blas = nullptr;
     GPTQ_CUBLAS_CHECK(cublasCreate(&blas));
     GPTQ_CUBLAS_CHECK(cublasSetStream(blas, stream));
-    DeviceArray<char> blas_ws(std::size_t{64} << 20);
-    GPTQ_CUBLAS_CHECK(cublasSetWorkspace(blas, blas_ws.p, std::size_t{64} << 20));
+    DeviceArray<char> blas_ws(std::size_t{64} << 20, "blas_ws");
+    GPTQ_CUBLAS_CHECK(cublasSetWorkspace(blas, blas_ws.get(), std::size_t{64} << 20));
 
     if (one_n > 0) {
       // A few plain launches of one product, for a profiler.
       const GptqPacked packed = random_layer(one_n, one_k, 4, 1u);
       auto l = make_gptq_linear(packed, stream);
-      DeviceArray<__half> x(static_cast<std::size_t>(one_m) * one_k), y(static_cast<std::size_t>(one_m) * one_n);
-      fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(one_m) * one_k, 5u, 1.0f);
-      DeviceArray<char> ws(l->workspace_bytes(one_m));
-      const LinearCall call{stream, blas, ws.p, l->workspace_bytes(one_m)};
-      for (int i = 0; i < 5; ++i) l->forward(x.p, y.p, one_m, call);
+      DeviceArray<__half> x(static_cast<std::size_t>(one_m) * one_k, "x"), y(static_cast<std::size_t>(one_m) * one_n, "y");
+      fill_random_half<<<256, 256, 0, stream>>>(x.get(), static_cast<std::size_t>(one_m) * one_k, 5u, 1.0f);
+      DeviceArray<char> ws(l->workspace_bytes(one_m), "ws");
+      const LinearCall call{stream, blas, ws.get(), l->workspace_bytes(one_m)};
+      for (int i = 0; i < 5; ++i) l->forward(x.get(), y.get(), one_m, call);
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
       return 0;
     }
@@ -133,15 +133,15 @@ int main(int argc, char **argv) {
         std::vector<std::unique_ptr<DeviceLinear>> ls;
         for (int c = 0; c < 32; ++c) ls.push_back(make_gptq_linear(packed, stream));
         for (int m : {1, 16, 64}) {
-          DeviceArray<__half> x(static_cast<std::size_t>(m) * nk.second), y(static_cast<std::size_t>(m) * nk.first);
-          fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(m) * nk.second, 5u, 1.0f);
-          DeviceArray<char> ws(ls[0]->workspace_bytes(m));
-          const LinearCall call{stream, blas, ws.p, ls[0]->workspace_bytes(m)};
+          DeviceArray<__half> x(static_cast<std::size_t>(m) * nk.second, "x"), y(static_cast<std::size_t>(m) * nk.first, "y");
+          fill_random_half<<<256, 256, 0, stream>>>(x.get(), static_cast<std::size_t>(m) * nk.second, 5u, 1.0f);
+          DeviceArray<char> ws(ls[0]->workspace_bytes(m), "ws");
+          const LinearCall call{stream, blas, ws.get(), ls[0]->workspace_bytes(m)};
           const double hot = time_graph(stream, 32, [&] {
-            for (int c = 0; c < 32; ++c) ls[0]->forward(x.p, y.p, m, call);
+            for (int c = 0; c < 32; ++c) ls[0]->forward(x.get(), y.get(), m, call);
           });
           const double cold = time_graph(stream, 32, [&] {
-            for (auto &l : ls) l->forward(x.p, y.p, m, call);
+            for (auto &l : ls) l->forward(x.get(), y.get(), m, call);
           });
           std::printf("N=%d K=%d m=%d: same weights (L2) %.2f us, 32 copies (HBM) %.2f us, %zu bytes\n",
                       nk.first, nk.second, m, hot, cold, ls[0]->device_bytes());
@@ -183,25 +183,25 @@ int main(int argc, char **argv) {
         }
         for (const auto &l : apart[0]) apart_bytes += l->device_bytes();
         for (int m : {1, 4, 16}) {
-          DeviceArray<__half> x(static_cast<std::size_t>(m) * k);
-          fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(m) * k, 5u, 1.0f);
+          DeviceArray<__half> x(static_cast<std::size_t>(m) * k, "x");
+          fill_random_half<<<256, 256, 0, stream>>>(x.get(), static_cast<std::size_t>(m) * k, 5u, 1.0f);
           std::vector<std::unique_ptr<DeviceArray<__half>>> ys;
           LinearParts out;
           out.count = static_cast<int>(g.n.size());
           std::size_t ws_bytes = fused[0]->workspace_bytes(m);
           for (std::size_t i = 0; i < g.n.size(); ++i) {
-            ys.push_back(std::make_unique<DeviceArray<__half>>(static_cast<std::size_t>(m * g.n[i])));
-            out.y[i] = ys.back()->p;
+            ys.push_back(std::make_unique<DeviceArray<__half>>(static_cast<std::size_t>(m * g.n[i]), "a fused part's output"));
+            out.y[i] = ys.back()->get();
             ws_bytes = std::max(ws_bytes, apart[0][i]->workspace_bytes(m));
           }
-          DeviceArray<char> ws(ws_bytes);
-          const LinearCall call{stream, blas, ws.p, ws_bytes};
+          DeviceArray<char> ws(ws_bytes, "ws");
+          const LinearCall call{stream, blas, ws.get(), ws_bytes};
           const double t_apart = time_graph(stream, copies, [&] {
             for (auto &group : apart)
-              for (std::size_t i = 0; i < group.size(); ++i) group[i]->forward(x.p, out.y[i], m, call);
+              for (std::size_t i = 0; i < group.size(); ++i) group[i]->forward(x.get(), out.y[i], m, call);
           });
           const double t_fused = time_graph(stream, copies, [&] {
-            for (auto &l : fused) l->forward_parts(x.p, out, m, call);
+            for (auto &l : fused) l->forward_parts(x.get(), out, m, call);
           });
           std::printf("%s batch %d: apart %.2f us, fused %.2f us (%.2fx); device bytes apart %zu, fused %zu\n",
                       g.name, m, t_apart, t_fused, t_apart / t_fused, apart_bytes, bytes);
@@ -229,26 +229,26 @@ int main(int argc, char **argv) {
 
       const std::size_t w16 = static_cast<std::size_t>(n) * k;
       const int blas_copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + w16 * 2 - 1) / (w16 * 2)));
-      DeviceArray<__half> wfp16(w16 * blas_copies);
-      fill_random_half<<<1024, 256, 0, stream>>>(wfp16.p, w16 * blas_copies, 17u, 0.02f);
+      DeviceArray<__half> wfp16(w16 * blas_copies, "wfp16");
+      fill_random_half<<<1024, 256, 0, stream>>>(wfp16.get(), w16 * blas_copies, 17u, 0.02f);
       GPTQ_CUDA_CHECK(cudaGetLastError());
 
       for (int m : batches) {
-        DeviceArray<__half> x(static_cast<std::size_t>(m) * k), y(static_cast<std::size_t>(m) * n);
-        fill_random_half<<<256, 256, 0, stream>>>(x.p, static_cast<std::size_t>(m) * k, 5u, 1.0f);
+        DeviceArray<__half> x(static_cast<std::size_t>(m) * k, "x"), y(static_cast<std::size_t>(m) * n, "y");
+        fill_random_half<<<256, 256, 0, stream>>>(x.get(), static_cast<std::size_t>(m) * k, 5u, 1.0f);
         GPTQ_CUDA_CHECK(cudaGetLastError());
         const std::size_t ws_bytes = ours[0]->workspace_bytes(m);
-        DeviceArray<char> ws(ws_bytes);
-        const LinearCall call{stream, blas, ws.p, ws_bytes};
+        DeviceArray<char> ws(ws_bytes, "ws");
+        const LinearCall call{stream, blas, ws.get(), ws_bytes};
         const double t_ours = time_graph(stream, ours_copies, [&] {
-          for (auto &l : ours) l->forward(x.p, y.p, m, call);
+          for (auto &l : ours) l->forward(x.get(), y.get(), m, call);
         });
         const float one = 1.0f, zero = 0.0f;
         const double t_blas = time_graph(stream, blas_copies, [&] {
           for (int c = 0; c < blas_copies; ++c)
             GPTQ_CUBLAS_CHECK(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one,
-                                           wfp16.p + static_cast<std::size_t>(c) * w16, CUDA_R_16F, k,
-                                           x.p, CUDA_R_16F, k, &zero, y.p, CUDA_R_16F, n,
+                                           wfp16.get() + static_cast<std::size_t>(c) * w16, CUDA_R_16F, k,
+                                           x.get(), CUDA_R_16F, k, &zero, y.get(), CUDA_R_16F, n,
                                            CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
         });
         Row r;

@@ -25,6 +25,7 @@
 
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
+#include "cuda/device_memory.h"
 #include "cuda/kernels/gptq_linear.h"
 #include "tests/support/cuda_device.h"
 
@@ -89,15 +90,6 @@ Layer make_layer(const Case &c, std::mt19937 &rng, const std::vector<std::int32_
     }
   return l;
 }
-
-template <class T>
-struct DeviceArray {
-  T *p = nullptr;
-  explicit DeviceArray(std::size_t count) { GPTQ_CUDA_CHECK(cudaMalloc(&p, std::max<std::size_t>(count, 1) * sizeof(T))); }
-  ~DeviceArray() { cudaFree(p); }
-  DeviceArray(const DeviceArray &) = delete;
-  DeviceArray &operator=(const DeviceArray &) = delete;
-};
 
 class GptqLinearTest : public ::testing::TestWithParam<Case> {};
 
@@ -166,9 +158,9 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
   // |W|, for the error bound's sum of |x_k w_k|.
   std::vector<__half> wabs(l.dequant.size());
   for (std::size_t i = 0; i < wabs.size(); ++i) wabs[i] = __habs(l.dequant[i]);
-  DeviceArray<__half> dw(l.dequant.size()), dwabs(wabs.size());
-  GPTQ_CUDA_CHECK(cudaMemcpy(dw.p, l.dequant.data(), l.dequant.size() * 2, cudaMemcpyHostToDevice));
-  GPTQ_CUDA_CHECK(cudaMemcpy(dwabs.p, wabs.data(), wabs.size() * 2, cudaMemcpyHostToDevice));
+  DeviceArray<__half> dw(l.dequant.size(), "dw"), dwabs(wabs.size(), "dwabs");
+  GPTQ_CUDA_CHECK(cudaMemcpy(dw.get(), l.dequant.data(), l.dequant.size() * 2, cudaMemcpyHostToDevice));
+  GPTQ_CUDA_CHECK(cudaMemcpy(dwabs.get(), wabs.data(), wabs.size() * 2, cudaMemcpyHostToDevice));
 
   for (int m : {1, 7, 16, 17, 33, 64, 65, 300}) {
     SCOPED_TRACE("m = " + std::to_string(m));
@@ -178,28 +170,28 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
       x[i] = __float2half_rn(xd(rng));
       xabs[i] = __habs(x[i]);
     }
-    DeviceArray<__half> dx(x.size()), dxabs(x.size()), dy(static_cast<std::size_t>(m) * n);
-    DeviceArray<float> dref(static_cast<std::size_t>(m) * n), dbound(static_cast<std::size_t>(m) * n);
-    GPTQ_CUDA_CHECK(cudaMemcpy(dx.p, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
-    GPTQ_CUDA_CHECK(cudaMemcpy(dxabs.p, xabs.data(), x.size() * 2, cudaMemcpyHostToDevice));
-    cublas_reference(blas, dx.p, dw.p, dref.p, m, n, k);
-    cublas_reference(blas, dxabs.p, dwabs.p, dbound.p, m, n, k);
+    DeviceArray<__half> dx(x.size(), "dx"), dxabs(x.size(), "dxabs"), dy(static_cast<std::size_t>(m) * n, "dy");
+    DeviceArray<float> dref(static_cast<std::size_t>(m) * n, "dref"), dbound(static_cast<std::size_t>(m) * n, "dbound");
+    GPTQ_CUDA_CHECK(cudaMemcpy(dx.get(), x.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    GPTQ_CUDA_CHECK(cudaMemcpy(dxabs.get(), xabs.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    cublas_reference(blas, dx.get(), dw.get(), dref.get(), m, n, k);
+    cublas_reference(blas, dxabs.get(), dwabs.get(), dbound.get(), m, n, k);
 
     const std::size_t ws_bytes = linear->workspace_bytes(m);
-    DeviceArray<char> ws(ws_bytes);
-    const LinearCall call{stream, blas, ws.p, ws_bytes};
+    DeviceArray<char> ws(ws_bytes, "ws");
+    const LinearCall call{stream, blas, ws.get(), ws_bytes};
     std::vector<std::vector<std::uint16_t>> runs;
     // Two runs, and a third with the fast path's ALIGNED build turned off
     // (GPTQ_GEMV_ALIGNED=0; the same operations in the same order).
     for (int run = 0; run < 3; ++run) {
       // NaN everywhere first: an output the kernels skip fails below.
-      GPTQ_CUDA_CHECK(cudaMemsetAsync(dy.p, 0xff, static_cast<std::size_t>(m) * n * 2, stream));
-      GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.p, 0xff, ws_bytes, stream));
+      GPTQ_CUDA_CHECK(cudaMemsetAsync(dy.get(), 0xff, static_cast<std::size_t>(m) * n * 2, stream));
+      GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.get(), 0xff, ws_bytes, stream));
       if (run == 2) ::setenv("GPTQ_GEMV_ALIGNED", "0", 1);
-      linear->forward(dx.p, dy.p, m, call);
+      linear->forward(dx.get(), dy.get(), m, call);
       ::unsetenv("GPTQ_GEMV_ALIGNED");
       runs.emplace_back(static_cast<std::size_t>(m) * n);
-      GPTQ_CUDA_CHECK(cudaMemcpyAsync(runs.back().data(), dy.p, runs.back().size() * 2,
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(runs.back().data(), dy.get(), runs.back().size() * 2,
                                       cudaMemcpyDeviceToHost, stream));
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
     }
@@ -207,8 +199,8 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
     EXPECT_EQ(runs[0], runs[2]) << "the fast path's ALIGNED build differs from its general one";
 
     std::vector<float> ref(static_cast<std::size_t>(m) * n), bound(ref.size());
-    GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.p, ref.size() * 4, cudaMemcpyDeviceToHost));
-    GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.p, bound.size() * 4, cudaMemcpyDeviceToHost));
+    GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.get(), ref.size() * 4, cudaMemcpyDeviceToHost));
+    GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.get(), bound.size() * 4, cudaMemcpyDeviceToHost));
     // The GEMV's fast path (4-bit, m <= 16, uniform groups) applies the scale
     // after the product.
     const bool scaled_after = c.bits == 4 && m <= 16 && repack_gptq(l.host).tile_group_shift >= 0;
@@ -253,10 +245,10 @@ TEST(GptqLinearWorkspace, TooSmallIsAnError) {
   const Layer l = make_layer(Case{"small", 4, 32, 128, 64, false, true, false}, rng);
   const auto linear = make_gptq_linear(l.host, nullptr);
   ASSERT_GT(linear->workspace_bytes(4), 0u);
-  DeviceArray<__half> x(4 * 128), y(4 * 32);
+  DeviceArray<__half> x(4 * 128, "x"), y(4 * 32, "y");
   const LinearCall call{nullptr, nullptr, nullptr, 0};
   try {
-    linear->forward(x.p, y.p, 4, call);
+    linear->forward(x.get(), y.get(), 4, call);
     FAIL() << "a missing workspace was accepted";
   } catch (const CudaError &e) {
     EXPECT_NE(std::string(e.what()).find("workspace"), std::string::npos) << e.what();
@@ -411,10 +403,10 @@ TEST_P(GptqFusedTest, EachPartMatchesItsMember) {
   for (const Layer &l : members) {
     std::vector<__half> wabs(l.dequant.size());
     for (std::size_t i = 0; i < wabs.size(); ++i) wabs[i] = __habs(l.dequant[i]);
-    dw.push_back(std::make_unique<DeviceArray<__half>>(l.dequant.size()));
-    dwabs.push_back(std::make_unique<DeviceArray<__half>>(wabs.size()));
-    GPTQ_CUDA_CHECK(cudaMemcpy(dw.back()->p, l.dequant.data(), l.dequant.size() * 2, cudaMemcpyHostToDevice));
-    GPTQ_CUDA_CHECK(cudaMemcpy(dwabs.back()->p, wabs.data(), wabs.size() * 2, cudaMemcpyHostToDevice));
+    dw.push_back(std::make_unique<DeviceArray<__half>>(l.dequant.size(), "dw"));
+    dwabs.push_back(std::make_unique<DeviceArray<__half>>(wabs.size(), "dwabs"));
+    GPTQ_CUDA_CHECK(cudaMemcpy(dw.back()->get(), l.dequant.data(), l.dequant.size() * 2, cudaMemcpyHostToDevice));
+    GPTQ_CUDA_CHECK(cudaMemcpy(dwabs.back()->get(), wabs.data(), wabs.size() * 2, cudaMemcpyHostToDevice));
   }
 
   constexpr std::size_t kGuard = 64;  // halves after each part's [m][n]
@@ -426,27 +418,27 @@ TEST_P(GptqFusedTest, EachPartMatchesItsMember) {
       x[i] = __float2half_rn(xd(rng));
       xabs[i] = __habs(x[i]);
     }
-    DeviceArray<__half> dx(x.size()), dxabs(x.size());
-    GPTQ_CUDA_CHECK(cudaMemcpy(dx.p, x.data(), x.size() * 2, cudaMemcpyHostToDevice));
-    GPTQ_CUDA_CHECK(cudaMemcpy(dxabs.p, xabs.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    DeviceArray<__half> dx(x.size(), "dx"), dxabs(x.size(), "dxabs");
+    GPTQ_CUDA_CHECK(cudaMemcpy(dx.get(), x.data(), x.size() * 2, cudaMemcpyHostToDevice));
+    GPTQ_CUDA_CHECK(cudaMemcpy(dxabs.get(), xabs.data(), x.size() * 2, cudaMemcpyHostToDevice));
     std::vector<std::unique_ptr<DeviceArray<__half>>> dy;
     LinearParts out;
     out.count = parts;
     for (int i = 0; i < parts; ++i) {
-      dy.push_back(std::make_unique<DeviceArray<__half>>(static_cast<std::size_t>(m) * c.n[static_cast<std::size_t>(i)] + kGuard));
-      out.y[i] = dy.back()->p;
+      dy.push_back(std::make_unique<DeviceArray<__half>>(static_cast<std::size_t>(m) * c.n[static_cast<std::size_t>(i)] + kGuard, "dy"));
+      out.y[i] = dy.back()->get();
     }
     const std::size_t ws_bytes = fused->workspace_bytes(m);
-    DeviceArray<char> ws(ws_bytes);
-    const LinearCall call{stream, blas, ws.p, ws_bytes};
+    DeviceArray<char> ws(ws_bytes, "ws");
+    const LinearCall call{stream, blas, ws.get(), ws_bytes};
     std::vector<std::vector<std::vector<std::uint16_t>>> runs(2);
     for (int run = 0; run < 2; ++run) {
       for (int i = 0; i < parts; ++i)
         GPTQ_CUDA_CHECK(cudaMemsetAsync(out.y[i], 0xff,
                                         (static_cast<std::size_t>(m) * c.n[static_cast<std::size_t>(i)] + kGuard) * 2,
                                         stream));
-      GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.p, 0xff, ws_bytes, stream));
-      fused->forward_parts(dx.p, out, m, call);
+      GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.get(), 0xff, ws_bytes, stream));
+      fused->forward_parts(dx.get(), out, m, call);
       for (int i = 0; i < parts; ++i) {
         runs[run].emplace_back(static_cast<std::size_t>(m) * c.n[static_cast<std::size_t>(i)] + kGuard);
         GPTQ_CUDA_CHECK(cudaMemcpyAsync(runs[run].back().data(), out.y[i], runs[run].back().size() * 2,
@@ -464,13 +456,13 @@ TEST_P(GptqFusedTest, EachPartMatchesItsMember) {
                 static_cast<std::ptrdiff_t>(kGuard))
           << "written past the part";
       got.resize(size);
-      DeviceArray<float> dref(size), dbound(size);
-      cublas_reference(blas, dx.p, dw[static_cast<std::size_t>(i)]->p, dref.p, m, n, k);
-      cublas_reference(blas, dxabs.p, dwabs[static_cast<std::size_t>(i)]->p, dbound.p, m, n, k);
+      DeviceArray<float> dref(size, "dref"), dbound(size, "dbound");
+      cublas_reference(blas, dx.get(), dw[static_cast<std::size_t>(i)]->get(), dref.get(), m, n, k);
+      cublas_reference(blas, dxabs.get(), dwabs[static_cast<std::size_t>(i)]->get(), dbound.get(), m, n, k);
       std::vector<float> ref(size), bound(size);
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
-      GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.p, size * 4, cudaMemcpyDeviceToHost));
-      GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.p, size * 4, cudaMemcpyDeviceToHost));
+      GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.get(), size * 4, cudaMemcpyDeviceToHost));
+      GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.get(), size * 4, cudaMemcpyDeviceToHost));
       const bool scaled_after = c.bits == 4 && m <= 16 && packed.tile_group_shift >= 0;
       expect_near_reference(got, ref, bound, members[static_cast<std::size_t>(i)].bias, m, n, k, scaled_after,
                             "fused part " + std::to_string(i));
