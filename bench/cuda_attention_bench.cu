@@ -86,7 +86,7 @@ Case make_case(const Shape &s, std::int64_t batch, std::int64_t seq, std::int64_
   a.head_dim = s.head_dim;
   const std::size_t ws = attention_workspace_bytes(a);
   c.workspace = std::make_unique<DeviceArray<char>>(ws, "the attention workspace");
-  a.workspace = ws ? c.workspace->get() : nullptr;
+  a.workspace = c.workspace->get();  // null when ws is 0 (DeviceArray allocates nothing)
   auto array = [&](std::size_t n, std::uint32_t seed, float scale) {
     c.arrays.push_back(std::make_unique<DeviceArray<__half>>(n, "an attention operand"));
     fill_random_half<<<1024, 256, 0, stream>>>(c.arrays.back()->get(), n, seed, scale);
