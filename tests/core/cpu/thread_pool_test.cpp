@@ -110,8 +110,12 @@ TEST(ThreadPool, AThrowingTaskStopsTheJobAndTheErrorReachesTheCaller) {
 }
 
 TEST(ThreadPool, AStopFromBetweenStartsNoFurtherTask) {
-  // Counted, not timed: once `between` has thrown, no task starts; those
-  // already running (at most one per worker) end.
+  // Counted: once `between` has thrown, no task starts; those already
+  // handed out (at most one per worker) end. Between the test's flag and the
+  // pool's stop the caller still throws and takes the pool's lock (tens of
+  // microseconds under ASan, longer when the thread is preempted), so a task
+  // that starts after the flag holds its worker for far longer than that:
+  // a worker then cannot take a second one inside that window.
   for (int threads : {1, 2, 4}) {
     ThreadPool pool(threads);
     std::atomic<int> started{0}, started_after_stop{0};
@@ -119,8 +123,12 @@ TEST(ThreadPool, AStopFromBetweenStartsNoFurtherTask) {
     try {
       pool.run(100000, [&](std::int64_t) {
         started++;
-        if (stopped) started_after_stop++;
-        std::this_thread::sleep_for(20us);
+        if (stopped) {
+          started_after_stop++;
+          std::this_thread::sleep_for(300ms);
+        } else {
+          std::this_thread::sleep_for(20us);
+        }
       },
                [&] {
                  if (started.load() >= 50) {
