@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (preset "fuzz") and runs each for N seconds
+# Builds the libFuzzer targets of a preset and runs each for N seconds
 # (default 60) on its seed corpus. A crash fails the run and leaves the input
-# in build/fuzz/crashes/<target>/ — turn it into a gtest regression case.
+# in build/<preset>/crashes/<target>/ — turn it into a gtest regression case.
+# Presets: fuzz (the default; -O2, no tests: for long runs) and asan (the
+# sanitized test build, -O0, which CI fuzzes so that it compiles the library
+# once for both).
+# Usage: scripts/fuzz.sh [--preset fuzz|asan] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+preset=fuzz
+if [ "${1:-}" = --preset ]; then
+  preset=$2; shift 2
+fi
 seconds=${1:-60}
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)"
+case "$preset" in
+  fuzz|asan) ;;
+  *) echo "usage: $0 [--preset fuzz|asan] [SECONDS]" >&2; exit 2 ;;
+esac
+build=build/$preset
+cmake --preset "$preset" >/dev/null
+cmake --build "$build" --target fuzzers -j "$(nproc)"
 shopt -s nullglob
-targets=(build/fuzz/bin/*_fuzz)
+targets=("$build"/bin/*_fuzz)
 if [ ${#targets[@]} -eq 0 ]; then
   echo "fuzz: no fuzz targets built"; exit 1
 fi
@@ -16,14 +29,14 @@ fi
 # fuzzing costs seconds x targets / cores of wall time, each target still
 # getting its full N seconds of a core.
 jobs=$(nproc)
-logs=build/fuzz/logs
+logs=$build/fuzz-logs
 mkdir -p "$logs"
 fuzz_one() {
   local t=$1 name corpus work crashes
   name=$(basename "$t" _fuzz)
   corpus=tests/fuzz/corpus/$name
-  work=build/fuzz/corpus-run/$name
-  crashes=build/fuzz/crashes/$name
+  work=$build/corpus-run/$name
+  crashes=$build/crashes/$name
   mkdir -p "$work" "$crashes"
   # New inputs go to a scratch folder so the committed corpus stays as made.
   "$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
@@ -43,6 +56,6 @@ for ((i = 0; i < ${#targets[@]}; i += jobs)); do
   done
 done
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "fuzz: crashed: ${failed[*]} (inputs in build/fuzz/crashes/)"; exit 1
+  echo "fuzz: crashed: ${failed[*]} (inputs in $build/crashes/)"; exit 1
 fi
 echo "fuzz: ${#targets[@]} target(s) ran ${seconds}s each without a crash"

@@ -2,11 +2,13 @@
 # The README's test command: installs what is needed, then builds and runs
 # every test in the presets CI uses:
 #   default  CPU + CUDA backend compiled for sm_90a (CUDA code is compile-checked;
-#            tests labelled "cuda" skip without a GPU and say why); its tests
-#            then run a second time on other OpenBLAS kernels and one thread
-#            (see other_kernels_one_thread)
-#   asan     CPU only, AddressSanitizer + UndefinedBehaviorSanitizer
-#   fuzz     each libFuzzer target for FUZZ_SECONDS (default 60)
+#            tests labelled "cuda" skip without a GPU and say why), on this
+#            CPU's own OpenBLAS kernels and all its cores
+#   asan     CPU only, clang, AddressSanitizer + UndefinedBehaviorSanitizer; its
+#            tests run on other OpenBLAS kernels and one thread (see
+#            other_kernels_one_thread)
+#   fuzz     each libFuzzer target, built in the asan preset, for FUZZ_SECONDS
+#            (default 60)
 # Usage: scripts/test.sh [--no-deps] [--only default|asan|fuzz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,42 +27,51 @@ done
 jobs=$(nproc)
 export CCACHE_DIR=${CCACHE_DIR:-$PWD/build/.ccache}
 
+# Builds a preset and runs its tests, with the environment given after the
+# preset's name (VAR=value ...).
 run_preset() {
-  echo "=== preset $1 ==="
-  cmake --preset "$1" >/dev/null
-  cmake --build --preset "$1" -j "$jobs"
-  ctest --preset "$1" -j "$jobs"
+  local preset=$1; shift
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  env "$@" ctest --preset "$preset" -j "$jobs"
 }
 
-# No golden may hold only for this CPU's floating-point rounding: the default
-# preset's tests again, under OpenBLAS kernels other than this CPU's own and on
-# one thread (the library's "threads": 0 means the processors the process
-# sees, which tests/support/cpu_count_override.c sets to GPTQ_TEST_CPUS). The
-# kernels: Prescott's, OpenBLAS's generic x86-64 ones (SSE3, which every
-# x86-64 CPU since 2005 has; Sandybridge's and newer need AVX, which not all
-# have), also what it falls back to on CPUs it does not know (the GPU
-# machine's Xeon) and, without FMA, the ones that round most unlike the
-# Haswell/Zen/SkylakeX kernels a CI machine normally gets. Where this CPU
-# already runs Prescott's, Nehalem's (SSSE3). run_conditions_test fails if
-# either setting did not take effect.
+# No golden may hold only for this CPU's floating-point rounding or core
+# count: the default preset's tests run on this CPU's own OpenBLAS kernels and
+# all its cores, the asan preset's under OpenBLAS kernels other than this
+# CPU's own and on one thread (the library's "threads": 0 means the
+# processors the process sees, which tests/support/cpu_count_override.c sets
+# to GPTQ_TEST_CPUS). Our own code rounds alike in both builds (no fast-math,
+# no FMA contraction for x86-64's baseline), so the two runs differ where it
+# matters: in OpenBLAS's kernels and the thread count. The kernels:
+# Prescott's, OpenBLAS's generic x86-64 ones (SSE3, which every x86-64 CPU
+# since 2005 has; Sandybridge's and newer need AVX, which not all have), also
+# what it falls back to on CPUs it does not know (the GPU machine's Xeon) and,
+# without FMA, the ones that round most unlike the Haswell/Zen/SkylakeX
+# kernels a CI machine normally gets. Where this CPU already runs Prescott's,
+# Nehalem's (SSSE3). run_conditions_test fails if either setting did not take
+# effect. Prints the VAR=value list for run_preset.
 other_kernels_one_thread() {
   local own kernels
   own=$(python3 -c 'import ctypes; l = ctypes.CDLL("libopenblas.so.0"); l.openblas_get_corename.restype = ctypes.c_char_p; print(l.openblas_get_corename().decode())')
   kernels=Prescott
   [ "$own" = Prescott ] && kernels=Nehalem
-  echo "=== preset default again: OpenBLAS $kernels kernels (this CPU's own: $own), 1 thread ==="
-  local conditions=(OPENBLAS_CORETYPE="$kernels" OPENBLAS_NUM_THREADS=1 GPTQ_TEST_CPUS=1
-                    LD_PRELOAD="$PWD/build/default/lib/libgptq_test_cpu_count.so")
-  env "${conditions[@]}" build/default/bin/run_conditions_test --gtest_brief=1
-  env "${conditions[@]}" ctest --preset default -j "$jobs"
+  echo "=== OpenBLAS $kernels kernels (this CPU's own: $own), 1 thread ===" >&2
+  echo OPENBLAS_CORETYPE="$kernels" OPENBLAS_NUM_THREADS=1 GPTQ_TEST_CPUS=1 \
+       LD_PRELOAD="$PWD/build/$1/lib/libgptq_test_cpu_count.so"
 }
 
 if [ -z "$only" ] || [ "$only" = default ]; then
+  echo "=== preset default ==="
   run_preset default
-  other_kernels_one_thread
 fi
-[ -z "$only" ] || [ "$only" = asan ] && run_preset asan
+if [ -z "$only" ] || [ "$only" = asan ]; then
+  echo "=== preset asan ==="
+  conditions=$(other_kernels_one_thread asan)
+  read -ra conditions <<<"$conditions"
+  run_preset asan "${conditions[@]}"
+fi
 if [ -z "$only" ] || [ "$only" = fuzz ]; then
-  bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+  bash scripts/fuzz.sh --preset asan "${FUZZ_SECONDS:-60}"
 fi
 echo "scripts/test.sh: all presets passed"

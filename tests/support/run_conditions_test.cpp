@@ -1,5 +1,5 @@
 // The conditions this run of the suite has, printed, and checked against what
-// was asked for. scripts/test.sh runs the suite a second time under OpenBLAS
+// was asked for. scripts/test.sh runs the asan preset's suite under OpenBLAS
 // kernels other than this CPU's own (OPENBLAS_CORETYPE) and on one thread
 // (GPTQ_TEST_CPUS=1 with tests/support/cpu_count_override.c preloaded, and
 // OPENBLAS_NUM_THREADS=1); a run that silently kept this CPU's kernels or all
