@@ -3,8 +3,8 @@
 # (default 60) on its seed corpus. A crash fails the run and leaves the input
 # in build/<preset>/crashes/<target>/ — turn it into a gtest regression case.
 # Presets: fuzz (the default; -O2, no tests: for long runs) and asan (the
-# sanitized test build, -O0, which CI fuzzes so that it compiles the library
-# once for both).
+# sanitized test build, its library at -O1, which CI fuzzes so that it
+# compiles the library once for both).
 # Usage: scripts/fuzz.sh [--preset fuzz|asan] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -50,15 +50,16 @@ run_preset() {
 # without FMA, the ones that round most unlike the Haswell/Zen/SkylakeX
 # kernels a CI machine normally gets. Where this CPU already runs Prescott's,
 # Nehalem's (SSSE3). run_conditions_test fails if either setting did not take
-# effect. Prints the VAR=value list for run_preset.
+# effect. Sets `conditions`, the VAR=value list for run_preset, for the
+# preset named by $1.
 other_kernels_one_thread() {
   local own kernels
   own=$(python3 -c 'import ctypes; l = ctypes.CDLL("libopenblas.so.0"); l.openblas_get_corename.restype = ctypes.c_char_p; print(l.openblas_get_corename().decode())')
   kernels=Prescott
   [ "$own" = Prescott ] && kernels=Nehalem
-  echo "=== OpenBLAS $kernels kernels (this CPU's own: $own), 1 thread ===" >&2
-  echo OPENBLAS_CORETYPE="$kernels" OPENBLAS_NUM_THREADS=1 GPTQ_TEST_CPUS=1 \
-       LD_PRELOAD="$PWD/build/$1/lib/libgptq_test_cpu_count.so"
+  echo "=== OpenBLAS $kernels kernels (this CPU's own: $own), 1 thread ==="
+  conditions=(OPENBLAS_CORETYPE="$kernels" OPENBLAS_NUM_THREADS=1 GPTQ_TEST_CPUS=1
+              LD_PRELOAD="$PWD/build/$1/lib/libgptq_test_cpu_count.so")
 }
 
 if [ -z "$only" ] || [ "$only" = default ]; then
@@ -67,8 +68,7 @@ if [ -z "$only" ] || [ "$only" = default ]; then
 fi
 if [ -z "$only" ] || [ "$only" = asan ]; then
   echo "=== preset asan ==="
-  conditions=$(other_kernels_one_thread asan)
-  read -ra conditions <<<"$conditions"
+  other_kernels_one_thread asan
   run_preset asan "${conditions[@]}"
 fi
 if [ -z "$only" ] || [ "$only" = fuzz ]; then
