@@ -14,6 +14,12 @@
 //   --fused: instead, Llama-2-7B's q/k/v (3 x 4096x4096) and gate/up
 //            (2 x 11008x4096) run apart and as one fused product each
 //            (fuse_gptq), batch 1, 4, 16; printed, no JSON.
+//   --sweep: instead, every tile shape and split of K of the wgmma kernel
+//            (gptq_wgmma.h), the kernels of every GPU and the dispatch's
+//            choice, batch 17..2048 (--sweep-m A,B,..: those), against
+//            cuBLAS; printed, no JSON.
+//   --one N K M [--wgmma C]: five plain launches of one product (for a
+//            profiler or a sanitizer), the wgmma kernel's shape C if given.
 // Writes bench/results/cuda_linear-h200.json's format (BENCH.md).
 #include <cublas_v2.h>
 #include <cuda_fp16.h>
@@ -23,6 +29,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -35,6 +42,7 @@
 #include "cuda/cublas_check.h"
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_linear.h"
+#include "cuda/kernels/gptq_wgmma.h"
 
 using namespace gptq::cuda;
 using gptq::bench::copy_bandwidth;
@@ -81,8 +89,9 @@ struct Row {
 
 int main(int argc, char **argv) {
   std::string out_path = "bench/results/cuda_linear-h200.json";
-  bool quick = false, probe = false, fused_groups = false;
-  int one_n = 0, one_k = 0, one_m = 0;
+  bool quick = false, probe = false, fused_groups = false, sweep = false;
+  int one_n = 0, one_k = 0, one_m = 0, one_wgmma = -1;
+  std::vector<int> sweep_m;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick")
@@ -91,10 +100,22 @@ int main(int argc, char **argv) {
       probe = true;
     else if (a == "--fused")
       fused_groups = true;
+    else if (a == "--sweep")
+      sweep = true;
+    else if (a == "--sweep-m" && i + 1 < argc) {
+      sweep = true;
+      for (std::string v = argv[++i]; !v.empty();) {
+        const std::size_t c = v.find(',');
+        sweep_m.push_back(std::atoi(v.substr(0, c).c_str()));
+        v = c == std::string::npos ? "" : v.substr(c + 1);
+      }
+    }
     else if (a == "--one" && i + 3 < argc) {
       one_n = std::atoi(argv[++i]);
       one_k = std::atoi(argv[++i]);
       one_m = std::atoi(argv[++i]);
+    } else if (a == "--wgmma" && i + 1 < argc) {
+      one_wgmma = std::atoi(argv[++i]);
     } else
       out_path = a;
   }
@@ -112,7 +133,8 @@ int main(int argc, char **argv) {
     if (one_n > 0) {
       // A few plain launches of one product, for a profiler.
       const GptqPacked packed = random_layer(one_n, one_k, 4, 1u);
-      auto l = make_gptq_linear(packed, stream);
+      auto l = one_wgmma < 0 ? make_gptq_linear(packed, stream)
+                             : make_gptq_linear(packed, stream, {LinearTuning::Path::kWgmma, one_wgmma, 0});
       DeviceArray<__half> x(static_cast<std::size_t>(one_m) * one_k, "x"), y(static_cast<std::size_t>(one_m) * one_n, "y");
       fill_random_half<<<256, 256, 0, stream>>>(x.get(), static_cast<std::size_t>(one_m) * one_k, 5u, 1.0f);
       DeviceArray<char> ws(l->workspace_bytes(one_m), "ws");
@@ -213,6 +235,68 @@ int main(int argc, char **argv) {
 
     const std::vector<std::pair<int, int>> shapes = {{4096, 4096},  {11008, 4096}, {4096, 11008},
                                                      {14336, 4096}, {4096, 14336}, {12288, 4096}};
+    if (sweep) {
+      if (!kernels::wgmma_usable()) throw std::runtime_error("--sweep: wgmma is not usable on this device");
+      struct Variant {
+        std::string name;
+        LinearTuning tuning;
+      };
+      std::vector<Variant> variants{{"portable", {LinearTuning::Path::kPortable, -1, 0}},
+                                    {"auto", {LinearTuning::Path::kAuto, -1, 0}}};
+      for (int cfg = 0; cfg < static_cast<int>(std::size(kernels::kWgmmaConfigs)); ++cfg)
+        for (int splits : {0, 1, 2, 4})
+          variants.push_back({"wgmma" + std::to_string(cfg) + "/s" + std::to_string(splits),
+                              {LinearTuning::Path::kWgmma, cfg, splits}});
+      const std::vector<int> ms = sweep_m.empty() ? std::vector<int>{17, 32, 64, 128, 256, 1024, 2048} : sweep_m;
+      for (const auto &shape : shapes) {
+        const int n = shape.first, k = shape.second;
+        const GptqPacked packed = random_layer(n, k, 4, static_cast<std::uint32_t>(n * 31 + k));
+        const std::size_t w16 = static_cast<std::size_t>(n) * k;
+        const int blas_copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + w16 * 2 - 1) / (w16 * 2)));
+        DeviceArray<__half> wfp16(w16 * blas_copies, "wfp16");
+        fill_random_half<<<1024, 256, 0, stream>>>(wfp16.get(), w16 * blas_copies, 17u, 0.02f);
+        GPTQ_CUDA_CHECK(cudaGetLastError());
+        std::vector<double> blas_us;
+        for (int m : ms) {
+          DeviceArray<__half> x(static_cast<std::size_t>(m) * k, "x"), y(static_cast<std::size_t>(m) * n, "y");
+          fill_random_half<<<256, 256, 0, stream>>>(x.get(), static_cast<std::size_t>(m) * k, 5u, 1.0f);
+          const float one = 1.0f, zero = 0.0f;
+          blas_us.push_back(time_graph(stream, blas_copies, [&] {
+            for (int c = 0; c < blas_copies; ++c)
+              GPTQ_CUBLAS_CHECK(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one,
+                                             wfp16.get() + static_cast<std::size_t>(c) * w16, CUDA_R_16F, k,
+                                             x.get(), CUDA_R_16F, k, &zero, y.get(), CUDA_R_16F, n,
+                                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+          }));
+        }
+        std::printf("N=%d K=%d cublas_us", n, k);
+        for (std::size_t i = 0; i < ms.size(); ++i) std::printf(" m%d=%.2f", ms[i], blas_us[i]);
+        std::printf("\n");
+        for (const Variant &v : variants) {
+          std::vector<std::unique_ptr<DeviceLinear>> ours;
+          ours.push_back(make_gptq_linear(packed, stream, v.tuning));
+          const std::size_t bytes = ours[0]->device_bytes();
+          const int copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + bytes - 1) / bytes));
+          while (static_cast<int>(ours.size()) < copies) ours.push_back(make_gptq_linear(packed, stream, v.tuning));
+          std::printf("N=%d K=%d %-12s", n, k, v.name.c_str());
+          for (std::size_t i = 0; i < ms.size(); ++i) {
+            const int m = ms[i];
+            DeviceArray<__half> x(static_cast<std::size_t>(m) * k, "x"), y(static_cast<std::size_t>(m) * n, "y");
+            fill_random_half<<<256, 256, 0, stream>>>(x.get(), static_cast<std::size_t>(m) * k, 5u, 1.0f);
+            const std::size_t ws_bytes = ours[0]->workspace_bytes(m);
+            DeviceArray<char> ws(ws_bytes, "ws");
+            const LinearCall call{stream, blas, ws.get(), ws_bytes};
+            const double t = time_graph(stream, copies, [&] {
+              for (auto &l : ours) l->forward(x.get(), y.get(), m, call);
+            });
+            std::printf(" m%d=%.2f(%.2fx)", m, t, blas_us[i] / t);
+          }
+          std::printf("\n");
+          std::fflush(stdout);
+        }
+      }
+      return 0;
+    }
     const std::vector<int> batches =
         quick ? std::vector<int>{1, 16, 256} : std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256, 1024};
     std::vector<Row> rows;

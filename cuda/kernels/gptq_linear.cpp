@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,7 @@
 #include "cuda/device_memory.h"
 #include "cuda/kernels/chained_launch.h"
 #include "cuda/kernels/gptq_kernels.h"
+#include "cuda/kernels/gptq_wgmma.h"
 
 namespace gptq::cuda {
 namespace {
@@ -32,7 +35,9 @@ constexpr std::size_t align256(std::size_t b) { return (b + 255) / 256 * 256; }
 // How one product runs: which kernel, how K is split.
 struct Plan {
   int m_tiles = 0;  // 1, 2, 4, 8 groups of 8 rows: the GEMV; 0: the GEMM;
-                    // -1: dequantize + cuBLAS
+                    // kCublas: dequantize + cuBLAS; kWgmma: the wgmma kernel
+  static constexpr int kCublas = -1, kWgmma = -2;
+  kernels::WgmmaConfig wgmma = kernels::WgmmaConfig::kN128R2;
   int splits = 1;
   int k_tiles_per_split = 0;
   int consts_smem = 0;  // kernels::Product::consts_smem
@@ -63,11 +68,22 @@ constexpr int kXStagePerNTile = 8448;
 constexpr std::int64_t kCublasMinRows = 128;
 constexpr std::size_t kDequantChunkBytes = std::size_t{64} << 20;
 
+// The rows the wgmma kernel takes where it runs. Measured on H200
+// (cuda_linear_bench --sweep, the six 7B shapes, with the splits
+// wgmma_plan picks): at m = 64 it took 0.79-0.93x the GEMV's time, at
+// m = 128 0.61-0.86x dequantize + cuBLAS's; at m = 32 its best shape took
+// 1.04-1.08x the GEMV's on four shapes of six, at m = 256 1.05-1.47x
+// dequantize + cuBLAS's.
+constexpr std::int64_t kWgmmaMinRows = 33, kWgmmaMaxRows = 128;
+
 class GptqLinear final : public DeviceLinear {
  public:
-  GptqLinear(const GptqPacked &p, cudaStream_t stream)
+  GptqLinear(const GptqPacked &p, cudaStream_t stream, const LinearTuning &tuning)
       : n_(p.n), k_(p.k), k_pad_(p.k_pad), has_zeros_(!p.zeros.empty()), chunk_group_host_(p.chunk_group),
-        parts_(p.parts.empty() ? std::vector<std::int64_t>{p.n} : p.parts) {
+        parts_(p.parts.empty() ? std::vector<std::int64_t>{p.n} : p.parts), tuning_(tuning) {
+    if (tuning_.wgmma_config >= static_cast<int>(std::size(kernels::kWgmmaConfigs)))
+      throw std::invalid_argument("GPTQ linear: wgmma_config " + std::to_string(tuning_.wgmma_config) +
+                                  " (there are " + std::to_string(std::size(kernels::kWgmmaConfigs)) + ")");
     if (parts_.size() > static_cast<std::size_t>(kernels::kMaxOutParts))
       throw CudaError("GPTQ linear: " + std::to_string(parts_.size()) + " fused parts (at most " +
                           std::to_string(kernels::kMaxOutParts) + ")",
@@ -83,6 +99,8 @@ class GptqLinear final : public DeviceLinear {
     GPTQ_CUDA_CHECK(cudaGetDevice(&device));
     GPTQ_CUDA_CHECK(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device));
     limits_ = kernels::prepare_kernels(p.bits);
+    wgmma_ = tuning_.path != LinearTuning::Path::kPortable && kernels::wgmma_usable();
+    if (wgmma_) kernels::prepare_wgmma(p.bits);
     w_.bits = p.bits;
     w_.qweight = static_cast<const uint4 *>(qweight_.get());
     w_.scales = static_cast<const __half2 *>(scales_.get());
@@ -111,13 +129,26 @@ class GptqLinear final : public DeviceLinear {
     if (m <= 0) return 0;
     const Plan plan = plan_for(m);
     std::size_t b = align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half));
-    if (plan.m_tiles < 0) {
+    if (plan.m_tiles == Plan::kCublas) {
       b += align256(static_cast<std::size_t>(chunk_rows()) * k_pad_ * sizeof(__half));
       if (w_.bias) b += static_cast<std::size_t>(m) * n_ * sizeof(float);
     } else if (plan.splits > 1) {
       b += static_cast<std::size_t>(plan.splits) * m * n_ * sizeof(float);
     }
     return b;
+  }
+
+  std::string kernel_for(std::int64_t m) const {
+    const Plan plan = plan_for(m);
+    std::string k = plan.m_tiles > 0                  ? "gemv"
+                    : plan.m_tiles == 0               ? "gemm"
+                    : plan.m_tiles == Plan::kCublas   ? "dequantize + cublas"
+                                                      : "wgmma ";
+    if (plan.m_tiles == Plan::kWgmma)
+      for (int i = 0; i < static_cast<int>(std::size(kernels::kWgmmaConfigs)); ++i)
+        if (kernels::kWgmmaConfigs[i] == plan.wgmma) k += std::to_string(i);
+    if (plan.splits > 1) k += " x " + std::to_string(plan.splits) + " splits";
+    return k;
   }
 
   void forward(const __half *x, __half *y, std::int64_t m, const LinearCall &call) const override {
@@ -167,7 +198,7 @@ class GptqLinear final : public DeviceLinear {
       p.ldx = static_cast<int>(k_pad_);
     }
     char *after_x = ws + align256(static_cast<std::size_t>(m) * k_pad_ * sizeof(__half));
-    if (plan.m_tiles < 0) {
+    if (plan.m_tiles == Plan::kCublas) {
       dequant_cublas(p, reinterpret_cast<__half *>(after_x), call);
       return;
     }
@@ -180,6 +211,8 @@ class GptqLinear final : public DeviceLinear {
     p.n_blocks = plan.n_blocks;
     if (plan.m_tiles > 0)
       kernels::launch_gemv(w_, p, plan.m_tiles, call.stream);
+    else if (plan.m_tiles == Plan::kWgmma)
+      kernels::launch_wgmma(plan.wgmma, w_, p, call.stream);
     else
       kernels::launch_gemm(w_, p, call.stream);
     if (plan.splits > 1)
@@ -232,8 +265,10 @@ class GptqLinear final : public DeviceLinear {
     Plan plan;
     const int k_tiles = w_.k_tiles;
     int room = 0;
+    if (wgmma_ && (tuning_.path == LinearTuning::Path::kWgmma || (m >= kWgmmaMinRows && m <= kWgmmaMaxRows)))
+      return wgmma_plan(m);
     if (m >= kCublasMinRows) {
-      plan.m_tiles = -1;
+      plan.m_tiles = Plan::kCublas;
       plan.k_tiles_per_split = k_tiles;
       return plan;
     }
@@ -258,6 +293,32 @@ class GptqLinear final : public DeviceLinear {
       const int x = kernels::gemv_x_stage_bytes(static_cast<int>(m), plan.k_tiles_per_split);
       if (x <= kXStageBudget && plan.consts_smem + x <= room) plan.x_smem = x;
     }
+    return plan;
+  }
+
+  // The wgmma kernel: its tile shape by m (32 batch rows up to 32 rows, 64
+  // up to 64, then 128; 128 weight rows from 33), K split over blocks as
+  // many times as whole blocks still fit in one wave (one block per SM: a
+  // second, partial wave measured up to 2x slower on H200), each block
+  // keeping >= 4 k-tiles a slice.
+  Plan wgmma_plan(std::int64_t m) const {
+    Plan plan;
+    plan.m_tiles = Plan::kWgmma;
+    if (tuning_.wgmma_config >= 0)
+      plan.wgmma = kernels::kWgmmaConfigs[tuning_.wgmma_config];
+    else
+      plan.wgmma = m <= 32   ? kernels::WgmmaConfig::kN32K4
+                   : m <= 64 ? kernels::WgmmaConfig::kN64R2
+                             : kernels::WgmmaConfig::kN128R2;
+    const kernels::WgmmaGeometry geo = kernels::wgmma_geometry(plan.wgmma);
+    const int blocks = static_cast<int>((m + geo.batch_rows - 1) / geo.batch_rows) *
+                       ((w_.n_tiles * 16 + geo.weight_rows - 1) / geo.weight_rows);
+    const int k_tiles = w_.k_tiles;
+    int splits = tuning_.splits > 0 ? tuning_.splits
+                                    : std::min(std::max(1, sms_ / blocks), std::max(1, k_tiles / (4 * geo.k_slices)));
+    splits = std::max(1, std::min(splits, k_tiles));
+    plan.k_tiles_per_split = (k_tiles + splits - 1) / splits;
+    plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
     return plan;
   }
 
@@ -314,6 +375,8 @@ class GptqLinear final : public DeviceLinear {
   bool has_zeros_;
   std::vector<std::int32_t> chunk_group_host_;
   std::vector<std::int64_t> parts_;  // the members' out_features ({n_} when not fused)
+  LinearTuning tuning_;
+  bool wgmma_ = false;  // this device runs the wgmma kernel and it is allowed
   kernels::ConstsLimits limits_;
   std::size_t bytes_ = 0;
   int sms_ = 1;
@@ -324,7 +387,17 @@ class GptqLinear final : public DeviceLinear {
 }  // namespace
 
 std::unique_ptr<DeviceLinear> make_gptq_linear(const GptqPacked &packed, cudaStream_t stream) {
-  return std::make_unique<GptqLinear>(packed, stream);
+  return std::make_unique<GptqLinear>(packed, stream, LinearTuning{});
+}
+
+std::unique_ptr<DeviceLinear> make_gptq_linear(const GptqPacked &packed, cudaStream_t stream,
+                                               const LinearTuning &tuning) {
+  return std::make_unique<GptqLinear>(packed, stream, tuning);
+}
+
+std::string gptq_linear_kernel(const DeviceLinear &linear, std::int64_t m) {
+  const auto *g = dynamic_cast<const GptqLinear *>(&linear);
+  return g ? g->kernel_for(m) : std::string();
 }
 
 std::unique_ptr<DeviceLinear> make_gptq_linear(const HostGptqLinear &w, cudaStream_t stream) {

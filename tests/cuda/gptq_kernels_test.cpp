@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <random>
@@ -27,6 +28,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/device_memory.h"
 #include "cuda/kernels/gptq_linear.h"
+#include "cuda/kernels/gptq_wgmma.h"
 #include "tests/support/cuda_device.h"
 
 namespace gptq::cuda {
@@ -150,9 +152,29 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
   cublasHandle_t blas = nullptr;
   GPTQ_CUBLAS_CHECK(cublasCreate(&blas));
   GPTQ_CUBLAS_CHECK(cublasSetStream(blas, stream));
-  const auto linear = make_gptq_linear(l.host, stream);
-  ASSERT_EQ(linear->in_features(), c.k);
-  ASSERT_EQ(linear->out_features(), c.n);
+  // The dispatch's choice, the kernels of every GPU (the H200 otherwise
+  // runs wgmma for 33..128 rows) and, where wgmma runs, each of its tile
+  // shapes with its own split of K and with 3 splits.
+  const GptqPacked packed = repack_gptq(l.host);
+  struct Variant {
+    std::string name;
+    std::unique_ptr<DeviceLinear> linear;
+  };
+  std::vector<Variant> variants;
+  variants.push_back({"auto", make_gptq_linear(l.host, stream)});
+  variants.push_back({"portable", make_gptq_linear(packed, stream, {LinearTuning::Path::kPortable, -1, 0})});
+  if (kernels::wgmma_usable()) {
+    for (int cfg = 0; cfg < static_cast<int>(std::size(kernels::kWgmmaConfigs)); ++cfg)
+      for (int splits : {0, 3})
+        variants.push_back({"wgmma config " + std::to_string(cfg) + " splits " + std::to_string(splits),
+                            make_gptq_linear(packed, stream, {LinearTuning::Path::kWgmma, cfg, splits})});
+  } else {
+    std::printf("wgmma not usable on this device: its forced variants are not run\n");
+  }
+  for (const Variant &v : variants) {
+    ASSERT_EQ(v.linear->in_features(), c.k);
+    ASSERT_EQ(v.linear->out_features(), c.n);
+  }
 
   const int n = static_cast<int>(c.n), k = static_cast<int>(c.k);
   // |W|, for the error bound's sum of |x_k w_k|.
@@ -176,35 +198,50 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
     GPTQ_CUDA_CHECK(cudaMemcpy(dxabs.get(), xabs.data(), x.size() * 2, cudaMemcpyHostToDevice));
     cublas_reference(blas, dx.get(), dw.get(), dref.get(), m, n, k);
     cublas_reference(blas, dxabs.get(), dwabs.get(), dbound.get(), m, n, k);
-
-    const std::size_t ws_bytes = linear->workspace_bytes(m);
-    DeviceArray<char> ws(ws_bytes, "ws");
-    const LinearCall call{stream, blas, ws.get(), ws_bytes};
-    std::vector<std::vector<std::uint16_t>> runs;
-    // Two runs, and a third with the fast path's ALIGNED build turned off
-    // (GPTQ_GEMV_ALIGNED=0; the same operations in the same order).
-    for (int run = 0; run < 3; ++run) {
-      // NaN everywhere first: an output the kernels skip fails below.
-      GPTQ_CUDA_CHECK(cudaMemsetAsync(dy.get(), 0xff, static_cast<std::size_t>(m) * n * 2, stream));
-      GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.get(), 0xff, ws_bytes, stream));
-      if (run == 2) ::setenv("GPTQ_GEMV_ALIGNED", "0", 1);
-      linear->forward(dx.get(), dy.get(), m, call);
-      ::unsetenv("GPTQ_GEMV_ALIGNED");
-      runs.emplace_back(static_cast<std::size_t>(m) * n);
-      GPTQ_CUDA_CHECK(cudaMemcpyAsync(runs.back().data(), dy.get(), runs.back().size() * 2,
-                                      cudaMemcpyDeviceToHost, stream));
-      GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
-    }
-    EXPECT_EQ(runs[0], runs[1]) << "two runs of the same product differ (a race?)";
-    EXPECT_EQ(runs[0], runs[2]) << "the fast path's ALIGNED build differs from its general one";
-
     std::vector<float> ref(static_cast<std::size_t>(m) * n), bound(ref.size());
     GPTQ_CUDA_CHECK(cudaMemcpy(ref.data(), dref.get(), ref.size() * 4, cudaMemcpyDeviceToHost));
     GPTQ_CUDA_CHECK(cudaMemcpy(bound.data(), dbound.get(), bound.size() * 4, cudaMemcpyDeviceToHost));
-    // The GEMV's fast path (4-bit, m <= 16, uniform groups) applies the scale
-    // after the product.
-    const bool scaled_after = c.bits == 4 && m <= 16 && repack_gptq(l.host).tile_group_shift >= 0;
-    expect_near_reference(runs[0], ref, bound, l.bias, m, n, k, scaled_after, c.name);
+
+    for (const Variant &v : variants) {
+      const std::string kernel = gptq_linear_kernel(*v.linear, m);
+      SCOPED_TRACE(v.name + ": " + kernel);
+      // A forced variant runs the kernel it names.
+      if (v.name.rfind("wgmma", 0) == 0) {
+        EXPECT_EQ(kernel.rfind("wgmma " + v.name.substr(13, 1), 0), 0u);
+      }
+      if (v.name == "portable") {
+        EXPECT_EQ(kernel.find("wgmma"), std::string::npos);
+      }
+      if (v.name == "auto" && kernels::wgmma_usable()) {
+        EXPECT_EQ(kernel.rfind("wgmma", 0) == 0, m >= 33 && m <= 128);
+      }
+      const std::size_t ws_bytes = v.linear->workspace_bytes(m);
+      DeviceArray<char> ws(ws_bytes, "ws");
+      const LinearCall call{stream, blas, ws.get(), ws_bytes};
+      std::vector<std::vector<std::uint16_t>> runs;
+      // Two runs, and a third with the fast path's ALIGNED build turned off
+      // (GPTQ_GEMV_ALIGNED=0; the same operations in the same order).
+      for (int run = 0; run < 3; ++run) {
+        // NaN everywhere first: an output the kernels skip fails below.
+        GPTQ_CUDA_CHECK(cudaMemsetAsync(dy.get(), 0xff, static_cast<std::size_t>(m) * n * 2, stream));
+        GPTQ_CUDA_CHECK(cudaMemsetAsync(ws.get(), 0xff, ws_bytes, stream));
+        if (run == 2) ::setenv("GPTQ_GEMV_ALIGNED", "0", 1);
+        v.linear->forward(dx.get(), dy.get(), m, call);
+        ::unsetenv("GPTQ_GEMV_ALIGNED");
+        runs.emplace_back(static_cast<std::size_t>(m) * n);
+        GPTQ_CUDA_CHECK(cudaMemcpyAsync(runs.back().data(), dy.get(), runs.back().size() * 2,
+                                        cudaMemcpyDeviceToHost, stream));
+        GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+      }
+      EXPECT_EQ(runs[0], runs[1]) << "two runs of the same product differ (a race?)";
+      EXPECT_EQ(runs[0], runs[2]) << "the fast path's ALIGNED build differs from its general one";
+      // The GEMV's fast path (4-bit, m <= 16, uniform groups) applies the
+      // scale after the product; the wgmma kernel does not.
+      const bool wgmma_forced = v.name.rfind("wgmma", 0) == 0;
+      const bool scaled_after = !wgmma_forced && c.bits == 4 && m <= 16 && packed.tile_group_shift >= 0;
+      expect_near_reference(runs[0], ref, bound, l.bias, m, n, k, scaled_after,
+                            std::string(c.name) + " / " + v.name + " (" + kernel + ")");
+    }
   }
   cublasDestroy(blas);
   cudaStreamDestroy(stream);
