@@ -1,4 +1,5 @@
-// The int4/int8 product for batches of 17 rows and more on Hopper (sm_90a):
+// The int4/int8 product for batches of 33..128 rows on Hopper (sm_90a; the
+// dispatch in gptq_linear.cpp says why those):
 // warpgroup MMA (wgmma.mma_async, m64nNk16) with the weights as the A
 // operand straight from registers and the activations as B from shared
 // memory. The mma.sync GEMM (gptq_gemm.cu) keeps the tensor cores about a
@@ -157,9 +158,11 @@ __device__ __forceinline__ void wgmma_commit() {
   asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory");
 #endif
 }
-__device__ __forceinline__ void wgmma_wait_all() {
+// Until at most N of the warpgroup's committed wgmma groups are in flight.
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
 #ifdef GPTQ_WGMMA_BUILT
-  asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory");
+  asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 #endif
 }
 // Shared-memory stores by the threads (the generic proxy) made visible to
@@ -206,11 +209,6 @@ struct RingSlot {
   __half2 scale[32], zero[32];
 };
 
-__device__ __forceinline__ void cp_async4(void *smem, const void *gmem, bool valid) {
-  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 4 : 0));
-}
-
 template <int BITS>
 __device__ __forceinline__ void issue_raw(const PackedWeights &w, int nt, int kt, bool valid, int lane, int t, int g,
                                           RingSlot<BITS> &slot) {
@@ -236,17 +234,6 @@ __device__ __forceinline__ RawTile<BITS> read_raw(const RingSlot<BITS> &slot, in
   return r;
 }
 
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-__device__ __forceinline__ void wgmma_wait_one() {
-#ifdef GPTQ_WGMMA_BUILT
-  asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");
-#endif
-}
-
 template <int BITS, int BN, int WG_N, int WG_K>
 struct Shape {
   static constexpr int kThreads = 128 * WG_N * WG_K;
@@ -267,7 +254,7 @@ struct Shape {
   // and wait for each wgmma: the other slices fill the tensor cores. The
   // same for the activations' register stage: two k-tiles ahead, or one.
   static constexpr bool kDoubleA = WG_K == 1 && BN <= 128;
-  static constexpr int kXSets = WG_K == 1 && BN <= 128 ? 2 : 1;
+  static constexpr int kXSets = kDoubleA ? 2 : 1;
   static_assert(kTileBytes % 1024 == 0, "a tile must keep the 1024-byte swizzle alignment");
   static constexpr int kTasksPerThread = (kTasks + kThreads - 1) / kThreads;
   static_assert(kDepth % kStages == 0 && kDepth % kXSets == 0, "ring slots static in the unrolled loop");
@@ -379,10 +366,7 @@ __global__ void __launch_bounds__(128 * WG_N * WG_K, 1)
 #pragma unroll
       for (int s = 0; s < 4; ++s) Wgmma<BN>::run(acc, ab[s], desc + 2 * s);  // + 32 bytes per k-step
       wgmma_commit();
-      if constexpr (S::kDoubleA)
-        wgmma_wait_one();
-      else
-        wgmma_wait_all();
+      wgmma_wait<S::kDoubleA ? 1 : 0>();
       fence_operands(acc);
     }
   };
@@ -393,7 +377,7 @@ __global__ void __launch_bounds__(128 * WG_N * WG_K, 1)
     for (int d = 0; d < S::kDepth; ++d)
       if (i0 + d < iters) step(i0 + d, ring[d], a[S::kDoubleA ? d & 1 : 0], xr[(d + 1) % S::kXSets]);
   }
-  wgmma_wait_all();
+  wgmma_wait<0>();
   fence_operands(acc);
   cp_async_wait<0>();
 
