@@ -158,16 +158,20 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
   const GptqPacked packed = repack_gptq(l.host);
   struct Variant {
     std::string name;
+    LinearTuning tuning;
     std::unique_ptr<DeviceLinear> linear;
   };
   std::vector<Variant> variants;
-  variants.push_back({"auto", make_gptq_linear(l.host, stream)});
-  variants.push_back({"portable", make_gptq_linear(packed, stream, {LinearTuning::Path::kPortable, -1, 0})});
+  variants.push_back({"auto", {}, make_gptq_linear(l.host, stream)});
+  const LinearTuning portable{LinearTuning::Path::kPortable, -1, 0};
+  variants.push_back({"portable", portable, make_gptq_linear(packed, stream, portable)});
   if (kernels::wgmma_usable()) {
     for (int cfg = 0; cfg < static_cast<int>(std::size(kernels::kWgmmaConfigs)); ++cfg)
-      for (int splits : {0, 3})
-        variants.push_back({"wgmma config " + std::to_string(cfg) + " splits " + std::to_string(splits),
-                            make_gptq_linear(packed, stream, {LinearTuning::Path::kWgmma, cfg, splits})});
+      for (int splits : {0, 3}) {
+        const LinearTuning forced{LinearTuning::Path::kWgmma, cfg, splits};
+        variants.push_back({"wgmma config " + std::to_string(cfg) + " splits " + std::to_string(splits), forced,
+                            make_gptq_linear(packed, stream, forced)});
+      }
   } else {
     std::printf("wgmma not usable on this device: its forced variants are not run\n");
   }
@@ -205,15 +209,20 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
     for (const Variant &v : variants) {
       const std::string kernel = gptq_linear_kernel(*v.linear, m);
       SCOPED_TRACE(v.name + ": " + kernel);
-      // A forced variant runs the kernel it names.
-      if (v.name.rfind("wgmma", 0) == 0) {
-        EXPECT_EQ(kernel.rfind("wgmma " + v.name.substr(13, 1), 0), 0u);
-      }
-      if (v.name == "portable") {
-        EXPECT_EQ(kernel.find("wgmma"), std::string::npos);
-      }
-      if (v.name == "auto" && kernels::wgmma_usable()) {
-        EXPECT_EQ(kernel.rfind("wgmma", 0) == 0, m >= 33 && m <= 128);
+      // A forced variant runs the kernel it asks for.
+      const bool on_wgmma = kernel.rfind("wgmma", 0) == 0;
+      switch (v.tuning.path) {
+        case LinearTuning::Path::kWgmma:
+          EXPECT_EQ(kernel.rfind("wgmma " + std::to_string(v.tuning.wgmma_config), 0), 0u);
+          break;
+        case LinearTuning::Path::kPortable:
+          EXPECT_FALSE(on_wgmma);
+          break;
+        case LinearTuning::Path::kAuto:
+          if (kernels::wgmma_usable()) {
+            EXPECT_EQ(on_wgmma, m >= 33 && m <= 128);
+          }
+          break;
       }
       const std::size_t ws_bytes = v.linear->workspace_bytes(m);
       DeviceArray<char> ws(ws_bytes, "ws");
@@ -236,9 +245,8 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
       EXPECT_EQ(runs[0], runs[1]) << "two runs of the same product differ (a race?)";
       EXPECT_EQ(runs[0], runs[2]) << "the fast path's ALIGNED build differs from its general one";
       // The GEMV's fast path (4-bit, m <= 16, uniform groups) applies the
-      // scale after the product; the wgmma kernel does not.
-      const bool wgmma_forced = v.name.rfind("wgmma", 0) == 0;
-      const bool scaled_after = !wgmma_forced && c.bits == 4 && m <= 16 && packed.tile_group_shift >= 0;
+      // scale after the product; the other kernels do not.
+      const bool scaled_after = kernel.rfind("gemv", 0) == 0 && c.bits == 4 && m <= 16 && packed.tile_group_shift >= 0;
       expect_near_reference(runs[0], ref, bound, l.bias, m, n, k, scaled_after,
                             std::string(c.name) + " / " + v.name + " (" + kernel + ")");
     }
