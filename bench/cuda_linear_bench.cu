@@ -85,6 +85,46 @@ struct Row {
   double ours, cublas, weight_gbps, of_copy, limit;
 };
 
+// Copies of `bytes` filling >= kRotateBytes, at least 2: a graph calling
+// them in turn reads each from HBM.
+int rotate_copies(std::size_t bytes) {
+  return static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + bytes - 1) / bytes));
+}
+
+// rotate_copies of one layer.
+std::vector<std::unique_ptr<DeviceLinear>> rotated_linears(const GptqPacked &packed, cudaStream_t stream,
+                                                           const LinearTuning &tuning) {
+  std::vector<std::unique_ptr<DeviceLinear>> ls;
+  ls.push_back(make_gptq_linear(packed, stream, tuning));
+  const int copies = rotate_copies(ls[0]->device_bytes());
+  while (static_cast<int>(ls.size()) < copies) ls.push_back(make_gptq_linear(packed, stream, tuning));
+  return ls;
+}
+
+// The baseline's side: random fp16 copies of an n x k weight filling
+// >= kRotateBytes, and the time of one cuBLAS product over them.
+struct Fp16Weights {
+  int n, k;
+  std::size_t w16;
+  int copies;
+  DeviceArray<__half> w;
+  Fp16Weights(int n_, int k_, cudaStream_t stream)
+      : n(n_), k(k_), w16(static_cast<std::size_t>(n_) * k_), copies(rotate_copies(w16 * 2)), w(w16 * copies, "wfp16") {
+    fill_random_half<<<1024, 256, 0, stream>>>(w.get(), w16 * copies, 17u, 0.02f);
+    GPTQ_CUDA_CHECK(cudaGetLastError());
+  }
+  // y = x W^T for m rows of x, one copy per call, us per call.
+  double time_us(cublasHandle_t blas, cudaStream_t stream, const __half *x, __half *y, int m) const {
+    const float one = 1.0f, zero = 0.0f;
+    return time_graph(stream, copies, [&] {
+      for (int c = 0; c < copies; ++c)
+        GPTQ_CUBLAS_CHECK(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one,
+                                       w.get() + static_cast<std::size_t>(c) * w16, CUDA_R_16F, k, x, CUDA_R_16F,
+                                       k, &zero, y, CUDA_R_16F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    });
+  }
+};
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -192,12 +232,10 @@ int main(int argc, char **argv) {
         std::string why;
         const std::optional<GptqPacked> packed = fuse_gptq(ptrs, names, &why);
         if (!packed) throw std::runtime_error("fuse_gptq refused: " + why);
-        std::vector<std::unique_ptr<DeviceLinear>> fused;
+        const std::vector<std::unique_ptr<DeviceLinear>> fused = rotated_linears(*packed, stream, LinearTuning{});
         std::vector<std::vector<std::unique_ptr<DeviceLinear>>> apart;
-        fused.push_back(make_gptq_linear(*packed, stream));
         const std::size_t bytes = fused[0]->device_bytes();
-        const int copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + bytes - 1) / bytes));
-        while (static_cast<int>(fused.size()) < copies) fused.push_back(make_gptq_linear(*packed, stream));
+        const int copies = static_cast<int>(fused.size());
         std::size_t apart_bytes = 0;
         for (int c = 0; c < copies; ++c) {
           apart.emplace_back();
@@ -251,33 +289,18 @@ int main(int argc, char **argv) {
       for (const auto &shape : shapes) {
         const int n = shape.first, k = shape.second;
         const GptqPacked packed = random_layer(n, k, 4, static_cast<std::uint32_t>(n * 31 + k));
-        const std::size_t w16 = static_cast<std::size_t>(n) * k;
-        const int blas_copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + w16 * 2 - 1) / (w16 * 2)));
-        DeviceArray<__half> wfp16(w16 * blas_copies, "wfp16");
-        fill_random_half<<<1024, 256, 0, stream>>>(wfp16.get(), w16 * blas_copies, 17u, 0.02f);
-        GPTQ_CUDA_CHECK(cudaGetLastError());
+        const Fp16Weights fp16(n, k, stream);
         std::vector<double> blas_us;
         for (int m : ms) {
           DeviceArray<__half> x(static_cast<std::size_t>(m) * k, "x"), y(static_cast<std::size_t>(m) * n, "y");
           fill_random_half<<<256, 256, 0, stream>>>(x.get(), static_cast<std::size_t>(m) * k, 5u, 1.0f);
-          const float one = 1.0f, zero = 0.0f;
-          blas_us.push_back(time_graph(stream, blas_copies, [&] {
-            for (int c = 0; c < blas_copies; ++c)
-              GPTQ_CUBLAS_CHECK(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one,
-                                             wfp16.get() + static_cast<std::size_t>(c) * w16, CUDA_R_16F, k,
-                                             x.get(), CUDA_R_16F, k, &zero, y.get(), CUDA_R_16F, n,
-                                             CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-          }));
+          blas_us.push_back(fp16.time_us(blas, stream, x.get(), y.get(), m));
         }
         std::printf("N=%d K=%d cublas_us", n, k);
         for (std::size_t i = 0; i < ms.size(); ++i) std::printf(" m%d=%.2f", ms[i], blas_us[i]);
         std::printf("\n");
         for (const Variant &v : variants) {
-          std::vector<std::unique_ptr<DeviceLinear>> ours;
-          ours.push_back(make_gptq_linear(packed, stream, v.tuning));
-          const std::size_t bytes = ours[0]->device_bytes();
-          const int copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + bytes - 1) / bytes));
-          while (static_cast<int>(ours.size()) < copies) ours.push_back(make_gptq_linear(packed, stream, v.tuning));
+          const std::vector<std::unique_ptr<DeviceLinear>> ours = rotated_linears(packed, stream, v.tuning);
           std::printf("N=%d K=%d %-12s", n, k, v.name.c_str());
           for (std::size_t i = 0; i < ms.size(); ++i) {
             const int m = ms[i];
@@ -286,7 +309,7 @@ int main(int argc, char **argv) {
             const std::size_t ws_bytes = ours[0]->workspace_bytes(m);
             DeviceArray<char> ws(ws_bytes, "ws");
             const LinearCall call{stream, blas, ws.get(), ws_bytes};
-            const double t = time_graph(stream, copies, [&] {
+            const double t = time_graph(stream, static_cast<int>(ours.size()), [&] {
               for (auto &l : ours) l->forward(x.get(), y.get(), m, call);
             });
             std::printf(" m%d=%.2f(%.2fx)", m, t, blas_us[i] / t);
@@ -305,17 +328,10 @@ int main(int argc, char **argv) {
     for (const auto &shape : shapes) {
       const int n = shape.first, k = shape.second;
       const GptqPacked packed = random_layer(n, k, 4, static_cast<std::uint32_t>(n * 31 + k));
-      std::vector<std::unique_ptr<DeviceLinear>> ours;
-      ours.push_back(make_gptq_linear(packed, stream));
+      const std::vector<std::unique_ptr<DeviceLinear>> ours = rotated_linears(packed, stream, LinearTuning{});
       const std::size_t ours_bytes = ours[0]->device_bytes();
-      const int ours_copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + ours_bytes - 1) / ours_bytes));
-      while (static_cast<int>(ours.size()) < ours_copies) ours.push_back(make_gptq_linear(packed, stream));
-
-      const std::size_t w16 = static_cast<std::size_t>(n) * k;
-      const int blas_copies = static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + w16 * 2 - 1) / (w16 * 2)));
-      DeviceArray<__half> wfp16(w16 * blas_copies, "wfp16");
-      fill_random_half<<<1024, 256, 0, stream>>>(wfp16.get(), w16 * blas_copies, 17u, 0.02f);
-      GPTQ_CUDA_CHECK(cudaGetLastError());
+      const int ours_copies = static_cast<int>(ours.size());
+      const Fp16Weights fp16(n, k, stream);
 
       for (int m : batches) {
         DeviceArray<__half> x(static_cast<std::size_t>(m) * k, "x"), y(static_cast<std::size_t>(m) * n, "y");
@@ -327,14 +343,7 @@ int main(int argc, char **argv) {
         const double t_ours = time_graph(stream, ours_copies, [&] {
           for (auto &l : ours) l->forward(x.get(), y.get(), m, call);
         });
-        const float one = 1.0f, zero = 0.0f;
-        const double t_blas = time_graph(stream, blas_copies, [&] {
-          for (int c = 0; c < blas_copies; ++c)
-            GPTQ_CUBLAS_CHECK(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &one,
-                                           wfp16.get() + static_cast<std::size_t>(c) * w16, CUDA_R_16F, k,
-                                           x.get(), CUDA_R_16F, k, &zero, y.get(), CUDA_R_16F, n,
-                                           CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
-        });
+        const double t_blas = fp16.time_us(blas, stream, x.get(), y.get(), m);
         Row r;
         r.name = "N=" + std::to_string(n) + " K=" + std::to_string(k) + " batch=" + std::to_string(m) +
                  " 4-bit g128 sym";
