@@ -1,4 +1,4 @@
-// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v7):
+// The plugin table of the CUDA backend (core/backend/backend_plugin.h, v8):
 // the only extern "C" outside capi/, because dlsym needs an unmangled name.
 // Every entry catches everything and returns a gptq_plugin_status with the
 // reason as text: cudaErrorMemoryAllocation and std::bad_alloc as out of
@@ -516,6 +516,9 @@ int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden,
     // One view per distinct input of the block, so linears that share an
     // input get the same handle.
     PluginBuffer views[4];
+    // Thrown out of the run (which then leaves no work queued and frees its
+    // scratch, as for a failure) when the observer needs nothing more.
+    struct Stopped {};
     BlockObserver seen;
     if (observe)
       seen = [&](std::int32_t role, int input, const float *x, std::int64_t rows, std::int64_t cols) {
@@ -524,12 +527,17 @@ int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden,
         v.size = static_cast<std::size_t>(rows * cols) * sizeof(float);
         v.fp16_values = true;  // the runner's linears take fp16: x is their input widened
         const int rc = observe(user, role, reinterpret_cast<const gptq_plugin_buffer *>(&v), rows, cols);
+        if (rc == GPTQ_PLUGIN_OBSERVER_STOP) throw Stopped{};
         if (rc != GPTQ_PLUGIN_OK)
           throw PluginError(static_cast<gptq_plugin_status>(rc),
                             std::string("the observer stopped the block before its ") + role_name(role) +
                                   " (status " + std::to_string(rc) + ")");
       };
-    runner.run(s.forward(), reinterpret_cast<float *>(h.data), batch, seq, inv_freq, seen);
+    try {
+      runner.run(s.forward(), reinterpret_cast<float *>(h.data), batch, seq, inv_freq, seen);
+    } catch (const Stopped &) {
+      // Ended before a linear at the observer's word: a success, hidden undefined.
+    }
   });
 }
 
@@ -604,6 +612,6 @@ const gptq_backend_plugin kTable = make_table();
 }  // namespace
 }  // namespace gptq::cuda
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v7(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v8(void) {
   return &gptq::cuda::kTable;
 }

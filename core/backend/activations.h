@@ -10,6 +10,7 @@
 #include <functional>
 #include <string_view>
 
+#include "core/model/observer_reply.h"
 #include "core/tensor/matrix.h"
 
 namespace gptq {
@@ -44,7 +45,8 @@ class LentActivations final : public Activations {
 // input, valid only during the call. Linears that share an input (q/k/v;
 // gate/up) get the same Activations object, so an observer accumulates one
 // Hessian per distinct input (compare addresses). The observer may replace
-// the weights of that linear and of any linear not yet run.
-using ActivationsObserver = std::function<void(std::string_view sublayer, const Activations &input)>;
+// the weights of that linear and of any linear not yet run, and may end the
+// run before the linear (kStop: the block's output is then undefined).
+using ActivationsObserver = std::function<model::ObserverReply(std::string_view sublayer, const Activations &input)>;
 
 }  // namespace gptq

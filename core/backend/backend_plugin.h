@@ -7,7 +7,8 @@
  * and the loader (core/backend/backend_loader.cpp) insists on the exact
  * GPTQ_BACKEND_PLUGIN_VERSION and table size.
  *
- * Version 7 (6 brought every sequence's logits to the host to choose its
+ * Version 8 (7's block_run could not be told to stop early; 6 brought
+ * every sequence's logits to the host to choose its
  * next token; 5 ran every sequence of a KV cache at one length; 4 brought
  * every solve's dequantized weights to the host; 3 had
  * no block forward; 2 had the plugin read the checkpoint itself). Every entry that can fail returns a gptq_plugin_status (0 on
@@ -24,9 +25,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GPTQ_BACKEND_PLUGIN_VERSION 7
+#define GPTQ_BACKEND_PLUGIN_VERSION 8
 /* The one symbol a plugin exports: returns its table (static storage). */
-#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v7"
+#define GPTQ_BACKEND_PLUGIN_ENTRY "gptq_backend_plugin_v8"
 
 /* Values equal gptq_status's (capi/include/gptq/gptq.h) and gptq::Status's
  * (core/error.h) for the same failure; a static_assert in the loader keeps
@@ -190,7 +191,11 @@ typedef struct gptq_plugin_gptq_linear {
  * gptq_plugin_role of a linear), its input as fp32 [rows][cols] on the device
  * (valid during the call only; linears that share an input — q/k/v,
  * gate/up — get the same handle, distinct inputs distinct handles). Returns
- * a gptq_plugin_status: non-zero aborts the run with that status. */
+ * a gptq_plugin_status: non-zero aborts the run with that status; or
+ * GPTQ_PLUGIN_OBSERVER_STOP (v8): the caller needs nothing more from this
+ * run, which ends before the linear (nothing after it computed, no work
+ * left queued) and returns GPTQ_PLUGIN_OK with hidden undefined. */
+#define GPTQ_PLUGIN_OBSERVER_STOP (-1)
 typedef int (*gptq_plugin_observer_fn)(void *user, int32_t role, const gptq_plugin_buffer *input, int64_t rows,
                                        int64_t cols);
 

@@ -95,7 +95,7 @@ void CpuForwardEngine::run_block(const Compute &compute, const model::ModelSpec 
   std::map<const Matrix *, LentActivations> lent;
   model::block_forward(compute, spec, w, h, batch, seq, [&](std::string_view name, const Matrix &input) {
     auto it = lent.try_emplace(&input, input).first;
-    observe(name, it->second);
+    return observe(name, it->second);
   });
 }
 

@@ -606,7 +606,8 @@ void upload_linear(const BlockRun &run, std::int32_t role, std::string_view name
 }
 
 // Before each linear: the pipeline's observer (which may quantize it and
-// the linears after it), then the linear's weight as it is now goes up.
+// the linears after it, or end the run there), then the linear's weight as
+// it is now goes up.
 int observe_linear(void *user, std::int32_t role, const gptq_plugin_buffer *input, std::int64_t rows,
                    std::int64_t cols) {
   auto &run = *static_cast<BlockRun *>(user);
@@ -624,7 +625,7 @@ int observe_linear(void *user, std::int32_t role, const gptq_plugin_buffer *inpu
                             .get();
       if (seen->rows() != rows || seen->cols() != cols)
         fail(Status::Internal, run.prefix + std::string(name) + ": one input buffer shown with two shapes");
-      (*run.observe)(name, *seen);
+      if ((*run.observe)(name, *seen) == model::ObserverReply::kStop) return GPTQ_PLUGIN_OBSERVER_STOP;
     }
     upload_linear(run, role, name);
     return GPTQ_PLUGIN_OK;

@@ -1,5 +1,6 @@
 #include "core/model/block_forward.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,11 @@
 namespace gptq::model {
 namespace {
 
-Matrix apply_linear(const Compute &compute, const BlockWeights &w, std::string_view name, const Matrix &x,
-                    const LinearInputObserver &observe) {
-  if (observe) observe(name, x);
+// Each step below returns nothing once the observer has stopped the run
+// (ObserverReply::kStop): the steps after it are not computed.
+std::optional<Matrix> apply_linear(const Compute &compute, const BlockWeights &w, std::string_view name,
+                                   const Matrix &x, const LinearInputObserver &observe) {
+  if (observe && observe(name, x) == ObserverReply::kStop) return std::nullopt;
   return linear(compute, x, w.linear(name), name);
 }
 
@@ -35,13 +38,18 @@ void check_shapes(const ModelSpec &spec, const BlockWeights &w, const Matrix &hi
 }
 
 // Self-attention on the (normed) input x; returns the o_proj output.
-Matrix self_attention(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, const Matrix &x,
-                      std::int64_t batch, std::int64_t seq, const LinearInputObserver &observe, KvCache *cache,
-                      std::span<const std::int64_t> counts) {
+std::optional<Matrix> self_attention(const Compute &compute, const ModelSpec &spec, const BlockWeights &w,
+                                     const Matrix &x, std::int64_t batch, std::int64_t seq,
+                                     const LinearInputObserver &observe, KvCache *cache,
+                                     std::span<const std::int64_t> counts) {
   const BlockLayout &l = spec.arch->block_layout;
-  Matrix q = apply_linear(compute, w, l.q, x, observe);
-  Matrix k = apply_linear(compute, w, l.k, x, observe);
-  Matrix v = apply_linear(compute, w, l.v, x, observe);
+  std::optional<Matrix> q_run = apply_linear(compute, w, l.q, x, observe);
+  if (!q_run) return std::nullopt;
+  std::optional<Matrix> k_run = apply_linear(compute, w, l.k, x, observe);
+  if (!k_run) return std::nullopt;
+  std::optional<Matrix> v_run = apply_linear(compute, w, l.v, x, observe);
+  if (!v_run) return std::nullopt;
+  Matrix &q = *q_run, &k = *k_run, &v = *v_run;
   // Each sequence continues at its own length (0 without a cache).
   std::vector<std::int64_t> past(static_cast<std::size_t>(batch), 0);
   if (cache) {
@@ -74,20 +82,22 @@ Matrix self_attention(const Compute &compute, const ModelSpec &spec, const Block
   return apply_linear(compute, w, l.o, attn, observe);
 }
 
-Matrix mlp(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, const Matrix &x,
-           const LinearInputObserver &observe) {
+std::optional<Matrix> mlp(const Compute &compute, const ModelSpec &spec, const BlockWeights &w, const Matrix &x,
+                          const LinearInputObserver &observe) {
   const BlockLayout &l = spec.arch->block_layout;
   const Activation act = parse_activation(spec.activation);
-  Matrix m;
+  std::optional<Matrix> gate_run = apply_linear(compute, w, l.gate.empty() ? l.up : l.gate, x, observe);
+  if (!gate_run) return std::nullopt;
+  Matrix &m = *gate_run;  // the up projection's output when there is no gate
   if (!l.gate.empty()) {
-    m = apply_linear(compute, w, l.gate, x, observe);
-    const Matrix up = apply_linear(compute, w, l.up, x, observe);
+    const std::optional<Matrix> up_run = apply_linear(compute, w, l.up, x, observe);
+    if (!up_run) return std::nullopt;
+    const Matrix &up = *up_run;
     activate(compute, act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
     parallel_rows(compute, static_cast<std::int64_t>(m.data.size()), 1, [&](std::int64_t begin, std::int64_t end) {
       for (auto i = static_cast<std::size_t>(begin); i < static_cast<std::size_t>(end); ++i) m.data[i] *= up.data[i];
     });
   } else {
-    m = apply_linear(compute, w, l.up, x, observe);
     activate(compute, act, m.data.data(), static_cast<std::int64_t>(m.data.size()));
   }
   return apply_linear(compute, w, l.down, m, observe);
@@ -106,13 +116,21 @@ void block_forward(const Compute &compute, const ModelSpec &spec, const BlockWei
   if (spec.norm_before) {
     Matrix normed;
     norm_rows(compute, spec, hidden, attn_norm, normed);
-    add_in_place(compute, hidden, self_attention(compute, spec, w, normed, batch, seq, observe, cache, counts));
+    const std::optional<Matrix> attn = self_attention(compute, spec, w, normed, batch, seq, observe, cache, counts);
+    if (!attn) return;
+    add_in_place(compute, hidden, *attn);
     norm_rows(compute, spec, hidden, mlp_norm, normed);
-    add_in_place(compute, hidden, mlp(compute, spec, w, normed, observe));
+    const std::optional<Matrix> out = mlp(compute, spec, w, normed, observe);
+    if (!out) return;
+    add_in_place(compute, hidden, *out);
   } else {
-    add_in_place(compute, hidden, self_attention(compute, spec, w, hidden, batch, seq, observe, cache, counts));
+    const std::optional<Matrix> attn = self_attention(compute, spec, w, hidden, batch, seq, observe, cache, counts);
+    if (!attn) return;
+    add_in_place(compute, hidden, *attn);
     norm_rows(compute, spec, hidden, attn_norm, hidden);
-    add_in_place(compute, hidden, mlp(compute, spec, w, hidden, observe));
+    const std::optional<Matrix> out = mlp(compute, spec, w, hidden, observe);
+    if (!out) return;
+    add_in_place(compute, hidden, *out);
     norm_rows(compute, spec, hidden, mlp_norm, hidden);
   }
 }

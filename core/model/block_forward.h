@@ -14,7 +14,8 @@
 //     });   // hidden is now the quantized block's output, the next block's input
 // The observer sees each linear's input just before the linear runs and may
 // replace the weights of that linear and of any linear not yet run: they run
-// with the weights as they are after the call.
+// with the weights as they are after the call. It may also end the run there
+// (ObserverReply::kStop) when it needs nothing more from it.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,7 @@
 #include "core/model/block_weights.h"
 #include "core/model/kv_cache.h"
 #include "core/model/model_config.h"
+#include "core/model/observer_reply.h"
 #include "core/tensor/matrix.h"
 
 namespace gptq::model {
@@ -35,8 +37,10 @@ namespace gptq::model {
 // input: [batch * seq, in_features] rows, valid only during the call. Linears
 // that share an input (q/k/v; gate/up) each get a call with the same Matrix
 // object, so an observer can accumulate one Hessian per distinct input
-// (compare addresses) and hand it to every linear of the group.
-using LinearInputObserver = std::function<void(std::string_view sublayer, const Matrix &input)>;
+// (compare addresses) and hand it to every linear of the group. kStop ends
+// the run before the linear: `hidden` (and a cache's new rows) are then
+// undefined.
+using LinearInputObserver = std::function<ObserverReply(std::string_view sublayer, const Matrix &input)>;
 
 // Runs block w.layer on `hidden` ([batch * seq, hidden_size], sequence-major:
 // rows b*seq .. b*seq+seq-1 are sequence b), replacing it with the block's

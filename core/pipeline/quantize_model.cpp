@@ -329,11 +329,14 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
     // through the block, uploaded from where it is parked; with `seen`, the
     // observer shows it each group's input of each chunk (the forward
     // counted group by group, as above), and with `keep` each chunk's output
-    // is parked as the next block's input. `first`: chunk 0's rows when they
-    // are up already (the solves before the pass left their weights beside
-    // them).
+    // is parked as the next block's input. `last`: the group after whose
+    // input the runs stop (the rows after it are not needed: no output is
+    // kept). `first`: chunk 0's rows when they are up already (the solves
+    // before the pass left their weights beside them).
     using ChunkSeen = std::function<void(std::size_t g, const Activations &input, std::int64_t c)>;
-    auto chunk_pass = [&](const ChunkSeen &seen, bool keep, std::unique_ptr<Activations> first) {
+    auto chunk_pass = [&](const ChunkSeen &seen, bool keep, std::optional<std::size_t> last,
+                          std::unique_ptr<Activations> first) {
+      if (keep && last) fail(Status::Internal, prefix + ": a pass that keeps its outputs cannot stop early");
       for (std::int64_t c = 0; c < chunks.count(); ++c) {
         const std::int64_t windows = chunks.windows(c);
         std::unique_ptr<Activations> rows = c == 0 && first ? std::move(first) : nullptr;
@@ -351,12 +354,14 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
                                     fail(Status::Internal, prefix + std::string(name) +
                                                                ": the members of a sequential group do not share "
                                                                "one input");
-                                  return;
+                                  return model::ObserverReply::kRunOn;
                                 }
                                 shown[g] = &input;
                                 forward_step_ends();
                                 seen(g, input, c);
+                                if (last && g == *last) return model::ObserverReply::kStop;
                                 forward_step_starts(g, windows);
+                                return model::ObserverReply::kRunOn;
                               });
           } else {
             forward.run_block(compute, spec, block, *rows, windows, seq, {});
@@ -365,7 +370,7 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
         }
         if (seen) {
           forward_step_ends();
-          for (std::size_t g = 0; g < groups.size(); ++g)
+          for (std::size_t g = 0; g < (last ? *last + 1 : groups.size()); ++g)
             if (!shown[g]) fail(Status::Internal, prefix + std::string(groups[g].front()) + " was never run");
         } else {
           meter.end_step();
@@ -395,15 +400,14 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
       if (config.true_sequential) {
         // The reference's run per group: group g's Hessian from every
         // chunk's input with the groups before it quantized, then its
-        // solves. Each pass runs the whole block, though only the rows up to
-        // group g's input are needed (a block run cannot stop early).
+        // solves. Each pass runs the block only up to group g's input.
         for (std::size_t g = 0; g < groups.size(); ++g) {
           if (group_skipped(config, prefix, groups[g])) continue;
           chunk_pass(
               [&](std::size_t shown, const Activations &input, std::int64_t c) {
                 if (shown == g) accumulate_chunk(g, input, c);
               },
-              false, std::move(next));
+              false, g, std::move(next));
           next = upload_first();
           quantize_group(g, *inputs[g].hessian, next.get());
           inputs[g].hessian.reset();
@@ -414,7 +418,7 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
             [&](std::size_t g, const Activations &input, std::int64_t c) {
               if (!group_skipped(config, prefix, groups[g])) accumulate_chunk(g, input, c);
             },
-            false, nullptr);
+            false, std::nullopt, nullptr);
         next = upload_first();
         for (std::size_t g = 0; g < groups.size(); ++g) {
           if (!inputs[g].hessian) continue;  // skipped
@@ -423,7 +427,7 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
         }
       }
       // The quantized block's output: the next block's input.
-      chunk_pass({}, true, std::move(next));
+      chunk_pass({}, true, std::nullopt, std::move(next));
     };
     if (chunks.chunked()) {
       quantize_block_in_chunks();
@@ -435,7 +439,10 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
       {
         auto s = clock.scope(Phase::Forward);
         forward.run_block(compute, spec, block, *hidden, batch, seq,
-                          [&](std::string_view name, const Activations &input) { observe(name, input, true); });
+                          [&](std::string_view name, const Activations &input) {
+                            observe(name, input, true);
+                            return model::ObserverReply::kRunOn;
+                          });
       }
       forward_step_ends();
     } else {
@@ -446,7 +453,10 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
         auto s = clock.scope(Phase::Forward);
         scratch = forward.copy(*hidden);
         forward.run_block(compute, spec, block, *scratch, batch, seq,
-                          [&](std::string_view name, const Activations &input) { observe(name, input, false); });
+                          [&](std::string_view name, const Activations &input) {
+                            observe(name, input, false);
+                            return model::ObserverReply::kRunOn;
+                          });
       }
       forward_step_ends();
       scratch.reset();

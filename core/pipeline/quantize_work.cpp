@@ -62,7 +62,9 @@ QuantizeWork::QuantizeWork(const model::ModelSpec &spec, const schema::QuantizeC
       if (!config.true_sequential) total_ += block_forward(w);
       for (std::size_t g = 0; g < groups.size(); ++g) {
         total_ += hessian(layer, g, w);
-        if (config.true_sequential && h[g]) total_ += block_forward(w);  // group g's own pass
+        // Group g's own pass: the forward steps up to its input.
+        if (config.true_sequential && h[g])
+          for (std::size_t before = 0; before < g; ++before) total_ += forward(before, w);
       }
     }
   }

@@ -17,10 +17,10 @@
 // With the calibration rows in chunks (core/pipeline/calibration_chunks.h),
 // a pass over the chunks takes, per chunk, that chunk's forward steps (the
 // same group by group split, at its windows) and its share of the Hessians
-// it feeds. True-sequential: a pass per group that has a Hessian (the whole
-// block runs in each: its rows after the group's input are not needed, but
-// a run has no way to stop early), each followed by the group's solves;
-// then a pass that keeps each chunk's output (block_forward(windows)). Not
+// it feeds. True-sequential: a pass per group that has a Hessian, which
+// runs the block up to the group's input (the forward steps of the groups
+// before it), each followed by the group's solves; then a pass that keeps
+// each chunk's output (block_forward(windows)). Not
 // true-sequential: one pass for every group's Hessian, the solves, and the
 // pass for the outputs.
 #pragma once

@@ -712,6 +712,7 @@ struct Seen {
       const auto &d = a.host(scratch).data;
       inputs.emplace_back(d.begin(), d.end());
       if (also) also(name);
+      return model::ObserverReply::kRunOn;
     };
   }
 };
@@ -781,9 +782,11 @@ void compare_calibration_blocks(const std::string &name) {
     const auto replaced_gpu = cuda.copy(*input);
     cpu.run_block(test_compute(), spec, w_cpu, *replaced_cpu, batch, seq, [&](std::string_view n, const Activations &) {
       if (n == layout.q) replace(w_cpu);
+      return model::ObserverReply::kRunOn;
     });
     cuda.run_block(test_compute(), spec, w_gpu, *replaced_gpu, batch, seq, [&](std::string_view n, const Activations &) {
       if (n == layout.q) replace(w_gpu);
+      return model::ObserverReply::kRunOn;
     });
     const std::vector<float> rc = rows_of(*replaced_cpu), rg = rows_of(*replaced_gpu);
     const double effect = relative_l2(rc, out_cpu), rel_replaced = relative_l2(rg, rc);
@@ -1129,9 +1132,10 @@ TEST(CudaCalibration, ChunkedCalibrationRowsQuantizeAsAllAtOnce) {
   }
 }
 
-// A block run stopped by its observer, or cancelled, in the middle of the
-// block: the observer's error, or Cancelled, and the device's free memory
-// as before the run; the device runs the block afterwards.
+// A block run stopped by its observer (by an error, or because it needs
+// nothing more), or cancelled, in the middle of the block: the observer's
+// error, Cancelled, or a normal return, and the device's free memory as
+// before the run; the device runs the block afterwards.
 TEST(CudaCalibration, AStoppedOrCancelledBlockLeavesTheDeviceAsItWas) {
   GPTQ_REQUIRE_GPU();
   GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
@@ -1144,7 +1148,9 @@ TEST(CudaCalibration, AStoppedOrCancelledBlockLeavesTheDeviceAsItWas) {
   auto hidden = cuda.embed(test_compute(), spec, globals, ids, 8, 128);
   const model::BlockWeights w = model::load_block_weights(spec, model->weights(), 0);
   const auto free_bytes = [] { return gpu().backend->memory()->free; };
-  cuda.run_block(test_compute(), spec, w, *hidden, 8, 128, [](std::string_view, const Activations &) {});
+  cuda.run_block(test_compute(), spec, w, *hidden, 8, 128, [](std::string_view, const Activations &) {
+    return model::ObserverReply::kRunOn;
+  });
   const std::uint64_t before = free_bytes();
   std::uint64_t after_first = 0;
   const std::string down(spec.arch->block_layout.down);
@@ -1152,6 +1158,7 @@ TEST(CudaCalibration, AStoppedOrCancelledBlockLeavesTheDeviceAsItWas) {
     try {
       cuda.run_block(test_compute(), spec, w, *hidden, 8, 128, [&](std::string_view n, const Activations &) {
         if (n == down) fail(Status::Numerical, "stopped by the test at " + std::string(n));
+        return model::ObserverReply::kRunOn;
       });
       ADD_FAILURE() << "the observer's error was lost";
     } catch (const Error &e) {
@@ -1164,14 +1171,23 @@ TEST(CudaCalibration, AStoppedOrCancelledBlockLeavesTheDeviceAsItWas) {
     const Compute cancellable(test_pool(), &meter);
     try {
       cuda.run_block(cancellable, spec, w, *hidden, 8, 128, [&](std::string_view n, const Activations &) {
-        if (n != spec.arch->block_layout.o) return;
+        if (n != spec.arch->block_layout.o) return model::ObserverReply::kRunOn;
         stop = true;
         std::this_thread::sleep_for(ProgressMeter::kInterval * 2);  // the meter asks the callback again
+        return model::ObserverReply::kRunOn;
       });
       ADD_FAILURE() << "the run was not cancelled";
     } catch (const Error &e) {
       EXPECT_EQ(e.status(), Status::Cancelled) << e.what();
     }
+    // Ended by the observer, which needs nothing more (plugin table v8): no
+    // error, nothing after the gate shown.
+    std::vector<std::string> shown;
+    cuda.run_block(test_compute(), spec, w, *hidden, 8, 128, [&](std::string_view n, const Activations &) {
+      shown.emplace_back(n);
+      return n == spec.arch->block_layout.gate ? model::ObserverReply::kStop : model::ObserverReply::kRunOn;
+    });
+    EXPECT_EQ(shown.size(), 5u) << "q, k, v, o, gate";
     // The first pass also loads what the failure paths load once; the
     // second must end where the first did.
     const std::uint64_t after = free_bytes();

@@ -91,6 +91,7 @@ TEST(CpuForwardEngine, RunsBlocksAndModelsAsTheCoreForwardPass) {
   std::vector<std::pair<std::string, const Matrix *>> want_inputs;
   model::block_forward(test_compute(), spec, block, want, batch, seq, [&](std::string_view name, const Matrix &in) {
     want_inputs.emplace_back(std::string(name), &in);
+    return model::ObserverReply::kRunOn;
   });
 
   const CpuForwardEngine engine;
@@ -101,6 +102,7 @@ TEST(CpuForwardEngine, RunsBlocksAndModelsAsTheCoreForwardPass) {
                    [&](std::string_view name, const Activations &in) {
                      EXPECT_EQ(in.rows(), batch * seq);
                      got_inputs.emplace_back(std::string(name), &in);
+                     return model::ObserverReply::kRunOn;
                    });
   Matrix scratch;
   EXPECT_TRUE(same_bits(hidden->host(scratch).data, want.data));

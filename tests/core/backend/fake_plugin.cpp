@@ -1,4 +1,4 @@
-// A backend plugin built in the tests (not a GPU backend): exports the v7
+// A backend plugin built in the tests (not a GPU backend): exports the v8
 // entry symbol and behaves as $GPTQ_FAKE_PLUGIN_MODE says, so the loader,
 // the status mapping and the CPU fallback are exercised on any machine.
 //   oom:      open fails with GPTQ_PLUGIN_ERR_OUT_OF_MEMORY and a message;
@@ -40,6 +40,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -422,6 +423,13 @@ int block_run(void *state, gptq_plugin_block *block, gptq_plugin_buffer *hidden,
       views[g].bytes.assign(reinterpret_cast<unsigned char *>(inputs[g].data()),
                             reinterpret_cast<unsigned char *>(inputs[g].data() + inputs[g].size()));
       const int rc = observe(user, role, reinterpret_cast<const gptq_plugin_buffer *>(&views[g]), rows, widths[g]);
+      if (rc == GPTQ_PLUGIN_OBSERVER_STOP) {
+        // Nothing more is wanted: hidden is undefined, here NaN, so a caller
+        // that used it anyway would show it.
+        auto *h = reinterpret_cast<float *>(buf(hidden).bytes.data());
+        std::fill(h, h + rows * s.hidden_size, std::numeric_limits<float>::quiet_NaN());
+        return GPTQ_PLUGIN_OK;
+      }
       if (rc != GPTQ_PLUGIN_OK) {
         reason(err, cap, "the observer stopped the run");
         return rc;
@@ -594,7 +602,7 @@ const gptq_backend_plugin kQuantizeTable = make_table(true, true, true);
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v7(void) {
+extern "C" __attribute__((visibility("default"))) const gptq_backend_plugin *gptq_backend_plugin_v8(void) {
   if (std::strcmp(mode(), "blocks") == 0) return &kBlocksTable;
   if (std::strcmp(mode(), "quantize") == 0) return &kQuantizeTable;
   return std::strcmp(mode(), "forward") == 0 ? &kForwardTable : &kTable;

@@ -379,6 +379,7 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   cpu.run_block(compute, spec, block, *cpu_hidden, batch, seq, [&](std::string_view n, const gptq::Activations &a) {
     names_cpu.emplace_back(n);
     seen_cpu.push_back(&a);
+    return gptq::model::ObserverReply::kRunOn;
   });
   engine.run_block(compute, spec, block, *hidden, batch, seq, [&](std::string_view n, const gptq::Activations &a) {
     names_plugin.emplace_back(n);
@@ -388,6 +389,7 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
     const float fill = n == "self_attn.o_proj" ? 2.0f : n == "mlp.down_proj" ? 4.0f : n.starts_with("mlp.") ? 3.0f : 1.0f;
     EXPECT_EQ(a.host(m).data.front(), fill) << n;
     EXPECT_EQ(a.rows(), batch * seq);
+    return gptq::model::ObserverReply::kRunOn;
   });
   EXPECT_EQ(names_plugin, names_cpu);
   ASSERT_EQ(seen_plugin.size(), seen_cpu.size());
@@ -414,9 +416,10 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   // pipeline quantizes the group), add 1 each to the sum.
   auto again = engine.copy(*copied);
   engine.run_block(compute, spec, block, *again, batch, seq, [&](std::string_view n, const gptq::Activations &) {
-    if (n != "self_attn.q_proj") return;
+    if (n != "self_attn.q_proj") return gptq::model::ObserverReply::kRunOn;
     block.linear("self_attn.q_proj").weight[0] += 1.0f;
     block.linear("self_attn.k_proj").weight[0] += 1.0f;
+    return gptq::model::ObserverReply::kRunOn;
   });
   const gptq::Matrix &replaced = again->host(s2);
   for (std::size_t i = 0; i < replaced.data.size(); ++i)
@@ -428,6 +431,7 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
     engine.run_block(compute, spec, block, *again, batch, seq, [&](std::string_view n, const gptq::Activations &) {
       ++calls;
       if (n == "mlp.gate_proj") gptq::fail(gptq::Status::Numerical, "observer says no at " + std::string(n));
+      return gptq::model::ObserverReply::kRunOn;
     });
     ADD_FAILURE() << "the observer's error was lost";
   } catch (const gptq::Error &e) {
@@ -436,6 +440,16 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   }
   EXPECT_EQ(calls, 5) << "q, k, v, o, gate: the run stopped at the failing linear";
 
+  // An observer that needs nothing more ends the run there: no error, no
+  // linear after it shown (the fake leaves hidden NaN, as it may).
+  calls = 0;
+  auto stopped = engine.copy(*copied);
+  engine.run_block(compute, spec, block, *stopped, batch, seq, [&](std::string_view n, const gptq::Activations &) {
+    ++calls;
+    return n == "self_attn.o_proj" ? gptq::model::ObserverReply::kStop : gptq::model::ObserverReply::kRunOn;
+  });
+  EXPECT_EQ(calls, 4) << "q, k, v, o: the run ended at o_proj's input";
+
   // Cancelled by the progress callback between linears.
   bool stop = false;
   const gptq::Progress progress([&](std::string_view, std::uint64_t, std::uint64_t) { return !stop; });
@@ -443,9 +457,10 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   const gptq::Compute cancellable(pool, &meter);
   try {
     engine.run_block(cancellable, spec, block, *again, batch, seq, [&](std::string_view n, const gptq::Activations &) {
-      if (n != "self_attn.o_proj") return;
+      if (n != "self_attn.o_proj") return gptq::model::ObserverReply::kRunOn;
       stop = true;
       std::this_thread::sleep_for(gptq::ProgressMeter::kInterval * 2);  // the meter asks the callback again
+      return gptq::model::ObserverReply::kRunOn;
     });
     ADD_FAILURE() << "the run was not cancelled";
   } catch (const gptq::Error &e) {
@@ -620,7 +635,7 @@ TEST_F(FakePlugin, ASolveLeavesItsDequantizedWeightsWhereTheForwardRuns) {
     block = gptq::model::load_block_weights(spec, model->weights(), 0);
     auto h = engine.copy(*hidden);
     engine.run_block(compute, spec, block, *h, batch, seq, [&](std::string_view n, const gptq::Activations &x) {
-      if (n != "self_attn.q_proj") return;
+      if (n != "self_attn.q_proj") return gptq::model::ObserverReply::kRunOn;
       auto hs = quantizer.new_hessian(x.cols(), false);
       quantizer.accumulate(compute, *hs, x, batch);
       quantizer.finish(compute, *hs);
@@ -633,6 +648,7 @@ TEST_F(FakePlugin, ASolveLeavesItsDequantizedWeightsWhereTheForwardRuns) {
         lin.weight = std::move(r.dequant);
         lin.held = std::move(r.held_dequant);
       }
+      return gptq::model::ObserverReply::kRunOn;
     });
     gptq::Matrix m;
     return h->host(m).data;

@@ -164,6 +164,7 @@ TEST_P(ForwardTest, ObserverSeesEveryLinearInputInOrder) {
     seen.emplace_back(name);
     EXPECT_EQ(x.rows, n);
     EXPECT_EQ(x.cols, forward_->block(0).linear(name).in_features) << name;
+    return ObserverReply::kRunOn;
   });
   const BlockLayout &l = spec.arch->block_layout;
   std::vector<std::string> want = {std::string(l.q), std::string(l.k), std::string(l.v), std::string(l.o)};
@@ -176,6 +177,26 @@ TEST_P(ForwardTest, ObserverSeesEveryLinearInputInOrder) {
     for (std::string_view name : group) EXPECT_NE(std::find(seen.begin(), seen.end(), name), seen.end()) << name;
 }
 
+// An observer that stops the run ends it before the linear it saw: nothing
+// after it is observed (nor computed), and the call returns normally.
+TEST_P(ForwardTest, AnObserverThatStopsEndsTheRunBeforeTheLinear) {
+  const ModelSpec &spec = model_->spec();
+  const auto n = static_cast<std::int64_t>(ids_.size());
+  const BlockLayout &l = spec.arch->block_layout;
+  const Matrix input = embed(test_compute(), spec, forward_->globals(), ids_, 1, n);
+  for (const std::string_view last : {l.q, l.o, l.up, l.down}) {
+    Matrix hidden = input;
+    std::vector<std::string> seen;
+    block_forward(test_compute(), spec, forward_->block(0), hidden, 1, n, [&](std::string_view name, const Matrix &) {
+      seen.emplace_back(name);
+      return name == last ? ObserverReply::kStop : ObserverReply::kRunOn;
+    });
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back(), last);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), std::string(last)), 1) << last;
+  }
+}
+
 // The pipeline computes one Hessian per sequential group: its members must
 // run on one and the same input.
 TEST_P(ForwardTest, MembersOfASequentialGroupShareOneInput) {
@@ -184,7 +205,7 @@ TEST_P(ForwardTest, MembersOfASequentialGroupShareOneInput) {
   Matrix hidden = embed(test_compute(), spec, forward_->globals(), ids_, 1, n);
   std::map<std::string, const Matrix *, std::less<>> input_of;
   block_forward(test_compute(), spec, forward_->block(0), hidden, 1, n,
-                [&](std::string_view name, const Matrix &x) { input_of[std::string(name)] = &x; });
+                [&](std::string_view name, const Matrix &x) { input_of[std::string(name)] = &x; return ObserverReply::kRunOn; });
   for (const auto &group : spec.arch->sequential_groups) {
     ASSERT_TRUE(input_of.contains(group.front())) << group.front();
     for (std::string_view name : group) EXPECT_EQ(input_of[std::string(name)], input_of[std::string(group.front())]) << name;
@@ -206,6 +227,7 @@ TEST_P(ForwardTest, WeightsReplacedByTheObserverRun) {
   Matrix got = input;
   block_forward(test_compute(), spec, observed, got, 1, n, [&](std::string_view name, const Matrix &) {
     if (name == down) std::fill(observed.linear(down).weight.begin(), observed.linear(down).weight.end(), 0.0f);
+    return ObserverReply::kRunOn;
   });
   EXPECT_EQ(got.data, want.data);
 }
