@@ -25,7 +25,11 @@ void pageable_copy(void *dst, const void *src, std::size_t bytes, cudaStream_t s
 HostStaging::HostStaging(std::function<void(const std::string &)> info, std::size_t chunk_bytes)
     : info_(std::move(info)), chunk_bytes_(std::max<std::size_t>(chunk_bytes, 1)) {}
 
-HostStaging::~HostStaging() { release(); }
+HostStaging::~HostStaging() {
+  release();
+  // Ranges the core did not unpin (it unpins before it frees them).
+  while (!pinned_.empty()) unpin(const_cast<char *>(pinned_.begin()->first));
+}
 
 void HostStaging::release() noexcept {
   // Unchecked: nothing useful can be done about a failure here, and a chunk
@@ -80,6 +84,15 @@ void HostStaging::copy(void *dst, const void *src, std::size_t bytes, cudaStream
   const auto add_time = [&] {
     totals_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
+  if (pinned_range(src, bytes)) {
+    // Straight from the page-locked range, on the caller's stream; waited
+    // for, since src may be reused when this returns.
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream));
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    totals_.direct_bytes += bytes;
+    add_time();
+    return;
+  }
   if (!ready()) {
     pageable_copy(dst, src, bytes, stream, wait);
     totals_.pageable_bytes += bytes;
@@ -111,6 +124,34 @@ void HostStaging::copy(void *dst, const void *src, std::size_t bytes, cudaStream
   }
   totals_.staged_bytes += bytes;
   add_time();
+}
+
+void HostStaging::pin(void *ptr, std::size_t bytes) {
+  if (!ptr || bytes == 0) return;
+  const std::lock_guard<std::mutex> lock(mutex_);
+  GPTQ_CUDA_CHECK(cudaHostRegister(ptr, bytes, cudaHostRegisterDefault));
+  MemoryAccount *account = current_account();
+  if (account) account->charge_pinned(bytes);
+  pinned_[static_cast<const char *>(ptr)] = Range{bytes, account};
+}
+
+void HostStaging::unpin(void *ptr) noexcept {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  const auto it = pinned_.find(static_cast<const char *>(ptr));
+  if (it == pinned_.end()) return;
+  // Unchecked: a failure leaves nothing to undo (copies from the range wait
+  // for themselves, so none reads it now).
+  (void)cudaHostUnregister(ptr);
+  if (it->second.account) it->second.account->credit_pinned(it->second.bytes);
+  pinned_.erase(it);
+}
+
+bool HostStaging::pinned_range(const void *src, std::size_t bytes) const {
+  const auto *p = static_cast<const char *>(src);
+  auto it = pinned_.upper_bound(p);  // the first range starting after p
+  if (it == pinned_.begin()) return false;
+  --it;
+  return p + bytes <= it->first + it->second.bytes;
 }
 
 HostStaging::Totals HostStaging::totals() const {

@@ -14,7 +14,12 @@
 // quantizer's next weight) overlaps the copy.
 //
 // Pinned memory is two chunks, allocated on the first copy and reused; its
-// bytes are charged to the state's MemoryAccount as pinned host memory. When
+// bytes are charged to the state's MemoryAccount as pinned host memory.
+// Host memory the core keeps long and uploads often (the calibration rows it
+// parks between block runs) can be page-locked in place (pin(), plugin table
+// v8's host_pin): a copy from inside such a range goes straight to the
+// device, at the bus's speed, with no memcpy into the chunks; its bytes are
+// charged as pinned too. When
 // the system refuses pinned memory (or a stream or event cannot be made),
 // every copy falls back to pageable cudaMemcpyAsync, said once in the log;
 // nothing fails for it. Every CUDA call is checked (cuda_check.h), so the
@@ -26,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -50,8 +56,15 @@ class HostStaging {
   // time.
   void copy(void *dst, const void *src, std::size_t bytes, cudaStream_t stream, bool wait);
 
+  // Page-locks [ptr, ptr + bytes) until unpin(ptr) (cudaHostRegister;
+  // cudaErrorMemoryAllocation when the system will not lock that much).
+  void pin(void *ptr, std::size_t bytes);
+  // Undoes pin(ptr), once no copy reads it; unknown pointers are ignored.
+  void unpin(void *ptr) noexcept;
+
   struct Totals {
     std::uint64_t staged_bytes = 0;    // copied through the pinned chunks
+    std::uint64_t direct_bytes = 0;    // copied straight from pinned ranges
     std::uint64_t pageable_bytes = 0;  // copied from pageable memory (fallback)
     double seconds = 0;                // in copy(), summed over the threads that called it
     bool pinned = false;               // the chunks exist
@@ -65,6 +78,8 @@ class HostStaging {
   // the log) when they cannot be had.
   bool ready();
   void release() noexcept;
+  // Whether [src, src + bytes) lies inside one pinned range.
+  bool pinned_range(const void *src, std::size_t bytes) const;
 
   std::function<void(const std::string &)> info_;
   std::size_t chunk_bytes_;
@@ -76,6 +91,12 @@ class HostStaging {
   cudaEvent_t copied_ = nullptr;                     // the copy stream finished the copy
   cudaStream_t copy_stream_ = nullptr;
   MemoryAccount *account_ = nullptr;  // charged with the chunks' bytes
+  // pin()'s ranges by start, each with its bytes and the account charged.
+  struct Range {
+    std::size_t bytes;
+    MemoryAccount *account;
+  };
+  std::map<const char *, Range> pinned_;
   Totals totals_;
 };
 

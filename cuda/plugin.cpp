@@ -375,6 +375,26 @@ int buffer_read(void *state, const gptq_plugin_buffer *src, size_t offset, void 
   });
 }
 
+// v8: host memory the core parks calibration rows in, page-locked in place
+// (HostStaging::pin), so buffer_write sends it straight and buffer_read
+// fills it straight.
+int host_pin(void *state, void *ptr, size_t bytes, char *err, size_t cap) {
+  return boundary(state, err, cap, [&] {
+    if (!ptr || bytes == 0) throw InvalidArgument("host_pin needs memory to pin");
+    // GPTQ_CUDA_HOST_PIN=0: such memory stays pageable, to measure what
+    // pinning gains.
+    if (switched_off("GPTQ_CUDA_HOST_PIN"))
+      throw PluginError(GPTQ_PLUGIN_ERR_UNSUPPORTED, "switched off by GPTQ_CUDA_HOST_PIN=0");
+    PluginState &s = state_of(state);
+    s.state.activate();
+    s.staging.pin(ptr, bytes);
+  });
+}
+
+void host_unpin(void *state, void *ptr) {
+  (void)boundary(state, nullptr, 0, [&] { state_of(state).staging.unpin(ptr); });
+}
+
 int hessian_create(void *state, int64_t columns, int fp64, gptq_plugin_hessian **out, char *err, size_t cap) {
   return boundary(state, err, cap, [&] {
     PluginState &s = state_of(state);
@@ -604,6 +624,8 @@ gptq_backend_plugin make_table() {
   t.inject_failure = inject_failure;
   t.block_set_dense_buffer = block_set_dense_buffer;
   t.model_run_sample = model_run_sample;
+  t.host_pin = host_pin;
+  t.host_unpin = host_unpin;
   return t;
 }
 

@@ -22,7 +22,8 @@ class Activations {
   virtual std::int64_t cols() const = 0;
   // The rows on the host: themselves when they live there (no copy), else
   // copied into `scratch` — how an engine of another backend (the CPU one a
-  // context falls back to) reads them.
+  // context falls back to) reads them; into scratch's own memory when it
+  // has their shape already.
   virtual const Matrix &host(Matrix &scratch) const = 0;
 };
 

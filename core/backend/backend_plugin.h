@@ -7,7 +7,8 @@
  * and the loader (core/backend/backend_loader.cpp) insists on the exact
  * GPTQ_BACKEND_PLUGIN_VERSION and table size.
  *
- * Version 8 (7's block_run could not be told to stop early; 6 brought
+ * Version 8 (7's block_run could not be told to stop early, nor host
+ * memory be page-locked; 6 brought
  * every sequence's logits to the host to choose its
  * next token; 5 ran every sequence of a KV cache at one length; 4 brought
  * every solve's dequantized weights to the host; 3 had
@@ -381,6 +382,16 @@ typedef struct gptq_backend_plugin {
                           int64_t seq, const int64_t *counts, gptq_plugin_cache *cache, const float *inv_freq,
                           const gptq_plugin_sampling *sampling, int32_t *tokens, float *logits, char *err,
                           size_t err_cap);
+  /* Version 8, optional (NULL: such memory stays pageable). Page-locks
+   * `bytes` of host memory at `ptr` (the core's, which it keeps until
+   * host_unpin) so that buffer_write and buffer_read move it at the bus's
+   * speed, straight from and into it. For memory the core keeps long and
+   * copies often: the calibration rows parked between block runs
+   * (core/pipeline/parked_hidden.h). OUT_OF_MEMORY when the system will not
+   * lock that much (the core goes on with it pageable). */
+  int (*host_pin)(void *state, void *ptr, size_t bytes, char *err, size_t err_cap);
+  /* Undoes host_pin(ptr) before the core frees the memory. */
+  void (*host_unpin)(void *state, void *ptr);
 } gptq_backend_plugin;
 
 /* inject_failure's kinds. */

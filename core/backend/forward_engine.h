@@ -11,6 +11,7 @@
 // The CPU engine (cpu_forward_engine.h) is the reference.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -46,6 +47,13 @@ class SequenceCache {
   // Positions sequence b holds (the same for every layer between runs);
   // sequences of one cache may hold different lengths (batched generation).
   virtual std::int64_t length(std::int64_t b) const = 0;
+};
+
+// Host memory an engine has page-locked for its copies (ForwardEngine::
+// pin_host), until this is destroyed.
+class PinnedHost {
+ public:
+  virtual ~PinnedHost() = default;
 };
 
 // Every operation takes the library call's Compute (progress, cancellation;
@@ -109,6 +117,17 @@ class ForwardEngine {
   // when `a` is this engine's, else read back or put there (host rows the
   // pipeline parked, core/pipeline/parked_hidden.h, go up to a device).
   virtual std::unique_ptr<Activations> copy(const Activations &a) const = 0;
+  // Host memory the caller keeps and hands copy() (as LentActivations) and
+  // Activations::host (as scratch) often — the pipeline's parked rows —
+  // page-locked so those copies run at the bus's speed, until the handle is
+  // destroyed (before the memory is freed). Null when the engine has no use
+  // for it (the CPU's) or cannot (the system refused: said in the log); the
+  // copies work either way.
+  virtual std::unique_ptr<PinnedHost> pin_host(void *data, std::size_t bytes) const {
+    (void)data;
+    (void)bytes;
+    return nullptr;
+  }
   // Runs block w.layer on `hidden` (made by this engine), replacing it with
   // the block's output; every sequence starts at position 0.
   virtual void run_block(const Compute &compute, const model::ModelSpec &spec, const model::BlockWeights &w,

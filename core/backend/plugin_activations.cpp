@@ -44,7 +44,11 @@ std::size_t PluginActivations::bytes() const {
 }
 
 const Matrix &PluginActivations::host(Matrix &scratch) const {
-  scratch = Matrix(rows_, cols_);
+  // Into scratch's own memory when it has the shape already (a parked
+  // chunk's, which may be page-locked: ForwardEngine::pin_host).
+  if (scratch.rows != rows_ || scratch.cols != cols_ ||
+      scratch.data.size() != static_cast<std::size_t>(rows_) * static_cast<std::size_t>(cols_))
+    scratch = Matrix(rows_, cols_);
   char err[512] = {0};
   check_plugin(table_->buffer_read(state_, handle_, 0, scratch.data.data(), bytes(), err, sizeof err), table_->name,
                "reading activations back", err);

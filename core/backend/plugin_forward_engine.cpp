@@ -525,6 +525,38 @@ std::unique_ptr<Activations> PluginForwardEngine::copy(const Activations &a) con
   return made;
 }
 
+namespace {
+
+// Memory host_pin locked, unlocked with the handle.
+class PluginPinnedHost final : public PinnedHost {
+ public:
+  PluginPinnedHost(const gptq_backend_plugin &table, void *state, void *data)
+      : table_(&table), state_(state), data_(data) {}
+  ~PluginPinnedHost() override { table_->host_unpin(state_, data_); }
+  PluginPinnedHost(const PluginPinnedHost &) = delete;
+  PluginPinnedHost &operator=(const PluginPinnedHost &) = delete;
+
+ private:
+  const gptq_backend_plugin *table_;
+  void *state_;
+  void *data_;
+};
+
+}  // namespace
+
+std::unique_ptr<PinnedHost> PluginForwardEngine::pin_host(void *data, std::size_t bytes) const {
+  if (!blocks_ || !table_->host_pin || !table_->host_unpin || !data || bytes == 0) return nullptr;
+  char err[512] = {0};
+  if (table_->host_pin(state_, data, bytes, err, sizeof err) != GPTQ_PLUGIN_OK) {
+    std::call_once(pin_refusal_logged_, [&] {
+      log_->info(std::string(table_->name) + ": host memory stays pageable (" + std::to_string(bytes) +
+                 " bytes could not be page-locked: " + err + ")");
+    });
+    return nullptr;
+  }
+  return std::make_unique<PluginPinnedHost>(*table_, state_, data);
+}
+
 void PluginForwardEngine::run_block(const Compute &compute, const model::ModelSpec &spec,
                                     const model::BlockWeights &w, Activations &hidden, std::int64_t batch,
                                     std::int64_t seq, const ActivationsObserver &observe) const {

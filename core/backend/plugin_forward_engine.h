@@ -69,6 +69,9 @@ class PluginForwardEngine final : public ForwardEngine {
                                      const model::GlobalWeights &globals, std::span<const std::int32_t> ids,
                                      std::int64_t batch, std::int64_t seq) const override;
   std::unique_ptr<Activations> copy(const Activations &a) const override;
+  // With the plugin's host_pin (v8) and block group; a refusal is said once
+  // in the log (info) and gives null.
+  std::unique_ptr<PinnedHost> pin_host(void *data, std::size_t bytes) const override;
   void run_block(const Compute &compute, const model::ModelSpec &spec, const model::BlockWeights &w,
                  Activations &hidden, std::int64_t batch, std::int64_t seq,
                  const ActivationsObserver &observe) const override;
@@ -87,6 +90,7 @@ class PluginForwardEngine final : public ForwardEngine {
   CpuForwardEngine cpu_;
   bool blocks_;  // block_supported(*table_)
   mutable std::once_flag calibration_logged_;
+  mutable std::once_flag pin_refusal_logged_;
 };
 
 }  // namespace gptq

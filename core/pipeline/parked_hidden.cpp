@@ -1,5 +1,6 @@
 #include "core/pipeline/parked_hidden.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -28,6 +29,8 @@ ParkedHidden::ParkedHidden(const Compute &compute, const ForwardEngine &forward,
     const auto from = static_cast<std::size_t>(chunks.first(c) * seq);
     const auto count = static_cast<std::size_t>(chunks.windows(c) * seq);
     chunks_.push_back(host_copy(*forward.embed(compute, spec, globals, ids.subspan(from, count), chunks.windows(c), seq)));
+    Matrix &m = chunks_.back();
+    pinned_.push_back(forward.pin_host(m.data.data(), m.data.size() * sizeof(float)));
   }
 }
 
@@ -41,8 +44,13 @@ void ParkedHidden::park(std::int64_t c, const Activations &rows) {
     fail(Status::Internal, "calibration chunk " + std::to_string(c) + ": a block run gave " +
                                std::to_string(rows.rows()) + "x" + std::to_string(rows.cols()) + " rows for " +
                                std::to_string(slot.rows) + "x" + std::to_string(slot.cols));
-  slot = Matrix();  // its memory first, for the new rows
-  slot = host_copy(rows);
+  // Into the slot's own (maybe page-locked) memory.
+  const Matrix &m = rows.host(slot);
+  if (&m != &slot) std::copy(m.data.begin(), m.data.end(), slot.data.begin());
+}
+
+bool ParkedHidden::pinned() const {
+  return std::all_of(pinned_.begin(), pinned_.end(), [](const auto &p) { return p != nullptr; });
 }
 
 }  // namespace gptq::quant

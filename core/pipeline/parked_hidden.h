@@ -2,9 +2,12 @@
 // matrix per chunk of windows (core/pipeline/calibration_chunks.h), for a
 // pipeline whose rows do not all fit on the forward engine's device. A
 // chunk goes up for a block run (the engine's copy(), which puts host rows
-// where it computes) and its output comes back when it is the next block's
-// input. Plain host memory: the plugin's uploads go through its pinned
-// staging chunks anyway (cuda/host_staging.h); read-backs are pageable.
+// where it computes) and its output comes back, into the same memory, when
+// it is the next block's input. Each chunk's memory is page-locked by the
+// engine when it can (ForwardEngine::pin_host): every block uploads the
+// rows of all chunks several times, and pinned memory moves straight over
+// the bus, where pageable memory goes through the CUDA plugin's staging
+// copies (cuda/host_staging.h) up and the driver's down.
 #pragma once
 
 #include <cstdint>
@@ -35,10 +38,14 @@ class ParkedHidden {
   std::unique_ptr<Activations> upload(std::int64_t c) const;
   // Chunk c's rows become those of `rows` (a block run's output).
   void park(std::int64_t c, const Activations &rows);
+  // Whether the engine page-locked every chunk.
+  bool pinned() const;
 
  private:
   const ForwardEngine &forward_;
   std::vector<Matrix> chunks_;
+  // After chunks_: unlocked before their memory goes.
+  std::vector<std::unique_ptr<PinnedHost>> pinned_;
 };
 
 }  // namespace gptq::quant

@@ -484,7 +484,8 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
   if (chunks.chunked() && options.device)
     if (const auto use = options.device->memory_use(false))
       log.info("quantize: peak device memory " + std::to_string(use->peak) + " bytes with the calibration rows in " +
-               std::to_string(chunks.count()) + " chunks of " + std::to_string(chunks.per_chunk) + " windows");
+               std::to_string(chunks.count()) + " chunks of " + std::to_string(chunks.per_chunk) + " windows, parked in " +
+               (parked->pinned() ? "page-locked" : "pageable") + " host memory");
   set_phases(report, clock);
   report.forward_backend = std::string(forward.backend());
   finish_report(report, seconds_since(t_start));

@@ -510,5 +510,53 @@ TEST(RuntimeKernels, HostStagingCopiesThroughPinnedChunksAndFallsBack) {
   GPTQ_CUDA_CHECK(cudaStreamDestroy(stream));
 }
 
+// Host memory pinned in place (HostStaging::pin, plugin table v8's
+// host_pin): a copy from inside the range goes straight to the device (no
+// chunk made, nothing staged), one that reaches past it is staged; the
+// range is charged as pinned host memory until unpinned, and a staging
+// destroyed with a range still pinned unpins it.
+TEST(RuntimeKernels, HostStagingCopiesPinnedRangesStraight) {
+  GPTQ_REQUIRE_DEVICE();
+  cudaStream_t stream = nullptr;
+  GPTQ_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  const std::size_t bytes = 5 * 4096 + 77;
+  std::vector<unsigned char> src(bytes + 64), back(bytes);
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = static_cast<unsigned char>(i * 29 + 3);
+  MemoryAccount account;
+  const AccountScope charged(&account);
+  {
+    HostStaging staging({}, 4096);
+    const StagingScope scope(&staging);
+    DeviceBuffer dst(bytes, "the pinned test's bytes");
+    staging.pin(src.data(), bytes);
+    EXPECT_EQ(account.use(false).pinned, bytes);
+    copy_to_device(dst.get(), src.data(), bytes, stream, false);
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(back.data(), dst.get(), bytes, cudaMemcpyDeviceToHost, stream));
+    GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+    EXPECT_TRUE(std::equal(back.begin(), back.end(), src.begin()));
+    HostStaging::Totals t = staging.totals();
+    EXPECT_EQ(t.direct_bytes, bytes);
+    EXPECT_EQ(t.staged_bytes, 0u);
+    EXPECT_FALSE(t.pinned) << "no chunk was needed";
+    // Past the range's end: staged.
+    copy_to_device(dst.get(), src.data() + 64, bytes, stream, true);
+    t = staging.totals();
+    EXPECT_EQ(t.direct_bytes, bytes);
+    EXPECT_EQ(t.staged_bytes, bytes);
+    GPTQ_CUDA_CHECK(cudaMemcpy(back.data(), dst.get(), bytes, cudaMemcpyDeviceToHost));
+    EXPECT_TRUE(std::equal(back.begin(), back.end(), src.begin() + 64));
+    staging.unpin(src.data());
+    EXPECT_EQ(account.use(false).pinned, 2u * 4096u) << "only the chunks are left";
+    staging.unpin(src.data());  // a second unpin: ignored
+    staging.pin(src.data(), bytes);
+  }
+  EXPECT_EQ(account.use(false).pinned, 0u) << "the staging unpinned what was left";
+  // The driver no longer knows the memory as page-locked.
+  unsigned int flags = 0;
+  EXPECT_EQ(cudaHostGetFlags(&flags, src.data()), cudaErrorInvalidValue);
+  (void)cudaGetLastError();
+  GPTQ_CUDA_CHECK(cudaStreamDestroy(stream));
+}
+
 }  // namespace
 }  // namespace gptq::cuda

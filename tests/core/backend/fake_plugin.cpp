@@ -545,6 +545,23 @@ int quantize_solve(void *state, const gptq_plugin_hessian *h, const float *w, in
   return GPTQ_PLUGIN_OK;
 }
 
+// Pins nothing for real: says what it was asked in the log, and refuses
+// more than 1 GiB (a system that will not lock that much).
+int host_pin(void *state, void *ptr, size_t bytes, char *err, size_t cap) {
+  if (bytes > (size_t{1} << 30)) {
+    reason(err, cap, "the fake locks at most 1 GiB");
+    return GPTQ_PLUGIN_ERR_OUT_OF_MEMORY;
+  }
+  const std::string line = "fake pin " + std::to_string(bytes) + " bytes at " + std::to_string(reinterpret_cast<uintptr_t>(ptr));
+  host_of(state)->log(host_of(state)->user, 4, line.c_str());
+  return GPTQ_PLUGIN_OK;
+}
+
+void host_unpin(void *state, void *ptr) {
+  const std::string line = "fake unpin " + std::to_string(reinterpret_cast<uintptr_t>(ptr));
+  host_of(state)->log(host_of(state)->user, 4, line.c_str());
+}
+
 gptq_backend_plugin make_table(bool forward, bool blocks = false, bool quantize = false) {
   gptq_backend_plugin t{};
   t.size = sizeof t;
@@ -579,6 +596,8 @@ gptq_backend_plugin make_table(bool forward, bool blocks = false, bool quantize 
     t.block_run = block_run;
     t.memory_use = memory_use;
     t.inject_failure = inject_failure;
+    t.host_pin = host_pin;
+    t.host_unpin = host_unpin;
   }
   if (quantize) {
     t.hessian_create = hessian_create;

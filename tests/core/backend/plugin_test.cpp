@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <thread>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -370,6 +371,24 @@ TEST_F(FakePlugin, TheBlockGroupRunsTheCalibrationForwardInThePluginsBuffers) {
   EXPECT_EQ(&uploaded->host(s3), &s3) << "host rows go up to the plugin's buffer";
   EXPECT_EQ(s3.data, s1.data);
   EXPECT_EQ(lines.count("calibration forward on cuda (Fake Device)"), 1);
+
+  // Host memory page-locked for the copies (host_pin, v8) until the handle
+  // goes; a refusal is null, said once, and the copies work anyway.
+  {
+    const std::string at = std::to_string(reinterpret_cast<std::uintptr_t>(s3.data.data()));
+    auto pinned = engine.pin_host(s3.data.data(), s3.data.size() * sizeof(float));
+    EXPECT_NE(pinned, nullptr);
+    EXPECT_EQ(lines.count("fake pin " + std::to_string(s3.data.size() * sizeof(float)) + " bytes at " + at), 1);
+    pinned.reset();
+    EXPECT_EQ(lines.count("fake unpin " + at), 1);
+    const std::size_t too_much = std::size_t{2} << 30;  // never touched: the fake refuses above 1 GiB
+    EXPECT_EQ(engine.pin_host(s3.data.data(), too_much), nullptr);
+    EXPECT_EQ(engine.pin_host(s3.data.data(), too_much), nullptr);
+    EXPECT_EQ(lines.count("cuda: host memory stays pageable (" + std::to_string(too_much) +
+                          " bytes could not be page-locked: the fake locks at most 1 GiB)"),
+              1);
+    EXPECT_EQ(cpu.pin_host(s3.data.data(), 64), nullptr) << "the CPU engine computes in host memory";
+  }
 
   // The observer: the CPU engine's names in its order, shared inputs shared.
   gptq::model::BlockWeights block = gptq::model::load_block_weights(spec, model->weights(), 0);
