@@ -413,12 +413,13 @@ schema::QuantizeReportT quantize_model_on(const model::Model &source, const sche
           inputs[g].hessian.reset();
         }
       } else {
-        // Every group's Hessian from the float block, then every solve.
+        // Every group's Hessian from the float block (run up to the last
+        // group's input), then every solve.
         chunk_pass(
             [&](std::size_t g, const Activations &input, std::int64_t c) {
               if (!group_skipped(config, prefix, groups[g])) accumulate_chunk(g, input, c);
             },
-            false, std::nullopt, nullptr);
+            false, groups.size() - 1, nullptr);
         next = upload_first();
         for (std::size_t g = 0; g < groups.size(); ++g) {
           if (!inputs[g].hessian) continue;  // skipped

@@ -59,13 +59,15 @@ QuantizeWork::QuantizeWork(const model::ModelSpec &spec, const schema::QuantizeC
     for (std::int64_t c = 0; c < chunks.count(); ++c) {
       const std::int64_t w = chunks.windows(c);
       total_ += block_forward(w);  // the pass that keeps the outputs
-      if (!config.true_sequential) total_ += block_forward(w);
       for (std::size_t g = 0; g < groups.size(); ++g) {
         total_ += hessian(layer, g, w);
         // Group g's own pass: the forward steps up to its input.
         if (config.true_sequential && h[g])
           for (std::size_t before = 0; before < g; ++before) total_ += forward(before, w);
       }
+      // Not true-sequential: one pass up to the last group's input.
+      if (!config.true_sequential)
+        for (std::size_t g = 0; g + 1 < groups.size(); ++g) total_ += forward(g, w);
     }
   }
 }

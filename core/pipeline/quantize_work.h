@@ -21,8 +21,8 @@
 // runs the block up to the group's input (the forward steps of the groups
 // before it), each followed by the group's solves; then a pass that keeps
 // each chunk's output (block_forward(windows)). Not
-// true-sequential: one pass for every group's Hessian, the solves, and the
-// pass for the outputs.
+// true-sequential: one pass for every group's Hessian, up to the last
+// group's input, the solves, and the pass for the outputs.
 #pragma once
 
 #include <cstdint>
