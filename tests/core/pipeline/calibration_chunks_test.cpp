@@ -128,6 +128,20 @@ TEST(CalibrationChunks, TheEstimateCoversThe7bRunsMeasuredPeak) {
   EXPECT_LE(estimate, 48.3 * 1.15);
 }
 
+// README (the 70B-shaped run, bench/results/cuda_quantize_70b-h200.json):
+// Llama-2-70B widths with 128 x 2048 tokens at once peaked at 110.14 GB of
+// the library's own allocations on the H200. Same bounds as above.
+TEST(CalibrationChunks, TheEstimateCoversThe70bRunsMeasuredPeak) {
+  const model::ModelSpec l70 = llama(8192, 28672, 64, 8);
+  const CalibrationDeviceBytes b = calibration_device_bytes(l70, sequential(true), 2048, 0);
+  const double estimate = static_cast<double>(b.total(128) - b.margin) / kGB;
+  std::printf("70B-shaped, 128 x 2048: %.1f GB estimated (%.1f MB a window, %.2f GB a block) against 110.14 GB "
+              "measured\n",
+              estimate, static_cast<double>(b.per_window) / 1e6, static_cast<double>(b.block) / kGB);
+  EXPECT_GE(estimate, 110.14);
+  EXPECT_LE(estimate, 110.14 * 1.15);
+}
+
 TEST(CalibrationChunks, ChunksAreAsManyAsNeededAndEven) {
   CalibrationDeviceBytes b;
   b.per_window = 100;
