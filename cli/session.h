@@ -31,11 +31,15 @@ struct Session {
   // --backend, checked by backend_option), with `threads` when given. With
   // `announce`, says on stderr where the work runs — auto's choice is not
   // the user's, so the line is how they learn it; a --json run leaves it to
-  // the report's "backend" and keeps stderr for errors.
+  // the report's "backend" and keeps stderr for errors. With `verbose` (the
+  // command's --verbose) the library's log lines of level info and above go
+  // to stderr too: what it decided and why (the backend, how the calibration
+  // rows are split, where device memory went).
   gptq_status create_backend_context(const std::string &backend, std::optional<long long> threads,
-                                     bool announce) {
+                                     bool announce, bool verbose) {
     std::string json = "{\"backend\": \"" + backend + "\"";
     if (threads) json += ", \"threads\": " + std::to_string(*threads);
+    if (verbose) json += ", \"log_level\": \"info\"";
     if (gptq_status st = create_context(json + "}"); st != GPTQ_OK || !announce) return st;
     const char *chosen = nullptr, *device = nullptr;
     if (gptq_status st = gptq_context_backend(context, &chosen); st != GPTQ_OK) return st;

@@ -39,6 +39,7 @@ int run_eval(int argc, char **argv) {
       .option("max-windows", "N", "evaluate only the first N windows (default: all)")
       .option("backend", "NAME", "where the model runs: auto (default: CUDA when a GPU is usable, else the CPU), cpu or cuda")
       .option("threads", "N", "CPU threads (default: one per core)")
+      .flag("verbose", "print the library's log lines on stderr (what it decided and why)", "v")
       .flag("json", "print the library's EvalReport (ppl, nll, windows, tokens, ...) as JSON on stdout");
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("ppl")) throw UsageError{"missing --ppl FILE"};
@@ -52,7 +53,8 @@ int run_eval(int argc, char **argv) {
 
   Session session;
   const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "auto");
-  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json")); st != GPTQ_OK)
+  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json"),
+                                                        args.has("verbose")); st != GPTQ_OK)
     return report_failure(st);
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
   const bool json = args.has("json");

@@ -76,7 +76,8 @@ int run_generate(int argc, char **argv) {
       .option("stop", "S", "stop before this string (repeatable; not printed)")
       .flag("ignore-eos", "keep going past the end-of-sequence token")
       .option("backend", "NAME", "where the model runs: auto (default: CUDA when a GPU is usable, else the CPU), cpu or cuda")
-      .option("threads", "N", "CPU threads (default: one per core)");
+      .option("threads", "N", "CPU threads (default: one per core)")
+      .flag("verbose", "print the library's log lines on stderr (what it decided and why)", "v");
   if (!args.parse(argc, argv)) return 0;
   if (!args.has("prompt")) throw UsageError{"missing -p TEXT"};
   nlohmann::json config = nlohmann::json::object();
@@ -97,7 +98,8 @@ int run_generate(int argc, char **argv) {
 
   Session session;
   const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "auto");
-  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json")); st != GPTQ_OK)
+  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json"),
+                                                        args.has("verbose")); st != GPTQ_OK)
     return report_failure(st);
   if (gptq_status st = session.open_model(*args.get("MODEL_DIR")); st != GPTQ_OK) return report_failure(st);
   GenerationSession gen;

@@ -140,6 +140,7 @@ int run_quantize(int argc, char **argv) {
               "where the calibration forward passes, Hessians and solves run: auto (default: CUDA when a GPU is "
               "usable, else the CPU), cpu or cuda")
       .option("threads", "N", "CPU threads (default: one per core)")
+      .flag("verbose", "print the library's log lines on stderr (what it decided and why)", "v")
       .flag("json", "print the QuantizeReport JSON on stdout instead of the table");
   if (!args.parse(argc, argv)) return 0;
   auto out = args.get("out");
@@ -147,7 +148,8 @@ int run_quantize(int argc, char **argv) {
   const nlohmann::json cfg = config_from_args(args);
   Session session;
   const std::string backend = args.get_choice("backend", {"auto", "cpu", "cuda"}, "auto");
-  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json")); st != GPTQ_OK)
+  if (gptq_status st = session.create_backend_context(backend, args.get_int("threads"), !args.has("json"),
+                                                        args.has("verbose")); st != GPTQ_OK)
     return report_failure(st);
   ProgressBar bar;
   ProgressBar::cancel_on_interrupt();

@@ -235,6 +235,25 @@ class Quantize(unittest.TestCase):
             "--force", "--json", check_rc=0)
         shutil.rmtree(out)
 
+    def test_verbose_says_what_the_library_decided(self):
+        # --verbose: the library's log lines of level info on stderr, here the
+        # chunks a forced chunk size makes (core/pipeline/calibration_chunks.h);
+        # stdout keeps the report alone. Without it, none.
+        out = out_dir("verbose")
+        args = ("quantize", DEMO, "--out", out, "--calib", DEMO_CALIB, "--nsamples", "2", "--seqlen", "64",
+                "--backend", "cpu", "--force", "--json")
+        os.environ["GPTQ_CALIBRATION_CHUNK_WINDOWS"] = "1"
+        try:
+            loud = run(*args, "--verbose", check_rc=0)
+            quiet = run(*args, check_rc=0)
+        finally:
+            del os.environ["GPTQ_CALIBRATION_CHUNK_WINDOWS"]
+        self.assertIn("quantize: 2 calibration windows of 64 tokens", loud.stderr)
+        self.assertIn("GPTQ_CALIBRATION_CHUNK_WINDOWS=1", loud.stderr)
+        self.assertEqual(json.loads(loud.stdout)["config"]["calibration"]["nsamples"], 2)
+        self.assertNotIn("calibration windows", quiet.stderr)
+        shutil.rmtree(out)
+
     def test_cancelled_run_leaves_nothing(self):
         out = out_dir("cancel")
         proc = subprocess.Popen([cli.GPTQ, "quantize", DEMO, "--out", out, "--calib", DEMO_CALIB,
