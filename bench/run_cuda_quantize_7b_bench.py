@@ -153,7 +153,8 @@ def main():
     if os.path.exists(out_dir):
         shutil.rmtree(out_dir)
     cmd = [a.gptq, "quantize", model, "--out", out_dir, "--calib", a.calib, "--nsamples", str(a.nsamples),
-           "--seqlen", str(a.seqlen), "--bits", "4", "--group-size", "128", "--backend", a.backend, "--json"]
+           "--seqlen", str(a.seqlen), "--bits", "4", "--group-size", "128", "--backend", a.backend, "--json",
+           "--verbose"]
     print(" ".join(cmd), flush=True)
     env = dict(os.environ)
     env.pop("GPTQ_CALIBRATION_CHUNK_WINDOWS", None)
@@ -200,8 +201,15 @@ def main():
              f"weights; GPTQ w4 g128 sym, {a.nsamples} x {a.seqlen} calibration tokens of "
              f"{os.path.basename(a.calib)}, --backend {a.backend} (calibration forward on {forward_backend})")
     if a.chunk_windows:
-        # What was asked: the CLI does not show the log line that says it.
-        parked = "pageable (GPTQ_CUDA_HOST_PIN=0)" if a.pageable_parking else "page-locked"
+        # As the library's log says it (--verbose), not as asked.
+        with open(log, errors="replace") as f:
+            said = f.read()
+        if "parked in page-locked host memory" in said:
+            parked = "page-locked"
+        elif "parked in pageable host memory" in said:
+            parked = "pageable (GPTQ_CUDA_HOST_PIN=0)" if a.pageable_parking else "pageable (page-locking refused)"
+        else:
+            parked = "plain"  # no device: the CPU engine's rows are host memory anyway
         shape += (f", rows in chunks of {a.chunk_windows} windows (GPTQ_CALIBRATION_CHUNK_WINDOWS) parked in "
                   f"{parked} host memory")
     none = "no baseline in this run: no other GPTQ implementation is installed on the GPU machine"
