@@ -129,7 +129,14 @@ void HostStaging::copy(void *dst, const void *src, std::size_t bytes, cudaStream
 void HostStaging::pin(void *ptr, std::size_t bytes) {
   if (!ptr || bytes == 0) return;
   const std::lock_guard<std::mutex> lock(mutex_);
-  GPTQ_CUDA_CHECK(cudaHostRegister(ptr, bytes, cudaHostRegisterDefault));
+  try {
+    GPTQ_CUDA_CHECK(cudaHostRegister(ptr, bytes, cudaHostRegisterDefault));
+  } catch (...) {
+    // A refusal is not sticky: clear it, or the next launch check would
+    // report it as its own failure.
+    (void)cudaGetLastError();
+    throw;
+  }
   MemoryAccount *account = current_account();
   if (account) account->charge_pinned(bytes);
   pinned_[static_cast<const char *>(ptr)] = Range{bytes, account};
@@ -140,8 +147,8 @@ void HostStaging::unpin(void *ptr) noexcept {
   const auto it = pinned_.find(static_cast<const char *>(ptr));
   if (it == pinned_.end()) return;
   // Unchecked: a failure leaves nothing to undo (copies from the range wait
-  // for themselves, so none reads it now).
-  (void)cudaHostUnregister(ptr);
+  // for themselves, so none reads it now); cleared, as in pin().
+  if (cudaHostUnregister(ptr) != cudaSuccess) (void)cudaGetLastError();
   if (it->second.account) it->second.account->credit_pinned(it->second.bytes);
   pinned_.erase(it);
 }

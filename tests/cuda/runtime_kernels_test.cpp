@@ -513,8 +513,9 @@ TEST(RuntimeKernels, HostStagingCopiesThroughPinnedChunksAndFallsBack) {
 // Host memory pinned in place (HostStaging::pin, plugin table v8's
 // host_pin): a copy from inside the range goes straight to the device (no
 // chunk made, nothing staged), one that reaches past it is staged; the
-// range is charged as pinned host memory until unpinned, and a staging
-// destroyed with a range still pinned unpins it.
+// range is charged as pinned host memory until unpinned, a refused pin
+// leaves no error behind, and a staging destroyed with a range still pinned
+// unpins it.
 TEST(RuntimeKernels, HostStagingCopiesPinnedRangesStraight) {
   GPTQ_REQUIRE_DEVICE();
   cudaStream_t stream = nullptr;
@@ -530,6 +531,11 @@ TEST(RuntimeKernels, HostStagingCopiesPinnedRangesStraight) {
     DeviceBuffer dst(bytes, "the pinned test's bytes");
     staging.pin(src.data(), bytes);
     EXPECT_EQ(account.use(false).pinned, bytes);
+    // Refused (already registered): an error, charged nothing, and not left
+    // behind for the next launch check to report as its own.
+    EXPECT_THROW(staging.pin(src.data(), bytes), CudaError);
+    EXPECT_EQ(account.use(false).pinned, bytes);
+    EXPECT_EQ(cudaGetLastError(), cudaSuccess);
     copy_to_device(dst.get(), src.data(), bytes, stream, false);
     GPTQ_CUDA_CHECK(cudaMemcpyAsync(back.data(), dst.get(), bytes, cudaMemcpyDeviceToHost, stream));
     GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
