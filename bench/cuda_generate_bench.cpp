@@ -5,7 +5,11 @@
 //   decode:  batch 1 after --contexts tokens of context (128, 2048): greedy
 //            (argmax of the last logits fed back), --steps steps (64) after
 //            warm-up, median step time; every step brings its logits to the
-//            host, as generation does;
+//            host and takes the argmax there;
+//   decode_by_engine: the same (and the batches below), each step's tokens
+//            chosen where the engine chooses them (run_and_sample, greedy:
+//            on CUDA inside the captured step, one id a sequence back), as
+//            generation does;
 //   batched: --batches sequences (16, 64) decoding together over one cache
 //            of that batch after --batch-context tokens each (the engine's
 //            batched run);
@@ -254,42 +258,73 @@ class Bench {
             {"tok_s", static_cast<double>(tokens) / m}, {"times_s", times}};
   }
 
-  // Greedy decode of `batch` sequences after `context` tokens each.
-  json decode(std::int64_t batch, std::int64_t context, std::int64_t steps, json &memory) {
+  // Greedy decode of `batch` sequences after `context` tokens each. With
+  // `by_engine` each step's tokens are chosen where the engine chooses them
+  // (run_and_sample: on CUDA on the device, inside the captured step, one id
+  // a sequence back, as gptq_generate does), else every row of logits comes
+  // to the host and its argmax is taken there. The cache's memory is
+  // recorded once, by the host-choice run.
+  json decode(std::int64_t batch, std::int64_t context, std::int64_t steps, json &memory, bool by_engine) {
     const std::int64_t capacity = context + kWarmup + steps;
     const auto before = free_bytes();
     const auto cache = engine_.make_cache(*prepared_, batch, capacity);
-    memory["caches"].push_back({{"batch", batch},
-                                {"capacity", capacity},
-                                {"measured", taken(before, free_bytes())},
-                                {"theory", cache_theory(spec_, batch, capacity)}});
+    if (!by_engine)
+      memory["caches"].push_back({{"batch", batch},
+                                  {"capacity", capacity},
+                                  {"measured", taken(before, free_bytes())},
+                                  {"theory", cache_theory(spec_, batch, capacity)}});
     const std::vector<std::int32_t> prompt = random_ids(batch * context);
     const auto t_prompt = Clock::now();
     gptq::Matrix logits = engine_.run(compute_, *prepared_, prompt, batch, context, cache.get(), true);
     const double prompt_s = seconds_since(t_prompt);
     std::vector<std::int32_t> next(static_cast<std::size_t>(batch));
+    auto argmax = [&](std::int64_t b) {
+      const float *row = logits.row(b);
+      return static_cast<std::int32_t>(std::max_element(row, row + spec_.vocab_size) - row);
+    };
+    for (std::int64_t b = 0; b < batch; ++b) next[static_cast<std::size_t>(b)] = argmax(b);
+    // The engine's step: greedy, every sequence wanting a token.
+    const std::vector<std::uint8_t> active(static_cast<std::size_t>(batch), 1);
+    const std::vector<double> uniforms(static_cast<std::size_t>(batch), 0.0);
+    const std::vector<std::int64_t> counts(static_cast<std::size_t>(batch), 1);
+    gptq::SampleStep step;
+    step.temperature = 0;
+    step.active = active;
+    step.uniforms = uniforms;
     std::vector<double> times;
     std::vector<std::int32_t> first_tokens;
+    std::int64_t left_to_host = 0;
     for (std::int64_t i = 0; i < kWarmup + steps; ++i) {
-      for (std::int64_t b = 0; b < batch; ++b) {
-        const float *row = logits.row(b);
-        next[static_cast<std::size_t>(b)] =
-            static_cast<std::int32_t>(std::max_element(row, row + spec_.vocab_size) - row);
-      }
       if (static_cast<std::int64_t>(first_tokens.size()) < 16) first_tokens.push_back(next[0]);
       const auto t0 = Clock::now();
-      logits = engine_.run(compute_, *prepared_, next, batch, 1, cache.get(), true);
+      if (by_engine) {
+        const std::vector<std::int32_t> chosen =
+            engine_.run_and_sample(compute_, *prepared_, next, batch, 1, cache.get(), counts, step, logits);
+        for (std::int64_t b = 0; b < batch; ++b) {
+          const std::int32_t t = chosen[static_cast<std::size_t>(b)];
+          left_to_host += t == gptq::kTokenOnHost;
+          next[static_cast<std::size_t>(b)] = t == gptq::kTokenOnHost ? argmax(b) : t;
+        }
+      } else {
+        logits = engine_.run(compute_, *prepared_, next, batch, 1, cache.get(), true);
+        for (std::int64_t b = 0; b < batch; ++b) next[static_cast<std::size_t>(b)] = argmax(b);
+      }
       if (i >= kWarmup) times.push_back(seconds_since(t0));
     }
-    for (const float v : logits.data)
-      if (!std::isfinite(v))
-        throw std::runtime_error("decode batch " + std::to_string(batch) + ": non-finite logits");
+    if (!by_engine)
+      for (const float v : logits.data)
+        if (!std::isfinite(v))
+          throw std::runtime_error("decode batch " + std::to_string(batch) + ": non-finite logits");
     const double m = median(times);
-    std::printf("decode batch %lld after %lld tokens: %.3f ms per step, %.1f tok/s\n", static_cast<long long>(batch),
-                static_cast<long long>(context), m * 1e3, static_cast<double>(batch) / m);
+    const char *choice = by_engine ? "engine (run_and_sample, greedy)" : "host (every row of logits to the host)";
+    std::printf("decode batch %lld after %lld tokens, chosen by the %s: %.3f ms per step, %.1f tok/s\n",
+                static_cast<long long>(batch), static_cast<long long>(context), choice, m * 1e3,
+                static_cast<double>(batch) / m);
     return {{"batch", batch},
             {"context", context},
             {"steps", steps},
+            {"choice", choice},
+            {"left_to_host", left_to_host},
             {"prompt_s", prompt_s},
             {"median_step_s", m},
             {"tok_s", static_cast<double>(batch) / m},
@@ -476,8 +511,12 @@ int main(int argc, char **argv) try {
                   "length; see the generate_batch rows)"}};
   result["prefill"] = bench.prefill(o.prefill, o.reps);
   result["decode"] = json::array();
-  for (std::int64_t c : o.contexts) result["decode"].push_back(bench.decode(1, c, o.steps, memory));
-  for (std::int64_t b : o.batches) result["decode"].push_back(bench.decode(b, o.batch_context, o.steps, memory));
+  result["decode_by_engine"] = json::array();
+  for (const bool by_engine : {false, true}) {
+    json &rows = result[by_engine ? "decode_by_engine" : "decode"];
+    for (std::int64_t c : o.contexts) rows.push_back(bench.decode(1, c, o.steps, memory, by_engine));
+    for (std::int64_t b : o.batches) rows.push_back(bench.decode(b, o.batch_context, o.steps, memory, by_engine));
+  }
   result["generate_batch"] = json::array();
   if (const gptq::tokenizer::Tokenizer *tok = model->tokenizer()) {
     for (std::int64_t b : o.batches)

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 
 #include "cuda/cuda_check.h"
 #include "cuda/env_switch.h"
+#include "cuda/pinned_host_buffer.h"
 #include "cuda/kernels/gptq_linear.h"
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/block_forward.h"
@@ -18,16 +20,41 @@
 
 namespace gptq::cuda {
 
+// The small inputs a run copies up before its kernels. They are carved
+// first, so they are one range at the head of the run's arena: a captured
+// decode step copies them in one copy from a page-locked host buffer carved
+// the same way (carve_inputs on both).
+struct StepInputs {
+  std::int64_t *past_at = nullptr;  // [batch]: each sequence's length before the run
+  std::int64_t *counts = nullptr;   // [batch]: each sequence's valid rows (last_only's rows)
+  std::int32_t *ids = nullptr;      // [rows]
+  float *inv_freq = nullptr;        // [head_dim / 2], RoPE models only
+  std::uint8_t *active = nullptr;   // [batch]: the token choice's flags (a decode step's)
+  double *uniforms = nullptr;       // [batch]: and its draws
+};
+
+namespace {
+
+void carve_inputs(StepInputs &in, Carver &carve, std::int64_t batch, std::int64_t rows,
+                  const gptq_plugin_model_spec &s) {
+  carve.add(&in.past_at, batch);
+  carve.add(&in.counts, batch);
+  carve.add(&in.ids, rows);
+  if (s.positions == GPTQ_PLUGIN_POSITIONS_ROPE) carve.add(&in.inv_freq, s.head_dim / 2);
+  carve.add(&in.active, batch);
+  carve.add(&in.uniforms, batch);
+}
+
+}  // namespace
+
 // One whole-model run's slices of its arena: the blocks' (RunBuffers) and
 // the inputs and outputs around them.
 struct ModelRun {
   RunBuffers r;
   bool last_only = false;
   std::int64_t out_rows = 0;  // rows of logits: batch with last_only, else batch * seq
-  std::int64_t *past_at = nullptr;  // [batch]: each sequence's length before the run
-  std::int64_t *counts = nullptr;   // [batch]: each sequence's valid rows (last_only's rows)
-  std::int32_t *ids = nullptr;
-  float *inv_freq = nullptr;  // RoPE models only
+  StepInputs in;
+  std::size_t inputs_bytes = 0;  // the head of the arena that `in` takes
   __half *scratch_k = nullptr, *scratch_v = nullptr;  // one layer's keys and values without a cache
   float *final_rows = nullptr, *logits = nullptr;
   __half *final_x = nullptr, *final_p = nullptr;
@@ -36,7 +63,12 @@ struct ModelRun {
 };
 
 // A decode step of one cache, captured: its arena (inputs, activations,
-// logits) at fixed addresses, and the executable graph.
+// logits) at fixed addresses, and the executable graph: the forward pass
+// and, when the step chooses tokens on the device, the choice after the
+// head. A step is then one copy of its inputs from `inputs` (page-locked,
+// laid out as the arena's head), the graph, and one copy of the tokens back
+// into `tokens`: every kernel of the step in the graph, and no small
+// pageable copy the driver stages on the way.
 struct DecodeGraph {
   DecodeGraph() = default;
   DecodeGraph(const DecodeGraph &) = delete;
@@ -47,6 +79,9 @@ struct DecodeGraph {
   const void *model = nullptr;  // the DeviceModel captured
   ModelRun m;
   DeviceBuffer arena;
+  StepInputs host_in;  // the same slices in `inputs`
+  PinnedHostBuffer inputs, tokens;
+  std::optional<SampleArgs> choice;  // the token choice captured, if any (its logits, flags and draws: m's)
   cudaGraphExec_t exec = nullptr;
 };
 
@@ -56,6 +91,20 @@ DeviceCache::~DeviceCache() = default;
 namespace {
 
 bool is_block_role(std::int32_t role) { return role >= GPTQ_PLUGIN_ROLE_ATTN_NORM && role <= GPTQ_PLUGIN_ROLE_DOWN; }
+
+// Whether a graph that captured `had` runs the choice `want` (both absent,
+// or the same launch but for the arrays the graph gives it: its logits,
+// flags and draws). The sampler's options, the presence of a penalty and
+// its seen tokens' buffer (which grows) are in the launch, so a change of
+// any of them is a new capture.
+bool same_choice(const std::optional<SampleArgs> &had, const SampleArgs *want) {
+  if (!had || !want) return !had && !want;
+  const SampleArgs &a = *had, &b = *want;
+  return a.scratch == b.scratch && a.weights == b.weights && a.seen_ids == b.seen_ids &&
+         a.seen_offsets == b.seen_offsets && a.tokens == b.tokens && a.batch == b.batch && a.vocab == b.vocab &&
+         a.options.temperature == b.options.temperature && a.options.top_k == b.options.top_k &&
+         a.options.top_p == b.options.top_p && a.options.repetition_penalty == b.options.repetition_penalty;
+}
 
 void require(bool ok, const std::string &what) {
   if (!ok) throw InvalidArgument(what);
@@ -383,10 +432,8 @@ void DeviceModel::lay_out(ModelRun &m, Carver &carve) const {
       if (*l) m.workspace_bytes = std::max(m.workspace_bytes, (*l)->workspace_bytes(rows));
   if (project_in_) m.workspace_bytes = std::max(m.workspace_bytes, project_in_->workspace_bytes(rows));
   if (project_out_) m.workspace_bytes = std::max(m.workspace_bytes, project_out_->workspace_bytes(m.out_rows));
-  carve.add(&m.past_at, r.batch);
-  carve.add(&m.counts, r.batch);
-  carve.add(&m.ids, rows);
-  if (s.positions == GPTQ_PLUGIN_POSITIONS_ROPE) carve.add(&m.inv_freq, s.head_dim / 2);
+  carve_inputs(m.in, carve, r.batch, rows, s);  // first: the head of the arena
+  m.inputs_bytes = carve.bytes();
   carve.add(&r.hidden, rows * hidden);
   carve_block(carve, r, s, rows, wide);
   carve.add(&m.final_rows, m.out_rows * hidden);
@@ -402,8 +449,8 @@ void DeviceModel::lay_out(ModelRun &m, Carver &carve) const {
 
 void DeviceModel::bind_cache(ModelRun &m, DeviceCache *cache) const {
   RunBuffers &r = m.r;
-  r.past_at = m.past_at;
-  r.inv_freq = m.inv_freq;
+  r.past_at = m.in.past_at;
+  r.inv_freq = m.in.inv_freq;
   if (cache) {
     r.k_cache = cache->memory.as<__half>();
     r.v_cache = r.k_cache + spec_.num_layers * cache->layer_elements;
@@ -422,14 +469,14 @@ void DeviceModel::enqueue(ModelRun &m, const LinearCall &call, const ForwardDevi
   RunBuffers &r = m.r;
   const cudaStream_t st = call.stream;
   const std::int64_t rows = r.rows, hidden = s.hidden_size;
-  embed_rows(m.ids, embed_tokens_->as<const __half>(), rows, s.embed_width, r.x, st);
+  embed_rows(m.in.ids, embed_tokens_->as<const __half>(), rows, s.embed_width, r.x, st);
   const __half *embedded = r.x;
   if (project_in_) {
     project_in_->forward(r.x, r.y, rows, call);
     embedded = r.y;
   }
   to_hidden(embedded, embed_positions_.get() ? embed_positions_.as<const __half>() : nullptr, rows, hidden, r.seq,
-            m.past_at, s.position_offset, r.hidden, st);
+            m.in.past_at, s.position_offset, r.hidden, st);
 
   const bool final_in_last_block = s.norm_before && s.final_norm && !m.last_only && !blocks_.empty();
   for (std::size_t layer = 0; layer < blocks_.size(); ++layer) {
@@ -476,7 +523,7 @@ void DeviceModel::enqueue(ModelRun &m, const LinearCall &call, const ForwardDevi
   if (!final_in_last_block) {
     const float *last = r.hidden;
     if (m.last_only) {
-      last_rows(r.hidden, r.batch, r.seq, m.counts, hidden, m.final_rows, st);
+      last_rows(r.hidden, r.batch, r.seq, m.in.counts, hidden, m.final_rows, st);
       last = m.final_rows;
     }
     if (s.final_norm)
@@ -494,8 +541,9 @@ void DeviceModel::enqueue(ModelRun &m, const LinearCall &call, const ForwardDevi
   lm_head_->forward_f32(head_in, m.logits, m.out_rows, call);
 }
 
-DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &device) const {
-  if (cache.decode && cache.decode->model == this) return *cache.decode;
+DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &device,
+                                       const SampleArgs *choice) const {
+  if (cache.decode && cache.decode->model == this && same_choice(cache.decode->choice, choice)) return *cache.decode;
   cache.decode.reset();
   const cudaStream_t st = device.stream();
   auto g = std::make_unique<DecodeGraph>();
@@ -507,8 +555,20 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
   m.r.past = cache.capacity - 1;  // the launches' shape covers every position any sequence can reach
   Carver carve;
   lay_out(m, carve);
-  g->arena = DeviceBuffer(carve.bytes(), "the activations of a batch " + std::to_string(m.r.batch) + " decode step");
+  const std::string what = "a batch " + std::to_string(m.r.batch) + " decode step";
+  g->arena = DeviceBuffer(carve.bytes(), "the activations of " + what);
   carve.assign(g->arena.get());
+  Carver host;
+  carve_inputs(g->host_in, host, m.r.batch, m.r.rows, spec_);
+  g->inputs = PinnedHostBuffer(host.bytes(), "the inputs of " + what);
+  host.assign(g->inputs.get());
+  if (choice) {
+    g->choice = *choice;
+    g->choice->logits = m.logits;
+    g->choice->active = m.in.active;
+    g->choice->uniforms = m.in.uniforms;
+    g->tokens = PinnedHostBuffer(static_cast<std::size_t>(m.r.batch) * sizeof(std::int32_t), "the tokens of " + what);
+  }
   bind_cache(m, &cache);
   const LinearCall call{st, device.blas(), m.workspace, m.workspace_bytes};
   // Thread-local capture: other threads' CUDA calls go on as usual.
@@ -516,6 +576,9 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
   cudaGraph_t graph = nullptr;
   try {
     enqueue(m, call, nullptr);
+    // Not chained: the head's last node is cuBLAS's, which may be other than
+    // a kernel (a programmatic edge joins kernels only).
+    if (g->choice) sample_rows(*g->choice, false, st);
   } catch (...) {
     if (cudaStreamEndCapture(st, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
     (void)cudaGetLastError();
@@ -572,36 +635,16 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
 
   const std::lock_guard<std::mutex> lock(device.mutex());
   const cudaStream_t st = device.stream();
-  // Inputs and logits go through the run's arena; pageable host sources
-  // are staged before the copies return, so the host arrays may go then.
-  auto upload_inputs = [&](const ModelRun &m) {
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.ids, ids, static_cast<std::size_t>(rows) * sizeof(std::int32_t),
-                                    cudaMemcpyHostToDevice, st));
-    const std::size_t per_sequence = static_cast<std::size_t>(batch) * sizeof(std::int64_t);
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.past_at, lengths.data(), per_sequence, cudaMemcpyHostToDevice, st));
-    if (m.last_only)  // its only reader: last_rows (a decode step's rows are every sequence's last)
-      GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.counts, counts, per_sequence, cudaMemcpyHostToDevice, st));
-    if (inv_freq)
-      GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.inv_freq, inv_freq, static_cast<std::size_t>(s.head_dim / 2) * sizeof(float),
-                                      cudaMemcpyHostToDevice, st));
-  };
-  // The step's inputs go up before the forward pass, so that the choice's
-  // kernel follows the head's directly (chained).
   DeviceSampler *sampler = nullptr;
   if (choice) {
     if (!cache->sampler) cache->sampler = std::make_unique<DeviceSampler>(cache->batch, s.vocab_size);
     sampler = cache->sampler.get();
-    sampler->upload(*choice->step, st);
   }
-  // The run's rows of logits (one per sequence with a choice: last_only),
-  // or the tokens chosen from them, to the host.
-  auto fetch_logits = [&](const ModelRun &m, bool after_graph) {
-    if (sampler) {
-      // After a graph launch the previous work is no kernel to chain to.
-      sampler->enqueue(m.logits, !after_graph, st);
-      sampler->fetch(m.logits, choice->tokens, logits, st);
-      return;
-    }
+  const auto per_sequence = static_cast<std::size_t>(batch) * sizeof(std::int64_t);
+  const auto id_bytes = static_cast<std::size_t>(rows) * sizeof(std::int32_t);
+  const auto freq_bytes = static_cast<std::size_t>(s.head_dim / 2) * sizeof(float);
+  // Every row of logits of a run without a choice to the host.
+  auto fetch_logits = [&](const ModelRun &m) {
     GPTQ_CUDA_CHECK(cudaMemcpyAsync(logits, m.logits,
                                     static_cast<std::size_t>(m.out_rows * s.vocab_size) * sizeof(float),
                                     cudaMemcpyDeviceToHost, st));
@@ -610,13 +653,50 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
 
   if (cache && seq == 1 && cache->graphs) {
     if (device.cancelled()) throw Cancelled();
-    DecodeGraph &g = decode_graph(*cache, device);
-    upload_inputs(g.m);
+    std::optional<SampleArgs> wanted;
+    if (sampler) {
+      sampler->prepare(*choice->step, st);  // the options and seen tokens; flags and draws go with the inputs
+      wanted = sampler->args(nullptr);
+    }
+    DecodeGraph &g = decode_graph(*cache, device, wanted ? &*wanted : nullptr);
+    // The previous step ended with a wait on the stream: nothing reads the
+    // page-locked inputs now.
+    const StepInputs &in = g.host_in;
+    std::memcpy(in.ids, ids, id_bytes);
+    std::memcpy(in.past_at, lengths.data(), per_sequence);
+    std::memcpy(in.counts, counts, per_sequence);
+    if (inv_freq) std::memcpy(in.inv_freq, inv_freq, freq_bytes);
+    if (sampler) {
+      std::memcpy(in.active, choice->step->active, static_cast<std::size_t>(batch));
+      std::memcpy(in.uniforms, choice->step->uniforms, static_cast<std::size_t>(batch) * sizeof(double));
+    }
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(g.arena.get(), g.inputs.get(), g.m.inputs_bytes, cudaMemcpyHostToDevice, st));
     GPTQ_CUDA_CHECK(cudaGraphLaunch(g.exec, st));
-    fetch_logits(g.m, true);
+    if (sampler) {
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(g.tokens.get(), g.choice->tokens, id_bytes, cudaMemcpyDeviceToHost, st));
+      GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));
+      std::memcpy(choice->tokens, g.tokens.get(), id_bytes);
+      sampler->fetch_rows_left_to_host(g.m.logits, choice->tokens, logits, st);
+    } else {
+      fetch_logits(g.m);
+    }
     for (std::int64_t b = 0; b < batch; ++b) cache->lengths[static_cast<std::size_t>(b)] += counts[b];
     return;
   }
+
+  // A run kernel by kernel: inputs and logits go through its own arena;
+  // pageable host sources are staged before the copies return, so the host
+  // arrays may go then.
+  auto upload_inputs = [&](const ModelRun &m) {
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.in.ids, ids, id_bytes, cudaMemcpyHostToDevice, st));
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.in.past_at, lengths.data(), per_sequence, cudaMemcpyHostToDevice, st));
+    if (m.last_only)  // its only reader: last_rows (a decode step's rows are every sequence's last)
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.in.counts, counts, per_sequence, cudaMemcpyHostToDevice, st));
+    if (inv_freq) GPTQ_CUDA_CHECK(cudaMemcpyAsync(m.in.inv_freq, inv_freq, freq_bytes, cudaMemcpyHostToDevice, st));
+  };
+  // The step's inputs go up before the forward pass, so that the choice's
+  // kernel follows the head's directly (chained).
+  if (sampler) sampler->upload(*choice->step, st);
 
   ModelRun m;
   m.r.batch = batch;
@@ -635,7 +715,12 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
   bind_cache(m, cache);
   upload_inputs(m);
   enqueue(m, LinearCall{st, device.blas(), m.workspace, m.workspace_bytes}, &device);
-  fetch_logits(m, false);
+  if (sampler) {
+    sampler->enqueue(m.logits, true, st);
+    sampler->fetch(m.logits, choice->tokens, logits, st);
+  } else {
+    fetch_logits(m);
+  }
   if (cache)
     for (std::int64_t b = 0; b < batch; ++b) cache->lengths[static_cast<std::size_t>(b)] += counts[b];
 }

@@ -32,6 +32,7 @@ namespace gptq::cuda {
 struct DecodeGraph;
 struct ModelRun;
 class DeviceSampler;  // device_sampler.h
+struct SampleArgs;    // device_sampler.h
 
 // Keys and values of `batch` sequences, every layer: keys
 // [layer][batch][kv_heads][capacity][head_dim] fp16, then the values alike.
@@ -39,7 +40,8 @@ class DeviceSampler;  // device_sampler.h
 // on the first step and replayed on the next ones, whatever each sequence's
 // length (the kernels read them from device memory): a step of a 7B model is
 // hundreds of kernels, whose launches would otherwise cost as much host time
-// as the kernels take on the GPU. GPTQ_CUDA_GRAPHS=0 in the environment when
+// as the kernels take on the GPU. A step that chooses its tokens on the
+// device has the choice in the graph too. GPTQ_CUDA_GRAPHS=0 in the environment when
 // the cache is made turns that off (to measure it, or to rule it out).
 struct DeviceCache {
   DeviceCache();
@@ -127,8 +129,11 @@ class DeviceModel {
   // RoPE frequencies) to its device logits; between layers asks `cancel`
   // (null: never, as when captured).
   void enqueue(ModelRun &m, const LinearCall &call, const ForwardDevice *cancel) const;
-  // The cache's captured decode step for this model, made on first use.
-  DecodeGraph &decode_graph(DeviceCache &cache, const ForwardDevice &device) const;
+  // The cache's captured decode step for this model, ending with the token
+  // choice `choice` (null: none; its logits, flags and draws are the
+  // step's own), made on first use and again when the choice's launch
+  // changes (same_choice in device_model.cpp).
+  DecodeGraph &decode_graph(DeviceCache &cache, const ForwardDevice &device, const SampleArgs *choice) const;
 
   gptq_plugin_model_spec spec_;
   std::string model_type_;

@@ -566,6 +566,15 @@ DeviceSampler::DeviceSampler(std::int64_t batch, std::int64_t vocab) : batch_(ba
 }
 
 void DeviceSampler::upload(const gptq_plugin_sampling &step, cudaStream_t stream) {
+  prepare(step, stream);
+  const auto b = static_cast<std::size_t>(batch_);
+  // Small copies from the core's arrays, staged before the calls return
+  // (as the run's ids): the stream is idle between steps.
+  GPTQ_CUDA_CHECK(cudaMemcpyAsync(active_.get(), step.active, b, cudaMemcpyHostToDevice, stream));
+  GPTQ_CUDA_CHECK(cudaMemcpyAsync(uniforms_.get(), step.uniforms, b * sizeof(double), cudaMemcpyHostToDevice, stream));
+}
+
+void DeviceSampler::prepare(const gptq_plugin_sampling &step, cudaStream_t stream) {
   if (step.size < sizeof(gptq_plugin_sampling))
     throw InvalidArgument("a sampling step of " + std::to_string(step.size) + " bytes; this plugin reads " +
                           std::to_string(sizeof(gptq_plugin_sampling)));
@@ -573,10 +582,6 @@ void DeviceSampler::upload(const gptq_plugin_sampling &step, cudaStream_t stream
   options_ = {step.temperature, step.top_k, step.top_p, step.repetition_penalty};
   penalty_ = step.repetition_penalty != 1.0;
   const auto b = static_cast<std::size_t>(batch_);
-  // Small copies from the core's arrays, staged before the calls return
-  // (as the run's ids): the stream is idle between steps.
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(active_.get(), step.active, b, cudaMemcpyHostToDevice, stream));
-  GPTQ_CUDA_CHECK(cudaMemcpyAsync(uniforms_.get(), step.uniforms, b * sizeof(double), cudaMemcpyHostToDevice, stream));
   if (!penalty_) return;
   if (!step.seen_offsets || (!step.seen_ids && step.seen_offsets[batch_] > 0))
     throw InvalidArgument("a repetition penalty needs the sequences' seen tokens");
@@ -598,7 +603,7 @@ void DeviceSampler::upload(const gptq_plugin_sampling &step, cudaStream_t stream
       cudaMemcpyAsync(seen_.get(), step.seen_ids, total * sizeof(std::int32_t), cudaMemcpyHostToDevice, stream));
 }
 
-void DeviceSampler::enqueue(const float *logits, bool chain, cudaStream_t stream) {
+SampleArgs DeviceSampler::args(const float *logits) const {
   SampleArgs a;
   a.logits = logits;
   a.scratch = scratch_.get();
@@ -611,13 +616,23 @@ void DeviceSampler::enqueue(const float *logits, bool chain, cudaStream_t stream
   a.batch = batch_;
   a.vocab = vocab_;
   a.options = options_;
-  sample_rows(a, chain, stream);
+  return a;
+}
+
+void DeviceSampler::enqueue(const float *logits, bool chain, cudaStream_t stream) {
+  sample_rows(args(logits), chain, stream);
 }
 
 void DeviceSampler::fetch(const float *logits, std::int32_t *tokens, float *host_logits, cudaStream_t stream) const {
   const auto b = static_cast<std::size_t>(batch_);
   GPTQ_CUDA_CHECK(cudaMemcpyAsync(tokens, tokens_.get(), b * sizeof(std::int32_t), cudaMemcpyDeviceToHost, stream));
   GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
+  fetch_rows_left_to_host(logits, tokens, host_logits, stream);
+}
+
+void DeviceSampler::fetch_rows_left_to_host(const float *logits, const std::int32_t *tokens, float *host_logits,
+                                            cudaStream_t stream) const {
+  const auto b = static_cast<std::size_t>(batch_);
   const auto row = static_cast<std::size_t>(vocab_);
   bool any = false;
   for (std::size_t r = 0; r < b; ++r)

@@ -75,6 +75,13 @@ class DeviceSampler {
   // Copies a step's inputs (a small copy each, as the run's ids) on
   // `stream`; refuses (InvalidArgument) a step that does not fit.
   void upload(const gptq_plugin_sampling &step, cudaStream_t stream);
+  // upload() without the active flags and uniforms: the options and the
+  // seen tokens only, for a captured decode step that copies the flags and
+  // uniforms with its other inputs (args() then names where they are).
+  void prepare(const gptq_plugin_sampling &step, cudaStream_t stream);
+  // The launch of the choice of every row of `logits` with the step
+  // prepared last, on this sampler's arrays.
+  SampleArgs args(const float *logits) const;
   // The choice of every row of `logits` ([batch][vocab] on the device) with
   // the step uploaded last.
   void enqueue(const float *logits, bool chain, cudaStream_t stream);
@@ -82,6 +89,10 @@ class DeviceSampler {
   // [batch]) and, for each row left to the host, the row of `logits` to
   // host_logits[b * vocab].
   void fetch(const float *logits, std::int32_t *tokens, float *host_logits, cudaStream_t stream) const;
+  // The rows of `tokens` (host, the choice already back) left to the host:
+  // their rows of `logits` to host_logits[b * vocab], waited for.
+  void fetch_rows_left_to_host(const float *logits, const std::int32_t *tokens, float *host_logits,
+                               cudaStream_t stream) const;
 
   std::int64_t batch() const { return batch_; }
   std::int64_t vocab() const { return vocab_; }

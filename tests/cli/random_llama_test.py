@@ -106,6 +106,12 @@ class RandomLlama(unittest.TestCase):
         r = cli.read_json(out)
         self.assertGreater(r["prefill"]["tok_s"], 0)
         self.assertEqual([(d["batch"], d["context"]) for d in r["decode"]], [(1, 8), (1, 20), (3, 8)])
+        # The same steps with each token chosen by the engine: the CPU engine
+        # leaves every choice to the host (warm-up steps included).
+        e = r["decode_by_engine"]
+        self.assertEqual([(d["batch"], d["context"]) for d in e], [(1, 8), (1, 20), (3, 8)])
+        self.assertTrue(all(d["choice"].startswith("engine") and d["tok_s"] > 0 for d in e))
+        self.assertEqual([d["left_to_host"] for d in e], [7, 7, 21])
         self.assertTrue(r["batched_sessions_in_c_api"])
         g = r["generate_batch"]  # gptq_generate_batch's path, ragged prompts
         self.assertEqual([(x["batch"], x["steps"], x["generated"]) for x in g], [(3, 4, 12), (3, 4, 12)])
@@ -134,9 +140,12 @@ class RandomLlama(unittest.TestCase):
         r = cli.read_json(e2e)
         self.assertIsNone(r["goal"]["met"])  # judged on the 7B shape only
         speed = [x for x in r["rows"] if x["unit"] == "tok/s"]
-        self.assertEqual(len(speed), 6)  # prefill, decode at 2 contexts and batch 2, generate_batch of 2 (greedy, top-p)
+        # prefill, decode at 2 contexts and batch 2 (logits to the host, then
+        # chosen by the engine), generate_batch of 2 (greedy, top-p)
+        self.assertEqual(len(speed), 9)
         compared = [x for x in speed if "generate_batch" not in x["case"]]  # the others have no transformers row
-        self.assertEqual(len(compared), 4)
+        self.assertEqual(len(compared), 7)
+        self.assertEqual(r["goal"]["judged_on"], "decode_by_engine")
         self.assertTrue(all(x["baseline"] is None and "--no-baseline" in x["baseline_name"] for x in compared))
         q = os.path.join(self.work, "q7b.json")
         subprocess.run([sys.executable, os.path.join(cli.REPO, "bench", "run_cuda_quantize_7b_bench.py"), "--gptq",

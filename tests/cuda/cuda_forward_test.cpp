@@ -598,7 +598,10 @@ TEST(CudaForward, RaggedBatchOptFloat) {
 // sums in another order), which at a chance of about 1e-15 a draw does not
 // happen in these 6 x 48 tokens a config: the tokens must be the same.
 // Greedy (with a penalty), temperature with top-k, top-p and penalty, and
-// top-p alone, seeded.
+// top-p alone, seeded. The device's choice is made inside the captured
+// decode step and, with GPTQ_CUDA_GRAPHS=0, after each step launched kernel
+// by kernel: the same tokens (the penalty's seen tokens outgrow their buffer
+// during a generation, so the graph is captured again with the new one).
 TEST(CudaForward, GenerateBatchChoosesOnTheDeviceAsTheHostDoes) {
   GPTQ_REQUIRE_GPU();
   GPTQ_REQUIRE_SHARED(source, "models/docs-llama-16m");
@@ -624,9 +627,16 @@ TEST(CudaForward, GenerateBatchChoosesOnTheDeviceAsTheHostDoes) {
     ::unsetenv("GPTQ_GPU_SAMPLING");
     const auto on_device = eval::generate_batch(test_pool(), cuda, *prepared, *model->tokenizer(), prompts, config);
     const auto t2 = std::chrono::steady_clock::now();
+    // The decode steps' choice inside the captured graph (above) against the
+    // same choice launched after each kernel-by-kernel step.
+    ::setenv("GPTQ_CUDA_GRAPHS", "0", 1);
+    const auto eager = eval::generate_batch(test_pool(), cuda, *prepared, *model->tokenizer(), prompts, config);
+    ::unsetenv("GPTQ_CUDA_GRAPHS");
     ASSERT_EQ(on_device.size(), prompts.size());
+    ASSERT_EQ(eager.size(), prompts.size());
     std::size_t same = 0, tokens = 0;
     for (std::size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(on_device[i].tokens, eager[i].tokens) << cfg << ": prompt " << i << ", graphs on and off";
       EXPECT_EQ(on_device[i].tokens, on_host[i].tokens) << cfg << ": prompt " << i << "\n host:   "
                                                         << on_host[i].text << "\n device: " << on_device[i].text;
       EXPECT_EQ(on_device[i].text, on_host[i].text) << cfg << ": prompt " << i;

@@ -22,6 +22,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/device_memory.h"
 #include "cuda/host_staging.h"
+#include "cuda/pinned_host_buffer.h"
 #include "cuda/runtime/attention.h"
 #include "cuda/runtime/device_buffer.h"
 #include "cuda/runtime/kernels.h"
@@ -562,6 +563,45 @@ TEST(RuntimeKernels, HostStagingCopiesPinnedRangesStraight) {
   EXPECT_EQ(cudaHostGetFlags(&flags, src.data()), cudaErrorInvalidValue);
   (void)cudaGetLastError();
   GPTQ_CUDA_CHECK(cudaStreamDestroy(stream));
+}
+
+// A captured decode step's page-locked inputs (cuda/pinned_host_buffer.h):
+// charged to the account of the entry that made it as pinned host memory,
+// credited back to it when freed (also after a move, exactly once), copied
+// from and to by the DMA engines; a refusal (the allocation hook) is a
+// CudaError naming what it was for, charging nothing and leaving no error.
+TEST(RuntimeKernels, PinnedHostBufferIsChargedAndCopiedFrom) {
+  GPTQ_REQUIRE_DEVICE();
+  MemoryAccount account;
+  const AccountScope charged(&account);
+  {
+    PinnedHostBuffer buffer(1000, "the pinned test's bytes");
+    ASSERT_NE(buffer.get(), nullptr);
+    EXPECT_EQ(account.use(false).pinned, 1000u);
+    unsigned int flags = 0;
+    EXPECT_EQ(cudaHostGetFlags(&flags, buffer.get()), cudaSuccess) << "page-locked";
+    auto *bytes = static_cast<unsigned char *>(buffer.get());
+    for (int i = 0; i < 1000; ++i) bytes[i] = static_cast<unsigned char>(i * 7 + 1);
+    DeviceBuffer dst(1000, "the pinned test's device bytes");
+    GPTQ_CUDA_CHECK(cudaMemcpy(dst.get(), buffer.get(), 1000, cudaMemcpyHostToDevice));
+    std::vector<unsigned char> back(1000);
+    GPTQ_CUDA_CHECK(cudaMemcpy(back.data(), dst.get(), 1000, cudaMemcpyDeviceToHost));
+    EXPECT_TRUE(std::equal(back.begin(), back.end(), bytes));
+    PinnedHostBuffer moved = std::move(buffer);
+    EXPECT_EQ(buffer.get(), nullptr);
+    EXPECT_EQ(account.use(false).pinned, 1000u);
+  }
+  EXPECT_EQ(account.use(false).pinned, 0u);
+  account.fail_allocation(1);
+  try {
+    PinnedHostBuffer refused(64, "the refused test buffer");
+    ADD_FAILURE() << "the armed allocation did not fail";
+  } catch (const CudaError &e) {
+    EXPECT_NE(std::string(e.what()).find("the refused test buffer"), std::string::npos) << e.what();
+    EXPECT_EQ(e.code(), cudaErrorMemoryAllocation);
+  }
+  EXPECT_EQ(account.use(false).pinned, 0u);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
 }
 
 }  // namespace
