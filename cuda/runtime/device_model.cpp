@@ -63,12 +63,12 @@ struct ModelRun {
 };
 
 // A decode step of one cache, captured: its arena (inputs, activations,
-// logits) at fixed addresses, and the executable graph: the forward pass
-// and, when the step chooses tokens on the device, the choice after the
-// head. A step is then one copy of its inputs from `inputs` (page-locked,
-// laid out as the arena's head), the graph, and one copy of the tokens back
-// into `tokens`: every kernel of the step in the graph, and no small
-// pageable copy the driver stages on the way.
+// logits) at fixed addresses, and the executable graph: the copy of the
+// step's inputs from `inputs` (page-locked, laid out as the arena's head),
+// the forward pass and, when the step chooses tokens on the device, the
+// choice after the head and the copy of the tokens into `tokens`. A step is
+// then one graph launch and one wait: no small pageable copy the driver
+// stages on the way, no launch outside the graph.
 struct DecodeGraph {
   DecodeGraph() = default;
   DecodeGraph(const DecodeGraph &) = delete;
@@ -575,10 +575,17 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
   GPTQ_CUDA_CHECK(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
   cudaGraph_t graph = nullptr;
   try {
+    // The copies are nodes of the graph: each replay reads the page-locked
+    // inputs as they are then, and writes the tokens back.
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(g->arena.get(), g->inputs.get(), m.inputs_bytes, cudaMemcpyHostToDevice, st));
     enqueue(m, call, nullptr);
-    // Not chained: the head's last node is cuBLAS's, which may be other than
-    // a kernel (a programmatic edge joins kernels only).
-    if (g->choice) sample_rows(*g->choice, false, st);
+    if (g->choice) {
+      // Not chained: the head's last node is cuBLAS's, which may be other
+      // than a kernel (a programmatic edge joins kernels only).
+      sample_rows(*g->choice, false, st);
+      GPTQ_CUDA_CHECK(cudaMemcpyAsync(g->tokens.get(), g->choice->tokens, g->tokens.bytes(), cudaMemcpyDeviceToHost,
+                                      st));
+    }
   } catch (...) {
     if (cudaStreamEndCapture(st, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
     (void)cudaGetLastError();
@@ -670,10 +677,8 @@ void DeviceModel::run(const ForwardDevice &device, const std::int32_t *ids, std:
       std::memcpy(in.active, choice->step->active, static_cast<std::size_t>(batch));
       std::memcpy(in.uniforms, choice->step->uniforms, static_cast<std::size_t>(batch) * sizeof(double));
     }
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(g.arena.get(), g.inputs.get(), g.m.inputs_bytes, cudaMemcpyHostToDevice, st));
     GPTQ_CUDA_CHECK(cudaGraphLaunch(g.exec, st));
     if (sampler) {
-      GPTQ_CUDA_CHECK(cudaMemcpyAsync(g.tokens.get(), g.choice->tokens, id_bytes, cudaMemcpyDeviceToHost, st));
       GPTQ_CUDA_CHECK(cudaStreamSynchronize(st));
       std::memcpy(choice->tokens, g.tokens.get(), id_bytes);
       sampler->fetch_rows_left_to_host(g.m.logits, choice->tokens, logits, st);

@@ -280,7 +280,9 @@ __global__ void last_rows_kernel(const float *x, std::int64_t batch, std::int64_
 
 void embed_rows(const std::int32_t *ids, const __half *table, std::int64_t rows, std::int64_t width, __half *out,
                 cudaStream_t stream) {
-  launch_chained(embed_rows_kernel, dim3(blocks_for(rows * width)), dim3(kThreads), 0, stream,
+  // Not chained: what comes before it is the copy of its ids, and in a
+  // captured decode step a programmatic edge may join kernels only.
+  launch_chained(false, embed_rows_kernel, dim3(blocks_for(rows * width)), dim3(kThreads), 0, stream,
                  ids, table, rows, width, out);
 }
 
