@@ -9,7 +9,9 @@
 //   decode_by_engine: the same (and the batches below), each step's tokens
 //            chosen where the engine chooses them (run_and_sample, greedy:
 //            on CUDA inside the captured step, one id a sequence back), as
-//            generation does;
+//            generation does; with each row the once-a-call costs: the cache
+//            made, the first step (which captures the decode graph) and the
+//            cache freed;
 //   batched: --batches sequences (16, 64) decoding together over one cache
 //            of that batch after --batch-context tokens each (the engine's
 //            batched run);
@@ -267,7 +269,9 @@ class Bench {
   json decode(std::int64_t batch, std::int64_t context, std::int64_t steps, json &memory, bool by_engine) {
     const std::int64_t capacity = context + kWarmup + steps;
     const auto before = free_bytes();
-    const auto cache = engine_.make_cache(*prepared_, batch, capacity);
+    const auto t_cache = Clock::now();
+    auto cache = engine_.make_cache(*prepared_, batch, capacity);
+    const double make_cache_s = seconds_since(t_cache);
     if (!by_engine)
       memory["caches"].push_back({{"batch", batch},
                                   {"capacity", capacity},
@@ -292,6 +296,7 @@ class Bench {
     step.active = active;
     step.uniforms = uniforms;
     std::vector<double> times;
+    double first_step_s = 0;  // the first decode step, which captures the cache's decode graph
     std::vector<std::int32_t> first_tokens;
     std::int64_t left_to_host = 0;
     for (std::int64_t i = 0; i < kWarmup + steps; ++i) {
@@ -309,8 +314,14 @@ class Bench {
         logits = engine_.run(compute_, *prepared_, next, batch, 1, cache.get(), true);
         for (std::int64_t b = 0; b < batch; ++b) next[static_cast<std::size_t>(b)] = argmax(b);
       }
+      if (i == 0) first_step_s = seconds_since(t0);
       if (i >= kWarmup) times.push_back(seconds_since(t0));
     }
+    // What a call pays once besides its steps: the cache made, the first
+    // step's capture, the cache freed (its graph, sampler and memory).
+    const auto t_free = Clock::now();
+    cache.reset();
+    const double free_cache_s = seconds_since(t_free);
     if (!by_engine)
       for (const float v : logits.data)
         if (!std::isfinite(v))
@@ -326,6 +337,9 @@ class Bench {
             {"choice", choice},
             {"left_to_host", left_to_host},
             {"prompt_s", prompt_s},
+            {"make_cache_s", make_cache_s},
+            {"first_step_s", first_step_s},
+            {"free_cache_s", free_cache_s},
             {"median_step_s", m},
             {"tok_s", static_cast<double>(batch) / m},
             {"step_times_s", times},

@@ -289,6 +289,10 @@ def main():
                 extra["note"] = ours["batched_note"]
             if d.get("left_to_host"):
                 extra["tokens_left_to_host"] = d["left_to_host"]
+            # Once a call: the cache made, the first step (its graph captured), the cache freed.
+            for k in ("make_cache_s", "first_step_s", "free_cache_s"):
+                if k in d:
+                    extra[k[:-2] + "_ms"] = d[k] * 1e3
             rows.append(row(f"greedy decode at batch {d['batch']} after {d['context']} tokens of context, median of "
                             f"{d['steps']} steps ({label})", "tok/s", d["tok_s"], b, **extra))
     for g in ours.get("generate_batch", []):

@@ -112,6 +112,7 @@ class RandomLlama(unittest.TestCase):
         self.assertEqual([(d["batch"], d["context"]) for d in e], [(1, 8), (1, 20), (3, 8)])
         self.assertTrue(all(d["choice"].startswith("engine") and d["tok_s"] > 0 for d in e))
         self.assertEqual([d["left_to_host"] for d in e], [7, 7, 21])
+        self.assertTrue(all(d["first_step_s"] > 0 and d["free_cache_s"] >= 0 and d["make_cache_s"] > 0 for d in e))
         self.assertTrue(r["batched_sessions_in_c_api"])
         g = r["generate_batch"]  # gptq_generate_batch's path, ragged prompts
         self.assertEqual([(x["batch"], x["steps"], x["generated"]) for x in g], [(3, 4, 12), (3, 4, 12)])
