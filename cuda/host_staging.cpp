@@ -44,6 +44,7 @@ void HostStaging::release() noexcept {
     chunk_[i] = nullptr;
     chunk_free_[i] = nullptr;
   }
+  fill_.reset();
   if (queued_) (void)cudaEventDestroy(queued_);
   if (copied_) (void)cudaEventDestroy(copied_);
   if (copy_stream_) (void)cudaStreamDestroy(copy_stream_);
@@ -65,6 +66,7 @@ bool HostStaging::ready() {
     GPTQ_CUDA_CHECK(cudaEventCreateWithFlags(&queued_, cudaEventDisableTiming));
     GPTQ_CUDA_CHECK(cudaEventCreateWithFlags(&copied_, cudaEventDisableTiming));
     GPTQ_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+    fill_ = std::make_unique<ParallelMemcpy>(ParallelMemcpy::default_helpers());
     totals_.pinned = true;
     return true;
   } catch (const std::exception &e) {
@@ -110,7 +112,7 @@ void HostStaging::copy(void *dst, const void *src, std::size_t bytes, cudaStream
       const std::size_t n = std::min(chunk_bytes_, bytes - done);
       // The chunk's last copy is done (an event never recorded is complete).
       GPTQ_CUDA_CHECK(cudaEventSynchronize(chunk_free_[c]));
-      std::memcpy(chunk_[c], from + done, n);
+      fill_->copy(chunk_[c], from + done, n);
       GPTQ_CUDA_CHECK(cudaMemcpyAsync(to + done, chunk_[c], n, cudaMemcpyHostToDevice, copy_stream_));
       GPTQ_CUDA_CHECK(cudaEventRecord(chunk_free_[c], copy_stream_));
     }

@@ -14,7 +14,9 @@
 // quantizer's next weight) overlaps the copy.
 //
 // Pinned memory is two chunks, allocated on the first copy and reused; its
-// bytes are charged to the state's MemoryAccount as pinned host memory.
+// bytes are charged to the state's MemoryAccount as pinned host memory. A
+// chunk is filled by a few threads (ParallelMemcpy): one thread's memcpy
+// was the slower half of a staged upload.
 // Host memory the core keeps long and uploads often (the calibration rows it
 // parks between block runs) can be page-locked in place (pin(), plugin table
 // v8's host_pin): a copy from inside such a range goes straight to the
@@ -32,8 +34,11 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+
+#include "cuda/parallel_memcpy.h"
 
 namespace gptq::cuda {
 
@@ -90,6 +95,7 @@ class HostStaging {
   cudaEvent_t queued_ = nullptr;                     // the caller's stream reached the copy
   cudaEvent_t copied_ = nullptr;                     // the copy stream finished the copy
   cudaStream_t copy_stream_ = nullptr;
+  std::unique_ptr<ParallelMemcpy> fill_;  // fills a chunk on a few threads (parallel_memcpy.h)
   MemoryAccount *account_ = nullptr;  // charged with the chunks' bytes
   // pin()'s ranges by start, each with its bytes and the account charged.
   struct Range {
