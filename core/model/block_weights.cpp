@@ -102,20 +102,53 @@ NormWeights load_block_norm(const ModelSpec &spec, const io::ShardedCheckpoint &
   return load_norm(spec, checkpoint, spec.arch->block_tensors, module, block_prefix(*spec.arch, layer));
 }
 
-BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
-                                std::int64_t layer, QuantizedLinears quantized) {
-  check_layer(spec, layer);
+namespace {
+
+struct BlockModule {
+  std::string_view name;
+  bool linear = false;
+};
+
+// The block's modules in the templates' order: each linear's and each norm's name.
+std::vector<BlockModule> block_modules(const ModelSpec &spec) {
   const ArchitectureSpec &arch = *spec.arch;
-  BlockWeights b;
-  b.layer = layer;
+  std::vector<BlockModule> modules;
   for (const TensorTemplate &t : arch.block_tensors) {
     const std::string_view module = t.name.substr(0, t.name.rfind('.'));
-    if (b.linears.contains(module) || b.norms.contains(module)) continue;
-    if (is_linear(arch, module)) {
-      b.linears.emplace(module, load_block_linear(spec, checkpoint, layer, module, quantized));
-    } else {
-      b.norms.emplace(module, load_block_norm(spec, checkpoint, layer, module));
-    }
+    if (std::any_of(modules.begin(), modules.end(), [&](const BlockModule &m) { return m.name == module; })) continue;
+    modules.push_back({module, is_linear(arch, module)});
+  }
+  return modules;
+}
+
+}  // namespace
+
+BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
+                                std::int64_t layer, QuantizedLinears quantized, const ForEachIndex &for_each) {
+  check_layer(spec, layer);
+  const std::vector<BlockModule> modules = block_modules(spec);
+  std::vector<LinearWeights> linears(modules.size());
+  std::vector<NormWeights> norms(modules.size());
+  const auto load = [&](std::int64_t i) {
+    const BlockModule &m = modules[static_cast<std::size_t>(i)];
+    if (m.linear)
+      linears[static_cast<std::size_t>(i)] = load_block_linear(spec, checkpoint, layer, m.name, quantized);
+    else
+      norms[static_cast<std::size_t>(i)] = load_block_norm(spec, checkpoint, layer, m.name);
+  };
+  const auto n = static_cast<std::int64_t>(modules.size());
+  if (for_each) {
+    for_each(n, load);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) load(i);
+  }
+  BlockWeights b;
+  b.layer = layer;
+  for (std::size_t i = 0; i < modules.size(); ++i) {
+    if (modules[i].linear)
+      b.linears.emplace(modules[i].name, std::move(linears[i]));
+    else
+      b.norms.emplace(modules[i].name, std::move(norms[i]));
   }
   return b;
 }

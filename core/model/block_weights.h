@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -45,12 +46,20 @@ struct BlockWeights {
   const NormWeights &norm(std::string_view name) const;
 };
 
+// Runs task(i) for every i in [0, count), in any order, on any threads,
+// and returns when all have run (a thread pool's run), rethrowing a task's
+// error.
+using ForEachIndex = std::function<void(std::int64_t count, const std::function<void(std::int64_t)> &task)>;
+
 // Loads block `layer` (0 <= layer < spec.num_layers, else InvalidArgument):
 // every tensor the architecture's templates name for it, shapes checked.
-// GPTQ linears as `quantized` says (linear_weights.h).
+// GPTQ linears as `quantized` says (linear_weights.h). With `for_each`, each
+// tensor is read as one of its tasks (a block's linears on several threads
+// at once); the result is the same.
 BlockWeights load_block_weights(const ModelSpec &spec, const io::ShardedCheckpoint &checkpoint,
                                 std::int64_t layer,
-                                QuantizedLinears quantized = QuantizedLinears::Dequantize);
+                                QuantizedLinears quantized = QuantizedLinears::Dequantize,
+                                const ForEachIndex &for_each = {});
 
 // One tensor of block `layer` as load_block_weights loads it (linear `module`,
 // a name of the architecture's sequential_groups, or norm `module`), so a

@@ -42,6 +42,10 @@ struct QuantizeModelOptions {
   // count (the CPU): 0. Its free memory also decides whether the
   // calibration rows run in chunks, when it is the forward engine's.
   const Backend *device = nullptr;
+  // The threads that read (map and widen) the next block while one is
+  // quantized; 0: 2 to 4 when the solves run off the CPU (a quarter of its
+  // threads), else 1.
+  int read_threads = 0;
 };
 
 // Quantizes `source` (a float model) as `config` says and writes the GPTQ

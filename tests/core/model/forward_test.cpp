@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/base/error.h"
@@ -153,6 +155,39 @@ TEST_P(ForwardTest, StreamingBlocksFromTheCheckpointGivesTheSameLogits) {
   for (std::int64_t layer = 0; layer < spec.num_layers; ++layer)
     block_forward(test_compute(), spec, load_block_weights(spec, model_->weights(), layer), hidden, 1, n);
   EXPECT_EQ(logits(test_compute(), spec, g, hidden).data, forward_->run(test_compute(), ids_, 1, n).data);
+}
+
+// A block read with its tensors as tasks (load_block_weights' for_each, as
+// the quantize pipeline's reader runs them on its threads): here each task
+// on a thread of its own, started in reverse order, and the same weights as
+// the block read in order.
+TEST_P(ForwardTest, ABlockReadOnSeveralThreadsIsTheBlockReadInOrder) {
+  const ModelSpec &spec = model_->spec();
+  const BlockWeights in_order = load_block_weights(spec, model_->weights(), 1);
+  std::int64_t tasks = 0;
+  const BlockWeights threaded = load_block_weights(
+      spec, model_->weights(), 1, QuantizedLinears::Dequantize,
+      [&](std::int64_t count, const std::function<void(std::int64_t)> &task) {
+        tasks = count;
+        std::vector<std::thread> threads;
+        for (std::int64_t i = count - 1; i >= 0; --i) threads.emplace_back([&task, i] { task(i); });
+        for (std::thread &t : threads) t.join();
+      });
+  EXPECT_EQ(tasks, static_cast<std::int64_t>(in_order.linears.size() + in_order.norms.size()));
+  EXPECT_EQ(threaded.layer, 1);
+  ASSERT_EQ(threaded.linears.size(), in_order.linears.size());
+  ASSERT_EQ(threaded.norms.size(), in_order.norms.size());
+  for (const auto &[name, lin] : in_order.linears) {
+    const LinearWeights &got = threaded.linear(name);
+    EXPECT_EQ(got.out_features, lin.out_features) << name;
+    EXPECT_EQ(got.in_features, lin.in_features) << name;
+    EXPECT_EQ(got.weight, lin.weight) << name;
+    EXPECT_EQ(got.bias, lin.bias) << name;
+  }
+  for (const auto &[name, norm] : in_order.norms) {
+    EXPECT_EQ(threaded.norm(name).weight, norm.weight) << name;
+    EXPECT_EQ(threaded.norm(name).bias, norm.bias) << name;
+  }
 }
 
 TEST_P(ForwardTest, ObserverSeesEveryLinearInputInOrder) {
