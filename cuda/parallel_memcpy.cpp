@@ -12,7 +12,7 @@ ParallelMemcpy::ParallelMemcpy(unsigned helpers) : parts_(helpers + 1) {
     for (unsigned i = 0; i < helpers; ++i) threads_.emplace_back([this, i] { run(i); });
   } catch (...) {
     // Fewer threads than asked (the system refused one): copy with those.
-    const std::lock_guard<std::mutex> lock(mutex_);
+    // The helpers read parts_ only once a copy has begun, after this.
     parts_ = static_cast<unsigned>(threads_.size()) + 1;
   }
 }
@@ -41,11 +41,7 @@ void ParallelMemcpy::part(std::size_t bytes, unsigned parts, unsigned i, std::si
 }
 
 void ParallelMemcpy::copy(void *dst, const void *src, std::size_t bytes) {
-  unsigned parts = 0;
-  {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    parts = parts_;
-  }
+  const unsigned parts = parts_;
   // Small copies are not worth waking anyone for.
   if (parts == 1 || bytes < (std::size_t{1} << 20)) {
     std::memcpy(dst, src, bytes);
@@ -73,7 +69,6 @@ void ParallelMemcpy::run(unsigned index) {
     char *dst = nullptr;
     const char *src = nullptr;
     std::size_t bytes = 0;
-    unsigned parts = 0;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_.wait(lock, [&] { return stop_ || generation_ != seen; });
@@ -82,10 +77,9 @@ void ParallelMemcpy::run(unsigned index) {
       dst = dst_;
       src = src_;
       bytes = bytes_;
-      parts = parts_;
     }
     std::size_t begin = 0, end = 0;
-    part(bytes, parts, index, begin, end);
+    part(bytes, parts_, index, begin, end);
     std::memcpy(dst + begin, src + begin, end - begin);
     {
       const std::lock_guard<std::mutex> lock(mutex_);

@@ -27,10 +27,7 @@ class ParallelMemcpy {
   // when every part is copied. One caller at a time (HostStaging's lock).
   void copy(void *dst, const void *src, std::size_t bytes);
 
-  unsigned helpers() {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    return parts_ - 1;
-  }
+  unsigned helpers() const { return parts_ - 1; }
 
   // The helpers a staging gets on this machine: a quarter of the hardware
   // threads, at most 3 (four copies in flight fill the link on the H200
@@ -44,7 +41,7 @@ class ParallelMemcpy {
   // boundaries, so no two threads write one cache line).
   static void part(std::size_t bytes, unsigned parts, unsigned i, std::size_t &begin, std::size_t &end);
 
-  unsigned parts_;  // helpers + the caller
+  unsigned parts_;  // helpers + the caller; set in the constructor, read once a copy has begun
   std::mutex mutex_;
   std::condition_variable work_, done_;
   std::vector<std::thread> threads_;
