@@ -17,7 +17,8 @@
 //   --sweep: instead, every tile shape and split of K of the wgmma kernel
 //            (gptq_wgmma.h), the kernels of every GPU and the dispatch's
 //            choice, batch 17..2048 (--sweep-m A,B,..: those), against
-//            cuBLAS; printed, no JSON.
+//            cuBLAS; printed, no JSON. --sweep-configs A,B,..: those
+//            wgmma shapes only (indices into kWgmmaConfigs).
 //   --one N K M [--wgmma C]: five plain launches of one product (for a
 //            profiler or a sanitizer), the wgmma kernel's shape C if given.
 // Writes bench/results/cuda_linear-h200.json's format (BENCH.md).
@@ -131,7 +132,15 @@ int main(int argc, char **argv) {
   std::string out_path = "bench/results/cuda_linear-h200.json";
   bool quick = false, probe = false, fused_groups = false, sweep = false;
   int one_n = 0, one_k = 0, one_m = 0, one_wgmma = -1;
-  std::vector<int> sweep_m;
+  std::vector<int> sweep_m, sweep_configs;
+  // "A,B,C" -> {A, B, C}
+  auto int_list = [](std::string v, std::vector<int> &to) {
+    while (!v.empty()) {
+      const std::size_t c = v.find(',');
+      to.push_back(std::atoi(v.substr(0, c).c_str()));
+      v = c == std::string::npos ? "" : v.substr(c + 1);
+    }
+  };
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick")
@@ -144,11 +153,10 @@ int main(int argc, char **argv) {
       sweep = true;
     else if (a == "--sweep-m" && i + 1 < argc) {
       sweep = true;
-      for (std::string v = argv[++i]; !v.empty();) {
-        const std::size_t c = v.find(',');
-        sweep_m.push_back(std::atoi(v.substr(0, c).c_str()));
-        v = c == std::string::npos ? "" : v.substr(c + 1);
-      }
+      int_list(argv[++i], sweep_m);
+    } else if (a == "--sweep-configs" && i + 1 < argc) {
+      sweep = true;
+      int_list(argv[++i], sweep_configs);
     }
     else if (a == "--one" && i + 3 < argc) {
       one_n = std::atoi(argv[++i]);
@@ -283,8 +291,11 @@ int main(int argc, char **argv) {
                                     {"auto", {LinearTuning::Path::kAuto, -1, 0}}};
       for (int cfg = 0; cfg < static_cast<int>(std::size(kernels::kWgmmaConfigs)); ++cfg)
         for (int splits : {0, 1, 2, 4})
-          variants.push_back({"wgmma" + std::to_string(cfg) + "/s" + std::to_string(splits),
-                              {LinearTuning::Path::kWgmma, cfg, splits}});
+          if (sweep_configs.empty() ||
+              std::find(sweep_configs.begin(), sweep_configs.end(), cfg) != sweep_configs.end()) {
+            variants.push_back({"wgmma" + std::to_string(cfg) + "/s" + std::to_string(splits),
+                                {LinearTuning::Path::kWgmma, cfg, splits}});
+          }
       const std::vector<int> ms = sweep_m.empty() ? std::vector<int>{17, 32, 64, 128, 256, 1024, 2048} : sweep_m;
       for (const auto &shape : shapes) {
         const int n = shape.first, k = shape.second;

@@ -15,6 +15,7 @@
 #include "cuda/kernels/chained_launch.h"
 #include "cuda/kernels/gptq_kernels.h"
 #include "cuda/kernels/gptq_wgmma.h"
+#include "cuda/kernels/gptq_wgmma_tma.h"
 
 namespace gptq::cuda {
 namespace {
@@ -60,7 +61,8 @@ constexpr int kXStageBudget = 32 * 1024;
 // against 12.78 at m = 4 through L1.
 constexpr int kXStagePerNTile = 8448;
 
-// From this many rows on, the product dequantizes the weight to fp16 (in
+// From this many rows on (and on Hopper only for the layers no wgmma kernel
+// takes), the product dequantizes the weight to fp16 (in
 // chunks of rows of at most kDequantChunkBytes) and multiplies with cuBLAS:
 // measured on H200 at m = 256 and 1024, launch_gemm (mma.sync) ran at 0.19-0.26x
 // cuBLAS fp16 while the weight's dequantization costs about one fp16 write of
@@ -68,13 +70,25 @@ constexpr int kXStagePerNTile = 8448;
 constexpr std::int64_t kCublasMinRows = 128;
 constexpr std::size_t kDequantChunkBytes = std::size_t{64} << 20;
 
-// The rows the wgmma kernel takes where it runs. Measured on H200
+// The rows the older wgmma kernel (gptq_wgmma.cu) takes, on the layers the
+// warp-specialized one below does not (8 bits, groups not 64 << s columns).
+// Measured on H200
 // (cuda_linear_bench --sweep, the six 7B shapes, with the splits
 // wgmma_plan picks): at m = 64 it took 0.79-0.93x the GEMV's time, at
 // m = 128 0.61-0.86x dequantize + cuBLAS's; at m = 32 its best shape took
 // 1.04-1.08x the GEMV's on four shapes of six, at m = 256 1.05-1.47x
 // dequantize + cuBLAS's.
 constexpr std::int64_t kWgmmaMinRows = 33, kWgmmaMaxRows = 128;
+// The warp-specialized kernel (gptq_wgmma_tma.h; 4-bit, uniform groups)
+// takes every m from kTmaMinRows, its tile of batch rows by m. Measured on
+// H200 (cuda_linear_bench --sweep, the six 7B shapes, 2026-12-02), time of
+// cuBLAS fp16 / ours: at m = 32 its 32-row tile 1.27-1.56x where the GEMV
+// (4 row groups) gave 0.71-1.06x, and 1.36-1.52x against the GEMV's 1.81-2.23x
+// at m = 16; at m = 64 the 64-row tile 0.91-1.40x (32 rows: 0.75-0.96x); at
+// m = 128 the 128-row tile 0.76-1.17x (64 or 256 rows: 0.52-0.81x); from
+// 256 rows the 256-row tile 0.56-1.02x at m = 256 and 0.80-0.98x at 1024,
+// where dequantize + cuBLAS gave 0.39-0.55x and 0.64-0.73x.
+constexpr std::int64_t kTmaMinRows = 17, kTmaN32MaxRows = 32, kTmaN64MaxRows = 64, kTmaN128MaxRows = 128;
 
 class GptqLinear final : public DeviceLinear {
  public:
@@ -189,8 +203,9 @@ class GptqLinear final : public DeviceLinear {
       first += (p.out.cols[i] + 15) / 16 * 16;
     }
     p.out.count = dest.count;
-    // The kernels read rows of the repacked column order with 16-byte loads.
-    if (perm_.get() || reinterpret_cast<std::uintptr_t>(x) % 16 != 0) {
+    // The kernels read rows of the repacked column order with 16-byte loads
+    // (the TMA of the warp-specialized wgmma kernel: row strides too).
+    if (perm_.get() || reinterpret_cast<std::uintptr_t>(x) % 16 != 0 || (k_ % 8 != 0 && uses_tma(plan))) {
       __half *xw = reinterpret_cast<__half *>(ws);
       kernels::launch_permute(x, mi, static_cast<int>(k_), static_cast<const int *>(perm_.get()),
                               static_cast<int>(k_pad_), xw, call.stream);
@@ -258,6 +273,12 @@ class GptqLinear final : public DeviceLinear {
     if (out32) kernels::launch_reduce_splits(out32, 1, p.m, n, w_.bias, p.out, call.stream);
   }
 
+  static bool uses_tma(const Plan &plan) {
+    return plan.m_tiles == Plan::kWgmma &&
+           (plan.wgmma == kernels::WgmmaConfig::kTmaN64 || plan.wgmma == kernels::WgmmaConfig::kTmaN128 ||
+            plan.wgmma == kernels::WgmmaConfig::kTmaN256);
+  }
+
   // Split K over blocks only when the tiles alone leave SMs idle (the split
   // costs a second launch and a pass over fp32 partial sums), or when a
   // block's group constants would not fit in shared memory otherwise.
@@ -265,7 +286,8 @@ class GptqLinear final : public DeviceLinear {
     Plan plan;
     const int k_tiles = w_.k_tiles;
     int room = 0;
-    if (wgmma_ && (tuning_.path == LinearTuning::Path::kWgmma || (m >= kWgmmaMinRows && m <= kWgmmaMaxRows)))
+    if (wgmma_ && (tuning_.path == LinearTuning::Path::kWgmma ||
+                   (kernels::wgmma_tma_takes(w_) ? m >= kTmaMinRows : m >= kWgmmaMinRows && m <= kWgmmaMaxRows)))
       return wgmma_plan(m);
     if (m >= kCublasMinRows) {
       plan.m_tiles = Plan::kCublas;
@@ -307,9 +329,14 @@ class GptqLinear final : public DeviceLinear {
     if (tuning_.wgmma_config >= 0)
       plan.wgmma = kernels::kWgmmaConfigs[tuning_.wgmma_config];
     else
-      plan.wgmma = m <= 32   ? kernels::WgmmaConfig::kN32K4
-                   : m <= 64 ? kernels::WgmmaConfig::kN64R2
-                             : kernels::WgmmaConfig::kN128R2;
+      plan.wgmma = kernels::wgmma_tma_takes(w_) ? (m <= kTmaN32MaxRows    ? kernels::WgmmaConfig::kTmaN32
+                                                   : m <= kTmaN64MaxRows  ? kernels::WgmmaConfig::kTmaN64
+                                                   : m <= kTmaN128MaxRows ? kernels::WgmmaConfig::kTmaN128
+                                                                          : kernels::WgmmaConfig::kTmaN256)
+                   : m <= 32                    ? kernels::WgmmaConfig::kN32K4
+                   : m <= 64                    ? kernels::WgmmaConfig::kN64R2
+                                                : kernels::WgmmaConfig::kN128R2;
+    plan.wgmma = kernels::wgmma_config_for(plan.wgmma, w_.bits, w_.tile_group_shift);
     const kernels::WgmmaGeometry geo = kernels::wgmma_geometry(plan.wgmma);
     const int blocks = static_cast<int>((m + geo.batch_rows - 1) / geo.batch_rows) *
                        ((w_.n_tiles * 16 + geo.weight_rows - 1) / geo.weight_rows);

@@ -1,9 +1,10 @@
-// The Hopper (sm_90a) wgmma product of gptq_wgmma.cu. GptqLinear runs it for
-// 33..128 rows, where the H200 measured it ahead of the other kernels; it
-// is still far from its bound (TUNING.md says where its time goes: about
-// 0.35x cuBLAS fp16 from 1024 rows). This header: which tile shapes it has
-// and how to launch one; kernels::Product describes the call as for the
-// other kernels (consts_smem, x_smem, n_blocks and pdl unused).
+// The Hopper (sm_90a) wgmma products: gptq_wgmma.cu's kernel (every
+// layer; GptqLinear runs it for 33..128 rows of the layers the other does
+// not take; about 0.35x cuBLAS fp16 from 1024 rows, TUNING.md says why) and
+// gptq_wgmma_tma.cu's warp-specialized one (4-bit, uniform groups; from 17
+// rows). This header: which tile shapes they have and how to launch one;
+// kernels::Product describes the call as for the other kernels
+// (consts_smem, x_smem, n_blocks and pdl unused).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -20,9 +21,20 @@ enum class WgmmaConfig {
   kN128R2,  // 128 batch rows, 128 weight rows (two warpgroups of 64)
   kN64R2,   // 64 batch rows, 128 weight rows
   kN256R2,  // 256 batch rows, 128 weight rows
+  // gptq_wgmma_tma.cu's warp-specialized kernel (a copy warp feeding two
+  // MMA warpgroups through TMA): 128 weight rows and 64 / 128 / 256 / 32 /
+  // 16 batch rows; 4-bit weights with uniform groups only (the others take
+  // kN64R2 / kN128R2 / kN256R2 / kN32K4 / kN32K4 instead: wgmma_config_for).
+  kTmaN64,
+  kTmaN128,
+  kTmaN256,
+  kTmaN32,
+  kTmaN16,
 };
-constexpr WgmmaConfig kWgmmaConfigs[] = {WgmmaConfig::kN32K4, WgmmaConfig::kN64K4, WgmmaConfig::kN128R2,
-                                         WgmmaConfig::kN64R2, WgmmaConfig::kN256R2};
+constexpr WgmmaConfig kWgmmaConfigs[] = {WgmmaConfig::kN32K4,   WgmmaConfig::kN64K4,   WgmmaConfig::kN128R2,
+                                         WgmmaConfig::kN64R2,   WgmmaConfig::kN256R2,  WgmmaConfig::kTmaN64,
+                                         WgmmaConfig::kTmaN128, WgmmaConfig::kTmaN256, WgmmaConfig::kTmaN32,
+                                         WgmmaConfig::kTmaN16};
 
 struct WgmmaGeometry {
   int batch_rows = 0;   // per block
@@ -30,6 +42,11 @@ struct WgmmaGeometry {
   int k_slices = 0;     // warpgroups over K inside a block
 };
 WgmmaGeometry wgmma_geometry(WgmmaConfig c);
+
+// The shape that runs for `c` on a layer of these bits and
+// GptqPacked::tile_group_shift: c itself, or for a kTma* shape that does not
+// take the layer the older kernel's shape of the same tile.
+WgmmaConfig wgmma_config_for(WgmmaConfig c, int bits, int tile_group_shift);
 
 // Whether the current device runs the wgmma kernels: compute capability 9.0
 // and this library built with sm_90a code (a probe kernel says which code

@@ -212,15 +212,26 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
       // A forced variant runs the kernel it asks for.
       const bool on_wgmma = kernel.rfind("wgmma", 0) == 0;
       switch (v.tuning.path) {
-        case LinearTuning::Path::kWgmma:
-          EXPECT_EQ(kernel.rfind("wgmma " + std::to_string(v.tuning.wgmma_config), 0), 0u);
+        case LinearTuning::Path::kWgmma: {
+          // The shape asked for, or the one that stands in for it on a layer
+          // it does not take (wgmma_config_for).
+          const kernels::WgmmaConfig runs = kernels::wgmma_config_for(
+              kernels::kWgmmaConfigs[v.tuning.wgmma_config], packed.bits, packed.tile_group_shift);
+          int index = 0;
+          while (kernels::kWgmmaConfigs[index] != runs) ++index;
+          EXPECT_EQ(kernel.rfind("wgmma " + std::to_string(index), 0), 0u);
           break;
+        }
         case LinearTuning::Path::kPortable:
           EXPECT_FALSE(on_wgmma);
           break;
         case LinearTuning::Path::kAuto:
           if (kernels::wgmma_usable()) {
-            EXPECT_EQ(on_wgmma, m >= 33 && m <= 128);
+            // The warp-specialized kernel takes 4-bit layers of uniform
+            // groups from 17 rows on; the older one 33..128 rows of others.
+            const bool tma = kernels::wgmma_config_for(kernels::WgmmaConfig::kTmaN256, packed.bits,
+                                                       packed.tile_group_shift) == kernels::WgmmaConfig::kTmaN256;
+            EXPECT_EQ(on_wgmma, tma ? m >= 17 : m >= 33 && m <= 128);
           }
           break;
       }
