@@ -18,7 +18,9 @@
 //            (gptq_wgmma.h), the kernels of every GPU and the dispatch's
 //            choice, batch 17..2048 (--sweep-m A,B,..: those), against
 //            cuBLAS; printed, no JSON. --sweep-configs A,B,..: those
-//            wgmma shapes only (indices into kWgmmaConfigs).
+//            wgmma shapes only (indices into kWgmmaConfigs);
+//            --sweep-splits A,B,..: those splits (default 0,1,2,4; 0 =
+//            the plan's).
 //   --one N K M [--wgmma C]: five plain launches of one product (for a
 //            profiler or a sanitizer), the wgmma kernel's shape C if given.
 // Writes bench/results/cuda_linear-h200.json's format (BENCH.md).
@@ -132,7 +134,7 @@ int main(int argc, char **argv) {
   std::string out_path = "bench/results/cuda_linear-h200.json";
   bool quick = false, probe = false, fused_groups = false, sweep = false;
   int one_n = 0, one_k = 0, one_m = 0, one_wgmma = -1;
-  std::vector<int> sweep_m, sweep_configs;
+  std::vector<int> sweep_m, sweep_configs, sweep_splits{0, 1, 2, 4};
   // "A,B,C" -> {A, B, C}
   auto int_list = [](std::string v, std::vector<int> &to) {
     while (!v.empty()) {
@@ -157,6 +159,10 @@ int main(int argc, char **argv) {
     } else if (a == "--sweep-configs" && i + 1 < argc) {
       sweep = true;
       int_list(argv[++i], sweep_configs);
+    } else if (a == "--sweep-splits" && i + 1 < argc) {
+      sweep = true;
+      sweep_splits.clear();
+      int_list(argv[++i], sweep_splits);
     }
     else if (a == "--one" && i + 3 < argc) {
       one_n = std::atoi(argv[++i]);
@@ -290,7 +296,7 @@ int main(int argc, char **argv) {
       std::vector<Variant> variants{{"portable", {LinearTuning::Path::kPortable, -1, 0}},
                                     {"auto", {LinearTuning::Path::kAuto, -1, 0}}};
       for (int cfg = 0; cfg < static_cast<int>(std::size(kernels::kWgmmaConfigs)); ++cfg)
-        for (int splits : {0, 1, 2, 4})
+        for (int splits : sweep_splits)
           if (sweep_configs.empty() ||
               std::find(sweep_configs.begin(), sweep_configs.end(), cfg) != sweep_configs.end()) {
             variants.push_back({"wgmma" + std::to_string(cfg) + "/s" + std::to_string(splits),

@@ -44,7 +44,8 @@ struct OutParts {
 // One product: y = x[m][k_pad] * W^T (+ bias), y as `out` says. x holds the
 // repacked column order, rows ldx halves apart (ldx a multiple of 8, x
 // 16-byte aligned). With splits > 1 each split of K writes fp32 partial sums
-// to partial[split][m][n] and reduce_splits() finishes.
+// to partial[split][m][n] and reduce_splits() finishes (the warp-specialized
+// wgmma kernel, given no partial, sums them in a cluster: gptq_wgmma_tma.h).
 struct Product {
   const __half *x = nullptr;
   int ldx = 0;

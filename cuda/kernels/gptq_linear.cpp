@@ -44,6 +44,7 @@ struct Plan {
   int consts_smem = 0;  // kernels::Product::consts_smem
   int x_smem = 0;       // kernels::Product::x_smem
   int n_blocks = 0;     // kernels::Product::n_blocks (the GEMV's fast path)
+  bool cluster = false;  // the warp-specialized wgmma kernel sums its splits in a cluster
 };
 
 // The most shared memory a GEMV block stages activations in. Each block
@@ -89,6 +90,12 @@ constexpr std::int64_t kWgmmaMinRows = 33, kWgmmaMaxRows = 128;
 // 256 rows the 256-row tile 0.56-1.02x at m = 256 and 0.80-0.98x at 1024,
 // where dequantize + cuBLAS gave 0.39-0.55x and 0.64-0.73x.
 constexpr std::int64_t kTmaMinRows = 17, kTmaN32MaxRows = 32, kTmaN64MaxRows = 64, kTmaN128MaxRows = 128;
+// Up to this many rows a layer whose 256-row tiles would fill less than half
+// of the SMs takes 128-row tiles instead, K split in two: measured on H200
+// (cuda_linear_bench --sweep, 2026-12-03), m = 256, N = 4096: 19.1 / 42.2 /
+// 53.7 us (K = 4096 / 11008 / 14336) against 24.8 / 47.5 / 58.1 for the
+// 256-row tile with 3 splits; with N >= 11008 the 256-row tile stays ahead.
+constexpr std::int64_t kTmaHalfTileMaxRows = 256;
 
 class GptqLinear final : public DeviceLinear {
  public:
@@ -146,7 +153,7 @@ class GptqLinear final : public DeviceLinear {
     if (plan.m_tiles == Plan::kCublas) {
       b += align256(static_cast<std::size_t>(chunk_rows()) * k_pad_ * sizeof(__half));
       if (w_.bias) b += static_cast<std::size_t>(m) * n_ * sizeof(float);
-    } else if (plan.splits > 1) {
+    } else if (needs_partials(plan)) {
       b += static_cast<std::size_t>(plan.splits) * m * n_ * sizeof(float);
     }
     return b;
@@ -161,7 +168,7 @@ class GptqLinear final : public DeviceLinear {
     if (plan.m_tiles == Plan::kWgmma)
       for (int i = 0; i < static_cast<int>(std::size(kernels::kWgmmaConfigs)); ++i)
         if (kernels::kWgmmaConfigs[i] == plan.wgmma) k += std::to_string(i);
-    if (plan.splits > 1) k += " x " + std::to_string(plan.splits) + " splits";
+    if (plan.splits > 1) k += " x " + std::to_string(plan.splits) + (plan.cluster ? " splits in a cluster" : " splits");
     return k;
   }
 
@@ -217,7 +224,7 @@ class GptqLinear final : public DeviceLinear {
       dequant_cublas(p, reinterpret_cast<__half *>(after_x), call);
       return;
     }
-    if (plan.splits > 1) p.partial = reinterpret_cast<float *>(after_x);
+    if (needs_partials(plan)) p.partial = reinterpret_cast<float *>(after_x);
     p.splits = plan.splits;
     p.k_tiles_per_split = plan.k_tiles_per_split;
     p.consts_smem = plan.consts_smem;
@@ -230,7 +237,7 @@ class GptqLinear final : public DeviceLinear {
       kernels::launch_wgmma(plan.wgmma, w_, p, call.stream);
     else
       kernels::launch_gemm(w_, p, call.stream);
-    if (plan.splits > 1)
+    if (needs_partials(plan))
       kernels::launch_reduce_splits(p.partial, plan.splits, mi, w_.n, w_.bias, p.out, call.stream);
   }
 
@@ -274,10 +281,11 @@ class GptqLinear final : public DeviceLinear {
   }
 
   static bool uses_tma(const Plan &plan) {
-    return plan.m_tiles == Plan::kWgmma &&
-           (plan.wgmma == kernels::WgmmaConfig::kTmaN64 || plan.wgmma == kernels::WgmmaConfig::kTmaN128 ||
-            plan.wgmma == kernels::WgmmaConfig::kTmaN256);
+    return plan.m_tiles == Plan::kWgmma && kernels::wgmma_uses_tma(plan.wgmma);
   }
+  // Splits of K summed by launch_reduce_splits from fp32 partial sums in the
+  // workspace (not those the warp-specialized kernel sums in a cluster).
+  static bool needs_partials(const Plan &plan) { return plan.splits > 1 && !plan.cluster; }
 
   // Split K over blocks only when the tiles alone leave SMs idle (the split
   // costs a second launch and a pass over fp32 partial sums), or when a
@@ -318,11 +326,12 @@ class GptqLinear final : public DeviceLinear {
     return plan;
   }
 
-  // The wgmma kernel: its tile shape by m (32 batch rows up to 32 rows, 64
-  // up to 64, then 128; 128 weight rows from 33), K split over blocks as
-  // many times as whole blocks still fit in one wave (one block per SM: a
-  // second, partial wave measured up to 2x slower on H200), each block
-  // keeping >= 4 k-tiles a slice.
+  // The wgmma kernels: the tile shape by m (the warp-specialized kernel's
+  // 32 / 64 / 128 / 256 batch rows, 128 from 129..256 rows where 256 would
+  // leave half the SMs idle; the older kernel's 32 / 64 / 128), K split
+  // over blocks as many times as whole blocks still fit in one wave (one
+  // block per SM: a second, partial wave measured up to 2x slower on H200),
+  // each block keeping >= 4 k-tiles a slice.
   Plan wgmma_plan(std::int64_t m) const {
     Plan plan;
     plan.m_tiles = Plan::kWgmma;
@@ -337,15 +346,30 @@ class GptqLinear final : public DeviceLinear {
                    : m <= 64                    ? kernels::WgmmaConfig::kN64R2
                                                 : kernels::WgmmaConfig::kN128R2;
     plan.wgmma = kernels::wgmma_config_for(plan.wgmma, w_.bits, w_.tile_group_shift);
+    auto tiles_of = [&](kernels::WgmmaConfig c) {
+      const kernels::WgmmaGeometry g = kernels::wgmma_geometry(c);
+      return static_cast<int>((m + g.batch_rows - 1) / g.batch_rows) *
+             ((w_.n_tiles * 16 + g.weight_rows - 1) / g.weight_rows);
+    };
+    if (tuning_.wgmma_config < 0 && plan.wgmma == kernels::WgmmaConfig::kTmaN256 && m <= kTmaHalfTileMaxRows &&
+        2 * tiles_of(plan.wgmma) <= sms_)
+      plan.wgmma = kernels::WgmmaConfig::kTmaN128;
     const kernels::WgmmaGeometry geo = kernels::wgmma_geometry(plan.wgmma);
-    const int blocks = static_cast<int>((m + geo.batch_rows - 1) / geo.batch_rows) *
-                       ((w_.n_tiles * 16 + geo.weight_rows - 1) / geo.weight_rows);
+    const int blocks = tiles_of(plan.wgmma);
     const int k_tiles = w_.k_tiles;
     int splits = tuning_.splits > 0 ? tuning_.splits
                                     : std::min(std::max(1, sms_ / blocks), std::max(1, k_tiles / (4 * geo.k_slices)));
     splits = std::max(1, std::min(splits, k_tiles));
     plan.k_tiles_per_split = (k_tiles + splits - 1) / splits;
     plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
+    // The warp-specialized kernel sums a tile's splits as one cluster when
+    // all the clusters run at once; otherwise (more than 8 splits, or a GPC
+    // that cannot hold them: on the H200 32 clusters of 4 do not fit, where
+    // 128 blocks do) through partial sums as the other kernels, since
+    // giving up a split cost more (4096 x 14336 at m = 32, 3 splits in
+    // clusters: 26.6 us against 22.0 with 4 through global memory).
+    plan.cluster = plan.splits > 1 && kernels::wgmma_uses_tma(plan.wgmma) &&
+                   kernels::wgmma_tma_clusters_fit(geo.batch_rows, blocks, plan.splits);
     return plan;
   }
 

@@ -43,6 +43,14 @@ struct WgmmaGeometry {
 };
 WgmmaGeometry wgmma_geometry(WgmmaConfig c);
 
+// The warp-specialized kernel's shapes (kTma*): activations read by TMA
+// (16-byte aligned rows, a stride a multiple of 8 halves); splits of K
+// summed in a cluster unless Product::partial is given (gptq_wgmma_tma.h).
+inline bool wgmma_uses_tma(WgmmaConfig c) {
+  return c == WgmmaConfig::kTmaN16 || c == WgmmaConfig::kTmaN32 || c == WgmmaConfig::kTmaN64 ||
+         c == WgmmaConfig::kTmaN128 || c == WgmmaConfig::kTmaN256;
+}
+
 // The shape that runs for `c` on a layer of these bits and
 // GptqPacked::tile_group_shift: c itself, or for a kTma* shape that does not
 // take the layer the older kernel's shape of the same tile.

@@ -28,8 +28,11 @@
 #include <cuda.h>
 #include <cudaTypedefs.h>
 
+#include <algorithm>
+#include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/gptq_device.cuh"
@@ -89,53 +92,75 @@ __device__ __forceinline__ uint4 logical_k_order(const uint4 &q, int t) {
 // warpgroup has left).
 __device__ __forceinline__ void mma_bar_sync() { asm volatile("bar.sync 1, %0;\n" ::"n"(2 * 128) : "memory"); }
 
+// 8 sums of batch row `row`, columns col..col+7, out: fp16 with the bias to
+// the part the columns belong to (one 16-byte store where the part's row
+// allows).
+__device__ __forceinline__ void store_sums8(float (&v)[8], const PackedWeights &w, const Product &p, int row,
+                                            int col) {
+  if (w.bias)
+    for (int j = 0; j < 8; ++j) v[j] += col + j < w.n ? w.bias[col + j] : 0.0f;
+  // The 8 columns lie in one part (parts start on 16-column tiles).
+  __half *dst = out_slot(p.out, row, col);
+  if (!dst) return;
+  int part_end = p.out.cols[0];
+  if (p.out.count > 1 && col >= p.out.first[1]) part_end = p.out.first[1] + p.out.cols[1];
+  if (p.out.count > 2 && col >= p.out.first[2]) part_end = p.out.first[2] + p.out.cols[2];
+  if (col + 8 <= part_end && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0) {
+    uint4 h;
+    h.x = as_u32(__floats2half2_rn(v[0], v[1]));
+    h.y = as_u32(__floats2half2_rn(v[2], v[3]));
+    h.z = as_u32(__floats2half2_rn(v[4], v[5]));
+    h.w = as_u32(__floats2half2_rn(v[6], v[7]));
+    *reinterpret_cast<uint4 *>(dst) = h;
+  } else {
+    for (int j = 0; j < 8 && col + j < part_end; ++j) dst[j] = __float2half_rn(v[j]);
+  }
+}
+
 // The block's fp32 sums, tile[r][c] for its BN batch rows from m0 and 128
 // columns from n0, written out by the 256 MMA threads (index `me`): 8
 // columns a task, 16 tasks a row, so that consecutive threads write
-// consecutive bytes. fp16 with the bias to the part the columns belong to
-// (16-byte stores where the part's rows allow), or the split's fp32 partial
-// sums.
+// consecutive bytes. With K split over the `ranks` blocks of a cluster
+// (rank = split), each block holds its split's tile and writes 1 / ranks of
+// the tasks, each the sum of the ranks' tiles read from their shared memory
+// in split order from 0.0f: reduce_kernel's order, so the bits are those of
+// partial sums reduced through global memory, without their round trip
+// through HBM and the second launch. With p.partial (splits that do not
+// fit in one wave as clusters), the split's fp32 sums go there instead.
 template <int BN>
 __device__ __forceinline__ void write_tile(const float *tile, const PackedWeights &w, const Product &p, int split,
-                                           int m0, int n0, int me) {
-  constexpr int kStride = TmaShape<BN>::kTileStride;
+                                           int m0, int n0, int me, int rank, int ranks) {
+  constexpr int kStride = TmaShape<BN>::kTileStride, kTasks = BN * 16;
+  const int lo = rank * kTasks / ranks, hi = (rank + 1) * kTasks / ranks;
 #pragma unroll 1
-  for (int task = me; task < BN * 16; task += 2 * 128) {
+  for (int task = lo + me; task < hi; task += 2 * 128) {
     const int r = task / 16, c = (task % 16) * 8;
     const int row = m0 + r, col = n0 + c;
     if (row >= p.m || col >= w.n) continue;
-    float v[8];
-    const float4 lo = *reinterpret_cast<const float4 *>(tile + r * kStride + c);
-    const float4 hi = *reinterpret_cast<const float4 *>(tile + r * kStride + c + 4);
-    v[0] = lo.x, v[1] = lo.y, v[2] = lo.z, v[3] = lo.w, v[4] = hi.x, v[5] = hi.y, v[6] = hi.z, v[7] = hi.w;
+    const float *at = tile + r * kStride + c;
     if (p.partial) {
       float *dst = p.partial + (static_cast<std::size_t>(split) * p.m + row) * w.n + col;
       if (col + 8 <= w.n && w.n % 4 == 0) {
-        reinterpret_cast<float4 *>(dst)[0] = lo;
-        reinterpret_cast<float4 *>(dst)[1] = hi;
+        reinterpret_cast<float4 *>(dst)[0] = *reinterpret_cast<const float4 *>(at);
+        reinterpret_cast<float4 *>(dst)[1] = *reinterpret_cast<const float4 *>(at + 4);
       } else {
-        for (int j = 0; j < 8 && col + j < w.n; ++j) dst[j] = v[j];
+        for (int j = 0; j < 8 && col + j < w.n; ++j) dst[j] = at[j];
       }
       continue;
     }
-    if (w.bias)
-      for (int j = 0; j < 8; ++j) v[j] += col + j < w.n ? w.bias[col + j] : 0.0f;
-    // The 8 columns lie in one part (parts start on 16-column tiles).
-    __half *dst = out_slot(p.out, row, col);
-    if (!dst) continue;
-    int part_end = p.out.cols[0];
-    if (p.out.count > 1 && col >= p.out.first[1]) part_end = p.out.first[1] + p.out.cols[1];
-    if (p.out.count > 2 && col >= p.out.first[2]) part_end = p.out.first[2] + p.out.cols[2];
-    if (col + 8 <= part_end && reinterpret_cast<std::uintptr_t>(dst) % 16 == 0) {
-      uint4 h;
-      h.x = as_u32(__floats2half2_rn(v[0], v[1]));
-      h.y = as_u32(__floats2half2_rn(v[2], v[3]));
-      h.z = as_u32(__floats2half2_rn(v[4], v[5]));
-      h.w = as_u32(__floats2half2_rn(v[6], v[7]));
-      *reinterpret_cast<uint4 *>(dst) = h;
+    float v[8];
+    if (ranks == 1) {
+      const float4 a = *reinterpret_cast<const float4 *>(at), b = *reinterpret_cast<const float4 *>(at + 4);
+      v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
     } else {
-      for (int j = 0; j < 8 && col + j < part_end; ++j) dst[j] = __float2half_rn(v[j]);
+      for (int j = 0; j < 8; ++j) v[j] = 0.0f;
+      for (int q = 0; q < ranks; ++q) {
+        const std::uint32_t addr = cluster_smem_addr(at, static_cast<std::uint32_t>(q));
+        const float4 a = cluster_load_f4(addr), b = cluster_load_f4(addr + 16);
+        v[0] += a.x, v[1] += a.y, v[2] += a.z, v[3] += a.w, v[4] += b.x, v[5] += b.y, v[6] += b.z, v[7] += b.w;
+      }
     }
+    store_sums8(v, w, p, row, col);
   }
 }
 
@@ -175,21 +200,32 @@ __global__ void __launch_bounds__(kThreads, 1)
   }
   __syncthreads();
 
+  // K split over blocks: a tile's splits are one cluster (grid.z = the
+  // cluster's size = p.splits, rank = split), summed in shared memory, or
+  // written to p.partial for reduce_splits.
+  const int ranks = p.partial ? 1 : p.splits;
   if (wg == 0) {
     regs_shrink<kCopyRegs>();
     // One thread issues the stage's four copies: the activations' tile, the
     // 8 n-tiles' codes, scales and zeros of the k-tile (one TMA box each;
     // n-tiles past the weight arrive as zeros and count as bytes).
-    if (tid != 0) return;
-    const std::uint32_t bytes = S::kXBytes + kTiles * (kCodeBytes + (zeros ? 2 : 1) * kConstBytes);
-    for (int i = 0; i < iters; ++i) {
-      const int s = i % S::kStages, kt = k_begin + i, grp = kt >> w.tile_group_shift;
-      if (i >= S::kStages) mbar_wait(&empty[s], ((i / S::kStages) + 1) & 1);
-      mbar_arrive_expect_tx(&full[s], bytes);
-      tma_load_2d(xs + s * S::kXBytes, &maps.x, kt * 64, m0, &full[s]);
-      tma_load_3d(codes + s * kTiles * kCodeBytes, &maps.codes, 0, kt, nt0, &full[s]);
-      tma_load_3d(consts + s * 2 * kTiles * kConstBytes, &maps.scales, 0, grp, nt0, &full[s]);
-      if (zeros) tma_load_3d(consts + (s * 2 + 1) * kTiles * kConstBytes, &maps.zeros, 0, grp, nt0, &full[s]);
+    if (tid == 0) {
+      const std::uint32_t bytes = S::kXBytes + kTiles * (kCodeBytes + (zeros ? 2 : 1) * kConstBytes);
+      for (int i = 0; i < iters; ++i) {
+        const int s = i % S::kStages, kt = k_begin + i, grp = kt >> w.tile_group_shift;
+        if (i >= S::kStages) mbar_wait(&empty[s], ((i / S::kStages) + 1) & 1);
+        mbar_arrive_expect_tx(&full[s], bytes);
+        tma_load_2d(xs + s * S::kXBytes, &maps.x, kt * 64, m0, &full[s]);
+        tma_load_3d(codes + s * kTiles * kCodeBytes, &maps.codes, 0, kt, nt0, &full[s]);
+        tma_load_3d(consts + s * 2 * kTiles * kConstBytes, &maps.scales, 0, grp, nt0, &full[s]);
+        if (zeros) tma_load_3d(consts + (s * 2 + 1) * kTiles * kConstBytes, &maps.zeros, 0, grp, nt0, &full[s]);
+      }
+    }
+    // The warpgroup stays for the cluster's barriers (every thread of the
+    // cluster arrives at them).
+    if (ranks > 1) {
+      cluster_sync();  // the blocks' tiles are written
+      cluster_sync();  // and read
     }
     return;
   }
@@ -248,8 +284,14 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
   for (int i = 0; i < BN / 2; ++i)
     tile[(8 * (i / 4) + 2 * t + (i & 1)) * S::kTileStride + mw * 16 + g + ((i & 2) ? 8 : 0)] = acc[i];
-  mma_bar_sync();
-  write_tile<BN>(tile, w, p, split, m0, nt0 * 16, tid - 128);
+  if (ranks > 1) {
+    cluster_sync();  // every block's tile is written
+    write_tile<BN>(tile, w, p, split, m0, nt0 * 16, tid - 128, static_cast<int>(cluster_rank()), ranks);
+    cluster_sync();  // and read: no block leaves while another reads its tile
+  } else {
+    mma_bar_sync();
+    write_tile<BN>(tile, w, p, split, m0, nt0 * 16, tid - 128, 0, 1);
+  }
 }
 
 PFN_cuTensorMapEncodeTiled_v12000 tensor_map_encoder() {
@@ -309,9 +351,39 @@ template <int BN>
 void launch_bn(const PackedWeights &w, const Product &p, cudaStream_t stream) {
   using S = TmaShape<BN>;
   const TmaMaps maps = tma_maps(w, p, std::min(p.ldx, w.k_tiles * 64), BN);
-  const dim3 grid((p.m + BN - 1) / BN, (w.n_tiles + kTiles - 1) / kTiles, p.splits);
-  wgmma_tma_kernel<BN><<<grid, kThreads, S::kSmemBytes, stream>>>(maps, w, p);
-  GPTQ_CUDA_CHECK(cudaGetLastError());
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3((p.m + BN - 1) / BN, (w.n_tiles + kTiles - 1) / kTiles, p.splits);
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = S::kSmemBytes;
+  config.stream = stream;
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 1;
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = p.partial ? 1u : static_cast<unsigned>(p.splits);
+  config.attrs = &cluster;
+  config.numAttrs = 1;
+  GPTQ_CUDA_CHECK(cudaLaunchKernelEx(&config, wgmma_tma_kernel<BN>, maps, w, p));
+}
+
+// Clusters of `size` blocks of the BN shape that run at once on the current
+// device.
+template <int BN>
+int max_active_clusters(int size) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(1, 1, static_cast<unsigned>(size));
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = TmaShape<BN>::kSmemBytes;
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 1;
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = static_cast<unsigned>(size);
+  config.attrs = &cluster;
+  config.numAttrs = 1;
+  int clusters = 0;
+  GPTQ_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, wgmma_tma_kernel<BN>, &config));
+  return clusters;
 }
 
 template <int BN>
@@ -331,6 +403,10 @@ void launch_wgmma_tma(int batch_rows, const PackedWeights &w, const Product &p, 
     throw CudaError("the wgmma product: activations must be 16-byte aligned rows (row stride " +
                         std::to_string(p.ldx) + ")",
                     cudaErrorInvalidValue);
+  if (p.splits < 1 || (!p.partial && p.splits > kWgmmaTmaMaxSplits))
+    throw CudaError("the wgmma product: " + std::to_string(p.splits) + " splits of K without partial sums (1.." +
+                        std::to_string(kWgmmaTmaMaxSplits) + ": a tile's splits are one cluster)",
+                    cudaErrorInvalidValue);
   switch (batch_rows) {
     case 16: return launch_bn<16>(w, p, stream);
     case 32: return launch_bn<32>(w, p, stream);
@@ -340,6 +416,34 @@ void launch_wgmma_tma(int batch_rows, const PackedWeights &w, const Product &p, 
     default:
       throw CudaError("the wgmma product: " + std::to_string(batch_rows) + " batch rows per block", cudaErrorInvalidValue);
   }
+}
+
+bool wgmma_tma_clusters_fit(int batch_rows, int tiles, int splits) {
+  if (splits < 1 || splits > kWgmmaTmaMaxSplits) return false;
+  int device = 0;
+  GPTQ_CUDA_CHECK(cudaGetDevice(&device));
+  // Asked by every plan: answered once per device, shape and size.
+  static std::mutex mu;
+  static std::map<std::tuple<int, int, int>, int> known;
+  auto clusters = [&](int size) {
+    std::lock_guard<std::mutex> lock(mu);
+    const auto key = std::make_tuple(device, batch_rows, size);
+    if (auto it = known.find(key); it != known.end()) return it->second;
+    int n = 0;
+    switch (batch_rows) {
+      case 16: n = max_active_clusters<16>(size); break;
+      case 32: n = max_active_clusters<32>(size); break;
+      case 64: n = max_active_clusters<64>(size); break;
+      case 128: n = max_active_clusters<128>(size); break;
+      case 256: n = max_active_clusters<256>(size); break;
+      default:
+        throw CudaError("the wgmma product: " + std::to_string(batch_rows) + " batch rows per block",
+                        cudaErrorInvalidValue);
+    }
+    known.emplace(key, n);
+    return n;
+  };
+  return tiles <= clusters(splits);
 }
 
 void prepare_wgmma_tma() {

@@ -1,7 +1,8 @@
 // Hopper's asynchronous copies into shared memory (sm_90) as the
 // warp-specialized kernels use them: mbarriers that count arrivals and
-// bytes, the tensor-memory-accelerator (TMA) loads of 2D and 3D boxes, and
-// the per-warpgroup register budget. Outside
+// bytes, the tensor-memory-accelerator (TMA) loads of 2D and 3D boxes, the
+// per-warpgroup register budget, and the thread-block cluster's barrier and
+// reads of another block's shared memory. Outside
 // sm_90a the helpers are empty (wgmma_ops.cuh's GPTQ_WGMMA_BUILT): the
 // kernels compile for every architecture and run only where wgmma_usable().
 #pragma once
@@ -96,6 +97,48 @@ __device__ __forceinline__ void regs_grow() {
 #ifdef GPTQ_WGMMA_BUILT
   asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N));
 #endif
+}
+
+// The block's rank in its cluster (x fastest, then y, then z).
+__device__ __forceinline__ std::uint32_t cluster_rank() {
+  std::uint32_t r = 0;
+#ifdef GPTQ_WGMMA_BUILT
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+#endif
+  return r;
+}
+
+// Every thread of every block of the cluster: what a thread wrote to shared
+// memory before it is seen by the reads of any block's shared memory after
+// it (release / acquire). Every thread of the cluster must arrive, so no
+// warp may have left the kernel before.
+__device__ __forceinline__ void cluster_sync() {
+#ifdef GPTQ_WGMMA_BUILT
+  asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
+#endif
+}
+
+// The address of `p` (in this block's shared memory) in the shared memory
+// of block `rank` of the cluster: the same variable of that block.
+__device__ __forceinline__ std::uint32_t cluster_smem_addr(const void *p, std::uint32_t rank) {
+  std::uint32_t a = 0;
+#ifdef GPTQ_WGMMA_BUILT
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(a) : "r"(smem_addr(p)), "r"(rank));
+#endif
+  return a;
+}
+
+// 16 bytes of a cluster block's shared memory (an address from
+// cluster_smem_addr).
+__device__ __forceinline__ float4 cluster_load_f4(std::uint32_t addr) {
+  float4 v{0.0f, 0.0f, 0.0f, 0.0f};
+#ifdef GPTQ_WGMMA_BUILT
+  asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+               : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w)
+               : "r"(addr)
+               : "memory");
+#endif
+  return v;
 }
 
 }  // namespace gptq::cuda::kernels
