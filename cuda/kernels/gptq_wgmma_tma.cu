@@ -164,6 +164,10 @@ __device__ __forceinline__ void write_tile(const float *tile, const PackedWeight
   }
 }
 
+// Blocks of a launch's clusters along z: its splits of K when they sum in a
+// cluster, else 1 (each split writes p.partial).
+__host__ __device__ __forceinline__ int cluster_blocks(const Product &p) { return p.partial ? 1 : p.splits; }
+
 // The kernel's TMA descriptors: the activations (2D, 64 x BN boxes, 128-byte
 // swizzle), and the codes, scales and zeros of 8 n-tiles at one k-tile
 // (3D: the n-tile's k-tile row, k-tile or group, n-tile).
@@ -203,7 +207,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   // K split over blocks: a tile's splits are one cluster (grid.z = the
   // cluster's size = p.splits, rank = split), summed in shared memory, or
   // written to p.partial for reduce_splits.
-  const int ranks = p.partial ? 1 : p.splits;
+  const int ranks = cluster_blocks(p);
   if (wg == 0) {
     regs_shrink<kCopyRegs>();
     // One thread issues the stage's four copies: the activations' tile, the
@@ -347,22 +351,31 @@ TmaMaps tma_maps(const PackedWeights &w, const Product &p, int k_cols, int rows)
   return m;
 }
 
+// A launch of the BN shape over `grid` in clusters of cluster_z blocks along
+// z; `attr` (the cluster's shape) must outlive the config's use.
+template <int BN>
+cudaLaunchConfig_t launch_config(dim3 grid, int cluster_z, cudaStream_t stream, cudaLaunchAttribute &attr) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid;
+  config.blockDim = dim3(kThreads);
+  config.dynamicSmemBytes = TmaShape<BN>::kSmemBytes;
+  config.stream = stream;
+  attr = cudaLaunchAttribute{};
+  attr.id = cudaLaunchAttributeClusterDimension;
+  attr.val.clusterDim.x = 1;
+  attr.val.clusterDim.y = 1;
+  attr.val.clusterDim.z = static_cast<unsigned>(cluster_z);
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  return config;
+}
+
 template <int BN>
 void launch_bn(const PackedWeights &w, const Product &p, cudaStream_t stream) {
-  using S = TmaShape<BN>;
   const TmaMaps maps = tma_maps(w, p, std::min(p.ldx, w.k_tiles * 64), BN);
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3((p.m + BN - 1) / BN, (w.n_tiles + kTiles - 1) / kTiles, p.splits);
-  config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = S::kSmemBytes;
-  config.stream = stream;
-  cudaLaunchAttribute cluster{};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = 1;
-  cluster.val.clusterDim.y = 1;
-  cluster.val.clusterDim.z = p.partial ? 1u : static_cast<unsigned>(p.splits);
-  config.attrs = &cluster;
-  config.numAttrs = 1;
+  cudaLaunchAttribute cluster;
+  const cudaLaunchConfig_t config = launch_config<BN>(
+      dim3((p.m + BN - 1) / BN, (w.n_tiles + kTiles - 1) / kTiles, p.splits), cluster_blocks(p), stream, cluster);
   GPTQ_CUDA_CHECK(cudaLaunchKernelEx(&config, wgmma_tma_kernel<BN>, maps, w, p));
 }
 
@@ -370,17 +383,8 @@ void launch_bn(const PackedWeights &w, const Product &p, cudaStream_t stream) {
 // device.
 template <int BN>
 int max_active_clusters(int size) {
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(1, 1, static_cast<unsigned>(size));
-  config.blockDim = dim3(kThreads);
-  config.dynamicSmemBytes = TmaShape<BN>::kSmemBytes;
-  cudaLaunchAttribute cluster{};
-  cluster.id = cudaLaunchAttributeClusterDimension;
-  cluster.val.clusterDim.x = 1;
-  cluster.val.clusterDim.y = 1;
-  cluster.val.clusterDim.z = static_cast<unsigned>(size);
-  config.attrs = &cluster;
-  config.numAttrs = 1;
+  cudaLaunchAttribute cluster;
+  const cudaLaunchConfig_t config = launch_config<BN>(dim3(1, 1, size), size, nullptr, cluster);
   int clusters = 0;
   GPTQ_CUDA_CHECK(cudaOccupancyMaxActiveClusters(&clusters, wgmma_tma_kernel<BN>, &config));
   return clusters;
@@ -425,25 +429,24 @@ bool wgmma_tma_clusters_fit(int batch_rows, int tiles, int splits) {
   // Asked by every plan: answered once per device, shape and size.
   static std::mutex mu;
   static std::map<std::tuple<int, int, int>, int> known;
-  auto clusters = [&](int size) {
-    std::lock_guard<std::mutex> lock(mu);
-    const auto key = std::make_tuple(device, batch_rows, size);
-    if (auto it = known.find(key); it != known.end()) return it->second;
+  std::lock_guard<std::mutex> lock(mu);
+  const auto key = std::make_tuple(device, batch_rows, splits);
+  auto it = known.find(key);
+  if (it == known.end()) {
     int n = 0;
     switch (batch_rows) {
-      case 16: n = max_active_clusters<16>(size); break;
-      case 32: n = max_active_clusters<32>(size); break;
-      case 64: n = max_active_clusters<64>(size); break;
-      case 128: n = max_active_clusters<128>(size); break;
-      case 256: n = max_active_clusters<256>(size); break;
+      case 16: n = max_active_clusters<16>(splits); break;
+      case 32: n = max_active_clusters<32>(splits); break;
+      case 64: n = max_active_clusters<64>(splits); break;
+      case 128: n = max_active_clusters<128>(splits); break;
+      case 256: n = max_active_clusters<256>(splits); break;
       default:
         throw CudaError("the wgmma product: " + std::to_string(batch_rows) + " batch rows per block",
                         cudaErrorInvalidValue);
     }
-    known.emplace(key, n);
-    return n;
-  };
-  return tiles <= clusters(splits);
+    it = known.emplace(key, n).first;
+  }
+  return tiles <= it->second;
 }
 
 void prepare_wgmma_tma() {
