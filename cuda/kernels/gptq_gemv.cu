@@ -176,10 +176,15 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
 // of blocks), each of its warps the same range of K in every one of them, so
 // that a warp's ring of weight loads stays full from its first k-tile to its
 // last instead of filling and draining once per n-tile (a block of 4096^2
-// streams only 8 k-tiles per warp); the block's constants and activations
-// are staged once for all its n-tiles. A k-tile's constants are two
-// shared-memory loads, and its scale multiplies the tile's fp32 product
-// (4 FFMA per tile and row group instead of 16 HMUL2 on the weights).
+// streams only 8 k-tiles per warp); the block's constants are staged once
+// for all its n-tiles. A k-tile's constants are two shared-memory loads, and
+// its scale multiplies the tile's fp32 product (4 FFMA per tile and row
+// group instead of 16 HMUL2 on the weights). The activations are read
+// through L1: staging them in shared memory first (3 blocks of 80 registers
+// per SM, the aligned build spilling 28 bytes, instead of 2 of 96-128) was
+// slower wherever it was chosen (H200, 2026-12-03, 4-bit g128, us staged ->
+// through L1: 4096^2 m = 1 4.70 -> 4.35, 11008 x 4096 m = 1 8.78 -> 8.37
+// and m = 2 9.74 -> 8.44, 12288 x 4096 m = 2 10.31 -> 8.92).
 //
 // ALIGNED (the host's choice, gemv_uniform_aligned; one row group only: with
 // two, its unrolled chunk spilled 16-28 bytes of registers): every warp's
@@ -189,8 +194,8 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
 // the chunk's base, and the per-tile bookkeeping (the loader's wrap, the
 // flush test, address arithmetic) happens once per chunk. The same
 // operations in the same order otherwise: the same bits.
-template <int MB, bool XS, bool ALIGNED>
-__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
+template <int MB, bool ALIGNED>
+__global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, false>)
     gemv_uniform_kernel(const PackedWeights w, const Product p) {
   // k-tiles in flight per warp. 16 (one row group through L1, 128
   // registers, no spill) was slower on H200 at e87520b: 4096 x 14336 m = 2
@@ -224,18 +229,13 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
       }
     }
 
-  // Shared memory: the warps' sums [nn][kWarps][MB * 4][32], the constants,
-  // then (at p.consts_smem) the staged activations.
+  // Shared memory: the warps' sums [nn][kWarps][MB * 4][32], then the
+  // constants.
   float *red = reinterpret_cast<float *>(dyn_smem);
   const UniformConsts uc = stage_uniform_consts(w, blockIdx.x, gridDim.x, nn, k_begin, k_end,
                                                 red + nn * kWarps * MB * 4 * 32);
   allow_next_kernel();
   wait_for_previous_kernel();  // the activations may come from it
-  // Row r of the block's K range at x_stage + r * row_halves (16 bytes of
-  // padding per row keep a warp's reads of 8 rows on distinct banks).
-  __half *x_stage = reinterpret_cast<__half *>(reinterpret_cast<char *>(dyn_smem) + p.consts_smem);
-  const int row_halves = (k_end - k_begin) * 64 + 8;
-  if constexpr (XS) stage_x(p, k_begin, k_end, row_halves, x_stage);
   // The lane's activation row of each row group at the warp's first k-tile
   // (a k-tile is 8 uint4 further on). Lanes of rows past m read row m - 1:
   // the products they feed are outputs past m, never stored, so no lane
@@ -244,8 +244,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
 #pragma unroll
   for (int mb = 0; mb < MB; ++mb) {
     const int r = min(mb * 8 + g, p.m - 1);
-    xrow[mb] = XS ? reinterpret_cast<const uint4 *>(x_stage + r * row_halves + (first - k_begin) * 64 + 16 * t)
-                  : reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r) * p.ldx + first * 64 + 16 * t);
+    xrow[mb] = reinterpret_cast<const uint4 *>(p.x + static_cast<std::size_t>(r) * p.ldx + first * 64 + 16 * t);
   }
   __syncthreads();
 
@@ -282,8 +281,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
 #pragma unroll
           for (int mb = 0; mb < MB; ++mb) {
             const uint4 *src = xrow[mb] + j * 8;
-            const uint4 x0 = XS ? src[0] : __ldg(src), x1 = XS ? src[1] : __ldg(src + 1);
-            mma_tile_scaled(acc[mb], a, x0, x1, scale);
+            mma_tile_scaled(acc[mb], a, __ldg(src), __ldg(src + 1), scale);
           }
           // A compiler barrier between tiles, meant to keep the next tiles'
           // loads below this one's product. It is in the build measured at
@@ -328,8 +326,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>)
 #pragma unroll
       for (int mb = 0; mb < MB; ++mb) {
         const uint4 *src = xrow[mb] + ck * 8;
-        const uint4 x0 = XS ? src[0] : __ldg(src), x1 = XS ? src[1] : __ldg(src + 1);
-        mma_tile_scaled(acc[mb], a, x0, x1, scale);
+        mma_tile_scaled(acc[mb], a, __ldg(src), __ldg(src + 1), scale);
       }
       if (++ck == count) {  // the warp's last k-tile of n-tile r: its sums out
         flush(r);
@@ -365,11 +362,9 @@ void launch_small(const PackedWeights &w, const Product &p, dim3 grid, dim3 bloc
   if (gemv_uniform(w, MB)) {
     grid.x = p.n_blocks;
     if (MB == 1 && gemv_uniform_aligned(w, p) && !switched_off("GPTQ_GEMV_ALIGNED"))
-      launch_pdl(xs ? gemv_uniform_kernel<1, true, true> : gemv_uniform_kernel<1, false, true>, grid, block, smem,
-                 stream, w, p);
+      launch_pdl(gemv_uniform_kernel<1, true>, grid, block, smem, stream, w, p);
     else
-      launch_pdl(xs ? gemv_uniform_kernel<MB, true, false> : gemv_uniform_kernel<MB, false, false>, grid, block, smem,
-                 stream, w, p);
+      launch_pdl(gemv_uniform_kernel<MB, false>, grid, block, smem, stream, w, p);
   } else {
     launch_pdl(xs ? gemv_kernel<BITS, MB, true> : gemv_kernel<BITS, MB, false>, grid, block, smem, stream, w, p);
   }
@@ -399,11 +394,11 @@ int prepare_one(int optin) {
   if constexpr (MB <= 2 && BITS == 4) {
     // The fast path keeps its warps' sums in dynamic shared memory: all of
     // the opt-in limit is room (the host counts the sums in).
-    for (auto kernel : {gemv_uniform_kernel<MB, false, false>, gemv_uniform_kernel<MB, true, false>})
-      GPTQ_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+    GPTQ_CUDA_CHECK(
+        cudaFuncSetAttribute(gemv_uniform_kernel<MB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
     if constexpr (MB == 1)
-      for (auto kernel : {gemv_uniform_kernel<1, false, true>, gemv_uniform_kernel<1, true, true>})
-        GPTQ_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+      GPTQ_CUDA_CHECK(
+          cudaFuncSetAttribute(gemv_uniform_kernel<1, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
   }
   return room;
 }

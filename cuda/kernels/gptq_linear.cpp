@@ -53,14 +53,6 @@ struct Plan {
 // took 11.4 us where reading through L1 took 7.9, while 28 KiB (m = 1,
 // K = 14336) took 16.0 us against 22.3.
 constexpr int kXStageBudget = 32 * 1024;
-// On the GEMV's fast path a block stages its activations once for all its
-// n-tiles; it does so only when that is at most this much per n-tile (one
-// row of K = 4096). Measured on H200 (fast path, 6c50f7f): staging 28 KiB
-// for one n-tile (4096 x 14336, m = 1) took 14.04 us where m = 2 through L1
-// took 12.73; 16 KiB for one n-tile (4096^2, m = 2) 6.78 us against 5.23 at
-// m = 4 through L1; 8 KiB for three n-tiles (14336 x 4096, m = 1) 10.75 us
-// against 12.78 at m = 4 through L1.
-constexpr int kXStagePerNTile = 8448;
 
 // From this many rows on (and on Hopper only for the layers no wgmma kernel
 // takes), the product dequantizes the weight to fp16 (in
@@ -312,7 +304,7 @@ class GptqLinear final : public DeviceLinear {
       const int blocks = ((w_.n_tiles + 7) / 8) * static_cast<int>((m + 127) / 128);
       if (blocks < sms_) plan.splits = std::min((sms_ + blocks - 1) / blocks, std::max(1, std::min(4, k_tiles / 8)));
     }
-    if (plan.m_tiles > 0 && kernels::gemv_uniform(w_, plan.m_tiles)) return uniform_plan(m, room, plan);
+    if (plan.m_tiles > 0 && kernels::gemv_uniform(w_, plan.m_tiles)) return uniform_plan(room, plan);
     for (;; ++plan.splits) {
       plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
       plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
@@ -375,24 +367,16 @@ class GptqLinear final : public DeviceLinear {
 
   // The GEMV's fast path: the same splits of K, blocks along N that each
   // take several n-tiles (kernels::gemv_uniform_blocks), the activations
-  // staged when they fit; more splits only if a block's constants and sums
-  // would not fit in shared memory.
-  Plan uniform_plan(std::int64_t m, int room, Plan plan) const {
+  // read through L1 (gptq_gemv.cu says why); more splits only if a block's
+  // constants and sums would not fit in shared memory.
+  Plan uniform_plan(int room, Plan plan) const {
     const int k_tiles = w_.k_tiles, shift = w_.tile_group_shift;
     for (;; ++plan.splits) {
       plan.k_tiles_per_split = (k_tiles + plan.splits - 1) / plan.splits;
       plan.splits = (k_tiles + plan.k_tiles_per_split - 1) / plan.k_tiles_per_split;
-      const int x = kernels::gemv_x_stage_bytes(static_cast<int>(m), plan.k_tiles_per_split);
-      bool xs = x <= kXStageBudget;
       plan.n_blocks = kernels::gemv_uniform_blocks(w_.n_tiles, plan.splits, sms_,
-                                                   kernels::gemv_blocks_per_sm(plan.m_tiles, xs));
-      int nn = (w_.n_tiles + plan.n_blocks - 1) / plan.n_blocks;
-      if (xs && x > nn * kXStagePerNTile) {
-        xs = false;
-        plan.n_blocks = kernels::gemv_uniform_blocks(w_.n_tiles, plan.splits, sms_,
-                                                     kernels::gemv_blocks_per_sm(plan.m_tiles, false));
-        nn = (w_.n_tiles + plan.n_blocks - 1) / plan.n_blocks;
-      }
+                                                   kernels::gemv_blocks_per_sm(plan.m_tiles, false));
+      const int nn = (w_.n_tiles + plan.n_blocks - 1) / plan.n_blocks;
       int ng = 0;
       for (int s = 0; s < plan.splits; ++s) {
         const int kb = s * plan.k_tiles_per_split;
@@ -400,7 +384,6 @@ class GptqLinear final : public DeviceLinear {
         if (kb < ke) ng = std::max(ng, ((ke - 1) >> shift) - (kb >> shift) + 1);
       }
       plan.consts_smem = (kernels::staged_uniform_consts_bytes(nn, ng, plan.m_tiles) + 15) / 16 * 16;
-      plan.x_smem = xs && plan.consts_smem + x <= room ? x : 0;
       if (plan.consts_smem <= room || plan.k_tiles_per_split == 1) break;
     }
     return plan;
