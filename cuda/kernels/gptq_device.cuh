@@ -54,6 +54,11 @@ __device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool va
   const int bytes = valid ? 16 : 0;  // 0: fill with zeros, read nothing
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(bytes));
 }
+// The 128-byte line at `gmem` on its way to L1, holding no register: a
+// later load of it waits on L1 rather than on HBM.
+__device__ __forceinline__ void prefetch_l1(const void *gmem) {
+  asm volatile("prefetch.global.L1 [%0];\n" ::"l"(gmem));
+}
 // 4 bytes global -> shared (through L1); zero-filled when !valid.
 __device__ __forceinline__ void cp_async4(void *smem, const void *gmem, bool valid) {
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem));
