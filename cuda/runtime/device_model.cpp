@@ -54,7 +54,6 @@ struct ModelRun {
   bool last_only = false;
   std::int64_t out_rows = 0;  // rows of logits: batch with last_only, else batch * seq
   StepInputs in;
-  std::size_t inputs_bytes = 0;  // the head of the arena that `in` takes
   __half *scratch_k = nullptr, *scratch_v = nullptr;  // one layer's keys and values without a cache
   float *final_rows = nullptr, *logits = nullptr;
   __half *final_x = nullptr, *final_p = nullptr;
@@ -432,8 +431,7 @@ void DeviceModel::lay_out(ModelRun &m, Carver &carve) const {
       if (*l) m.workspace_bytes = std::max(m.workspace_bytes, (*l)->workspace_bytes(rows));
   if (project_in_) m.workspace_bytes = std::max(m.workspace_bytes, project_in_->workspace_bytes(rows));
   if (project_out_) m.workspace_bytes = std::max(m.workspace_bytes, project_out_->workspace_bytes(m.out_rows));
-  carve_inputs(m.in, carve, r.batch, rows, s);  // first: the head of the arena
-  m.inputs_bytes = carve.bytes();
+  carve_inputs(m.in, carve, r.batch, rows, s);  // first: the head of the arena, as `inputs` is laid out
   carve.add(&r.hidden, rows * hidden);
   carve_block(carve, r, s, rows, wide);
   carve.add(&m.final_rows, m.out_rows * hidden);
@@ -577,7 +575,7 @@ DecodeGraph &DeviceModel::decode_graph(DeviceCache &cache, const ForwardDevice &
   try {
     // The copies are nodes of the graph: each replay reads the page-locked
     // inputs as they are then, and writes the tokens back.
-    GPTQ_CUDA_CHECK(cudaMemcpyAsync(g->arena.get(), g->inputs.get(), m.inputs_bytes, cudaMemcpyHostToDevice, st));
+    GPTQ_CUDA_CHECK(cudaMemcpyAsync(g->arena.get(), g->inputs.get(), g->inputs.bytes(), cudaMemcpyHostToDevice, st));
     enqueue(m, call, nullptr);
     if (g->choice) {
       // Not chained: the head's last node is cuBLAS's, which may be other
