@@ -33,6 +33,7 @@
 #include "bench/cuda_bench_timing.cuh"
 #include "cuda/cuda_check.h"
 #include "cuda/runtime/attention.h"
+#include "cuda/runtime/decode_attention.h"
 #include "cuda/runtime/flash_attention.h"
 
 using namespace gptq::cuda;
@@ -115,7 +116,9 @@ std::vector<__half> read(const AttentionArgs &a) {
 Row measure(const std::string &name, Case &c, cudaStream_t stream, bool baseline = true) {
   Row r;
   r.name = name;
-  r.splits = flash_plan(c.args[0]).splits;
+  // The splits of the kernel causal_attention runs (decode_attention.cu's
+  // for one new row of multi-head attention, else flash_attention.cu's).
+  r.splits = decode_supports(c.args[0]) ? decode_plan(c.args[0]).splits : flash_plan(c.args[0]).splits;
   const int calls = static_cast<int>(c.args.size());
   r.ours = time_graph(stream, calls, [&] {
     for (const auto &a : c.args) causal_attention(a, stream);

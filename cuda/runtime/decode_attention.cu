@@ -212,7 +212,7 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 // and the first wave's early loads compete with its last loads. Measured on
 // H200 (cuda_attention_bench, 32 heads of 128, a graph of chained calls;
 // us without -> with): batch 1 at 128 positions (64 blocks) 5.3 -> 4.9;
-// batch 1 at 2048 (1024 blocks) 15.7 -> 16.9, batch 64 at 128 (2048
+// batch 1 at 2048 (544 blocks) 15.7 -> 16.9, batch 64 at 128 (2048
 // blocks) 48.3 -> 55.2. The 7B decode step at batch 1 after 128 tokens:
 // 2.10-2.13 -> 2.06-2.08 ms.
 bool early_loads(std::int64_t blocks) {
