@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cuda/cuda_check.h"
+#include "cuda/env_switch.h"
 #include "cuda/kernels/chained_launch.h"
 #include "cuda/runtime/decode_attention.h"
 #include "cuda/runtime/flash_attention.h"
@@ -95,6 +96,10 @@ std::size_t attention_workspace_bytes(const AttentionArgs &a) {
   return flash_supports(a.head_dim) ? flash_plan(a).workspace_bytes : 0;
 }
 
+bool attention_takes_new_rows(const AttentionArgs &a) {
+  return decode_supports(a) && !switched_off("GPTQ_ATTN_NEW_ROWS");
+}
+
 void causal_attention(const AttentionArgs &a, cudaStream_t stream) {
   if (a.heads <= 0 || a.kv_heads <= 0 || a.heads % a.kv_heads != 0 || a.head_dim <= 0 || a.head_dim % 2 != 0 ||
       a.head_dim > kMaxHeadDim || a.batch <= 0 || a.seq <= 0 || a.past < 0 || a.past + a.seq > a.capacity)
@@ -102,6 +107,11 @@ void causal_attention(const AttentionArgs &a, cudaStream_t stream) {
                           " past " + std::to_string(a.past) + " capacity " + std::to_string(a.capacity) + ", " +
                           std::to_string(a.heads) + " heads over " + std::to_string(a.kv_heads) +
                           " KV heads of head_dim " + std::to_string(a.head_dim) + " is not a shape it takes");
+  if ((a.new_k == nullptr) != (a.new_v == nullptr) || (a.new_k && !decode_supports(a)))
+    throw InvalidArgument("attention: the new rows before RoPE (new_k and new_v, both) are taken only by the decode "
+                          "kernel (one new row, a KV head per query head, head_dim 64 or 128); this call has " +
+                          std::to_string(a.seq) + " rows, " + std::to_string(a.heads) + "/" +
+                          std::to_string(a.kv_heads) + " heads of " + std::to_string(a.head_dim));
   if (decode_supports(a))
     decode_attention(a, stream);
   else if (flash_supports(a.head_dim))

@@ -8,6 +8,7 @@
 //    query head: the decode kernel (decode_attention.h), keys split
 //    across blocks and the partial results merged (flash-decoding) when
 //    sequences x KV heads alone would leave the GPU idle, in `workspace`;
+//    it may take the step's new rows before RoPE (new_k, new_v below);
 //  - head_dim 64 or 128 otherwise: the tiled tensor-core kernel
 //    (flash_attention.h), for prefill and the other decode shapes, split
 //    the same way when it alone would leave the GPU idle;
@@ -24,9 +25,9 @@
 namespace gptq::cuda {
 
 struct AttentionArgs {
-  const __half *q = nullptr;        // [batch * seq][heads * head_dim]
-  const __half *k_cache = nullptr;  // [batch][kv_heads][capacity][head_dim]
-  const __half *v_cache = nullptr;
+  const __half *q = nullptr;  // [batch * seq][heads * head_dim]
+  __half *k_cache = nullptr;  // [batch][kv_heads][capacity][head_dim]; written only with new_k
+  __half *v_cache = nullptr;
   __half *out = nullptr;            // [batch * seq][heads * head_dim]
   // past: the position of each sequence's first row; the launch's shape
   // follows it. With past_at ([batch], device memory) the kernels read each
@@ -40,6 +41,16 @@ struct AttentionArgs {
   // attention_workspace_bytes(*this) bytes of device memory, 16-byte
   // aligned, that the call may overwrite (null when that is 0).
   void *workspace = nullptr;
+  // The step's new rows as the projections left them, when the call takes
+  // them (attention_takes_new_rows): q and new_k before RoPE (inv_freq
+  // [head_dim / 2]; null: no rotation), new_k and new_v [batch][kv_heads *
+  // head_dim]. The call then rotates q and the new key itself and stores
+  // the new key and value at each sequence's position in the cache, which
+  // rope_and_store_kv (kernels.h) would otherwise have done before it: one
+  // kernel fewer in a decode step. Null: the cache holds the new rows and q
+  // is rotated.
+  const __half *new_k = nullptr, *new_v = nullptr;
+  const float *inv_freq = nullptr;
 };
 
 // Bytes of workspace a call with this shape needs (q, k_cache, ... are not
@@ -53,6 +64,11 @@ struct AttentionArgs {
 // a call with past = past_at[b] would (the extra splits stay empty): a
 // captured decode step gives the bits of a launched one.
 std::size_t attention_workspace_bytes(const AttentionArgs &a);
+
+// Whether causal_attention takes this shape's new rows (new_k, new_v) in
+// place of rope_and_store_kv: the decode kernel's shapes (one new row, a KV
+// head per query head, head_dim 64 or 128), unless GPTQ_ATTN_NEW_ROWS=0.
+bool attention_takes_new_rows(const AttentionArgs &a);
 
 // head_dim up to 512 (InvalidArgument otherwise, checked at model_begin).
 // Only enqueues on `stream` (no allocation, no synchronization: capturable

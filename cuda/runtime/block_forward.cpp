@@ -56,8 +56,6 @@ void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act,
       linear(GPTQ_PLUGIN_ROLE_V, x, hidden).forward(x, r.v, rows, call);
     }
     __half *kc = r.k_cache + layer * r.layer_elements, *vc = r.v_cache + layer * r.layer_elements;
-    rope_and_store_kv(r.q, r.k, r.v, r.inv_freq, r.batch, r.seq, r.past_at, s.num_heads, s.num_kv_heads, s.head_dim,
-                      kc, vc, r.capacity, st);
     AttentionArgs a;
     a.q = r.q;
     a.k_cache = kc;
@@ -73,6 +71,14 @@ void run_block(const gptq_plugin_model_spec &s, NormKind norm_kind, ActKind act,
     a.head_dim = s.head_dim;
     a.window = s.sliding_window;
     a.workspace = r.attn_workspace;
+    if (attention_takes_new_rows(a)) {  // it rotates and stores the new rows itself
+      a.new_k = r.k;
+      a.new_v = r.v;
+      a.inv_freq = r.inv_freq;
+    } else {
+      rope_and_store_kv(r.q, r.k, r.v, r.inv_freq, r.batch, r.seq, r.past_at, s.num_heads, s.num_kv_heads, s.head_dim,
+                        kc, vc, r.capacity, st);
+    }
     causal_attention(a, st);
     linear(GPTQ_PLUGIN_ROLE_O, r.attn, qw).forward(r.attn, r.y, rows, call);
   };

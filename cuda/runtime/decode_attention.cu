@@ -9,6 +9,7 @@
 #include "cuda/kernels/gptq_device.cuh"
 #include "cuda/plugin_error.h"
 #include "cuda/runtime/flash_attention.h"
+#include "cuda/runtime/rope.cuh"
 
 namespace gptq::cuda {
 namespace {
@@ -38,6 +39,33 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
+// With the new rows given: q's row rotated into sq (scaled as the kernel
+// scores), and when has_new the new key rotated into sk and stored with the
+// new value into the cache row (k_row, v_row); each rounded to fp16 as
+// rope_and_store_kv would have stored it.
+template <int D>
+__device__ __forceinline__ void rotate_new_rows(const __half *qrow, const __half *new_k, const __half *new_v,
+                                                const float *inv_freq, std::int64_t pos, float scale_log2,
+                                                bool has_new, __half *k_row, __half *v_row, float *sq, __half *sk) {
+  constexpr int kHalf = D / 2;
+  for (int i = static_cast<int>(threadIdx.x); i < kHalf; i += kWarps * 32) {
+    auto rotated = [&](const __half *x) {
+      const float x1 = __half2float(x[i]), x2 = __half2float(x[i + kHalf]);
+      return inv_freq ? rope_rotate(x1, x2, pos, inv_freq[i]) : make_float2(x1, x2);
+    };
+    const float2 qr = rotated(qrow);
+    sq[i] = __half2float(__float2half_rn(qr.x)) * scale_log2;
+    sq[i + kHalf] = __half2float(__float2half_rn(qr.y)) * scale_log2;
+    if (has_new) {
+      const float2 kr = rotated(new_k);
+      sk[i] = k_row[i] = __float2half_rn(kr.x);
+      sk[i + kHalf] = k_row[i + kHalf] = __float2half_rn(kr.y);
+    }
+  }
+  if (has_new && threadIdx.x < D / 8)
+    reinterpret_cast<uint4 *>(v_row)[threadIdx.x] = reinterpret_cast<const uint4 *>(new_v)[threadIdx.x];
+}
+
 // Block (split, head g, sequence b) of multi-head attention (a KV head per
 // query head). A warp's chunk of 32 keys: its value rows go to shared memory
 // (cp.async) while each lane reads and scores its key, so that P V waits on
@@ -49,7 +77,13 @@ __device__ __forceinline__ float warp_sum(float v) {
 // stream; positions come from that copy too). So the warp's first chunk of
 // older keys and values is loaded before the wait on the kernel before, its
 // latency under that kernel's tail, and only the new row after it.
-template <int D>
+//
+// With the new rows given (a.new_k, AttentionArgs) the block rotates q
+// itself, and the block whose keys end at pos rotates the new key into
+// shared memory, scores it from there, reads the new value from new_v and
+// stores both into the cache: no other block reads that row, and the
+// kernels after this one see the stores once they have waited on it.
+template <int D, bool kFresh>
 __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) decode_kernel(DecodeParams p) {
   constexpr int kDims = D / 32;           // output dims per lane
   constexpr int kRowChunks = D / 8;       // 16-byte pieces of a key or value row
@@ -57,6 +91,7 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) decode_kernel(Decod
   __shared__ float sm[kWarps], sl[kWarps];
   __shared__ float so[kWarps][D];
   __shared__ __align__(16) __half sv[kWarps][kChunk][D];
+  __shared__ __align__(16) __half sk[D];  // the new key, rotated (with a.new_k)
   allow_next_kernel();
   const AttentionArgs &a = p.a;
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
@@ -73,6 +108,8 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) decode_kernel(Decod
 
   const std::int64_t kv_at = (b * a.kv_heads + g) * a.capacity * D;
   const __half *keys = a.k_cache + kv_at, *values = a.v_cache + kv_at;
+  // The new row's value: from the cache, or as the v projection left it.
+  const __half *new_value = kFresh ? a.new_v + (b * a.kv_heads + g) * D : values + pos * D;
   // Chunk c's value rows to shared memory by cp.async, the new one's
   // (position pos) only when with_new (rows past pos: zeros).
   auto stage_values = [&](std::int64_t c, bool with_new) {
@@ -80,8 +117,10 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) decode_kernel(Decod
 #pragma unroll
     for (int i = 0; i < kRowChunks; ++i) {
       const int idx = i * 32 + lane, t = idx / kRowChunks, piece = idx % kRowChunks;
-      if (with_new || first + t != pos)
+      if (!kFresh ? with_new || first + t != pos : first + t != pos)
         kernels::cp_async16(&sv[warp][t][piece * 8], values + (first + t) * D + piece * 8, t < left);
+      else if (kFresh && with_new)  // the new row's value from new_v
+        kernels::cp_async16(&sv[warp][t][piece * 8], new_value + piece * 8, true);
     }
     kernels::cp_async_commit();
   };
@@ -97,7 +136,14 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) decode_kernel(Decod
   wait_for_previous_kernel();  // launched chained: q and the new row come from the kernels before
 
   const __half *qrow = a.q + (b * a.heads + g) * D;
-  for (int d = static_cast<int>(threadIdx.x); d < D; d += kWarps * 32) sq[d] = __half2float(qrow[d]) * p.scale_log2;
+  // Whether this block's keys end at the new row's (the last chunk).
+  const bool has_new = c_begin < chunks && chunks <= c_end;
+  if constexpr (kFresh) {
+    rotate_new_rows<D>(qrow, a.new_k + (b * a.kv_heads + g) * D, new_value, a.inv_freq, pos, p.scale_log2, has_new,
+                       a.k_cache + kv_at + pos * D, a.v_cache + kv_at + pos * D, sq, sk);
+  } else {
+    for (int d = static_cast<int>(threadIdx.x); d < D; d += kWarps * 32) sq[d] = __half2float(qrow[d]) * p.scale_log2;
+  }
   __syncthreads();
 
   float m = -INFINITY, l = 0.0f, o[kDims];
@@ -110,17 +156,18 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) decode_kernel(Decod
     __syncwarp();  // the previous chunk's value rows are read
     if (p.early && c == c_first) {  // the older rows are on their way: the new row's value
       if (pos - first < kChunk && lane < kRowChunks)
-        kernels::cp_async16(&sv[warp][pos - first][lane * 8], values + pos * D + lane * 8, true);
+        kernels::cp_async16(&sv[warp][pos - first][lane * 8], new_value + lane * 8, true);
       kernels::cp_async_commit();
     } else {
       stage_values(c, true);
     }
-    float s = 0.0f;
-    if (valid) {
-      const uint4 *kr = reinterpret_cast<const uint4 *>(keys + key * D);
+    // The lane's score; the new key from shared memory when this block
+    // rotated it (two loops, not a choice per load, which spilled).
+    auto dot = [&](auto load) {
+      float s = 0.0f;
 #pragma unroll
       for (int j = 0; j < kRowChunks; ++j) {
-        const uint4 k8 = __ldg(kr + j);
+        const uint4 k8 = load(j);
         const __half2 *k2 = reinterpret_cast<const __half2 *>(&k8);
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
@@ -129,7 +176,13 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) decode_kernel(Decod
           s = fmaf(sq[8 * j + 2 * e + 1], f.y, s);
         }
       }
-    }
+      return s;
+    };
+    float s = 0.0f;
+    if (kFresh && key == pos)
+      s = dot([&](int j) { return reinterpret_cast<const uint4 *>(sk)[j]; });
+    else if (valid)
+      s = dot([&](int j) { return __ldg(reinterpret_cast<const uint4 *>(keys + key * D) + j); });
     // Online softmax over the chunk (its first key is always valid, so the
     // new max is finite).
     const float sh = valid ? s : -INFINITY;
@@ -201,7 +254,7 @@ template <int D>
 void launch(const DecodeParams &p, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>(p.splits), static_cast<unsigned>(p.a.kv_heads),
                   static_cast<unsigned>(p.a.batch));
-  launch_chained(decode_kernel<D>, grid, dim3(kWarps * 32), 0, stream, p);
+  launch_chained(p.a.new_k ? decode_kernel<D, true> : decode_kernel<D, false>, grid, dim3(kWarps * 32), 0, stream, p);
 }
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }

@@ -20,6 +20,11 @@
 // splits comes from past (with past_at: its bound), the chunks per split
 // from the actual positions and that number, in the kernel, so that a
 // captured step cuts its keys as a launched one does: the same bits.
+//
+// Given the step's new rows before RoPE (AttentionArgs::new_k), each block
+// rotates q itself and the block holding the last chunk rotates the new key,
+// scores it from shared memory and stores it and the new value into the
+// cache: rope_and_store_kv's kernel leaves the decode step.
 #pragma once
 
 #include <cuda_runtime.h>

@@ -5,6 +5,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/kernels/chained_launch.h"
+#include "cuda/runtime/rope.cuh"
 
 namespace gptq::cuda {
 namespace {
@@ -249,11 +250,9 @@ __global__ void rope_store_kernel(__half *q, const __half *k, const __half *v, c
       const __half *src = is_q ? qr + h * head_dim : kr + h * head_dim;
       float x1 = __half2float(src[i]), x2 = __half2float(src[i + half]);
       if (inv_freq) {
-        const float angle = static_cast<float>(pos) * inv_freq[i];
-        const float c = cosf(angle), s = sinf(angle);
-        const float y1 = x1 * c - x2 * s, y2 = x2 * c + x1 * s;
-        x1 = y1;
-        x2 = y2;
+        const float2 y = rope_rotate(x1, x2, pos, inv_freq[i]);
+        x1 = y.x;
+        x2 = y.y;
       }
       __half *dst = is_q ? qr + h * head_dim : k_cache + ((b * kv_heads + h) * capacity + pos) * head_dim;
       dst[i] = __float2half_rn(x1);

@@ -3,7 +3,8 @@
 // tensor-core kernel, its split-KV decode and the generic kernel) for
 // prefill, continued prefill and decode, GQA/MQA, sliding windows, a cache
 // larger than what is used; RMSNorm and LayerNorm at widths that are not a
-// multiple of the block, alone and fused with the residual add; RoPE with the store into the cache. Each result is
+// multiple of the block, alone and fused with the residual add; RoPE with the store into the cache, apart and
+// inside the decode kernel. Each result is
 // also bit-stable from one launch to the next. No cuBLAS here, so
 // `compute-sanitizer --tool racecheck` checks these kernels alone.
 #include <gtest/gtest.h>
@@ -94,8 +95,8 @@ void check_attention(const AttentionCase &c) {
   const DeviceBuffer out(static_cast<std::size_t>(rows * qw) * sizeof(__half), "test");
   AttentionArgs a;
   a.q = dq.as<const __half>();
-  a.k_cache = dk.as<const __half>();
-  a.v_cache = dv.as<const __half>();
+  a.k_cache = dk.as<__half>();
+  a.v_cache = dv.as<__half>();
   a.out = out.as<__half>();
   a.batch = c.batch;
   a.seq = c.seq;
@@ -242,8 +243,8 @@ TEST(RuntimeKernels, DecodeAttentionReplaysInACudaGraph) {
   const DeviceBuffer out(q.size() * sizeof(__half), "test");
   AttentionArgs a;
   a.q = dq.as<const __half>();
-  a.k_cache = dk.as<const __half>();
-  a.v_cache = dv.as<const __half>();
+  a.k_cache = dk.as<__half>();
+  a.v_cache = dv.as<__half>();
   a.out = out.as<__half>();
   a.batch = batch;
   a.seq = 1;
@@ -292,6 +293,126 @@ TEST(RuntimeKernels, DecodeAttentionReplaysInACudaGraph) {
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
   cudaStreamDestroy(stream);
+}
+
+struct NewRowsCase {
+  std::int64_t heads, head_dim, capacity, window;
+  std::vector<std::int64_t> pasts;  // each sequence's position
+  bool rope;
+};
+
+// The decode kernel given the step's new rows before RoPE (AttentionArgs::
+// new_k) against rope_and_store_kv and then the call on the cache: the same
+// output bits and the same cache, q left as it was. The cases cover the
+// blocks that load their first chunk before the wait and those that do not
+// (more than one wave), splits that end before the new row, a window, and
+// learned positions (no rotation).
+void check_new_rows(const NewRowsCase &c) {
+  const std::int64_t batch = static_cast<std::int64_t>(c.pasts.size()), hd = c.head_dim, w = c.heads * hd;
+  SCOPED_TRACE("batch " + std::to_string(batch) + " heads " + std::to_string(c.heads) + " head_dim " +
+               std::to_string(hd) + " window " + std::to_string(c.window) + (c.rope ? " rope" : " no rope"));
+  const auto q = values(static_cast<std::size_t>(batch * w), 31, 3.0f);
+  const auto nk = values(static_cast<std::size_t>(batch * w), 32, 1.0f);
+  const auto nv = values(static_cast<std::size_t>(batch * w), 33, 1.0f);
+  const std::int64_t cache_n = batch * w * c.capacity;
+  auto k = values(static_cast<std::size_t>(cache_n), 34, 1.0f), v = values(static_cast<std::size_t>(cache_n), 35, 1.0f);
+  for (std::int64_t i = 0; i < cache_n; ++i)  // NaN from each sequence's new row on
+    if ((i / hd) % c.capacity >= c.pasts[static_cast<std::size_t>(i / (c.heads * c.capacity * hd))])
+      k[static_cast<std::size_t>(i)] = v[static_cast<std::size_t>(i)] = std::nanf("");
+  std::vector<float> inv_freq(static_cast<std::size_t>(hd / 2));
+  for (std::size_t i = 0; i < inv_freq.size(); ++i)
+    inv_freq[i] = static_cast<float>(1.0 / std::pow(10000.0, 2.0 * static_cast<double>(i) / static_cast<double>(hd)));
+  const DeviceBuffer df = upload(inv_freq.data(), inv_freq.size(), "test");
+  const DeviceBuffer past_at = upload(c.pasts.data(), c.pasts.size(), "test");
+  const DeviceBuffer dnk = to_device_half(nk), dnv = to_device_half(nv);
+  AttentionArgs a;
+  a.batch = batch;
+  a.seq = 1;
+  a.past = *std::max_element(c.pasts.begin(), c.pasts.end());
+  a.past_at = past_at.as<const std::int64_t>();
+  a.capacity = c.capacity;
+  a.heads = a.kv_heads = c.heads;
+  a.head_dim = hd;
+  a.window = c.window;
+  ASSERT_TRUE(attention_takes_new_rows(a));
+  const std::size_t ws_bytes = attention_workspace_bytes(a);
+  const DeviceBuffer ws(ws_bytes, "test");
+  a.workspace = ws_bytes ? ws.get() : nullptr;
+  const float *freq = c.rope ? df.as<const float>() : nullptr;
+  // Each way on its own copies of q and the cache.
+  struct Run {
+    std::vector<float> out, q, k, v;
+  };
+  auto run = [&](bool inside) {
+    const DeviceBuffer dq = to_device_half(q), dk = to_device_half(k), dv = to_device_half(v);
+    const DeviceBuffer out(q.size() * sizeof(__half), "test");
+    AttentionArgs b = a;
+    b.q = dq.as<const __half>();
+    b.k_cache = dk.as<__half>();
+    b.v_cache = dv.as<__half>();
+    b.out = out.as<__half>();
+    if (inside) {
+      b.new_k = dnk.as<const __half>();
+      b.new_v = dnv.as<const __half>();
+      b.inv_freq = freq;
+    } else {
+      rope_and_store_kv(dq.as<__half>(), dnk.as<const __half>(), dnv.as<const __half>(), freq, batch, 1,
+                        a.past_at, c.heads, c.heads, hd, dk.as<__half>(), dv.as<__half>(), c.capacity, nullptr);
+    }
+    causal_attention(b, nullptr);
+    GPTQ_CUDA_CHECK(cudaDeviceSynchronize());
+    return Run{from_device_half(out, q.size()), from_device_half(dq, q.size()),
+               from_device_half(dk, k.size()), from_device_half(dv, v.size())};
+  };
+  const Run apart = run(false), inside = run(true);
+  const auto same = [](const std::vector<float> &x, const std::vector<float> &y) {
+    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+  };
+  EXPECT_TRUE(same(apart.out, inside.out)) << "the outputs differ";
+  EXPECT_TRUE(same(apart.k, inside.k)) << "the key caches differ";
+  EXPECT_TRUE(same(apart.v, inside.v)) << "the value caches differ";
+  EXPECT_TRUE(same(inside.q, q)) << "q was changed";
+  std::int64_t non_finite = 0;
+  for (const float x : inside.out) non_finite += !std::isfinite(x);
+  EXPECT_EQ(non_finite, 0) << "outputs not finite (a row past the new one was read)";
+}
+
+TEST(RuntimeKernels, DecodeAttentionTakesTheNewRowsBeforeRope) {
+  GPTQ_REQUIRE_DEVICE();
+  check_new_rows({32, 128, 200, 0, {127}, true});                // one split, one wave
+  check_new_rows({32, 128, 2048, 0, {2047, 5, 1000, 64}, true}); // splits, some empty, past one wave
+  check_new_rows({8, 128, 1000, 0, {900, 37}, true});
+  check_new_rows({4, 128, 1600, 100, {1500, 1499}, true});       // a window
+  check_new_rows({16, 64, 100, 0, {20, 0, 99}, false});          // learned positions, the first row
+}
+
+// Without a GPU: the new rows are refused where the decode kernel does not
+// run (grouped KV heads here), and one of the pair alone anywhere.
+TEST(RuntimeKernels, NewRowsAreTakenOnlyByTheDecodeKernel) {
+  AttentionArgs a;
+  a.batch = 1;
+  a.seq = 1;
+  a.past = 10;
+  a.capacity = 16;
+  a.heads = 32;
+  a.kv_heads = 8;
+  a.head_dim = 128;
+  EXPECT_FALSE(attention_takes_new_rows(a));
+  const __half *row = reinterpret_cast<const __half *>(&a);  // never read: refused first
+  const auto refused = [&](const char *why) {
+    try {
+      causal_attention(a, nullptr);
+      ADD_FAILURE() << why << ": accepted";
+    } catch (const InvalidArgument &e) {
+      EXPECT_NE(std::string(e.what()).find("new rows before RoPE"), std::string::npos) << why << ": " << e.what();
+    }
+  };
+  a.new_k = a.new_v = row;
+  refused("grouped KV heads");
+  a.kv_heads = 32;
+  EXPECT_TRUE(attention_takes_new_rows(a));
+  a.new_v = nullptr;
+  refused("new_k without new_v");
 }
 
 // Without a GPU: a decode shape needs workspace (its keys are split) and a
