@@ -9,11 +9,8 @@
 // + written) is measured too, and each row gives our weight-read bandwidth
 // (repacked bytes / time) as a share of it.
 //
-// Usage: cuda_linear_bench [output.json] [--quick] [--rotate-mib N]
+// Usage: cuda_linear_bench [output.json] [--quick]
 //   --quick: batches 1, 16, 256 only.
-//   --rotate-mib N: each side's copies fill N MiB instead of 256 (at least
-//            2 copies): a small N leaves the weights in L2, to see what a
-//            product would gain from weights prefetched there.
 //   --fused: instead, Llama-2-7B's q/k/v (3 x 4096x4096) and gate/up
 //            (2 x 11008x4096) run apart and as one fused product each
 //            (fuse_gptq), batch 1, 4, 16; printed, no JSON.
@@ -59,8 +56,7 @@ using gptq::bench::time_graph;
 
 namespace {
 
-// The bytes of weight copies each side cycles through (--rotate-mib).
-std::size_t rotate_bytes = std::size_t{256} << 20;
+constexpr std::size_t kRotateBytes = std::size_t{256} << 20;
 
 __global__ void empty_kernel() {}
 
@@ -92,10 +88,10 @@ struct Row {
   double ours, cublas, weight_gbps, of_copy, limit;
 };
 
-// Copies of `bytes` filling >= rotate_bytes, at least 2: a graph calling
-// them in turn reads each from HBM (with the default rotate_bytes).
+// Copies of `bytes` filling >= kRotateBytes, at least 2: a graph calling
+// them in turn reads each from HBM.
 int rotate_copies(std::size_t bytes) {
-  return static_cast<int>(std::max<std::size_t>(2, (rotate_bytes + bytes - 1) / bytes));
+  return static_cast<int>(std::max<std::size_t>(2, (kRotateBytes + bytes - 1) / bytes));
 }
 
 // rotate_copies of one layer.
@@ -109,7 +105,7 @@ std::vector<std::unique_ptr<DeviceLinear>> rotated_linears(const GptqPacked &pac
 }
 
 // The baseline's side: random fp16 copies of an n x k weight filling
-// >= rotate_bytes, and the time of one cuBLAS product over them.
+// >= kRotateBytes, and the time of one cuBLAS product over them.
 struct Fp16Weights {
   int n, k;
   std::size_t w16;
@@ -151,8 +147,6 @@ int main(int argc, char **argv) {
     const std::string a = argv[i];
     if (a == "--quick")
       quick = true;
-    else if (a == "--rotate-mib" && i + 1 < argc)
-      rotate_bytes = static_cast<std::size_t>(std::atoll(argv[++i])) << 20;
     else if (a == "--probe")
       probe = true;
     else if (a == "--fused")
@@ -390,15 +384,13 @@ int main(int argc, char **argv) {
     }
     std::fprintf(f,
                  "{\n  \"bench\": \"cuda_linear\",\n  \"device\": \"%s\",\n  \"commit\": \"%s\",\n"
-                 "  \"date\": \"%s\",\n  \"command\": \"cuda_linear_bench%s%s\",\n"
+                 "  \"date\": \"%s\",\n  \"command\": \"cuda_linear_bench%s\",\n"
                  "  \"copy_bandwidth_GBps\": %.1f,\n"
-                 "  \"method\": \"CUDA graph of one call per weight copy (>= %zu MiB of copies per side, "
-                 "at least 2; at 256 the weights come from HBM), median of %d replays / copies; limit = our repacked bytes at "
+                 "  \"method\": \"CUDA graph of one call per weight copy (>= 256 MiB of copies per side, "
+                 "so weights come from HBM), median of %d replays / copies; limit = our repacked bytes at "
                  "the device-to-device copy bandwidth\",\n  \"rows\": [\n",
                  prop.name, gptq::bench::commit().c_str(), gptq::bench::utc_now().c_str(),
-                 quick ? " --quick" : "",
-                 rotate_bytes == (std::size_t{256} << 20) ? "" : (" --rotate-mib " + std::to_string(rotate_bytes >> 20)).c_str(),
-                 copy_gbps, rotate_bytes >> 20, kReps);
+                 quick ? " --quick" : "", copy_gbps, kReps);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const Row &r = rows[i];
       std::fprintf(f,
