@@ -21,7 +21,7 @@ constexpr int kChunk = 32;   // keys a warp scores at a time: one per lane
 // same on every device, so that results do not depend on it. 512 is one
 // wave of kBlocksPerSm blocks on 128 SMs or more (H100/H200: 132), so a
 // step's blocks also load their first chunk early (early_loads). With 1024,
-// batch 1 of 32 heads past 2048 positions ran 17-18 splits, 544-576 blocks
+// batch 1 of 32 heads past 2048 positions ran 17 splits, 544 blocks
 // (just past one wave, no early loads): measured on the H200, the 7B step
 // after 2048 tokens took 2.166 / 2.172 / 2.183 ms with 1024 and 2.107 /
 // 2.108 / 2.136 with 512; at batch 16 after 128 tokens (512 blocks, no
