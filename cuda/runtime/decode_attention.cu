@@ -118,7 +118,9 @@ __global__ void __launch_bounds__(kWarps * 32, kBlocksPerSm) decode_kernel(Decod
   // The new row's value: from the cache, or as the v projection left it.
   const __half *new_value = kFresh ? a.new_v + (b * a.kv_heads + g) * D : values + pos * D;
   // Chunk c's value rows to shared memory by cp.async, the new one's
-  // (position pos) only when with_new (rows past pos: zeros).
+  // (position pos) only when with_new (rows past pos: zeros). The test is
+  // written out per build: the one form for both (new_value is the cache's
+  // row without kFresh) spilled 8 more bytes in the cache-only build.
   auto stage_values = [&](std::int64_t c, bool with_new) {
     const std::int64_t first = lo + c * kChunk, left = pos - first + 1;
 #pragma unroll
