@@ -241,7 +241,9 @@ int main(int argc, char **argv) {
                  "  \"method\": \"CUDA graph of one call per cache copy (decode: >= 256 MiB of copies, so keys "
                  "and values come from HBM), median of %d replays / copies; baseline = the generic attention "
                  "kernel (a block per query row and head, scalar FMAs) on the same inputs; limit = the K/V bytes "
-                 "read at the device-to-device copy bandwidth\",\n  \"rows\": [\n",
+                 "read at the device-to-device copy bandwidth; decode rows: the cache already holds the new rows (the decode kernel "
+                 "without AttentionArgs::new_k; a model's decode step gives it the new rows before RoPE, which adds "
+                 "the rotation and the store of one row)\",\n  \"rows\": [\n",
                  prop.name, gptq::bench::commit().c_str(), gptq::bench::utc_now().c_str(), quick ? " --quick" : "",
                  copy_gbps, kReps);
     for (std::size_t i = 0; i < rows.size(); ++i) {
