@@ -386,6 +386,17 @@ TEST(RuntimeKernels, DecodeAttentionTakesTheNewRowsBeforeRope) {
   check_new_rows({16, 64, 100, 0, {20, 0, 99}, false});          // learned positions, the first row
 }
 
+// causal_attention refusing `a` before it launches anything (no GPU needed):
+// InvalidArgument whose message holds `says`; `what` names the case.
+void expect_refused(const AttentionArgs &a, const std::string &says, const std::string &what) {
+  try {
+    causal_attention(a, nullptr);
+    ADD_FAILURE() << what << ": accepted";
+  } catch (const InvalidArgument &e) {
+    EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << what << ": " << e.what();
+  }
+}
+
 // Without a GPU: the new rows are refused where the decode kernel does not
 // run (grouped KV heads here), and one of the pair alone anywhere.
 TEST(RuntimeKernels, NewRowsAreTakenOnlyByTheDecodeKernel) {
@@ -399,20 +410,12 @@ TEST(RuntimeKernels, NewRowsAreTakenOnlyByTheDecodeKernel) {
   a.head_dim = 128;
   EXPECT_FALSE(attention_takes_new_rows(a));
   const __half *row = reinterpret_cast<const __half *>(&a);  // never read: refused first
-  const auto refused = [&](const char *why) {
-    try {
-      causal_attention(a, nullptr);
-      ADD_FAILURE() << why << ": accepted";
-    } catch (const InvalidArgument &e) {
-      EXPECT_NE(std::string(e.what()).find("new rows before RoPE"), std::string::npos) << why << ": " << e.what();
-    }
-  };
   a.new_k = a.new_v = row;
-  refused("grouped KV heads");
+  expect_refused(a, "new rows before RoPE", "grouped KV heads");
   a.kv_heads = 32;
   EXPECT_TRUE(attention_takes_new_rows(a));
   a.new_v = nullptr;
-  refused("new_k without new_v");
+  expect_refused(a, "new rows before RoPE", "new_k without new_v");
 }
 
 // Without a GPU: a decode shape needs workspace (its keys are split) and a
@@ -436,13 +439,7 @@ TEST(RuntimeKernels, AttentionWorkspaceFollowsTheShape) {
   a.past = 2047;
   EXPECT_EQ(attention_workspace_bytes(a), 0u);
   a.head_dim = 128;
-  try {
-    causal_attention(a, nullptr);
-    ADD_FAILURE() << "a split without workspace was accepted";
-  } catch (const InvalidArgument &e) {
-    EXPECT_NE(std::string(e.what()).find(std::to_string(decode) + " bytes of workspace"), std::string::npos)
-        << e.what();
-  }
+  expect_refused(a, std::to_string(decode) + " bytes of workspace", "a split without workspace");
 }
 
 void check_norm(NormKind kind, std::int64_t rows, std::int64_t width, bool bias) {
