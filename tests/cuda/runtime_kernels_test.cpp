@@ -386,6 +386,20 @@ TEST(RuntimeKernels, DecodeAttentionTakesTheNewRowsBeforeRope) {
   check_new_rows({16, 64, 100, 0, {20, 0, 99}, false});          // learned positions, the first row
 }
 
+// The shape of a decode call of batch 1 (one new row at `past`), head_dim
+// 128, no buffers: for the tests that run no kernel.
+AttentionArgs decode_shape(std::int64_t past, std::int64_t capacity, std::int64_t heads, std::int64_t kv_heads) {
+  AttentionArgs a;
+  a.batch = 1;
+  a.seq = 1;
+  a.past = past;
+  a.capacity = capacity;
+  a.heads = heads;
+  a.kv_heads = kv_heads;
+  a.head_dim = 128;
+  return a;
+}
+
 // causal_attention refusing `a` before it launches anything (no GPU needed):
 // InvalidArgument whose message holds `says`; `what` names the case.
 void expect_refused(const AttentionArgs &a, const std::string &says, const std::string &what) {
@@ -400,14 +414,7 @@ void expect_refused(const AttentionArgs &a, const std::string &says, const std::
 // Without a GPU: the new rows are refused where the decode kernel does not
 // run (grouped KV heads here), and one of the pair alone anywhere.
 TEST(RuntimeKernels, NewRowsAreTakenOnlyByTheDecodeKernel) {
-  AttentionArgs a;
-  a.batch = 1;
-  a.seq = 1;
-  a.past = 10;
-  a.capacity = 16;
-  a.heads = 32;
-  a.kv_heads = 8;
-  a.head_dim = 128;
+  AttentionArgs a = decode_shape(10, 16, 32, 8);
   EXPECT_FALSE(attention_takes_new_rows(a));
   const __half *row = reinterpret_cast<const __half *>(&a);  // never read: refused first
   a.new_k = a.new_v = row;
@@ -422,13 +429,7 @@ TEST(RuntimeKernels, NewRowsAreTakenOnlyByTheDecodeKernel) {
 // long prefill none; asking for the split without workspace is refused
 // before anything is launched.
 TEST(RuntimeKernels, AttentionWorkspaceFollowsTheShape) {
-  AttentionArgs a;
-  a.batch = 1;
-  a.seq = 1;
-  a.past = 2047;
-  a.capacity = 2048;
-  a.heads = a.kv_heads = 32;
-  a.head_dim = 128;
+  AttentionArgs a = decode_shape(2047, 2048, 32, 32);
   const std::size_t decode = attention_workspace_bytes(a);
   EXPECT_GT(decode, 0u);
   a.seq = 2048;
