@@ -194,7 +194,16 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, XS>) gemv_kernel(c
 // the chunk's base, and the per-tile bookkeeping (the loader's wrap, the
 // flush test, address arithmetic) happens once per chunk. The same
 // operations in the same order otherwise: the same bits.
-template <int MB, bool ALIGNED>
+//
+// TAIL (with ALIGNED; the host's choice when each block takes one n-tile,
+// gemv_uniform_one_tile): the warp's last chunk may be short. Its tiles
+// past the warp's range are neither loaded nor multiplied; a ring's worth
+// still never crosses an n-tile, since there is one. It takes the N = 4096
+// products whose K is not a multiple of 4096 (the down projections) off
+// the general build: H200, m = 1, us, general -> TAIL, two runs each:
+// 4096 x 11008 10.27 / 10.29 -> 9.83 / 9.80, 4096 x 14336 12.78 / 12.75 ->
+// 12.06 / 12.14.
+template <int MB, bool ALIGNED, bool TAIL = false>
 __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, false>)
     gemv_uniform_kernel(const PackedWeights w, const Product p) {
   // k-tiles in flight per warp. 16 (one row group through L1, 128
@@ -265,19 +274,21 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, false>)
       }
   };
   if constexpr (ALIGNED) {
-    const int chunks = count / kDepth;
+    const int chunks = TAIL ? (count + kDepth - 1) / kDepth : count / kDepth;
     for (int r = 0, base = 0; r < nn; ++r) {
       for (int cb = 0; cb < chunks; ++cb, base += kDepth) {
         const bool more = base + kDepth < total;  // a next chunk to load
+        const int here = total - base, ahead = here - kDepth;  // tiles left from this chunk, from the next
         const int kt0 = first + cb * kDepth, at_r = (r * uc.ng - uc.g_lo) * 8 + g;
 #pragma unroll
         for (int j = 0; j < kDepth; ++j) {
+          if (TAIL && j >= here) break;
           const int at = at_r + ((kt0 + j) >> w.tile_group_shift) * 8;
           const float2 scale = uc.scale[at];
           const uint4 z = uc.zero[at];
           std::uint32_t a[4][4];
           dequant4_codes(ring[j], as_h2(z.x), as_h2(z.y), as_h2(z.z), as_h2(z.w), a);
-          if (more) ring[j] = load_stream(lp + j * 32);
+          if (TAIL ? j < ahead : more) ring[j] = load_stream(lp + j * 32);
 #pragma unroll
           for (int mb = 0; mb < MB; ++mb) {
             const uint4 *src = xrow[mb] + j * 8;
@@ -300,7 +311,7 @@ __global__ void __launch_bounds__(kWarps * 32, kMinBlocks<MB, false>)
         for (int mb = 0; mb < MB; ++mb) xrow[mb] += kDepth * 8;
       }
 #pragma unroll
-      for (int mb = 0; mb < MB; ++mb) xrow[mb] -= count * 8;  // the next n-tile reads the same activations
+      for (int mb = 0; mb < MB; ++mb) xrow[mb] -= chunks * kDepth * 8;  // the next n-tile reads the same activations
       flush(r);
     }
   } else {
@@ -363,6 +374,8 @@ void launch_small(const PackedWeights &w, const Product &p, dim3 grid, dim3 bloc
     grid.x = p.n_blocks;
     if (MB == 1 && gemv_uniform_aligned(w, p) && !switched_off("GPTQ_GEMV_ALIGNED"))
       launch_pdl(gemv_uniform_kernel<1, true>, grid, block, smem, stream, w, p);
+    else if (MB == 1 && gemv_uniform_one_tile(w, p) && !switched_off("GPTQ_GEMV_ALIGNED"))
+      launch_pdl(gemv_uniform_kernel<1, true, true>, grid, block, smem, stream, w, p);
     else
       launch_pdl(gemv_uniform_kernel<MB, false>, grid, block, smem, stream, w, p);
   } else {
@@ -396,9 +409,12 @@ int prepare_one(int optin) {
     // the opt-in limit is room (the host counts the sums in).
     GPTQ_CUDA_CHECK(
         cudaFuncSetAttribute(gemv_uniform_kernel<MB, false>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
-    if constexpr (MB == 1)
+    if constexpr (MB == 1) {
       GPTQ_CUDA_CHECK(
           cudaFuncSetAttribute(gemv_uniform_kernel<1, true>, cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+      GPTQ_CUDA_CHECK(cudaFuncSetAttribute(gemv_uniform_kernel<1, true, true>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, optin));
+    }
   }
   return room;
 }

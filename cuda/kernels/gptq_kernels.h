@@ -91,6 +91,11 @@ inline bool gemv_uniform_aligned(const PackedWeights &w, const Product &p) {
   return p.k_tiles_per_split % kChunk == 0 && w.k_tiles % p.k_tiles_per_split == 0;
 }
 
+// Whether each block of the fast path takes one n-tile (p.n_blocks, from
+// gemv_uniform_blocks, is one per n-tile: N = 4096 on the H200). Its ALIGNED
+// build then runs any range of K, a warp's last chunk short (TAIL).
+inline bool gemv_uniform_one_tile(const PackedWeights &w, const Product &p) { return p.n_blocks == w.n_tiles; }
+
 // Blocks of the GEMV resident per SM (its launch bounds): three for one row
 // group with staged activations (80 registers), two for up to two groups,
 // one above.

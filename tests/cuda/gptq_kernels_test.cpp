@@ -239,8 +239,12 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
       DeviceArray<char> ws(ws_bytes, "ws");
       const LinearCall call{stream, blas, ws.get(), ws_bytes};
       std::vector<std::vector<std::uint16_t>> runs;
-      // Two runs, and a third with the fast path's ALIGNED build turned off
-      // (GPTQ_GEMV_ALIGNED=0; the same operations in the same order).
+      // Two runs, and a third with the fast path's ALIGNED builds turned off
+      // (GPTQ_GEMV_ALIGNED=0; the same operations in the same order). The
+      // uniform-group shapes of at most 264 n-tiles run its TAIL build at
+      // m <= 8 on the H200 (a block per n-tile): asym4_wide_long's warps
+      // take 10 k-tiles and one 3, asym4_wide_k8320's 17 and 11, the short
+      // shapes' one or none.
       for (int run = 0; run < 3; ++run) {
         // NaN everywhere first: an output the kernels skip fails below.
         GPTQ_CUDA_CHECK(cudaMemsetAsync(dy.get(), 0xff, static_cast<std::size_t>(m) * n * 2, stream));
@@ -254,7 +258,7 @@ TEST_P(GptqLinearTest, MatchesDequantizedCublas) {
         GPTQ_CUDA_CHECK(cudaStreamSynchronize(stream));
       }
       EXPECT_EQ(runs[0], runs[1]) << "two runs of the same product differ (a race?)";
-      EXPECT_EQ(runs[0], runs[2]) << "the fast path's ALIGNED build differs from its general one";
+      EXPECT_EQ(runs[0], runs[2]) << "the fast path's ALIGNED build (or its TAIL) differs from its general one";
       // The GEMV's fast path (4-bit, m <= 16, uniform groups) applies the
       // scale after the product; the other kernels do not.
       const bool scaled_after = kernel.rfind("gemv", 0) == 0 && c.bits == 4 && m <= 16 && packed.tile_group_shift >= 0;
